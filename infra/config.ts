@@ -1,0 +1,42 @@
+// Configuration is read once, at start, from the environment. Every variable has a default
+// that works on a fresh development machine of this project's kind (PostgreSQL and Redis on
+// loopback), and a bad value stops the process with a message naming the variable.
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+
+const schema = z.object({
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must look like postgres://user@host:5432/database')
+    .default('postgres://127.0.0.1:5432/coffer'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must look like redis://host:6379')
+    .default('redis://127.0.0.1:6379'),
+  REDIS_KEY_PREFIX: z.string().min(1).default('coffer:'),
+  PORT: port.default(3000),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  LEDGER_BATCH_SIZE_MAX: positiveInt.max(5_000).default(500),
+  LEDGER_QUEUE_LENGTH_MAX: positiveInt.default(100_000),
+  API_RATE_LIMIT_PER_MINUTE: positiveInt.default(1_200),
+  PROJECTIONS_POLL_INTERVAL_MS: positiveInt.default(500),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => {
+    const variable = issue.path.join('.');
+    // Never echo the value: a malformed URL may still carry a password.
+    return `  ${variable}: ${issue.message}`;
+  });
+  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+}

@@ -1,0 +1,14 @@
+export { loadConfig, ConfigError, type Config } from './config.ts';
+export {
+  createPool,
+  withTransaction,
+  ensureDatabase,
+  splitDatabaseUrl,
+  quoteIdentifier,
+  isPgError,
+  pg,
+  type Pool,
+  type PoolClient,
+  type Queryable,
+} from './db.ts';
+export { createLogger, silentLogger, type Logger } from './logger.ts';

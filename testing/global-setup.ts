@@ -1,0 +1,13 @@
+// node --test --test-global-setup: one migrated template database for the whole run.
+import { createTemplate, dropRun } from './database.ts';
+
+let template: string | undefined;
+
+export async function globalSetup(): Promise<void> {
+  template = await createTemplate();
+  process.env.COFFER_TEST_TEMPLATE = template;
+}
+
+export async function globalTeardown(): Promise<void> {
+  if (template) await dropRun(template);
+}

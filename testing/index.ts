@@ -1,0 +1,1 @@
+export { createTestDatabase, serverUrl, adminUrl, type TestDatabase } from './database.ts';
