@@ -137,11 +137,12 @@ CREATE TABLE journal_entries (
   inserted_at timestamptz NOT NULL DEFAULT now(),
   source_ref text CHECK (length(source_ref) <= 512),
   metadata jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(metadata) = 'object'),
-  reverses bigint UNIQUE REFERENCES journal_entries (id),
+  reverses bigint REFERENCES journal_entries (id),
   CHECK (reverses IS NULL OR reverses < id)
 );
+-- An entry is reversed at most once. Partial, so the common entry pays no index insert for it.
+CREATE UNIQUE INDEX journal_entries_reverses ON journal_entries (reverses) WHERE reverses IS NOT NULL;
 CREATE INDEX journal_entries_effective_at ON journal_entries (effective_at, id);
-CREATE INDEX journal_entries_kind ON journal_entries (kind, id);
 
 -- A posting moves a positive amount of one asset from a source to a destination account.
 -- No foreign keys here (they are per-row triggers, the largest cost on this path); the
@@ -178,10 +179,12 @@ BEGIN
   END IF;
 
   -- Balance rows for first-time (account, asset) pairs; their FKs check account and asset.
+  -- Only the missing ones: a BEFORE INSERT trigger runs even for rows ON CONFLICT then skips.
   INSERT INTO balances (account_id, asset_id)
-    SELECT DISTINCT m.account_id, m.asset_id
+    SELECT m.account_id, m.asset_id
     FROM (SELECT source_account_id AS account_id, asset_id FROM new_postings
           UNION SELECT destination_account_id, asset_id FROM new_postings) m
+    WHERE NOT EXISTS (SELECT 1 FROM balances b WHERE b.account_id = m.account_id AND b.asset_id = m.asset_id)
   ON CONFLICT DO NOTHING;
 
   WITH moves AS (
@@ -251,11 +254,14 @@ CREATE TABLE ledger_seals (
   CHECK (last_entry_id >= first_entry_id)
 );
 
--- At commit, once per seal: it extends the chain without gaps and covers entries that exist.
+-- At commit, once per seal (so once per writer batch, not once per row): the seal extends the
+-- chain without gaps, every entry it covers exists and has postings, and every reversal in it
+-- mirrors its target. Set-based, so its cost does not depend on how long the journal is.
 CREATE FUNCTION ledger_seal_check() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   previous ledger_seals;
   covered bigint;
+  bad bigint;
 BEGIN
   SELECT * INTO previous FROM ledger_seals WHERE id = NEW.id - 1;
   IF NEW.id = 1 THEN
@@ -271,41 +277,59 @@ BEGIN
     RAISE EXCEPTION 'seal % covers entries % to % but % of them exist', NEW.id, NEW.first_entry_id,
       NEW.last_entry_id, covered USING ERRCODE = 'check_violation';
   END IF;
+  SELECT e.id INTO bad FROM journal_entries e
+   WHERE e.id BETWEEN NEW.first_entry_id AND NEW.last_entry_id
+     AND NOT EXISTS (SELECT 1 FROM postings p WHERE p.entry_id = e.id)
+   ORDER BY e.id LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'journal entry % has no postings', bad USING ERRCODE = 'check_violation';
+  END IF;
+  SELECT r.id INTO bad FROM journal_entries r
+   WHERE r.id BETWEEN NEW.first_entry_id AND NEW.last_entry_id AND r.reverses IS NOT NULL
+     AND EXISTS (
+       (SELECT posting_index, asset_id, destination_account_id, source_account_id, amount
+          FROM postings WHERE entry_id = r.reverses
+        EXCEPT ALL
+        SELECT posting_index, asset_id, source_account_id, destination_account_id, amount
+          FROM postings WHERE entry_id = r.id)
+       UNION ALL
+       (SELECT posting_index, asset_id, source_account_id, destination_account_id, amount
+          FROM postings WHERE entry_id = r.id
+        EXCEPT ALL
+        SELECT posting_index, asset_id, destination_account_id, source_account_id, amount
+          FROM postings WHERE entry_id = r.reverses))
+   ORDER BY r.id LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'journal entry % does not mirror the postings of the entry it reverses', bad
+      USING ERRCODE = 'check_violation';
+  END IF;
   RETURN NULL;
 END $$;
 CREATE CONSTRAINT TRIGGER ledger_seal_check AFTER INSERT ON ledger_seals
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_seal_check();
 
--- At commit, once per entry: it has postings, it is sealed, and a reversal mirrors its target.
-CREATE FUNCTION journal_entry_check() RETURNS trigger LANGUAGE plpgsql AS $$
+-- After every INSERT statement on journal_entries: each new entry lies inside a seal. The writer
+-- inserts entries and their seal in one statement; anything else is refused here, and the
+-- seal's own check at commit then proves the sealed entries are complete.
+CREATE FUNCTION journal_entries_sealed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  unsealed bigint;
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM postings WHERE entry_id = NEW.id) THEN
-    RAISE EXCEPTION 'journal entry % has no postings', NEW.id USING ERRCODE = 'check_violation';
-  END IF;
-  IF NOT EXISTS (SELECT 1 FROM ledger_seals WHERE first_entry_id <= NEW.id AND last_entry_id >= NEW.id) THEN
-    RAISE EXCEPTION 'journal entry % is not covered by a seal of the hash chain', NEW.id
-      USING ERRCODE = 'check_violation';
-  END IF;
-  IF NEW.reverses IS NOT NULL AND EXISTS (
-    (SELECT posting_index, asset_id, destination_account_id, source_account_id, amount
-       FROM postings WHERE entry_id = NEW.reverses
-     EXCEPT ALL
-     SELECT posting_index, asset_id, source_account_id, destination_account_id, amount
-       FROM postings WHERE entry_id = NEW.id)
-    UNION ALL
-    (SELECT posting_index, asset_id, source_account_id, destination_account_id, amount
-       FROM postings WHERE entry_id = NEW.id
-     EXCEPT ALL
-     SELECT posting_index, asset_id, destination_account_id, source_account_id, amount
-       FROM postings WHERE entry_id = NEW.reverses)
-  ) THEN
-    RAISE EXCEPTION 'journal entry % does not mirror the postings of entry % it reverses', NEW.id, NEW.reverses
-      USING ERRCODE = 'check_violation';
+  SELECT e.id INTO unsealed FROM new_entries e
+   WHERE NOT EXISTS (
+     SELECT 1 FROM (SELECT s.first_entry_id FROM ledger_seals s
+                     WHERE s.last_entry_id >= e.id ORDER BY s.last_entry_id LIMIT 1) c
+      WHERE c.first_entry_id <= e.id)
+   LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'journal entry % is not covered by a seal of the hash chain', unsealed
+      USING ERRCODE = 'check_violation', HINT = 'only the ledger writer appends entries';
   END IF;
   RETURN NULL;
 END $$;
-CREATE CONSTRAINT TRIGGER journal_entry_check AFTER INSERT ON journal_entries
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION journal_entry_check();
+CREATE TRIGGER journal_entries_sealed AFTER INSERT ON journal_entries
+  REFERENCING NEW TABLE AS new_entries
+  FOR EACH STATEMENT EXECUTE FUNCTION journal_entries_sealed();
 
 -- Append-only, twice over: triggers that raise (they bind the owner and superusers too) and
 -- privileges the application role does not have.

@@ -1,0 +1,22 @@
+// The ledger's front door. Everything outside ledger/ imports from here.
+export type { AppendRequest, AppendResult, JournalEntry, Posting, PostingInput, Rejection, RejectionCode, Json, JsonObject } from './types.ts';
+export { LedgerWriter, type LedgerWriterOptions } from './writer.ts';
+export { LedgerInputError, LedgerOverloadedError, LedgerClosedError } from './errors.ts';
+export { parseAmount, formatUnits, amountMax } from './amounts.ts';
+export { assertAccountPath, parseAccountSelector } from './accounts.ts';
+export { getEntry, getEntryByIdempotencyKey, listEntries, journalHead, type EntryFilter } from './journal.ts';
+export { getBalances, getTrialBalance, type AccountBalance, type AsOf, type TrialBalanceLine } from './balances.ts';
+export { getStatement, type Statement, type StatementLine } from './statement.ts';
+export { registerAsset, listAssets, type Asset } from './assets.ts';
+export { setFloorRule, listFloorRules, type FloorRule } from './floors.ts';
+export { verifyLedger, type VerifyReport, type CheckResult } from './verify.ts';
+export {
+  projections,
+  findProjection,
+  replayProjection,
+  catchUp,
+  ProjectionFollower,
+  type ProjectionDefinition,
+  type ReplayReport,
+} from './projections/index.ts';
+export { canonicalJson, requestHash, sealEncodingVersion } from './canonical.ts';

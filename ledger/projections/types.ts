@@ -1,0 +1,21 @@
+import type { Queryable } from '../../infra/index.ts';
+
+/**
+ * A projection derived from the journal. `apply` folds the postings of entries in
+ * (afterId, throughId] into `table` with set-based SQL; the framework calls it for live
+ * following (on the live table) and for replays (on a shadow table), so both paths share one
+ * definition and cannot drift apart.
+ */
+export interface ProjectionDefinition {
+  name: string;
+  /** The live table. */
+  table: string;
+  /** Columns that identify a row, and the columns compared by a diff. */
+  keyColumns: string[];
+  valueColumns: string[];
+  /** Maintained in the append transaction (balances) rather than by following the journal. */
+  synchronous: boolean;
+  /** Live rows matching this SQL condition mean the same as no row (e.g. a balance row created for an entry that was then rejected). */
+  emptyRowCondition?: string;
+  apply(db: Queryable, table: string, afterId: bigint, throughId: bigint): Promise<void>;
+}

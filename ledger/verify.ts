@@ -1,0 +1,247 @@
+// `coffer verify`: re-checks every ledger invariant from the stored rows, independently of
+// the code that wrote them. Streams the journal page by page, so memory stays flat however
+// long the journal is. Each check reports the first broken entry it finds.
+import type { Pool, PoolClient } from '../infra/index.ts';
+import { quoteIdentifier, withTransaction } from '../infra/index.ts';
+import { SealHasher, zeroHash } from './canonical.ts';
+import { postingsWithNamesSql, toPosting } from './journal.ts';
+import { diffTables, projections, type ProjectionDiff } from './projections/index.ts';
+import type { JournalEntry, JsonObject, Posting } from './types.ts';
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  /** What was checked, or what broke. */
+  message: string;
+  firstBrokenEntryId?: bigint;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  entries: bigint;
+  postings: bigint;
+  seals: bigint;
+  checks: CheckResult[];
+  durationMs: number;
+}
+
+const pageEntries = 20_000;
+
+export async function verifyLedger(pool: Pool, options: { onProgress?: (done: bigint, total: bigint) => void } = {}): Promise<VerifyReport> {
+  const started = performance.now();
+  // One snapshot for every check: REPEATABLE READ sees the ledger as of one instant even while
+  // the writer keeps appending.
+  return withTransaction(pool, async (client) => {
+    await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+    const { rows } = await client.query<{ entries: bigint; postings: bigint; seals: bigint; max_id: bigint | null }>(
+      `SELECT (SELECT count(*) FROM journal_entries) AS entries, (SELECT count(*) FROM postings) AS postings,
+              (SELECT count(*) FROM ledger_seals) AS seals, (SELECT max(id) FROM journal_entries) AS max_id`,
+    );
+    const totals = rows[0]!;
+    const checks: CheckResult[] = [];
+    checks.push(await checkHashChain(client, totals.max_id ?? 0n, options.onProgress));
+    checks.push(await checkEntriesComplete(client));
+    checks.push(await checkPostingsBalanced(client));
+    checks.push(await checkTrialBalance(client));
+    checks.push(await checkFloors(client));
+    for (const projection of projections) {
+      checks.push(await checkProjection(client, projection.name));
+    }
+    return {
+      ok: checks.every((check) => check.ok),
+      entries: totals.entries,
+      postings: totals.postings,
+      seals: totals.seals,
+      checks,
+      durationMs: Math.round(performance.now() - started),
+    };
+  });
+}
+
+interface SealRow {
+  id: bigint;
+  first_entry_id: bigint;
+  last_entry_id: bigint;
+  encoding_version: number;
+  previous_hash: Buffer;
+  hash: Buffer;
+}
+
+async function* journalPages(client: PoolClient, maxId: bigint): AsyncGenerator<JournalEntry[]> {
+  for (let after = 0n; after < maxId; after += BigInt(pageEntries)) {
+    const through = after + BigInt(pageEntries);
+    const { rows: entryRows } = await client.query<{
+      id: bigint;
+      kind: string;
+      idempotency_key: string;
+      request_hash: string;
+      effective_at: Date;
+      inserted_at: Date;
+      source_ref: string | null;
+      metadata: JsonObject;
+      reverses: bigint | null;
+    }>(
+      `SELECT id, kind, idempotency_key, encode(request_hash, 'hex') AS request_hash, effective_at, inserted_at,
+              source_ref, metadata, reverses
+         FROM journal_entries WHERE id > $1 AND id <= $2 ORDER BY id`,
+      [after.toString(), through.toString()],
+    );
+    const { rows: postingRows } = await client.query<Parameters<typeof toPosting>[0]>(
+      `${postingsWithNamesSql} WHERE p.entry_id > $1 AND p.entry_id <= $2 ORDER BY p.entry_id, p.posting_index`,
+      [after.toString(), through.toString()],
+    );
+    const byEntry = new Map<bigint, Posting[]>();
+    for (const row of postingRows) {
+      const list = byEntry.get(row.entry_id);
+      if (list) list.push(toPosting(row));
+      else byEntry.set(row.entry_id, [toPosting(row)]);
+    }
+    yield entryRows.map((row) => ({
+      id: row.id,
+      kind: row.kind,
+      idempotencyKey: row.idempotency_key,
+      requestHash: row.request_hash,
+      effectiveAt: row.effective_at,
+      insertedAt: row.inserted_at,
+      sourceRef: row.source_ref,
+      metadata: row.metadata,
+      reverses: row.reverses,
+      postings: byEntry.get(row.id) ?? [],
+    }));
+  }
+}
+
+async function checkHashChain(client: PoolClient, maxId: bigint, onProgress?: (done: bigint, total: bigint) => void): Promise<CheckResult> {
+  const name = 'hash_chain';
+  const { rows: seals } = await client.query<SealRow>(
+    'SELECT id, first_entry_id, last_entry_id, encoding_version, previous_hash, hash FROM ledger_seals ORDER BY id',
+  );
+  const fail = (message: string, entryId?: bigint): CheckResult => ({ name, ok: false, message, ...(entryId === undefined ? {} : { firstBrokenEntryId: entryId }) });
+  let previousHash: Buffer = zeroHash;
+  let expectedFirst = 1n;
+  let sealIndex = 0;
+  let hasher: SealHasher | null = null;
+  let expectedId = 1n;
+  for await (const page of journalPages(client, maxId)) {
+    for (const entry of page) {
+      if (entry.id !== expectedId) return fail(`the journal sequence has a gap: entry ${expectedId} is missing`, expectedId);
+      expectedId += 1n;
+      const seal = seals[sealIndex];
+      if (!seal) return fail(`entry ${entry.id} is not covered by any seal`, entry.id);
+      if (entry.id === seal.first_entry_id) {
+        if (seal.id !== BigInt(sealIndex + 1) || seal.first_entry_id !== expectedFirst) {
+          return fail(`seal ${seal.id} does not continue the chain at entry ${expectedFirst}`, entry.id);
+        }
+        if (!seal.previous_hash.equals(previousHash)) return fail(`seal ${seal.id} does not link to the hash of seal ${seal.id - 1n}`, entry.id);
+        hasher = new SealHasher(previousHash, seal.encoding_version);
+      }
+      hasher!.add(entry);
+      if (entry.id === seal.last_entry_id) {
+        const computed = hasher!.digest();
+        if (!computed.equals(seal.hash)) {
+          return fail(`seal ${seal.id} (entries ${seal.first_entry_id}–${seal.last_entry_id}) does not match its entries: a row was changed`, seal.first_entry_id);
+        }
+        previousHash = seal.hash;
+        expectedFirst = seal.last_entry_id + 1n;
+        sealIndex += 1;
+        hasher = null;
+      }
+    }
+    onProgress?.(expectedId - 1n, maxId);
+  }
+  if (sealIndex !== seals.length) return fail(`seal ${seals[sealIndex]!.id} covers entries that do not exist`, seals[sealIndex]!.first_entry_id);
+  return { name, ok: true, message: `${seals.length} seals recomputed from ${maxId} entries` };
+}
+
+async function firstId(client: PoolClient, sql: string): Promise<bigint | null> {
+  const { rows } = await client.query<{ id: bigint }>(sql);
+  return rows[0]?.id ?? null;
+}
+
+async function checkEntriesComplete(client: PoolClient): Promise<CheckResult> {
+  const name = 'entries_complete';
+  const empty = await firstId(client, `SELECT e.id FROM journal_entries e WHERE NOT EXISTS (SELECT 1 FROM postings p WHERE p.entry_id = e.id) ORDER BY e.id LIMIT 1`);
+  if (empty !== null) return { name, ok: false, message: `entry ${empty} has no postings`, firstBrokenEntryId: empty };
+  const orphan = await firstId(client, `SELECT p.entry_id AS id FROM postings p WHERE NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.id = p.entry_id) ORDER BY 1 LIMIT 1`);
+  if (orphan !== null) return { name, ok: false, message: `postings refer to entry ${orphan}, which does not exist`, firstBrokenEntryId: orphan };
+  return { name, ok: true, message: 'every entry has postings and every posting an entry' };
+}
+
+async function checkPostingsBalanced(client: PoolClient): Promise<CheckResult> {
+  const name = 'entries_balanced';
+  // A posting balances its entry when it moves a positive amount between two existing accounts
+  // in an existing asset; a reversal must mirror its target exactly.
+  const bad = await firstId(
+    client,
+    `SELECT p.entry_id AS id FROM postings p
+      WHERE p.amount <= 0 OR p.source_account_id = p.destination_account_id
+         OR NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = p.source_account_id)
+         OR NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = p.destination_account_id)
+         OR NOT EXISTS (SELECT 1 FROM assets s WHERE s.id = p.asset_id)
+      ORDER BY 1 LIMIT 1`,
+  );
+  if (bad !== null) return { name, ok: false, message: `entry ${bad} has a posting that does not balance`, firstBrokenEntryId: bad };
+  const mirror = await firstId(
+    client,
+    `SELECT r.id FROM journal_entries r WHERE r.reverses IS NOT NULL AND EXISTS (
+       (SELECT posting_index, asset_id, destination_account_id, source_account_id, amount FROM postings WHERE entry_id = r.reverses
+        EXCEPT ALL SELECT posting_index, asset_id, source_account_id, destination_account_id, amount FROM postings WHERE entry_id = r.id)
+       UNION ALL
+       (SELECT posting_index, asset_id, source_account_id, destination_account_id, amount FROM postings WHERE entry_id = r.id
+        EXCEPT ALL SELECT posting_index, asset_id, destination_account_id, source_account_id, amount FROM postings WHERE entry_id = r.reverses))
+     ORDER BY r.id LIMIT 1`,
+  );
+  if (mirror !== null) return { name, ok: false, message: `reversal ${mirror} does not mirror the entry it reverses`, firstBrokenEntryId: mirror };
+  return { name, ok: true, message: 'every posting moves a positive amount between two accounts; reversals mirror their targets' };
+}
+
+async function checkTrialBalance(client: PoolClient): Promise<CheckResult> {
+  const name = 'trial_balance';
+  const { rows } = await client.query<{ code: string; net: string }>(
+    `SELECT s.code, sum(b.balance)::text AS net FROM balances b JOIN assets s ON s.id = b.asset_id
+      GROUP BY s.code HAVING sum(b.balance) <> 0 ORDER BY s.code`,
+  );
+  if (rows.length > 0) {
+    return { name, ok: false, message: `balances do not sum to zero: ${rows.map((r) => `${r.code} ${r.net}`).join(', ')}` };
+  }
+  return { name, ok: true, message: 'balances sum to zero in every asset' };
+}
+
+async function checkFloors(client: PoolClient): Promise<CheckResult> {
+  const name = 'floors';
+  const { rows } = await client.query<{ path: string; code: string; balance: string; floor: string; last_entry_id: bigint | null }>(
+    `SELECT a.path, s.code, b.balance::text, b.floor::text, b.last_entry_id FROM balances b
+       JOIN accounts a ON a.id = b.account_id JOIN assets s ON s.id = b.asset_id
+      WHERE b.floor IS NOT NULL AND b.balance < b.floor ORDER BY b.last_entry_id LIMIT 1`,
+  );
+  const row = rows[0];
+  if (row) {
+    return { name, ok: false, message: `${row.path} holds ${row.balance} ${row.code}, below its floor ${row.floor}`, ...(row.last_entry_id === null ? {} : { firstBrokenEntryId: row.last_entry_id }) };
+  }
+  return { name, ok: true, message: 'no account is below its floor' };
+}
+
+async function checkProjection(client: PoolClient, projectionName: string): Promise<CheckResult> {
+  const projection = projections.find((p) => p.name === projectionName)!;
+  const name = `projection:${projection.name}`;
+  let through: bigint;
+  if (projection.synchronous) {
+    through = (await client.query<{ head: bigint | null }>('SELECT max(id) AS head FROM journal_entries')).rows[0]?.head ?? 0n;
+  } else {
+    through = (await client.query<{ last_entry_id: bigint }>('SELECT last_entry_id FROM projection_checkpoints WHERE name = $1', [projection.name])).rows[0]?.last_entry_id ?? 0n;
+  }
+  const scratch = `verify_${projection.table}`;
+  await client.query(`CREATE TEMP TABLE ${quoteIdentifier(scratch)} (LIKE ${quoteIdentifier(projection.table)} INCLUDING DEFAULTS INCLUDING INDEXES) ON COMMIT DROP`);
+  await projection.apply(client, scratch, 0n, through);
+  const diff: ProjectionDiff = await diffTables(client, projection, projection.table, scratch);
+  const differences = diff.onlyLive + diff.onlyReplay + diff.different;
+  if (differences > 0) {
+    const first = diff.sample[0];
+    return {
+      name,
+      ok: false,
+      message: `${differences} rows differ from the sum of postings through entry ${through}${first ? `, first: ${first.account} ${first.asset} live ${JSON.stringify(first.live)} vs postings ${JSON.stringify(first.replay)}` : ''}`,
+    };
+  }
+  return { name, ok: true, message: `equal to the sum of postings through entry ${through}` };
+}
