@@ -1,0 +1,84 @@
+// The HTTP application: middleware, error mapping, and the routers composed under /v1.
+import { randomUUID } from 'node:crypto';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { LedgerInputError, LedgerOverloadedError, journalHead } from '../ledger/index.ts';
+import { authenticate } from './auth.ts';
+import type { ApiDependencies, AppEnv } from './context.ts';
+import { docsPage, openApiDocument } from './openapi.ts';
+import { ApiError, problemBody } from './problem.ts';
+import { ledgerRoutes } from './routes/ledger.ts';
+
+const requestBodyBytesMax = 256 * 1024;
+
+export function createApp(deps: ApiDependencies): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const counters = { requests: 0, errors5xx: 0 };
+  const document = openApiDocument();
+  const docs = docsPage(document);
+
+  app.use(async (c, next) => {
+    c.set('requestId', c.req.header('x-request-id')?.slice(0, 100) ?? randomUUID());
+    counters.requests += 1;
+    await next();
+    c.header('X-Request-Id', c.get('requestId'));
+    if (c.res.status >= 500) counters.errors5xx += 1;
+  });
+
+  app.onError((error, c) => {
+    const send = (status: number, code: string, message: string, extra?: Record<string, unknown>) =>
+      c.newResponse(JSON.stringify(problemBody(status, code, message, extra)), status as ContentfulStatusCode, {
+        'Content-Type': 'application/problem+json',
+      });
+    if (error instanceof ApiError) return send(error.status, error.code, error.message, error.detail);
+    if (error instanceof LedgerInputError) return send(422, error.code, error.message, error.field ? { field: error.field } : undefined);
+    if (error instanceof LedgerOverloadedError) {
+      c.header('Retry-After', '1');
+      return send(503, error.code, error.message);
+    }
+    deps.logger.error('request failed', { requestId: c.get('requestId'), path: c.req.path, error });
+    // Never the underlying message: it may name tables, values or connection details.
+    return send(500, 'internal_error', `something went wrong on our side; quote request id ${c.get('requestId')}`);
+  });
+  app.notFound((c) => c.newResponse(JSON.stringify(problemBody(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`)), 404, { 'Content-Type': 'application/problem+json' }));
+
+  app.get('/health', (c) => c.json({ status: 'ok' }));
+  app.get('/ready', async (c) => {
+    const checks: Record<string, string> = {};
+    await deps.pool.query('SELECT 1').then(() => (checks.postgres = 'ok'), (error: Error) => (checks.postgres = error.message));
+    if (deps.redis) await deps.redis.ping().then(() => (checks.redis = 'ok'), (error: Error) => (checks.redis = error.message));
+    const ready = Object.values(checks).every((value) => value === 'ok');
+    return c.json({ status: ready ? 'ready' : 'not_ready', checks }, ready ? 200 : 503);
+  });
+  app.get('/metrics', async (c) => {
+    const head = await journalHead(deps.pool).catch(() => -1n);
+    const lines = [
+      '# HELP coffer_journal_head_sequence Highest journal entry id.',
+      '# TYPE coffer_journal_head_sequence gauge',
+      `coffer_journal_head_sequence ${head}`,
+      '# HELP coffer_ledger_writer_batches_total Batches committed by this process\'s writer.',
+      '# TYPE coffer_ledger_writer_batches_total counter',
+      `coffer_ledger_writer_batches_total ${deps.writer.stats.batches}`,
+      '# HELP coffer_ledger_writer_entries_total Entries created by this process\'s writer.',
+      '# TYPE coffer_ledger_writer_entries_total counter',
+      `coffer_ledger_writer_entries_total ${deps.writer.stats.appended}`,
+      '# HELP coffer_http_requests_total HTTP requests served.',
+      '# TYPE coffer_http_requests_total counter',
+      `coffer_http_requests_total ${counters.requests}`,
+      '# HELP coffer_http_server_errors_total HTTP responses with status 5xx.',
+      '# TYPE coffer_http_server_errors_total counter',
+      `coffer_http_server_errors_total ${counters.errors5xx}`,
+    ];
+    return c.text(lines.join('\n') + '\n', 200, { 'Content-Type': 'text/plain; version=0.0.4' });
+  });
+  app.get('/openapi.json', (c) => c.json(document));
+  app.get('/docs', (c) => c.html(docs));
+
+  const v1 = new Hono<AppEnv>();
+  v1.use(bodyLimit({ maxSize: requestBodyBytesMax, onError: () => { throw new ApiError(413, 'body_too_large', `request bodies are limited to ${requestBodyBytesMax} bytes`); } }));
+  v1.use(authenticate(deps));
+  v1.route('/ledger', ledgerRoutes(deps));
+  app.route('/v1', v1);
+  return app;
+}

@@ -1,0 +1,17 @@
+// What every route can reach: the domain, never raw connections to build SQL with.
+import type { Redis } from 'ioredis';
+import type { Logger, Pool } from '../infra/index.ts';
+import type { LedgerWriter } from '../ledger/index.ts';
+import type { ApiKeyIdentity } from './keys.ts';
+
+export interface ApiDependencies {
+  pool: Pool;
+  writer: LedgerWriter;
+  logger: Logger;
+  /** Rate limits and readiness; without it, rate limiting is off. */
+  redis?: Redis;
+  redisKeyPrefix?: string;
+  rateLimitPerMinute?: number;
+}
+
+export type AppEnv = { Variables: { identity: ApiKeyIdentity; requestId: string } };

@@ -1,0 +1,16 @@
+// The API's front door: build the app, or serve it.
+import { serve, type ServerType } from '@hono/node-server';
+import type { ApiDependencies } from './context.ts';
+import { createApp } from './app.ts';
+
+export { createApp } from './app.ts';
+export { createApiKey, authenticateApiKey, revokeApiKey, roles, type Role, type ApiKeyIdentity } from './keys.ts';
+export type { ApiDependencies } from './context.ts';
+
+export function startApiServer(deps: ApiDependencies, options: { port: number; hostname?: string }): Promise<{ server: ServerType; port: number }> {
+  const app = createApp(deps);
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, port: options.port, hostname: options.hostname ?? '0.0.0.0' }, (info) => resolve({ server, port: info.port }));
+    server.once('error', reject);
+  });
+}

@@ -1,0 +1,45 @@
+// API keys: `coffer_<id>_<secret>`. The id is public and indexes the row; only SHA-256 of the
+// secret is stored. The full key exists once, in the answer to `coffer keys create`.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Queryable } from '../infra/index.ts';
+
+export const roles = ['user', 'agent', 'auditor', 'operator'] as const;
+export type Role = (typeof roles)[number];
+
+export interface ApiKeyIdentity {
+  id: string;
+  role: Role;
+  name: string | null;
+}
+
+const keyPattern = /^coffer_([a-z0-9]{16})_([A-Za-z0-9_-]{43})$/;
+const idAlphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+function hashSecret(secret: string): Buffer {
+  return createHash('sha256').update(secret).digest();
+}
+
+export async function createApiKey(db: Queryable, options: { role: Role; name?: string }): Promise<ApiKeyIdentity & { key: string }> {
+  if (!roles.includes(options.role)) throw new Error(`role must be one of ${roles.join(', ')}`);
+  const id = Array.from(randomBytes(16), (byte) => idAlphabet[byte % idAlphabet.length]).join('');
+  const secret = randomBytes(32).toString('base64url');
+  await db.query('INSERT INTO api_keys (id, role, name, secret_hash) VALUES ($1, $2, $3, $4)', [id, options.role, options.name ?? null, hashSecret(secret)]);
+  return { id, role: options.role, name: options.name ?? null, key: `coffer_${id}_${secret}` };
+}
+
+export async function authenticateApiKey(db: Queryable, key: string): Promise<ApiKeyIdentity | null> {
+  const match = keyPattern.exec(key);
+  if (!match) return null;
+  const { rows } = await db.query<{ id: string; role: Role; name: string | null; secret_hash: Buffer }>(
+    'SELECT id, role, name, secret_hash FROM api_keys WHERE id = $1 AND revoked_at IS NULL',
+    [match[1]],
+  );
+  const row = rows[0];
+  if (!row || !timingSafeEqual(row.secret_hash, hashSecret(match[2]!))) return null;
+  return { id: row.id, role: row.role, name: row.name };
+}
+
+export async function revokeApiKey(db: Queryable, id: string): Promise<boolean> {
+  const result = await db.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [id]);
+  return (result.rowCount ?? 0) > 0;
+}

@@ -1,0 +1,77 @@
+// The OpenAPI document, built from the same zod schemas the routes validate with.
+import { z } from 'zod';
+import { balancesQuery, asOfQuery, entriesQuery, manualEntryBody, statementQuery } from './routes/ledger.ts';
+
+const problem = { description: 'Problem', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+
+function queryParameters(schema: z.ZodObject) {
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, object>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, property]) => ({ name, in: 'query', required: json.required?.includes(name) ?? false, schema: property }));
+}
+
+export function openApiDocument() {
+  const read = (summary: string, query?: z.ZodObject, extra: object = {}) => ({
+    summary,
+    security: [{ bearer: [] }],
+    parameters: query ? queryParameters(query) : [],
+    responses: { '200': { description: 'OK' }, '400': problem, '401': problem, '403': problem },
+    ...extra,
+  });
+  return {
+    openapi: '3.1.0',
+    info: { title: 'coffer', version: '0.1.0', description: 'Event-sourced multi-chain custody ledger. Amounts are decimal strings in minor units.' },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'coffer_<id>_<secret> from `coffer keys create`' } },
+      schemas: {
+        Problem: {
+          type: 'object',
+          properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, code: { type: 'string' }, detail: { type: 'string' } },
+          required: ['status', 'code', 'detail'],
+        },
+        ManualEntry: z.toJSONSchema(manualEntryBody, { unrepresentable: 'any' }),
+      },
+    },
+    paths: {
+      '/health': { get: { summary: 'Liveness', responses: { '200': { description: 'alive' } } } },
+      '/ready': { get: { summary: 'Readiness: PostgreSQL and Redis answer', responses: { '200': { description: 'ready' }, '503': problem } } },
+      '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text/plain exposition' } } } },
+      '/v1/ledger/assets': { get: read('Registered assets and their scales') },
+      '/v1/ledger/entries': {
+        get: read('Journal entries by account (or selector like users:42:*), asset, kind and time; cursor pagination. Accept text/csv or application/x-ndjson to export.', entriesQuery),
+        post: {
+          summary: 'Post a manual adjusting entry (operator). Idempotent by Idempotency-Key.',
+          security: [{ bearer: [] }],
+          parameters: [{ name: 'Idempotency-Key', in: 'header', required: true, schema: { type: 'string', maxLength: 200 } }],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ManualEntry' } } } },
+          responses: { '201': { description: 'created' }, '200': { description: 'idempotent replay: the original entry' }, '400': problem, '409': problem, '422': problem },
+        },
+      },
+      '/v1/ledger/entries/{id}': { get: read('One journal entry', undefined, { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }] }) },
+      '/v1/ledger/accounts/{account}/statement': {
+        get: read('Account statement with running balance', statementQuery, {
+          parameters: [{ name: 'account', in: 'path', required: true, schema: { type: 'string' } }, ...queryParameters(statementQuery)],
+        }),
+      },
+      '/v1/ledger/balances': { get: read('Balances by account selector, now or as of a time (effective) or journal sequence', balancesQuery) },
+      '/v1/ledger/trial-balance': { get: read('Trial balance per asset, now or as of a time or sequence', asOfQuery) },
+      '/v1/ledger/verify': { get: read('Re-check every ledger invariant (hash chain, balance, floors, projections)') },
+    },
+  };
+}
+
+export function docsPage(document: ReturnType<typeof openApiDocument>): string {
+  const escape = (text: string) => text.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!);
+  const rows = Object.entries(document.paths).flatMap(([path, operations]) =>
+    Object.entries(operations as Record<string, { summary: string; parameters?: { name: string; in: string }[] }>).map(
+      ([method, operation]) =>
+        `<tr><td><code>${method.toUpperCase()}</code></td><td><code>${escape(path)}</code></td><td>${escape(operation.summary)}${
+          operation.parameters?.length ? `<br><small>${operation.parameters.map((p) => `${escape(p.name)} (${p.in})`).join(', ')}</small>` : ''
+        }</td></tr>`,
+    ),
+  );
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>coffer API</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:980px;margin:2rem auto;padding:0 1rem}td{padding:.35rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}code{font-size:.9em}</style>
+</head><body><h1>coffer API</h1><p>${escape(document.info.description)} Machine-readable: <a href="/openapi.json">/openapi.json</a>.
+Errors are <code>application/problem+json</code> with a stable <code>code</code>.</p>
+<table>${rows.join('\n')}</table></body></html>`;
+}

@@ -1,0 +1,31 @@
+// Errors as RFC 9457 problem documents with a stable `code` that clients can switch on.
+export class ApiError extends Error {
+  override name = 'ApiError';
+  readonly status: number;
+  readonly code: string;
+  readonly detail: Record<string, unknown> | undefined;
+  constructor(status: number, code: string, message: string, detail?: Record<string, unknown>) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.detail = detail;
+  }
+}
+
+const titles: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function problemBody(status: number, code: string, message: string, extra?: Record<string, unknown>) {
+  return { type: `https://coffer.dev/problems/${code}`, title: titles[status] ?? 'Error', status, code, detail: message, ...extra };
+}
