@@ -59,14 +59,14 @@ describe('balances, point in time, statements', () => {
     for (const asOf of [undefined, { time: t(2) }, { sequence: ids[1]! }]) {
       const [eth] = await getTrialBalance(db.pool, asOf).then((lines) => lines.filter((l) => l.asset === 'ETH'));
       assert.equal(eth?.net, 0n);
-      assert.ok(eth!.debits > 0n);
+      assert.ok(eth.debits > 0n);
     }
   });
 
   test('a statement pages through postings with a running balance', async () => {
     const first = await getStatement(db.pool, { account: 'users:42:main', asset: 'ETH', limit: 2 });
     assert.deepEqual(first?.lines.map((l) => [l.amount, l.balanceAfter, l.counterparty]), [[100n, 100n, 'world:ethereum'], [-30n, 70n, 'users:7:main']]);
-    const second = await getStatement(db.pool, { account: 'users:42:main', asset: 'ETH', limit: 2, after: first!.nextCursor! });
+    const second = await getStatement(db.pool, { account: 'users:42:main', asset: 'ETH', limit: 2, after: first.nextCursor! });
     assert.equal(second?.openingBalance, 70n);
     assert.deepEqual(second?.lines.map((l) => l.balanceAfter), [65n]);
     assert.equal(second?.nextCursor, null);

@@ -29,7 +29,7 @@ const transfer = (key: string, from: string, to: string, amount: bigint): Append
 });
 function created(result: AppendResult) {
   assert.equal(result.status, 'created', JSON.stringify(result, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
-  return (result as Extract<AppendResult, { status: 'created' }>).entry;
+  return (result).entry;
 }
 async function balanceOf(account: string, asset = 'ETH'): Promise<bigint> {
   return (await getBalances(db.pool, { account, asset }))[0]?.balance ?? 0n;

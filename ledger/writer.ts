@@ -178,7 +178,7 @@ export class LedgerWriter {
     const reversalTargets = [...new Set(batch.flatMap((item) => (item.request.reverses ? [item.request.reverses.toString()] : [])))];
     const state = await readBatchState(client, keys, reversalTargets);
 
-    const results: (AppendResult | undefined)[] = new Array(batch.length);
+    const results: (AppendResult | undefined)[] = Array.from({ length: batch.length }, () => undefined);
     const firstIndexByKey = new Map<string, number>();
     const candidates: number[] = [];
     const replayIds = new Map<number, bigint>();

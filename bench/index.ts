@@ -1,0 +1,80 @@
+// `coffer bench <name>`: every benchmark reports its cases' throughput and ratios against
+// baselines measured in the same run (machines here are noisy; ratios travel, absolutes don't),
+// as a table, or as one JSON object { bench, metrics, ratios } with --json.
+import { randomBytes } from 'node:crypto';
+import { createPool, loadConfig, pg, quoteIdentifier, type Pool } from '../infra/index.ts';
+import { migrate } from '../migrations/index.ts';
+
+export interface BenchResult {
+  bench: string;
+  metrics: Record<string, Record<string, number>>;
+  ratios: Record<string, number>;
+  notes?: string[];
+}
+
+export interface BenchContext {
+  pool: Pool;
+  url: string;
+  quick: boolean;
+  progress: (line: string) => void;
+}
+
+export type Bench = (context: BenchContext) => Promise<BenchResult>;
+
+/** Samples resident memory every 50 ms; `peak()` is the highest since the last `reset()`. */
+export class RssSampler {
+  private max = 0;
+  private readonly timer = setInterval(() => this.sample(), 50);
+  sample(): void {
+    this.max = Math.max(this.max, process.memoryUsage().rss);
+  }
+  reset(): void {
+    this.max = process.memoryUsage().rss;
+  }
+  peakMb(): number {
+    this.sample();
+    return Math.round((this.max / 2 ** 20) * 10) / 10;
+  }
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+/** A throwaway, migrated database on the configured server, dropped afterwards. */
+export async function withBenchDatabase<T>(work: (pool: Pool, url: string) => Promise<T>): Promise<T> {
+  const base = new URL(loadConfig().DATABASE_URL);
+  const name = `coffer_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new URL(base);
+  admin.pathname = '/postgres';
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${quoteIdentifier(name)}`);
+  try {
+    await migrate({ connectionString: url.toString() });
+    const pool = createPool({ connectionString: url.toString(), max: 12, applicationName: 'coffer-bench' });
+    try {
+      return await work(pool, url.toString());
+    } finally {
+      await pool.end();
+    }
+  } finally {
+    await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
+    await client.end();
+  }
+}
+
+export function formatTable(result: BenchResult): string {
+  const lines = [`bench ${result.bench}`];
+  const metricNames = [...new Set(Object.values(result.metrics).flatMap((m) => Object.keys(m)))];
+  const caseWidth = Math.max(6, ...Object.keys(result.metrics).map((k) => k.length));
+  lines.push(['case'.padEnd(caseWidth), ...metricNames.map((m) => m.padStart(16))].join('  '));
+  for (const [name, metrics] of Object.entries(result.metrics)) {
+    lines.push([name.padEnd(caseWidth), ...metricNames.map((m) => (metrics[m] === undefined ? '' : metrics[m].toLocaleString('en-US')).padStart(16))].join('  '));
+  }
+  lines.push('', 'ratios (same run)');
+  for (const [name, value] of Object.entries(result.ratios)) lines.push(`  ${name.padEnd(32)} ${value}`);
+  for (const note of result.notes ?? []) lines.push(`note: ${note}`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,94 @@
+// The CLI as a user runs it: a child process, its stdout, stderr and exit code.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createTestDatabase, type TestDatabase } from '../testing/index.ts';
+import { pg } from '../infra/index.ts';
+
+const entryPoint = fileURLToPath(new URL('./coffer.ts', import.meta.url));
+let db: TestDatabase;
+before(async () => {
+  db = await createTestDatabase();
+});
+after(() => db.drop());
+
+function coffer(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [entryPoint, ...args], { env: { ...process.env, DATABASE_URL: db.url, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('the coffer CLI', () => {
+  test('migrate is idempotent on an already migrated database', async () => {
+    const result = await coffer(['migrate']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /0 applied, \d+ already applied/);
+  });
+
+  test('keys create --json prints exactly one object with the key, once', async () => {
+    const result = await coffer(['keys', 'create', '--role', 'auditor', '--name', 'audit firm', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const created = JSON.parse(result.stdout) as Record<string, string>;
+    assert.deepEqual(Object.keys(created).sort(), ['id', 'key', 'role']);
+    assert.equal(created.role, 'auditor');
+    assert.match(created.key!, /^coffer_[a-z0-9]{16}_/);
+    assert.ok(!result.stderr.includes(created.key!), 'the key is not repeated on stderr');
+    const { rows } = await db.pool.query<{ secret_hash: Buffer }>('SELECT secret_hash FROM api_keys WHERE id = $1', [created.id]);
+    assert.equal(rows[0]?.secret_hash.length, 32);
+  });
+
+  test('bad input exits non-zero with a one-line reason', async () => {
+    const role = await coffer(['keys', 'create', '--role', 'root']);
+    assert.equal(role.code, 2);
+    assert.match(role.stderr, /--role must be one of/);
+    const unknown = await coffer(['frobnicate']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command "frobnicate"/);
+    const config = await coffer(['verify'], { DATABASE_URL: 'mysql://nope' });
+    assert.equal(config.code, 1);
+    assert.match(config.stderr, /DATABASE_URL: must look like postgres:/);
+  });
+
+  test('verify exits 0 when every invariant holds and 1 with the broken entry named otherwise', async () => {
+    const good = await coffer(['verify']);
+    assert.equal(good.code, 0, good.stdout + good.stderr);
+    assert.match(good.stdout, /verdict: every invariant holds/);
+    const { createApiKey } = await import('../api/index.ts');
+    assert.ok(await createApiKey(db.pool, { role: 'operator' }));
+    const { LedgerWriter } = await import('../ledger/index.ts');
+    const writer = new LedgerWriter({ pool: db.pool });
+    await writer.append({ kind: 'deposit', idempotencyKey: 'cli-1', postings: [{ source: 'world:near', destination: 'users:1:near', asset: 'NEAR', amount: 5n }] });
+    await writer.close();
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    await client.query(`SET session_replication_role = replica`);
+    await client.query(`UPDATE journal_entries SET kind = 'forged' WHERE idempotency_key = 'cli-1'`);
+    await client.end();
+    const bad = await coffer(['verify']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stdout, /FAIL hash_chain .*\[first broken entry: 1\]/);
+    assert.match(bad.stdout, /verdict: VIOLATIONS FOUND/);
+    const json = await coffer(['verify', '--json']);
+    assert.equal((JSON.parse(json.stdout) as { ok: boolean }).ok, false);
+  });
+
+  test('bench ledger --json prints one object of the shared bench shape', async () => {
+    const result = await coffer(['bench', 'ledger', '--json', '--quick']);
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout) as { bench: string; metrics: Record<string, Record<string, number>>; ratios: Record<string, number> };
+    assert.equal(report.bench, 'ledger');
+    for (const name of ['batch1', 'batch100', 'batch500', 'baseline', 'raw', 'replay']) {
+      assert.ok(report.metrics[name]!.postingsPerSec! > 0, name);
+    }
+    assert.ok(report.ratios.batch500_vs_baseline! > 0);
+    assert.ok(report.ratios.batch500_vs_raw! > 0);
+    assert.ok(report.metrics.process!.peakRssMb! > 0);
+  });
+});

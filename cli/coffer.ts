@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// The `coffer` command. Each subcommand lives in cli/commands/; this file only dispatches,
+// turns known errors into one readable line, and sets the exit code.
+import { ConfigError } from '../infra/index.ts';
+import { LedgerInputError } from '../ledger/index.ts';
+import { MigrationError } from '../migrations/index.ts';
+import { commands, UsageError, usage } from './commands/index.ts';
+
+const [name, ...rest] = process.argv.slice(2);
+
+async function main(): Promise<number> {
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(usage);
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) throw new UsageError(`unknown command "${name}"`);
+  return command(rest);
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`coffer: ${error.message}\n\n${usage}`);
+      process.exitCode = 2;
+    } else if (error instanceof ConfigError || error instanceof MigrationError || error instanceof LedgerInputError) {
+      process.stderr.write(`coffer: ${error.message}\n`);
+      process.exitCode = 1;
+    } else if (error instanceof Error && 'code' in error && error.code === 'ECONNREFUSED') {
+      process.stderr.write(`coffer: cannot reach a server (${error.message}); is PostgreSQL or Redis running? see README "Configuration"\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`coffer: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

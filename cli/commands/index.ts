@@ -1,0 +1,54 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { bench } from './bench.ts';
+import { keys } from './keys.ts';
+import { migrateCommand } from './migrate.ts';
+import { projectionsCommand } from './projections.ts';
+import { start } from './start.ts';
+import { verify } from './verify.ts';
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export type Command = (args: string[]) => Promise<number>;
+
+export const commands: Record<string, Command> = {
+  migrate: migrateCommand,
+  start,
+  keys,
+  verify,
+  projections: projectionsCommand,
+  bench,
+};
+
+export const usage = `usage: coffer <command> [options]
+
+  migrate                               create the database if needed and apply migrations
+  start [--api] [--projections] [--port N]
+                                        run the API (default port 3000) and projection followers
+                                        (both when neither flag is given)
+  keys create --role <role> [--name <n>] [--json]
+                                        create an API key (roles: user, agent, auditor, operator);
+                                        the key is printed once
+  keys revoke <id>                      revoke an API key
+  verify [--json]                       re-check every ledger invariant; exit 1 on any violation
+  projections list                      projections and their checkpoints
+  projections replay [name] [--swap] [--json]
+                                        rebuild from the journal into a shadow table, print the
+                                        diff against the live one, swap only with --swap
+  bench ledger [--json] [--quick]       measure the ledger writer, baselines and replay
+
+Configuration comes from the environment (DATABASE_URL, REDIS_URL, PORT, ...): see README.md.
+`;
+
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
+}
