@@ -29,7 +29,10 @@ export function createPool(options: PoolOptions): pg.Pool {
     idleTimeoutMillis: 30_000,
   });
   // An idle client that loses its connection emits here; without a listener the process dies.
-  pool.on('error', (error) => {
+  pool.on('error', (error: Error & { code?: string }) => {
+    // 57P01: the server closed an idle connection on purpose (shutdown, DROP DATABASE … FORCE);
+    // the pool opens a new one when it needs one, so it is not an error worth a log line.
+    if (error.code === '57P01') return;
     console.error(JSON.stringify({ level: 'error', msg: 'idle database connection failed', error: error.message }));
   });
   return pool;
