@@ -182,7 +182,11 @@ export const ledgerBench: Bench = async ({ pool, quick, progress }: BenchContext
         raw: { postingsPerSec: round(raw) },
         fill: { postingsPerSec: round(fillRate) },
         replay: { postingsPerSec: round(totalPostings / replaySeconds), postings: totalPostings, diffRows: replay.diff.different + replay.diff.onlyLive + replay.diff.onlyReplay },
-        verify: { seconds: Math.round(verifySeconds * 100) / 100, postings: Number(report.postings) },
+        verify: {
+          seconds: Math.round(verifySeconds * 100) / 100,
+          postings: Number(report.postings),
+          ...Object.fromEntries(report.checks.map((check) => [`${check.name}Ms`, check.durationMs ?? 0])),
+        },
         memory: { peakRssFirstMb: peakFirst, peakRssRestMb: peakRest, firstPostings: sizes.memoryFirst, totalPostings },
       },
       ratios: {
