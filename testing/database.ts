@@ -31,6 +31,24 @@ export async function createTemplate(): Promise<string> {
   return name;
 }
 
+/**
+ * Drops test databases left by runs that crashed before their teardown: their names carry the
+ * run's start time, and anything older than a day cannot belong to a run still going.
+ */
+export async function dropStaleRuns(maxAgeMs = 24 * 3_600_000): Promise<string[]> {
+  return withAdmin(async (client) => {
+    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${runPrefix}%`]);
+    const stale = rows
+      .map((row) => row.datname)
+      .filter((name) => {
+        const startedAt = parseInt(name.slice(runPrefix.length).split('_')[0] ?? '', 36);
+        return Number.isFinite(startedAt) && Date.now() - startedAt > maxAgeMs;
+      });
+    for (const name of stale) await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
+    return stale;
+  });
+}
+
 export async function dropDatabase(name: string): Promise<void> {
   await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`));
 }
