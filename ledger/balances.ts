@@ -28,6 +28,20 @@ function selectorCondition(selector: string | undefined, params: unknown[]): str
   return `a.path LIKE ${likeParam} AND a.path ~ $${params.length}`;
 }
 
+/** The join and condition that keep only postings of entries within `asOf`; pushes its parameters. */
+function asOfPostingsFilter(asOf: AsOf, params: unknown[]): { join: string; where: string } {
+  const conditions: string[] = [];
+  if (asOf.time !== undefined) {
+    params.push(asOf.time);
+    conditions.push(`e.effective_at <= $${params.length}`);
+  }
+  if (asOf.sequence !== undefined) {
+    params.push(asOf.sequence.toString());
+    conditions.push(`p.entry_id <= $${params.length}`);
+  }
+  return { join: asOf.time !== undefined ? 'JOIN journal_entries e ON e.id = p.entry_id' : '', where: conditions.join(' AND ') };
+}
+
 export async function getBalances(
   db: Queryable,
   options: { account?: string; asset?: string; asOf?: AsOf; limit?: number } = {},
@@ -52,27 +66,18 @@ export async function getBalances(
     );
     return rows.map((row) => ({ ...row, balance: BigInt(row.balance) }));
   }
-  const entryConditions: string[] = [];
-  if (asOf.time !== undefined) {
-    params.push(asOf.time);
-    entryConditions.push(`e.effective_at <= $${params.length}`);
-  }
-  if (asOf.sequence !== undefined) {
-    params.push(asOf.sequence.toString());
-    entryConditions.push(`p.entry_id <= $${params.length}`);
-  }
-  const entryJoin = asOf.time !== undefined ? 'JOIN journal_entries e ON e.id = p.entry_id' : '';
+  const { join: entryJoin, where: entryWhere } = asOfPostingsFilter(asOf, params);
   // Each side of every posting, filtered to the selected accounts before summing.
   const { rows } = await db.query<{ account: string; asset: string; scale: number; balance: string }>(
     `WITH selected AS (SELECT a.id, a.path FROM accounts a WHERE ${accountCondition}),
      moves AS (
        SELECT p.destination_account_id AS account_id, p.asset_id, p.amount AS delta
          FROM postings p ${entryJoin} JOIN selected a ON a.id = p.destination_account_id
-        WHERE ${entryConditions.join(' AND ')}
+        WHERE ${entryWhere}
        UNION ALL
        SELECT p.source_account_id, p.asset_id, -p.amount
          FROM postings p ${entryJoin} JOIN selected a ON a.id = p.source_account_id
-        WHERE ${entryConditions.join(' AND ')}
+        WHERE ${entryWhere}
      )
      SELECT a.path AS account, s.code AS asset, s.scale, sum(m.delta)::text AS balance
        FROM moves m JOIN selected a ON a.id = m.account_id JOIN assets s ON s.id = m.asset_id
@@ -100,20 +105,11 @@ export async function getTrialBalance(db: Queryable, asOf?: AsOf): Promise<Trial
   const params: unknown[] = [];
   let source = `SELECT asset_id, account_id, balance FROM balances`;
   if (asOf && (asOf.time !== undefined || asOf.sequence !== undefined)) {
-    const conditions: string[] = [];
-    if (asOf.time !== undefined) {
-      params.push(asOf.time);
-      conditions.push(`e.effective_at <= $${params.length}`);
-    }
-    if (asOf.sequence !== undefined) {
-      params.push(asOf.sequence.toString());
-      conditions.push(`p.entry_id <= $${params.length}`);
-    }
-    const join = asOf.time !== undefined ? 'JOIN journal_entries e ON e.id = p.entry_id' : '';
+    const { join, where } = asOfPostingsFilter(asOf, params);
     source = `SELECT asset_id, account_id, sum(delta) AS balance FROM (
-        SELECT p.asset_id, p.destination_account_id AS account_id, p.amount AS delta FROM postings p ${join} WHERE ${conditions.join(' AND ')}
+        SELECT p.asset_id, p.destination_account_id AS account_id, p.amount AS delta FROM postings p ${join} WHERE ${where}
         UNION ALL
-        SELECT p.asset_id, p.source_account_id, -p.amount FROM postings p ${join} WHERE ${conditions.join(' AND ')}
+        SELECT p.asset_id, p.source_account_id, -p.amount FROM postings p ${join} WHERE ${where}
       ) m GROUP BY asset_id, account_id`;
   }
   const { rows } = await db.query<{ asset: string; scale: number; debits: string; credits: string; net: string }>(
