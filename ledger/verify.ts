@@ -4,9 +4,9 @@
 import type { Pool, PoolClient } from '../infra/index.ts';
 import { quoteIdentifier, withTransaction } from '../infra/index.ts';
 import { SealHasher, zeroHash } from './canonical.ts';
-import { postingsWithNamesSql, toPosting } from './journal.ts';
+import { entryColumns, groupPostings, postingsWithNamesSql, toEntry, type EntryRow, type PostingRow } from './journal.ts';
 import { diffTables, projections, type ProjectionDiff } from './projections/index.ts';
-import type { JournalEntry, JsonObject, Posting } from './types.ts';
+import type { JournalEntry } from './types.ts';
 
 export interface CheckResult {
   name: string;
@@ -74,49 +74,17 @@ interface SealRow {
 }
 
 async function loadPage(client: PoolClient, after: bigint): Promise<JournalEntry[]> {
-  const through = after + BigInt(pageEntries);
-  const { rows: entryRows } = await client.query<{
-    id: bigint;
-    kind: string;
-    idempotency_key: string;
-    request_hash: string;
-    effective_ms: bigint;
-    inserted_ms: bigint;
-    source_ref: string | null;
-    metadata: JsonObject;
-    reverses: bigint | null;
-  }>(
-    // Epoch milliseconds, not timestamptz text: parsing two date strings per entry was the
-    // largest single cost of verifying a long journal.
-    `SELECT id, kind, idempotency_key, encode(request_hash, 'hex') AS request_hash,
-            floor(extract(epoch FROM effective_at) * 1000)::bigint AS effective_ms,
-            floor(extract(epoch FROM inserted_at) * 1000)::bigint AS inserted_ms,
-            source_ref, metadata, reverses
-       FROM journal_entries WHERE id > $1 AND id <= $2 ORDER BY id`,
-    [after.toString(), through.toString()],
+  const range = [after.toString(), (after + BigInt(pageEntries)).toString()];
+  const { rows: entryRows } = await client.query<EntryRow>(
+    `SELECT ${entryColumns} FROM journal_entries e WHERE e.id > $1 AND e.id <= $2 ORDER BY e.id`,
+    range,
   );
-  const { rows: postingRows } = await client.query<Parameters<typeof toPosting>[0]>(
+  const { rows: postingRows } = await client.query<PostingRow>(
     `${postingsWithNamesSql} WHERE p.entry_id > $1 AND p.entry_id <= $2 ORDER BY p.entry_id, p.posting_index`,
-    [after.toString(), through.toString()],
+    range,
   );
-  const byEntry = new Map<bigint, Posting[]>();
-  for (const row of postingRows) {
-    const list = byEntry.get(row.entry_id);
-    if (list) list.push(toPosting(row));
-    else byEntry.set(row.entry_id, [toPosting(row)]);
-  }
-  return entryRows.map((row) => ({
-    id: row.id,
-    kind: row.kind,
-    idempotencyKey: row.idempotency_key,
-    requestHash: row.request_hash,
-    effectiveAt: new Date(Number(row.effective_ms)),
-    insertedAt: new Date(Number(row.inserted_ms)),
-    sourceRef: row.source_ref,
-    metadata: row.metadata,
-    reverses: row.reverses,
-    postings: byEntry.get(row.id) ?? [],
-  }));
+  const byEntry = groupPostings(postingRows);
+  return entryRows.map((row) => toEntry(row, byEntry.get(row.id) ?? []));
 }
 
 /** Pages of the journal in order; the next page is being read while the caller hashes this one. */

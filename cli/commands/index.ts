@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { createPool, loadConfig, type Pool } from '../../infra/index.ts';
 import { bench } from './bench.ts';
 import { keys } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
@@ -51,4 +52,14 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: s
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
+}
+
+/** A pool on DATABASE_URL for the length of one command, always closed afterwards. */
+export async function withDatabase<T>(connectionsMax: number, work: (pool: Pool) => Promise<T>): Promise<T> {
+  const pool = createPool({ connectionString: loadConfig().DATABASE_URL, max: connectionsMax, applicationName: 'coffer-cli' });
+  try {
+    return await work(pool);
+  } finally {
+    await pool.end();
+  }
 }

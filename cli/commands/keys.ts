@@ -1,12 +1,10 @@
 import { createApiKey, revokeApiKey, roles, type Role } from '../../api/index.ts';
-import { createPool, loadConfig } from '../../infra/index.ts';
-import { parse, printJson, UsageError } from './index.ts';
+import { parse, printJson, UsageError, withDatabase } from './index.ts';
 
 export async function keys(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { role: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' } });
   const [action, id] = positionals;
-  const pool = createPool({ connectionString: loadConfig().DATABASE_URL, max: 1 });
-  try {
+  return withDatabase(1, async (pool) => {
     if (action === 'create') {
       if (!values.role || !roles.includes(values.role as Role)) throw new UsageError(`--role must be one of ${roles.join(', ')}`);
       if (values.name !== undefined && values.name.length > 200) throw new UsageError('--name is limited to 200 characters');
@@ -22,7 +20,5 @@ export async function keys(args: string[]): Promise<number> {
       return revoked ? 0 : 1;
     }
     throw new UsageError('keys takes "create --role <role>" or "revoke <id>"');
-  } finally {
-    await pool.end();
-  }
+  });
 }

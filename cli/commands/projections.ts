@@ -1,12 +1,10 @@
-import { createPool, loadConfig } from '../../infra/index.ts';
 import { findProjection, projections, replayProjection } from '../../ledger/index.ts';
-import { parse, printJson, UsageError } from './index.ts';
+import { parse, printJson, UsageError, withDatabase } from './index.ts';
 
 export async function projectionsCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { swap: { type: 'boolean' }, json: { type: 'boolean' } });
   const [action, name] = positionals;
-  const pool = createPool({ connectionString: loadConfig().DATABASE_URL, max: 2 });
-  try {
+  return withDatabase(2, async (pool) => {
     if (action === 'list') {
       const { rows } = await pool.query<{ name: string; last_entry_id: bigint }>('SELECT name, last_entry_id FROM projection_checkpoints ORDER BY name');
       for (const p of projections) {
@@ -38,7 +36,5 @@ export async function projectionsCommand(args: string[]): Promise<number> {
       }
     }
     return clean ? 0 : 1;
-  } finally {
-    await pool.end();
-  }
+  });
 }

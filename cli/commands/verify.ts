@@ -1,11 +1,9 @@
-import { createPool, loadConfig } from '../../infra/index.ts';
 import { verifyLedger } from '../../ledger/index.ts';
-import { parse, printJson } from './index.ts';
+import { parse, printJson, withDatabase } from './index.ts';
 
 export async function verify(args: string[]): Promise<number> {
   const { values } = parse(args, { json: { type: 'boolean' } });
-  const pool = createPool({ connectionString: loadConfig().DATABASE_URL, max: 1 });
-  try {
+  return withDatabase(1, async (pool) => {
     const report = await verifyLedger(pool, {
       onProgress: values.json ? undefined : (done, total) => process.stderr.write(`\rhash chain: ${done}/${total} entries`),
     });
@@ -20,7 +18,5 @@ export async function verify(args: string[]): Promise<number> {
       process.stdout.write(report.ok ? 'verdict: every invariant holds\n' : 'verdict: VIOLATIONS FOUND\n');
     }
     return report.ok ? 0 : 1;
-  } finally {
-    await pool.end();
-  }
+  });
 }

@@ -1,5 +1,5 @@
 // Volumes per account and asset: how much came in and went out, and how many postings.
-import type { ProjectionDefinition } from './types.ts';
+import { postingSidesInRangeSql, type ProjectionDefinition } from './types.ts';
 import { quoteIdentifier } from '../../infra/index.ts';
 
 export const accountVolumes: ProjectionDefinition = {
@@ -12,13 +12,8 @@ export const accountVolumes: ProjectionDefinition = {
     const t = quoteIdentifier(table);
     await db.query(
       `INSERT INTO ${t} AS v (account_id, asset_id, input, output, postings_count, last_entry_id)
-       SELECT account_id, asset_id, sum(input), sum(output), count(*), max(entry_id) FROM (
-         SELECT destination_account_id AS account_id, asset_id, amount AS input, 0 AS output, entry_id
-           FROM postings WHERE entry_id > $1 AND entry_id <= $2
-         UNION ALL
-         SELECT source_account_id, asset_id, 0, amount, entry_id
-           FROM postings WHERE entry_id > $1 AND entry_id <= $2
-       ) m GROUP BY account_id, asset_id
+       SELECT account_id, asset_id, sum(input), sum(output), count(*), max(entry_id)
+         FROM (${postingSidesInRangeSql}) m GROUP BY account_id, asset_id
        ON CONFLICT (account_id, asset_id) DO UPDATE SET
          input = v.input + excluded.input,
          output = v.output + excluded.output,

@@ -1,7 +1,7 @@
 // The balances projection, replayable like the others. Live balances are written by the
 // postings trigger inside the append transaction; this definition rebuilds them from the
 // journal so `coffer projections replay balances` and `coffer verify` can compare.
-import type { ProjectionDefinition } from './types.ts';
+import { postingSidesInRangeSql, type ProjectionDefinition } from './types.ts';
 import { quoteIdentifier } from '../../infra/index.ts';
 
 export const balancesProjection: ProjectionDefinition = {
@@ -15,13 +15,8 @@ export const balancesProjection: ProjectionDefinition = {
     const t = quoteIdentifier(table);
     await db.query(
       `INSERT INTO ${t} AS b (account_id, asset_id, balance, postings_count, last_entry_id)
-       SELECT account_id, asset_id, sum(delta), count(*), max(entry_id) FROM (
-         SELECT destination_account_id AS account_id, asset_id, amount AS delta, entry_id
-           FROM postings WHERE entry_id > $1 AND entry_id <= $2
-         UNION ALL
-         SELECT source_account_id, asset_id, -amount, entry_id
-           FROM postings WHERE entry_id > $1 AND entry_id <= $2
-       ) m GROUP BY account_id, asset_id
+       SELECT account_id, asset_id, sum(input - output), count(*), max(entry_id)
+         FROM (${postingSidesInRangeSql}) m GROUP BY account_id, asset_id
        ON CONFLICT (account_id, asset_id) DO UPDATE SET
          balance = b.balance + excluded.balance,
          postings_count = b.postings_count + excluded.postings_count,

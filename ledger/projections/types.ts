@@ -19,3 +19,15 @@ export interface ProjectionDefinition {
   emptyRowCondition?: string;
   apply(db: Queryable, table: string, afterId: bigint, throughId: bigint): Promise<void>;
 }
+
+/**
+ * Both sides of every posting of entries in ($1, $2]: one row per account touched, with what
+ * came in and what went out. Projections aggregate this; keeping it in one place means they
+ * all read the journal the same way.
+ */
+export const postingSidesInRangeSql = `
+  SELECT destination_account_id AS account_id, asset_id, amount AS input, 0 AS output, entry_id
+    FROM postings WHERE entry_id > $1 AND entry_id <= $2
+  UNION ALL
+  SELECT source_account_id, asset_id, 0, amount, entry_id
+    FROM postings WHERE entry_id > $1 AND entry_id <= $2`;
