@@ -4,7 +4,7 @@
 import type { Pool, PoolClient } from '../infra/index.ts';
 import { quoteIdentifier, withTransaction } from '../infra/index.ts';
 import { SealHasher, zeroHash } from './canonical.ts';
-import { entryColumns, groupPostings, postingsWithNamesSql, toEntry, type EntryRow, type PostingRow } from './journal.ts';
+import { entryColumns, groupPostings, toEntry, type EntryRow, type PostingRow } from './journal.ts';
 import { diffTables, projections, type ProjectionDiff } from './projections/index.ts';
 import type { JournalEntry } from './types.ts';
 
@@ -73,28 +73,86 @@ interface SealRow {
   hash: Buffer;
 }
 
-async function loadPage(client: PoolClient, after: bigint): Promise<JournalEntry[]> {
+/**
+ * Account paths and asset codes by id, fetched the first time a page needs them. Both tables
+ * are append-only, so a cached name can never go stale; the cache is bounded so memory stays
+ * flat however many accounts there are. Joining every page of postings to accounts instead
+ * kept PostgreSQL busy while verify waited.
+ */
+class LedgerNames {
+  private readonly accounts = new Map<bigint, string>();
+  private readonly assets = new Map<number, string>();
+  static readonly accountsMax = 200_000;
+
+  async load(client: PoolClient, accountIds: Iterable<bigint>, assetIds: Iterable<number>): Promise<void> {
+    const missingAccounts = [...new Set(accountIds)].filter((id) => !this.accounts.has(id));
+    if (missingAccounts.length > 0) {
+      if (this.accounts.size + missingAccounts.length > LedgerNames.accountsMax) this.accounts.clear();
+      const { rows } = await client.query<{ id: bigint; path: string }>('SELECT id, path FROM accounts WHERE id = ANY($1::bigint[])', [
+        missingAccounts.map(String),
+      ]);
+      for (const row of rows) this.accounts.set(row.id, row.path);
+    }
+    if ([...assetIds].some((id) => !this.assets.has(id))) {
+      const { rows } = await client.query<{ id: number; code: string }>('SELECT id, code FROM assets');
+      for (const row of rows) this.assets.set(row.id, row.code);
+    }
+  }
+
+  /** A name the last load fetched; a missing row is reported as such, so the chain check fails on it. */
+  account(id: bigint): string {
+    return this.accounts.get(id) ?? `<missing account ${id}>`;
+  }
+
+  asset(id: number): string {
+    return this.assets.get(id) ?? `<missing asset ${id}>`;
+  }
+}
+
+async function loadPage(client: PoolClient, after: bigint, names: LedgerNames): Promise<JournalEntry[]> {
   const range = [after.toString(), (after + BigInt(pageEntries)).toString()];
   const { rows: entryRows } = await client.query<EntryRow>(
     `SELECT ${entryColumns} FROM journal_entries e WHERE e.id > $1 AND e.id <= $2 ORDER BY e.id`,
     range,
   );
-  const { rows: postingRows } = await client.query<PostingRow>(
-    `${postingsWithNamesSql} WHERE p.entry_id > $1 AND p.entry_id <= $2 ORDER BY p.entry_id, p.posting_index`,
+  const { rows: postingIds } = await client.query<{
+    entry_id: bigint;
+    posting_index: number;
+    asset_id: number;
+    source_account_id: bigint;
+    destination_account_id: bigint;
+    amount: string;
+  }>(
+    `SELECT entry_id, posting_index, asset_id, source_account_id, destination_account_id, amount::text AS amount
+       FROM postings WHERE entry_id > $1 AND entry_id <= $2 ORDER BY entry_id, posting_index`,
     range,
   );
+  await names.load(
+    client,
+    postingIds.flatMap((p) => [p.source_account_id, p.destination_account_id]),
+    postingIds.map((p) => p.asset_id),
+  );
+  const postingRows: PostingRow[] = postingIds.map((p) => ({
+    entry_id: p.entry_id,
+    posting_index: p.posting_index,
+    source: names.account(p.source_account_id),
+    destination: names.account(p.destination_account_id),
+    asset: names.asset(p.asset_id),
+    amount: p.amount,
+  }));
   const byEntry = groupPostings(postingRows);
   return entryRows.map((row) => toEntry(row, byEntry.get(row.id) ?? []));
 }
 
 /** Pages of the journal in order; the next page is being read while the caller hashes this one. */
 async function* journalPages(client: PoolClient, maxId: bigint): AsyncGenerator<JournalEntry[]> {
-  let next: Promise<JournalEntry[]> | null = maxId > 0n ? loadPage(client, 0n) : null;
+  const names = new LedgerNames();
+  let next: Promise<JournalEntry[]> | null = maxId > 0n ? loadPage(client, 0n, names) : null;
   try {
     for (let after = 0n; next; after += BigInt(pageEntries)) {
       const page: JournalEntry[] = await next;
       const following = after + BigInt(pageEntries);
-      next = following < maxId ? loadPage(client, following) : null;
+      next = following < maxId ? loadPage(client, following, names) : null;
       yield page;
     }
   } finally {
