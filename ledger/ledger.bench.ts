@@ -152,13 +152,26 @@ export const ledgerBench: Bench = async ({ pool, quick, progress }: BenchContext
     const writer = new LedgerWriter({ pool, batchSizeMax: 500 });
     rss.reset();
     let peakFirst = 0;
+    // Appending must not slow down as the journal grows (a plan that walks the whole journal
+    // once did, past ~550k postings): compare the first and the last memoryFirst appends.
+    const fillStarted = performance.now();
+    let firstSeconds = 0;
+    let lastStartedAt = 0;
+    const lastFrom = Math.max(sizes.memoryFirst, Math.floor((fill - sizes.memoryFirst) / inFlightMax) * inFlightMax);
     // Windows are inFlightMax (10k) appends, so memoryFirst is a multiple of it.
     const fillRate = await appendAll(writer, 'fill', fill, 0, (done) => {
       if (done <= sizes.memoryFirst) peakFirst = rss.peakMb();
-      if (done === sizes.memoryFirst) rss.reset();
+      if (done === sizes.memoryFirst) {
+        rss.reset();
+        firstSeconds = (performance.now() - fillStarted) / 1000;
+      }
+      if (done === lastFrom) lastStartedAt = performance.now();
       if (done % 100_000 === 0) progress(`  ${done}/${fill}`);
     });
     const peakRest = rss.peakMb();
+    const lastSeconds = (performance.now() - lastStartedAt) / 1000;
+    const firstRate = sizes.memoryFirst / firstSeconds;
+    const lastRate = (fill - lastFrom) / lastSeconds;
     await writer.close();
 
     progress('replay of account_volumes');
@@ -180,7 +193,7 @@ export const ledgerBench: Bench = async ({ pool, quick, progress }: BenchContext
         batch500: { postingsPerSec: round(batch500) },
         baseline: { postingsPerSec: round(baseline) },
         raw: { postingsPerSec: round(raw) },
-        fill: { postingsPerSec: round(fillRate) },
+        fill: { postingsPerSec: round(fillRate), firstPostingsPerSec: round(firstRate), lastPostingsPerSec: round(lastRate) },
         replay: { postingsPerSec: round(totalPostings / replaySeconds), postings: totalPostings, diffRows: replay.diff.different + replay.diff.onlyLive + replay.diff.onlyReplay },
         verify: {
           seconds: Math.round(verifySeconds * 100) / 100,
@@ -195,6 +208,7 @@ export const ledgerBench: Bench = async ({ pool, quick, progress }: BenchContext
         batch100_vs_baseline: ratio(batch100, baseline),
         batch1_vs_baseline: ratio(batch1, baseline),
         memory_rest_vs_first: ratio(peakRest, peakFirst),
+        append_last_vs_first: ratio(lastRate, firstRate),
       },
     };
   } finally {
