@@ -3,7 +3,8 @@ import { parse, printJson, withDatabase } from './index.ts';
 
 export async function verify(args: string[]): Promise<number> {
   const { values } = parse(args, { json: { type: 'boolean' } });
-  return withDatabase(1, async (pool) => {
+  // verify reads the hash chain and runs the SQL checks on two connections at once.
+  return withDatabase(2, async (pool) => {
     const report = await verifyLedger(pool, {
       onProgress: values.json ? undefined : (done, total) => process.stderr.write(`\rhash chain: ${done}/${total} entries`),
     });
