@@ -30,6 +30,7 @@ const pageEntries = 20_000;
 
 export async function verifyLedger(pool: Pool, options: { onProgress?: (done: bigint, total: bigint) => void } = {}): Promise<VerifyReport> {
   const started = performance.now();
+  if ((pool.options.max ?? 10) < 2) throw new Error('verifyLedger needs a pool of at least two connections (it checks on two at once)');
   const timed = async (check: () => Promise<CheckResult>): Promise<CheckResult> => {
     const checkStarted = performance.now();
     const result = await check();
