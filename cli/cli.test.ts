@@ -91,4 +91,39 @@ describe('the coffer CLI', () => {
     assert.ok(report.ratios.batch500_vs_raw! > 0);
     assert.ok(report.metrics.process!.peakRssMb! > 0);
   });
+
+  test('derive prints exactly one object with the address (chainsig.js live-testnet vector)', async () => {
+    const result = await coffer(['derive', '--predecessor', 'derivation-test.testnet', '--path', 'unit-test', '--chain', 'bitcoin']);
+    assert.equal(result.code, 0, result.stderr);
+    const derived = JSON.parse(result.stdout) as Record<string, string>;
+    assert.deepEqual(Object.keys(derived), ['chain', 'network', 'predecessor', 'path', 'publicKey', 'address']);
+    assert.equal(derived.address, 'tb1qhv3ve430qaw392kmweqa6j98dqrw0l7efs5kg7');
+    assert.equal(derived.publicKey, '04816353e4086e2619542c0212e17dc509a0dc9f11e0979371a3413be4e87c962763918b19f371d97de8f7d0cca3da5ff2f49928a914b2aec5c36585cda219c735');
+    const solana = await coffer(['derive', '--predecessor', 'user123.app.near', '--path', 'solana-1', '--chain', 'solana', '--network', 'mainnet']);
+    assert.equal((JSON.parse(solana.stdout) as { address: string }).address, 'Bbr9WKuaeMQF1LUVfTZ8SjVP3NY6YKnBJRn9DcjPWSzr');
+  });
+
+  test('derive refuses bad input with one line and a non-zero exit', async () => {
+    for (const [args, reason] of [
+      [['--predecessor', 'a.near', '--path', 'x', '--chain', 'dogecoin'], /--chain must be one of/],
+      [['--predecessor', '', '--path', 'x', '--chain', 'ethereum'], /--predecessor .* is required/],
+      [['--predecessor', 'a.near', '--path', 'x', '--chain', 'ethereum', '--root', 'secp256k1:0OIl'], /root key looks like/],
+      [['--predecessor', 'NOT VALID', '--path', 'x', '--chain', 'ethereum'], /not a NEAR account id/],
+    ] as const) {
+      const result = await coffer(['derive', ...args]);
+      assert.notEqual(result.code, 0);
+      assert.match(result.stderr, reason);
+      assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+      assert.equal(result.stdout, '');
+    }
+  });
+
+  test('bench derive --json reports derivations per second per curve', async () => {
+    const result = await coffer(['bench', 'derive', '--json', '--quick']);
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout) as { bench: string; metrics: Record<string, { perSec: number }>; ratios: Record<string, number> };
+    assert.equal(report.bench, 'derive');
+    assert.ok(report.metrics.secp256k1_ethereum!.perSec > 0 && report.metrics.ed25519_solana!.perSec > 0);
+    assert.ok(report.ratios.secp256k1_vs_tweak! > 0);
+  });
 });

@@ -1,17 +1,21 @@
-import { formatTable, withBenchDatabase, type Bench } from '../../bench/index.ts';
+import { formatTable, withBenchDatabase, type Bench, type BenchResult } from '../../bench/index.ts';
 import { ledgerBench } from '../../ledger/ledger.bench.ts';
+import { deriveBench } from '../../signer/derive.bench.ts';
 import { parse, printJson, UsageError } from './index.ts';
 
 const benches: Record<string, Bench> = { ledger: ledgerBench };
+/** Benchmarks that need no database. */
+const offline: Record<string, (options: { quick: boolean; progress: (line: string) => void }) => BenchResult> = { derive: deriveBench };
 
 export async function bench(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { json: { type: 'boolean' }, quick: { type: 'boolean' } });
   const name = positionals[0];
+  const progress = (line: string) => process.stderr.write(`[bench ${name}] ${line}\n`);
+  const quick = values.quick ?? false;
   const run = name ? benches[name] : undefined;
-  if (!run) throw new UsageError(`bench takes one of: ${Object.keys(benches).join(', ')}`);
-  const result = await withBenchDatabase((pool, url) =>
-    run({ pool, url, quick: values.quick ?? false, progress: (line) => process.stderr.write(`[bench ${name}] ${line}\n`) }),
-  );
+  const runOffline = name ? offline[name] : undefined;
+  if (!run && !runOffline) throw new UsageError(`bench takes one of: ${[...Object.keys(benches), ...Object.keys(offline)].join(', ')}`);
+  const result = runOffline ? runOffline({ quick, progress }) : await withBenchDatabase((pool, url) => run!({ pool, url, quick, progress }));
   // maxRSS is in KiB: the peak of the whole process over the whole run.
   result.metrics.process = { peakRssMb: Math.round(process.resourceUsage().maxRSS / 102.4) / 10 };
   if (values.json) printJson(result);

@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createPool, loadConfig, type Pool } from '../../infra/index.ts';
 import { bench } from './bench.ts';
+import { derive } from './derive.ts';
 import { keys } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
 import { projectionsCommand } from './projections.ts';
@@ -20,6 +21,7 @@ export const commands: Record<string, Command> = {
   verify,
   projections: projectionsCommand,
   bench,
+  derive,
 };
 
 export const usage = `usage: coffer <command> [options]
@@ -38,6 +40,9 @@ export const usage = `usage: coffer <command> [options]
                                         rebuild from the journal into a shadow table, print the
                                         diff against the live one, swap only with --swap
   bench ledger [--json] [--quick]       measure the ledger writer, baselines and replay
+  derive --predecessor <near account> --path <path> --chain ethereum|bitcoin|solana
+         [--network mainnet|testnet] [--root <secp256k1:…|ed25519:…>] [--bitcoin-network mainnet|testnet|regtest]
+                                        the NEAR Chain Signatures deposit address, as one JSON object
 
 Configuration comes from the environment (DATABASE_URL, REDIS_URL, PORT, ...): see README.md.
 `;
