@@ -4,7 +4,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase, type TestDatabase } from '../testing/index.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pg } from '../infra/index.ts';
+import { Keystore } from '../signer/index.ts';
 
 const entryPoint = fileURLToPath(new URL('./coffer.ts', import.meta.url));
 let db: TestDatabase;
@@ -125,5 +129,27 @@ describe('the coffer CLI', () => {
     assert.equal(report.bench, 'derive');
     assert.ok(report.metrics.secp256k1_ethereum!.perSec > 0 && report.metrics.ed25519_solana!.perSec > 0);
     assert.ok(report.ratios.secp256k1_vs_tweak! > 0);
+  });
+
+  test('keys create-signing-key prints the public key and address, never a secret', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'coffer-cli-keys-'));
+    const passphrase = 'a passphrase for the test run';
+    try {
+      const env = { COFFER_KEYSTORE_DIR: directory, COFFER_KEYSTORE_PASSPHRASE: passphrase };
+      const result = await coffer(['keys', 'create-signing-key', '--name', 'treasury-hot', '--curve', 'secp256k1'], env);
+      assert.equal(result.code, 0, result.stderr);
+      const printed = JSON.parse(result.stdout) as Record<string, string>;
+      assert.deepEqual(Object.keys(printed), ['name', 'curve', 'publicKey', 'address']);
+      assert.match(printed.address!, /^0x[0-9a-fA-F]{40}$/);
+      const secret = (await new Keystore({ directory, passphrase }).load('treasury-hot')).secretScalar.toString(16).padStart(64, '0');
+      const everything = (result.stdout + result.stderr).toLowerCase();
+      assert.ok(!everything.includes(secret), 'the secret key was printed');
+      assert.ok(!everything.includes(passphrase), 'the passphrase was printed');
+      const again = await coffer(['keys', 'create-signing-key', '--name', 'treasury-hot', '--curve', 'secp256k1'], env);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /already exists/);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 });

@@ -4,7 +4,7 @@
 import { ConfigError } from '../infra/index.ts';
 import { LedgerInputError } from '../ledger/index.ts';
 import { MigrationError } from '../migrations/index.ts';
-import { DerivationError } from '../signer/index.ts';
+import { DerivationError, KeystoreError } from '../signer/index.ts';
 import { commands, UsageError, usage } from './commands/index.ts';
 
 const [name, ...rest] = process.argv.slice(2);
@@ -27,7 +27,7 @@ main().then(
     if (error instanceof UsageError) {
       process.stderr.write(`coffer: ${error.message}\n\n${usage}`);
       process.exitCode = 2;
-    } else if (error instanceof ConfigError || error instanceof MigrationError || error instanceof LedgerInputError || error instanceof DerivationError) {
+    } else if (error instanceof ConfigError || error instanceof MigrationError || error instanceof LedgerInputError || error instanceof DerivationError || error instanceof KeystoreError) {
       process.stderr.write(`coffer: ${error.message}\n`);
       process.exitCode = 1;
     } else if (error instanceof Error && 'code' in error && error.code === 'ECONNREFUSED') {

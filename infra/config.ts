@@ -22,6 +22,8 @@ const schema = z.object({
   LEDGER_QUEUE_LENGTH_MAX: positiveInt.default(100_000),
   API_RATE_LIMIT_PER_MINUTE: positiveInt.default(1_200),
   PROJECTIONS_POLL_INTERVAL_MS: positiveInt.default(500),
+  /** Encrypted operational keys; the passphrase comes from COFFER_KEYSTORE_PASSPHRASE(_FILE), read only when needed. */
+  COFFER_KEYSTORE_DIR: z.string().min(1).default('.coffer/keys'),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -34,6 +34,9 @@ export const usage = `usage: coffer <command> [options]
                                         create an API key (roles: user, agent, auditor, operator);
                                         the key is printed once
   keys revoke <id>                      revoke an API key
+  keys create-signing-key --name <n> --curve secp256k1|ed25519
+                                        a new operational key in the encrypted keystore; prints only
+                                        its public key and address
   verify [--json]                       re-check every ledger invariant; exit 1 on any violation
   projections list                      projections and their checkpoints
   projections replay [name] [--swap] [--json]

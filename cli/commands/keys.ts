@@ -1,9 +1,13 @@
 import { createApiKey, revokeApiKey, roles, type Role } from '../../api/index.ts';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { loadConfig } from '../../infra/index.ts';
+import { ethereumAddress, Keystore, keystorePassphrase, solanaAddress } from '../../signer/index.ts';
 import { parse, printJson, UsageError, withDatabase } from './index.ts';
 
 export async function keys(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { role: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' } });
+  const { values, positionals } = parse(args, { role: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' }, curve: { type: 'string' } });
   const [action, id] = positionals;
+  if (action === 'create-signing-key') return createSigningKey(values.name, values.curve);
   return withDatabase(1, async (pool) => {
     if (action === 'create') {
       if (!values.role || !roles.includes(values.role as Role)) throw new UsageError(`--role must be one of ${roles.join(', ')}`);
@@ -19,6 +23,18 @@ export async function keys(args: string[]): Promise<number> {
       process.stderr.write(revoked ? `revoked ${id}\n` : `no active key ${id}\n`);
       return revoked ? 0 : 1;
     }
-    throw new UsageError('keys takes "create --role <role>" or "revoke <id>"');
+    throw new UsageError('keys takes "create --role <role>", "revoke <id>" or "create-signing-key --name <n> --curve secp256k1|ed25519"');
   });
+}
+
+/** A new operational key in the keystore. Prints its public key and address, never the secret. */
+async function createSigningKey(name: string | undefined, curve: string | undefined): Promise<number> {
+  if (!name) throw new UsageError('create-signing-key needs --name');
+  if (curve !== 'secp256k1' && curve !== 'ed25519') throw new UsageError('--curve must be secp256k1 or ed25519');
+  const keystore = new Keystore({ directory: loadConfig().COFFER_KEYSTORE_DIR, passphrase: await keystorePassphrase() });
+  const created = await keystore.create(name, curve);
+  const address =
+    curve === 'secp256k1' ? ethereumAddress(secp256k1.Point.fromBytes(created.publicKey).toBytes(false)) : solanaAddress(created.publicKey);
+  printJson({ name, curve, publicKey: Buffer.from(created.publicKey).toString('hex'), address });
+  return 0;
 }

@@ -1,0 +1,165 @@
+// An encrypted keystore for operational keys (relayer, treasury hot wallet, the emulator's
+// root secrets): one JSON file per key, the secret sealed with XChaCha20-Poly1305 under a key
+// stretched from a passphrase with Argon2id (seed 001 §6.3). The header (name, curve, public
+// key, KDF parameters) is authenticated data, so editing any of it breaks decryption too.
+// Secrets never leave this module except into the signer backends, and errors never quote them.
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { bytesToNumberBE } from '@noble/curves/utils.js';
+import { argon2idAsync } from '@noble/hashes/argon2.js';
+import type { Curve } from './derive.ts';
+
+export class KeystoreError extends Error {
+  override name = 'KeystoreError';
+}
+
+export interface KdfParams {
+  /** Memory in KiB, iterations, parallelism. */
+  m: number;
+  t: number;
+  p: number;
+}
+
+/** OWASP's Argon2id minimum (19 MiB, 2 passes), which costs well under a second here. */
+export const defaultKdf: KdfParams = { m: 19_456, t: 2, p: 1 };
+const namePattern = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+interface KeyFile {
+  version: 1;
+  name: string;
+  curve: Curve;
+  /** Hex: compressed SEC1 for secp256k1, 32 bytes for ed25519. */
+  publicKey: string;
+  kdf: { name: 'argon2id'; salt: string } & KdfParams;
+  cipher: { name: 'xchacha20-poly1305'; nonce: string };
+  ciphertext: string;
+}
+
+/** A secret scalar and its public key. The scalar is a bigint so it never prints as text by accident. */
+export interface StoredKey {
+  name: string;
+  curve: Curve;
+  publicKey: Uint8Array;
+  secretScalar: bigint;
+}
+
+function header(file: Omit<KeyFile, 'ciphertext' | 'cipher'>): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify([file.version, file.name, file.curve, file.publicKey, file.kdf]));
+}
+
+async function stretch(passphrase: string, salt: Uint8Array, kdf: KdfParams): Promise<Uint8Array> {
+  if (passphrase.length < 12) throw new KeystoreError('the keystore passphrase must be at least 12 characters');
+  return argon2idAsync(new TextEncoder().encode(passphrase), salt, { ...kdf, dkLen: 32 });
+}
+
+export function publicKeyOf(curve: Curve, scalar: bigint): Uint8Array {
+  return curve === 'secp256k1' ? secp256k1.Point.BASE.multiply(scalar).toBytes(true) : ed25519.Point.BASE.multiply(scalar).toBytes();
+}
+
+function randomScalar(curve: Curve): bigint {
+  const order = curve === 'secp256k1' ? secp256k1.Point.Fn.ORDER : ed25519.Point.Fn.ORDER;
+  for (;;) {
+    // 64 bytes reduced mod the order: bias below 2^-250.
+    const candidate = bytesToNumberBE(randomBytes(64)) % order;
+    if (candidate !== 0n) return candidate;
+  }
+}
+
+export class Keystore {
+  readonly directory: string;
+  private readonly passphrase: string;
+  private readonly kdf: KdfParams;
+
+  constructor(options: { directory: string; passphrase: string; kdf?: KdfParams }) {
+    this.directory = options.directory;
+    this.passphrase = options.passphrase;
+    this.kdf = options.kdf ?? defaultKdf;
+  }
+
+  private path(name: string): string {
+    if (!namePattern.test(name)) throw new KeystoreError(`key name "${name.slice(0, 70)}" must be lower-case letters, digits, - and _`);
+    return join(this.directory, `${name}.key.json`);
+  }
+
+  /** Creates a new random key; refuses to overwrite one. Returns only public data. */
+  async create(name: string, curve: Curve): Promise<{ name: string; curve: Curve; publicKey: Uint8Array }> {
+    return this.store(name, curve, randomScalar(curve));
+  }
+
+  /** Seals a given scalar (used for the emulator's development roots). */
+  async store(name: string, curve: Curve, secretScalar: bigint): Promise<{ name: string; curve: Curve; publicKey: Uint8Array }> {
+    const path = this.path(name);
+    const existing = await readFile(path).then(() => true, () => false);
+    if (existing) throw new KeystoreError(`a key named ${name} already exists; keys are never overwritten`);
+    const publicKey = publicKeyOf(curve, secretScalar);
+    const salt = randomBytes(16);
+    const nonce = randomBytes(24);
+    const fields = { version: 1 as const, name, curve, publicKey: Buffer.from(publicKey).toString('hex'), kdf: { name: 'argon2id' as const, salt: salt.toString('hex'), ...this.kdf } };
+    const key = await stretch(this.passphrase, salt, this.kdf);
+    const plaintext = Buffer.from(secretScalar.toString(16).padStart(64, '0'), 'hex');
+    const ciphertext = xchacha20poly1305(key, nonce, header(fields)).encrypt(plaintext);
+    plaintext.fill(0);
+    key.fill(0);
+    const file: KeyFile = { ...fields, cipher: { name: 'xchacha20-poly1305', nonce: nonce.toString('hex') }, ciphertext: Buffer.from(ciphertext).toString('hex') };
+    await mkdir(this.directory, { recursive: true, mode: 0o700 });
+    // Write then rename, so a crash never leaves half a key file behind.
+    const temporary = `${path}.${process.pid}.tmp`;
+    await writeFile(temporary, JSON.stringify(file, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+    await rename(temporary, path);
+    return { name, curve, publicKey };
+  }
+
+  async load(name: string): Promise<StoredKey> {
+    const path = this.path(name);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch {
+      throw new KeystoreError(`no key named ${name} in ${this.directory}`);
+    }
+    let file: KeyFile;
+    try {
+      file = JSON.parse(text) as KeyFile;
+    } catch {
+      throw new KeystoreError(`the key file for ${name} is damaged (not complete JSON; truncated?)`);
+    }
+    if (file.version !== 1 || file.kdf?.name !== 'argon2id' || file.cipher?.name !== 'xchacha20-poly1305' || typeof file.ciphertext !== 'string') {
+      throw new KeystoreError(`the key file for ${name} is not a coffer keystore file of version 1`);
+    }
+    const key = await stretch(this.passphrase, Buffer.from(file.kdf.salt, 'hex'), { m: file.kdf.m, t: file.kdf.t, p: file.kdf.p });
+    let plaintext: Uint8Array;
+    try {
+      plaintext = xchacha20poly1305(key, Buffer.from(file.cipher.nonce, 'hex'), header(file)).decrypt(Buffer.from(file.ciphertext, 'hex'));
+    } catch {
+      throw new KeystoreError(`cannot open the key ${name}: wrong passphrase, or the file was changed`);
+    } finally {
+      key.fill(0);
+    }
+    const secretScalar = bytesToNumberBE(plaintext);
+    plaintext.fill(0);
+    const publicKey = publicKeyOf(file.curve, secretScalar);
+    if (Buffer.from(publicKey).toString('hex') !== file.publicKey) throw new KeystoreError(`the key ${name} does not match its public key`);
+    return { name, curve: file.curve, publicKey, secretScalar };
+  }
+
+  async list(): Promise<{ name: string; curve: Curve; publicKey: string }[]> {
+    const names = await readdir(this.directory).catch(() => [] as string[]);
+    const keys = [];
+    for (const fileName of names.filter((n) => n.endsWith('.key.json')).sort()) {
+      const file = JSON.parse(await readFile(join(this.directory, fileName), 'utf8')) as KeyFile;
+      keys.push({ name: file.name, curve: file.curve, publicKey: file.publicKey });
+    }
+    return keys;
+  }
+}
+
+/** The passphrase from COFFER_KEYSTORE_PASSPHRASE, or the file named by COFFER_KEYSTORE_PASSPHRASE_FILE. */
+export async function keystorePassphrase(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  if (env.COFFER_KEYSTORE_PASSPHRASE) return env.COFFER_KEYSTORE_PASSPHRASE;
+  if (env.COFFER_KEYSTORE_PASSPHRASE_FILE) return (await readFile(env.COFFER_KEYSTORE_PASSPHRASE_FILE, 'utf8')).trimEnd();
+  throw new KeystoreError('set COFFER_KEYSTORE_PASSPHRASE or COFFER_KEYSTORE_PASSPHRASE_FILE to use the keystore');
+}
