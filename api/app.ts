@@ -9,6 +9,8 @@ import type { ApiDependencies, AppEnv } from './context.ts';
 import { docsPage, openApiDocument } from './openapi.ts';
 import { ApiError, problemBody } from './problem.ts';
 import { ledgerRoutes } from './routes/ledger.ts';
+import { userRoutes } from './routes/users.ts';
+import { UserError } from '../users/index.ts';
 
 const requestBodyBytesMax = 256 * 1024;
 
@@ -33,6 +35,10 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
       });
     if (error instanceof ApiError) return send(error.status, error.code, error.message, error.detail);
     if (error instanceof LedgerInputError) return send(422, error.code, error.message, error.field ? { field: error.field } : undefined);
+    if (error instanceof UserError) {
+      const status = { user_exists: 409, invalid_near_account: 422, user_not_found: 404, unknown_chain: 404 }[error.code];
+      return send(status, error.code, error.message);
+    }
     if (error instanceof LedgerOverloadedError) {
       c.header('Retry-After', '1');
       return send(503, error.code, error.message);
@@ -79,6 +85,7 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   v1.use(bodyLimit({ maxSize: requestBodyBytesMax, onError: () => { throw new ApiError(413, 'body_too_large', `request bodies are limited to ${requestBodyBytesMax} bytes`); } }));
   v1.use(authenticate(deps));
   v1.route('/ledger', ledgerRoutes(deps));
+  v1.route('/users', userRoutes(deps));
   app.route('/v1', v1);
   return app;
 }

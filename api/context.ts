@@ -2,6 +2,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger, Pool } from '../infra/index.ts';
 import type { LedgerWriter } from '../ledger/index.ts';
+import type { DerivationSettings } from '../users/index.ts';
 import type { ApiKeyIdentity } from './keys.ts';
 
 export interface ApiDependencies {
@@ -12,6 +13,8 @@ export interface ApiDependencies {
   redis?: Redis;
   redisKeyPrefix?: string;
   rateLimitPerMinute?: number;
+  /** Root keys and networks for deposit addresses; without it, the users routes answer 503. */
+  derivation?: DerivationSettings;
 }
 
 export type AppEnv = { Variables: { identity: ApiKeyIdentity; requestId: string } };

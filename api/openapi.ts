@@ -1,6 +1,7 @@
 // The OpenAPI document, built from the same zod schemas the routes validate with.
 import { z } from 'zod';
 import { balancesQuery, asOfQuery, entriesQuery, manualEntryBody, statementQuery } from './routes/ledger.ts';
+import { createUserBody } from './routes/users.ts';
 
 const problem = { description: 'Problem', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
 
@@ -29,6 +30,7 @@ export function openApiDocument() {
           required: ['status', 'code', 'detail'],
         },
         ManualEntry: z.toJSONSchema(manualEntryBody, { unrepresentable: 'any' }),
+        NewUser: z.toJSONSchema(createUserBody, { unrepresentable: 'any' }),
       },
     },
     paths: {
@@ -55,6 +57,23 @@ export function openApiDocument() {
       '/v1/ledger/balances': { get: read('Balances by account selector, now or as of a time (effective) or journal sequence', balancesQuery) },
       '/v1/ledger/trial-balance': { get: read('Trial balance per asset, now or as of a time or sequence', asOfQuery) },
       '/v1/ledger/verify': { get: read('Re-check every ledger invariant (hash chain, balance, floors, projections)') },
+      '/v1/users': {
+        post: {
+          summary: 'Create a user from a NEAR account (operator)',
+          security: [{ bearer: [] }],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/NewUser' } } } },
+          responses: { '201': { description: 'created' }, '400': problem, '409': problem, '422': problem },
+        },
+      },
+      '/v1/users/{id}': { get: read('One user (operator, or the user\'s own key)', undefined, { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }] }) },
+      '/v1/users/{id}/deposit-addresses/{chain}': {
+        get: read('The user\'s deposit address on ethereum, bitcoin, solana or near: derived once, stable forever, with a payment URI', undefined, {
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'chain', in: 'path', required: true, schema: { type: 'string', enum: ['ethereum', 'bitcoin', 'solana', 'near'] } },
+          ],
+        }),
+      },
     },
   };
 }

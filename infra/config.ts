@@ -24,6 +24,11 @@ const schema = z.object({
   PROJECTIONS_POLL_INTERVAL_MS: positiveInt.default(500),
   /** Encrypted operational keys; the passphrase comes from COFFER_KEYSTORE_PASSPHRASE(_FILE), read only when needed. */
   COFFER_KEYSTORE_DIR: z.string().min(1).default('.coffer/keys'),
+  /** `emulator` signs locally with development roots; `chain-signatures` uses the NEAR MPC network. */
+  SIGNER_BACKEND: z.enum(['emulator', 'chain-signatures']).default('emulator'),
+  NEAR_NETWORK: z.enum(['testnet', 'mainnet']).default('testnet'),
+  /** The Bitcoin address prefix: bc (mainnet), tb (testnet), bcrt (regtest, the local devnet). */
+  BITCOIN_NETWORK: z.enum(['mainnet', 'testnet', 'regtest']).default('regtest'),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -8,6 +8,8 @@ export {
   rootKeys,
   tweakPrefix,
   DerivationError,
+  ed25519Tweak,
+  secp256k1Tweak,
   type Curve,
   type NearNetwork,
 } from './derive.ts';
@@ -17,3 +19,4 @@ export { Keystore, KeystoreError, keystorePassphrase, defaultKdf, type KdfParams
 export { ChainSignaturesEmulator, emulatorRootNames } from './emulator.ts';
 export { EmulatorSigner, ChainSignaturesSigner, signCallArguments, type Signer, type KeyReference, type SignCall } from './signer.ts';
 export { parseSignResponse, toEthereumSignature, toBitcoinDer, toCompact, SignerError, type Signature } from './signature.ts';
+export { resolveRootKeys, ensureEmulatorRoots, type SignerBackend } from './roots.ts';

@@ -30,9 +30,9 @@ export const usage = `usage: coffer <command> [options]
   start [--api] [--projections] [--port N]
                                         run the API (default port 3000) and projection followers
                                         (both when neither flag is given)
-  keys create --role <role> [--name <n>] [--json]
-                                        create an API key (roles: user, agent, auditor, operator);
-                                        the key is printed once
+  keys create --role <role> [--name <n>] [--user <id>] [--json]
+                                        create an API key (roles: user, agent, auditor, operator;
+                                        a user key is scoped to --user); the key is printed once
   keys revoke <id>                      revoke an API key
   keys create-signing-key --name <n> --curve secp256k1|ed25519
                                         a new operational key in the encrypted keystore; prints only

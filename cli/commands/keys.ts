@@ -2,17 +2,24 @@ import { createApiKey, revokeApiKey, roles, type Role } from '../../api/index.ts
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { loadConfig } from '../../infra/index.ts';
 import { ethereumAddress, Keystore, keystorePassphrase, solanaAddress } from '../../signer/index.ts';
+import { getUser } from '../../users/index.ts';
 import { parse, printJson, UsageError, withDatabase } from './index.ts';
 
 export async function keys(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { role: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' }, curve: { type: 'string' } });
+  const { values, positionals } = parse(args, { role: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' }, curve: { type: 'string' }, user: { type: 'string' } });
   const [action, id] = positionals;
   if (action === 'create-signing-key') return createSigningKey(values.name, values.curve);
   return withDatabase(1, async (pool) => {
     if (action === 'create') {
       if (!values.role || !roles.includes(values.role as Role)) throw new UsageError(`--role must be one of ${roles.join(', ')}`);
       if (values.name !== undefined && values.name.length > 200) throw new UsageError('--name is limited to 200 characters');
-      const created = await createApiKey(pool, { role: values.role as Role, ...(values.name ? { name: values.name } : {}) });
+      if ((values.role === 'user') !== (values.user !== undefined)) throw new UsageError('--user <id> goes with --role user, and only with it');
+      if (values.user !== undefined && !(await getUser(pool, values.user))) throw new UsageError(`no user ${values.user}; create one with POST /v1/users`);
+      const created = await createApiKey(pool, {
+        role: values.role as Role,
+        ...(values.name ? { name: values.name } : {}),
+        ...(values.user !== undefined ? { userId: values.user } : {}),
+      });
       if (values.json) printJson({ id: created.id, role: created.role, key: created.key });
       else process.stdout.write(`${created.key}\n`);
       process.stderr.write(`created ${created.role} key ${created.id}; it is shown only once\n`);

@@ -1,0 +1,41 @@
+// The root public keys addresses are derived from, for the configured signer backend:
+// the published MPC roots for chain signatures, the emulator's own roots for development.
+// Reading them needs no passphrase: a keystore file's header carries its public key in clear.
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { formatNajKey, rootKeys, type Curve, type NearNetwork } from './derive.ts';
+import { ChainSignaturesEmulator, emulatorRootNames } from './emulator.ts';
+import { Keystore, KeystoreError } from './keystore.ts';
+
+export type SignerBackend = 'emulator' | 'chain-signatures';
+
+async function publicKeysInKeystore(directory: string): Promise<Map<string, { curve: Curve; publicKey: string }>> {
+  const keys = new Map<string, { curve: Curve; publicKey: string }>();
+  const names = await readdir(directory).catch(() => [] as string[]);
+  for (const fileName of names.filter((name) => name.endsWith('.key.json'))) {
+    const file = JSON.parse(await readFile(join(directory, fileName), 'utf8')) as { name: string; curve: Curve; publicKey: string };
+    keys.set(file.name, { curve: file.curve, publicKey: file.publicKey });
+  }
+  return keys;
+}
+
+export async function resolveRootKeys(options: { backend: SignerBackend; nearNetwork: NearNetwork; keystoreDirectory: string }): Promise<Record<Curve, string>> {
+  if (options.backend === 'chain-signatures') {
+    return { secp256k1: rootKeys[options.nearNetwork].secp256k1, ed25519: rootKeys[options.nearNetwork].ed25519 };
+  }
+  const stored = await publicKeysInKeystore(options.keystoreDirectory);
+  const roots = {} as Record<Curve, string>;
+  for (const curve of ['secp256k1', 'ed25519'] as const) {
+    const key = stored.get(emulatorRootNames[curve]);
+    if (!key) throw new KeystoreError(`the emulator's ${curve} root is not in ${options.keystoreDirectory}; \`coffer start\` creates it`);
+    const bytes = Buffer.from(key.publicKey, 'hex');
+    roots[curve] = formatNajKey(curve, curve === 'secp256k1' ? secp256k1.Point.fromBytes(bytes).toBytes(false) : bytes);
+  }
+  return roots;
+}
+
+/** Creates the emulator's roots if they are missing (development and demo start-up). */
+export async function ensureEmulatorRoots(keystore: Keystore): Promise<void> {
+  await ChainSignaturesEmulator.open(keystore);
+}

@@ -1,0 +1,145 @@
+// Users and their deposit addresses. An address is derived from the user's NEAR account (the
+// predecessor) and `<chain>-1`, stored on first request and returned unchanged forever after;
+// NEAR native deposits go to the user's NEAR account itself (seed 004 §3.0).
+import { randomBytes } from 'node:crypto';
+import type { Queryable } from '../infra/index.ts';
+import { isPgError } from '../infra/index.ts';
+import { assertNearAccountId, deriveAddress, DerivationError, type BitcoinNetwork, type Curve, type NearNetwork } from '../signer/index.ts';
+
+export const depositChains = ['ethereum', 'bitcoin', 'solana', 'near'] as const;
+export type DepositChain = (typeof depositChains)[number];
+
+export class UserError extends Error {
+  override name = 'UserError';
+  readonly code: 'user_exists' | 'invalid_near_account' | 'user_not_found' | 'unknown_chain';
+  constructor(code: UserError['code'], message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export interface User {
+  id: string;
+  nearAccountId: string;
+  isSweepEnabled: boolean;
+  createdAt: Date;
+}
+
+export interface DepositAddress {
+  userId: string;
+  chain: DepositChain;
+  network: string;
+  predecessor: string;
+  path: string;
+  publicKey: string | null;
+  address: string;
+  /** For wallets and QR codes: ethereum:, bitcoin: (BIP 21), solana: (Solana Pay), near:. */
+  uri: string;
+  createdAt: Date;
+}
+
+/** Where addresses come from: the signer's root public keys and the networks they live on. */
+export interface DerivationSettings {
+  nearNetwork: NearNetwork;
+  bitcoinNetwork: BitcoinNetwork;
+  roots: Record<Curve, string>;
+}
+
+const idAlphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+interface UserRow {
+  id: string;
+  near_account_id: string;
+  is_sweep_enabled: boolean;
+  created_at: Date;
+}
+const toUser = (row: UserRow): User => ({ id: row.id, nearAccountId: row.near_account_id, isSweepEnabled: row.is_sweep_enabled, createdAt: row.created_at });
+
+export async function createUser(db: Queryable, options: { nearAccountId: string; isSweepEnabled?: boolean }): Promise<User> {
+  try {
+    assertNearAccountId(options.nearAccountId, 'nearAccountId');
+  } catch (error) {
+    throw new UserError('invalid_near_account', error instanceof DerivationError ? error.message : 'invalid NEAR account');
+  }
+  const id = Array.from(randomBytes(16), (byte) => idAlphabet[byte % idAlphabet.length]).join('');
+  try {
+    const { rows } = await db.query<UserRow>(
+      'INSERT INTO users (id, near_account_id, is_sweep_enabled) VALUES ($1, $2, $3) RETURNING id, near_account_id, is_sweep_enabled, created_at',
+      [id, options.nearAccountId, options.isSweepEnabled ?? true],
+    );
+    return toUser(rows[0]!);
+  } catch (error) {
+    if (isPgError(error, '23505')) throw new UserError('user_exists', `a user with NEAR account ${options.nearAccountId} already exists`);
+    throw error;
+  }
+}
+
+export async function getUser(db: Queryable, id: string): Promise<User | null> {
+  const { rows } = await db.query<UserRow>('SELECT id, near_account_id, is_sweep_enabled, created_at FROM users WHERE id = $1', [id]);
+  return rows[0] ? toUser(rows[0]) : null;
+}
+
+function paymentUri(chain: DepositChain, address: string): string {
+  return `${chain}:${address}`;
+}
+
+interface AddressRow {
+  user_id: string;
+  chain: DepositChain;
+  network: string;
+  predecessor: string;
+  path: string;
+  public_key: string | null;
+  address: string;
+  created_at: Date;
+}
+const toAddress = (row: AddressRow): DepositAddress => ({
+  userId: row.user_id,
+  chain: row.chain,
+  network: row.network,
+  predecessor: row.predecessor,
+  path: row.path,
+  publicKey: row.public_key,
+  address: row.address,
+  uri: paymentUri(row.chain, row.address),
+  createdAt: row.created_at,
+});
+
+/** The user's address on a chain: derived and stored on the first call, the stored one after. */
+export async function getDepositAddress(db: Queryable, userId: string, chain: string, settings: DerivationSettings): Promise<DepositAddress> {
+  if (!depositChains.includes(chain as DepositChain)) throw new UserError('unknown_chain', `chain must be one of ${depositChains.join(', ')}`);
+  const select = 'SELECT user_id, chain, network, predecessor, path, public_key, address, created_at FROM deposit_addresses WHERE user_id = $1 AND chain = $2';
+  const existing = await db.query<AddressRow>(select, [userId, chain]);
+  if (existing.rows[0]) return toAddress(existing.rows[0]);
+  const user = await getUser(db, userId);
+  if (!user) throw new UserError('user_not_found', `no user ${userId}`);
+  let row: Omit<AddressRow, 'created_at' | 'user_id'>;
+  if (chain === 'near') {
+    row = { chain: 'near', network: settings.nearNetwork, predecessor: user.nearAccountId, path: '', public_key: null, address: user.nearAccountId };
+  } else {
+    const derived = deriveAddress({
+      chain: chain as Exclude<DepositChain, 'near'>,
+      network: settings.nearNetwork,
+      bitcoinNetwork: settings.bitcoinNetwork,
+      predecessor: user.nearAccountId,
+      path: `${chain}-1`,
+      root: settings.roots[chain === 'solana' ? 'ed25519' : 'secp256k1'],
+    });
+    row = {
+      chain: chain as DepositChain,
+      network: chain === 'bitcoin' ? settings.bitcoinNetwork : settings.nearNetwork,
+      predecessor: derived.predecessor,
+      path: derived.path,
+      public_key: derived.publicKey,
+      address: derived.address,
+    };
+  }
+  // Two first requests at once derive the same address; the second insert does nothing.
+  await db.query(
+    `INSERT INTO deposit_addresses (user_id, chain, network, predecessor, path, public_key, address)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, chain) DO NOTHING`,
+    [userId, row.chain, row.network, row.predecessor, row.path, row.public_key, row.address],
+  );
+  const stored = await db.query<AddressRow>(select, [userId, chain]);
+  return toAddress(stored.rows[0]!);
+}
