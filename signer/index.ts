@@ -20,3 +20,4 @@ export { ChainSignaturesEmulator, emulatorRootNames } from './emulator.ts';
 export { EmulatorSigner, ChainSignaturesSigner, signCallArguments, type Signer, type KeyReference, type SignCall } from './signer.ts';
 export { parseSignResponse, toEthereumSignature, toBitcoinDer, toCompact, SignerError, type Signature } from './signature.ts';
 export { resolveRootKeys, ensureEmulatorRoots, type SignerBackend } from './roots.ts';
+export { nearSignCall, signResultFromOutcome, signCallGasTera, signCallDepositYocto } from './near-transport.ts';
