@@ -152,4 +152,15 @@ describe('the coffer CLI', () => {
       await rm(directory, { recursive: true, force: true });
     }
   });
+
+  test('keys create --role user is scoped with --user, which must name a user', async () => {
+    const missing = await coffer(['keys', 'create', '--role', 'user']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--user <id> goes with --role user/);
+    const unknown = await coffer(['keys', 'create', '--role', 'user', '--user', 'nosuchuser000000']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /no user nosuchuser000000/);
+    const misplaced = await coffer(['keys', 'create', '--role', 'auditor', '--user', 'nosuchuser000000']);
+    assert.equal(misplaced.code, 2);
+  });
 });

@@ -29,6 +29,9 @@ const schema = z.object({
   NEAR_NETWORK: z.enum(['testnet', 'mainnet']).default('testnet'),
   /** The Bitcoin address prefix: bc (mainnet), tb (testnet), bcrt (regtest, the local devnet). */
   BITCOIN_NETWORK: z.enum(['mainnet', 'testnet', 'regtest']).default('regtest'),
+  /** Override the published MPC root keys (chain-signatures backend), NAJ style. */
+  MPC_ROOT_SECP256K1: z.string().regex(/^secp256k1:[1-9A-HJ-NP-Za-km-z]+$/, 'must look like secp256k1:<base58>').optional(),
+  MPC_ROOT_ED25519: z.string().regex(/^ed25519:[1-9A-HJ-NP-Za-km-z]+$/, 'must look like ed25519:<base58>').optional(),
 });
 
 export type Config = z.infer<typeof schema>;

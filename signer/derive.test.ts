@@ -98,3 +98,16 @@ describe('NEAR Chain Signatures derivation', () => {
     assert.equal(secp256k1Tweak(new Uint8Array(Buffer.from((n - 1n).toString(16).padStart(64, '0'), 'hex'))), n - 1n);
   });
 });
+
+describe('root keys by backend', () => {
+  test('chain signatures use the published roots unless configured otherwise; the emulator refuses overrides', async () => {
+    const { resolveRootKeys } = await import('./index.ts');
+    const published = await resolveRootKeys({ backend: 'chain-signatures', nearNetwork: 'mainnet', keystoreDirectory: '/nonexistent' });
+    assert.deepEqual(published, { secp256k1: rootKeys.mainnet.secp256k1, ed25519: rootKeys.mainnet.ed25519 });
+    const overridden = await resolveRootKeys({ backend: 'chain-signatures', nearNetwork: 'mainnet', keystoreDirectory: '/nonexistent', overrides: { secp256k1: rootKeys.testnet.secp256k1 } });
+    assert.equal(overridden.secp256k1, rootKeys.testnet.secp256k1);
+    await assert.rejects(resolveRootKeys({ backend: 'chain-signatures', nearNetwork: 'mainnet', keystoreDirectory: '/x', overrides: { secp256k1: rootKeys.testnet.ed25519 } }), /not a secp256k1 key/);
+    await assert.rejects(resolveRootKeys({ backend: 'emulator', nearNetwork: 'testnet', keystoreDirectory: '/x', overrides: { ed25519: rootKeys.testnet.ed25519 } }), /emulator uses its own/);
+    await assert.rejects(resolveRootKeys({ backend: 'emulator', nearNetwork: 'testnet', keystoreDirectory: '/nonexistent' }), /coffer start. creates it/);
+  });
+});

@@ -4,7 +4,7 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatNajKey, rootKeys, type Curve, type NearNetwork } from './derive.ts';
+import { DerivationError, formatNajKey, parseRootKey, rootKeys, type Curve, type NearNetwork } from './derive.ts';
 import { ChainSignaturesEmulator, emulatorRootNames } from './emulator.ts';
 import { Keystore, KeystoreError } from './keystore.ts';
 
@@ -20,9 +20,25 @@ async function publicKeysInKeystore(directory: string): Promise<Map<string, { cu
   return keys;
 }
 
-export async function resolveRootKeys(options: { backend: SignerBackend; nearNetwork: NearNetwork; keystoreDirectory: string }): Promise<Record<Curve, string>> {
+export async function resolveRootKeys(options: {
+  backend: SignerBackend;
+  nearNetwork: NearNetwork;
+  keystoreDirectory: string;
+  /** Configured replacements for the published roots (chain-signatures only). */
+  overrides?: Partial<Record<Curve, string>>;
+}): Promise<Record<Curve, string>> {
   if (options.backend === 'chain-signatures') {
-    return { secp256k1: rootKeys[options.nearNetwork].secp256k1, ed25519: rootKeys[options.nearNetwork].ed25519 };
+    const roots = {
+      secp256k1: options.overrides?.secp256k1 ?? rootKeys[options.nearNetwork].secp256k1,
+      ed25519: options.overrides?.ed25519 ?? rootKeys[options.nearNetwork].ed25519,
+    };
+    for (const curve of ['secp256k1', 'ed25519'] as const) {
+      if (parseRootKey(roots[curve]).curve !== curve) throw new DerivationError(`the configured ${curve} root is not a ${curve} key`);
+    }
+    return roots;
+  }
+  if (options.overrides?.secp256k1 || options.overrides?.ed25519) {
+    throw new DerivationError('MPC root overrides apply to the chain-signatures backend; the emulator uses its own development roots');
   }
   const stored = await publicKeysInKeystore(options.keystoreDirectory);
   const roots = {} as Record<Curve, string>;

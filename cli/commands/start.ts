@@ -79,7 +79,15 @@ async function derivationSettings(config: Config, logger: Logger): Promise<Deriv
     }
     await ensureEmulatorRoots(new Keystore({ directory: config.COFFER_KEYSTORE_DIR, passphrase }));
   }
-  const roots = await resolveRootKeys({ backend: config.SIGNER_BACKEND, nearNetwork: config.NEAR_NETWORK, keystoreDirectory: config.COFFER_KEYSTORE_DIR });
+  const roots = await resolveRootKeys({
+    backend: config.SIGNER_BACKEND,
+    nearNetwork: config.NEAR_NETWORK,
+    keystoreDirectory: config.COFFER_KEYSTORE_DIR,
+    overrides: {
+      ...(config.MPC_ROOT_SECP256K1 ? { secp256k1: config.MPC_ROOT_SECP256K1 } : {}),
+      ...(config.MPC_ROOT_ED25519 ? { ed25519: config.MPC_ROOT_ED25519 } : {}),
+    },
+  });
   logger.info('signer roots', { backend: config.SIGNER_BACKEND, nearNetwork: config.NEAR_NETWORK, bitcoinNetwork: config.BITCOIN_NETWORK });
   return { nearNetwork: config.NEAR_NETWORK, bitcoinNetwork: config.BITCOIN_NETWORK, roots };
 }
