@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pg } from '../infra/index.ts';
 import { Keystore } from '../signer/index.ts';
+import { startAnvil } from '../devnets/index.ts';
 
 const entryPoint = fileURLToPath(new URL('./coffer.ts', import.meta.url));
 let db: TestDatabase;
@@ -162,5 +163,21 @@ describe('the coffer CLI', () => {
     assert.match(unknown.stderr, /no user nosuchuser000000/);
     const misplaced = await coffer(['keys', 'create', '--role', 'auditor', '--user', 'nosuchuser000000']);
     assert.equal(misplaced.code, 2);
+  });
+
+  test('contracts deploy prints the deployed addresses as one JSON object', async () => {
+    const anvil = await startAnvil();
+    try {
+      const result = await coffer(['contracts', 'deploy', '--rpc', anvil.url]);
+      assert.equal(result.code, 0, result.stderr);
+      const deployed = JSON.parse(result.stdout) as Record<string, string | number>;
+      assert.deepEqual(Object.keys(deployed), ['chainId', 'deployer', 'entryPoint', 'forwarder', 'testToken', 'paymentGateway', 'paymaster']);
+      assert.equal(deployed.chainId, 31_337);
+      const bad = await coffer(['contracts', 'deploy', '--rpc', anvil.url, '--treasury', 'not-an-address']);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--treasury must be an 0x address/);
+    } finally {
+      await anvil.stop();
+    }
   });
 });

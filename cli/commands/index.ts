@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createPool, loadConfig, type Pool } from '../../infra/index.ts';
 import { bench } from './bench.ts';
+import { contracts } from './contracts.ts';
 import { derive } from './derive.ts';
 import { keys } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
@@ -22,6 +23,7 @@ export const commands: Record<string, Command> = {
   projections: projectionsCommand,
   bench,
   derive,
+  contracts,
 };
 
 export const usage = `usage: coffer <command> [options]
@@ -46,6 +48,10 @@ export const usage = `usage: coffer <command> [options]
   derive --predecessor <near account> --path <path> --chain ethereum|bitcoin|solana
          [--network mainnet|testnet] [--root <secp256k1:…|ed25519:…>] [--bitcoin-network mainnet|testnet|regtest]
                                         the NEAR Chain Signatures deposit address, as one JSON object
+
+  contracts deploy --rpc <url> [--treasury <address>] [--deployer <address>]
+                                        deploy EntryPoint, ERC2771Forwarder, the test token, the
+                                        payment gateway and the paymaster; prints their addresses
 
 Configuration comes from the environment (DATABASE_URL, REDIS_URL, PORT, ...): see README.md.
 `;
