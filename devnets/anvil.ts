@@ -25,7 +25,14 @@ export function anvilBinary(): string {
   const platform = { linux: 'linux', darwin: 'darwin', win32: 'win32' }[process.platform as string];
   const arch = { x64: 'amd64', arm64: 'arm64' }[process.arch as string];
   if (!platform || !arch) throw new Error(`anvil has no build for ${process.platform}/${process.arch}`);
-  const packageJson = require.resolve(`@foundry-rs/anvil-${platform}-${arch}/package.json`);
+  const packageName = `@foundry-rs/anvil-${platform}-${arch}`;
+  let packageJson: string;
+  try {
+    packageJson = require.resolve(`${packageName}/package.json`);
+  } catch {
+    // Only the linux-amd64 build is a dependency (the registry here has no other); elsewhere, add yours.
+    throw new Error(`anvil for this machine is not installed: npm install --no-save ${packageName}@1.7.1`);
+  }
   return join(dirname(packageJson), 'bin', process.platform === 'win32' ? 'anvil.exe' : 'anvil');
 }
 
