@@ -35,24 +35,55 @@ export function requestHash(request: AppendRequest): string {
   return sha256(canonicalJson(body)).toString('hex');
 }
 
+/** The fields of a v1 line, as text: ids and amounts in decimal, times in ISO 8601 (UTC, ms). */
+export interface EntryLineFields {
+  id: string;
+  kind: string;
+  idempotencyKey: string;
+  requestHash: string;
+  effectiveAt: string;
+  insertedAt: string;
+  sourceRef: string | null;
+  metadata: Json;
+  reverses: string | null;
+  /** [index, source, destination, asset, amount] */
+  postings: readonly (readonly [number, string, string, string, string])[];
+}
+
 /**
  * Version 1 of one entry's line in a seal: canonicalJson of
  * [id, kind, idempotencyKey, requestHash, effectiveAt, insertedAt, sourceRef, metadata, reverses,
  *  [[index, source, destination, asset, amount], …]], with ids and amounts as decimal strings.
- * Written out by hand because it runs for every entry the writer seals and verify re-reads;
- * canonical.test.ts proves it byte-identical to the generic form.
+ * Written out by hand because it runs for every entry the writer seals and verify re-reads
+ * (verify feeds it text straight from SQL); canonical.test.ts proves it byte-identical to the
+ * generic form.
  */
-export function encodeEntryV1(entry: JournalEntry): string {
+export function encodeEntryLineV1(fields: EntryLineFields): string {
   let postings = '';
-  for (const p of entry.postings) {
-    postings += `${postings ? ',' : ''}[${p.index},${JSON.stringify(p.source)},${JSON.stringify(p.destination)},${JSON.stringify(p.asset)},"${p.amount}"]`;
+  for (const [index, source, destination, asset, amount] of fields.postings) {
+    postings += `${postings ? ',' : ''}[${index},${JSON.stringify(source)},${JSON.stringify(destination)},${JSON.stringify(asset)},"${amount}"]`;
   }
   return (
-    `["${entry.id}",${JSON.stringify(entry.kind)},${JSON.stringify(entry.idempotencyKey)},"${entry.requestHash}",` +
-    `"${entry.effectiveAt.toISOString()}","${entry.insertedAt.toISOString()}",` +
-    `${entry.sourceRef === null ? 'null' : JSON.stringify(entry.sourceRef)},${canonicalJson(entry.metadata)},` +
-    `${entry.reverses === null ? 'null' : `"${entry.reverses}"`},[${postings}]]`
+    `["${fields.id}",${JSON.stringify(fields.kind)},${JSON.stringify(fields.idempotencyKey)},"${fields.requestHash}",` +
+    `"${fields.effectiveAt}","${fields.insertedAt}",` +
+    `${fields.sourceRef === null ? 'null' : JSON.stringify(fields.sourceRef)},${canonicalJson(fields.metadata)},` +
+    `${fields.reverses === null ? 'null' : `"${fields.reverses}"`},[${postings}]]`
   );
+}
+
+export function encodeEntryV1(entry: JournalEntry): string {
+  return encodeEntryLineV1({
+    id: entry.id.toString(),
+    kind: entry.kind,
+    idempotencyKey: entry.idempotencyKey,
+    requestHash: entry.requestHash,
+    effectiveAt: entry.effectiveAt.toISOString(),
+    insertedAt: entry.insertedAt.toISOString(),
+    sourceRef: entry.sourceRef,
+    metadata: entry.metadata,
+    reverses: entry.reverses === null ? null : entry.reverses.toString(),
+    postings: entry.postings.map((p) => [p.index, p.source, p.destination, p.asset, p.amount.toString()] as const),
+  });
 }
 
 /** An incremental seal hash: SHA-256(previous hash ‖ "coffer-ledger-seal/v1\n" ‖ lines joined by "\n"). */
@@ -65,8 +96,11 @@ export class SealHasher {
     this.hash.update('coffer-ledger-seal/v1\n');
   }
   add(entry: JournalEntry): void {
+    this.addLine(encodeEntryV1(entry));
+  }
+  addLine(line: string): void {
     if (!this.first) this.hash.update('\n');
-    this.hash.update(encodeEntryV1(entry));
+    this.hash.update(line);
     this.first = false;
   }
   digest(): Buffer {

@@ -10,6 +10,7 @@ export const postingsPerEntryMax = 256;
 export const metadataBytesMax = 16_384;
 export const idempotencyKeyLengthMax = 255;
 export const sourceRefLengthMax = 512;
+const effectiveAtMaxMs = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const kindPattern = /^[a-z][a-z0-9_.]{0,63}$/;
 const assetCodePattern = /^[A-Z][A-Z0-9_.-]{0,31}$/;
 
@@ -38,8 +39,13 @@ export function validateAppendRequest(request: AppendRequest): void {
       throw new LedgerInputError('invalid_amount', `${field}.amount must be a positive whole number of minor units`, `${field}.amount`);
     }
   });
-  if (request.effectiveAt !== undefined && !(request.effectiveAt instanceof Date && Number.isFinite(request.effectiveAt.getTime()))) {
-    throw new LedgerInputError('invalid_effective_at', 'effectiveAt must be a valid time', 'effectiveAt');
+  if (request.effectiveAt !== undefined) {
+    const time = request.effectiveAt instanceof Date ? request.effectiveAt.getTime() : Number.NaN;
+    // Years 1970–9999: the seal encodes times as ISO 8601, whose four-digit years both
+    // JavaScript and PostgreSQL write identically (so verify can read them back as text).
+    if (!Number.isFinite(time) || time < 0 || time > effectiveAtMaxMs) {
+      throw new LedgerInputError('invalid_effective_at', 'effectiveAt must be a time between 1970 and 9999', 'effectiveAt');
+    }
   }
   if (request.sourceRef !== undefined && (request.sourceRef.length > sourceRefLengthMax || request.sourceRef.includes('\u0000'))) {
     throw new LedgerInputError('invalid_source_ref', `sourceRef must be at most ${sourceRefLengthMax} characters`, 'sourceRef');
