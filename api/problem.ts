@@ -29,3 +29,12 @@ const titles: Record<number, string> = {
 export function problemBody(status: number, code: string, message: string, extra?: Record<string, unknown>) {
   return { type: `https://coffer.dev/problems/${code}`, title: titles[status] ?? 'Error', status, code, detail: message, ...extra };
 }
+
+/** The request body as JSON, or a 400 `invalid_json` problem. */
+export async function readJsonBody(request: { json(): Promise<unknown> }): Promise<unknown> {
+  try {
+    return await request.json();
+  } catch {
+    throw new ApiError(400, 'invalid_json', 'the request body is not valid JSON');
+  }
+}

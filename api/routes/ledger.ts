@@ -20,7 +20,7 @@ import {
 } from '../../ledger/index.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
 import { requireRole } from '../auth.ts';
-import { ApiError } from '../problem.ts';
+import { ApiError, readJsonBody } from '../problem.ts';
 import { balanceJson, csvHeader, entryCsvRows, entryJson, statementLineJson, trialBalanceJson, verifyJson } from '../serialize.ts';
 
 export const pageSizeMax = 500;
@@ -139,13 +139,7 @@ export function ledgerRoutes(deps: ApiDependencies): Hono<AppEnv> {
     if (!idempotencyKey || idempotencyKey.length > 200) {
       throw new ApiError(400, 'idempotency_key_required', 'send an Idempotency-Key header (1 to 200 characters) so a retry cannot post twice');
     }
-    let raw: unknown;
-    try {
-      raw = await c.req.json();
-    } catch {
-      throw new ApiError(400, 'invalid_json', 'the request body is not valid JSON');
-    }
-    const body = parseWith(manualEntryBody, raw);
+    const body = parseWith(manualEntryBody, await readJsonBody(c.req));
     const postings = body.postings.map((p, index) => ({ ...p, amount: parseAmount(p.amount, `postings[${index}].amount`) }));
     const identity = c.get('identity');
     const result = await deps.writer.append({

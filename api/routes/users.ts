@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { createUser, getDepositAddress, getUser, type DepositAddress, type User } from '../../users/index.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
-import { ApiError } from '../problem.ts';
+import { ApiError, readJsonBody } from '../problem.ts';
 import { parseWith } from './ledger.ts';
 
 export const createUserBody = z.strictObject({
@@ -38,13 +38,7 @@ export function userRoutes(deps: ApiDependencies): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.post('/', requireRole('operator'), async (c) => {
-    let raw: unknown;
-    try {
-      raw = await c.req.json();
-    } catch {
-      throw new ApiError(400, 'invalid_json', 'the request body is not valid JSON');
-    }
-    const body = parseWith(createUserBody, raw);
+    const body = parseWith(createUserBody, await readJsonBody(c.req));
     const user = await createUser(deps.pool, { nearAccountId: body.nearAccountId, ...(body.isSweepEnabled !== undefined ? { isSweepEnabled: body.isSweepEnabled } : {}) });
     return c.json(userJson(user), 201);
   });
