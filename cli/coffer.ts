@@ -2,6 +2,7 @@
 // The `coffer` command. Each subcommand lives in cli/commands/; this file only dispatches,
 // turns known errors into one readable line, and sets the exit code.
 import { ConfigError } from '../infra/index.ts';
+import { IndexerStoppedError, RewindError } from '../indexers/index.ts';
 import { LedgerInputError } from '../ledger/index.ts';
 import { MigrationError } from '../migrations/index.ts';
 import { DerivationError, KeystoreError } from '../signer/index.ts';
@@ -27,7 +28,11 @@ main().then(
     if (error instanceof UsageError) {
       process.stderr.write(`coffer: ${error.message}\n\n${usage}`);
       process.exitCode = 2;
-    } else if (error instanceof ConfigError || error instanceof MigrationError || error instanceof LedgerInputError || error instanceof DerivationError || error instanceof KeystoreError) {
+    } else if (error instanceof IndexerStoppedError) {
+      // 3: stopped on purpose (a deep reorg); a supervisor must not simply restart it.
+      process.stderr.write(`coffer: ${error.message}\n`);
+      process.exitCode = 3;
+    } else if (error instanceof RewindError || error instanceof ConfigError || error instanceof MigrationError || error instanceof LedgerInputError || error instanceof DerivationError || error instanceof KeystoreError) {
       process.stderr.write(`coffer: ${error.message}\n`);
       process.exitCode = 1;
     } else if (error instanceof Error && 'code' in error && error.code === 'ECONNREFUSED') {

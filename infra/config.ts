@@ -32,6 +32,16 @@ const schema = z.object({
   /** Override the published MPC root keys (chain-signatures backend), NAJ style. */
   MPC_ROOT_SECP256K1: z.string().regex(/^secp256k1:[1-9A-HJ-NP-Za-km-z]+$/, 'must look like secp256k1:<base58>').optional(),
   MPC_ROOT_ED25519: z.string().regex(/^ed25519:[1-9A-HJ-NP-Za-km-z]+$/, 'must look like ed25519:<base58>').optional(),
+  /** JSON-RPC of the EVM chain the `evm` indexer follows; required only when it runs. */
+  EVM_RPC_URL: z.string().regex(/^(https?|wss?):\/\//, 'must look like http://host:8545').optional(),
+  /** Blocks on top of a deposit's block before it is confirmed; a deeper reorg stops the indexer. */
+  EVM_FINALITY_DEPTH: z.coerce.number().int().min(0).max(10_000).default(12),
+  /** The first block to index on a fresh database. */
+  EVM_START_BLOCK: z.coerce.number().int().min(0).default(0),
+  EVM_HEAD_POLL_INTERVAL_MS: positiveInt.default(1_000),
+  /** Contracts whose events later flows act on (issues #6, #7): ERC2771Forwarder and the ERC-4337 EntryPoint. */
+  EVM_FORWARDER_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address').optional(),
+  EVM_ENTRYPOINT_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address').optional(),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -1,6 +1,6 @@
 // The ledger's front door. Everything outside ledger/ imports from here.
 export type { AppendRequest, AppendResult, JournalEntry, Posting, PostingInput, Rejection, RejectionCode, Json, JsonObject } from './types.ts';
-export { LedgerWriter, type LedgerWriterOptions } from './writer.ts';
+export { LedgerWriter, type LedgerWriterOptions, type LedgerTransaction } from './writer.ts';
 export { LedgerInputError, LedgerOverloadedError, LedgerClosedError } from './errors.ts';
 export { parseAmount, formatUnits, amountMax } from './amounts.ts';
 export { assertAccountPath, parseAccountSelector } from './accounts.ts';
@@ -13,6 +13,8 @@ export { verifyLedger, type VerifyReport, type CheckResult } from './verify.ts';
 export {
   projections,
   findProjection,
+  depositsProjection,
+  depositEntryKinds,
   replayProjection,
   catchUp,
   ProjectionFollower,

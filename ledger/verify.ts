@@ -299,7 +299,7 @@ async function checkProjection(client: PoolClient, projectionName: string): Prom
     through = (await client.query<{ last_entry_id: bigint }>('SELECT last_entry_id FROM projection_checkpoints WHERE name = $1', [projection.name])).rows[0]?.last_entry_id ?? 0n;
   }
   const scratch = `verify_${projection.table}`;
-  await client.query(`CREATE TEMP TABLE ${quoteIdentifier(scratch)} (LIKE ${quoteIdentifier(projection.table)} INCLUDING DEFAULTS INCLUDING INDEXES) ON COMMIT DROP`);
+  await client.query(`CREATE TEMP TABLE ${quoteIdentifier(scratch)} (LIKE ${quoteIdentifier(projection.table)} INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING INDEXES) ON COMMIT DROP`);
   await projection.apply(client, scratch, 0n, through);
   const diff: ProjectionDiff = await diffTables(client, projection, projection.table, scratch);
   const differences = diff.onlyLive + diff.onlyReplay + diff.different;
@@ -308,7 +308,7 @@ async function checkProjection(client: PoolClient, projectionName: string): Prom
     return {
       name,
       ok: false,
-      message: `${differences} rows differ from the sum of postings through entry ${through}${first ? `, first: ${first.account} ${first.asset} live ${JSON.stringify(first.live)} vs postings ${JSON.stringify(first.replay)}` : ''}`,
+      message: `${differences} rows differ from the sum of postings through entry ${through}${first ? `, first: ${first.key} live ${JSON.stringify(first.live)} vs postings ${JSON.stringify(first.replay)}` : ''}`,
     };
   }
   return { name, ok: true, message: `equal to the sum of postings through entry ${through}` };

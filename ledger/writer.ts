@@ -33,11 +33,26 @@ export interface LedgerWriterOptions {
   logger?: Logger;
 }
 
-interface Pending {
+interface Decidable {
   request: AppendRequest;
   hash: string;
+}
+
+interface Pending extends Decidable {
   resolve: (result: AppendResult) => void;
   reject: (error: unknown) => void;
+}
+
+/**
+ * A transaction that holds the writer lock: appends made through it commit or roll back
+ * together with whatever else the caller writes on `client` (an indexer's cursor, an outbox
+ * row), which is how a ledger change and its bookkeeping stay in step across a crash.
+ */
+export interface LedgerTransaction {
+  /** For the caller's own tables. Ledger tables are written through `append` only. */
+  readonly client: PoolClient;
+  /** Decides and inserts `requests` in order, like one writer batch; a result per request. */
+  append(requests: readonly AppendRequest[]): Promise<AppendResult[]>;
 }
 
 interface AssetInfo {
@@ -107,6 +122,58 @@ export class LedgerWriter {
     await this.draining;
   }
 
+  /**
+   * Runs `work` in one transaction holding the writer lock. Throwing from `work` rolls back
+   * everything, appends included. Unlike `append`, nothing is retried here: the caller owns
+   * the transaction and decides whether to run it again.
+   */
+  async transaction<T>(work: (tx: LedgerTransaction) => Promise<T>): Promise<T> {
+    if (this.closed) throw new LedgerClosedError('the ledger writer is closed');
+    const client = await this.pool.connect();
+    const newAccountIds = new Map<string, bigint>();
+    const newBalanceRows: string[] = [];
+    let created = 0;
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [writerLockKey]);
+      const tx: LedgerTransaction = {
+        client,
+        append: async (requests) => {
+          if (requests.length === 0) return [];
+          for (const request of requests) validateAppendRequest(request);
+          const outcome = await this.decideAndInsert(
+            client,
+            requests.map((request) => ({ request, hash: requestHash(request) })),
+            newAccountIds,
+            newBalanceRows,
+          );
+          created += outcome.created;
+          return outcome.results;
+        },
+      };
+      const result = await work(tx);
+      await client.query('COMMIT');
+      this.remember(newAccountIds, newBalanceRows, created, 0);
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private remember(newAccountIds: Map<string, bigint>, newBalanceRows: string[], created: number, batchSize: number): void {
+    // Only after commit are new accounts and balance rows real; caching them earlier would let
+    // a rolled-back id leak into the next batch.
+    if (this.accountIds.size + newAccountIds.size > accountCacheSizeMax) this.accountIds.clear();
+    for (const [path, id] of newAccountIds) this.accountIds.set(path, id);
+    for (const key of newBalanceRows) this.knownBalanceRows.add(key);
+    this.stats.batches += 1;
+    this.stats.appended += created;
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, batchSize);
+  }
+
   private async drain(): Promise<void> {
     // Let appends issued in the same tick join the first batch.
     await new Promise((resolve) => setImmediate(resolve));
@@ -151,14 +218,7 @@ export class LedgerWriter {
       await client.query('SELECT pg_advisory_xact_lock($1)', [writerLockKey]);
       const outcome = await this.decideAndInsert(client, batch, newAccountIds, newBalanceRows);
       await client.query('COMMIT');
-      // Only now are the new accounts and balance rows real; caching them earlier would let a
-      // rolled-back id leak into the next batch.
-      if (this.accountIds.size + newAccountIds.size > accountCacheSizeMax) this.accountIds.clear();
-      for (const [path, id] of newAccountIds) this.accountIds.set(path, id);
-      for (const key of newBalanceRows) this.knownBalanceRows.add(key);
-      this.stats.batches += 1;
-      this.stats.appended += outcome.created;
-      this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
+      this.remember(newAccountIds, newBalanceRows, outcome.created, batch.length);
       return outcome.results;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -170,7 +230,7 @@ export class LedgerWriter {
 
   private async decideAndInsert(
     client: PoolClient,
-    batch: Pending[],
+    batch: readonly Decidable[],
     newAccountIds: Map<string, bigint>,
     newBalanceRows: string[],
   ): Promise<{ results: AppendResult[]; created: number }> {

@@ -3,6 +3,7 @@ import { createPool, loadConfig, type Pool } from '../../infra/index.ts';
 import { bench } from './bench.ts';
 import { contracts } from './contracts.ts';
 import { derive } from './derive.ts';
+import { indexerCommand } from './indexer.ts';
 import { keys } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
 import { projectionsCommand } from './projections.ts';
@@ -24,14 +25,24 @@ export const commands: Record<string, Command> = {
   bench,
   derive,
   contracts,
+  indexer: indexerCommand,
 };
 
 export const usage = `usage: coffer <command> [options]
 
   migrate                               create the database if needed and apply migrations
-  start [--api] [--projections] [--port N]
-                                        run the API (default port 3000) and projection followers
-                                        (both when neither flag is given)
+  start [--api] [--projections] [--indexers evm] [--port N]
+                                        run the API (default port 3000), projection followers and
+                                        the indexers named; with no flag, everything configured
+                                        (the evm indexer when EVM_RPC_URL is set)
+  indexer run --chain evm               follow the chain (EVM_RPC_URL) into the ledger
+  indexer rescan --chain evm --from N   re-read finalized blocks from N for deposits to addresses
+                                        registered after they were paid
+  indexer rewind --chain evm --to N [--json]
+                                        after a reorg deeper than the finality depth: reverse
+                                        deposits from blocks the chain no longer has, move the
+                                        cursor back to N and let the indexer start again
+  indexer status [--json]               cursor, chain head, lag and stop reason per indexer
   keys create --role <role> [--name <n>] [--user <id>] [--json]
                                         create an API key (roles: user, agent, auditor, operator;
                                         a user key is scoped to --user); the key is printed once

@@ -32,7 +32,7 @@ export async function projectionsCommand(args: string[]): Promise<number> {
       }
       process.stdout.write(`${projection.name}: replayed through entry ${report.throughEntryId}: ${differences === 0 ? 'identical to live' : `${report.diff.different} rows differ, ${report.diff.onlyLive} only live, ${report.diff.onlyReplay} only in the replay`}${report.swapped ? '; swapped in' : ''}\n`);
       for (const row of report.diff.sample) {
-        process.stdout.write(`  ${row.account} ${row.asset}: live ${JSON.stringify(row.live)} replay ${JSON.stringify(row.replay)}\n`);
+        process.stdout.write(`  ${row.key}: live ${JSON.stringify(row.live)} replay ${JSON.stringify(row.replay)}\n`);
       }
     }
     return clean ? 0 : 1;

@@ -10,12 +10,18 @@ import type { DerivationSettings } from '../../users/index.ts';
 import { createLogger, createPool, ensureDatabase, loadConfig, type Config, type Logger } from '../../infra/index.ts';
 import { LedgerWriter, ProjectionFollower } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
-import { parse } from './index.ts';
+import { indexerNames, requireRpcUrl, superviseIndexer } from '../../indexers/index.ts';
+import { parse, UsageError } from './index.ts';
 
 export async function start(args: string[]): Promise<number> {
-  const { values } = parse(args, { api: { type: 'boolean' }, projections: { type: 'boolean' }, port: { type: 'string' } });
+  const { values } = parse(args, { api: { type: 'boolean' }, projections: { type: 'boolean' }, indexers: { type: 'string' }, port: { type: 'string' } });
   const config = loadConfig(values.port ? { ...process.env, PORT: values.port } : process.env);
-  const everything = !values.api && !values.projections;
+  const everything = !values.api && !values.projections && values.indexers === undefined;
+  const indexers = values.indexers !== undefined ? values.indexers.split(',').map((name) => name.trim()).filter(Boolean) : everything && config.EVM_RPC_URL ? ['evm'] : [];
+  for (const name of indexers) {
+    if (!(indexerNames as readonly string[]).includes(name)) throw new UsageError(`unknown indexer "${name}" (indexers: ${indexerNames.join(', ')})`);
+    if (name === 'evm') requireRpcUrl(config);
+  }
   const logger = createLogger({ level: config.LOG_LEVEL, base: { service: 'coffer' } });
   await ensureDatabase(config.DATABASE_URL);
   await migrate({ connectionString: config.DATABASE_URL, onApplied: (m) => logger.info('migration applied', { version: m.version, name: m.name }) });
@@ -29,6 +35,10 @@ export async function start(args: string[]): Promise<number> {
     await follower.start();
     stops.push(() => follower.stop());
     logger.info('projection followers running');
+  }
+  for (const indexer of indexers) {
+    const supervised = superviseIndexer({ indexer, pool, logger });
+    stops.unshift(() => supervised.stop());
   }
   if (everything || values.api) {
     const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });

@@ -6,12 +6,13 @@ import { quoteIdentifier, silentLogger, withTransaction } from '../../infra/inde
 import { writerLockKey } from '../writer.ts';
 import { accountVolumes } from './account-volumes.ts';
 import { balancesProjection } from './balances.ts';
+import { depositsProjection, depositEntryKinds } from './deposits.ts';
 import type { ProjectionDefinition } from './types.ts';
 
 export type { ProjectionDefinition } from './types.ts';
-export { accountVolumes, balancesProjection };
+export { accountVolumes, balancesProjection, depositsProjection, depositEntryKinds };
 
-export const projections: readonly ProjectionDefinition[] = [balancesProjection, accountVolumes];
+export const projections: readonly ProjectionDefinition[] = [balancesProjection, accountVolumes, depositsProjection];
 /** Entries applied per transaction: bounds memory and lock time whatever the journal's size. */
 export const replayChunkEntries = 100_000;
 
@@ -127,8 +128,8 @@ export interface ProjectionDiff {
   onlyReplay: number;
   /** Rows present in both with different values. */
   different: number;
-  /** Up to `sampleMax` differing rows, with account paths and asset codes. */
-  sample: { account: string; asset: string; live: Record<string, string> | null; replay: Record<string, string> | null }[];
+  /** Up to `sampleMax` differing rows, named by account path and asset code (or by key columns). */
+  sample: { key: string; live: Record<string, string> | null; replay: Record<string, string> | null }[];
 }
 
 export interface ReplayReport {
@@ -141,26 +142,31 @@ export interface ReplayReport {
 const sampleMax = 20;
 
 export async function diffTables(client: PoolClient, projection: ProjectionDefinition, live: string, shadow: string): Promise<ProjectionDiff> {
-  const keys = projection.keyColumns.map(quoteIdentifier).join(', ');
+  const keyColumns = projection.keyColumns.map(quoteIdentifier);
+  const first = keyColumns[0]!;
   const values = projection.valueColumns;
   const differs = values.map((c) => `l.${quoteIdentifier(c)} IS DISTINCT FROM r.${quoteIdentifier(c)}`).join(' OR ');
   const asJson = (alias: string) =>
-    `CASE WHEN ${alias}.${quoteIdentifier(projection.keyColumns[0]!)} IS NULL THEN NULL ELSE json_build_object(${values
+    `CASE WHEN ${alias}.${first} IS NULL THEN NULL ELSE json_build_object(${values
       .map((c) => `'${c}', ${alias}.${quoteIdentifier(c)}::text`)
       .join(', ')}) END`;
+  // Rows keyed by account and asset are named by path and code; others by their key columns.
+  const accountKeyed = projection.keyColumns.join() === 'account_id,asset_id';
+  const sampleKey = accountKeyed
+    ? `(SELECT a.path FROM accounts a WHERE a.id = d2.account_id) || ' ' || (SELECT s.code FROM assets s WHERE s.id = d2.asset_id)`
+    : keyColumns.map((c) => `'${c.replaceAll('"', '')}=' || d2.${c}::text`).join(` || ' ' || `);
   const { rows } = await client.query<{ only_live: string; only_replay: string; different: string; sample: ProjectionDiff['sample'] | null }>(
     `WITH d AS (
-       SELECT coalesce(l.account_id, r.account_id) AS account_id, coalesce(l.asset_id, r.asset_id) AS asset_id,
-              (r.account_id IS NULL) AS only_live, (l.account_id IS NULL) AS only_replay,
+       SELECT ${keyColumns.map((c) => `coalesce(l.${c}, r.${c}) AS ${c}`).join(', ')},
+              (r.${first} IS NULL) AS only_live, (l.${first} IS NULL) AS only_replay,
               ${asJson('l')} AS live, ${asJson('r')} AS replay
          FROM (SELECT * FROM ${quoteIdentifier(live)} ${projection.emptyRowCondition ? `WHERE NOT (${projection.emptyRowCondition})` : ''}) l
-         FULL JOIN ${quoteIdentifier(shadow)} r USING (${keys})
-        WHERE l.account_id IS NULL OR r.account_id IS NULL OR ${differs})
+         FULL JOIN ${quoteIdentifier(shadow)} r USING (${keyColumns.join(', ')})
+        WHERE l.${first} IS NULL OR r.${first} IS NULL OR ${differs})
      SELECT count(*) FILTER (WHERE only_live) AS only_live, count(*) FILTER (WHERE only_replay) AS only_replay,
             count(*) FILTER (WHERE NOT only_live AND NOT only_replay) AS different,
-            (SELECT json_agg(x) FROM (SELECT a.path AS account, s.code AS asset, d2.live, d2.replay FROM d d2
-               JOIN accounts a ON a.id = d2.account_id JOIN assets s ON s.id = d2.asset_id
-               ORDER BY a.path, s.code LIMIT ${sampleMax}) x) AS sample
+            (SELECT json_agg(x) FROM (SELECT ${sampleKey} AS key, d2.live, d2.replay FROM d d2
+               ORDER BY 1 LIMIT ${sampleMax}) x) AS sample
        FROM d`,
   );
   const row = rows[0]!;
@@ -185,7 +191,7 @@ export async function replayProjection(
   const chunk = BigInt(options.chunkEntries ?? replayChunkEntries);
   await pool.query(`DROP TABLE IF EXISTS ${quoteIdentifier(shadow)}`);
   await pool.query(
-    `CREATE TABLE ${quoteIdentifier(shadow)} (LIKE ${quoteIdentifier(projection.table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)`,
+    `CREATE TABLE ${quoteIdentifier(shadow)} (LIKE ${quoteIdentifier(projection.table)} INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING CONSTRAINTS INCLUDING INDEXES)`,
   );
   let done = 0n;
   const build = async (db: Queryable, through: bigint) => {

@@ -62,7 +62,7 @@ describe('projections', () => {
     const report = await replayProjection(db.pool, accountVolumes, { swap: true });
     assert.equal(report.diff.different, 1);
     assert.equal(report.diff.onlyReplay, 1);
-    assert.ok(report.diff.sample.some((row) => row.account === 'treasury:bitcoin' && row.live?.input === '507' && row.replay?.input === '500'));
+    assert.ok(report.diff.sample.some((row) => row.key === 'treasury:bitcoin BTC' && row.live?.input === '507' && row.replay?.input === '500'));
     assert.equal(report.swapped, true);
     assert.equal((await volume('treasury:bitcoin'))?.input, '500');
     const after = await replayProjection(db.pool, accountVolumes);

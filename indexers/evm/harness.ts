@@ -1,0 +1,132 @@
+// Test and bench harness for the EVM indexer: a real anvil, a fresh database, the contracts
+// deployed, a registered test token, and the indexer running as its own process (as in
+// production), so tests can kill it. Not used by product code.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createWalletClient, encodeFunctionData, http, parseAbi, type Address, type Hex } from 'viem';
+import { deployContracts, type DeployedContracts } from '../../contracts/index.ts';
+import { startAnvil, type Anvil } from '../../devnets/index.ts';
+import { registerAsset } from '../../ledger/index.ts';
+import { rootKeys } from '../../signer/index.ts';
+import { createTestDatabase, type TestDatabase } from '../../testing/database.ts';
+import { createUser, getDepositAddress, type DerivationSettings } from '../../users/index.ts';
+
+const cli = fileURLToPath(new URL('../../cli/coffer.ts', import.meta.url));
+export const tokenAsset = 'TUSDC';
+const tokenAbi = parseAbi(['function mint(address to, uint256 amount)', 'function transfer(address to, uint256 amount) returns (bool)']);
+export const derivation: DerivationSettings = { nearNetwork: 'testnet', bitcoinNetwork: 'regtest', roots: rootKeys.testnet };
+
+export interface IndexerProcess {
+  child: ChildProcess;
+  output(): string;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface EvmWorld {
+  anvil: Anvil;
+  db: TestDatabase;
+  contracts: DeployedContracts;
+  funder: Address;
+  env: NodeJS.ProcessEnv;
+  newDepositor(name: string): Promise<{ userId: string; address: Address }>;
+  sendEth(to: Address, wei: bigint): Promise<Hex>;
+  sendToken(to: Address, units: bigint): Promise<Hex>;
+  mine(blocks: number): Promise<void>;
+  head(): Promise<number>;
+  startIndexer(extraEnv?: NodeJS.ProcessEnv): IndexerProcess;
+  cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  close(): Promise<void>;
+}
+
+export async function createEvmWorld(options: { finalityDepth: number }): Promise<EvmWorld> {
+  const anvil = await startAnvil();
+  const db = await createTestDatabase();
+  const contracts = await deployContracts({ rpcUrl: anvil.url, treasury: anvil.accounts[9]! });
+  await registerAsset(db.pool, { code: tokenAsset, scale: 6, chain: 'ethereum', contract: contracts.testToken.toLowerCase() });
+  const funder = anvil.accounts[1]!;
+  const wallet = createWalletClient({ account: funder, transport: http(anvil.url) });
+  const deployer = createWalletClient({ account: contracts.deployer, transport: http(anvil.url) });
+  await deployer.sendTransaction({
+    to: contracts.testToken,
+    data: encodeFunctionData({ abi: tokenAbi, functionName: 'mint', args: [funder, 10n ** 15n] }),
+    chain: null,
+  });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: db.url,
+    EVM_RPC_URL: anvil.url,
+    EVM_FINALITY_DEPTH: String(options.finalityDepth),
+    EVM_HEAD_POLL_INTERVAL_MS: '100',
+    EVM_FORWARDER_ADDRESS: contracts.forwarder,
+    EVM_ENTRYPOINT_ADDRESS: contracts.entryPoint,
+    SQD_LOG: 'warn',
+  };
+  const processes = new Set<IndexerProcess>();
+  const runCli = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
+    const child = spawn(process.execPath, [cli, ...args], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-20_000)));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    return { child, exited, out: () => ({ stdout, stderr }) };
+  };
+  return {
+    anvil,
+    db,
+    contracts,
+    funder,
+    env,
+    async newDepositor(name) {
+      const user = await createUser(db.pool, { nearAccountId: `${name}.testnet` });
+      const address = await getDepositAddress(db.pool, user.id, 'ethereum', derivation);
+      return { userId: user.id, address: address.address as Address };
+    },
+    sendEth: (to, wei) => wallet.sendTransaction({ to, value: wei, chain: null }),
+    sendToken: (to, units) =>
+      wallet.sendTransaction({ to: contracts.testToken, data: encodeFunctionData({ abi: tokenAbi, functionName: 'transfer', args: [to, units] }), chain: null }),
+    async mine(blocks) {
+      for (let left = blocks; left > 0; left -= 100) await anvil.rpc('anvil_mine', [`0x${Math.min(left, 100).toString(16)}`]);
+    },
+    head: async () => Number(await anvil.rpc<string>('eth_blockNumber')),
+    startIndexer(extraEnv = {}) {
+      const run = runCli(['indexer', 'run', '--chain', 'evm'], extraEnv);
+      const handle: IndexerProcess = {
+        child: run.child,
+        output: () => run.out().stderr + run.out().stdout,
+        exited: run.exited,
+        async stop(signal = 'SIGTERM') {
+          if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill(signal);
+          const code = await run.exited;
+          processes.delete(handle);
+          return code;
+        },
+      };
+      processes.add(handle);
+      return handle;
+    },
+    async cli(args) {
+      const run = runCli(args);
+      const code = await run.exited;
+      return { code, ...run.out() };
+    },
+    async close() {
+      for (const process of processes) await process.stop('SIGKILL');
+      await anvil.stop();
+      await db.drop();
+    },
+  };
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 20_000, onTimeout?: () => string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${onTimeout ? `\n${onTimeout()}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

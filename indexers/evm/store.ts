@@ -1,0 +1,447 @@
+// The store Subsquid's processor writes through (its `HotDatabase` contract, research/
+// indexer-anchors.md §2.2–2.3). Every batch is one ledger-writer transaction that holds the
+// ledger entries, the cursor, the unfinalized blocks and the open-deposit list, so a crash at
+// any point leaves either all of a batch or none of it.
+//
+// A deposit's life in the ledger (SPEC Flow 2):
+//   seen in a block         deposit.pending    world:<chain> → deposits:<chain>:<addr>:pending
+//   block reaches depth N   deposit.confirmed  deposits:…:pending → custody:<chain>:<addr>
+//   block dropped by reorg  deposit.reversal   (mirrors the pending entry)
+// Nothing is ever deleted or updated in the ledger; a transaction that lands again in another
+// block is a new observation (its key carries the block hash) and gets a new pending entry.
+import type { FinalTxInfo, HashAndHeight, HotDatabase, HotDatabaseState, HotTxInfo } from '@subsquid/util-internal-processor-tools';
+import type { Logger, Pool, PoolClient } from '../../infra/index.ts';
+import { depositEntryKinds, type AppendRequest, type AppendResult, type LedgerTransaction, type LedgerWriter } from '../../ledger/index.ts';
+import { observeBlocks, type Block, type Observation, type ObserveSettings, type ObservedTransfer } from './observe.ts';
+
+export interface IndexerSettings {
+  /** The indexer's name (its cursor row): `evm`. */
+  indexer: string;
+  /** The chain as deposit addresses and account paths name it: `ethereum`. */
+  chain: string;
+  nativeAsset: string;
+  finalityDepth: number;
+  startBlock: number;
+  /** Contracts whose events are recorded (forwarder, EntryPoint). */
+  eventContracts: readonly string[];
+}
+
+/** What the processor's handler fills: the observations of one batch. */
+export class BatchCollector {
+  readonly observations: Observation[] = [];
+  private readonly settings: ObserveSettings;
+
+  constructor(settings: ObserveSettings) {
+    this.settings = settings;
+  }
+
+  add(blocks: readonly Block[]): void {
+    this.observations.push(observeBlocks(blocks, this.settings));
+  }
+
+  merged(): Observation {
+    return {
+      blocks: this.observations.flatMap((o) => o.blocks),
+      transfers: this.observations.flatMap((o) => o.transfers),
+      events: this.observations.flatMap((o) => o.events),
+    };
+  }
+}
+
+export class IndexerStoppedError extends Error {
+  override name = 'IndexerStoppedError';
+}
+
+/** Thrown when the chain no longer holds a block the indexer already treated as final. */
+export class DeepReorgError extends IndexerStoppedError {
+  override name = 'DeepReorgError';
+}
+
+export interface BatchStats {
+  blocks: number;
+  fromHeight: number;
+  toHeight: number;
+  deposits: number;
+  confirmed: number;
+  reversed: number;
+  finalizedHeight: number;
+}
+
+interface OpenDeposit {
+  entry_id: bigint;
+  block_height: bigint;
+  block_hash: string;
+  key_base: string;
+  pending_account: string;
+  custody_account: string;
+  asset: string;
+  amount: string;
+}
+
+interface CursorRow {
+  height: bigint;
+  hash: string;
+  stopped_reason: string | null;
+}
+
+type JsonRpc = <T>(method: string, params?: unknown[]) => Promise<T>;
+
+/** The range of heights a batch speaks for: open deposits there not on the delivered blocks are orphaned. */
+interface OrphanScope {
+  afterHeight: number;
+  throughHeight: number | null;
+}
+
+export interface EvmLedgerDatabaseOptions {
+  pool: Pool;
+  writer: LedgerWriter;
+  settings: IndexerSettings;
+  rpc: JsonRpc;
+  logger: Logger;
+  /**
+   * `follow` keeps the cursor and handles reorgs. `rescan` re-reads finalized blocks below the
+   * cursor for deposits to addresses registered after they were paid: it writes deposits (their
+   * keys make it idempotent) and touches no cursor.
+   */
+  mode?: 'follow' | 'rescan';
+  onBatch?: (stats: BatchStats) => void;
+}
+
+export function depositKeyBase(chain: string, transfer: Pick<ObservedTransfer, 'txHash' | 'logIndex'>): string {
+  return `${chain}:${transfer.txHash}:${transfer.logIndex ?? 'value'}`;
+}
+
+export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
+  readonly supportsHotBlocks = true as const;
+  private readonly options: EvmLedgerDatabaseOptions;
+  private readonly settings: IndexerSettings;
+  private readonly mode: 'follow' | 'rescan';
+
+  constructor(options: EvmLedgerDatabaseOptions) {
+    this.options = options;
+    this.settings = options.settings;
+    this.mode = options.mode ?? 'follow';
+  }
+
+  async connect(): Promise<HotDatabaseState> {
+    if (this.mode === 'rescan') return { height: -1, hash: '0x', top: [] };
+    const { pool, settings } = this.options;
+    await ensureCursor(pool, settings);
+    const { rows } = await pool.query<CursorRow>('SELECT height, hash, stopped_reason FROM indexer_cursors WHERE indexer = $1', [settings.indexer]);
+    const cursor = rows[0]!;
+    if (cursor.stopped_reason) throw new IndexerStoppedError(cursor.stopped_reason);
+    const height = Number(cursor.height);
+    if (height >= 0 && cursor.hash !== '0x') {
+      const onChain = await blockHash(this.options.rpc, height);
+      if (onChain !== cursor.hash) {
+        const reason = deepReorgMessage(settings, height, cursor.hash, onChain);
+        await recordStop(pool, settings.indexer, reason);
+        throw new DeepReorgError(reason);
+      }
+    }
+    const top = await pool.query<{ height: bigint; hash: string }>(
+      'SELECT height, hash FROM indexer_hot_blocks WHERE indexer = $1 ORDER BY height',
+      [settings.indexer],
+    );
+    return { height, hash: cursor.hash, top: top.rows.map((row) => ({ height: Number(row.height), hash: row.hash })) };
+  }
+
+  /** A batch of finalized blocks. */
+  transact(info: FinalTxInfo, cb: (store: BatchCollector) => Promise<void>): Promise<void> {
+    return this.options.writer.transaction(async (tx) => {
+      const collector = new BatchCollector(await this.observeSettings(tx.client));
+      if (this.mode === 'rescan') {
+        await cb(collector);
+        await this.settle(tx, collector.merged(), null, info.nextHead.height);
+        return;
+      }
+      const cursor = await this.lockCursor(tx.client);
+      if (Number(cursor.height) !== info.prevHead.height || cursor.hash !== info.prevHead.hash) {
+        throw new Error(`the ${this.settings.indexer} cursor moved under this process (is a second indexer running?)`);
+      }
+      await cb(collector);
+      // Blocks held as unfinalized before a restart come back in this batch: those delivered
+      // with the same hash replay idempotently, the others are checked as orphans.
+      await this.settle(tx, collector.merged(), { afterHeight: info.prevHead.height, throughHeight: info.nextHead.height }, info.nextHead.height);
+      await tx.client.query('DELETE FROM indexer_hot_blocks WHERE indexer = $1', [this.settings.indexer]);
+      await this.moveCursor(tx.client, info.nextHead, info.nextHead.height);
+    });
+  }
+
+  /** @deprecated by Subsquid in favour of transactHot2; kept because the interface requires it. */
+  transactHot(info: HotTxInfo, cb: (store: BatchCollector, block: HashAndHeight) => Promise<void>): Promise<void> {
+    return this.transactHot2(info, async (store, start, end) => {
+      for (let i = start; i < end; i += 1) await cb(store, info.newBlocks[i]!);
+    });
+  }
+
+  /**
+   * Blocks at the head. `baseHead` is the common ancestor: whatever this store holds above it
+   * was dropped by a reorg. `finalizedHead` says which blocks are now deep enough to confirm.
+   */
+  async transactHot2(info: HotTxInfo, cb: (store: BatchCollector, start: number, end: number) => Promise<void>): Promise<void> {
+    if (this.mode === 'rescan') throw new Error('a rescan reads finalized blocks only');
+    try {
+      await this.options.writer.transaction(async (tx) => {
+        const cursor = await this.lockCursor(tx.client);
+        const { rows } = await tx.client.query<{ height: bigint; hash: string }>(
+          'SELECT height, hash FROM indexer_hot_blocks WHERE indexer = $1 ORDER BY height',
+          [this.settings.indexer],
+        );
+        const chain = [{ height: Number(cursor.height), hash: cursor.hash }, ...rows.map((row) => ({ height: Number(row.height), hash: row.hash }))];
+        const base = chain.find((block) => block.height === info.baseHead.height && block.hash === info.baseHead.hash);
+        if (!base) {
+          throw new DeepReorgError(deepReorgMessage(this.settings, info.baseHead.height, chain.find((b) => b.height === info.baseHead.height)?.hash ?? '(not held)', info.baseHead.hash));
+        }
+        const collector = new BatchCollector(await this.observeSettings(tx.client));
+        await cb(collector, 0, info.newBlocks.length);
+        const finalized = info.finalizedHead.height > chain[0]!.height ? info.finalizedHead : chain[0]!;
+        await this.settle(tx, collector.merged(), { afterHeight: base.height, throughHeight: null }, finalized.height);
+        await tx.client.query('DELETE FROM indexer_hot_blocks WHERE indexer = $1 AND (height > $2 OR height <= $3)', [
+          this.settings.indexer,
+          base.height,
+          finalized.height,
+        ]);
+        const hot = info.newBlocks.filter((block) => block.height > finalized.height);
+        if (hot.length > 0) {
+          await tx.client.query('INSERT INTO indexer_hot_blocks (indexer, height, hash) SELECT $1, * FROM unnest($2::bigint[], $3::text[])', [
+            this.settings.indexer,
+            hot.map((block) => block.height),
+            hot.map((block) => block.hash),
+          ]);
+        }
+        const processed = info.newBlocks.at(-1)?.height ?? base.height;
+        await this.moveCursor(tx.client, finalized, Math.max(processed, finalized.height));
+      });
+    } catch (error) {
+      if (error instanceof DeepReorgError) await recordStop(this.options.pool, this.settings.indexer, error.message);
+      throw error;
+    }
+  }
+
+  private async observeSettings(client: PoolClient): Promise<ObserveSettings> {
+    // Read per batch: a token registered while the indexer runs is picked up at the next batch.
+    const { rows } = await client.query<{ code: string; contract: string }>(
+      'SELECT code, lower(contract) AS contract FROM assets WHERE chain = $1 AND contract IS NOT NULL',
+      [this.settings.chain],
+    );
+    return {
+      nativeAsset: this.settings.nativeAsset,
+      tokens: new Map(rows.map((row) => [row.contract, row.code])),
+      eventContracts: new Set(this.settings.eventContracts.map((address) => address.toLowerCase())),
+    };
+  }
+
+  private async lockCursor(client: PoolClient): Promise<CursorRow> {
+    const { rows } = await client.query<CursorRow>('SELECT height, hash, stopped_reason FROM indexer_cursors WHERE indexer = $1 FOR UPDATE', [
+      this.settings.indexer,
+    ]);
+    const cursor = rows[0];
+    if (!cursor) throw new Error(`indexer ${this.settings.indexer} has no cursor; connect() creates it`);
+    if (cursor.stopped_reason) throw new IndexerStoppedError(cursor.stopped_reason);
+    return cursor;
+  }
+
+  private async moveCursor(client: PoolClient, finalized: HashAndHeight, processedHeight: number): Promise<void> {
+    await client.query(
+      `UPDATE indexer_cursors SET height = $2, hash = $3, processed_height = $4,
+              chain_head = greatest(chain_head, $4), updated_at = now()
+        WHERE indexer = $1`,
+      [this.settings.indexer, finalized.height, finalized.hash, processedHeight],
+    );
+  }
+
+  /**
+   * Turns one batch into ledger entries: reversals for deposits on orphaned blocks, pending
+   * entries for new deposits, then confirmations for everything at or below `finalizedHeight`.
+   */
+  private async settle(tx: LedgerTransaction, observation: Observation, orphans: OrphanScope | null, finalizedHeight: number): Promise<void> {
+    const { indexer, chain } = this.settings;
+    const client = tx.client;
+    const deliveredHeights = observation.blocks.map((block) => block.height);
+    const deliveredHashes = observation.blocks.map((block) => block.hash);
+
+    let orphaned: OpenDeposit[] = [];
+    if (orphans) {
+      const result = await client.query<OpenDeposit>(
+        `SELECT entry_id, block_height, block_hash, key_base, pending_account, custody_account, asset, amount::text FROM indexer_open_deposits
+          WHERE indexer = $1 AND block_height > $2 AND ($3::bigint IS NULL OR block_height <= $3)
+            AND (block_height, block_hash) NOT IN (SELECT * FROM unnest($4::bigint[], $5::text[]))
+          ORDER BY entry_id`,
+        [indexer, orphans.afterHeight, orphans.throughHeight, deliveredHeights, deliveredHashes],
+      );
+      orphaned = result.rows;
+      await client.query(
+        `UPDATE evm_contract_events SET orphaned = true
+          WHERE indexer = $1 AND NOT orphaned AND block_height > $2 AND ($3::bigint IS NULL OR block_height <= $3)
+            AND (block_height, block_hash) NOT IN (SELECT * FROM unnest($4::bigint[], $5::text[]))`,
+        [indexer, orphans.afterHeight, orphans.throughHeight, deliveredHeights, deliveredHashes],
+      );
+    }
+
+    const recipients = [...new Set(observation.transfers.map((t) => t.to))];
+    const watched = new Map<string, { userId: string; address: string }>();
+    if (recipients.length > 0) {
+      const { rows } = await client.query<{ user_id: string; address: string }>(
+        'SELECT user_id, address FROM deposit_addresses WHERE chain = $1 AND lower(address) = ANY($2::text[])',
+        [chain, recipients],
+      );
+      for (const row of rows) watched.set(row.address.toLowerCase(), { userId: row.user_id, address: row.address });
+    }
+    const deposits = observation.transfers.filter((t) => watched.has(t.to));
+
+    const reversals: AppendRequest[] = orphaned.map((open) => ({
+      kind: depositEntryKinds.reversal,
+      idempotencyKey: `${open.key_base}:reversal@${open.block_hash}`,
+      reverses: open.entry_id,
+      sourceRef: open.key_base,
+      metadata: { indexer, reason: 'reorg', blockHeight: Number(open.block_height), blockHash: open.block_hash },
+      postings: [{ source: open.pending_account, destination: `world:${chain}`, asset: open.asset, amount: BigInt(open.amount) }],
+    }));
+    const pendings: AppendRequest[] = deposits.map((deposit) => {
+      const owner = watched.get(deposit.to)!;
+      return {
+        kind: depositEntryKinds.pending,
+        idempotencyKey: `${depositKeyBase(chain, deposit)}:deposit@${deposit.block.hash}`,
+        effectiveAt: deposit.block.timestamp,
+        sourceRef: deposit.txHash,
+        metadata: {
+          indexer,
+          chain,
+          userId: owner.userId,
+          address: owner.address,
+          txHash: deposit.txHash,
+          logIndex: deposit.logIndex,
+          blockHeight: deposit.block.height,
+          blockHash: deposit.block.hash,
+          contract: deposit.contract,
+        },
+        postings: [{ source: `world:${chain}`, destination: `deposits:${chain}:${owner.address}:pending`, asset: deposit.asset, amount: deposit.amount }],
+      };
+    });
+    const firstResults = await tx.append([...reversals, ...pendings]);
+
+    const reversalResults = firstResults.slice(0, reversals.length);
+    reversalResults.forEach((result, i) => {
+      const alreadyReversed = result.status === 'rejected' && result.rejection.code === 'already_reversed';
+      if (!isWritten(result) && !alreadyReversed) throw unexpected('reversal', reversals[i]!, result);
+    });
+    if (orphaned.length > 0) {
+      await client.query('DELETE FROM indexer_open_deposits WHERE entry_id = ANY($1::bigint[])', [orphaned.map((o) => o.entry_id.toString())]);
+    }
+
+    const opened: { entryId: bigint; deposit: ObservedTransfer; pendingAccount: string }[] = [];
+    firstResults.slice(reversals.length).forEach((result, i) => {
+      if (!isWritten(result)) throw unexpected('deposit', pendings[i]!, result);
+      // A replay is a block delivered again (after a restart or a rescan): its row, if it is
+      // still open, was committed with the entry.
+      if (result.status === 'created') opened.push({ entryId: result.entry.id, deposit: deposits[i]!, pendingAccount: pendings[i]!.postings[0]!.destination });
+    });
+    if (opened.length > 0) {
+      await client.query(
+        `INSERT INTO indexer_open_deposits (entry_id, indexer, block_height, block_hash, key_base, pending_account, custody_account, asset, amount)
+         SELECT e, $1, h, bh, k, p, c, a, amt FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::numeric[])
+           AS t(e, h, bh, k, p, c, a, amt)`,
+        [
+          indexer,
+          opened.map((o) => o.entryId.toString()),
+          opened.map((o) => o.deposit.block.height),
+          opened.map((o) => o.deposit.block.hash),
+          opened.map((o) => depositKeyBase(chain, o.deposit)),
+          opened.map((o) => o.pendingAccount),
+          opened.map((o) => o.pendingAccount.replace(/^deposits:(.*):pending$/, 'custody:$1')),
+          opened.map((o) => o.deposit.asset),
+          opened.map((o) => o.deposit.amount.toString()),
+        ],
+      );
+    }
+
+    const { rows: due } = await client.query<OpenDeposit>(
+      `SELECT entry_id, block_height, block_hash, key_base, pending_account, custody_account, asset, amount::text FROM indexer_open_deposits
+        WHERE indexer = $1 AND block_height <= $2 ORDER BY entry_id`,
+      [indexer, finalizedHeight],
+    );
+    const confirmations: AppendRequest[] = due.map((open) => ({
+      kind: depositEntryKinds.confirmed,
+      idempotencyKey: `${open.key_base}:confirm@${open.block_hash}`,
+      sourceRef: open.key_base,
+      metadata: { indexer, depositEntryId: open.entry_id.toString(), blockHeight: Number(open.block_height), finalityDepth: this.settings.finalityDepth },
+      postings: [{ source: open.pending_account, destination: open.custody_account, asset: open.asset, amount: BigInt(open.amount) }],
+    }));
+    const confirmResults = await tx.append(confirmations);
+    confirmResults.forEach((result, i) => {
+      if (!isWritten(result)) throw unexpected('confirmation', confirmations[i]!, result);
+    });
+    if (due.length > 0) {
+      await client.query('DELETE FROM indexer_open_deposits WHERE entry_id = ANY($1::bigint[])', [due.map((o) => o.entry_id.toString())]);
+    }
+
+    if (observation.events.length > 0) {
+      const events = observation.events;
+      await client.query(
+        `INSERT INTO evm_contract_events (indexer, block_height, block_hash, tx_hash, log_index, contract, event, args, block_time)
+         SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::jsonb[], $9::timestamptz[])
+         ON CONFLICT DO NOTHING`,
+        [
+          indexer,
+          events.map((e) => e.block.height),
+          events.map((e) => e.block.hash),
+          events.map((e) => e.txHash),
+          events.map((e) => e.logIndex),
+          events.map((e) => e.contract),
+          events.map((e) => e.event),
+          events.map((e) => JSON.stringify(e.args)),
+          events.map((e) => e.block.timestamp),
+        ],
+      );
+    }
+
+    this.options.onBatch?.({
+      blocks: observation.blocks.length,
+      fromHeight: observation.blocks[0]?.height ?? finalizedHeight,
+      toHeight: observation.blocks.at(-1)?.height ?? finalizedHeight,
+      deposits: opened.length,
+      confirmed: confirmResults.filter((r) => r.status === 'created').length,
+      reversed: reversalResults.filter((r) => r.status === 'created').length,
+      finalizedHeight,
+    });
+  }
+}
+
+function isWritten(result: AppendResult): boolean {
+  return result.status === 'created' || result.status === 'replayed';
+}
+
+function unexpected(what: string, request: AppendRequest, result: AppendResult): Error {
+  const detail = result.status === 'rejected' ? `${result.rejection.code}: ${result.rejection.message}` : result.status;
+  return new Error(`the ledger refused the ${what} ${request.idempotencyKey} (${detail}); the batch is rolled back and will be retried`);
+}
+
+export async function ensureCursor(db: Pool | PoolClient, settings: IndexerSettings): Promise<void> {
+  const height = settings.startBlock - 1;
+  await db.query(
+    `INSERT INTO indexer_cursors (indexer, chain, height, hash, processed_height, finality_depth)
+     VALUES ($1, $2, $3, '0x', $3, $4)
+     ON CONFLICT (indexer) DO UPDATE SET finality_depth = excluded.finality_depth`,
+    [settings.indexer, settings.chain, height, settings.finalityDepth],
+  );
+}
+
+async function recordStop(pool: Pool, indexer: string, reason: string): Promise<void> {
+  await pool.query('UPDATE indexer_cursors SET stopped_reason = $2, updated_at = now() WHERE indexer = $1', [indexer, reason]);
+}
+
+export async function blockHash(rpc: JsonRpc, height: number): Promise<string | null> {
+  const block = await rpc<{ hash: string } | null>('eth_getBlockByNumber', [`0x${height.toString(16)}`, false]);
+  return block?.hash ?? null;
+}
+
+function deepReorgMessage(settings: IndexerSettings, height: number, held: string, onChain: string | null): string {
+  const suggestion = Math.max(0, height - 4 * Math.max(settings.finalityDepth, 16));
+  return (
+    `reorg deeper than the finality depth (${settings.finalityDepth} blocks): block ${height} was final as ${held}, ` +
+    `but the chain now has ${onChain ?? 'no block there'}. Deposits confirmed from the old chain may be gone. ` +
+    `The ${settings.indexer} indexer stops until an operator rewinds it: coffer indexer rewind --chain ${settings.indexer} --to <a block both chains share, e.g. ${suggestion}> ` +
+    `(rewinding further back is safe: deposits in blocks still on the chain are kept).`
+  );
+}
