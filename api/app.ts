@@ -4,12 +4,14 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { LedgerInputError, LedgerOverloadedError, journalHead } from '../ledger/index.ts';
+import { listIndexerStatus } from '../indexers/index.ts';
 import { authenticate } from './auth.ts';
 import type { ApiDependencies, AppEnv } from './context.ts';
 import { docsPage, openApiDocument } from './openapi.ts';
 import { ApiError, problemBody } from './problem.ts';
 import { ledgerRoutes } from './routes/ledger.ts';
 import { userRoutes } from './routes/users.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { UserError } from '../users/index.ts';
 
 const requestBodyBytesMax = 256 * 1024;
@@ -59,6 +61,7 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   });
   app.get('/metrics', async (c) => {
     const head = await journalHead(deps.pool).catch(() => -1n);
+    const indexers = await listIndexerStatus(deps.pool).catch(() => []);
     const lines = [
       '# HELP coffer_journal_head_sequence Highest journal entry id.',
       '# TYPE coffer_journal_head_sequence gauge',
@@ -75,6 +78,15 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
       '# HELP coffer_http_server_errors_total HTTP responses with status 5xx.',
       '# TYPE coffer_http_server_errors_total counter',
       `coffer_http_server_errors_total ${counters.errors5xx}`,
+      '# HELP coffer_indexer_lag_blocks Chain head minus the last block the indexer applied.',
+      '# TYPE coffer_indexer_lag_blocks gauge',
+      ...indexers.filter((s) => s.lag !== null).map((s) => `coffer_indexer_lag_blocks{indexer="${s.indexer}",chain="${s.chain}"} ${s.lag}`),
+      '# HELP coffer_indexer_processed_height Last block the indexer applied.',
+      '# TYPE coffer_indexer_processed_height gauge',
+      ...indexers.map((s) => `coffer_indexer_processed_height{indexer="${s.indexer}",chain="${s.chain}"} ${s.processedHeight}`),
+      '# HELP coffer_indexer_stopped 1 when the indexer stopped and waits for an operator (deep reorg).',
+      '# TYPE coffer_indexer_stopped gauge',
+      ...indexers.map((s) => `coffer_indexer_stopped{indexer="${s.indexer}",chain="${s.chain}"} ${s.stoppedReason ? 1 : 0}`),
     ];
     return c.text(lines.join('\n') + '\n', 200, { 'Content-Type': 'text/plain; version=0.0.4' });
   });
@@ -86,6 +98,7 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   v1.use(authenticate(deps));
   v1.route('/ledger', ledgerRoutes(deps));
   v1.route('/users', userRoutes(deps));
+  v1.route('/admin', adminRoutes(deps));
   app.route('/v1', v1);
   return app;
 }

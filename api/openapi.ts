@@ -1,7 +1,7 @@
 // The OpenAPI document, built from the same zod schemas the routes validate with.
 import { z } from 'zod';
 import { balancesQuery, asOfQuery, entriesQuery, manualEntryBody, statementQuery } from './routes/ledger.ts';
-import { createUserBody } from './routes/users.ts';
+import { createUserBody, depositsQuery } from './routes/users.ts';
 
 const problem = { description: 'Problem', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
 
@@ -74,6 +74,17 @@ export function openApiDocument() {
           ],
         }),
       },
+      '/v1/users/{id}/deposits': {
+        get: read('The user\'s deposits, newest first: chain, tx, amount, asset, confirmations, status pending/confirmed/reverted', depositsQuery, {
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }, ...queryParameters(depositsQuery)],
+        }),
+      },
+      '/v1/users/{id}/balances': {
+        get: read('The user\'s pending (below the finality depth) and confirmed (in custody) balances per chain and asset', undefined, {
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        }),
+      },
+      '/v1/admin/indexers': { get: read('Indexers: processed and finalized block, chain head, lag, deposits awaiting confirmation, stop reason (operator, auditor)') },
     },
   };
 }

@@ -143,3 +143,5 @@ export async function getDepositAddress(db: Queryable, userId: string, chain: st
   const stored = await db.query<AddressRow>(select, [userId, chain]);
   return toAddress(stored.rows[0]!);
 }
+
+export { listUserDeposits, getUserBalances, type UserDeposit, type UserBalance, type DepositStatus } from './deposits.ts';

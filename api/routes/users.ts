@@ -2,11 +2,18 @@
 // A `user` key sees only its own user.
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { createUser, getDepositAddress, getUser, type DepositAddress, type User } from '../../users/index.ts';
+import { formatUnits } from '../../ledger/index.ts';
+import { createUser, getDepositAddress, getUser, getUserBalances, listUserDeposits, type DepositAddress, type User, type UserDeposit } from '../../users/index.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
 import { ApiError, readJsonBody } from '../problem.ts';
 import { parseWith } from './ledger.ts';
+
+export const depositsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1_000).default(100),
+  /** The `next` cursor of the previous page. */
+  cursor: z.string().regex(/^[0-9]{1,19}$/, 'must be the next cursor of a previous page').optional(),
+});
 
 export const createUserBody = z.strictObject({
   nearAccountId: z.string().min(2).max(64),
@@ -26,10 +33,31 @@ const addressJson = (a: DepositAddress) => ({
   createdAt: a.createdAt.toISOString(),
 });
 
+const depositJson = (d: UserDeposit) => ({
+  id: d.entryId.toString(),
+  chain: d.chain,
+  address: d.address,
+  tx: d.txHash,
+  logIndex: d.logIndex,
+  asset: d.asset,
+  amount: d.amount.toString(),
+  formatted: formatUnits(d.amount, d.scale),
+  blockHeight: d.blockHeight,
+  blockHash: d.blockHash,
+  confirmations: d.confirmations,
+  finalityDepth: d.finalityDepth,
+  status: d.status,
+  effectiveAt: d.effectiveAt.toISOString(),
+});
+
+async function assertUserExists(deps: ApiDependencies, id: string): Promise<void> {
+  if (!(await getUser(deps.pool, id))) throw new ApiError(404, 'user_not_found', `no user ${id}`);
+}
+
 /** Operators see every user; a user key only its own, and anyone else is told it does not exist. */
 function assertMayRead(c: Context<AppEnv>, userId: string): void {
   const identity = c.get('identity');
-  if (identity.role === 'operator') return;
+  if (identity.role === 'operator' || identity.role === 'auditor') return;
   if (identity.role === 'user' && identity.userId === userId) return;
   throw new ApiError(identity.role === 'user' ? 404 : 403, identity.role === 'user' ? 'user_not_found' : 'forbidden', identity.role === 'user' ? `no user ${userId}` : 'this needs an operator key or the user\'s own key');
 }
@@ -56,6 +84,33 @@ export function userRoutes(deps: ApiDependencies): Hono<AppEnv> {
     assertMayRead(c, id);
     if (!deps.derivation) throw new ApiError(503, 'signer_unavailable', 'deposit addresses need the signer\'s root keys, which this server was started without');
     return c.json(addressJson(await getDepositAddress(deps.pool, id, c.req.param('chain'), deps.derivation)));
+  });
+
+  app.get('/:id/deposits', requireRole('operator', 'user', 'auditor'), async (c) => {
+    const id = c.req.param('id');
+    assertMayRead(c, id);
+    const query = parseWith(depositsQuery, c.req.query());
+    await assertUserExists(deps, id);
+    const rows = await listUserDeposits(deps.pool, id, { limit: query.limit, ...(query.cursor ? { before: BigInt(query.cursor) } : {}) });
+    return c.json({ deposits: rows.map(depositJson), next: rows.length === query.limit ? rows.at(-1)!.entryId.toString() : null });
+  });
+
+  app.get('/:id/balances', requireRole('operator', 'user', 'auditor'), async (c) => {
+    const id = c.req.param('id');
+    assertMayRead(c, id);
+    await assertUserExists(deps, id);
+    const rows = await getUserBalances(deps.pool, id);
+    return c.json({
+      userId: id,
+      balances: rows.map((b) => ({
+        chain: b.chain,
+        asset: b.asset,
+        pending: b.pending.toString(),
+        confirmed: b.confirmed.toString(),
+        pendingFormatted: formatUnits(b.pending, b.scale),
+        confirmedFormatted: formatUnits(b.confirmed, b.scale),
+      })),
+    });
   });
 
   return app;

@@ -18,7 +18,7 @@ export const derivation: DerivationSettings = { nearNetwork: 'testnet', bitcoinN
 
 export interface IndexerProcess {
   child: ChildProcess;
-  output(): string;
+  output: () => string;
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;

@@ -1,8 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { catchUp, depositsProjection, getBalances, verifyLedger } from '../../ledger/index.ts';
+import { createApiKey, createApp } from '../../api/index.ts';
+import { silentLogger } from '../../infra/index.ts';
+import { catchUp, depositsProjection, getBalances, LedgerWriter, verifyLedger } from '../../ledger/index.ts';
+import { deriveAddress } from '../../signer/index.ts';
 import { listIndexerStatus } from '../status.ts';
-import { createEvmWorld, eventually, tokenAsset, type EvmWorld } from './harness.ts';
+import { createEvmWorld, derivation, eventually, tokenAsset, type EvmWorld } from './harness.ts';
 
 const finalityDepth = 3;
 
@@ -34,8 +37,10 @@ async function countKind(world: EvmWorld, kind: string): Promise<number> {
 
 describe('EVM deposit indexer', () => {
   let world: EvmWorld;
+  let indexer: ReturnType<EvmWorld['startIndexer']>;
   before(async () => {
     world = await createEvmWorld({ finalityDepth });
+    indexer = world.startIndexer();
   });
   after(async () => {
     await world?.close();
@@ -44,7 +49,6 @@ describe('EVM deposit indexer', () => {
   test('ETH and token deposits to derived addresses enter pending and confirm at the finality depth; other transfers are ignored', async () => {
     const alice = await world.newDepositor('alice');
     const stranger = world.anvil.accounts[5]!;
-    const indexer = world.startIndexer();
     await world.sendEth(stranger, 7n);
     await world.sendToken(stranger, 9n);
     // anvil mines a block per transaction: these two blocks stay below the finality depth.
@@ -75,10 +79,124 @@ describe('EVM deposit indexer', () => {
     assert.equal(await countKind(world, 'deposit.confirmed'), 2);
 
     const [status] = await listIndexerStatus(world.db.pool);
-    assert.equal(status?.indexer, 'evm');
-    assert.equal(status?.stoppedReason, null);
-    assert.ok(status!.finalizedHeight >= (await world.head()) - finalityDepth - 1);
-    await indexer.stop();
+    assert.ok(status);
+    assert.equal(status.indexer, 'evm');
+    assert.equal(status.stoppedReason, null);
+    assert.ok(status.finalizedHeight >= (await world.head()) - finalityDepth - 1);
     assert.equal((await verifyLedger(world.db.pool)).ok, true);
+  });
+
+  test('a reorg that drops a deposit reverses it exactly once; a reorg that brings it back records it again', async () => {
+    const bob = await world.newDepositor('bob');
+    const amount = 5n * 10n ** 18n;
+    await world.sendEth(bob.address, amount);
+    const [first] = await eventually('bob\'s deposit', async () => {
+      const rows = (await deposits(world)).filter((d) => d.user_id === bob.userId);
+      return rows.length === 1 && rows;
+    }, 20_000, indexer.output);
+
+    // Same height, another transaction: the deposit's block is gone. A new block on top lets
+    // the processor see the fork (anvil_reorg keeps the height).
+    await world.anvil.rpc('anvil_reorg', [1, [[{ from: world.funder, to: world.anvil.accounts[6], value: '0x1' }, 0]]]);
+    await world.mine(1);
+    await eventually('the reversal', async () => (await deposits(world)).find((d) => d.entry_id === first!.entry_id)?.status === 'reverted', 20_000, indexer.output);
+    assert.equal(await balance(world, `deposits:ethereum:${bob.address}:pending`, 'ETH'), 0n);
+
+    // The deposit lands again, two blocks down: a new observation, a new pending entry.
+    await world.anvil.rpc('anvil_reorg', [2, [[{ from: world.funder, to: bob.address, value: `0x${amount.toString(16)}` }, 0]]]);
+    await world.mine(1);
+    const again = await eventually('the deposit seen again', async () => {
+      const rows = (await deposits(world)).filter((d) => d.user_id === bob.userId && d.status !== 'reverted');
+      return rows.length === 1 && rows[0];
+    }, 20_000, indexer.output);
+    assert.notEqual(again.block_hash, first!.block_hash);
+
+    await world.mine(finalityDepth + 1);
+    await eventually('confirmed', async () => (await deposits(world)).find((d) => d.entry_id === again.entry_id)?.status === 'confirmed', 20_000, indexer.output);
+    const bobs = (await deposits(world)).filter((d) => d.user_id === bob.userId);
+    assert.deepEqual(bobs.map((d) => d.status), ['reverted', 'confirmed']);
+    const { rows: reversals } = await world.db.pool.query<{ reverses: bigint }>("SELECT reverses FROM journal_entries WHERE kind = 'deposit.reversal'");
+    assert.deepEqual(reversals.map((r) => r.reverses), [first!.entry_id], 'exactly one reversal, of the dropped deposit');
+    // The ledger agrees with the chain.
+    const onChain = BigInt(await world.anvil.rpc<string>('eth_getBalance', [bob.address, 'latest']));
+    assert.equal(await balance(world, `custody:ethereum:${bob.address}`, 'ETH'), onChain);
+    assert.equal(await balance(world, `deposits:ethereum:${bob.address}:pending`, 'ETH'), 0n);
+  });
+
+  test('rescan finds a deposit paid before its address was registered, once', async () => {
+    const user = await world.newDepositor('early-bird');
+    // The address the user will get, paid before anyone asks for it: derive it without storing.
+    const { address } = deriveAddress({ chain: 'ethereum', network: 'testnet', bitcoinNetwork: 'regtest', predecessor: 'late.testnet', path: 'ethereum-1', root: derivation.roots.secp256k1 });
+    await world.sendEth(address as `0x${string}`, 3n * 10n ** 17n);
+    const paidAt = await world.head();
+    await world.mine(finalityDepth + 2);
+    await eventually('the indexer past the payment', async () => (await listIndexerStatus(world.db.pool))[0]!.finalizedHeight >= paidAt, 20_000, indexer.output);
+    const late = await world.newDepositor('late');
+    assert.equal(late.address, address);
+    assert.equal((await deposits(world)).filter((d) => d.user_id === late.userId).length, 0, 'blocks already read are not read again by themselves');
+
+    for (let run = 0; run < 2; run += 1) {
+      const rescan = await world.cli(['indexer', 'rescan', '--chain', 'evm', '--from', '0']);
+      assert.equal(rescan.code, 0, rescan.stderr);
+    }
+    const found = (await deposits(world)).filter((d) => d.user_id === late.userId);
+    assert.deepEqual(found.map((d) => [d.amount, d.status]), [['300000000000000000', 'confirmed']]);
+    assert.equal(user.address === address, false);
+    assert.equal((await verifyLedger(world.db.pool)).ok, true);
+  });
+
+  test('deposits, balances and indexer lag through the API', async () => {
+    const writer = new LedgerWriter({ pool: world.db.pool });
+    const app = createApp({ pool: world.db.pool, writer, logger: silentLogger, derivation });
+    const operator = (await createApiKey(world.db.pool, { role: 'operator' })).key;
+    const carol = await world.newDepositor('carol');
+    const carolKey = (await createApiKey(world.db.pool, { role: 'user', userId: carol.userId })).key;
+    const get = async (path: string, key = operator) => {
+      const response = await app.request(path, { headers: { authorization: `Bearer ${key}` } });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    await world.sendToken(carol.address, 1_500_000n);
+    const pending = await eventually('carol\'s pending deposit', async () => {
+      await catchUp(world.db.pool, depositsProjection);
+      const { body } = await get(`/v1/users/${carol.userId}/deposits`, carolKey);
+      const list = body.deposits as { status: string; confirmations: number }[];
+      return list.length === 1 && body;
+    }, 20_000, indexer.output);
+    const [deposit] = pending.deposits as Record<string, unknown>[];
+    assert.equal(deposit!.asset, tokenAsset);
+    assert.equal(deposit!.amount, '1500000');
+    assert.equal(deposit!.formatted, '1.5');
+    assert.equal(deposit!.status, 'pending');
+    assert.equal(typeof deposit!.tx, 'string');
+    assert.ok((deposit!.confirmations as number) >= 1 && (deposit!.confirmations as number) <= finalityDepth);
+    const before = await get(`/v1/users/${carol.userId}/balances`, carolKey);
+    assert.deepEqual(before.body.balances, [{ chain: 'ethereum', asset: tokenAsset, pending: '1500000', confirmed: '0', pendingFormatted: '1.5', confirmedFormatted: '0' }]);
+
+    await world.mine(finalityDepth + 1);
+    await eventually('confirmed through the API', async () => {
+      await catchUp(world.db.pool, depositsProjection);
+      const { body } = await get(`/v1/users/${carol.userId}/deposits`);
+      return (body.deposits as { status: string }[])[0]?.status === 'confirmed';
+    }, 20_000, indexer.output);
+    const afterBalances = await get(`/v1/users/${carol.userId}/balances`);
+    assert.deepEqual(afterBalances.body.balances, [{ chain: 'ethereum', asset: tokenAsset, pending: '0', confirmed: '1500000', pendingFormatted: '0', confirmedFormatted: '1.5' }]);
+
+    // Someone else's key sees nothing of carol's.
+    const dave = await world.newDepositor('dave');
+    const daveKey = (await createApiKey(world.db.pool, { role: 'user', userId: dave.userId })).key;
+    assert.equal((await get(`/v1/users/${carol.userId}/deposits`, daveKey)).status, 404);
+    assert.equal((await get('/v1/admin/indexers', carolKey)).status, 403);
+
+    const indexers = await eventually('the head recorded', async () => {
+      const { body } = await get('/v1/admin/indexers');
+      const [row] = body.indexers as { chainHead: number | null; lag: number | null; status: string }[];
+      return row && row.chainHead !== null && row.chainHead >= (await world.head()) && row;
+    });
+    assert.equal(indexers.status, 'running');
+    assert.ok(indexers.lag !== null && indexers.lag >= 0);
+    const metrics = await (await app.request('/metrics')).text();
+    assert.match(metrics, /coffer_indexer_lag_blocks\{indexer="evm",chain="ethereum"\} \d+/);
+    assert.match(metrics, /coffer_indexer_stopped\{indexer="evm",chain="ethereum"\} 0/);
+    await writer.close();
   });
 });

@@ -43,8 +43,9 @@ export function buildProcessor(options: ProcessorOptions) {
 
 /** Hands every batch to `database` and observes it; never returns (the processor exits the process). */
 export function runProcessor(options: ProcessorOptions, database: HotDatabase<BatchCollector>): void {
-  buildProcessor(options).run(database, async (ctx) => {
+  buildProcessor(options).run(database, (ctx) => {
     ctx.store.add(ctx.blocks);
+    return Promise.resolve();
   });
 }
 

@@ -3,7 +3,7 @@
 import type { Config, Logger } from '../../infra/index.ts';
 import { createPool } from '../../infra/index.ts';
 import { LedgerWriter } from '../../ledger/index.ts';
-import { buildProcessor, runProcessor } from './processor.ts';
+import { runProcessor } from './processor.ts';
 import { chainHead, jsonRpc } from './rpc.ts';
 import { EvmLedgerDatabase, ensureCursor, IndexerStoppedError, type IndexerSettings } from './store.ts';
 
@@ -114,9 +114,7 @@ export async function runEvmRescan(config: Config, logger: Logger, from: number)
   });
   logger.info('rescan starting', { indexer: settings.indexer, from, to });
   // A depth of 0: everything up to `to` is already final by the cursor's own account.
-  buildProcessor({ rpcUrl, finalityDepth: 0, headPollIntervalMs: config.EVM_HEAD_POLL_INTERVAL_MS, from, to, eventContracts: [] }).run(database, async (ctx) => {
-    ctx.store.add(ctx.blocks);
-  });
+  runProcessor({ rpcUrl, finalityDepth: 0, headPollIntervalMs: config.EVM_HEAD_POLL_INTERVAL_MS, from, to, eventContracts: [] }, database);
 }
 
 /** The RPC URL may carry an API key in its path or query: log the host only. */
