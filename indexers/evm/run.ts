@@ -31,7 +31,7 @@ const progressIntervalMs = 5_000;
 export async function runEvmIndexer(config: Config, logger: Logger): Promise<void> {
   const rpcUrl = requireRpcUrl(config);
   const settings = evmSettings(config);
-  const pool = createPool({ connectionString: config.DATABASE_URL, max: 4 });
+  const pool = createPool({ connectionString: config.DATABASE_URL, max: 4, applicationName: `coffer-indexer-${settings.indexer}` });
   const writer = new LedgerWriter({ pool, logger });
   const rpc = jsonRpc(rpcUrl);
   await ensureCursor(pool, settings);
