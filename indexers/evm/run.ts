@@ -104,6 +104,7 @@ export async function runEvmRescan(config: Config, logger: Logger, from: number)
     rpc: jsonRpc(rpcUrl),
     logger,
     mode: 'rescan',
+    rangeEnd: to,
     onBatch: (stats) => {
       found += stats.deposits;
       if (Date.now() - lastLog >= progressIntervalMs || stats.toHeight >= to) {

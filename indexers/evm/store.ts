@@ -104,7 +104,27 @@ export interface EvmLedgerDatabaseOptions {
    * keys make it idempotent) and touches no cursor.
    */
   mode?: 'follow' | 'rescan';
+  /** The last block of the processor's range, if it has one: reaching it flushes what is held. */
+  rangeEnd?: number;
+  /** Finalized batches held back and written as one transaction, at most this many blocks… */
+  flushBlocks?: number;
+  /** …or this old. */
+  flushMs?: number;
   onBatch?: (stats: BatchStats) => void;
+}
+
+/**
+ * Finalized batches not yet written. The processor hands over 10 blocks at a time; writing each
+ * as its own transaction made the store, not the chain, the bottleneck of a catch-up. So they
+ * are grouped, like the ledger writer's group commit: the cursor moves only when the group
+ * commits, so a crash loses nothing but the work of re-reading the group.
+ */
+interface HeldBatches {
+  prevHead: HashAndHeight;
+  nextHead: HashAndHeight;
+  observations: Observation[];
+  blocks: number;
+  since: number;
 }
 
 export function depositKeyBase(chain: string, transfer: Pick<ObservedTransfer, 'txHash' | 'logIndex'>): string {
@@ -116,6 +136,10 @@ export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
   private readonly options: EvmLedgerDatabaseOptions;
   private readonly settings: IndexerSettings;
   private readonly mode: 'follow' | 'rescan';
+  private held: HeldBatches | null = null;
+  /** The group being written while the processor fetches the next blocks. */
+  private writing: Promise<void> | null = null;
+  private observeCache: { settings: ObserveSettings; at: number } | null = null;
 
   constructor(options: EvmLedgerDatabaseOptions) {
     this.options = options;
@@ -146,25 +170,64 @@ export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
     return { height, hash: cursor.hash, top: top.rows.map((row) => ({ height: Number(row.height), hash: row.hash })) };
   }
 
-  /** A batch of finalized blocks. */
-  transact(info: FinalTxInfo, cb: (store: BatchCollector) => Promise<void>): Promise<void> {
-    return this.options.writer.transaction(async (tx) => {
-      const collector = new BatchCollector(await this.observeSettings(tx.client));
+  /** A batch of finalized blocks: observed now, written with the group it joins. */
+  async transact(info: FinalTxInfo, cb: (store: BatchCollector) => Promise<void>): Promise<void> {
+    const collector = new BatchCollector(await this.cachedObserveSettings());
+    await cb(collector);
+    const observation = collector.merged();
+    if (!this.held) this.held = { prevHead: info.prevHead, nextHead: info.nextHead, observations: [], blocks: 0, since: Date.now() };
+    this.held.nextHead = info.nextHead;
+    this.held.observations.push(observation);
+    this.held.blocks += observation.blocks.length;
+    const atEnd = this.options.rangeEnd !== undefined && info.nextHead.height >= this.options.rangeEnd;
+    if (info.isOnTop || atEnd) {
+      await this.flush();
+    } else if (this.held.blocks >= (this.options.flushBlocks ?? 500) || Date.now() - this.held.since >= (this.options.flushMs ?? 1_000)) {
+      // One group in flight: wait for the previous one (its error surfaces here), then write this
+      // one while the processor fetches on. More batches follow (not at the top, not at the end),
+      // so the next call always awaits it.
+      await this.writing;
+      const group = this.take();
+      this.writing = this.write(group);
+      this.writing.catch(() => undefined);
+    }
+  }
+
+  /** Writes everything held; resolves once it is committed. */
+  async flush(): Promise<void> {
+    await this.writing;
+    this.writing = null;
+    await this.write(this.take());
+  }
+
+  private take(): HeldBatches | null {
+    const held = this.held;
+    this.held = null;
+    return held;
+  }
+
+  /** Writes a group of finalized batches in one transaction, with the cursor. */
+  private async write(held: HeldBatches | null): Promise<void> {
+    if (!held) return;
+    const observation: Observation = {
+      blocks: held.observations.flatMap((o) => o.blocks),
+      transfers: held.observations.flatMap((o) => o.transfers),
+      events: held.observations.flatMap((o) => o.events),
+    };
+    await this.options.writer.transaction(async (tx) => {
       if (this.mode === 'rescan') {
-        await cb(collector);
-        await this.settle(tx, collector.merged(), null, info.nextHead.height);
+        await this.settle(tx, observation, null, held.nextHead.height);
         return;
       }
       const cursor = await this.lockCursor(tx.client);
-      if (Number(cursor.height) !== info.prevHead.height || cursor.hash !== info.prevHead.hash) {
+      if (Number(cursor.height) !== held.prevHead.height || cursor.hash !== held.prevHead.hash) {
         throw new Error(`the ${this.settings.indexer} cursor moved under this process (is a second indexer running?)`);
       }
-      await cb(collector);
-      // Blocks held as unfinalized before a restart come back in this batch: those delivered
-      // with the same hash replay idempotently, the others are checked as orphans.
-      await this.settle(tx, collector.merged(), { afterHeight: info.prevHead.height, throughHeight: info.nextHead.height }, info.nextHead.height);
+      // Blocks held as unfinalized before a restart come back here: those delivered with the
+      // same hash replay idempotently, the others are checked as orphans.
+      await this.settle(tx, observation, { afterHeight: held.prevHead.height, throughHeight: held.nextHead.height }, held.nextHead.height);
       await tx.client.query('DELETE FROM indexer_hot_blocks WHERE indexer = $1', [this.settings.indexer]);
-      await this.moveCursor(tx.client, info.nextHead, info.nextHead.height);
+      await this.moveCursor(tx.client, held.nextHead, held.nextHead.height);
     });
   }
 
@@ -181,6 +244,7 @@ export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
    */
   async transactHot2(info: HotTxInfo, cb: (store: BatchCollector, start: number, end: number) => Promise<void>): Promise<void> {
     if (this.mode === 'rescan') throw new Error('a rescan reads finalized blocks only');
+    await this.flush();
     try {
       await this.options.writer.transaction(async (tx) => {
         const cursor = await this.lockCursor(tx.client);
@@ -219,6 +283,18 @@ export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
     }
   }
 
+  /** For finalized batches, read outside any transaction and kept for a second. */
+  private async cachedObserveSettings(): Promise<ObserveSettings> {
+    if (this.observeCache && Date.now() - this.observeCache.at < 1_000) return this.observeCache.settings;
+    const client = await this.options.pool.connect();
+    try {
+      this.observeCache = { settings: await this.observeSettings(client), at: Date.now() };
+      return this.observeCache.settings;
+    } finally {
+      client.release();
+    }
+  }
+
   private async observeSettings(client: PoolClient): Promise<ObserveSettings> {
     // Read per batch: a token registered while the indexer runs is picked up at the next batch.
     const { rows } = await client.query<{ code: string; contract: string }>(
@@ -252,32 +328,31 @@ export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
   }
 
   /**
-   * Turns one batch into ledger entries: reversals for deposits on orphaned blocks, pending
-   * entries for new deposits, then confirmations for everything at or below `finalizedHeight`.
+   * Turns observed blocks into ledger entries, in one append: reversals for deposits on
+   * orphaned blocks, pending entries for new deposits, and confirmations for every deposit at or
+   * below `finalizedHeight` (old open ones and new ones alike). The open set is small (deposits
+   * younger than the finality depth), so it is read whole and classified here.
    */
   private async settle(tx: LedgerTransaction, observation: Observation, orphans: OrphanScope | null, finalizedHeight: number): Promise<void> {
     const { indexer, chain } = this.settings;
     const client = tx.client;
-    const deliveredHeights = observation.blocks.map((block) => block.height);
-    const deliveredHashes = observation.blocks.map((block) => block.hash);
+    const delivered = new Map(observation.blocks.map((block) => [block.height, block.hash]));
+    // In a hot update every block above the base is replaced, delivered or not; a finalized
+    // batch speaks only for the heights it delivered.
+    const isOrphaned = (height: number, hash: string) => {
+      if (!orphans || height <= orphans.afterHeight || (orphans.throughHeight !== null && height > orphans.throughHeight)) return false;
+      const now = delivered.get(height);
+      return orphans.throughHeight === null ? now !== hash : now !== undefined && now !== hash;
+    };
 
-    let orphaned: OpenDeposit[] = [];
-    if (orphans) {
-      const result = await client.query<OpenDeposit>(
-        `SELECT entry_id, block_height, block_hash, key_base, pending_account, custody_account, asset, amount::text FROM indexer_open_deposits
-          WHERE indexer = $1 AND block_height > $2 AND ($3::bigint IS NULL OR block_height <= $3)
-            AND (block_height, block_hash) NOT IN (SELECT * FROM unnest($4::bigint[], $5::text[]))
-          ORDER BY entry_id`,
-        [indexer, orphans.afterHeight, orphans.throughHeight, deliveredHeights, deliveredHashes],
-      );
-      orphaned = result.rows;
-      await client.query(
-        `UPDATE evm_contract_events SET orphaned = true
-          WHERE indexer = $1 AND NOT orphaned AND block_height > $2 AND ($3::bigint IS NULL OR block_height <= $3)
-            AND (block_height, block_hash) NOT IN (SELECT * FROM unnest($4::bigint[], $5::text[]))`,
-        [indexer, orphans.afterHeight, orphans.throughHeight, deliveredHeights, deliveredHashes],
-      );
-    }
+    const { rows: open } = await client.query<OpenDeposit>(
+      `SELECT entry_id, block_height, block_hash, key_base, pending_account, custody_account, asset, amount::text
+         FROM indexer_open_deposits WHERE indexer = $1 ORDER BY entry_id`,
+      [indexer],
+    );
+    const orphaned = open.filter((row) => isOrphaned(Number(row.block_height), row.block_hash));
+    const due = open.filter((row) => !orphaned.includes(row) && Number(row.block_height) <= finalizedHeight);
+    if (orphans) await this.orphanEvents(client, orphans, isOrphaned);
 
     const recipients = [...new Set(observation.transfers.map((t) => t.to))];
     const watched = new Map<string, { userId: string; address: string }>();
@@ -288,92 +363,103 @@ export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
       );
       for (const row of rows) watched.set(row.address.toLowerCase(), { userId: row.user_id, address: row.address });
     }
-    const deposits = observation.transfers.filter((t) => watched.has(t.to));
+    const candidates = observation.transfers
+      .filter((t) => watched.has(t.to))
+      .map((transfer) => {
+        const owner = watched.get(transfer.to)!;
+        const keyBase = depositKeyBase(chain, transfer);
+        const pendingAccount = `deposits:${chain}:${owner.address}:pending`;
+        return { transfer, owner, keyBase, key: `${keyBase}:deposit@${transfer.block.hash}`, pendingAccount, custodyAccount: `custody:${chain}:${owner.address}` };
+      });
+    // A deposit already in the ledger (a block read again after a restart, a rescan) is either
+    // still open — settled through the open set — or settled already: either way, not new.
+    const known = new Set<string>();
+    if (candidates.length > 0) {
+      const { rows } = await client.query<{ idempotency_key: string }>('SELECT idempotency_key FROM journal_entries WHERE idempotency_key = ANY($1::text[])', [
+        candidates.map((c) => c.key),
+      ]);
+      for (const row of rows) known.add(row.idempotency_key);
+    }
+    const fresh = candidates.filter((c) => !known.has(c.key));
 
-    const reversals: AppendRequest[] = orphaned.map((open) => ({
-      kind: depositEntryKinds.reversal,
-      idempotencyKey: `${open.key_base}:reversal@${open.block_hash}`,
-      reverses: open.entry_id,
-      sourceRef: open.key_base,
-      metadata: { indexer, reason: 'reorg', blockHeight: Number(open.block_height), blockHash: open.block_hash },
-      postings: [{ source: open.pending_account, destination: `world:${chain}`, asset: open.asset, amount: BigInt(open.amount) }],
-    }));
-    const pendings: AppendRequest[] = deposits.map((deposit) => {
-      const owner = watched.get(deposit.to)!;
-      return {
+    const requests: AppendRequest[] = [];
+    for (const row of orphaned) {
+      requests.push({
+        kind: depositEntryKinds.reversal,
+        idempotencyKey: `${row.key_base}:reversal@${row.block_hash}`,
+        reverses: row.entry_id,
+        sourceRef: row.key_base,
+        metadata: { indexer, reason: 'reorg', blockHeight: Number(row.block_height), blockHash: row.block_hash },
+        postings: [{ source: row.pending_account, destination: `world:${chain}`, asset: row.asset, amount: BigInt(row.amount) }],
+      });
+    }
+    const confirmation = (keyBase: string, blockHash: string, depositKey: string, blockHeight: number, from: string, to: string, asset: string, amount: bigint): AppendRequest => ({
+      kind: depositEntryKinds.confirmed,
+      idempotencyKey: `${keyBase}:confirm@${blockHash}`,
+      sourceRef: keyBase,
+      metadata: { indexer, depositKey, blockHeight, finalityDepth: this.settings.finalityDepth },
+      postings: [{ source: from, destination: to, asset, amount }],
+    });
+    for (const row of due) {
+      requests.push(confirmation(row.key_base, row.block_hash, `${row.key_base}:deposit@${row.block_hash}`, Number(row.block_height), row.pending_account, row.custody_account, row.asset, BigInt(row.amount)));
+    }
+    const pendingIndex = new Map<string, number>();
+    for (const c of fresh) {
+      const { transfer, owner } = c;
+      pendingIndex.set(c.key, requests.length);
+      requests.push({
         kind: depositEntryKinds.pending,
-        idempotencyKey: `${depositKeyBase(chain, deposit)}:deposit@${deposit.block.hash}`,
-        effectiveAt: deposit.block.timestamp,
-        sourceRef: deposit.txHash,
+        idempotencyKey: c.key,
+        effectiveAt: transfer.block.timestamp,
+        sourceRef: transfer.txHash,
         metadata: {
           indexer,
           chain,
           userId: owner.userId,
           address: owner.address,
-          txHash: deposit.txHash,
-          logIndex: deposit.logIndex,
-          blockHeight: deposit.block.height,
-          blockHash: deposit.block.hash,
-          contract: deposit.contract,
+          txHash: transfer.txHash,
+          logIndex: transfer.logIndex,
+          blockHeight: transfer.block.height,
+          blockHash: transfer.block.hash,
+          contract: transfer.contract,
         },
-        postings: [{ source: `world:${chain}`, destination: `deposits:${chain}:${owner.address}:pending`, asset: deposit.asset, amount: deposit.amount }],
-      };
-    });
-    const firstResults = await tx.append([...reversals, ...pendings]);
-
-    const reversalResults = firstResults.slice(0, reversals.length);
-    reversalResults.forEach((result, i) => {
-      const alreadyReversed = result.status === 'rejected' && result.rejection.code === 'already_reversed';
-      if (!isWritten(result) && !alreadyReversed) throw unexpected('reversal', reversals[i]!, result);
-    });
-    if (orphaned.length > 0) {
-      await client.query('DELETE FROM indexer_open_deposits WHERE entry_id = ANY($1::bigint[])', [orphaned.map((o) => o.entry_id.toString())]);
+        postings: [{ source: `world:${chain}`, destination: c.pendingAccount, asset: transfer.asset, amount: transfer.amount }],
+      });
+      if (transfer.block.height <= finalizedHeight) {
+        requests.push(confirmation(c.keyBase, transfer.block.hash, c.key, transfer.block.height, c.pendingAccount, c.custodyAccount, transfer.asset, transfer.amount));
+      }
     }
 
-    const opened: { entryId: bigint; deposit: ObservedTransfer; pendingAccount: string }[] = [];
-    firstResults.slice(reversals.length).forEach((result, i) => {
-      if (!isWritten(result)) throw unexpected('deposit', pendings[i]!, result);
-      // A replay is a block delivered again (after a restart or a rescan): its row, if it is
-      // still open, was committed with the entry.
-      if (result.status === 'created') opened.push({ entryId: result.entry.id, deposit: deposits[i]!, pendingAccount: pendings[i]!.postings[0]!.destination });
+    const results = await tx.append(requests);
+    results.forEach((result, i) => {
+      const request = requests[i]!;
+      const alreadyReversed = request.reverses !== undefined && result.status === 'rejected' && result.rejection.code === 'already_reversed';
+      if (!isWritten(result) && !alreadyReversed) throw unexpected(request.kind, request, result);
     });
-    if (opened.length > 0) {
+
+    const settled = [...orphaned, ...due].map((row) => row.entry_id.toString());
+    if (settled.length > 0) await client.query('DELETE FROM indexer_open_deposits WHERE entry_id = ANY($1::bigint[])', [settled]);
+    const stillOpen = fresh.filter((c) => c.transfer.block.height > finalizedHeight);
+    if (stillOpen.length > 0) {
       await client.query(
         `INSERT INTO indexer_open_deposits (entry_id, indexer, block_height, block_hash, key_base, pending_account, custody_account, asset, amount)
          SELECT e, $1, h, bh, k, p, c, a, amt FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::numeric[])
            AS t(e, h, bh, k, p, c, a, amt)`,
         [
           indexer,
-          opened.map((o) => o.entryId.toString()),
-          opened.map((o) => o.deposit.block.height),
-          opened.map((o) => o.deposit.block.hash),
-          opened.map((o) => depositKeyBase(chain, o.deposit)),
-          opened.map((o) => o.pendingAccount),
-          opened.map((o) => o.pendingAccount.replace(/^deposits:(.*):pending$/, 'custody:$1')),
-          opened.map((o) => o.deposit.asset),
-          opened.map((o) => o.deposit.amount.toString()),
+          stillOpen.map((c) => {
+            const result = results[pendingIndex.get(c.key)!]!;
+            return (result as { entry: { id: bigint } }).entry.id.toString();
+          }),
+          stillOpen.map((c) => c.transfer.block.height),
+          stillOpen.map((c) => c.transfer.block.hash),
+          stillOpen.map((c) => c.keyBase),
+          stillOpen.map((c) => c.pendingAccount),
+          stillOpen.map((c) => c.custodyAccount),
+          stillOpen.map((c) => c.transfer.asset),
+          stillOpen.map((c) => c.transfer.amount.toString()),
         ],
       );
-    }
-
-    const { rows: due } = await client.query<OpenDeposit>(
-      `SELECT entry_id, block_height, block_hash, key_base, pending_account, custody_account, asset, amount::text FROM indexer_open_deposits
-        WHERE indexer = $1 AND block_height <= $2 ORDER BY entry_id`,
-      [indexer, finalizedHeight],
-    );
-    const confirmations: AppendRequest[] = due.map((open) => ({
-      kind: depositEntryKinds.confirmed,
-      idempotencyKey: `${open.key_base}:confirm@${open.block_hash}`,
-      sourceRef: open.key_base,
-      metadata: { indexer, depositEntryId: open.entry_id.toString(), blockHeight: Number(open.block_height), finalityDepth: this.settings.finalityDepth },
-      postings: [{ source: open.pending_account, destination: open.custody_account, asset: open.asset, amount: BigInt(open.amount) }],
-    }));
-    const confirmResults = await tx.append(confirmations);
-    confirmResults.forEach((result, i) => {
-      if (!isWritten(result)) throw unexpected('confirmation', confirmations[i]!, result);
-    });
-    if (due.length > 0) {
-      await client.query('DELETE FROM indexer_open_deposits WHERE entry_id = ANY($1::bigint[])', [due.map((o) => o.entry_id.toString())]);
     }
 
     if (observation.events.length > 0) {
@@ -400,11 +486,24 @@ export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
       blocks: observation.blocks.length,
       fromHeight: observation.blocks[0]?.height ?? finalizedHeight,
       toHeight: observation.blocks.at(-1)?.height ?? finalizedHeight,
-      deposits: opened.length,
-      confirmed: confirmResults.filter((r) => r.status === 'created').length,
-      reversed: reversalResults.filter((r) => r.status === 'created').length,
+      deposits: fresh.length,
+      confirmed: results.filter((r, i) => r.status === 'created' && requests[i]!.kind === depositEntryKinds.confirmed).length,
+      reversed: results.filter((r, i) => r.status === 'created' && requests[i]!.kind === depositEntryKinds.reversal).length,
       finalizedHeight,
     });
+  }
+
+  /** Contract events from orphaned blocks are kept and marked. */
+  private async orphanEvents(client: PoolClient, scope: OrphanScope, isOrphaned: (height: number, hash: string) => boolean): Promise<void> {
+    const { rows } = await client.query<{ block_height: bigint; block_hash: string }>(
+      `SELECT DISTINCT block_height, block_hash FROM evm_contract_events
+        WHERE indexer = $1 AND NOT orphaned AND block_height > $2 AND ($3::bigint IS NULL OR block_height <= $3)`,
+      [this.settings.indexer, scope.afterHeight, scope.throughHeight],
+    );
+    const gone = rows.filter((row) => isOrphaned(Number(row.block_height), row.block_hash)).map((row) => row.block_hash);
+    if (gone.length > 0) {
+      await client.query('UPDATE evm_contract_events SET orphaned = true WHERE indexer = $1 AND block_hash = ANY($2::text[])', [this.settings.indexer, gone]);
+    }
   }
 }
 

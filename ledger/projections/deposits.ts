@@ -3,7 +3,7 @@
 // Status is derived from which entries exist, never stored as a moving value, so the order in
 // which a chunk's entries are applied cannot change the outcome:
 //   deposit.pending                  → the row (status pending)
-//   deposit.confirmed                → confirmed_entry_id (status confirmed)
+//   deposit.confirmed                → confirmed_entry_id (status confirmed; names its deposit by key)
 //   deposit.confirmation_reversal    → confirmation_reversed (an operator rewind took it back)
 //   deposit.reversal                 → reversal_entry_id (status reverted)
 import { quoteIdentifier } from '../../infra/index.ts';
@@ -43,9 +43,9 @@ export const depositsProjection: ProjectionDefinition = {
       range,
     );
     await db.query(
-      `UPDATE ${t} d SET confirmed_entry_id = e.id FROM journal_entries e
-        WHERE e.id > $1 AND e.id <= $2 AND e.kind = '${depositEntryKinds.confirmed}'
-          AND d.entry_id = (e.metadata->>'depositEntryId')::bigint`,
+      `UPDATE ${t} d SET confirmed_entry_id = e.id
+         FROM journal_entries e JOIN journal_entries p ON p.idempotency_key = e.metadata->>'depositKey'
+        WHERE e.id > $1 AND e.id <= $2 AND e.kind = '${depositEntryKinds.confirmed}' AND d.entry_id = p.id`,
       range,
     );
     await db.query(
