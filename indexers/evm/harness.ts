@@ -10,6 +10,7 @@ import { registerAsset } from '../../ledger/index.ts';
 import { rootKeys } from '../../signer/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing/database.ts';
 import { createUser, getDepositAddress, type DerivationSettings } from '../../users/index.ts';
+import { indexerNodeFlags } from '../supervise.ts';
 
 const cli = fileURLToPath(new URL('../../cli/coffer.ts', import.meta.url));
 export const tokenAsset = 'TUSDC';
@@ -65,7 +66,7 @@ export async function createEvmWorld(options: { finalityDepth: number }): Promis
   };
   const processes = new Set<IndexerProcess>();
   const runCli = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...indexerNodeFlags, cli, ...args], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -1,7 +1,8 @@
 // `coffer bench indexer`: blocks per second of the EVM indexer catching up over a chain with
 // deposits, against the same processor with a store that writes nothing (same observation
 // work, no database), both in the same run on the same anvil. Then, unless --quick, the same
-// over ten times the blocks, to show peak RSS stays flat as the chain grows.
+// over ten times the blocks, to show peak RSS stays flat as the chain grows. Runs use the
+// node flags the supervisor gives indexer processes in production.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createWalletClient, encodeFunctionData, http, parseAbi, type Address } from 'viem';
@@ -12,6 +13,7 @@ import type { Pool } from '../../infra/index.ts';
 import { registerAsset } from '../../ledger/index.ts';
 import { rootKeys } from '../../signer/index.ts';
 import { createUser, getDepositAddress } from '../../users/index.ts';
+import { indexerNodeFlags } from '../supervise.ts';
 
 const child = fileURLToPath(new URL('./bench-child.ts', import.meta.url));
 const tokenAbi = parseAbi(['function mint(address to, uint256 amount)', 'function transfer(address to, uint256 amount) returns (bool)']);
@@ -27,7 +29,7 @@ interface RunResult {
 }
 
 async function measure(store: 'noop' | 'ledger', env: NodeJS.ProcessEnv, to: number): Promise<RunResult> {
-  const proc = spawn(process.execPath, ['--expose-gc', child], { env: { ...env, BENCH_STORE: store, BENCH_TO: String(to), SQD_LOG: 'error' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...indexerNodeFlags, '--expose-gc', child], { env: { ...env, BENCH_STORE: store, BENCH_TO: String(to), SQD_LOG: 'error' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   proc.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

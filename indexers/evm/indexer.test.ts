@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createWalletClient, encodeFunctionData, http, parseAbi } from 'viem';
 import { createApiKey, createApp } from '../../api/index.ts';
 import { silentLogger } from '../../infra/index.ts';
 import { catchUp, depositsProjection, getBalances, LedgerWriter, verifyLedger } from '../../ledger/index.ts';
@@ -143,6 +144,29 @@ describe('EVM deposit indexer', () => {
     assert.deepEqual(found.map((d) => [d.amount, d.status]), [['300000000000000000', 'confirmed']]);
     assert.equal(user.address === address, false);
     assert.equal((await verifyLedger(world.db.pool)).ok, true);
+  });
+
+  test('records the EntryPoint\'s Deposited and Withdrawn events for the paymaster', async () => {
+    const owner = createWalletClient({ account: world.contracts.deployer, transport: http(world.anvil.url) });
+    const paymasterAbi = parseAbi(['function deposit() payable', 'function withdrawTo(address withdrawAddress, uint256 amount)']);
+    const to = world.anvil.accounts[8]!;
+    await owner.sendTransaction({ to: world.contracts.paymaster, data: encodeFunctionData({ abi: paymasterAbi, functionName: 'deposit' }), value: 10n ** 16n, chain: null });
+    await owner.sendTransaction({ to: world.contracts.paymaster, data: encodeFunctionData({ abi: paymasterAbi, functionName: 'withdrawTo', args: [to, 4n * 10n ** 15n] }), chain: null });
+    const events = await eventually('both events', async () => {
+      const { rows } = await world.db.pool.query<{ contract: string; event: string; args: Record<string, unknown>; orphaned: boolean }>(
+        'SELECT contract, event, args, orphaned FROM evm_contract_events ORDER BY block_height, log_index',
+      );
+      return rows.length === 2 && rows;
+    }, 20_000, indexer.output);
+    const paymaster = world.contracts.paymaster.toLowerCase();
+    assert.deepEqual(events.map((e) => [e.contract, e.event, e.orphaned]), [
+      [world.contracts.entryPoint.toLowerCase(), 'Deposited', false],
+      [world.contracts.entryPoint.toLowerCase(), 'Withdrawn', false],
+    ]);
+    assert.equal(String(events[0]!.args.account).toLowerCase(), paymaster);
+    assert.equal(events[0]!.args.totalDeposit, (10n ** 16n).toString());
+    assert.equal(String(events[1]!.args.withdrawAddress).toLowerCase(), to.toLowerCase());
+    assert.equal(events[1]!.args.amount, (4n * 10n ** 15n).toString());
   });
 
   test('deposits, balances and indexer lag through the API', async () => {
