@@ -18,8 +18,17 @@ const settings = evmSettings(config);
 
 let blocks = 0;
 let peakRss = 0;
+/** Peak RSS per 5,000 blocks processed: does memory keep growing as the run goes on? */
+const segmentBlocks = 5_000;
+const segmentPeaks: number[] = [];
 const started = performance.now();
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+const sample = () => {
+  const rss = process.memoryUsage().rss;
+  peakRss = Math.max(peakRss, rss);
+  const segment = Math.floor(blocks / segmentBlocks);
+  segmentPeaks[segment] = Math.max(segmentPeaks[segment] ?? 0, rss);
+};
+const sampler = setInterval(sample, 50);
 sampler.unref();
 process.on('exit', (code) => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -28,7 +37,8 @@ process.on('exit', (code) => {
   // would grow. Peak RSS also counts garbage V8 had not yet collected.
   (globalThis as { gc?: () => void }).gc?.();
   const retainedHeapMb = Math.round(process.memoryUsage().heapUsed / 2 ** 20);
-  process.stdout.write(JSON.stringify({ code, blocks, ms, peakRssMb: Math.round(peakRss / 2 ** 20), retainedHeapMb }) + '\n');
+  const rssBySegmentMb = Array.from(segmentPeaks, (peak) => Math.round((peak ?? 0) / 2 ** 20));
+  process.stdout.write(JSON.stringify({ code, blocks, ms, peakRssMb: Math.round(peakRss / 2 ** 20), retainedHeapMb, rssBySegmentMb }) + '\n');
 });
 
 const options = { rpcUrl, finalityDepth: settings.finalityDepth, headPollIntervalMs: 1_000, from: 0, to, eventContracts: settings.eventContracts };

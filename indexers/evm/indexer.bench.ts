@@ -25,6 +25,8 @@ interface RunResult {
   ms: number;
   peakRssMb: number;
   retainedHeapMb: number;
+  /** Peak RSS over each 5,000 blocks of the run. */
+  rssBySegmentMb: number[];
   blocksPerSec: number;
 }
 
@@ -38,7 +40,7 @@ async function measure(store: 'noop' | 'ledger', env: NodeJS.ProcessEnv, to: num
   const line = stdout.trim().split('\n').at(-1) ?? '';
   const result = JSON.parse(line || '{}') as Partial<RunResult> & { code?: number };
   if (code !== 0 || result.blocks === undefined) throw new Error(`the ${store} indexer run failed (exit ${code}): ${stderr.trim()}`);
-  return { blocks: result.blocks, ms: result.ms!, peakRssMb: result.peakRssMb!, retainedHeapMb: result.retainedHeapMb!, blocksPerSec: Math.round((result.blocks * 1000) / result.ms!) };
+  return { blocks: result.blocks, ms: result.ms!, peakRssMb: result.peakRssMb!, retainedHeapMb: result.retainedHeapMb!, rssBySegmentMb: result.rssBySegmentMb ?? [], blocksPerSec: Math.round((result.blocks * 1000) / result.ms!) };
 }
 
 /** Grows the chain to `height` with a deposit (ETH and token in turn) every `every` blocks. */
@@ -144,6 +146,13 @@ export async function indexerBench(context: BenchContext): Promise<BenchResult> 
       result.ratios.rss_50k_vs_5k = round(long.ledger.peakRssMb / short.ledger.peakRssMb);
       result.ratios.noop_rss_50k_vs_5k = round(long.noop.peakRssMb / short.noop.peakRssMb);
       result.ratios.retained_heap_50k_vs_5k = round(long.ledger.retainedHeapMb / short.ledger.retainedHeapMb);
+      // Within the one 50,000-block run, once warm: peak RSS over blocks 45,000–50,000 against
+      // blocks 5,000–10,000. Separate runs of different lengths mostly compare V8 warm-up.
+      const segments = long.ledger.rssBySegmentMb.filter((mb) => mb > 0);
+      if (segments.length >= 3) {
+        result.metrics.ledger_50k_rss_by_5k_blocks = Object.fromEntries(segments.map((mb, i) => [`from${i * 5}k`, mb]));
+        result.ratios.rss_at_50k_vs_at_5k_same_run = round(segments.at(-1)! / segments[1]!);
+      }
     }
     return result;
   } finally {
