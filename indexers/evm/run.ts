@@ -1,7 +1,7 @@
 // One EVM indexer process: `coffer indexer run --chain evm` (following), `coffer indexer rescan`
 // (re-reading finalized blocks for late-registered addresses). Both end the process.
 import type { Config, Logger } from '../../infra/index.ts';
-import { createPool } from '../../infra/index.ts';
+import { ConfigError, createPool } from '../../infra/index.ts';
 import { LedgerWriter } from '../../ledger/index.ts';
 import { runProcessor } from './processor.ts';
 import { chainHead, jsonRpc } from './rpc.ts';
@@ -21,7 +21,7 @@ export function evmSettings(config: Config): IndexerSettings {
 }
 
 export function requireRpcUrl(config: Config): string {
-  if (!config.EVM_RPC_URL) throw new IndexerStoppedError('EVM_RPC_URL is not set: the evm indexer needs the JSON-RPC URL of the chain it follows');
+  if (!config.EVM_RPC_URL) throw new ConfigError('EVM_RPC_URL is not set: the evm indexer needs the JSON-RPC URL of the chain it follows');
   return config.EVM_RPC_URL;
 }
 
