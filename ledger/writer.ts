@@ -12,7 +12,7 @@
 // Each caller gets its own result. A batch that fails for an unexpected reason is retried item
 // by item, so one poisoned request cannot fail the others.
 import type { Logger, Pool, PoolClient } from '../infra/index.ts';
-import { isPgError, silentLogger } from '../infra/index.ts';
+import { isPgError, silentLogger, withTransaction } from '../infra/index.ts';
 import { requestHash, SealHasher, sealEncodingVersion, zeroHash } from './canonical.ts';
 import { LedgerClosedError, LedgerOverloadedError } from './errors.ts';
 import { loadEntries } from './journal.ts';
@@ -129,14 +129,12 @@ export class LedgerWriter {
    */
   async transaction<T>(work: (tx: LedgerTransaction) => Promise<T>): Promise<T> {
     if (this.closed) throw new LedgerClosedError('the ledger writer is closed');
-    const client = await this.pool.connect();
     const newAccountIds = new Map<string, bigint>();
     const newBalanceRows: string[] = [];
     let created = 0;
-    try {
-      await client.query('BEGIN');
+    const result = await withTransaction(this.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [writerLockKey]);
-      const tx: LedgerTransaction = {
+      return work({
         client,
         append: async (requests) => {
           if (requests.length === 0) return [];
@@ -150,17 +148,10 @@ export class LedgerWriter {
           created += outcome.created;
           return outcome.results;
         },
-      };
-      const result = await work(tx);
-      await client.query('COMMIT');
-      this.remember(newAccountIds, newBalanceRows, created, 0);
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+      });
+    });
+    this.remember(newAccountIds, newBalanceRows, created, 0);
+    return result;
   }
 
   private remember(newAccountIds: Map<string, bigint>, newBalanceRows: string[], created: number, batchSize: number): void {
