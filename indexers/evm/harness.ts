@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createWalletClient, encodeFunctionData, http, parseAbi, type Address, type Hex } from 'viem';
 import { deployContracts, type DeployedContracts } from '../../contracts/index.ts';
 import { startAnvil, type Anvil } from '../../devnets/index.ts';
+import type { Queryable } from '../../infra/index.ts';
 import { registerAsset } from '../../ledger/index.ts';
 import { rootKeys } from '../../signer/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing/database.ts';
@@ -15,6 +16,19 @@ import { indexerNodeFlags } from '../supervise.ts';
 const cli = fileURLToPath(new URL('../../cli/coffer.ts', import.meta.url));
 export const tokenAsset = 'TUSDC';
 const tokenAbi = parseAbi(['function mint(address to, uint256 amount)', 'function transfer(address to, uint256 amount) returns (bool)']);
+
+/** Calldata of a test-token transfer. */
+export const tokenTransfer = (to: Address, units: bigint): Hex => encodeFunctionData({ abi: tokenAbi, functionName: 'transfer', args: [to, units] });
+
+/** Mints test tokens (the deployer owns the token) and registers the token as a ledger asset. */
+export async function setUpTestToken(db: Queryable, rpcUrl: string, contracts: DeployedContracts, holder: Address, units: bigint): Promise<void> {
+  await registerAsset(db, { code: tokenAsset, scale: 6, chain: 'ethereum', contract: contracts.testToken.toLowerCase() });
+  await createWalletClient({ account: contracts.deployer, transport: http(rpcUrl) }).sendTransaction({
+    to: contracts.testToken,
+    data: encodeFunctionData({ abi: tokenAbi, functionName: 'mint', args: [holder, units] }),
+    chain: null,
+  });
+}
 export const derivation: DerivationSettings = { nearNetwork: 'testnet', bitcoinNetwork: 'regtest', roots: rootKeys.testnet };
 
 export interface IndexerProcess {
@@ -45,15 +59,9 @@ export async function createEvmWorld(options: { finalityDepth: number }): Promis
   const anvil = await startAnvil();
   const db = await createTestDatabase();
   const contracts = await deployContracts({ rpcUrl: anvil.url, treasury: anvil.accounts[9]! });
-  await registerAsset(db.pool, { code: tokenAsset, scale: 6, chain: 'ethereum', contract: contracts.testToken.toLowerCase() });
   const funder = anvil.accounts[1]!;
   const wallet = createWalletClient({ account: funder, transport: http(anvil.url) });
-  const deployer = createWalletClient({ account: contracts.deployer, transport: http(anvil.url) });
-  await deployer.sendTransaction({
-    to: contracts.testToken,
-    data: encodeFunctionData({ abi: tokenAbi, functionName: 'mint', args: [funder, 10n ** 15n] }),
-    chain: null,
-  });
+  await setUpTestToken(db.pool, anvil.url, contracts, funder, 10n ** 15n);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     DATABASE_URL: db.url,
@@ -87,7 +95,7 @@ export async function createEvmWorld(options: { finalityDepth: number }): Promis
     },
     sendEth: (to, wei) => wallet.sendTransaction({ to, value: wei, chain: null }),
     sendToken: (to, units) =>
-      wallet.sendTransaction({ to: contracts.testToken, data: encodeFunctionData({ abi: tokenAbi, functionName: 'transfer', args: [to, units] }), chain: null }),
+      wallet.sendTransaction({ to: contracts.testToken, data: tokenTransfer(to, units), chain: null }),
     async mine(blocks) {
       for (let left = blocks; left > 0; left -= 100) await anvil.rpc('anvil_mine', [`0x${Math.min(left, 100).toString(16)}`]);
     },

@@ -5,18 +5,17 @@
 // node flags the supervisor gives indexer processes in production.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createWalletClient, encodeFunctionData, http, parseAbi, type Address } from 'viem';
+import { createWalletClient, http, type Address } from 'viem';
 import { withBenchDatabase, type BenchContext, type BenchResult } from '../../bench/index.ts';
 import { deployContracts } from '../../contracts/index.ts';
 import { startAnvil, type Anvil } from '../../devnets/index.ts';
 import type { Pool } from '../../infra/index.ts';
 import { registerAsset } from '../../ledger/index.ts';
-import { rootKeys } from '../../signer/index.ts';
 import { createUser, getDepositAddress } from '../../users/index.ts';
+import { derivation, setUpTestToken, tokenAsset, tokenTransfer } from './harness.ts';
 import { indexerNodeFlags } from '../supervise.ts';
 
 const child = fileURLToPath(new URL('./bench-child.ts', import.meta.url));
-const tokenAbi = parseAbi(['function mint(address to, uint256 amount)', 'function transfer(address to, uint256 amount) returns (bool)']);
 const finalityDepth = 10;
 const usersCount = 100;
 
@@ -62,12 +61,13 @@ async function buildChain(anvil: Anvil, height: number, every: number, deposit: 
   return deposits;
 }
 
+/** Users with deposit addresses, and the token registered as an asset (a fresh database each time). */
 async function prepare(pool: Pool, token: Address): Promise<Address[]> {
-  await registerAsset(pool, { code: 'TUSDC', scale: 6, chain: 'ethereum', contract: token.toLowerCase() });
+  await registerAsset(pool, { code: tokenAsset, scale: 6, chain: 'ethereum', contract: token.toLowerCase() });
   const addresses: Address[] = [];
   for (let i = 0; i < usersCount; i += 1) {
     const user = await createUser(pool, { nearAccountId: `bench-${i}.testnet` });
-    const address = await getDepositAddress(pool, user.id, 'ethereum', { nearNetwork: 'testnet', bitcoinNetwork: 'regtest', roots: rootKeys.testnet });
+    const address = await getDepositAddress(pool, user.id, 'ethereum', derivation);
     addresses.push(address.address as Address);
   }
   return addresses;
@@ -82,22 +82,19 @@ export async function indexerBench(context: BenchContext): Promise<BenchResult> 
     const contracts = await deployContracts({ rpcUrl: anvil.url });
     const funder = anvil.accounts[1]!;
     const wallet = createWalletClient({ account: funder, transport: http(anvil.url) });
-    await createWalletClient({ account: contracts.deployer, transport: http(anvil.url) }).sendTransaction({
-      to: contracts.testToken,
-      data: encodeFunctionData({ abi: tokenAbi, functionName: 'mint', args: [funder, 10n ** 18n] }),
-      chain: null,
-    });
+    // Mints to the funder and registers the token in the bench's first database.
+    await setUpTestToken(context.pool, anvil.url, contracts, funder, 10n ** 18n);
     const addresses = await prepare(context.pool, contracts.testToken);
     const deposit = (i: number) =>
       i % 2 === 0
         ? wallet.sendTransaction({ to: addresses[i % addresses.length]!, value: BigInt(1_000_000 + i), chain: null })
-        : wallet.sendTransaction({ to: contracts.testToken, data: encodeFunctionData({ abi: tokenAbi, functionName: 'transfer', args: [addresses[i % addresses.length]!, BigInt(1_000 + i)] }), chain: null });
+        : wallet.sendTransaction({ to: contracts.testToken, data: tokenTransfer(addresses[i % addresses.length]!, BigInt(1_000 + i)), chain: null });
 
     progress(`building ${shortChain} blocks with a deposit every 10 blocks`);
     const shortDeposits = await buildChain(anvil, shortChain, 10, deposit, progress);
     // Past the range by the finality depth, so the whole range reads as finalized.
     await anvil.rpc('anvil_mine', [`0x${finalityDepth.toString(16)}`]);
-    const env = { ...process.env, EVM_RPC_URL: anvil.url, EVM_FINALITY_DEPTH: String(finalityDepth), BENCH_TOKEN: `${contracts.testToken}:TUSDC` };
+    const env = { ...process.env, EVM_RPC_URL: anvil.url, EVM_FINALITY_DEPTH: String(finalityDepth), BENCH_TOKEN: `${contracts.testToken}:${tokenAsset}` };
     // Runs of a few seconds swing by ±20 % here; alternate the two stores and take medians.
     const compare = async (to: number, expectedDeposits: number, rounds: number) => {
       const noop: RunResult[] = [];

@@ -7,6 +7,7 @@
 import type { Pool } from '../../infra/index.ts';
 import { catchUp, depositEntryKinds, depositsProjection, type AppendRequest, type LedgerWriter } from '../../ledger/index.ts';
 import type { JsonRpc } from './rpc.ts';
+import { depositAccounts, depositKeyBase, depositReversal } from './entries.ts';
 import { blockHash, type IndexerSettings } from './store.ts';
 
 export interface RewindReport {
@@ -62,9 +63,8 @@ export async function rewindEvmIndexer(options: { pool: Pool; writer: LedgerWrit
     const requests: AppendRequest[] = [];
     let confirmationsReversed = 0;
     for (const d of gone) {
-      const keyBase = `${settings.chain}:${d.tx_hash}:${d.log_index ?? 'value'}`;
-      const pending = `deposits:${settings.chain}:${d.address}:pending`;
-      const custody = `custody:${settings.chain}:${d.address}`;
+      const keyBase = depositKeyBase(settings.chain, { txHash: d.tx_hash, logIndex: d.log_index });
+      const { pending, custody } = depositAccounts(settings.chain, d.address);
       const amount = BigInt(d.amount);
       const metadata = { indexer: settings.indexer, reason: 'rewind', blockHeight: Number(d.block_height), blockHash: d.block_hash, rewindTo: to };
       if (d.confirmed_entry_id !== null && !d.confirmation_reversed) {
@@ -78,14 +78,9 @@ export async function rewindEvmIndexer(options: { pool: Pool; writer: LedgerWrit
           postings: [{ source: custody, destination: pending, asset: d.asset, amount }],
         });
       }
-      requests.push({
-        kind: depositEntryKinds.reversal,
-        idempotencyKey: `${keyBase}:reversal@${d.block_hash}`,
-        reverses: d.entry_id,
-        sourceRef: keyBase,
-        metadata,
-        postings: [{ source: pending, destination: `world:${settings.chain}`, asset: d.asset, amount }],
-      });
+      requests.push(
+        depositReversal({ chain: settings.chain, keyBase, blockHash: d.block_hash, depositEntryId: d.entry_id, pendingAccount: pending, asset: d.asset, amount, metadata }),
+      );
     }
     const results = await tx.append(requests);
     const refused = results.flatMap((result, i) => (result.status === 'created' || result.status === 'replayed' ? [] : [{ key: requests[i]!.idempotencyKey, result }]));

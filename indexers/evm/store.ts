@@ -12,7 +12,8 @@
 import type { FinalTxInfo, HashAndHeight, HotDatabase, HotDatabaseState, HotTxInfo } from '@subsquid/util-internal-processor-tools';
 import type { Logger, Pool, PoolClient } from '../../infra/index.ts';
 import { depositEntryKinds, type AppendRequest, type AppendResult, type LedgerTransaction, type LedgerWriter } from '../../ledger/index.ts';
-import { observeBlocks, type Block, type Observation, type ObserveSettings, type ObservedTransfer } from './observe.ts';
+import { depositAccounts, depositKeyBase, depositReversal } from './entries.ts';
+import { observeBlocks, type Block, type Observation, type ObserveSettings } from './observe.ts';
 
 export interface IndexerSettings {
   /** The indexer's name (its cursor row): `evm`. */
@@ -125,10 +126,6 @@ interface HeldBatches {
   observations: Observation[];
   blocks: number;
   since: number;
-}
-
-export function depositKeyBase(chain: string, transfer: Pick<ObservedTransfer, 'txHash' | 'logIndex'>): string {
-  return `${chain}:${transfer.txHash}:${transfer.logIndex ?? 'value'}`;
 }
 
 export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
@@ -368,8 +365,8 @@ export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
       .map((transfer) => {
         const owner = watched.get(transfer.to)!;
         const keyBase = depositKeyBase(chain, transfer);
-        const pendingAccount = `deposits:${chain}:${owner.address}:pending`;
-        return { transfer, owner, keyBase, key: `${keyBase}:deposit@${transfer.block.hash}`, pendingAccount, custodyAccount: `custody:${chain}:${owner.address}` };
+        const accounts = depositAccounts(chain, owner.address);
+        return { transfer, owner, keyBase, key: `${keyBase}:deposit@${transfer.block.hash}`, pendingAccount: accounts.pending, custodyAccount: accounts.custody };
       });
     // A deposit already in the ledger (a block read again after a restart, a rescan) is either
     // still open — settled through the open set — or settled already: either way, not new.
@@ -384,14 +381,18 @@ export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
 
     const requests: AppendRequest[] = [];
     for (const row of orphaned) {
-      requests.push({
-        kind: depositEntryKinds.reversal,
-        idempotencyKey: `${row.key_base}:reversal@${row.block_hash}`,
-        reverses: row.entry_id,
-        sourceRef: row.key_base,
-        metadata: { indexer, reason: 'reorg', blockHeight: Number(row.block_height), blockHash: row.block_hash },
-        postings: [{ source: row.pending_account, destination: `world:${chain}`, asset: row.asset, amount: BigInt(row.amount) }],
-      });
+      requests.push(
+        depositReversal({
+          chain,
+          keyBase: row.key_base,
+          blockHash: row.block_hash,
+          depositEntryId: row.entry_id,
+          pendingAccount: row.pending_account,
+          asset: row.asset,
+          amount: BigInt(row.amount),
+          metadata: { indexer, reason: 'reorg', blockHeight: Number(row.block_height), blockHash: row.block_hash },
+        }),
+      );
     }
     const confirmation = (keyBase: string, blockHash: string, depositKey: string, blockHeight: number, from: string, to: string, asset: string, amount: bigint): AppendRequest => ({
       kind: depositEntryKinds.confirmed,

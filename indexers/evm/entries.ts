@@ -1,0 +1,33 @@
+// The ledger's words for a deposit, shared by the store (reorgs) and rewind (deep reorgs), so
+// both name the same accounts and write the same keys.
+import { depositEntryKinds, type AppendRequest, type JsonObject } from '../../ledger/index.ts';
+
+/** `<chain>:<txhash>:<logindex|value>`; each entry appends `:<kind>@<blockhash>` (ADR 0003). */
+export function depositKeyBase(chain: string, transfer: { txHash: string; logIndex: number | null }): string {
+  return `${chain}:${transfer.txHash}:${transfer.logIndex ?? 'value'}`;
+}
+
+export function depositAccounts(chain: string, address: string): { pending: string; custody: string } {
+  return { pending: `deposits:${chain}:${address}:pending`, custody: `custody:${chain}:${address}` };
+}
+
+/** The reversal of a pending deposit entry: the amount goes back to the outside world. */
+export function depositReversal(options: {
+  chain: string;
+  keyBase: string;
+  blockHash: string;
+  depositEntryId: bigint;
+  pendingAccount: string;
+  asset: string;
+  amount: bigint;
+  metadata: JsonObject;
+}): AppendRequest {
+  return {
+    kind: depositEntryKinds.reversal,
+    idempotencyKey: `${options.keyBase}:reversal@${options.blockHash}`,
+    reverses: options.depositEntryId,
+    sourceRef: options.keyBase,
+    metadata: options.metadata,
+    postings: [{ source: options.pendingAccount, destination: `world:${options.chain}`, asset: options.asset, amount: options.amount }],
+  };
+}
