@@ -6,6 +6,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { LedgerInputError, LedgerOverloadedError, journalHead } from '../ledger/index.ts';
 import { listIndexerStatus } from '../indexers/index.ts';
 import { authenticate } from './auth.ts';
+import { mountQueueBoard } from './board.ts';
 import type { ApiDependencies, AppEnv } from './context.ts';
 import { docsPage, openApiDocument } from './openapi.ts';
 import { ApiError, problemBody } from './problem.ts';
@@ -92,6 +93,8 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   });
   app.get('/openapi.json', (c) => c.json(document));
   app.get('/docs', (c) => c.html(docs));
+
+  if (deps.queues) mountQueueBoard(app, deps.pool, deps.queues);
 
   const v1 = new Hono<AppEnv>();
   v1.use(bodyLimit({ maxSize: requestBodyBytesMax, onError: () => { throw new ApiError(413, 'body_too_large', `request bodies are limited to ${requestBodyBytesMax} bytes`); } }));

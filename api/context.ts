@@ -1,4 +1,5 @@
 // What every route can reach: the domain, never raw connections to build SQL with.
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger, Pool } from '../infra/index.ts';
 import type { LedgerWriter } from '../ledger/index.ts';
@@ -15,6 +16,8 @@ export interface ApiDependencies {
   rateLimitPerMinute?: number;
   /** Root keys and networks for deposit addresses; without it, the users routes answer 503. */
   derivation?: DerivationSettings;
+  /** BullMQ queues shown on the board at /admin/queues (operators); without them, no board. */
+  queues?: readonly Queue[];
 }
 
 export type AppEnv = { Variables: { identity: ApiKeyIdentity; requestId: string } };

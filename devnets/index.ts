@@ -2,3 +2,4 @@
 // LiteSVM behind our JSON-RPC, and our NEAR devnet.
 export { startAnvil, anvilBinary, type Anvil } from './anvil.ts';
 export { freePort } from './ports.ts';
+export { startHermesReplay, type HermesReplay, type Misbehaviour } from './hermes.ts';

@@ -42,6 +42,32 @@ const schema = z.object({
   /** Contracts whose events later flows act on (issues #6, #7): ERC2771Forwarder and the ERC-4337 EntryPoint. */
   EVM_FORWARDER_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address').optional(),
   EVM_ENTRYPOINT_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address').optional(),
+  /** Where deposits' custody is swept to; without it deposits are credited but not swept. */
+  EVM_TREASURY_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address').optional(),
+  /** Blocks on top of a sweep transaction's block before the sweep counts as confirmed. */
+  SWEEP_CONFIRMATIONS: z.coerce.number().int().min(1).max(10_000).default(12),
+  /** Pyth Hermes. Tests and the demo point it at the local replay server (devnets/hermes.ts). */
+  HERMES_URL: z.string().regex(/^https?:\/\//, 'must look like https://hermes.pyth.network').default('https://hermes.pyth.network'),
+  /** A price published further than this from the deposit's block time is refused (stale). */
+  PRICE_MAX_AGE_SECONDS: positiveInt.max(86_400).default(60),
+  /** A price whose confidence interval is wider than this many basis points of it is refused. */
+  PRICE_MAX_CONF_BPS: positiveInt.max(10_000).default(200),
+  /** CHOCO per US dollar of deposit value (a decimal). */
+  CHOCO_PER_USD: z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal number such as 100 or 0.5').default('100'),
+  /** Per asset: pyth:<pair|feed id>, usd:<fixed price> or choco:<fixed CHOCO per unit>; adds to ETH, BTC, SOL and NEAR on Pyth. */
+  CREDIT_ASSET_PRICING: z.string().optional(),
+  /** Per chain, the USD value below which a deposit is recorded but not credited (default 1 each). */
+  CREDIT_MINIMUM_USD: z.string().optional(),
+  /** Attempts per job (with exponential backoff from JOB_BACKOFF_MS) before it stays failed. */
+  JOB_ATTEMPTS: positiveInt.max(100).default(8),
+  JOB_BACKOFF_MS: positiveInt.default(1_000),
+  WORKER_CONCURRENCY: positiveInt.max(256).default(8),
+  /** A job whose worker stops renewing its lock (it died) is taken over after about this long. */
+  JOB_LOCK_MS: positiveInt.min(1_000).default(30_000),
+  /** Safety-net poll of the outbox (commits wake the dispatcher at once). */
+  OUTBOX_POLL_INTERVAL_MS: positiveInt.default(1_000),
+  /** An offered job not done after this long is offered again (a Redis that lost it). */
+  OUTBOX_REOFFER_AFTER_MS: positiveInt.default(15_000),
 });
 
 export type Config = z.infer<typeof schema>;

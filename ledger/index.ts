@@ -14,6 +14,7 @@ export {
   projections,
   findProjection,
   depositsProjection,
+  chocoBalancesProjection,
   depositEntryKinds,
   replayProjection,
   catchUp,

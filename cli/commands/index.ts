@@ -31,10 +31,12 @@ export const commands: Record<string, Command> = {
 export const usage = `usage: coffer <command> [options]
 
   migrate                               create the database if needed and apply migrations
-  start [--api] [--projections] [--indexers evm] [--port N]
-                                        run the API (default port 3000), projection followers and
-                                        the indexers named; with no flag, everything configured
-                                        (the evm indexer when EVM_RPC_URL is set)
+  start [--api] [--projections] [--workers] [--indexers evm] [--port N]
+                                        run the API (default port 3000), projection followers,
+                                        the workers (outbox dispatcher + BullMQ) and the indexers
+                                        named; with no flag, everything configured (the workers and
+                                        each indexer in their own supervised process; the evm
+                                        indexer when EVM_RPC_URL is set)
   indexer run --chain evm               follow the chain (EVM_RPC_URL) into the ledger
   indexer rescan --chain evm --from N   re-read finalized blocks from N for deposits to addresses
                                         registered after they were paid

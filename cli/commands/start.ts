@@ -1,34 +1,45 @@
-// `coffer start`: the long-running process. Stops cleanly on SIGINT/SIGTERM: the HTTP server
-// stops taking requests, the writer commits what is queued, followers finish their chunk.
+// `coffer start`: the long-running process. With no flag it runs everything configured: the API
+// and projection followers here, each indexer and the workers in supervised child processes.
+// `--workers` is that child: the outbox dispatcher and the BullMQ workers. Stops cleanly on
+// SIGINT/SIGTERM: the HTTP server stops taking requests, the writer commits what is queued,
+// followers finish their chunk, workers finish or hand back their jobs.
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { startApiServer } from '../../api/index.ts';
-import { ensureEmulatorRoots, Keystore, resolveRootKeys } from '../../signer/index.ts';
+import { ChainSignaturesEmulator, ChainSignaturesSigner, EmulatorSigner, ensureEmulatorRoots, Keystore, resolveRootKeys, SignerError, type Signer } from '../../signer/index.ts';
 import type { DerivationSettings } from '../../users/index.ts';
-import { createLogger, createPool, ensureDatabase, loadConfig, type Config, type Logger } from '../../infra/index.ts';
+import { createLogger, createPool, ensureDatabase, loadConfig, superviseCoffer, type Config, type Logger } from '../../infra/index.ts';
+import { closeQueues, openConfiguredQueues, startJobSystem } from '../../jobs/index.ts';
 import { LedgerWriter, ProjectionFollower } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
 import { indexerNames, requireRpcUrl, superviseIndexer } from '../../indexers/index.ts';
 import { parse, UsageError } from './index.ts';
 
 export async function start(args: string[]): Promise<number> {
-  const { values } = parse(args, { api: { type: 'boolean' }, projections: { type: 'boolean' }, indexers: { type: 'string' }, port: { type: 'string' } });
+  const { values } = parse(args, {
+    api: { type: 'boolean' },
+    projections: { type: 'boolean' },
+    workers: { type: 'boolean' },
+    indexers: { type: 'string' },
+    port: { type: 'string' },
+  });
   const config = loadConfig(values.port ? { ...process.env, PORT: values.port } : process.env);
-  const everything = !values.api && !values.projections && values.indexers === undefined;
+  const everything = !values.api && !values.projections && !values.workers && values.indexers === undefined;
   const indexers = values.indexers !== undefined ? values.indexers.split(',').map((name) => name.trim()).filter(Boolean) : everything && config.EVM_RPC_URL ? ['evm'] : [];
   for (const name of indexers) {
     if (!(indexerNames as readonly string[]).includes(name)) throw new UsageError(`unknown indexer "${name}" (indexers: ${indexerNames.join(', ')})`);
     if (name === 'evm') requireRpcUrl(config);
   }
-  const logger = createLogger({ level: config.LOG_LEVEL, base: { service: 'coffer' } });
+  const logger = createLogger({ level: config.LOG_LEVEL, base: { service: values.workers && !everything ? 'coffer-workers' : 'coffer' } });
   await ensureDatabase(config.DATABASE_URL);
   await migrate({ connectionString: config.DATABASE_URL, onApplied: (m) => logger.info('migration applied', { version: m.version, name: m.name }) });
-  const pool = createPool({ connectionString: config.DATABASE_URL, max: 20 });
-  const derivation = await derivationSettings(config, logger);
+  const pool = createPool({ connectionString: config.DATABASE_URL, max: 20, applicationName: values.workers ? 'coffer-workers' : 'coffer' });
   const writer = new LedgerWriter({ pool, batchSizeMax: config.LEDGER_BATCH_SIZE_MAX, queueLengthMax: config.LEDGER_QUEUE_LENGTH_MAX, logger });
   const stops: (() => Promise<void>)[] = [];
+  // Before the workers start: the emulator's roots are created here once, never by two processes at a time.
+  const derivation = everything || values.api ? await derivationSettings(config, logger) : null;
 
   if (everything || values.projections) {
     const follower = new ProjectionFollower({ pool, pollIntervalMs: config.PROJECTIONS_POLL_INTERVAL_MS, logger });
@@ -40,17 +51,38 @@ export async function start(args: string[]): Promise<number> {
     const supervised = superviseIndexer({ indexer, pool, logger });
     stops.unshift(() => supervised.stop());
   }
-  if (everything || values.api) {
+  if (values.workers) {
+    // This process is the workers: the outbox dispatcher and a BullMQ worker per queue.
+    const jobs = await startJobSystem({ config, pool, writer, signer: await openSigner(config, logger), logger });
+    stops.unshift(() => jobs.stop());
+    logger.info('workers running', { hermes: config.HERMES_URL, sweeps: config.EVM_TREASURY_ADDRESS ? 'on' : 'off (no EVM_TREASURY_ADDRESS)' });
+  } else if (everything) {
+    // Workers live in their own process, restarted if they crash, so a job can never take the API down.
+    const workers = superviseCoffer({ name: 'workers', args: ['start', '--workers'], logger });
+    stops.unshift(() => workers.stop());
+  }
+  if (derivation) {
     const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
     redis.on('error', (error) => logger.warn('redis connection problem', { error }));
     await redis.connect().catch((error: unknown) => logger.warn('redis is not reachable; rate limits are off until it is', { error }));
+    const queues = openConfiguredQueues(config);
     const { server, port } = await startApiServer(
-      { pool, writer, logger, redis, redisKeyPrefix: config.REDIS_KEY_PREFIX, rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE, derivation },
+      {
+        pool,
+        writer,
+        logger,
+        redis,
+        redisKeyPrefix: config.REDIS_KEY_PREFIX,
+        rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
+        derivation,
+        queues: Object.values(queues),
+      },
       { port: config.PORT },
     );
     stops.unshift(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    stops.push(() => closeQueues(queues));
     stops.push(() => Promise.resolve(redis.disconnect()));
-    logger.info('API listening', { url: `http://127.0.0.1:${port}`, docs: `http://127.0.0.1:${port}/docs` });
+    logger.info('API listening', { url: `http://127.0.0.1:${port}`, docs: `http://127.0.0.1:${port}/docs`, queues: `http://127.0.0.1:${port}/admin/queues` });
   }
 
   await new Promise<void>((resolve) => {
@@ -68,26 +100,33 @@ export async function start(args: string[]): Promise<number> {
 }
 
 /**
- * The root keys deposit addresses derive from. With the emulator (the development default) its
- * roots are created in the keystore on first start; if no passphrase is configured, one is
- * generated into a file beside the keystore (mode 0600, git-ignored) so a fresh machine needs
- * no set-up. Production sets COFFER_KEYSTORE_PASSPHRASE(_FILE) and SIGNER_BACKEND=chain-signatures.
+ * The keystore passphrase. With the emulator (the development default) and no passphrase
+ * configured, one is generated into a file beside the keystore (mode 0600, git-ignored) so a
+ * fresh machine needs no set-up. Production sets COFFER_KEYSTORE_PASSPHRASE(_FILE).
+ */
+async function developmentPassphrase(config: Config, logger: Logger): Promise<string> {
+  let passphrase = process.env.COFFER_KEYSTORE_PASSPHRASE;
+  if (!passphrase && process.env.COFFER_KEYSTORE_PASSPHRASE_FILE) passphrase = (await readFile(process.env.COFFER_KEYSTORE_PASSPHRASE_FILE, 'utf8')).trimEnd();
+  if (passphrase) return passphrase;
+  const file = join(dirname(config.COFFER_KEYSTORE_DIR), 'dev-keystore-passphrase');
+  const stored = await readFile(file, 'utf8').then((text) => text.trimEnd(), async () => {
+    const generated = randomBytes(24).toString('base64url');
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    // 'wx': a second process starting at the same moment must not overwrite the first's file.
+    await writeFile(file, generated + '\n', { mode: 0o600, flag: 'wx' }).catch(async () => undefined);
+    return (await readFile(file, 'utf8')).trimEnd();
+  });
+  logger.warn('using a development keystore passphrase from a local file; set COFFER_KEYSTORE_PASSPHRASE in production', { file });
+  return stored;
+}
+
+/**
+ * The root keys deposit addresses derive from: the emulator's (created in the keystore on first
+ * start) or the published MPC roots (SIGNER_BACKEND=chain-signatures).
  */
 async function derivationSettings(config: Config, logger: Logger): Promise<DerivationSettings> {
   if (config.SIGNER_BACKEND === 'emulator') {
-    let passphrase = process.env.COFFER_KEYSTORE_PASSPHRASE;
-    if (!passphrase && process.env.COFFER_KEYSTORE_PASSPHRASE_FILE) passphrase = (await readFile(process.env.COFFER_KEYSTORE_PASSPHRASE_FILE, 'utf8')).trimEnd();
-    if (!passphrase) {
-      const file = join(dirname(config.COFFER_KEYSTORE_DIR), 'dev-keystore-passphrase');
-      passphrase = await readFile(file, 'utf8').then((text) => text.trimEnd(), async () => {
-        const generated = randomBytes(24).toString('base64url');
-        await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-        await writeFile(file, generated + '\n', { mode: 0o600, flag: 'wx' });
-        return generated;
-      });
-      logger.warn('using a development keystore passphrase from a local file; set COFFER_KEYSTORE_PASSPHRASE in production', { file });
-    }
-    await ensureEmulatorRoots(new Keystore({ directory: config.COFFER_KEYSTORE_DIR, passphrase }));
+    await ensureEmulatorRoots(new Keystore({ directory: config.COFFER_KEYSTORE_DIR, passphrase: await developmentPassphrase(config, logger) }));
   }
   const roots = await resolveRootKeys({
     backend: config.SIGNER_BACKEND,
@@ -100,4 +139,15 @@ async function derivationSettings(config: Config, logger: Logger): Promise<Deriv
   });
   logger.info('signer roots', { backend: config.SIGNER_BACKEND, nearNetwork: config.NEAR_NETWORK, bitcoinNetwork: config.BITCOIN_NETWORK });
   return { nearNetwork: config.NEAR_NETWORK, bitcoinNetwork: config.BITCOIN_NETWORK, roots };
+}
+
+/** The signer sweeps use. Fail-closed: a backend coffer cannot reach refuses every signature. */
+async function openSigner(config: Config, logger: Logger): Promise<Signer> {
+  if (config.SIGNER_BACKEND === 'emulator') {
+    return new EmulatorSigner(await ChainSignaturesEmulator.open(new Keystore({ directory: config.COFFER_KEYSTORE_DIR, passphrase: await developmentPassphrase(config, logger) })));
+  }
+  const roots = (await derivationSettings(config, logger)).roots;
+  const reason = 'SIGNER_BACKEND=chain-signatures needs a NEAR account to call the MPC contract, which coffer cannot configure yet';
+  logger.warn('sweeps will fail closed', { reason });
+  return new ChainSignaturesSigner({ contractId: config.NEAR_NETWORK === 'mainnet' ? 'v1.signer' : 'v1.signer-prod.testnet', roots, call: () => Promise.reject(new SignerError(reason)) });
 }

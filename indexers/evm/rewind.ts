@@ -6,6 +6,7 @@
 // replay (same keys), so rewinding further back than needed costs time, never correctness.
 import type { Pool } from '../../infra/index.ts';
 import { catchUp, depositEntryKinds, depositsProjection, type AppendRequest, type LedgerWriter } from '../../ledger/index.ts';
+import { enqueue } from '../../jobs/index.ts';
 import type { JsonRpc } from './rpc.ts';
 import { depositAccounts, depositKeyBase, depositReversal } from './entries.ts';
 import { blockHash, type IndexerSettings } from './store.ts';
@@ -90,6 +91,15 @@ export async function rewindEvmIndexer(options: { pool: Pool; writer: LedgerWrit
       const why = first.result.status === 'rejected' ? first.result.rejection.message : first.result.status;
       throw new RewindError(`the ledger refused ${refused.length} reversal(s), first ${first.key}: ${why}; nothing was changed`);
     }
+    // A reversed confirmation takes its credit back (or stops it being given): in this transaction.
+    await enqueue(
+      tx.client,
+      gone.flatMap((d) =>
+        d.confirmed_entry_id !== null && !d.confirmation_reversed
+          ? [{ queue: 'credits' as const, name: 'credit-reversal', dedupeKey: `credit-reversal:${d.confirmed_entry_id}`, payload: { confirmationEntryId: d.confirmed_entry_id.toString() } }]
+          : [],
+      ),
+    );
     await tx.client.query('DELETE FROM indexer_open_deposits WHERE entry_id = ANY($1::bigint[])', [gone.map((d) => d.entry_id.toString())]);
     const events = await tx.client.query(
       `UPDATE evm_contract_events SET orphaned = true WHERE indexer = $1 AND block_height > $2 AND NOT orphaned

@@ -12,6 +12,7 @@
 import type { FinalTxInfo, HashAndHeight, HotDatabase, HotDatabaseState, HotTxInfo } from '@subsquid/util-internal-processor-tools';
 import type { Logger, Pool, PoolClient } from '../../infra/index.ts';
 import { depositEntryKinds, type AppendRequest, type AppendResult, type LedgerTransaction, type LedgerWriter } from '../../ledger/index.ts';
+import { enqueue } from '../../jobs/index.ts';
 import { depositAccounts, depositKeyBase, depositReversal } from './entries.ts';
 import { observeBlocks, type Block, type Observation, type ObserveSettings } from './observe.ts';
 
@@ -438,6 +439,16 @@ export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
       if (!isWritten(result) && !alreadyReversed) throw unexpected(request.kind, request, result);
     });
 
+    // Every confirmation asks for its credit in this same transaction (the outbox).
+    await enqueue(
+      client,
+      results.flatMap((result, i) =>
+        requests[i]!.kind === depositEntryKinds.confirmed && isWritten(result)
+          ? [{ queue: 'credits' as const, name: 'credit-deposit', dedupeKey: `credit:${result.entry.id}`, payload: { confirmationEntryId: result.entry.id.toString() } }]
+          : [],
+      ),
+    );
+
     const settled = [...orphaned, ...due].map((row) => row.entry_id.toString());
     if (settled.length > 0) await client.query('DELETE FROM indexer_open_deposits WHERE entry_id = ANY($1::bigint[])', [settled]);
     const stillOpen = fresh.filter((c) => c.transfer.block.height > finalizedHeight);
@@ -508,7 +519,7 @@ export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
   }
 }
 
-function isWritten(result: AppendResult): boolean {
+function isWritten(result: AppendResult): result is Extract<AppendResult, { status: 'created' | 'replayed' }> {
   return result.status === 'created' || result.status === 'replayed';
 }
 

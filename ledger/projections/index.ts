@@ -6,13 +6,14 @@ import { quoteIdentifier, silentLogger, withTransaction } from '../../infra/inde
 import { writerLockKey } from '../writer.ts';
 import { accountVolumes } from './account-volumes.ts';
 import { balancesProjection } from './balances.ts';
+import { chocoBalancesProjection } from './choco.ts';
 import { depositsProjection, depositEntryKinds } from './deposits.ts';
 import type { ProjectionDefinition } from './types.ts';
 
 export type { ProjectionDefinition } from './types.ts';
-export { accountVolumes, balancesProjection, depositsProjection, depositEntryKinds };
+export { accountVolumes, balancesProjection, chocoBalancesProjection, depositsProjection, depositEntryKinds };
 
-export const projections: readonly ProjectionDefinition[] = [balancesProjection, accountVolumes, depositsProjection];
+export const projections: readonly ProjectionDefinition[] = [balancesProjection, accountVolumes, depositsProjection, chocoBalancesProjection];
 /** Entries applied per transaction: bounds memory and lock time whatever the journal's size. */
 export const replayChunkEntries = 100_000;
 

@@ -1,0 +1,215 @@
+// CHOCO credits for confirmed deposits (SPEC Flow 3), exactly once per deposit.
+//
+// The decision is taken under the ledger writer's lock (LedgerWriter.transaction): the credit
+// entry, the decision row and the sweep job commit together, so a crash or a retry can neither
+// credit twice nor lose the sweep. Pricing happens before, outside the lock; a refused price
+// fails the job, which BullMQ retries later — a deposit is never credited at a bad price.
+import { UnrecoverableError } from 'bullmq';
+import type { Pool } from '../infra/index.ts';
+import { depositEntryKinds, getEntry, getEntryByIdempotencyKey, type AppendRequest, type JournalEntry, type LedgerTransaction, type LedgerWriter } from '../ledger/index.ts';
+import { enqueue } from './outbox.ts';
+import type { PriceSource } from './prices.ts';
+import { formatUsdMicros, reachesMinimum, valueDeposit, type AssetPricing, type Fraction, type Valuation } from './valuation.ts';
+
+export const creditEntryKinds = { issued: 'credit.issued', reversal: 'credit.reversal', clawback: 'credit.clawback' } as const;
+
+export interface CreditSettings {
+  pricing: Map<string, AssetPricing>;
+  minimumsUsd: Map<string, Fraction>;
+  chocoPerUsd: Fraction;
+  /** Chains whose credited deposits are swept (a treasury is configured for them). */
+  sweepChains: ReadonlySet<string>;
+}
+
+export interface CreditContext {
+  pool: Pool;
+  writer: LedgerWriter;
+  prices: PriceSource;
+  settings: CreditSettings;
+}
+
+export type CreditOutcome =
+  | { status: 'credited'; userId: string; choco: bigint; usdMicros: bigint; creditEntryId: bigint; priceObservationId: bigint | null; sweep: boolean }
+  | { status: 'below_minimum' | 'not_credited_reversed'; userId: string; reason: string }
+  | { status: 'decided_before'; userId: string; decision: string };
+
+interface DepositFacts {
+  confirmation: JournalEntry;
+  deposit: JournalEntry;
+  depositKey: string;
+  userId: string;
+  chain: string;
+  asset: string;
+  amount: bigint;
+}
+
+async function depositFacts(pool: Pool, confirmationEntryId: bigint): Promise<DepositFacts> {
+  const confirmation = await getEntry(pool, confirmationEntryId);
+  if (!confirmation || confirmation.kind !== depositEntryKinds.confirmed) {
+    throw new UnrecoverableError(`journal entry ${confirmationEntryId} is not a deposit confirmation`);
+  }
+  const depositKey = String(confirmation.metadata.depositKey);
+  const deposit = await getEntryByIdempotencyKey(pool, depositKey);
+  if (!deposit) throw new UnrecoverableError(`the deposit ${depositKey} of confirmation ${confirmationEntryId} is not in the journal`);
+  const posting = deposit.postings[0]!;
+  return {
+    confirmation,
+    deposit,
+    depositKey,
+    userId: String(deposit.metadata.userId),
+    chain: String(deposit.metadata.chain),
+    asset: posting.asset,
+    amount: posting.amount,
+  };
+}
+
+async function decisionOf(tx: LedgerTransaction, confirmationEntryId: bigint) {
+  const { rows } = await tx.client.query<{ status: string; credit_entry_id: bigint | null; reversal_entry_id: bigint | null; choco: string | null; user_id: string }>(
+    'SELECT status, credit_entry_id, reversal_entry_id, choco::text, user_id FROM credit_decisions WHERE confirmation_entry_id = $1 FOR UPDATE',
+    [confirmationEntryId.toString()],
+  );
+  return rows[0];
+}
+
+async function recordDecision(
+  tx: LedgerTransaction,
+  facts: DepositFacts,
+  decision: { status: string; reason?: string | null; priceObservationId?: bigint | null; valuation?: Valuation | null; creditEntryId?: bigint | null },
+): Promise<void> {
+  await tx.client.query(
+    `INSERT INTO credit_decisions (confirmation_entry_id, deposit_entry_id, user_id, chain, asset, amount, status, reason, price_observation_id, usd_micros, choco, credit_entry_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+    [
+      facts.confirmation.id.toString(),
+      facts.deposit.id.toString(),
+      facts.userId,
+      facts.chain,
+      facts.asset,
+      facts.amount.toString(),
+      decision.status,
+      decision.reason ?? null,
+      decision.priceObservationId?.toString() ?? null,
+      decision.valuation?.usdMicros.toString() ?? null,
+      decision.valuation?.choco.toString() ?? null,
+      decision.creditEntryId?.toString() ?? null,
+    ],
+  );
+}
+
+async function confirmationReversed(tx: LedgerTransaction, confirmationEntryId: bigint): Promise<boolean> {
+  const { rowCount } = await tx.client.query('SELECT 1 FROM journal_entries WHERE reverses = $1', [confirmationEntryId.toString()]);
+  return (rowCount ?? 0) > 0;
+}
+
+/** The credit job: prices the deposit at its block time and credits it once. */
+export async function creditDeposit(context: CreditContext, confirmationEntryId: bigint): Promise<CreditOutcome> {
+  const { pool, writer, prices, settings } = context;
+  const facts = await depositFacts(pool, confirmationEntryId);
+  const { rows: decided } = await pool.query<{ status: string }>('SELECT status FROM credit_decisions WHERE confirmation_entry_id = $1', [confirmationEntryId.toString()]);
+  if (decided[0]) return { status: 'decided_before', userId: facts.userId, decision: decided[0].status };
+
+  const pricing = settings.pricing.get(facts.asset);
+  // A configuration gap is not fixed by retrying: the job fails at once and stays visible.
+  if (!pricing) throw new UnrecoverableError(`no pricing is configured for ${facts.asset} (CREDIT_ASSET_PRICING)`);
+  const { rows: assetRows } = await pool.query<{ scale: number }>('SELECT scale FROM assets WHERE code = $1', [facts.asset]);
+  const assetScale = assetRows[0]!.scale;
+  const price = pricing.kind === 'pyth' ? await prices.priceAt(pricing.feedId, facts.deposit.effectiveAt) : null;
+  const valuation = valueDeposit({ amount: facts.amount, assetScale, pricing, chocoPerUsd: settings.chocoPerUsd, ...(price ? { price } : {}) });
+  const minimum = settings.minimumsUsd.get(facts.chain) ?? { n: 0n, d: 1n };
+
+  const { rows: userRows } = await pool.query<{ is_sweep_enabled: boolean }>('SELECT is_sweep_enabled FROM users WHERE id = $1', [facts.userId]);
+  const sweep = (userRows[0]?.is_sweep_enabled ?? false) && settings.sweepChains.has(facts.chain);
+
+  return writer.transaction(async (tx): Promise<CreditOutcome> => {
+    const before = await decisionOf(tx, confirmationEntryId);
+    if (before) return { status: 'decided_before', userId: facts.userId, decision: before.status };
+    if (await confirmationReversed(tx, confirmationEntryId)) {
+      const reason = 'the deposit confirmation was reversed (operator rewind) before it was credited';
+      await recordDecision(tx, facts, { status: 'not_credited_reversed', reason, priceObservationId: price?.id ?? null, valuation });
+      return { status: 'not_credited_reversed', userId: facts.userId, reason };
+    }
+    if (!reachesMinimum(valuation, minimum) || valuation.choco === 0n) {
+      const reason = `worth ${formatUsdMicros(valuation.usdMicros)}, below the ${facts.chain} minimum of ${formatUsdMicros((minimum.n * 1_000_000n) / minimum.d)}`;
+      await recordDecision(tx, facts, { status: 'below_minimum', reason, priceObservationId: price?.id ?? null, valuation });
+      return { status: 'below_minimum', userId: facts.userId, reason };
+    }
+    const request: AppendRequest = {
+      kind: creditEntryKinds.issued,
+      idempotencyKey: `credit:${facts.depositKey}`,
+      sourceRef: facts.depositKey,
+      metadata: {
+        userId: facts.userId,
+        depositEntryId: facts.deposit.id.toString(),
+        confirmationEntryId: confirmationEntryId.toString(),
+        asset: facts.asset,
+        amount: facts.amount.toString(),
+        usdMicros: valuation.usdMicros.toString(),
+        pricing: pricing.kind,
+        ...(price
+          ? { priceObservationId: price.id.toString(), feedId: price.feedId, price: price.price.toString(), conf: price.conf.toString(), expo: price.expo, publishTime: price.publishTime.toISOString() }
+          : {}),
+      },
+      postings: [{ source: 'issuer:choco', destination: `users:${facts.userId}:choco`, asset: 'CHOCO', amount: valuation.choco }],
+    };
+    const [result] = await tx.append([request]);
+    if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused the credit ${request.idempotencyKey}: ${JSON.stringify(result, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`);
+    await recordDecision(tx, facts, { status: 'credited', priceObservationId: price?.id ?? null, valuation, creditEntryId: result.entry.id });
+    if (sweep) {
+      await enqueue(tx.client, [{ queue: 'sweeps', name: 'sweep-deposit', dedupeKey: `sweep:${facts.deposit.id}`, payload: { depositEntryId: facts.deposit.id.toString() } }]);
+    }
+    return { status: 'credited', userId: facts.userId, choco: valuation.choco, usdMicros: valuation.usdMicros, creditEntryId: result.entry.id, priceObservationId: price?.id ?? null, sweep };
+  });
+}
+
+export type CreditReversalOutcome =
+  | { status: 'reversed'; entryId: bigint; shortfall: bigint }
+  | { status: 'nothing_to_reverse'; reason: string };
+
+/**
+ * After an operator rewind reversed a deposit's confirmation: takes the credit back. What the
+ * user already spent cannot come back from their balance (its floor is 0), so that part is
+ * booked to `receivables:choco:<user>` — what the user owes — instead of breaking the floor.
+ */
+export async function reverseCredit(context: Pick<CreditContext, 'pool' | 'writer'>, confirmationEntryId: bigint): Promise<CreditReversalOutcome> {
+  const facts = await depositFacts(context.pool, confirmationEntryId);
+  return context.writer.transaction(async (tx): Promise<CreditReversalOutcome> => {
+    const decision = await decisionOf(tx, confirmationEntryId);
+    if (!decision) {
+      // The credit job has not decided yet; this row makes it decide "not credited".
+      const reason = 'the deposit confirmation was reversed (operator rewind) before it was credited';
+      await recordDecision(tx, facts, { status: 'not_credited_reversed', reason });
+      return { status: 'nothing_to_reverse', reason };
+    }
+    if (decision.status !== 'credited') return { status: 'nothing_to_reverse', reason: `the deposit was not credited (${decision.status})` };
+    if (decision.reversal_entry_id !== null) return { status: 'reversed', entryId: decision.reversal_entry_id, shortfall: 0n };
+    const credited = BigInt(decision.choco!);
+    const account = `users:${facts.userId}:choco`;
+    const { rows } = await tx.client.query<{ balance: string }>(
+      `SELECT b.balance::text FROM balances b JOIN accounts a ON a.id = b.account_id JOIN assets s ON s.id = b.asset_id
+        WHERE a.path = $1 AND s.code = 'CHOCO'`,
+      [account],
+    );
+    const available = BigInt(rows[0]?.balance ?? '0');
+    const shortfall = credited > available ? credited - available : 0n;
+    const base = { idempotencyKey: `credit:${facts.depositKey}:reversal`, sourceRef: facts.depositKey, metadata: { userId: facts.userId, confirmationEntryId: confirmationEntryId.toString(), reason: 'deposit confirmation reversed', shortfall: shortfall.toString() } };
+    const request: AppendRequest =
+      shortfall === 0n
+        ? { ...base, kind: creditEntryKinds.reversal, reverses: decision.credit_entry_id!, postings: [{ source: account, destination: 'issuer:choco', asset: 'CHOCO', amount: credited }] }
+        : {
+            ...base,
+            kind: creditEntryKinds.clawback,
+            postings: [
+              ...(available > 0n ? [{ source: account, destination: 'issuer:choco', asset: 'CHOCO', amount: available }] : []),
+              { source: `receivables:choco:${facts.userId}`, destination: 'issuer:choco', asset: 'CHOCO', amount: shortfall },
+            ],
+          };
+    const [result] = await tx.append([request]);
+    if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused the credit reversal ${request.idempotencyKey}`);
+    await tx.client.query('UPDATE credit_decisions SET reversal_entry_id = $2, shortfall = $3 WHERE confirmation_entry_id = $1', [
+      confirmationEntryId.toString(),
+      result.entry.id.toString(),
+      shortfall.toString(),
+    ]);
+    return { status: 'reversed', entryId: result.entry.id, shortfall };
+  });
+}

@@ -1,0 +1,96 @@
+// Moves outbox rows to BullMQ. The outbox id is the job id, so offering a row twice is one job;
+// rows whose work is not done are offered again after a while, so a job lost between commit
+// and enqueue, or with a Redis that lost its data (FLUSHDB, a restart without persistence),
+// is offered again and runs once. A job that still exists in Redis (waiting, running, failed)
+// is left alone by BullMQ when offered again.
+import type { Queue } from 'bullmq';
+import type { Logger, Pool, PoolClient } from '../infra/index.ts';
+import { silentLogger } from '../infra/index.ts';
+import { takeDue } from './outbox.ts';
+import type { QueueName } from './queues.ts';
+
+export interface DispatcherOptions {
+  pool: Pool;
+  queues: Record<QueueName, Queue>;
+  logger?: Logger;
+  /** Safety-net poll; commits wake the dispatcher at once through NOTIFY. */
+  pollIntervalMs?: number;
+  /** How long an offered, unfinished row waits before it is offered again. */
+  reofferAfterMs?: number;
+  batchSize?: number;
+}
+
+export class OutboxDispatcher {
+  private readonly options: Required<Omit<DispatcherOptions, 'logger'>> & { logger: Logger };
+  private listener: PoolClient | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  dispatched = 0;
+
+  constructor(options: DispatcherOptions) {
+    this.options = { pollIntervalMs: 1_000, reofferAfterMs: 15_000, batchSize: 500, logger: silentLogger, ...options };
+  }
+
+  async start(): Promise<void> {
+    this.listener = await this.options.pool.connect();
+    this.listener.on('notification', () => this.wake());
+    // A dropped LISTEN connection would silently leave only the poll; say so and keep polling.
+    this.listener.on('error', (error) => this.options.logger.warn('outbox listener connection failed; polling only', { error }));
+    await this.listener.query('LISTEN coffer_outbox');
+    this.timer = setInterval(() => this.wake(), this.options.pollIntervalMs);
+    this.wake();
+  }
+
+  /** Runs a pass now, or once more after the pass in progress. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain()
+      .catch((error: unknown) => this.options.logger.warn('outbox dispatch failed; retrying on the next poll', { error }))
+      .finally(() => {
+        this.running = null;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.wake();
+        }
+      });
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const rows = await takeDue(this.options.pool, { limit: this.options.batchSize, reofferAfterMs: this.options.reofferAfterMs });
+      if (rows.length === 0) return;
+      const byQueue = new Map<QueueName, typeof rows>();
+      for (const row of rows) byQueue.set(row.queue, [...(byQueue.get(row.queue) ?? []), row]);
+      try {
+        for (const [queue, items] of byQueue) {
+          await this.options.queues[queue].addBulk(
+            items.map((row) => ({ name: row.name, data: { ...row.payload, outboxId: row.id.toString() }, opts: { jobId: row.id.toString() } })),
+          );
+        }
+      } catch (error) {
+        // Redis is away: hand the rows back so the next pass offers them at once, not after reofferAfterMs.
+        await this.options.pool.query('UPDATE outbox SET dispatched_at = NULL WHERE id = ANY($1::bigint[]) AND completed_at IS NULL', [rows.map((r) => r.id.toString())]);
+        throw error;
+      }
+      this.dispatched += rows.length;
+      if (rows.length < this.options.batchSize) return;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+    if (this.listener) {
+      await this.listener.query('UNLISTEN coffer_outbox').catch(() => undefined);
+      this.listener.release();
+      this.listener = null;
+    }
+  }
+}

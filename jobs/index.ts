@@ -1,0 +1,23 @@
+// The job system's front door (issue #5): the transactional outbox, BullMQ queues and workers,
+// pricing, CHOCO credits and sweeps.
+export { enqueue, markDone, outboxCounts, type OutboxJob, type OutboxCounts } from './outbox.ts';
+export { queueNames, openQueues, closeQueues, jobOptions, type QueueName, type QueueSettings } from './queues.ts';
+export { OutboxDispatcher, type DispatcherOptions } from './dispatcher.ts';
+export { startWorkers, redisConnection, type RunningWorkers, type WorkerOptions } from './workers.ts';
+export { PriceSource, PriceRefusedError, priceProblem, pythFeeds, type PriceLimits, type PriceObservation } from './prices.ts';
+export {
+  parseAssetPricing,
+  parseChainMinimums,
+  parseDecimal,
+  valueDeposit,
+  reachesMinimum,
+  formatUsdMicros,
+  chocoScale,
+  ValuationConfigError,
+  type AssetPricing,
+  type Fraction,
+  type Valuation,
+} from './valuation.ts';
+export { creditDeposit, reverseCredit, creditEntryKinds, type CreditContext, type CreditSettings, type CreditOutcome } from './credits.ts';
+export { sweepDeposit, sweepEntryKinds, SweepError, type SweepContext, type EvmSweepSettings, type SweepOutcome } from './sweeps.ts';
+export { startJobSystem, creditSettings, evmSweepSettings, openConfiguredQueues, bullPrefix, type JobSystem } from './system.ts';

@@ -1,0 +1,65 @@
+// The transactional outbox: work that a ledger change makes necessary is written in the same
+// PostgreSQL transaction as the change (an indexer's confirmation, a credit), so it exists if
+// and only if the change committed. The dispatcher (dispatcher.ts) moves it to BullMQ.
+import type { Queryable } from '../infra/index.ts';
+import type { QueueName } from './queues.ts';
+
+export interface OutboxJob {
+  queue: QueueName;
+  /** The job's name on its queue (what the worker does). */
+  name: string;
+  /** The same work asked for twice is one row: e.g. `credit:<confirmation entry id>`. */
+  dedupeKey: string;
+  payload: Record<string, string | number | boolean | null>;
+}
+
+/** Inserts jobs on the caller's transaction; a job whose dedupe key exists already is skipped. */
+export async function enqueue(db: Queryable, jobs: readonly OutboxJob[]): Promise<void> {
+  if (jobs.length === 0) return;
+  await db.query(
+    `INSERT INTO outbox (queue, name, dedupe_key, payload)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])
+     ON CONFLICT (dedupe_key) DO NOTHING`,
+    [jobs.map((j) => j.queue), jobs.map((j) => j.name), jobs.map((j) => j.dedupeKey), jobs.map((j) => JSON.stringify(j.payload))],
+  );
+}
+
+/** Marks the job's work done, so the dispatcher stops offering it (after Redis loses it, say). */
+export async function markDone(db: Queryable, outboxId: bigint | string): Promise<void> {
+  await db.query('UPDATE outbox SET completed_at = coalesce(completed_at, now()) WHERE id = $1', [outboxId.toString()]);
+}
+
+export interface OutboxRow {
+  id: bigint;
+  queue: QueueName;
+  name: string;
+  payload: OutboxJob['payload'];
+}
+
+/** Rows not yet done and not offered within `reofferAfterMs`, oldest first. */
+export async function takeDue(db: Queryable, options: { limit: number; reofferAfterMs: number }): Promise<OutboxRow[]> {
+  const { rows } = await db.query<OutboxRow>(
+    `UPDATE outbox SET dispatched_at = now(), dispatch_count = dispatch_count + 1
+      WHERE id IN (SELECT id FROM outbox
+                    WHERE completed_at IS NULL
+                      AND (dispatched_at IS NULL OR dispatched_at < now() - make_interval(secs => $2::double precision / 1000))
+                    ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+      RETURNING id, queue, name, payload`,
+    [options.limit, options.reofferAfterMs],
+  );
+  return rows.sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
+export interface OutboxCounts {
+  queue: string;
+  waiting: number;
+  done: number;
+}
+
+export async function outboxCounts(db: Queryable): Promise<OutboxCounts[]> {
+  const { rows } = await db.query<{ queue: string; waiting: string; done: string }>(
+    `SELECT queue, count(*) FILTER (WHERE completed_at IS NULL) AS waiting, count(*) FILTER (WHERE completed_at IS NOT NULL) AS done
+       FROM outbox GROUP BY queue ORDER BY queue`,
+  );
+  return rows.map((r) => ({ queue: r.queue, waiting: Number(r.waiting), done: Number(r.done) }));
+}

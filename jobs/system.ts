@@ -1,0 +1,70 @@
+// The job system assembled from configuration: queues, the outbox dispatcher and the workers,
+// as `coffer start --workers` runs them (and the demo and tests, with their own settings).
+import type { Queue } from 'bullmq';
+import type { Config, Logger, Pool } from '../infra/index.ts';
+import type { LedgerWriter } from '../ledger/index.ts';
+import type { Signer } from '../signer/index.ts';
+import type { CreditSettings } from './credits.ts';
+import { OutboxDispatcher } from './dispatcher.ts';
+import { PriceSource } from './prices.ts';
+import { closeQueues, openQueues, type QueueName } from './queues.ts';
+import type { EvmSweepSettings } from './sweeps.ts';
+import { parseAssetPricing, parseChainMinimums, parseDecimal } from './valuation.ts';
+import { redisConnection, startWorkers, type RunningWorkers } from './workers.ts';
+
+/** BullMQ's key prefix under the configured Redis prefix, so the board and the workers agree. */
+export const bullPrefix = (config: Pick<Config, 'REDIS_KEY_PREFIX'>) => `${config.REDIS_KEY_PREFIX}bull`;
+
+export function creditSettings(config: Config): CreditSettings {
+  return {
+    pricing: parseAssetPricing(config.CREDIT_ASSET_PRICING),
+    minimumsUsd: parseChainMinimums(config.CREDIT_MINIMUM_USD),
+    chocoPerUsd: parseDecimal(config.CHOCO_PER_USD, 'CHOCO_PER_USD'),
+    sweepChains: new Set(config.EVM_RPC_URL && config.EVM_TREASURY_ADDRESS ? ['ethereum'] : []),
+  };
+}
+
+export function evmSweepSettings(config: Config): EvmSweepSettings | null {
+  if (!config.EVM_RPC_URL || !config.EVM_TREASURY_ADDRESS) return null;
+  return { rpcUrl: config.EVM_RPC_URL, treasury: config.EVM_TREASURY_ADDRESS as `0x${string}`, confirmations: config.SWEEP_CONFIRMATIONS };
+}
+
+export function openConfiguredQueues(config: Config): Record<QueueName, Queue> {
+  return openQueues({ connection: redisConnection(config.REDIS_URL), prefix: bullPrefix(config), attempts: config.JOB_ATTEMPTS, backoffMs: config.JOB_BACKOFF_MS });
+}
+
+export interface JobSystem {
+  queues: Record<QueueName, Queue>;
+  dispatcher: OutboxDispatcher;
+  workers: RunningWorkers;
+  stop(): Promise<void>;
+}
+
+export async function startJobSystem(options: { config: Config; pool: Pool; writer: LedgerWriter; signer: Signer; logger: Logger }): Promise<JobSystem> {
+  const { config, pool, writer, signer, logger } = options;
+  const settings = creditSettings(config);
+  const queues = openConfiguredQueues(config);
+  const prices = new PriceSource({ db: pool, hermesUrl: config.HERMES_URL, limits: { maxAgeSeconds: config.PRICE_MAX_AGE_SECONDS, maxConfBps: config.PRICE_MAX_CONF_BPS } });
+  const workers = startWorkers({
+    pool,
+    logger,
+    connection: redisConnection(config.REDIS_URL),
+    prefix: bullPrefix(config),
+    concurrency: config.WORKER_CONCURRENCY,
+    lockMs: config.JOB_LOCK_MS,
+    credits: { pool, writer, prices, settings },
+    sweeps: { pool, writer, signer, evm: evmSweepSettings(config), logger },
+  });
+  const dispatcher = new OutboxDispatcher({ pool, queues, logger, pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS, reofferAfterMs: config.OUTBOX_REOFFER_AFTER_MS });
+  await dispatcher.start();
+  return {
+    queues,
+    dispatcher,
+    workers,
+    async stop() {
+      await dispatcher.stop();
+      await workers.close();
+      await closeQueues(queues);
+    },
+  };
+}

@@ -1,0 +1,101 @@
+// The workers: one BullMQ Worker per queue, a handler per job name. Every handler is
+// idempotent (its ledger writes carry idempotency keys and its decisions are rows with unique
+// keys), so BullMQ's at-least-once delivery — a retry, a stalled job taken over after a worker
+// died, a job offered again after Redis lost it — still has one effect. When a handler has
+// done its work the outbox row is marked done, which stops the dispatcher offering it again.
+import { Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Logger, Pool } from '../infra/index.ts';
+import { creditDeposit, reverseCredit, type CreditContext } from './credits.ts';
+import { markDone } from './outbox.ts';
+import type { QueueName } from './queues.ts';
+import { sweepDeposit, type SweepContext } from './sweeps.ts';
+
+type Handler = (data: Record<string, string>) => Promise<unknown>;
+
+export interface WorkerOptions {
+  pool: Pool;
+  logger: Logger;
+  connection: ConnectionOptions;
+  prefix: string;
+  concurrency: number;
+  /** How long a job's lock lasts without renewal: a dead worker's job is taken over after it. */
+  lockMs?: number;
+  credits: CreditContext;
+  sweeps: SweepContext;
+}
+
+export interface RunningWorkers {
+  workers: Worker[];
+  close(): Promise<void>;
+}
+
+const jsonSafe = (value: unknown): unknown => JSON.parse(JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+
+export function startWorkers(options: WorkerOptions): RunningWorkers {
+  const handlers: Partial<Record<QueueName, Record<string, Handler>>> = {
+    credits: {
+      'credit-deposit': (data) => creditDeposit(options.credits, BigInt(data.confirmationEntryId!)),
+      'credit-reversal': (data) => reverseCredit(options.credits, BigInt(data.confirmationEntryId!)),
+    },
+    sweeps: {
+      'sweep-deposit': (data) => sweepDeposit(options.sweeps, BigInt(data.depositEntryId!)),
+    },
+    // refills: issue #7 adds its worker; until then refill jobs wait, visible on the board.
+  };
+  const workers = Object.entries(handlers).map(([queue, byName]) => {
+    const worker = new Worker(
+      queue,
+      async (job: Job<Record<string, string>>) => {
+        const handler = byName[job.name];
+        if (!handler) throw new Error(`no handler for job "${job.name}" on queue ${queue}`);
+        const outcome = jsonSafe(await handler(job.data));
+        await markDone(options.pool, job.data.outboxId!);
+        options.logger.info('job done', { queue, job: job.name, id: job.id, outcome });
+        return outcome;
+      },
+      {
+        connection: options.connection,
+        prefix: options.prefix,
+        concurrency: options.concurrency,
+        // A worker that dies mid-job: another takes the job over after this long.
+        lockDuration: options.lockMs ?? 30_000,
+        stalledInterval: Math.max(1_000, Math.floor((options.lockMs ?? 30_000) / 2)),
+        autorun: true,
+      },
+    );
+    worker.on('failed', (job, error) => {
+      const attempts = job?.opts.attempts ?? 1;
+      const exhausted = (job?.attemptsMade ?? 0) >= attempts;
+      options.logger[exhausted ? 'error' : 'warn'](exhausted ? 'job failed for good; it stays in the failed set' : 'job failed; retrying with backoff', {
+        queue,
+        job: job?.name,
+        id: job?.id,
+        attempt: job?.attemptsMade,
+        error: error.message,
+      });
+    });
+    worker.on('error', (error) => options.logger.warn('worker connection problem', { queue, error: error.message }));
+    return worker;
+  });
+  return {
+    workers,
+    async close() {
+      await Promise.all(workers.map((worker) => worker.close()));
+    },
+  };
+}
+
+/** BullMQ connection options from a redis:// URL (BullMQ opens its own connections from them). */
+export function redisConnection(url: string): ConnectionOptions {
+  const parsed = new URL(url);
+  const db = parsed.pathname.replace(/^\//, '');
+  return {
+    host: parsed.hostname,
+    port: Number(parsed.port || 6379),
+    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+    ...(db ? { db: Number(db) } : {}),
+    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+    maxRetriesPerRequest: null,
+  };
+}
