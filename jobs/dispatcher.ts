@@ -1,4 +1,4 @@
-// Moves outbox rows to BullMQ. The outbox id is the job id, so offering a row twice is one job;
+// Moves outbox rows to BullMQ. The outbox id is the job id (`outbox-<id>`), so offering a row twice is one job;
 // rows whose work is not done are offered again after a while, so a job lost between commit
 // and enqueue, or with a Redis that lost its data (FLUSHDB, a restart without persistence),
 // is offered again and runs once. A job that still exists in Redis (waiting, running, failed)
@@ -8,6 +8,9 @@ import type { Logger, Pool, PoolClient } from '../infra/index.ts';
 import { silentLogger } from '../infra/index.ts';
 import { takeDue } from './outbox.ts';
 import type { QueueName } from './queues.ts';
+
+/** BullMQ refuses integer job ids, so the outbox id is written `outbox-<id>`: still one job per row. */
+export const outboxJobId = (id: bigint | string) => `outbox-${id}`;
 
 export interface DispatcherOptions {
   pool: Pool;
@@ -70,7 +73,7 @@ export class OutboxDispatcher {
       try {
         for (const [queue, items] of byQueue) {
           await this.options.queues[queue].addBulk(
-            items.map((row) => ({ name: row.name, data: { ...row.payload, outboxId: row.id.toString() }, opts: { jobId: row.id.toString() } })),
+            items.map((row) => ({ name: row.name, data: { ...row.payload, outboxId: row.id.toString() }, opts: { jobId: outboxJobId(row.id) } })),
           );
         }
       } catch (error) {

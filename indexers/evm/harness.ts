@@ -45,17 +45,23 @@ export interface EvmWorld {
   contracts: DeployedContracts;
   funder: Address;
   env: NodeJS.ProcessEnv;
-  newDepositor(name: string): Promise<{ userId: string; address: Address }>;
+  newDepositor(name: string, options?: { isSweepEnabled?: boolean }): Promise<{ userId: string; address: Address }>;
   sendEth(to: Address, wei: bigint): Promise<Hex>;
   sendToken(to: Address, units: bigint): Promise<Hex>;
   mine(blocks: number): Promise<void>;
   head(): Promise<number>;
   startIndexer(extraEnv?: NodeJS.ProcessEnv): IndexerProcess;
+  /** Any `coffer` command as a long-running child (e.g. ['start', '--workers']). */
+  startCoffer(args: string[], extraEnv?: NodeJS.ProcessEnv): IndexerProcess;
   cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
   close(): Promise<void>;
 }
 
-export async function createEvmWorld(options: { finalityDepth: number }): Promise<EvmWorld> {
+/**
+ * `derivation` says which roots deposit addresses derive from: the published testnet MPC roots
+ * by default; tests that sign for deposit addresses (sweeps) pass the emulator's.
+ */
+export async function createEvmWorld(options: { finalityDepth: number; derivation?: DerivationSettings }): Promise<EvmWorld> {
   const anvil = await startAnvil();
   const db = await createTestDatabase();
   const contracts = await deployContracts({ rpcUrl: anvil.url, treasury: anvil.accounts[9]! });
@@ -82,15 +88,31 @@ export async function createEvmWorld(options: { finalityDepth: number }): Promis
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     return { child, exited, out: () => ({ stdout, stderr }) };
   };
+  const startCoffer = (args: string[], extraEnv: NodeJS.ProcessEnv): IndexerProcess => {
+    const run = runCli(args, extraEnv);
+    const handle: IndexerProcess = {
+      child: run.child,
+      output: () => run.out().stderr + run.out().stdout,
+      exited: run.exited,
+      async stop(signal = 'SIGTERM') {
+        if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill(signal);
+        const code = await run.exited;
+        processes.delete(handle);
+        return code;
+      },
+    };
+    processes.add(handle);
+    return handle;
+  };
   return {
     anvil,
     db,
     contracts,
     funder,
     env,
-    async newDepositor(name) {
-      const user = await createUser(db.pool, { nearAccountId: `${name}.testnet` });
-      const address = await getDepositAddress(db.pool, user.id, 'ethereum', derivation);
+    async newDepositor(name, depositorOptions = {}) {
+      const user = await createUser(db.pool, { nearAccountId: `${name}.testnet`, ...depositorOptions });
+      const address = await getDepositAddress(db.pool, user.id, 'ethereum', options.derivation ?? derivation);
       return { userId: user.id, address: address.address as Address };
     },
     sendEth: (to, wei) => wallet.sendTransaction({ to, value: wei, chain: null }),
@@ -100,22 +122,9 @@ export async function createEvmWorld(options: { finalityDepth: number }): Promis
       for (let left = blocks; left > 0; left -= 100) await anvil.rpc('anvil_mine', [`0x${Math.min(left, 100).toString(16)}`]);
     },
     head: async () => Number(await anvil.rpc<string>('eth_blockNumber')),
-    startIndexer(extraEnv = {}) {
-      const run = runCli(['indexer', 'run', '--chain', 'evm'], extraEnv);
-      const handle: IndexerProcess = {
-        child: run.child,
-        output: () => run.out().stderr + run.out().stdout,
-        exited: run.exited,
-        async stop(signal = 'SIGTERM') {
-          if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill(signal);
-          const code = await run.exited;
-          processes.delete(handle);
-          return code;
-        },
-      };
-      processes.add(handle);
-      return handle;
-    },
+    startIndexer: (extraEnv = {}) => startCoffer(['indexer', 'run', '--chain', 'evm'], extraEnv),
+    startCoffer: (args, extraEnv = {}) => startCoffer(args, extraEnv),
+
     async cli(args) {
       const run = runCli(args);
       const code = await run.exited;
