@@ -7,6 +7,7 @@
 import { UnrecoverableError } from 'bullmq';
 import type { Pool } from '../infra/index.ts';
 import { depositEntryKinds, getEntry, getEntryByIdempotencyKey, type AppendRequest, type JournalEntry, type LedgerTransaction, type LedgerWriter } from '../ledger/index.ts';
+import { depositDetails } from './deposit-entry.ts';
 import { enqueue } from './outbox.ts';
 import type { PriceSource } from './prices.ts';
 import { formatUsdMicros, reachesMinimum, valueDeposit, type AssetPricing, type Fraction, type Valuation } from './valuation.ts';
@@ -48,19 +49,12 @@ async function depositFacts(pool: Pool, confirmationEntryId: bigint): Promise<De
   if (!confirmation || confirmation.kind !== depositEntryKinds.confirmed) {
     throw new UnrecoverableError(`journal entry ${confirmationEntryId} is not a deposit confirmation`);
   }
-  const depositKey = String(confirmation.metadata.depositKey);
+  const depositKey = confirmation.metadata.depositKey;
+  if (typeof depositKey !== 'string') throw new UnrecoverableError(`confirmation ${confirmationEntryId} names no deposit`);
   const deposit = await getEntryByIdempotencyKey(pool, depositKey);
   if (!deposit) throw new UnrecoverableError(`the deposit ${depositKey} of confirmation ${confirmationEntryId} is not in the journal`);
-  const posting = deposit.postings[0]!;
-  return {
-    confirmation,
-    deposit,
-    depositKey,
-    userId: String(deposit.metadata.userId),
-    chain: String(deposit.metadata.chain),
-    asset: posting.asset,
-    amount: posting.amount,
-  };
+  const { userId, chain, asset, amount } = depositDetails(deposit);
+  return { confirmation, deposit, depositKey, userId, chain, asset, amount };
 }
 
 async function decisionOf(tx: LedgerTransaction, confirmationEntryId: bigint) {

@@ -26,6 +26,7 @@ import {
 import type { Logger, Pool, PoolClient } from '../infra/index.ts';
 import { getEntry, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
 import { toEthereumSignature, type Signer } from '../signer/index.ts';
+import { depositDetails } from './deposit-entry.ts';
 import { enqueue } from './outbox.ts';
 
 export const sweepEntryKinds = { submitted: 'sweep.submitted', confirmed: 'sweep.confirmed', failed: 'sweep.failed' } as const;
@@ -88,21 +89,20 @@ export async function sweepDeposit(context: SweepContext, depositEntryId: bigint
   const { pool, evm } = context;
   const deposit = await getEntry(pool, depositEntryId);
   if (!deposit) throw new UnrecoverableError(`deposit entry ${depositEntryId} does not exist`);
-  const chain = String(deposit.metadata.chain);
+  const details = depositDetails(deposit);
+  const { chain } = details;
   if (chain !== 'ethereum') throw new UnrecoverableError(`sweeps of ${chain} are not supported yet`);
   if (!evm) throw new UnrecoverableError('no EVM sweep settings: set EVM_RPC_URL and EVM_TREASURY_ADDRESS');
-  const address = String(deposit.metadata.address) as Address;
+  const address = details.address as Address;
   const { rows: keys } = await pool.query<{ predecessor: string; path: string }>('SELECT predecessor, path FROM deposit_addresses WHERE chain = $1 AND address = $2', [chain, address]);
   if (!keys[0]) throw new UnrecoverableError(`${address} is not a deposit address`);
-  const posting = deposit.postings[0]!;
-  const contract = deposit.metadata.contract ? (String(deposit.metadata.contract) as Address) : null;
   const plan: Plan = {
     depositEntryId,
-    userId: String(deposit.metadata.userId),
+    userId: details.userId,
     chain,
     address,
-    asset: posting.asset,
-    contract,
+    asset: details.asset,
+    contract: details.contract as Address | null,
     custody: `custody:${chain}:${address}`,
     sweeping: `custody:${chain}:${address}:sweeping`,
     key: { predecessor: keys[0].predecessor, path: keys[0].path, curve: 'secp256k1' },

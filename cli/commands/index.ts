@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createPool, loadConfig, type Pool } from '../../infra/index.ts';
 import { bench } from './bench.ts';
 import { contracts } from './contracts.ts';
+import { demo } from './demo.ts';
 import { derive } from './derive.ts';
 import { indexerCommand } from './indexer.ts';
 import { keys } from './keys.ts';
@@ -26,10 +27,15 @@ export const commands: Record<string, Command> = {
   derive,
   contracts,
   indexer: indexerCommand,
+  demo,
 };
 
 export const usage = `usage: coffer <command> [options]
 
+  demo [--ci] [--port N]                the newcomer's first command (npm run demo): anvil, a local
+                                        Hermes, a fresh database, coffer start, one user's ETH and
+                                        token deposits followed to credit and sweep, then balances,
+                                        trial balance and verify; --ci exits 0 only if all succeeded
   migrate                               create the database if needed and apply migrations
   start [--api] [--projections] [--workers] [--indexers evm] [--port N]
                                         run the API (default port 3000), projection followers,

@@ -113,7 +113,7 @@ async function developmentPassphrase(config: Config, logger: Logger): Promise<st
     const generated = randomBytes(24).toString('base64url');
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     // 'wx': a second process starting at the same moment must not overwrite the first's file.
-    await writeFile(file, generated + '\n', { mode: 0o600, flag: 'wx' }).catch(async () => undefined);
+    await writeFile(file, generated + '\n', { mode: 0o600, flag: 'wx' }).catch(() => undefined);
     return (await readFile(file, 'utf8')).trimEnd();
   });
   logger.warn('using a development keystore passphrase from a local file; set COFFER_KEYSTORE_PASSPHRASE in production', { file });

@@ -1,0 +1,240 @@
+// `coffer demo` (`npm run demo`): the newcomer's first command. It builds a whole little world —
+// anvil, the local Hermes replay server, a fresh database, the contracts — runs the real main
+// job (`coffer start`: API, projections, the EVM indexer and the workers, each as production
+// runs them) against it, makes one user's ETH and token deposits, and narrates the pipeline:
+// seen, confirmed, priced, credited, swept. Then it prints the user's balances, the trial
+// balance and `coffer verify`'s verdict. `--ci` exits (0 only if every step succeeded);
+// otherwise the API stays up until Ctrl-C.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPublicClient, http, type Address } from 'viem';
+import { createApiKey } from '../../api/index.ts';
+import { deployContracts } from '../../contracts/index.ts';
+import { freePort, startAnvil, startHermesReplay } from '../../devnets/index.ts';
+import { createPool, ensureDatabase, loadConfig, pg, quoteIdentifier, splitDatabaseUrl } from '../../infra/index.ts';
+import { setUpTestToken, tokenAsset, tokenTransfer } from '../../indexers/evm/harness.ts';
+import { formatUnits, getBalances, getTrialBalance, verifyLedger } from '../../ledger/index.ts';
+import { migrate } from '../../migrations/index.ts';
+import { ChainSignaturesEmulator, Keystore } from '../../signer/index.ts';
+import { createUser, getDepositAddress } from '../../users/index.ts';
+import { parse } from './index.ts';
+
+const cli = fileURLToPath(new URL('../coffer.ts', import.meta.url));
+const finalityDepth = 3;
+const sweepConfirmations = 2;
+const stepTimeoutMs = 120_000;
+
+export async function demo(args: string[]): Promise<number> {
+  const { values } = parse(args, { ci: { type: 'boolean' }, port: { type: 'string' } });
+  const ci = values.ci ?? false;
+  const started = Date.now();
+  const say = (line: string) => process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
+  const config = loadConfig();
+  const cleanups: (() => Promise<unknown>)[] = [];
+  let app: ChildProcess | null = null;
+  let appLog = '';
+  let ok = false;
+
+  try {
+    const anvil = await startAnvil({ blockTimeSeconds: 1 });
+    cleanups.unshift(() => anvil.stop());
+    say(`anvil (cancun, a block a second) at ${anvil.url}`);
+    const hermes = await startHermesReplay();
+    cleanups.unshift(() => hermes.stop());
+    say(`local Hermes replay server at ${hermes.url} (ETH/USD, BTC/USD, SOL/USD, NEAR/USD)`);
+
+    const stamp = `${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}_${randomBytes(2).toString('hex')}`;
+    const url = new URL(config.DATABASE_URL);
+    url.pathname = `/coffer_demo_${stamp}`;
+    const databaseUrl = url.toString();
+    await ensureDatabase(databaseUrl);
+    await migrate({ connectionString: databaseUrl });
+    if (ci) cleanups.push(() => dropDatabase(databaseUrl));
+    say(`fresh database ${splitDatabaseUrl(databaseUrl).database}, migrated`);
+    const pool = createPool({ connectionString: databaseUrl, max: 4, applicationName: 'coffer-demo' });
+    cleanups.push(() => pool.end());
+
+    const contracts = await deployContracts({ rpcUrl: anvil.url, treasury: anvil.accounts[9]! });
+    const funder = anvil.accounts[1]!;
+    const treasury = anvil.accounts[8]!;
+    await setUpTestToken(pool, anvil.url, contracts, funder, 10n ** 12n);
+    say(`contracts deployed: EntryPoint ${contracts.entryPoint}, forwarder ${contracts.forwarder}, ${tokenAsset} (6 decimals) ${contracts.testToken}`);
+
+    // The signing emulator's roots live in a throwaway keystore; addresses derive from them, so
+    // the workers can sign the sweeps.
+    const keystoreDir = await mkdtemp(join(tmpdir(), 'coffer-demo-keys-'));
+    cleanups.push(() => rm(keystoreDir, { recursive: true, force: true }));
+    const passphrase = randomBytes(18).toString('base64url');
+    const emulator = await ChainSignaturesEmulator.open(new Keystore({ directory: keystoreDir, passphrase }));
+    const user = await createUser(pool, { nearAccountId: `demo-${randomBytes(3).toString('hex')}.testnet` });
+    const derivation = { nearNetwork: 'testnet' as const, bitcoinNetwork: 'regtest' as const, roots: { secp256k1: emulator.rootKey('secp256k1'), ed25519: emulator.rootKey('ed25519') } };
+    const deposit = await getDepositAddress(pool, user.id, 'ethereum', derivation);
+    const address = deposit.address as Address;
+    say(`user ${user.id} (${user.nearAccountId}); ethereum deposit address ${address} (path ${deposit.path}) — ${deposit.uri}`);
+
+    const port = values.port ? Number(values.port) : await freePort();
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      REDIS_KEY_PREFIX: `coffer-demo-${stamp}:`,
+      PORT: String(port),
+      EVM_RPC_URL: anvil.url,
+      EVM_FINALITY_DEPTH: String(finalityDepth),
+      EVM_HEAD_POLL_INTERVAL_MS: '250',
+      EVM_FORWARDER_ADDRESS: contracts.forwarder,
+      EVM_ENTRYPOINT_ADDRESS: contracts.entryPoint,
+      EVM_TREASURY_ADDRESS: treasury,
+      SWEEP_CONFIRMATIONS: String(sweepConfirmations),
+      HERMES_URL: hermes.url,
+      CREDIT_ASSET_PRICING: `${tokenAsset}=usd:1`,
+      COFFER_KEYSTORE_DIR: keystoreDir,
+      COFFER_KEYSTORE_PASSPHRASE: passphrase,
+      OUTBOX_POLL_INTERVAL_MS: '250',
+      LOG_LEVEL: 'warn',
+      SQD_LOG: 'warn',
+    };
+    app = spawn(process.execPath, [cli, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const running = app;
+    const collect = (chunk: Buffer) => {
+      appLog = (appLog + chunk.toString()).slice(-20_000);
+    };
+    running.stdout!.on('data', collect);
+    running.stderr!.on('data', collect);
+    cleanups.unshift(() => stopChild(running));
+    const apiUrl = `http://127.0.0.1:${port}`;
+    await until('the API to answer', async () => (await fetch(`${apiUrl}/health`).then((r) => r.ok).catch(() => false)) || undefined, () => appLog);
+    say(`coffer start is running (API, projections, EVM indexer, workers) — API at ${apiUrl}`);
+
+    const wallet = createPublicClient({ transport: http(anvil.url) });
+    const send = (tx: { to: Address; value?: bigint; data?: `0x${string}` }) =>
+      anvil.rpc<`0x${string}`>('eth_sendTransaction', [{ from: funder, to: tx.to, ...(tx.value ? { value: `0x${tx.value.toString(16)}` } : {}), ...(tx.data ? { data: tx.data } : {}) }]);
+    const ethTx = await send({ to: address, value: 5n * 10n ** 17n });
+    const tokenTx = await send({ to: contracts.testToken, data: tokenTransfer(address, 50_000_000n) });
+    say(`sent 0.5 ETH (${ethTx.slice(0, 12)}…) and 50 ${tokenAsset} (${tokenTx.slice(0, 12)}…) to the deposit address`);
+
+    const seen = new Set<string>();
+    const milestone = async (key: string, what: string, check: () => Promise<string | undefined>) => {
+      const detail = await until(what, check, () => appLog);
+      if (!seen.has(key)) {
+        seen.add(key);
+        say(`${what}: ${detail}`);
+      }
+    };
+    const one = async <T extends pg.QueryResultRow>(sql: string, params: unknown[]) => (await pool.query<T>(sql, params)).rows;
+    await milestone('seen', 'deposits seen (pending)', async () => {
+      const rows = await one<{ asset: string; height: string }>(
+        `SELECT s.code AS asset, e.metadata->>'blockHeight' AS height FROM journal_entries e
+           JOIN postings p ON p.entry_id = e.id JOIN assets s ON s.id = p.asset_id
+          WHERE e.kind = 'deposit.pending' AND e.metadata->>'userId' = $1`,
+        [user.id],
+      );
+      return rows.length === 2 ? rows.map((r) => `${r.asset} in block ${r.height}`).join(', ') : undefined;
+    });
+    await milestone('confirmed', `deposits confirmed (${finalityDepth} blocks deep)`, async () => {
+      const { rows } = await pool.query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM journal_entries c JOIN journal_entries p ON p.idempotency_key = c.metadata->>'depositKey'
+          WHERE c.kind = 'deposit.confirmed' AND p.metadata->>'userId' = $1`,
+        [user.id],
+      );
+      return rows[0]!.n === '2' ? 'pending → custody for both' : undefined;
+    });
+    await milestone('credited', 'priced and credited', async () => {
+      const rows = await one<{ asset: string; choco: string; status: string; price: string | null; expo: number | null }>(
+        `SELECT d.asset, d.choco::text, d.status, o.price::text, o.expo FROM credit_decisions d LEFT JOIN price_observations o ON o.id = d.price_observation_id
+          WHERE d.user_id = $1 ORDER BY d.asset`,
+        [user.id],
+      );
+      if (rows.length < 2) return undefined;
+      return rows
+        .map((r) => `${r.asset} ${r.status}${r.price ? ` at ETH/USD ${formatUnits(BigInt(r.price), -(r.expo ?? 0))} (Pyth, via Hermes)` : ' at the fixed $1'} → ${formatUnits(BigInt(r.choco ?? '0'), 18)} CHOCO`)
+        .join('; ');
+    });
+    await milestone('swept', `swept to the treasury (${sweepConfirmations} confirmations)`, async () => {
+      const rows = await one<{ asset: string; amount: string; fee: string; tx_hash: string; status: string }>(
+        `SELECT asset, amount::text, fee::text, tx_hash, status FROM sweeps WHERE user_id = $1 ORDER BY asset`,
+        [user.id],
+      );
+      if (rows.length < 2 || rows.some((r) => r.status !== 'confirmed')) {
+        const failed = rows.find((r) => r.status === 'failed' || r.status === 'waiting_for_gas');
+        if (failed) say(`  (a sweep is ${failed.status}; waiting for its retry)`);
+        return undefined;
+      }
+      return rows.map((r) => `${r.asset} ${formatUnits(BigInt(r.amount), r.asset === 'ETH' ? 18 : 6)} in ${r.tx_hash.slice(0, 12)}… (gas ${formatUnits(BigInt(r.fee), 18)} ETH)`).join('; ');
+    });
+
+    process.stdout.write('\nbalances of the user\n');
+    for (const account of [`deposits:ethereum:${address}:pending`, `custody:ethereum:${address}`, `users:${user.id}:choco`]) {
+      for (const b of await getBalances(pool, { account })) process.stdout.write(`  ${b.account.padEnd(70)} ${formatUnits(b.balance, b.scale).padStart(28)} ${b.asset}\n`);
+    }
+    const treasuryEth = await wallet.getBalance({ address: treasury });
+    process.stdout.write(`  (treasury ${treasury} now holds ${formatUnits(treasuryEth, 18)} ETH on chain)\n`);
+    process.stdout.write('\ntrial balance (debits = credits per asset)\n');
+    const trial = await getTrialBalance(pool);
+    for (const line of trial) {
+      process.stdout.write(`  ${line.asset.padEnd(8)} debits ${formatUnits(line.debits, line.scale).padStart(26)}  credits ${formatUnits(line.credits, line.scale).padStart(26)}  ${line.debits === line.credits ? 'balanced' : 'UNBALANCED'}\n`);
+    }
+    const report = await verifyLedger(pool);
+    process.stdout.write(`\ncoffer verify: ${report.ok ? 'every invariant holds' : 'VIOLATIONS FOUND'} (${report.entries} entries, ${report.checks.length} checks)\n`);
+    for (const check of report.checks.filter((c) => !c.ok)) process.stdout.write(`  FAIL ${check.name}: ${check.message}\n`);
+    ok = report.ok && trial.every((line) => line.debits === line.credits);
+
+    if (!ci) {
+      const key = await createApiKey(pool, { role: 'operator', name: 'demo operator' });
+      process.stdout.write(
+        `\nThe API stays up at ${apiUrl} (docs ${apiUrl}/docs, queues ${apiUrl}/admin/queues).\n` +
+          `An operator key for this demo database: ${key.key}\n` +
+          `  curl -H 'Authorization: Bearer ${key.key}' ${apiUrl}/v1/users/${user.id}/deposits\n` +
+          `Ctrl-C stops everything (the database ${splitDatabaseUrl(databaseUrl).database} is kept).\n`,
+      );
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+    }
+  } catch (error) {
+    process.stderr.write(`\ndemo failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (appLog) process.stderr.write(`\nlast output of coffer start:\n${appLog.slice(-4_000)}\n`);
+    ok = false;
+  } finally {
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+  }
+  process.stdout.write(ok ? '\ndemo: every step succeeded\n' : '\ndemo: FAILED\n');
+  return ok ? 0 : 1;
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined>, context: () => string): Promise<T> {
+  const deadline = Date.now() + stepTimeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${context().slice(-3_000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+async function dropDatabase(databaseUrl: string): Promise<void> {
+  const { database, maintenanceUrl } = splitDatabaseUrl(databaseUrl);
+  const client = new pg.Client({ connectionString: maintenanceUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(database)} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
