@@ -21,7 +21,8 @@ export interface WorkerOptions {
   /** How long a job's lock lasts without renewal: a dead worker's job is taken over after it. */
   lockMs?: number;
   credits: CreditContext;
-  sweeps: SweepContext;
+  /** Without it the sweeps queue gets no worker here (a process that only credits). */
+  sweeps?: SweepContext;
 }
 
 export interface RunningWorkers {
@@ -37,9 +38,9 @@ export function startWorkers(options: WorkerOptions): RunningWorkers {
       'credit-deposit': (data) => creditDeposit(options.credits, BigInt(data.confirmationEntryId!)),
       'credit-reversal': (data) => reverseCredit(options.credits, BigInt(data.confirmationEntryId!)),
     },
-    sweeps: {
-      'sweep-deposit': (data) => sweepDeposit(options.sweeps, BigInt(data.depositEntryId!)),
-    },
+    ...(options.sweeps
+      ? { sweeps: { 'sweep-deposit': (data: Record<string, string>) => sweepDeposit(options.sweeps!, BigInt(data.depositEntryId!)) } }
+      : {}),
     // refills: issue #7 adds its worker; until then refill jobs wait, visible on the board.
   };
   const workers = Object.entries(handlers).map(([queue, byName]) => {

@@ -65,6 +65,8 @@ export const usage = `usage: coffer <command> [options]
                                         diff against the live one, swap only with --swap
   bench ledger [--json] [--quick]       measure the ledger writer, baselines and replay
   bench indexer [--json] [--quick]      EVM indexer blocks/s against a no-op store; RSS 5k vs 50k blocks
+  bench pipeline [--json] [--quick]     confirmation → credit through outbox, BullMQ and Hermes:
+                                        latency p50/p95 and deposits/s against direct calls
   bench derive [--json] [--quick]       deposit-address derivations per second
   derive --predecessor <near account> --path <path> --chain ethereum|bitcoin|solana
          [--network mainnet|testnet] [--root <secp256k1:…|ed25519:…>] [--bitcoin-network mainnet|testnet|regtest]
