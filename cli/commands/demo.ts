@@ -6,6 +6,7 @@
 // balance and `coffer verify`'s verdict. `--ci` exits (0 only if every step succeeded);
 // otherwise the API stays up until Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -76,11 +77,13 @@ export async function demo(args: string[]): Promise<number> {
     const address = deposit.address as Address;
     say(`user ${user.id} (${user.nearAccountId}); ethereum deposit address ${address} (path ${deposit.path}) — ${deposit.uri}`);
 
+    const redisPrefix = `coffer-demo-${stamp}:`;
+    if (ci) cleanups.push(() => deleteRedisKeys(config.REDIS_URL, redisPrefix));
     const port = values.port ? Number(values.port) : await freePort();
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       DATABASE_URL: databaseUrl,
-      REDIS_KEY_PREFIX: `coffer-demo-${stamp}:`,
+      REDIS_KEY_PREFIX: redisPrefix,
       PORT: String(port),
       EVM_RPC_URL: anvil.url,
       EVM_FINALITY_DEPTH: String(finalityDepth),
@@ -236,5 +239,21 @@ async function dropDatabase(databaseUrl: string): Promise<void> {
     await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(database)} WITH (FORCE)`);
   } finally {
     await client.end();
+  }
+}
+
+/** The demo's queues and rate-limit counters, so a --ci run leaves Redis as it found it. */
+async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
   }
 }

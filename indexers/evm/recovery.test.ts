@@ -121,6 +121,15 @@ describe('EVM indexer: a reorg deeper than the finality depth', () => {
     assert.equal(rewind.code, 0, rewind.stderr);
     const report = JSON.parse(rewind.stdout) as { depositsReversed: number; confirmationsReversed: number; depositsKept: number };
     assert.deepEqual([report.depositsReversed, report.confirmationsReversed], [1, 1]);
+    // The reversed confirmation asks, in the rewind's own transaction, for its credit to be taken back.
+    const { rows: asked } = await world.db.pool.query<{ name: string; payload: { confirmationEntryId: string } }>(
+      "SELECT name, payload FROM outbox WHERE name = 'credit-reversal'",
+    );
+    assert.equal(asked.length, 1);
+    const { rows: reversedConfirmation } = await world.db.pool.query<{ reverses: bigint }>(
+      "SELECT reverses FROM journal_entries WHERE kind = 'deposit.confirmation_reversal'",
+    );
+    assert.equal(asked[0]!.payload.confirmationEntryId, reversedConfirmation[0]!.reverses.toString());
 
     const recovered = world.startIndexer();
     await world.mine(finalityDepth + 1);

@@ -86,7 +86,7 @@ export async function rewindEvmIndexer(options: { pool: Pool; writer: LedgerWrit
     const results = await tx.append(requests);
     const refused = results.flatMap((result, i) => (result.status === 'created' || result.status === 'replayed' ? [] : [{ key: requests[i]!.idempotencyKey, result }]));
     if (refused.length > 0) {
-      // Most likely custody already swept: the shortfall needs a decision (issue #5 books it to a receivable).
+      // Most likely custody already swept to the treasury: taking it back needs an operator's decision.
       const first = refused[0]!;
       const why = first.result.status === 'rejected' ? first.result.rejection.message : first.result.status;
       throw new RewindError(`the ledger refused ${refused.length} reversal(s), first ${first.key}: ${why}; nothing was changed`);
