@@ -180,7 +180,7 @@ export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
     const atEnd = this.options.rangeEnd !== undefined && info.nextHead.height >= this.options.rangeEnd;
     if (info.isOnTop || atEnd) {
       await this.flush();
-    } else if (this.held.blocks >= (this.options.flushBlocks ?? 500) || Date.now() - this.held.since >= (this.options.flushMs ?? 1_000)) {
+    } else if (this.held.blocks >= (this.options.flushBlocks ?? 2_000) || Date.now() - this.held.since >= (this.options.flushMs ?? 2_000)) {
       // One group in flight: wait for the previous one (its error surfaces here), then write this
       // one while the processor fetches on. More batches follow (not at the top, not at the end),
       // so the next call always awaits it.
