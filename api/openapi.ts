@@ -80,7 +80,7 @@ export function openApiDocument() {
         }),
       },
       '/v1/users/{id}/balances': {
-        get: read('The user\'s pending (below the finality depth) and confirmed (in custody) balances per chain and asset', undefined, {
+        get: read('The user\'s pending (below the finality depth) and confirmed (in custody) balances per chain and asset, and their CHOCO', undefined, {
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
         }),
       },

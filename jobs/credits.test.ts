@@ -5,7 +5,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createApiKey, createApp } from '../api/index.ts';
 import { startHermesReplay, type HermesReplay } from '../devnets/index.ts';
+import { silentLogger } from '../infra/index.ts';
 import {
   catchUp,
   chocoBalancesProjection,
@@ -116,6 +118,13 @@ describe('CHOCO credits', () => {
     const expected = (2n * 10n ** 17n * (BigInt(price.price) - BigInt(price.conf)) * 100n * 10n ** 18n) / (10n ** 18n * 10n ** 8n);
     assert.equal(credited.choco, expected);
     assert.equal(await chocoOf(user.id), expected);
+
+    // What the user sees through the API.
+    const app = createApp({ pool: db.pool, writer, logger: silentLogger });
+    const key = (await createApiKey(db.pool, { role: 'user', userId: user.id })).key;
+    const response = await app.request(`/v1/users/${user.id}/balances`, { headers: { authorization: `Bearer ${key}` } });
+    assert.equal(response.status, 200);
+    assert.equal(((await response.json()) as { choco: { balance: string } }).choco.balance, expected.toString());
 
     const entry = (await getEntry(db.pool, credited.creditEntryId))!;
     assert.equal(entry.kind, 'credit.issued');

@@ -94,3 +94,13 @@ export async function getUserBalances(db: Queryable, userId: string): Promise<Us
   );
   return rows.map((row) => ({ chain: row.chain, asset: row.asset, scale: row.scale, pending: BigInt(row.pending), confirmed: BigInt(row.confirmed) }));
 }
+
+/** The user's CHOCO, from the ledger's balances (written in the append transaction, so never behind). */
+export async function getUserChoco(db: Queryable, userId: string): Promise<{ balance: bigint; scale: number }> {
+  const { rows } = await db.query<{ balance: string | null; scale: number }>(
+    `SELECT (SELECT b.balance::text FROM balances b JOIN accounts a ON a.id = b.account_id WHERE a.path = $1 AND b.asset_id = s.id) AS balance, s.scale
+       FROM assets s WHERE s.code = 'CHOCO'`,
+    [`users:${userId}:choco`],
+  );
+  return { balance: BigInt(rows[0]?.balance ?? '0'), scale: rows[0]?.scale ?? 18 };
+}

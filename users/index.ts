@@ -144,4 +144,4 @@ export async function getDepositAddress(db: Queryable, userId: string, chain: st
   return toAddress(stored.rows[0]!);
 }
 
-export { listUserDeposits, getUserBalances, type UserDeposit, type UserBalance, type DepositStatus } from './deposits.ts';
+export { listUserDeposits, getUserBalances, getUserChoco, type UserDeposit, type UserBalance, type DepositStatus } from './deposits.ts';

@@ -3,7 +3,7 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { formatUnits } from '../../ledger/index.ts';
-import { createUser, getDepositAddress, getUser, getUserBalances, listUserDeposits, type DepositAddress, type User, type UserDeposit } from '../../users/index.ts';
+import { createUser, getDepositAddress, getUser, getUserBalances, getUserChoco, listUserDeposits, type DepositAddress, type User, type UserDeposit } from '../../users/index.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
 import { ApiError, readJsonBody } from '../problem.ts';
@@ -100,8 +100,10 @@ export function userRoutes(deps: ApiDependencies): Hono<AppEnv> {
     assertMayRead(c, id);
     await assertUserExists(deps, id);
     const rows = await getUserBalances(deps.pool, id);
+    const choco = await getUserChoco(deps.pool, id);
     return c.json({
       userId: id,
+      choco: { balance: choco.balance.toString(), formatted: formatUnits(choco.balance, choco.scale) },
       balances: rows.map((b) => ({
         chain: b.chain,
         asset: b.asset,
