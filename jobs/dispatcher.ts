@@ -30,6 +30,7 @@ export class OutboxDispatcher {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
+  private failing = false;
   dispatched = 0;
 
   constructor(options: DispatcherOptions) {
@@ -54,7 +55,15 @@ export class OutboxDispatcher {
       return;
     }
     this.running = this.drain()
-      .catch((error: unknown) => this.options.logger.warn('outbox dispatch failed; retrying on the next poll', { error }))
+      .then(() => {
+        if (this.failing) this.options.logger.info('outbox dispatch works again');
+        this.failing = false;
+      })
+      .catch((error: unknown) => {
+        // Once per outage, not once per poll: Redis down for an hour is one line, not 3,600.
+        if (!this.failing) this.options.logger.warn('outbox dispatch failed; retrying on every poll until it works', { error });
+        this.failing = true;
+      })
       .finally(() => {
         this.running = null;
         if (this.again && !this.stopped) {
