@@ -2,9 +2,10 @@
 // package, on a free loopback port, always `--hardfork cancun` (the default, prague, slows down
 // with every block in anvil 1.7.1: research/local-chains.md §1a). Product code never imports
 // this; it only speaks JSON-RPC to whatever URL it is given.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { stopProcess } from '../infra/index.ts';
 import { freePort } from './ports.ts';
 
 const require = createRequire(import.meta.url);
@@ -43,17 +44,6 @@ async function jsonRpc<T>(url: string, method: string, params: unknown[] = []): 
   return body.result as T;
 }
 
-function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
 
 export async function startAnvil(options: { chainId?: number; blockTimeSeconds?: number } = {}): Promise<Anvil> {
   let lastError: unknown;

@@ -12,4 +12,4 @@ export {
   type Queryable,
 } from './db.ts';
 export { createLogger, silentLogger, type Logger } from './logger.ts';
-export { superviseCoffer, type SupervisedProcess, type SuperviseOptions } from './supervise.ts';
+export { superviseCoffer, stopProcess, type SupervisedProcess, type SuperviseOptions } from './supervise.ts';

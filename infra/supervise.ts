@@ -9,6 +9,19 @@ import type { Logger } from './logger.ts';
 const cli = fileURLToPath(new URL('../cli/coffer.ts', import.meta.url));
 const backoffMaxMs = 30_000;
 
+/** SIGTERM, then SIGKILL if the child has not exited after `graceMs`; resolves when it has exited. */
+export function stopProcess(child: ChildProcess, graceMs = 3_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
 export interface SupervisedProcess {
   /** The running child's pid, or null between restarts and after a stop. */
   pid(): number | null;
@@ -67,16 +80,7 @@ export function superviseCoffer(options: SuperviseOptions): SupervisedProcess {
     stop: async () => {
       stopping = true;
       if (timer) clearTimeout(timer);
-      const running = child;
-      if (!running || running.exitCode !== null) return;
-      await new Promise<void>((resolve) => {
-        const kill = setTimeout(() => running.kill('SIGKILL'), 5_000);
-        running.once('exit', () => {
-          clearTimeout(kill);
-          resolve();
-        });
-        running.kill('SIGTERM');
-      });
+      if (child) await stopProcess(child, 5_000);
     },
   };
 }

@@ -16,7 +16,7 @@ import { createPublicClient, http, type Address } from 'viem';
 import { createApiKey } from '../../api/index.ts';
 import { deployContracts } from '../../contracts/index.ts';
 import { freePort, startAnvil, startHermesReplay } from '../../devnets/index.ts';
-import { createPool, ensureDatabase, loadConfig, pg, quoteIdentifier, splitDatabaseUrl } from '../../infra/index.ts';
+import { createPool, ensureDatabase, loadConfig, pg, quoteIdentifier, splitDatabaseUrl, stopProcess } from '../../infra/index.ts';
 import { setUpTestToken, tokenAsset, tokenTransfer } from '../../indexers/evm/harness.ts';
 import { formatUnits, getBalances, getTrialBalance, verifyLedger } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
@@ -107,7 +107,7 @@ export async function demo(args: string[]): Promise<number> {
     };
     running.stdout!.on('data', collect);
     running.stderr!.on('data', collect);
-    cleanups.unshift(() => stopChild(running));
+    cleanups.unshift(() => stopProcess(running, 10_000));
     const apiUrl = `http://127.0.0.1:${port}`;
     await until('the API to answer', async () => (await fetch(`${apiUrl}/health`).then((r) => r.ok).catch(() => false)) || undefined, () => appLog);
     say(`coffer start is running (API, projections, EVM indexer, workers) — API at ${apiUrl}`);
@@ -219,17 +219,6 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, conte
   }
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
 
 async function dropDatabase(databaseUrl: string): Promise<void> {
   const { database, maintenanceUrl } = splitDatabaseUrl(databaseUrl);
