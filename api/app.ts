@@ -13,6 +13,8 @@ import { ApiError, problemBody } from './problem.ts';
 import { ledgerRoutes } from './routes/ledger.ts';
 import { userRoutes } from './routes/users.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { spendRoutes, walletRoutes } from './routes/wallets.ts';
+import { WalletError } from '../wallets/index.ts';
 import { UserError } from '../users/index.ts';
 
 const requestBodyBytesMax = 256 * 1024;
@@ -42,6 +44,7 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
       const status = { user_exists: 409, invalid_near_account: 422, user_not_found: 404, unknown_chain: 404 }[error.code];
       return send(status, error.code, error.message);
     }
+    if (error instanceof WalletError) return send(error.status, error.code, error.message);
     if (error instanceof LedgerOverloadedError) {
       c.header('Retry-After', '1');
       return send(503, error.code, error.message);
@@ -102,6 +105,8 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   v1.route('/ledger', ledgerRoutes(deps));
   v1.route('/users', userRoutes(deps));
   v1.route('/admin', adminRoutes(deps));
+  v1.route('/wallets', walletRoutes(deps));
+  v1.route('/spends', spendRoutes(deps));
   app.route('/v1', v1);
   return app;
 }

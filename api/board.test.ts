@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { silentLogger } from '../infra/index.ts';
-import { closeQueues, openQueues, redisConnection, type QueueName } from '../jobs/index.ts';
+import { closeQueues, openQueues, queueNames, redisConnection, type QueueName } from '../jobs/index.ts';
 import { LedgerWriter } from '../ledger/index.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/index.ts';
 import type { Queue } from 'bullmq';
@@ -48,7 +48,7 @@ describe('the queue board (/admin/queues)', () => {
     const api = await app.request('/admin/queues/api/queues?activeQueue=credits&status=waiting&page=1', { headers: { authorization: basic } });
     assert.equal(api.status, 200);
     const body = (await api.json()) as { queues: { name: string; counts: Record<string, number> }[] };
-    assert.deepEqual(body.queues.map((q) => q.name).sort(), ['credits', 'refills', 'sweeps']);
+    assert.deepEqual(body.queues.map((q) => q.name).sort(), [...queueNames].sort());
     assert.equal(body.queues.find((q) => q.name === 'credits')!.counts.waiting, 1);
   });
 });

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger, Pool } from '../infra/index.ts';
 import type { LedgerWriter } from '../ledger/index.ts';
 import type { DerivationSettings } from '../users/index.ts';
+import type { WalletKeySettings } from '../wallets/index.ts';
 import type { ApiKeyIdentity } from './keys.ts';
 
 export interface ApiDependencies {
@@ -16,6 +17,8 @@ export interface ApiDependencies {
   rateLimitPerMinute?: number;
   /** Root keys and networks for deposit addresses; without it, the users routes answer 503. */
   derivation?: DerivationSettings;
+  /** Wallet keys (derivation) and the webhook root; without them, creating wallets answers 503. */
+  wallets?: { keys: WalletKeySettings; webhookRoot: Buffer };
   /** BullMQ queues shown on the board at /admin/queues (operators); without them, no board. */
   queues?: readonly Queue[];
 }

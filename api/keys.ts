@@ -12,6 +12,8 @@ export interface ApiKeyIdentity {
   name: string | null;
   /** Set exactly for `user` keys: the one user they may see. */
   userId: string | null;
+  /** Set exactly for `agent` keys: the one wallet they act for. */
+  walletId: string | null;
 }
 
 const keyPattern = /^coffer_([a-z0-9]{16})_([A-Za-z0-9_-]{43})$/;
@@ -21,31 +23,33 @@ function hashSecret(secret: string): Buffer {
   return createHash('sha256').update(secret).digest();
 }
 
-export async function createApiKey(db: Queryable, options: { role: Role; name?: string; userId?: string }): Promise<ApiKeyIdentity & { key: string }> {
+export async function createApiKey(db: Queryable, options: { role: Role; name?: string; userId?: string; walletId?: string }): Promise<ApiKeyIdentity & { key: string }> {
   if (!roles.includes(options.role)) throw new Error(`role must be one of ${roles.join(', ')}`);
   if ((options.role === 'user') !== (options.userId !== undefined)) throw new Error('a user key needs a user id, and only a user key has one');
+  if ((options.role === 'agent') !== (options.walletId !== undefined)) throw new Error('an agent key needs a wallet id, and only an agent key has one');
   const id = Array.from(randomBytes(16), (byte) => idAlphabet[byte % idAlphabet.length]).join('');
   const secret = randomBytes(32).toString('base64url');
-  await db.query('INSERT INTO api_keys (id, role, name, secret_hash, user_id) VALUES ($1, $2, $3, $4, $5)', [
+  await db.query('INSERT INTO api_keys (id, role, name, secret_hash, user_id, wallet_id) VALUES ($1, $2, $3, $4, $5, $6)', [
     id,
     options.role,
     options.name ?? null,
     hashSecret(secret),
     options.userId ?? null,
+    options.walletId ?? null,
   ]);
-  return { id, role: options.role, name: options.name ?? null, userId: options.userId ?? null, key: `coffer_${id}_${secret}` };
+  return { id, role: options.role, name: options.name ?? null, userId: options.userId ?? null, walletId: options.walletId ?? null, key: `coffer_${id}_${secret}` };
 }
 
 export async function authenticateApiKey(db: Queryable, key: string): Promise<ApiKeyIdentity | null> {
   const match = keyPattern.exec(key);
   if (!match) return null;
-  const { rows } = await db.query<{ id: string; role: Role; name: string | null; secret_hash: Buffer; user_id: string | null }>(
-    'SELECT id, role, name, secret_hash, user_id FROM api_keys WHERE id = $1 AND revoked_at IS NULL',
+  const { rows } = await db.query<{ id: string; role: Role; name: string | null; secret_hash: Buffer; user_id: string | null; wallet_id: string | null }>(
+    'SELECT id, role, name, secret_hash, user_id, wallet_id FROM api_keys WHERE id = $1 AND revoked_at IS NULL',
     [match[1]],
   );
   const row = rows[0];
   if (!row || !timingSafeEqual(row.secret_hash, hashSecret(match[2]!))) return null;
-  return { id: row.id, role: row.role, name: row.name, userId: row.user_id };
+  return { id: row.id, role: row.role, name: row.name, userId: row.user_id, walletId: row.wallet_id };
 }
 
 export async function revokeApiKey(db: Queryable, id: string): Promise<boolean> {

@@ -6,6 +6,9 @@ import { createTestDatabase, type TestDatabase } from '../testing/index.ts';
 import { silentLogger } from '../infra/index.ts';
 import { LedgerWriter } from '../ledger/index.ts';
 import { createApiKey, createApp } from './index.ts';
+import { rootKeys } from '../signer/index.ts';
+import { createUser } from '../users/index.ts';
+import { createWallet } from '../wallets/index.ts';
 
 let db: TestDatabase;
 let writer: LedgerWriter;
@@ -23,7 +26,9 @@ before(async () => {
   app = createApp({ pool: db.pool, writer, logger: silentLogger, redis, redisKeyPrefix: `${db.name}:`, rateLimitPerMinute: 100_000 });
   operator = (await createApiKey(db.pool, { role: 'operator', name: 'ops' })).key;
   auditor = (await createApiKey(db.pool, { role: 'auditor' })).key;
-  agent = (await createApiKey(db.pool, { role: 'agent' })).key;
+  const owner = await createUser(db.pool, { nearAccountId: 'wallet-owner.testnet' });
+  await createWallet(db.pool, { nearNetwork: 'testnet', secp256k1Root: rootKeys.testnet.secp256k1, predecessor: 'coffer.testnet' }, { id: 'agent-wallet', ownerUserId: owner.id, actor: 'test' });
+  agent = (await createApiKey(db.pool, { role: 'agent', walletId: 'agent-wallet' })).key;
 });
 after(async () => {
   const keys = await redis.keys(`${db.name}:*`);

@@ -38,3 +38,14 @@ export async function readJsonBody(request: { json(): Promise<unknown> }): Promi
     throw new ApiError(400, 'invalid_json', 'the request body is not valid JSON');
   }
 }
+
+/** The body as JSON when there is one, else `{}` (for actions whose body is optional). */
+export async function readOptionalJsonBody(request: { text(): Promise<string> }): Promise<unknown> {
+  const text = await request.text();
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ApiError(400, 'invalid_json', 'the request body is not valid JSON');
+  }
+}

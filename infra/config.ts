@@ -64,6 +64,12 @@ const schema = z.object({
   WORKER_CONCURRENCY: positiveInt.max(256).default(8),
   /** A job whose worker stops renewing its lock (it died) is taken over after about this long. */
   JOB_LOCK_MS: positiveInt.min(1_000).default(30_000),
+  /** The NEAR account coffer calls the MPC signer as for its own keys (agent wallets: path wallet-<id>). */
+  COFFER_NEAR_ACCOUNT: z.string().regex(/^(([a-z0-9]+[-_])*[a-z0-9]+\.)*([a-z0-9]+[-_])*[a-z0-9]+$/, 'must be a NEAR account id such as coffer.testnet').min(2).max(64).default('coffer.testnet'),
+  /** Blocks on top of an agent spend's block before its hold is settled. */
+  SPEND_CONFIRMATIONS: z.coerce.number().int().min(1).max(10_000).default(12),
+  /** coffer's webhook root secret (created on first use, mode 0600); wallet webhook secrets derive from it. */
+  WEBHOOK_ROOT_FILE: z.string().min(1).default('.coffer/webhook-root'),
   /** Safety-net poll of the outbox (commits wake the dispatcher at once). */
   OUTBOX_POLL_INTERVAL_MS: positiveInt.default(1_000),
   /** An offered job not done after this long is offered again (a Redis that lost it). */

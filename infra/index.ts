@@ -13,3 +13,4 @@ export {
 } from './db.ts';
 export { createLogger, silentLogger, type Logger } from './logger.ts';
 export { superviseCoffer, stopProcess, type SupervisedProcess, type SuperviseOptions } from './supervise.ts';
+export { enqueue, markDone, takeDue, outboxCounts, queueNames, type OutboxJob, type OutboxRow, type OutboxCounts, type QueueName } from './outbox.ts';

@@ -8,7 +8,7 @@ import { UnrecoverableError } from 'bullmq';
 import type { Pool } from '../infra/index.ts';
 import { depositEntryKinds, getEntry, getEntryByIdempotencyKey, type AppendRequest, type JournalEntry, type LedgerTransaction, type LedgerWriter } from '../ledger/index.ts';
 import { depositDetails } from './deposit-entry.ts';
-import { enqueue } from './outbox.ts';
+import { enqueue } from '../infra/index.ts';
 import type { PriceSource } from './prices.ts';
 import { formatUsdMicros, reachesMinimum, valueDeposit, type AssetPricing, type Fraction, type Valuation } from './valuation.ts';
 

@@ -5,8 +5,7 @@
 // is left alone by BullMQ when offered again.
 import type { Queue } from 'bullmq';
 import type { Logger, Pool, PoolClient } from '../infra/index.ts';
-import { silentLogger } from '../infra/index.ts';
-import { takeDue } from './outbox.ts';
+import { silentLogger, takeDue } from '../infra/index.ts';
 import type { QueueName } from './queues.ts';
 
 /** BullMQ refuses integer job ids, so the outbox id is written `outbox-<id>`: still one job per row. */
@@ -74,6 +73,7 @@ export class OutboxDispatcher {
   }
 
   private async drain(): Promise<void> {
+    const delayOf = (runAfter: Date | null) => (runAfter && runAfter.getTime() > Date.now() ? { delay: runAfter.getTime() - Date.now() } : {});
     for (;;) {
       const rows = await takeDue(this.options.pool, { limit: this.options.batchSize, reofferAfterMs: this.options.reofferAfterMs });
       if (rows.length === 0) return;
@@ -82,7 +82,7 @@ export class OutboxDispatcher {
       try {
         for (const [queue, items] of byQueue) {
           await this.options.queues[queue].addBulk(
-            items.map((row) => ({ name: row.name, data: { ...row.payload, outboxId: row.id.toString() }, opts: { jobId: outboxJobId(row.id) } })),
+            items.map((row) => ({ name: row.name, data: { ...row.payload, outboxId: row.id.toString() }, opts: { jobId: outboxJobId(row.id), ...delayOf(row.runAfter) } })),
           );
         }
       } catch (error) {

@@ -1,6 +1,6 @@
 // The job system's front door (issue #5): the transactional outbox, BullMQ queues and workers,
 // pricing, CHOCO credits and sweeps.
-export { enqueue, markDone, outboxCounts, type OutboxJob, type OutboxCounts } from './outbox.ts';
+export { enqueue, markDone, outboxCounts, type OutboxJob, type OutboxCounts } from '../infra/index.ts';
 export { queueNames, openQueues, closeQueues, jobOptions, type QueueName, type QueueSettings } from './queues.ts';
 export { OutboxDispatcher, type DispatcherOptions } from './dispatcher.ts';
 export { startWorkers, redisConnection, type RunningWorkers, type WorkerOptions } from './workers.ts';

@@ -16,7 +16,7 @@ import { depositEntryKinds, LedgerWriter, type AppendRequest, type AppendResult 
 import { createUser } from '../users/index.ts';
 import { creditDeposit, type CreditContext } from './credits.ts';
 import { OutboxDispatcher } from './dispatcher.ts';
-import { enqueue } from './outbox.ts';
+import { enqueue } from '../infra/index.ts';
 import { PriceSource } from './prices.ts';
 import { closeQueues, openQueues } from './queues.ts';
 import { parseAssetPricing, parseChainMinimums, parseDecimal } from './valuation.ts';

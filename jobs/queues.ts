@@ -2,9 +2,9 @@
 // to a cap, and a job that exhausts its attempts stays in the failed set (visible on the board
 // at /admin/queues) instead of vanishing.
 import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
+import { queueNames, type QueueName } from '../infra/index.ts';
 
-export const queueNames = ['credits', 'sweeps', 'refills'] as const;
-export type QueueName = (typeof queueNames)[number];
+export { queueNames, type QueueName };
 
 export interface QueueSettings {
   connection: ConnectionOptions;

@@ -27,7 +27,7 @@ import type { Logger, Pool, PoolClient } from '../infra/index.ts';
 import { getEntry, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
 import { toEthereumSignature, type Signer } from '../signer/index.ts';
 import { depositDetails } from './deposit-entry.ts';
-import { enqueue } from './outbox.ts';
+import { enqueue } from '../infra/index.ts';
 
 export const sweepEntryKinds = { submitted: 'sweep.submitted', confirmed: 'sweep.confirmed', failed: 'sweep.failed' } as const;
 

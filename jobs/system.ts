@@ -11,6 +11,8 @@ import { closeQueues, openQueues, type QueueName } from './queues.ts';
 import type { EvmSweepSettings } from './sweeps.ts';
 import { parseAssetPricing, parseChainMinimums, parseDecimal } from './valuation.ts';
 import { redisConnection, startWorkers, type RunningWorkers } from './workers.ts';
+import { evmGasEstimator, loadWebhookRoot, type GasEstimator } from '../wallets/index.ts';
+import { UnrecoverableError } from 'bullmq';
 
 /** BullMQ's key prefix under the configured Redis prefix, so the board and the workers agree. */
 export const bullPrefix = (config: Pick<Config, 'REDIS_KEY_PREFIX'>) => `${config.REDIS_KEY_PREFIX}bull`;
@@ -33,6 +35,9 @@ export function openConfiguredQueues(config: Config): Record<QueueName, Queue> {
   return openQueues({ connection: redisConnection(config.REDIS_URL), prefix: bullPrefix(config), attempts: config.JOB_ATTEMPTS, backoffMs: config.JOB_BACKOFF_MS });
 }
 
+/** Without an EVM node a spend cannot be judged (its cost is unknown): the decision fails closed at once. */
+const noChain: GasEstimator = () => Promise.reject(new UnrecoverableError('no EVM chain is configured (EVM_RPC_URL), so spends cannot be decided'));
+
 export interface JobSystem {
   queues: Record<QueueName, Queue>;
   dispatcher: OutboxDispatcher;
@@ -54,6 +59,11 @@ export async function startJobSystem(options: { config: Config; pool: Pool; writ
     lockMs: config.JOB_LOCK_MS,
     credits: { pool, writer, prices, settings },
     sweeps: { pool, writer, signer, evm: evmSweepSettings(config), logger },
+    wallets: {
+      spends: { pool, writer, logger, estimateGas: config.EVM_RPC_URL ? evmGasEstimator(config.EVM_RPC_URL) : noChain },
+      execute: config.EVM_RPC_URL ? { pool, writer, logger, signer, rpcUrl: config.EVM_RPC_URL, confirmations: config.SPEND_CONFIRMATIONS } : null,
+      webhooks: { pool, logger, root: await loadWebhookRoot(config.WEBHOOK_ROOT_FILE) },
+    },
   });
   const dispatcher = new OutboxDispatcher({ pool, queues, logger, pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS, reofferAfterMs: config.OUTBOX_REOFFER_AFTER_MS });
   await dispatcher.start();

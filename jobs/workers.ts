@@ -3,12 +3,22 @@
 // keys), so BullMQ's at-least-once delivery — a retry, a stalled job taken over after a worker
 // died, a job offered again after Redis lost it — still has one effect. When a handler has
 // done its work the outbox row is marked done, which stops the dispatcher offering it again.
-import { Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger, Pool } from '../infra/index.ts';
 import { creditDeposit, reverseCredit, type CreditContext } from './credits.ts';
-import { markDone } from './outbox.ts';
+import { markDone } from '../infra/index.ts';
 import type { QueueName } from './queues.ts';
 import { sweepDeposit, type SweepContext } from './sweeps.ts';
+import {
+  decideSpend,
+  deliverSpendWebhook,
+  executeSpend,
+  expireApproval,
+  rejectUndecidable,
+  type ExecuteContext,
+  type SpendContext,
+  type WebhookContext,
+} from '../wallets/index.ts';
 
 type Handler = (data: Record<string, string>) => Promise<unknown>;
 
@@ -23,6 +33,8 @@ export interface WorkerOptions {
   credits: CreditContext;
   /** Without it the sweeps queue gets no worker here (a process that only credits). */
   sweeps?: SweepContext;
+  /** Agent spends: decisions, execution (without an EVM RPC, none) and webhooks. */
+  wallets?: { spends: SpendContext; execute: ExecuteContext | null; webhooks: WebhookContext };
 }
 
 export interface RunningWorkers {
@@ -41,7 +53,12 @@ export function startWorkers(options: WorkerOptions): RunningWorkers {
     ...(options.sweeps
       ? { sweeps: { 'sweep-deposit': (data: Record<string, string>) => sweepDeposit(options.sweeps!, BigInt(data.depositEntryId!)) } }
       : {}),
+    ...(options.wallets ? walletHandlers(options.wallets) : {}),
     // refills: issue #7 adds its worker; until then refill jobs wait, visible on the board.
+  };
+  /** What a job that failed for good leaves behind: a spend that could not be decided is rejected (fail closed). */
+  const onExhausted: Record<string, (data: Record<string, string>, error: Error) => Promise<void>> = {
+    'decide-spend': (data, error) => (options.wallets ? rejectUndecidable(options.wallets.spends, data.spendId!, error.message.slice(0, 300)) : Promise.resolve()),
   };
   const workers = Object.entries(handlers).map(([queue, byName]) => {
     const worker = new Worker(
@@ -66,7 +83,7 @@ export function startWorkers(options: WorkerOptions): RunningWorkers {
     );
     worker.on('failed', (job, error) => {
       const attempts = job?.opts.attempts ?? 1;
-      const exhausted = (job?.attemptsMade ?? 0) >= attempts;
+      const exhausted = error instanceof UnrecoverableError || (job?.attemptsMade ?? 0) >= attempts;
       options.logger[exhausted ? 'error' : 'warn'](exhausted ? 'job failed for good; it stays in the failed set' : 'job failed; retrying with backoff', {
         queue,
         job: job?.name,
@@ -74,6 +91,13 @@ export function startWorkers(options: WorkerOptions): RunningWorkers {
         attempt: job?.attemptsMade,
         error: error.message,
       });
+      const settle = exhausted && job ? onExhausted[job.name] : undefined;
+      if (settle && job) {
+        settle(job.data, error).then(
+          () => markDone(options.pool, job.data.outboxId!),
+          (cause: unknown) => options.logger.error('could not settle a job that failed for good', { queue, job: job.name, id: job.id, error: cause }),
+        );
+      }
     });
     worker.on('error', (error) => options.logger.warn('worker connection problem', { queue, error: error.message }));
     return worker;
@@ -83,6 +107,20 @@ export function startWorkers(options: WorkerOptions): RunningWorkers {
     async close() {
       await Promise.all(workers.map((worker) => worker.close()));
     },
+  };
+}
+
+function walletHandlers(wallets: NonNullable<WorkerOptions['wallets']>): Partial<Record<QueueName, Record<string, Handler>>> {
+  return {
+    spends: {
+      'decide-spend': (data) => decideSpend(wallets.spends, data.spendId!),
+      'expire-approval': (data) => expireApproval(wallets.spends, data.spendId!),
+      'execute-spend': (data) => {
+        if (!wallets.execute) throw new UnrecoverableError('spends are executed on an EVM chain: set EVM_RPC_URL');
+        return executeSpend(wallets.execute, data.spendId!);
+      },
+    },
+    webhooks: { 'deliver-webhook': (data) => deliverSpendWebhook(wallets.webhooks, data.spendId!, data.status!) },
   };
 }
 

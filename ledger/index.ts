@@ -16,6 +16,8 @@ export {
   depositsProjection,
   chocoBalancesProjection,
   depositEntryKinds,
+  spendWindowsProjection,
+  spendEntryKinds,
   replayProjection,
   catchUp,
   ProjectionFollower,

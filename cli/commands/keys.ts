@@ -3,10 +3,11 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { loadConfig } from '../../infra/index.ts';
 import { ethereumAddress, Keystore, keystorePassphrase, solanaAddress } from '../../signer/index.ts';
 import { getUser } from '../../users/index.ts';
+import { getWallet } from '../../wallets/index.ts';
 import { parse, printJson, UsageError, withDatabase } from './index.ts';
 
 export async function keys(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { role: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' }, curve: { type: 'string' }, user: { type: 'string' } });
+  const { values, positionals } = parse(args, { role: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' }, curve: { type: 'string' }, user: { type: 'string' }, wallet: { type: 'string' } });
   const [action, id] = positionals;
   if (action === 'create-signing-key') return createSigningKey(values.name, values.curve);
   return withDatabase(1, async (pool) => {
@@ -15,10 +16,13 @@ export async function keys(args: string[]): Promise<number> {
       if (values.name !== undefined && values.name.length > 200) throw new UsageError('--name is limited to 200 characters');
       if ((values.role === 'user') !== (values.user !== undefined)) throw new UsageError('--user <id> goes with --role user, and only with it');
       if (values.user !== undefined && !(await getUser(pool, values.user))) throw new UsageError(`no user ${values.user}; create one with POST /v1/users`);
+      if ((values.role === 'agent') !== (values.wallet !== undefined)) throw new UsageError('--wallet <id> goes with --role agent, and only with it');
+      if (values.wallet !== undefined && !(await getWallet(pool, values.wallet))) throw new UsageError(`no wallet ${values.wallet}; create one with POST /v1/wallets`);
       const created = await createApiKey(pool, {
         role: values.role as Role,
         ...(values.name ? { name: values.name } : {}),
         ...(values.user !== undefined ? { userId: values.user } : {}),
+        ...(values.wallet !== undefined ? { walletId: values.wallet } : {}),
       });
       if (values.json) printJson({ id: created.id, role: created.role, key: created.key });
       else process.stdout.write(`${created.key}\n`);
@@ -30,7 +34,7 @@ export async function keys(args: string[]): Promise<number> {
       process.stderr.write(revoked ? `revoked ${id}\n` : `no active key ${id}\n`);
       return revoked ? 0 : 1;
     }
-    throw new UsageError('keys takes "create --role <role>", "revoke <id>" or "create-signing-key --name <n> --curve secp256k1|ed25519"');
+    throw new UsageError('keys takes "create --role <role> [--user <id>] [--wallet <id>]", "revoke <id>" or "create-signing-key --name <n> --curve secp256k1|ed25519"');
   });
 }
 

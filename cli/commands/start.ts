@@ -12,6 +12,7 @@ import { ChainSignaturesEmulator, ChainSignaturesSigner, EmulatorSigner, ensureE
 import type { DerivationSettings } from '../../users/index.ts';
 import { createLogger, createPool, ensureDatabase, loadConfig, superviseCoffer, type Config, type Logger } from '../../infra/index.ts';
 import { closeQueues, openConfiguredQueues, startJobSystem } from '../../jobs/index.ts';
+import { loadWebhookRoot } from '../../wallets/index.ts';
 import { LedgerWriter, ProjectionFollower } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
 import { indexerNames, requireRpcUrl, superviseIndexer } from '../../indexers/index.ts';
@@ -75,6 +76,10 @@ export async function start(args: string[]): Promise<number> {
         redisKeyPrefix: config.REDIS_KEY_PREFIX,
         rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
         derivation,
+        wallets: {
+          keys: { nearNetwork: derivation.nearNetwork, secp256k1Root: derivation.roots.secp256k1, predecessor: config.COFFER_NEAR_ACCOUNT },
+          webhookRoot: await loadWebhookRoot(config.WEBHOOK_ROOT_FILE),
+        },
         queues: Object.values(queues),
       },
       { port: config.PORT },

@@ -7,7 +7,9 @@ export function depositKeyBase(chain: string, transfer: { txHash: string; logInd
   return `${chain}:${transfer.txHash}:${transfer.logIndex ?? 'value'}`;
 }
 
-export function depositAccounts(chain: string, address: string): { pending: string; custody: string } {
+/** A user's deposit moves pending → custody; money sent to an agent wallet, pending → available. */
+export function depositAccounts(chain: string, address: string, walletId?: string | null): { pending: string; custody: string } {
+  if (walletId) return { pending: `wallets:${walletId}:pending`, custody: `wallets:${walletId}:available` };
   return { pending: `deposits:${chain}:${address}:pending`, custody: `custody:${chain}:${address}` };
 }
 

@@ -32,6 +32,7 @@ interface DepositRow {
   log_index: number | null;
   confirmed_entry_id: bigint | null;
   confirmation_reversed: boolean;
+  wallet_id: string | null;
 }
 
 export class RewindError extends Error {
@@ -51,7 +52,7 @@ export async function rewindEvmIndexer(options: { pool: Pool; writer: LedgerWrit
   // The deposit view knows every deposit with its block; bring it up to date first.
   await catchUp(pool, depositsProjection);
   const { rows: deposits } = await pool.query<DepositRow>(
-    `SELECT entry_id, address, asset, amount::text, block_height, block_hash, tx_hash, log_index, confirmed_entry_id, confirmation_reversed
+    `SELECT entry_id, address, wallet_id, asset, amount::text, block_height, block_hash, tx_hash, log_index, confirmed_entry_id, confirmation_reversed
        FROM deposits WHERE chain = $1 AND block_height > $2 AND reversal_entry_id IS NULL ORDER BY entry_id`,
     [settings.chain, to],
   );
@@ -65,7 +66,7 @@ export async function rewindEvmIndexer(options: { pool: Pool; writer: LedgerWrit
     let confirmationsReversed = 0;
     for (const d of gone) {
       const keyBase = depositKeyBase(settings.chain, { txHash: d.tx_hash, logIndex: d.log_index });
-      const { pending, custody } = depositAccounts(settings.chain, d.address);
+      const { pending, custody } = depositAccounts(settings.chain, d.address, d.wallet_id);
       const amount = BigInt(d.amount);
       const metadata = { indexer: settings.indexer, reason: 'rewind', blockHeight: Number(d.block_height), blockHash: d.block_hash, rewindTo: to };
       if (d.confirmed_entry_id !== null && !d.confirmation_reversed) {
@@ -95,7 +96,7 @@ export async function rewindEvmIndexer(options: { pool: Pool; writer: LedgerWrit
     await enqueue(
       tx.client,
       gone.flatMap((d) =>
-        d.confirmed_entry_id !== null && !d.confirmation_reversed
+        d.confirmed_entry_id !== null && !d.confirmation_reversed && d.wallet_id === null
           ? [{ queue: 'credits' as const, name: 'credit-reversal', dedupeKey: `credit-reversal:${d.confirmed_entry_id}`, payload: { confirmationEntryId: d.confirmed_entry_id.toString() } }]
           : [],
       ),

@@ -353,20 +353,23 @@ export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
     if (orphans) await this.orphanEvents(client, orphans, isOrphaned);
 
     const recipients = [...new Set(observation.transfers.map((t) => t.to))];
-    const watched = new Map<string, { userId: string; address: string }>();
+    // Users' deposit addresses, and agent wallets (money sent to them funds their spends).
+    const watched = new Map<string, { userId: string | null; walletId: string | null; address: string }>();
     if (recipients.length > 0) {
-      const { rows } = await client.query<{ user_id: string; address: string }>(
-        'SELECT user_id, address FROM deposit_addresses WHERE chain = $1 AND lower(address) = ANY($2::text[])',
+      const { rows } = await client.query<{ user_id: string | null; wallet_id: string | null; address: string }>(
+        `SELECT user_id, NULL AS wallet_id, address FROM deposit_addresses WHERE chain = $1 AND lower(address) = ANY($2::text[])
+         UNION ALL
+         SELECT NULL, id, address FROM wallets WHERE chain = $1 AND lower(address) = ANY($2::text[])`,
         [chain, recipients],
       );
-      for (const row of rows) watched.set(row.address.toLowerCase(), { userId: row.user_id, address: row.address });
+      for (const row of rows) watched.set(row.address.toLowerCase(), { userId: row.user_id, walletId: row.wallet_id, address: row.address });
     }
     const candidates = observation.transfers
       .filter((t) => watched.has(t.to))
       .map((transfer) => {
         const owner = watched.get(transfer.to)!;
         const keyBase = depositKeyBase(chain, transfer);
-        const accounts = depositAccounts(chain, owner.address);
+        const accounts = depositAccounts(chain, owner.address, owner.walletId);
         return { transfer, owner, keyBase, key: `${keyBase}:deposit@${transfer.block.hash}`, pendingAccount: accounts.pending, custodyAccount: accounts.custody };
       });
     // A deposit already in the ledger (a block read again after a restart, a rescan) is either
@@ -417,7 +420,7 @@ export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
         metadata: {
           indexer,
           chain,
-          userId: owner.userId,
+          ...(owner.walletId ? { walletId: owner.walletId } : { userId: owner.userId }),
           address: owner.address,
           txHash: transfer.txHash,
           logIndex: transfer.logIndex,
@@ -439,11 +442,12 @@ export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
       if (!isWritten(result) && !alreadyReversed) throw unexpected(request.kind, request, result);
     });
 
-    // Every confirmation asks for its credit in this same transaction (the outbox).
+    // Every confirmation of a user's deposit asks for its credit in this same transaction (the
+    // outbox); money sent to an agent wallet is not credited, it is the wallet's to spend.
     await enqueue(
       client,
       results.flatMap((result, i) =>
-        requests[i]!.kind === depositEntryKinds.confirmed && isWritten(result)
+        requests[i]!.kind === depositEntryKinds.confirmed && isWritten(result) && requests[i]!.postings[0]!.destination.startsWith('custody:')
           ? [{ queue: 'credits' as const, name: 'credit-deposit', dedupeKey: `credit:${result.entry.id}`, payload: { confirmationEntryId: result.entry.id.toString() } }]
           : [],
       ),

@@ -31,8 +31,8 @@ export const depositsProjection: ProjectionDefinition = {
     // A pending entry always precedes the entries that settle it, so one pass in this order sees
     // every row it must update, also when a chunk holds a deposit's whole life.
     await db.query(
-      `INSERT INTO ${t} (entry_id, chain, user_id, address, asset, amount, tx_hash, log_index, block_height, block_hash, effective_at)
-       SELECT e.id, e.metadata->>'chain', e.metadata->>'userId', e.metadata->>'address', s.code, p.amount,
+      `INSERT INTO ${t} (entry_id, chain, user_id, wallet_id, address, asset, amount, tx_hash, log_index, block_height, block_hash, effective_at)
+       SELECT e.id, e.metadata->>'chain', e.metadata->>'userId', e.metadata->>'walletId', e.metadata->>'address', s.code, p.amount,
               e.metadata->>'txHash', (e.metadata->>'logIndex')::integer, (e.metadata->>'blockHeight')::bigint,
               e.metadata->>'blockHash', e.effective_at
          FROM journal_entries e

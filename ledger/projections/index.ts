@@ -8,12 +8,13 @@ import { accountVolumes } from './account-volumes.ts';
 import { balancesProjection } from './balances.ts';
 import { chocoBalancesProjection } from './choco.ts';
 import { depositsProjection, depositEntryKinds } from './deposits.ts';
+import { spendEntryKinds, spendWindowsProjection } from './spend-windows.ts';
 import type { ProjectionDefinition } from './types.ts';
 
 export type { ProjectionDefinition } from './types.ts';
-export { accountVolumes, balancesProjection, chocoBalancesProjection, depositsProjection, depositEntryKinds };
+export { accountVolumes, balancesProjection, chocoBalancesProjection, depositsProjection, depositEntryKinds, spendWindowsProjection, spendEntryKinds };
 
-export const projections: readonly ProjectionDefinition[] = [balancesProjection, accountVolumes, depositsProjection, chocoBalancesProjection];
+export const projections: readonly ProjectionDefinition[] = [balancesProjection, accountVolumes, depositsProjection, chocoBalancesProjection, spendWindowsProjection];
 /** Entries applied per transaction: bounds memory and lock time whatever the journal's size. */
 export const replayChunkEntries = 100_000;
 

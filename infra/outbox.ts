@@ -1,8 +1,12 @@
 // The transactional outbox: work that a ledger change makes necessary is written in the same
-// PostgreSQL transaction as the change (an indexer's confirmation, a credit), so it exists if
-// and only if the change committed. The dispatcher (dispatcher.ts) moves it to BullMQ.
-import type { Queryable } from '../infra/index.ts';
-import type { QueueName } from './queues.ts';
+// PostgreSQL transaction as the change (an indexer's confirmation, a credit, a spend decision),
+// so it exists if and only if the change committed. jobs/ dispatches it to BullMQ. It lives in
+// infra/ because every room that changes the ledger writes to it (indexers, jobs, wallets).
+import type { Queryable } from './db.ts';
+
+/** The BullMQ queues work can be asked of. */
+export const queueNames = ['credits', 'sweeps', 'refills', 'spends', 'webhooks'] as const;
+export type QueueName = (typeof queueNames)[number];
 
 export interface OutboxJob {
   queue: QueueName;
@@ -11,16 +15,24 @@ export interface OutboxJob {
   /** The same work asked for twice is one row: e.g. `credit:<confirmation entry id>`. */
   dedupeKey: string;
   payload: Record<string, string | number | boolean | null>;
+  /** Not to be run before this time (an approval's deadline, say); BullMQ delays it. */
+  runAfter?: Date;
 }
 
 /** Inserts jobs on the caller's transaction; a job whose dedupe key exists already is skipped. */
 export async function enqueue(db: Queryable, jobs: readonly OutboxJob[]): Promise<void> {
   if (jobs.length === 0) return;
   await db.query(
-    `INSERT INTO outbox (queue, name, dedupe_key, payload)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])
+    `INSERT INTO outbox (queue, name, dedupe_key, payload, run_after)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::timestamptz[])
      ON CONFLICT (dedupe_key) DO NOTHING`,
-    [jobs.map((j) => j.queue), jobs.map((j) => j.name), jobs.map((j) => j.dedupeKey), jobs.map((j) => JSON.stringify(j.payload))],
+    [
+      jobs.map((j) => j.queue),
+      jobs.map((j) => j.name),
+      jobs.map((j) => j.dedupeKey),
+      jobs.map((j) => JSON.stringify(j.payload)),
+      jobs.map((j) => j.runAfter?.toISOString() ?? null),
+    ],
   );
 }
 
@@ -34,6 +46,7 @@ export interface OutboxRow {
   queue: QueueName;
   name: string;
   payload: OutboxJob['payload'];
+  runAfter: Date | null;
 }
 
 /** Rows not yet done and not offered within `reofferAfterMs`, oldest first. */
@@ -44,7 +57,7 @@ export async function takeDue(db: Queryable, options: { limit: number; reofferAf
                     WHERE completed_at IS NULL
                       AND (dispatched_at IS NULL OR dispatched_at < now() - make_interval(secs => $2::double precision / 1000))
                     ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-      RETURNING id, queue, name, payload`,
+      RETURNING id, queue, name, payload, run_after AS "runAfter"`,
     [options.limit, options.reofferAfterMs],
   );
   return rows.sort((a, b) => (a.id < b.id ? -1 : 1));

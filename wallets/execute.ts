@@ -1,0 +1,213 @@
+// Executing an allowed spend: sign through the signer, broadcast, track to confirmation, and
+// settle the hold into the final entries. Crash-safe like sweeps: the signed transaction is
+// stored (status `submitted`) before it is broadcast, so a retry re-broadcasts the same bytes
+// and never signs a second transaction for one spend. A wallet's nonces come from
+// wallets.next_nonce (the chain's pending count is its floor), taken under a per-wallet lock.
+//
+// Ledger:  spend.hold     wallets:<id>:available → wallets:<id>:held  (amount; gas reserve in ETH)
+//          spend.settled  held → world:ethereum (amount), held → fees:ethereum (gas paid),
+//                         held → available (the unused gas reserve)
+//          spend.release  reverses the hold (signer down, broadcast refused, reverted)
+//          spend.fee      available → fees:ethereum (the gas a reverted transaction burned)
+import {
+  createPublicClient,
+  http,
+  keccak256,
+  serializeTransaction,
+  type Address,
+  type Hex,
+  type PublicClient,
+  type TransactionSerializableEIP1559,
+} from 'viem';
+import type { Logger, Pool } from '../infra/index.ts';
+import { spendEntryKinds, spendWindowsProjection, type AppendRequest, type AppendResult, type JournalEntry, type LedgerWriter } from '../ledger/index.ts';
+import { SignerError, toEthereumSignature, type Signer } from '../signer/index.ts';
+import { getSpend, SpendSimulationError, transition, type GasEstimator, type Spend } from './spends.ts';
+import { lockWallet, walletAccounts, WalletError } from './wallets.ts';
+
+export interface ExecuteContext {
+  pool: Pool;
+  writer: LedgerWriter;
+  logger: Logger;
+  signer: Signer;
+  rpcUrl: string;
+  /** Blocks on top of the spend's block before it is settled. */
+  confirmations: number;
+  trackTimeoutMs?: number;
+  pollIntervalMs?: number;
+}
+
+export type ExecuteOutcome = { status: Spend['status']; txHash: Hex | null; fee: bigint | null; code: string | null };
+
+const clientFor = (rpcUrl: string) => createPublicClient({ transport: http(rpcUrl, { retryCount: 2, timeout: 10_000 }) }) as PublicClient;
+
+/**
+ * The decision's gas estimate from an EVM node: gas × 1.2 and EIP-1559 fees. A node that
+ * answers that the call reverts is a simulation failure (the spend is rejected); a node that
+ * does not answer is an error (the decision is retried).
+ */
+export function evmGasEstimator(rpcUrl: string): GasEstimator {
+  const client = clientFor(rpcUrl);
+  return async (tx) => {
+    let gas: bigint;
+    try {
+      gas = await client.estimateGas({ account: tx.from, to: tx.to, value: tx.value, data: tx.data });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (/revert|insufficient funds|exceeds balance/i.test(message)) throw new SpendSimulationError(message.split('\n')[0]);
+      throw error;
+    }
+    const fees = await client.estimateFeesPerGas();
+    return { gasLimit: (gas * 12n) / 10n, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas };
+  };
+}
+
+export async function executeSpend(context: ExecuteContext, spendId: string): Promise<ExecuteOutcome> {
+  const spend = await getSpend(context.pool, spendId);
+  if (!spend) throw new WalletError(404, 'spend_not_found', `no spend ${spendId}`);
+  const outcome = (s: Spend): ExecuteOutcome => ({ status: s.status, txHash: s.txHash, fee: s.fee, code: s.code });
+  if (spend.status !== 'allowed' && spend.status !== 'submitted') return outcome(spend);
+  const client = clientFor(context.rpcUrl);
+  const submitted = spend.status === 'submitted' ? spend : await signAndStore(context, client, spend);
+  if (submitted.status !== 'submitted') return outcome(submitted);
+  return outcome(await broadcastAndTrack(context, client, submitted));
+}
+
+async function signAndStore(context: ExecuteContext, client: PublicClient, spend: Spend): Promise<Spend> {
+  const { rows } = await context.pool.query<{ address: Address; predecessor: string; path: string }>('SELECT address, predecessor, path FROM wallets WHERE id = $1', [spend.walletId]);
+  const wallet = rows[0]!;
+  // One signer of a wallet's nonces at a time, across workers.
+  const lock = await context.pool.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`spend-nonce:${spend.walletId}`]);
+    const current = (await getSpend(context.pool, spend.id))!;
+    if (current.status !== 'allowed') return current;
+    const { rows: nonceRows } = await context.pool.query<{ next_nonce: bigint | null }>('SELECT next_nonce FROM wallets WHERE id = $1', [spend.walletId]);
+    const pending = BigInt(await client.getTransactionCount({ address: wallet.address, blockTag: 'pending' }));
+    const stored = nonceRows[0]?.next_nonce ?? 0n;
+    const nonce = Number(stored > pending ? stored : pending);
+    const tx: TransactionSerializableEIP1559 = {
+      type: 'eip1559',
+      chainId: await client.getChainId(),
+      nonce,
+      to: current.txTo,
+      value: current.txValue,
+      data: current.txData,
+      gas: current.gasLimit!,
+      maxFeePerGas: current.maxFeePerGas!,
+      maxPriorityFeePerGas: current.maxPriorityFeePerGas!,
+    };
+    let raw: Hex;
+    try {
+      const digest = keccak256(serializeTransaction(tx));
+      const signature = await context.signer.sign({ predecessor: wallet.predecessor, path: wallet.path, curve: 'secp256k1' }, Buffer.from(digest.slice(2), 'hex'));
+      if (signature.curve !== 'secp256k1') throw new SignerError('the signer returned a non-ECDSA signature for an EVM transaction');
+      raw = serializeTransaction(tx, toEthereumSignature(signature));
+    } catch (error) {
+      if (!(error instanceof SignerError)) throw error;
+      // Fail closed: the spend does not happen, and its budget and funds come back.
+      return release(context, current, 'signer_unavailable', error.message, 0n);
+    }
+    const txHash = keccak256(raw);
+    return await context.writer.transaction(async (t) => {
+      const walletRow = await lockWallet(t.client, spend.walletId);
+      await t.client.query('UPDATE spends SET nonce = $2, tx_hash = $3, raw_tx = $4 WHERE id = $1', [spend.id, nonce, txHash, raw]);
+      await t.client.query('UPDATE wallets SET next_nonce = $2 WHERE id = $1', [spend.walletId, nonce + 1]);
+      return transition(t.client, current, walletRow, { status: 'submitted', actor: 'executor', detail: { txHash, nonce } });
+    });
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
+    lock.release();
+  }
+}
+
+async function broadcastAndTrack(context: ExecuteContext, client: PublicClient, spend: Spend): Promise<Spend> {
+  const txHash = spend.txHash!;
+  const receiptOf = () => client.getTransactionReceipt({ hash: txHash }).catch(() => null);
+  if (!(await receiptOf())) {
+    try {
+      await client.sendRawTransaction({ serializedTransaction: spend.rawTx! });
+    } catch (error) {
+      const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+      const known = /already known|known transaction/i.test(message) || (await client.getTransaction({ hash: txHash }).catch(() => null)) !== null;
+      if (!known) return release(context, spend, 'broadcast_refused', message, 0n);
+    }
+  }
+  const deadline = Date.now() + (context.trackTimeoutMs ?? 120_000);
+  for (;;) {
+    const receipt = await receiptOf();
+    if (receipt && (await client.getBlockNumber()) - receipt.blockNumber + 1n >= BigInt(context.confirmations)) {
+      const fee = receipt.gasUsed * receipt.effectiveGasPrice;
+      if (receipt.status !== 'success') return release(context, spend, 'reverted', `the transaction reverted in block ${receipt.blockNumber}`, fee);
+      return settle(context, spend, fee, receipt.blockNumber);
+    }
+    if (Date.now() > deadline) throw new Error(`spend ${spend.id}: ${txHash} not confirmed yet; will check again`);
+    await new Promise((resolve) => setTimeout(resolve, context.pollIntervalMs ?? 250));
+  }
+}
+
+function assertWritten(result: AppendResult | undefined, key: string): JournalEntry {
+  if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused ${key}: ${result?.status}`);
+  return result.entry;
+}
+
+async function settle(context: ExecuteContext, spend: Spend, fee: bigint, blockNumber: bigint): Promise<Spend> {
+  const accounts = walletAccounts(spend.walletId);
+  return context.writer.transaction(async (t) => {
+    const wallet = await lockWallet(t.client, spend.walletId);
+    const current = (await getSpend(t.client, spend.id))!;
+    if (current.status !== 'submitted') return current;
+    const reserve = current.gasReserve ?? 0n;
+    const postings = [{ source: accounts.held, destination: 'world:ethereum', asset: current.asset, amount: current.amount }];
+    if (fee > 0n) postings.push({ source: accounts.held, destination: 'fees:ethereum', asset: 'ETH', amount: fee });
+    if (reserve > fee) postings.push({ source: accounts.held, destination: accounts.available, asset: 'ETH', amount: reserve - fee });
+    const key = `spend:${current.id}:settled`;
+    const [result] = await t.append([
+      { kind: spendEntryKinds.settled, idempotencyKey: key, sourceRef: current.txHash!, metadata: { walletId: current.walletId, spendId: current.id, txHash: current.txHash, blockNumber: Number(blockNumber), fee: fee.toString() }, postings },
+    ]);
+    const entry = assertWritten(result, key);
+    await t.client.query('UPDATE spends SET fee = $2, settled_entry_id = $3 WHERE id = $1', [current.id, fee.toString(), entry.id.toString()]);
+    return transition(t.client, current, wallet, { status: 'confirmed', actor: 'executor', detail: { txHash: current.txHash, blockNumber: Number(blockNumber), fee: fee.toString() } });
+  });
+}
+
+/** The spend did not happen: the hold is reversed (budget and funds back), gas burned is booked. */
+async function release(context: Pick<ExecuteContext, 'writer'>, spend: Spend, code: string, reason: string, fee: bigint): Promise<Spend> {
+  const accounts = walletAccounts(spend.walletId);
+  return context.writer.transaction(async (t) => {
+    const wallet = await lockWallet(t.client, spend.walletId);
+    const current = (await getSpend(t.client, spend.id))!;
+    if (current.status !== 'allowed' && current.status !== 'submitted') return current;
+    const { rows } = await t.client.query<{ posting_index: number; source: string; destination: string; asset: string; amount: string }>(
+      `SELECT p.posting_index, src.path AS source, dst.path AS destination, s.code AS asset, p.amount::text
+         FROM postings p JOIN accounts src ON src.id = p.source_account_id JOIN accounts dst ON dst.id = p.destination_account_id
+         JOIN assets s ON s.id = p.asset_id WHERE p.entry_id = $1 ORDER BY p.posting_index`,
+      [current.holdEntryId!.toString()],
+    );
+    const requests: AppendRequest[] = [
+      {
+        kind: spendEntryKinds.release,
+        idempotencyKey: `spend:${current.id}:release`,
+        reverses: current.holdEntryId!,
+        sourceRef: current.id,
+        metadata: { walletId: current.walletId, spendId: current.id, code, reason: reason.slice(0, 500) },
+        postings: rows.map((p) => ({ source: p.destination, destination: p.source, asset: p.asset, amount: BigInt(p.amount) })),
+      },
+    ];
+    if (fee > 0n) {
+      requests.push({
+        kind: spendEntryKinds.fee,
+        idempotencyKey: `spend:${current.id}:fee`,
+        sourceRef: current.txHash ?? current.id,
+        metadata: { walletId: current.walletId, spendId: current.id, txHash: current.txHash, fee: fee.toString() },
+        postings: [{ source: accounts.available, destination: 'fees:ethereum', asset: 'ETH', amount: fee }],
+      });
+    }
+    const results = await t.append(requests);
+    const releaseEntry = assertWritten(results[0], requests[0]!.idempotencyKey);
+    if (fee > 0n) assertWritten(results[1], requests[1]!.idempotencyKey);
+    await spendWindowsProjection.apply(t.client, spendWindowsProjection.table, releaseEntry.id - 1n, releaseEntry.id);
+    if (fee > 0n) await t.client.query('UPDATE spends SET fee = $2 WHERE id = $1', [current.id, fee.toString()]);
+    return transition(t.client, current, wallet, { status: 'failed', code, actor: 'executor', detail: { reason: reason.slice(0, 500) } });
+  });
+}

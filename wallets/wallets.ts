@@ -1,0 +1,239 @@
+// Agent wallets: an EVM address per wallet (derived like a deposit address, with coffer's own
+// NEAR account as the predecessor), an owner, a versioned policy, and the freeze/lockdown
+// switches. Every change is an event in wallet_events, the wallets' audit log.
+import { createHmac } from 'node:crypto';
+import type { Pool, PoolClient, Queryable } from '../infra/index.ts';
+import { isPgError, withTransaction } from '../infra/index.ts';
+import { getBalances, listAssets, type JsonObject } from '../ledger/index.ts';
+import { deriveAddress, type NearNetwork } from '../signer/index.ts';
+import { parsePolicy, type Policy } from './policy.ts';
+
+export class WalletError extends Error {
+  override name = 'WalletError';
+  readonly code: string;
+  readonly status: 400 | 403 | 404 | 409 | 422 | 503;
+  constructor(status: WalletError['status'], code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export interface Wallet {
+  id: string;
+  ownerUserId: string;
+  chain: 'ethereum';
+  address: `0x${string}`;
+  predecessor: string;
+  path: string;
+  webhookUrl: string | null;
+  frozenAt: Date | null;
+  frozenReason: string | null;
+  lockedDownAt: Date | null;
+  createdAt: Date;
+}
+
+/** Where wallet keys come from: the signer's secp256k1 root and coffer's NEAR account. */
+export interface WalletKeySettings {
+  nearNetwork: NearNetwork;
+  secp256k1Root: string;
+  /** The NEAR account coffer calls the MPC signer as, for keys that are coffer's own. */
+  predecessor: string;
+}
+
+interface WalletRow {
+  id: string;
+  owner_user_id: string;
+  chain: 'ethereum';
+  address: `0x${string}`;
+  predecessor: string;
+  path: string;
+  webhook_url: string | null;
+  frozen_at: Date | null;
+  frozen_reason: string | null;
+  locked_down_at: Date | null;
+  created_at: Date;
+}
+
+const walletColumns = 'id, owner_user_id, chain, address, predecessor, path, webhook_url, frozen_at, frozen_reason, locked_down_at, created_at';
+const toWallet = (row: WalletRow): Wallet => ({
+  id: row.id,
+  ownerUserId: row.owner_user_id,
+  chain: row.chain,
+  address: row.address,
+  predecessor: row.predecessor,
+  path: row.path,
+  webhookUrl: row.webhook_url,
+  frozenAt: row.frozen_at,
+  frozenReason: row.frozen_reason,
+  lockedDownAt: row.locked_down_at,
+  createdAt: row.created_at,
+});
+
+export const walletAccounts = (id: string) => ({ pending: `wallets:${id}:pending`, available: `wallets:${id}:available`, held: `wallets:${id}:held` });
+
+export async function recordWalletEvent(db: Queryable, event: { walletId: string; kind: string; actor: string; spendId?: string; detail?: JsonObject }): Promise<void> {
+  await db.query('INSERT INTO wallet_events (wallet_id, kind, spend_id, actor, detail) VALUES ($1, $2, $3, $4, $5)', [
+    event.walletId,
+    event.kind,
+    event.spendId ?? null,
+    event.actor,
+    JSON.stringify(event.detail ?? {}),
+  ]);
+}
+
+export async function createWallet(pool: Pool, keys: WalletKeySettings, options: { id: string; ownerUserId: string; webhookUrl?: string; actor: string }): Promise<Wallet> {
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(options.id)) throw new WalletError(422, 'invalid_wallet_id', 'a wallet id is 1–63 lower-case letters, digits and dashes, starting with a letter or digit');
+  const path = `wallet-${options.id}`;
+  const derived = deriveAddress({ chain: 'ethereum', network: keys.nearNetwork, predecessor: keys.predecessor, path, root: keys.secp256k1Root });
+  try {
+    return await withTransaction(pool, async (client) => {
+      const { rows } = await client.query<WalletRow>(
+        `INSERT INTO wallets (id, owner_user_id, chain, address, predecessor, path, webhook_url) VALUES ($1, $2, 'ethereum', $3, $4, $5, $6) RETURNING ${walletColumns}`,
+        [options.id, options.ownerUserId, derived.address, keys.predecessor, path, options.webhookUrl ?? null],
+      );
+      await recordWalletEvent(client, { walletId: options.id, kind: 'wallet.created', actor: options.actor, detail: { ownerUserId: options.ownerUserId, address: derived.address } });
+      return toWallet(rows[0]!);
+    });
+  } catch (error) {
+    if (isPgError(error, '23505')) throw new WalletError(409, 'wallet_exists', `wallet ${options.id} exists already`);
+    if (isPgError(error, '23503')) throw new WalletError(422, 'user_not_found', `no user ${options.ownerUserId} to own the wallet`);
+    throw error;
+  }
+}
+
+export async function getWallet(db: Queryable, id: string): Promise<Wallet | null> {
+  const { rows } = await db.query<WalletRow>(`SELECT ${walletColumns} FROM wallets WHERE id = $1`, [id]);
+  return rows[0] ? toWallet(rows[0]) : null;
+}
+
+export async function requireWallet(db: Queryable, id: string): Promise<Wallet> {
+  const wallet = await getWallet(db, id);
+  if (!wallet) throw new WalletError(404, 'wallet_not_found', `no wallet ${id}`);
+  return wallet;
+}
+
+/** The wallet row locked for the caller's transaction: spends of one wallet decide one at a time. */
+export async function lockWallet(client: PoolClient, id: string): Promise<Wallet> {
+  const { rows } = await client.query<WalletRow>(`SELECT ${walletColumns} FROM wallets WHERE id = $1 FOR UPDATE`, [id]);
+  if (!rows[0]) throw new WalletError(404, 'wallet_not_found', `no wallet ${id}`);
+  return toWallet(rows[0]);
+}
+
+export interface WalletBalance {
+  asset: string;
+  scale: number;
+  pending: bigint;
+  available: bigint;
+  held: bigint;
+}
+
+export async function getWalletBalances(db: Queryable, id: string): Promise<WalletBalance[]> {
+  const rows = await getBalances(db, { account: `wallets:${id}:*` });
+  const byAsset = new Map<string, WalletBalance>();
+  for (const row of rows) {
+    const entry = byAsset.get(row.asset) ?? { asset: row.asset, scale: row.scale, pending: 0n, available: 0n, held: 0n };
+    const side = row.account.split(':')[2];
+    if (side === 'pending' || side === 'available' || side === 'held') entry[side] += row.balance;
+    byAsset.set(row.asset, entry);
+  }
+  return [...byAsset.values()].sort((a, b) => a.asset.localeCompare(b.asset));
+}
+
+export interface StoredPolicy {
+  version: number;
+  policy: Policy;
+  createdBy: string;
+  createdAt: Date;
+}
+
+export async function currentPolicy(db: Queryable, walletId: string): Promise<StoredPolicy | null> {
+  const { rows } = await db.query<{ version: number; policy: unknown; created_by: string; created_at: Date }>(
+    'SELECT version, policy, created_by, created_at FROM wallet_policies WHERE wallet_id = $1 ORDER BY version DESC LIMIT 1',
+    [walletId],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  // Stored policies were validated on the way in; parsing again fills defaults and rule ids.
+  return { version: row.version, policy: parsePolicy(row.policy), createdBy: row.created_by, createdAt: row.created_at };
+}
+
+/** Validates and stores a new version; assets must be registered. Returns the stored version. */
+export async function setPolicy(pool: Pool, walletId: string, input: unknown, actor: string): Promise<StoredPolicy> {
+  const policy = parsePolicy(input);
+  const known = new Set((await listAssets(pool)).map((a) => a.code));
+  for (const rule of policy.rules) {
+    const assets = rule.type === 'per_tx_cap' || rule.type === 'window_limit' ? [rule.asset] : rule.type === 'tokens' ? rule.allow : [];
+    const unknown = assets.find((a) => !known.has(a));
+    if (unknown) throw new WalletError(422, 'unknown_asset', `rule ${rule.id} names ${unknown}, which is not a registered asset`);
+  }
+  return withTransaction(pool, async (client) => {
+    await lockWallet(client, walletId);
+    const { rows } = await client.query<{ version: number; created_at: Date }>(
+      `INSERT INTO wallet_policies (wallet_id, version, policy, created_by)
+       SELECT $1, coalesce(max(version), 0) + 1, $2, $3 FROM wallet_policies WHERE wallet_id = $1
+       RETURNING version, created_at`,
+      [walletId, JSON.stringify(input), actor],
+    );
+    const stored = rows[0]!;
+    await recordWalletEvent(client, { walletId, kind: 'policy.updated', actor, detail: { version: stored.version, rules: policy.rules.length } });
+    return { version: stored.version, policy, createdBy: actor, createdAt: stored.created_at };
+  });
+}
+
+/** Freezes the wallet (idempotent): no spend is allowed until it is unfrozen. */
+export async function freezeWallet(db: Queryable, walletId: string, reason: string, actor: string): Promise<void> {
+  const { rowCount } = await db.query('UPDATE wallets SET frozen_at = now(), frozen_reason = $2 WHERE id = $1 AND frozen_at IS NULL', [walletId, reason]);
+  if ((rowCount ?? 0) > 0) await recordWalletEvent(db, { walletId, kind: 'wallet.frozen', actor, detail: { reason } });
+}
+
+/** Freezes the wallet and revokes every agent key of it. */
+export async function lockDownWallet(db: Queryable, walletId: string, reason: string, actor: string): Promise<void> {
+  await freezeWallet(db, walletId, reason, actor);
+  await db.query('UPDATE wallets SET locked_down_at = coalesce(locked_down_at, now()) WHERE id = $1', [walletId]);
+  const { rows } = await db.query<{ id: string }>('UPDATE api_keys SET revoked_at = now() WHERE wallet_id = $1 AND revoked_at IS NULL RETURNING id', [walletId]);
+  await recordWalletEvent(db, { walletId, kind: 'wallet.locked_down', actor, detail: { reason, revokedKeys: rows.map((r) => r.id) } });
+}
+
+/** Unfreezes; a locked-down wallet also needs a new agent key (the old ones stay revoked). */
+export async function unfreezeWallet(pool: Pool, walletId: string, actor: string, options: { mayLiftLockdown: boolean }): Promise<Wallet> {
+  return withTransaction(pool, async (client) => {
+    const wallet = await lockWallet(client, walletId);
+    if (wallet.lockedDownAt && !options.mayLiftLockdown) throw new WalletError(403, 'forbidden', 'a locked-down wallet is unfrozen by an operator');
+    if (wallet.frozenAt) {
+      await client.query('UPDATE wallets SET frozen_at = NULL, frozen_reason = NULL, locked_down_at = NULL WHERE id = $1', [walletId]);
+      await recordWalletEvent(client, { walletId, kind: 'wallet.unfrozen', actor, detail: { wasLockedDown: wallet.lockedDownAt !== null } });
+    }
+    return (await getWallet(client, walletId))!;
+  });
+}
+
+/**
+ * The wallet's webhook signing secret: HMAC of the wallet id under coffer's webhook root. It is
+ * derived, never stored, so the database cannot leak it; the owner fetches it when needed.
+ */
+export function webhookSecret(root: Uint8Array, walletId: string): string {
+  return `whsec_${createHmac('sha256', root).update(`coffer wallet webhook v1:${walletId}`).digest('base64url')}`;
+}
+
+export async function setWebhookUrl(db: Queryable, walletId: string, url: string | null, actor: string): Promise<void> {
+  await db.query('UPDATE wallets SET webhook_url = $2 WHERE id = $1', [walletId, url]);
+  await recordWalletEvent(db, { walletId, kind: 'webhook.updated', actor, detail: { url } });
+}
+
+export interface WalletEvent {
+  id: bigint;
+  kind: string;
+  spendId: string | null;
+  actor: string;
+  detail: JsonObject;
+  at: Date;
+}
+
+export async function listWalletEvents(db: Queryable, walletId: string, options: { limit: number; before?: bigint }): Promise<WalletEvent[]> {
+  const { rows } = await db.query<{ id: bigint; kind: string; spend_id: string | null; actor: string; detail: JsonObject; at: Date }>(
+    'SELECT id, kind, spend_id, actor, detail, at FROM wallet_events WHERE wallet_id = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3',
+    [walletId, options.before?.toString() ?? null, options.limit],
+  );
+  return rows.map((r) => ({ id: r.id, kind: r.kind, spendId: r.spend_id, actor: r.actor, detail: r.detail, at: r.at }));
+}
