@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import { balancesQuery, asOfQuery, entriesQuery, manualEntryBody, statementQuery } from './routes/ledger.ts';
 import { createUserBody, depositsQuery } from './routes/users.ts';
+import { createWalletBody, spendBody, spendsQuery } from './routes/wallets.ts';
+import { policySchema } from '../wallets/index.ts';
 
 const problem = { description: 'Problem', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
 
@@ -9,6 +11,8 @@ function queryParameters(schema: z.ZodObject) {
   const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, object>; required?: string[] };
   return Object.entries(json.properties ?? {}).map(([name, property]) => ({ name, in: 'query', required: json.required?.includes(name) ?? false, schema: property }));
 }
+
+const pathId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
 export function openApiDocument() {
   const read = (summary: string, query?: z.ZodObject, extra: object = {}) => ({
@@ -31,6 +35,9 @@ export function openApiDocument() {
         },
         ManualEntry: z.toJSONSchema(manualEntryBody, { unrepresentable: 'any' }),
         NewUser: z.toJSONSchema(createUserBody, { unrepresentable: 'any' }),
+        NewWallet: z.toJSONSchema(createWalletBody, { unrepresentable: 'any' }),
+        Policy: z.toJSONSchema(policySchema, { io: 'input', unrepresentable: 'any' }),
+        SpendRequest: z.toJSONSchema(spendBody, { unrepresentable: 'any' }),
       },
     },
     paths: {
@@ -84,6 +91,42 @@ export function openApiDocument() {
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
         }),
       },
+      '/v1/wallets': {
+        post: {
+          summary: 'Create an agent wallet (operator): an EVM address derived for it, an owner, an optional webhook URL; answers its webhook secret once',
+          security: [{ bearer: [] }],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/NewWallet' } } } },
+          responses: { '201': { description: 'created' }, '400': problem, '409': problem, '422': problem, '503': problem },
+        },
+      },
+      '/v1/wallets/{id}': { get: read('A wallet: address, balances (available, held, pending), remaining budget per window, frozen, locked down', undefined, { parameters: [pathId] }) },
+      '/v1/wallets/{id}/policy': {
+        get: read('The current policy and its version', undefined, { parameters: [pathId] }),
+        put: {
+          summary: 'Replace the policy (owner or operator): a new version, audited. Rules: per_tx_cap, window_limit (rolling or calendar in an IANA zone), recipients, contracts, selectors, tokens, hours, cooldown, velocity; each with severity approve | reject | freeze | lockdown',
+          security: [{ bearer: [] }],
+          parameters: [pathId],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Policy' } } } },
+          responses: { '200': { description: 'stored' }, '400': problem, '403': problem, '404': problem, '422': problem },
+        },
+      },
+      '/v1/wallets/{id}/spends': {
+        get: read('The wallet\'s spends, newest first', spendsQuery, { parameters: [pathId, ...queryParameters(spendsQuery)] }),
+        post: {
+          summary: 'Ask to spend (the wallet\'s agent key). 202 with the spend; a policy job decides: allowed (budget and funds held), rejected with a code, or awaiting_approval',
+          security: [{ bearer: [] }],
+          parameters: [pathId, { name: 'Idempotency-Key', in: 'header', required: true, schema: { type: 'string', maxLength: 200 } }],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/SpendRequest' } } } },
+          responses: { '202': { description: 'accepted for a decision' }, '200': { description: 'idempotent replay: the original spend' }, '400': problem, '404': problem, '409': problem, '422': problem },
+        },
+      },
+      '/v1/wallets/{id}/freeze': { post: { summary: 'Freeze the wallet (owner or operator)', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': { description: 'frozen' }, '403': problem, '404': problem } } },
+      '/v1/wallets/{id}/unfreeze': { post: { summary: 'Unfreeze (owner; a locked-down wallet: operator)', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': { description: 'unfrozen' }, '403': problem, '404': problem } } },
+      '/v1/wallets/{id}/webhook': { put: { summary: 'Set or clear the webhook URL (owner or operator); answers the signing secret', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': { description: 'stored' }, '400': problem, '403': problem } } },
+      '/v1/wallets/{id}/events': { get: read('The wallet\'s audit log: policy versions, freezes, lockdowns, every spend status', undefined, { parameters: [pathId] }) },
+      '/v1/spends/{id}': { get: read('One spend: status, code, every violated rule, transaction, fee, ledger entries', undefined, { parameters: [pathId] }) },
+      '/v1/spends/{id}/approve': { post: { summary: 'Approve a spend awaiting approval (owner or operator); the other rules are checked again', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': { description: 'decided' }, '403': problem, '404': problem, '409': problem } } },
+      '/v1/spends/{id}/reject': { post: { summary: 'Reject a spend awaiting approval (owner or operator)', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': { description: 'rejected' }, '403': problem, '404': problem, '409': problem } } },
       '/v1/admin/indexers': { get: read('Indexers: processed and finalized block, chain head, lag, deposits awaiting confirmation, stop reason (operator, auditor)') },
     },
   };
