@@ -8,7 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pg } from '../infra/index.ts';
-import { Keystore } from '../signer/index.ts';
+import { Keystore, rootKeys } from '../signer/index.ts';
+import { createUser } from '../users/index.ts';
+import { createWallet } from '../wallets/index.ts';
 import { startAnvil } from '../devnets/index.ts';
 
 const entryPoint = fileURLToPath(new URL('./coffer.ts', import.meta.url));
@@ -163,6 +165,22 @@ describe('the coffer CLI', () => {
     assert.match(unknown.stderr, /no user nosuchuser000000/);
     const misplaced = await coffer(['keys', 'create', '--role', 'auditor', '--user', 'nosuchuser000000']);
     assert.equal(misplaced.code, 2);
+  });
+
+  test('keys create --role agent is scoped with --wallet, which must name a wallet', async () => {
+    const missing = await coffer(['keys', 'create', '--role', 'agent']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--wallet <id> goes with --role agent/);
+    const unknown = await coffer(['keys', 'create', '--role', 'agent', '--wallet', 'no-such-wallet']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /no wallet no-such-wallet/);
+    const owner = await createUser(db.pool, { nearAccountId: 'cli-wallet-owner.testnet' });
+    await createWallet(db.pool, { nearNetwork: 'testnet', secp256k1Root: rootKeys.testnet.secp256k1, predecessor: 'coffer.testnet' }, { id: 'cli-wallet', ownerUserId: owner.id, actor: 'test' });
+    const created = await coffer(['keys', 'create', '--role', 'agent', '--wallet', 'cli-wallet', '--json']);
+    assert.equal(created.code, 0, created.stderr);
+    const key = JSON.parse(created.stdout) as { id: string; role: string };
+    const { rows } = await db.pool.query<{ wallet_id: string }>('SELECT wallet_id FROM api_keys WHERE id = $1', [key.id]);
+    assert.equal(rows[0]!.wallet_id, 'cli-wallet');
   });
 
   test('contracts deploy prints the deployed addresses as one JSON object', async () => {
