@@ -210,5 +210,8 @@ describe('an agent wallet, end to end', () => {
 
     const verify = await world.cli(['verify']);
     assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+    const replay = await world.cli(['projections', 'replay', 'spend-windows']);
+    assert.equal(replay.code, 0, replay.stdout + replay.stderr);
+    assert.match(replay.stdout, /spend-windows: replayed through entry \d+: identical to live/);
   });
 });
