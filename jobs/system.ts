@@ -1,9 +1,10 @@
 // The job system assembled from configuration: queues, the outbox dispatcher and the workers,
 // as `coffer start --workers` runs them (and the demo and tests, with their own settings).
-import type { Queue } from 'bullmq';
+import { UnrecoverableError, type Queue } from 'bullmq';
 import type { Config, Logger, Pool } from '../infra/index.ts';
 import type { LedgerWriter } from '../ledger/index.ts';
 import type { Signer } from '../signer/index.ts';
+import { evmGasEstimator, loadWebhookRoot, type GasEstimator } from '../wallets/index.ts';
 import type { CreditSettings } from './credits.ts';
 import { OutboxDispatcher } from './dispatcher.ts';
 import { PriceSource } from './prices.ts';
@@ -11,8 +12,6 @@ import { closeQueues, openQueues, type QueueName } from './queues.ts';
 import type { EvmSweepSettings } from './sweeps.ts';
 import { parseAssetPricing, parseChainMinimums, parseDecimal } from './valuation.ts';
 import { redisConnection, startWorkers, type RunningWorkers } from './workers.ts';
-import { evmGasEstimator, loadWebhookRoot, type GasEstimator } from '../wallets/index.ts';
-import { UnrecoverableError } from 'bullmq';
 
 /** BullMQ's key prefix under the configured Redis prefix, so the board and the workers agree. */
 export const bullPrefix = (config: Pick<Config, 'REDIS_KEY_PREFIX'>) => `${config.REDIS_KEY_PREFIX}bull`;

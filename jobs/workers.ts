@@ -4,11 +4,7 @@
 // died, a job offered again after Redis lost it — still has one effect. When a handler has
 // done its work the outbox row is marked done, which stops the dispatcher offering it again.
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import type { Logger, Pool } from '../infra/index.ts';
-import { creditDeposit, reverseCredit, type CreditContext } from './credits.ts';
-import { markDone } from '../infra/index.ts';
-import type { QueueName } from './queues.ts';
-import { sweepDeposit, type SweepContext } from './sweeps.ts';
+import { markDone, type Logger, type Pool } from '../infra/index.ts';
 import {
   decideSpend,
   deliverSpendWebhook,
@@ -19,6 +15,9 @@ import {
   type SpendContext,
   type WebhookContext,
 } from '../wallets/index.ts';
+import { creditDeposit, reverseCredit, type CreditContext } from './credits.ts';
+import type { QueueName } from './queues.ts';
+import { sweepDeposit, type SweepContext } from './sweeps.ts';
 
 type Handler = (data: Record<string, string>) => Promise<unknown>;
 
