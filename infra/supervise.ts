@@ -51,6 +51,7 @@ export function superviseCoffer(options: SuperviseOptions): SupervisedProcess {
   let restarts = 0;
 
   const launch = () => {
+    if (stopping) return;
     const startedAt = Date.now();
     child = spawn(process.execPath, [...(options.nodeFlags ?? []), cli, ...options.args], { stdio: ['ignore', 'inherit', 'inherit'], env: options.env ?? process.env });
     logger.info('process started', { process: name, pid: child.pid });
@@ -59,6 +60,9 @@ export function superviseCoffer(options: SuperviseOptions): SupervisedProcess {
       if (stopping) return;
       void (async () => {
         const reason = (await options.stoppedReason?.().catch(() => null)) ?? null;
+        // stop() may have been called while the reason was being read: then no restart, or the
+        // new child would outlive its parent.
+        if (stopping) return;
         if (reason) {
           logger.error('process stopped and will not restart until an operator acts', { process: name, reason });
           return;
