@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createPublicClient, erc20Abi, http, type Address } from 'viem';
 import { startHermesReplay, type HermesReplay } from '../devnets/index.ts';
-import { createEvmWorld, eventually, type EvmWorld, type IndexerProcess } from '../indexers/evm/harness.ts';
+import { createEvmWorld, eventually, whileMining as mining, type EvmWorld, type IndexerProcess } from '../indexers/evm/harness.ts';
 import { getBalances, getTrialBalance } from '../ledger/index.ts';
 import { ChainSignaturesEmulator, Keystore } from '../signer/index.ts';
 
@@ -83,19 +83,8 @@ after(async () => {
 const chain = () => createPublicClient({ transport: http(world.anvil.url) });
 
 /** Waits for `check`, mining a block now and then so confirmations keep coming. */
-async function whileMining<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  let polls = 0;
-  return eventually(
-    what,
-    async () => {
-      if (++polls % 3 === 0) await world.mine(1);
-      return check();
-    },
-    timeoutMs,
-    () => `indexer:\n${indexer.output().slice(-3_000)}\nworkers:\n${workers.output().slice(-5_000)}`,
-    150,
-  );
-}
+const whileMining = <T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000) =>
+  mining(world, what, check, () => `indexer:\n${indexer.output().slice(-3_000)}\nworkers:\n${workers.output().slice(-5_000)}`, timeoutMs);
 
 async function count(sql: string, params: unknown[] = []): Promise<number> {
   const { rows } = await world.db.pool.query<{ n: bigint }>(sql, params);

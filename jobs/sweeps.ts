@@ -27,7 +27,7 @@ import type { Logger, Pool, PoolClient } from '../infra/index.ts';
 import { getEntry, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
 import { toEthereumSignature, type Signer } from '../signer/index.ts';
 import { depositDetails } from './deposit-entry.ts';
-import { enqueue } from '../infra/index.ts';
+import { awaitConfirmations, broadcastStored, enqueue } from '../infra/index.ts';
 
 export const sweepEntryKinds = { submitted: 'sweep.submitted', confirmed: 'sweep.confirmed', failed: 'sweep.failed' } as const;
 
@@ -255,39 +255,19 @@ async function submit(
 /** Broadcasts (again, harmlessly, if it was already) and waits for the confirmations. */
 async function track(context: SweepContext, evm: EvmSweepSettings, client: PublicClient, plan: Plan, row: SweepRow): Promise<SweepOutcome> {
   const txHash = row.tx_hash!;
-  const receiptOf = () => client.getTransactionReceipt({ hash: txHash }).catch(() => null);
-  if (!(await receiptOf())) {
-    try {
-      await client.sendRawTransaction({ serializedTransaction: row.raw_tx! });
-    } catch (error) {
-      const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
-      // "Already known", or mined meanwhile, is not a failure; a refusal of a transaction the
-      // node does not have (its nonce used by another, too little gas money) is.
-      const known = /already known|known transaction/i.test(message) || (await client.getTransaction({ hash: txHash }).catch(() => null)) !== null;
-      if (!known) {
-        await fail(context, plan, row, `broadcast refused: ${message}`, 0n);
-        throw new SweepError(`sweep of deposit ${plan.depositEntryId}: broadcast refused (${message}); will retry`);
-      }
-    }
+  const sent = await broadcastStored(client, row.raw_tx!, txHash);
+  if (sent.status === 'refused') {
+    await fail(context, plan, row, `broadcast refused: ${sent.message}`, 0n);
+    throw new SweepError(`sweep of deposit ${plan.depositEntryId}: broadcast refused (${sent.message}); will retry`);
   }
-  const deadline = Date.now() + (evm.trackTimeoutMs ?? 120_000);
-  for (;;) {
-    const receipt = await receiptOf();
-    if (receipt) {
-      const head = await client.getBlockNumber();
-      if (head - receipt.blockNumber + 1n >= BigInt(evm.confirmations)) {
-        const fee = receipt.gasUsed * receipt.effectiveGasPrice;
-        if (receipt.status !== 'success') {
-          await fail(context, plan, row, `the transaction reverted in block ${receipt.blockNumber}`, fee);
-          throw new SweepError(`sweep of deposit ${plan.depositEntryId}: transaction ${txHash} reverted; will retry`);
-        }
-        await confirm(context, plan, row, fee, receipt.blockNumber);
-        return { status: 'confirmed', amount: BigInt(row.amount!), fee, txHash };
-      }
-    }
-    if (Date.now() > deadline) throw new SweepError(`sweep of deposit ${plan.depositEntryId}: ${txHash} not confirmed yet; will check again`);
-    await new Promise((resolve) => setTimeout(resolve, evm.pollIntervalMs ?? 500));
+  const confirmed = await awaitConfirmations(client, txHash, { confirmations: evm.confirmations, timeoutMs: evm.trackTimeoutMs ?? 120_000, pollIntervalMs: evm.pollIntervalMs ?? 500 });
+  if (!confirmed) throw new SweepError(`sweep of deposit ${plan.depositEntryId}: ${txHash} not confirmed yet; will check again`);
+  if (!confirmed.success) {
+    await fail(context, plan, row, `the transaction reverted in block ${confirmed.blockNumber}`, confirmed.fee);
+    throw new SweepError(`sweep of deposit ${plan.depositEntryId}: transaction ${txHash} reverted; will retry`);
   }
+  await confirm(context, plan, row, confirmed.fee, confirmed.blockNumber);
+  return { status: 'confirmed', amount: BigInt(row.amount!), fee: confirmed.fee, txHash };
 }
 
 async function confirm(context: SweepContext, plan: Plan, row: SweepRow, fee: bigint, blockNumber: bigint): Promise<void> {

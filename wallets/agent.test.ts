@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { createPublicClient, erc20Abi, http, type Address } from 'viem';
 import { createApiKey } from '../api/index.ts';
 import { freePort } from '../devnets/index.ts';
-import { createEvmWorld, eventually, tokenAsset, type EvmWorld, type IndexerProcess } from '../indexers/evm/harness.ts';
+import { createEvmWorld, eventually, tokenAsset, whileMining as mining, type EvmWorld, type IndexerProcess } from '../indexers/evm/harness.ts';
 import { getBalances, getTrialBalance } from '../ledger/index.ts';
 import { ChainSignaturesEmulator, Keystore } from '../signer/index.ts';
 import { createUser } from '../users/index.ts';
@@ -110,19 +110,7 @@ async function call(path: string, key: string, init: { method?: string; body?: u
   return { status: response.status, body: (await response.json()) as Answer['body'] };
 }
 
-async function whileMining<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  let polls = 0;
-  return eventually(
-    what,
-    async () => {
-      if (++polls % 3 === 0) await world.mine(1);
-      return check();
-    },
-    timeoutMs,
-    () => coffer.output().slice(-6_000),
-    150,
-  );
-}
+const whileMining = <T>(what: string, check: () => Promise<T | undefined | false>) => mining(world, what, check, () => coffer.output().slice(-6_000));
 
 const ledger = async (account: string, asset: string) => (await getBalances(world.db.pool, { account, asset }))[0]?.balance ?? 0n;
 

@@ -19,7 +19,7 @@ import {
   type PublicClient,
   type TransactionSerializableEIP1559,
 } from 'viem';
-import type { Logger, Pool } from '../infra/index.ts';
+import { awaitConfirmations, broadcastStored, type Logger, type Pool } from '../infra/index.ts';
 import { spendEntryKinds, spendWindowsProjection, type AppendRequest, type AppendResult, type JournalEntry, type LedgerWriter } from '../ledger/index.ts';
 import { SignerError, toEthereumSignature, type Signer } from '../signer/index.ts';
 import { getSpend, SpendSimulationError, transition, type GasEstimator, type Spend } from './spends.ts';
@@ -122,28 +122,12 @@ async function signAndStore(context: ExecuteContext, client: PublicClient, spend
 }
 
 async function broadcastAndTrack(context: ExecuteContext, client: PublicClient, spend: Spend): Promise<Spend> {
-  const txHash = spend.txHash!;
-  const receiptOf = () => client.getTransactionReceipt({ hash: txHash }).catch(() => null);
-  if (!(await receiptOf())) {
-    try {
-      await client.sendRawTransaction({ serializedTransaction: spend.rawTx! });
-    } catch (error) {
-      const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
-      const known = /already known|known transaction/i.test(message) || (await client.getTransaction({ hash: txHash }).catch(() => null)) !== null;
-      if (!known) return release(context, spend, 'broadcast_refused', message, 0n);
-    }
-  }
-  const deadline = Date.now() + (context.trackTimeoutMs ?? 120_000);
-  for (;;) {
-    const receipt = await receiptOf();
-    if (receipt && (await client.getBlockNumber()) - receipt.blockNumber + 1n >= BigInt(context.confirmations)) {
-      const fee = receipt.gasUsed * receipt.effectiveGasPrice;
-      if (receipt.status !== 'success') return release(context, spend, 'reverted', `the transaction reverted in block ${receipt.blockNumber}`, fee);
-      return settle(context, spend, fee, receipt.blockNumber);
-    }
-    if (Date.now() > deadline) throw new Error(`spend ${spend.id}: ${txHash} not confirmed yet; will check again`);
-    await new Promise((resolve) => setTimeout(resolve, context.pollIntervalMs ?? 250));
-  }
+  const sent = await broadcastStored(client, spend.rawTx!, spend.txHash!);
+  if (sent.status === 'refused') return release(context, spend, 'broadcast_refused', sent.message, 0n);
+  const confirmed = await awaitConfirmations(client, spend.txHash!, { confirmations: context.confirmations, timeoutMs: context.trackTimeoutMs ?? 120_000, pollIntervalMs: context.pollIntervalMs ?? 250 });
+  if (!confirmed) throw new Error(`spend ${spend.id}: ${spend.txHash} not confirmed yet; will check again`);
+  if (!confirmed.success) return release(context, spend, 'reverted', `the transaction reverted in block ${confirmed.blockNumber}`, confirmed.fee);
+  return settle(context, spend, confirmed.fee, confirmed.blockNumber);
 }
 
 function assertWritten(result: AppendResult | undefined, key: string): JournalEntry {

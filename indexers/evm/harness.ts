@@ -154,3 +154,18 @@ export async function eventually<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/** `eventually`, mining a block every third poll so confirmations keep coming on an automining anvil. */
+export async function whileMining<T>(world: Pick<EvmWorld, 'mine'>, what: string, check: () => Promise<T | undefined | false>, onTimeout: () => string, timeoutMs = 60_000): Promise<T> {
+  let polls = 0;
+  return eventually(
+    what,
+    async () => {
+      if (++polls % 3 === 0) await world.mine(1);
+      return check();
+    },
+    timeoutMs,
+    onTimeout,
+    150,
+  );
+}
