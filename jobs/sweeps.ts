@@ -16,18 +16,15 @@ import {
   encodeFunctionData,
   erc20Abi,
   http,
-  keccak256,
-  serializeTransaction,
   type Address,
   type Hex,
   type PublicClient,
   type TransactionSerializableEIP1559,
 } from 'viem';
-import type { Logger, Pool, PoolClient } from '../infra/index.ts';
+import { awaitConfirmations, broadcastStored, enqueue, type Logger, type Pool, type PoolClient } from '../infra/index.ts';
 import { getEntry, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
-import { toEthereumSignature, type Signer } from '../signer/index.ts';
+import { signEvmTransaction, type Signer } from '../signer/index.ts';
 import { depositDetails } from './deposit-entry.ts';
-import { awaitConfirmations, broadcastStored, enqueue } from '../infra/index.ts';
 
 export const sweepEntryKinds = { submitted: 'sweep.submitted', confirmed: 'sweep.confirmed', failed: 'sweep.failed' } as const;
 
@@ -221,11 +218,7 @@ async function submit(
     tx = { type: 'eip1559', chainId, nonce, to: plan.contract, value: 0n, data, gas, maxFeePerGas, maxPriorityFeePerGas };
   }
 
-  const digest = keccak256(serializeTransaction(tx));
-  const signature = await context.signer.sign(plan.key, Buffer.from(digest.slice(2), 'hex'));
-  if (signature.curve !== 'secp256k1') throw new SweepError('the signer returned a non-ECDSA signature for an EVM transaction');
-  const raw = serializeTransaction(tx, toEthereumSignature(signature));
-  const txHash = keccak256(raw);
+  const { raw, hash: txHash } = await signEvmTransaction(context.signer, plan.key, tx);
 
   // Commit the signed transaction and its ledger entry first; broadcast after.
   const attempt = (previous ? 1 : 0) + 1;

@@ -21,3 +21,4 @@ export { EmulatorSigner, ChainSignaturesSigner, signCallArguments, type Signer, 
 export { parseSignResponse, toEthereumSignature, toBitcoinDer, toCompact, SignerError, type Signature } from './signature.ts';
 export { resolveRootKeys, ensureEmulatorRoots, type SignerBackend } from './roots.ts';
 export { nearSignCall, signResultFromOutcome, signCallGasTera, signCallDepositYocto } from './near-transport.ts';
+export { signEvmTransaction } from './evm-transaction.ts';

@@ -12,8 +12,6 @@
 import {
   createPublicClient,
   http,
-  keccak256,
-  serializeTransaction,
   type Address,
   type Hex,
   type PublicClient,
@@ -21,7 +19,7 @@ import {
 } from 'viem';
 import { awaitConfirmations, broadcastStored, type Logger, type Pool } from '../infra/index.ts';
 import { spendEntryKinds, spendWindowsProjection, type AppendRequest, type AppendResult, type JournalEntry, type LedgerWriter } from '../ledger/index.ts';
-import { SignerError, toEthereumSignature, type Signer } from '../signer/index.ts';
+import { SignerError, signEvmTransaction, type Signer } from '../signer/index.ts';
 import { getSpend, SpendSimulationError, transition, type GasEstimator, type Spend } from './spends.ts';
 import { lockWallet, walletAccounts, WalletError } from './wallets.ts';
 
@@ -97,18 +95,15 @@ async function signAndStore(context: ExecuteContext, client: PublicClient, spend
       maxFeePerGas: current.maxFeePerGas!,
       maxPriorityFeePerGas: current.maxPriorityFeePerGas!,
     };
-    let raw: Hex;
+    let signed: { raw: Hex; hash: Hex };
     try {
-      const digest = keccak256(serializeTransaction(tx));
-      const signature = await context.signer.sign({ predecessor: wallet.predecessor, path: wallet.path, curve: 'secp256k1' }, Buffer.from(digest.slice(2), 'hex'));
-      if (signature.curve !== 'secp256k1') throw new SignerError('the signer returned a non-ECDSA signature for an EVM transaction');
-      raw = serializeTransaction(tx, toEthereumSignature(signature));
+      signed = await signEvmTransaction(context.signer, { predecessor: wallet.predecessor, path: wallet.path }, tx);
     } catch (error) {
       if (!(error instanceof SignerError)) throw error;
       // Fail closed: the spend does not happen, and its budget and funds come back.
       return release(context, current, 'signer_unavailable', error.message, 0n);
     }
-    const txHash = keccak256(raw);
+    const { raw, hash: txHash } = signed;
     return await context.writer.transaction(async (t) => {
       const walletRow = await lockWallet(t.client, spend.walletId);
       await t.client.query('UPDATE spends SET nonce = $2, tx_hash = $3, raw_tx = $4 WHERE id = $1', [spend.id, nonce, txHash, raw]);
