@@ -14,6 +14,9 @@ import { ledgerRoutes } from './routes/ledger.ts';
 import { userRoutes } from './routes/users.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { spendRoutes, walletRoutes } from './routes/wallets.ts';
+import { defenderRoutes } from './routes/defender.ts';
+import { forwarderRoutes } from './routes/forwarder.ts';
+import { RelayError } from '../jobs/index.ts';
 import { WalletError } from '../wallets/index.ts';
 import { UserError } from '../users/index.ts';
 
@@ -45,6 +48,7 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
       return send(status, error.code, error.message);
     }
     if (error instanceof WalletError) return send(error.status, error.code, error.message);
+    if (error instanceof RelayError) return send(error.status, error.code, error.message);
     if (error instanceof LedgerOverloadedError) {
       c.header('Retry-After', '1');
       return send(503, error.code, error.message);
@@ -99,14 +103,19 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
 
   if (deps.queues) mountQueueBoard(app, deps.pool, deps.queues);
 
+  const limit = bodyLimit({ maxSize: requestBodyBytesMax, onError: () => { throw new ApiError(413, 'body_too_large', `request bodies are limited to ${requestBodyBytesMax} bytes`); } });
   const v1 = new Hono<AppEnv>();
-  v1.use(bodyLimit({ maxSize: requestBodyBytesMax, onError: () => { throw new ApiError(413, 'body_too_large', `request bodies are limited to ${requestBodyBytesMax} bytes`); } }));
+  v1.use(limit);
   v1.use(authenticate(deps));
   v1.route('/ledger', ledgerRoutes(deps));
   v1.route('/users', userRoutes(deps));
   v1.route('/admin', adminRoutes(deps));
   v1.route('/wallets', walletRoutes(deps));
   v1.route('/spends', spendRoutes(deps));
+  v1.route('/forwarder', forwarderRoutes(deps));
   app.route('/v1', v1);
+  // Defender's relay-signer API and seed 002's relay service live at the root, as their clients expect.
+  for (const path of ['/auth/*', '/relayers/*', '/relay']) app.use(path, limit);
+  app.route('/', defenderRoutes(deps));
   return app;
 }

@@ -6,6 +6,7 @@ import type { LedgerWriter } from '../ledger/index.ts';
 import type { DerivationSettings } from '../users/index.ts';
 import type { WalletKeySettings } from '../wallets/index.ts';
 import type { ApiKeyIdentity } from './keys.ts';
+import type { ForwarderContext, RefillContext, RelayContext, Relayer, TokenSettings } from '../jobs/index.ts';
 
 export interface ApiDependencies {
   pool: Pool;
@@ -21,6 +22,13 @@ export interface ApiDependencies {
   wallets?: { keys: WalletKeySettings; webhookRoot: Buffer };
   /** BullMQ queues shown on the board at /admin/queues (operators); without them, no board. */
   queues?: readonly Queue[];
+  /** The relayer (Defender API, seed 002 /relay), gasless forward requests and the refill view; without it those routes answer 503. */
+  relay?: {
+    ctx: RelayContext;
+    tokens: TokenSettings;
+    forwarder?: ForwarderContext;
+    refills?: Pick<RefillContext, 'client' | 'keys' | 'treasuryKeyName'>;
+  };
 }
 
-export type AppEnv = { Variables: { identity: ApiKeyIdentity; requestId: string } };
+export type AppEnv = { Variables: { identity: ApiKeyIdentity; requestId: string; relayer: Relayer } };

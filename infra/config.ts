@@ -5,6 +5,8 @@ import { z } from 'zod';
 
 const port = z.coerce.number().int().min(1).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
+/** An amount of wei, as a decimal string (never a float). */
+const wei = z.string().regex(/^\d{1,78}$/, 'must be a whole number of wei');
 
 const schema = z.object({
   DATABASE_URL: z
@@ -70,6 +72,35 @@ const schema = z.object({
   SPEND_CONFIRMATIONS: z.coerce.number().int().min(1).max(10_000).default(12),
   /** coffer's webhook root secret (created on first use, mode 0600); wallet webhook secrets derive from it. */
   WEBHOOK_ROOT_FILE: z.string().min(1).default('.coffer/webhook-root'),
+  /** Relayer access tokens from /auth/login expire after this (then 401 Unauthorized; the client refreshes). */
+  RELAYER_ACCESS_TOKEN_TTL_SECONDS: positiveInt.max(86_400).default(3_600),
+  RELAYER_REFRESH_TOKEN_TTL_SECONDS: positiveInt.default(30 * 86_400),
+  /** Blocks on top of a relayed transaction's block before it is confirmed and booked. */
+  RELAYER_CONFIRMATIONS: z.coerce.number().int().min(1).max(10_000).default(12),
+  /** How often in-flight relayed transactions are checked (mined? stuck? expired?). */
+  RELAYER_POLL_INTERVAL_MS: positiveInt.default(2_000),
+  /** The same send body from the same relayer within this window is the same transaction (client retries). */
+  RELAYER_DEDUPE_WINDOW_SECONDS: positiveInt.max(86_400).default(600),
+  /** No relayed fee above this, in wei (OpenZeppelin Relayer's default: 100 gwei). */
+  RELAYER_GAS_PRICE_CAP_WEI: wei.default('100000000000'),
+  /** A new relayer's refill thresholds and daily cap, in wei. */
+  RELAYER_FUND_BELOW_WEI: wei.default('100000000000000000'),
+  RELAYER_FUND_TO_WEI: wei.default('500000000000000000'),
+  RELAYER_DAILY_REFILL_CAP_WEI: wei.default('5000000000000000000'),
+  /** How often the refill job checks its targets. */
+  REFILL_INTERVAL_SECONDS: positiveInt.default(300),
+  /** The keystore key of the treasury hot wallet that pays refills. */
+  TREASURY_HOT_KEY: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a keystore key name').default('treasury-hot'),
+  /** Below this (in the ledger, wei) the refill job alerts: a log line and ALERT_WEBHOOK_URL. */
+  TREASURY_LOW_BELOW_WEI: wei.default('1000000000000000000'),
+  /** Where operational alerts are POSTed, signed like wallet webhooks. */
+  ALERT_WEBHOOK_URL: z.string().regex(/^https?:\/\//, 'must look like https://host/path').optional(),
+  /** Contracts gasless requests may call through the forwarder (comma-separated addresses); none = none. */
+  FORWARDER_ALLOWED_TARGETS: z.string().regex(/^(0x[0-9a-fA-F]{40})(,0x[0-9a-fA-F]{40})*$/, 'must be comma-separated 0x addresses').optional(),
+  /** The most gas a forward request may ask for. */
+  FORWARDER_GAS_MAX: positiveInt.default(1_000_000),
+  /** The relayer that relays forward requests (its id); default: the oldest relayer. */
+  FORWARDER_RELAYER_ID: z.string().regex(/^rl_[a-z0-9]{16}$/, 'must be a relayer id such as rl_0123456789abcdef').optional(),
   /** Safety-net poll of the outbox (commits wake the dispatcher at once). */
   OUTBOX_POLL_INTERVAL_MS: positiveInt.default(1_000),
   /** An offered job not done after this long is offered again (a Redis that lost it). */

@@ -5,7 +5,7 @@
 import type { Queryable } from './db.ts';
 
 /** The BullMQ queues work can be asked of. */
-export const queueNames = ['credits', 'sweeps', 'refills', 'spends', 'webhooks'] as const;
+export const queueNames = ['credits', 'sweeps', 'refills', 'spends', 'webhooks', 'relays'] as const;
 export type QueueName = (typeof queueNames)[number];
 
 export interface OutboxJob {

@@ -1,5 +1,5 @@
 // The job system's front door (issue #5): the transactional outbox, BullMQ queues and workers,
-// pricing, CHOCO credits and sweeps.
+// pricing, CHOCO credits, sweeps, and the relayer (jobs/relay).
 export { enqueue, markDone, outboxCounts, type OutboxJob, type OutboxCounts } from '../infra/index.ts';
 export { queueNames, openQueues, closeQueues, jobOptions, type QueueName, type QueueSettings } from './queues.ts';
 export { OutboxDispatcher, type DispatcherOptions } from './dispatcher.ts';
@@ -21,3 +21,5 @@ export {
 export { creditDeposit, reverseCredit, creditEntryKinds, type CreditContext, type CreditSettings, type CreditOutcome } from './credits.ts';
 export { sweepDeposit, sweepEntryKinds, SweepError, type SweepContext, type EvmSweepSettings, type SweepOutcome } from './sweeps.ts';
 export { startJobSystem, creditSettings, evmSweepSettings, openConfiguredQueues, bullPrefix, type JobSystem } from './system.ts';
+// The relayer (issue #7): Defender-compatible relayers, gasless forward requests, refills.
+export * from './relay/index.ts';

@@ -3,7 +3,8 @@
 import { UnrecoverableError, type Queue } from 'bullmq';
 import type { Config, Logger, Pool } from '../infra/index.ts';
 import type { LedgerWriter } from '../ledger/index.ts';
-import type { Signer } from '../signer/index.ts';
+import type { Keystore, Signer } from '../signer/index.ts';
+import { relayServices } from './relay/index.ts';
 import { evmGasEstimator, loadWebhookRoot, type GasEstimator } from '../wallets/index.ts';
 import type { CreditSettings } from './credits.ts';
 import { OutboxDispatcher } from './dispatcher.ts';
@@ -44,8 +45,14 @@ export interface JobSystem {
   stop(): Promise<void>;
 }
 
-export async function startJobSystem(options: { config: Config; pool: Pool; writer: LedgerWriter; signer: Signer; logger: Logger }): Promise<JobSystem> {
+/**
+ * `keystore` opens operational keys (relayers, the treasury hot wallet); without it, or without
+ * an EVM node, the relay monitor and refill passes do not run.
+ */
+export async function startJobSystem(options: { config: Config; pool: Pool; writer: LedgerWriter; signer: Signer; logger: Logger; keystore?: Keystore }): Promise<JobSystem> {
   const { config, pool, writer, signer, logger } = options;
+  const webhookRoot = await loadWebhookRoot(config.WEBHOOK_ROOT_FILE);
+  const relay = options.keystore ? relayServices({ config, pool, writer, logger, keystore: options.keystore, webhookRoot }) : null;
   const settings = creditSettings(config);
   const queues = openConfiguredQueues(config);
   const prices = new PriceSource({ db: pool, hermesUrl: config.HERMES_URL, limits: { maxAgeSeconds: config.PRICE_MAX_AGE_SECONDS, maxConfBps: config.PRICE_MAX_CONF_BPS } });
@@ -61,9 +68,16 @@ export async function startJobSystem(options: { config: Config; pool: Pool; writ
     wallets: {
       spends: { pool, writer, logger, estimateGas: config.EVM_RPC_URL ? evmGasEstimator(config.EVM_RPC_URL) : noChain },
       execute: config.EVM_RPC_URL ? { pool, writer, logger, signer, rpcUrl: config.EVM_RPC_URL, confirmations: config.SPEND_CONFIRMATIONS } : null,
-      webhooks: { pool, logger, root: await loadWebhookRoot(config.WEBHOOK_ROOT_FILE) },
+      webhooks: { pool, logger, root: webhookRoot },
     },
+    ...(relay ? { relay } : {}),
   });
+  if (relay) {
+    // One scheduler per job across all workers processes (upsert by id): a pass every interval.
+    const repeat = { attempts: 1, removeOnComplete: { count: 50 }, removeOnFail: { count: 200 } };
+    await queues.relays.upsertJobScheduler('relay-monitor', { every: config.RELAYER_POLL_INTERVAL_MS }, { name: 'relay-monitor', data: {}, opts: repeat });
+    await queues.relays.upsertJobScheduler('refill-pass', { every: config.REFILL_INTERVAL_SECONDS * 1000 }, { name: 'refill-pass', data: {}, opts: repeat });
+  }
   const dispatcher = new OutboxDispatcher({ pool, queues, logger, pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS, reofferAfterMs: config.OUTBOX_REOFFER_AFTER_MS });
   await dispatcher.start();
   return {

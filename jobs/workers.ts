@@ -18,6 +18,7 @@ import {
 import { creditDeposit, reverseCredit, type CreditContext } from './credits.ts';
 import type { QueueName } from './queues.ts';
 import { sweepDeposit, type SweepContext } from './sweeps.ts';
+import { monitorPass, refillPass, relayAllQueued, type RelayServices } from './relay/index.ts';
 
 type Handler = (data: Record<string, string>) => Promise<unknown>;
 
@@ -34,6 +35,8 @@ export interface WorkerOptions {
   sweeps?: SweepContext;
   /** Agent spends: decisions, execution (without an EVM RPC, none) and webhooks. */
   wallets?: { spends: SpendContext; execute: ExecuteContext | null; webhooks: WebhookContext };
+  /** The relayer's monitor and the refill pass (repeatable jobs on the relays queue). */
+  relay?: RelayServices;
 }
 
 export interface RunningWorkers {
@@ -53,7 +56,8 @@ export function startWorkers(options: WorkerOptions): RunningWorkers {
       ? { sweeps: { 'sweep-deposit': (data: Record<string, string>) => sweepDeposit(options.sweeps!, BigInt(data.depositEntryId!)) } }
       : {}),
     ...(options.wallets ? walletHandlers(options.wallets) : {}),
-    // refills: issue #7 adds its worker; until then refill jobs wait, visible on the board.
+    ...(options.relay ? relayHandlers(options.relay) : {}),
+    // refills: gas for deposit addresses' token sweeps waits here for an operator (see jobs/README).
   };
   /** What a job that failed for good leaves behind: a spend that could not be decided is rejected (fail closed). */
   const onExhausted: Record<string, (data: Record<string, string>, error: Error) => Promise<void>> = {
@@ -66,8 +70,9 @@ export function startWorkers(options: WorkerOptions): RunningWorkers {
         const handler = byName[job.name];
         if (!handler) throw new Error(`no handler for job "${job.name}" on queue ${queue}`);
         const outcome = jsonSafe(await handler(job.data));
-        await markDone(options.pool, job.data.outboxId!);
-        options.logger.info('job done', { queue, job: job.name, id: job.id, outcome });
+        // Repeatable jobs (the relay monitor, refill passes) come from a scheduler, not the outbox.
+        if (job.data.outboxId) await markDone(options.pool, job.data.outboxId);
+        options.logger[job.data.outboxId ? 'info' : 'debug']('job done', { queue, job: job.name, id: job.id, outcome });
         return outcome;
       },
       {
@@ -120,6 +125,19 @@ function walletHandlers(wallets: NonNullable<WorkerOptions['wallets']>): Partial
       },
     },
     webhooks: { 'deliver-webhook': (data) => deliverSpendWebhook(wallets.webhooks, data.spendId!, data.status!) },
+  };
+}
+
+function relayHandlers(relay: RelayServices): Partial<Record<QueueName, Record<string, Handler>>> {
+  return {
+    relays: {
+      'relay-monitor': async () => {
+        const outcome = await monitorPass(relay.ctx);
+        const forwarded = relay.forwarder ? await relayAllQueued(relay.forwarder) : 0;
+        return { ...outcome, forwarded };
+      },
+      'refill-pass': () => refillPass(relay.refills),
+    },
   };
 }
 

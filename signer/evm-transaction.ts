@@ -1,13 +1,24 @@
-// An EIP-1559 transaction signed through any Signer: the digest of its unsigned serialization
+// An EVM transaction signed by any of coffer's keys: the digest of its unsigned serialization
 // is signed with the secp256k1 key, and the signed serialization comes back with its hash.
-import { keccak256, serializeTransaction, type Hex, type TransactionSerializableEIP1559 } from 'viem';
-import { SignerError, toEthereumSignature } from './signature.ts';
+// Derived keys sign through a Signer (emulator / chain signatures); operational keys (relayers,
+// the treasury hot wallet) sign with their keystore key.
+import { keccak256, serializeTransaction, type Hex, type TransactionSerializable } from 'viem';
+import type { OperationalKey } from './operational-key.ts';
+import { SignerError, toEthereumSignature, type Signature } from './signature.ts';
 import type { KeyReference, Signer } from './signer.ts';
 
-export async function signEvmTransaction(signer: Signer, key: Omit<KeyReference, 'curve'>, tx: TransactionSerializableEIP1559): Promise<{ raw: Hex; hash: Hex }> {
-  const digest = keccak256(serializeTransaction(tx));
-  const signature = await signer.sign({ ...key, curve: 'secp256k1' }, Buffer.from(digest.slice(2), 'hex'));
+function seal(tx: TransactionSerializable, signature: Signature): { raw: Hex; hash: Hex } {
   if (signature.curve !== 'secp256k1') throw new SignerError('the signer returned a non-ECDSA signature for an EVM transaction');
   const raw = serializeTransaction(tx, toEthereumSignature(signature));
   return { raw, hash: keccak256(raw) };
+}
+
+const digestOf = (tx: TransactionSerializable): Uint8Array => Buffer.from(keccak256(serializeTransaction(tx)).slice(2), 'hex');
+
+export async function signEvmTransaction(signer: Signer, key: Omit<KeyReference, 'curve'>, tx: TransactionSerializable): Promise<{ raw: Hex; hash: Hex }> {
+  return seal(tx, await signer.sign({ ...key, curve: 'secp256k1' }, digestOf(tx)));
+}
+
+export function signEvmTransactionWithKey(key: OperationalKey, tx: TransactionSerializable): { raw: Hex; hash: Hex } {
+  return seal(tx, key.signDigest(digestOf(tx)));
 }

@@ -1,6 +1,9 @@
 // /v1/admin: operators' view of the moving parts. Indexers: cursor, chain head, lag, stop reason.
 import { Hono } from 'hono';
 import { listIndexerStatus, type IndexerStatus } from '../../indexers/index.ts';
+import { listRefillTargets, refillHistory, targetBalance, treasuryHotAccount } from '../../jobs/index.ts';
+import { getBalances } from '../../ledger/index.ts';
+import { ApiError } from '../problem.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
 
@@ -22,5 +25,35 @@ export const indexerJson = (s: IndexerStatus) => ({
 export function adminRoutes(deps: ApiDependencies): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get('/indexers', requireRole('operator', 'auditor'), async (c) => c.json({ indexers: (await listIndexerStatus(deps.pool)).map(indexerJson) }));
+  // Refills: every target with its balance now, thresholds, what was sent today, and the history.
+  app.get('/refills', requireRole('operator', 'auditor'), async (c) => {
+    const refills = deps.relay?.refills;
+    if (!refills) throw new ApiError(503, 'refills_unavailable', 'refills need EVM_RPC_URL and the keystore passphrase');
+    const hot = await refills.keys.get(refills.treasuryKeyName);
+    const { rows: today } = await deps.pool.query<{ target: string; sum: string }>(
+      `SELECT target, sum(amount)::text AS sum FROM refills WHERE status <> 'failed' AND created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' GROUP BY target`,
+    );
+    const targets = await Promise.all(
+      (await listRefillTargets(deps.pool)).map(async (t) => ({
+        name: t.name,
+        kind: t.kind,
+        address: t.address,
+        entryPoint: t.entryPoint,
+        account: t.account,
+        relayerId: t.relayerId,
+        balance: await targetBalance(refills.client, t).then((b) => b.toString(), () => null),
+        fundBelow: t.fundBelow.toString(),
+        fundTo: t.fundTo.toString(),
+        dailyCap: t.dailyCap.toString(),
+        refilledToday: today.find((r) => r.target === t.name)?.sum ?? '0',
+      })),
+    );
+    const ledger = (await getBalances(deps.pool, { account: treasuryHotAccount, asset: 'ETH' }))[0]?.balance ?? 0n;
+    return c.json({
+      treasury: { address: hot.address, account: treasuryHotAccount, ledgerBalance: ledger.toString(), onChainBalance: (await refills.client.getBalance({ address: hot.address })).toString() },
+      targets,
+      history: await refillHistory(deps.pool),
+    });
+  });
   return app;
 }

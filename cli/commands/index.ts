@@ -9,6 +9,7 @@ import { keys } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
 import { projectionsCommand } from './projections.ts';
 import { start } from './start.ts';
+import { refillsCommand, relayersCommand, treasuryCommand } from './relayers.ts';
 import { verify } from './verify.ts';
 
 export class UsageError extends Error {
@@ -28,6 +29,9 @@ export const commands: Record<string, Command> = {
   contracts,
   indexer: indexerCommand,
   demo,
+  relayers: relayersCommand,
+  treasury: treasuryCommand,
+  refills: refillsCommand,
 };
 
 export const usage = `usage: coffer <command> [options]
@@ -72,6 +76,21 @@ export const usage = `usage: coffer <command> [options]
          [--network mainnet|testnet] [--root <secp256k1:…|ed25519:…>] [--bitcoin-network mainnet|testnet|regtest]
                                         the NEAR Chain Signatures deposit address, as one JSON object
 
+  relayers create --chain ethereum [--name N] [--fund-below W --fund-to W --daily-cap W] [--json]
+                                        a relayer: a new key in the keystore, an API key and secret
+                                        (printed once) for the Defender-compatible API, and a
+                                        refill target for its EOA
+  relayers list [--json]                relayers and their addresses
+  treasury create | show | record-funding --tx <hash>
+                                        the treasury hot wallet that pays refills: create its key,
+                                        show its balances, book ETH an operator sent to it
+  refills target --name N --kind balance|entrypoint-deposit --address A [--entry-point E]
+         --fund-below W --fund-to W --daily-cap W
+                                        keep an EOA (bundler) or a paymaster's EntryPoint deposit
+                                        topped up from the treasury hot wallet (amounts in wei)
+  refills list | run                    the targets; one refill pass now
+  bench relayer [--json] [--quick]      relayed transactions per minute on anvil (Defender API)
+                                        against raw signed sends of the same key
   contracts deploy --rpc <url> [--treasury <address>] [--deployer <address>]
                                         deploy EntryPoint, ERC2771Forwarder, the test token, the
                                         payment gateway and the paymaster; prints their addresses

@@ -4,14 +4,12 @@
 // SIGINT/SIGTERM: the HTTP server stops taking requests, the writer commits what is queued,
 // followers finish their chunk, workers finish or hand back their jobs.
 import { Redis } from 'ioredis';
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { startApiServer } from '../../api/index.ts';
 import { ChainSignaturesEmulator, ChainSignaturesSigner, EmulatorSigner, ensureEmulatorRoots, Keystore, resolveRootKeys, SignerError, type Signer } from '../../signer/index.ts';
 import type { DerivationSettings } from '../../users/index.ts';
 import { createLogger, createPool, ensureDatabase, loadConfig, superviseCoffer, type Config, type Logger } from '../../infra/index.ts';
-import { closeQueues, openConfiguredQueues, startJobSystem } from '../../jobs/index.ts';
+import { closeQueues, openConfiguredQueues, relayServices, startJobSystem } from '../../jobs/index.ts';
+import { developmentPassphrase, operationalKeystore } from './keystore.ts';
 import { loadWebhookRoot } from '../../wallets/index.ts';
 import { LedgerWriter, ProjectionFollower } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
@@ -54,7 +52,7 @@ export async function start(args: string[]): Promise<number> {
   }
   if (values.workers) {
     // This process is the workers: the outbox dispatcher and a BullMQ worker per queue.
-    const jobs = await startJobSystem({ config, pool, writer, signer: await openSigner(config, logger), logger });
+    const jobs = await startJobSystem({ config, pool, writer, signer: await openSigner(config, logger), logger, ...(await operationalKeystore(config, logger)) });
     stops.unshift(() => jobs.stop());
     logger.info('workers running', { hermes: config.HERMES_URL, sweeps: config.EVM_TREASURY_ADDRESS ? 'on' : 'off (no EVM_TREASURY_ADDRESS)' });
   } else if (everything) {
@@ -67,6 +65,9 @@ export async function start(args: string[]): Promise<number> {
     redis.on('error', (error) => logger.warn('redis connection problem', { error }));
     await redis.connect().catch((error: unknown) => logger.warn('redis is not reachable; rate limits are off until it is', { error }));
     const queues = openConfiguredQueues(config);
+    const webhookRoot = await loadWebhookRoot(config.WEBHOOK_ROOT_FILE);
+    const { keystore } = await operationalKeystore(config, logger);
+    const relay = keystore ? relayServices({ config, pool, writer, logger, keystore, webhookRoot }) : null;
     const { server, port } = await startApiServer(
       {
         pool,
@@ -78,9 +79,10 @@ export async function start(args: string[]): Promise<number> {
         derivation,
         wallets: {
           keys: { nearNetwork: derivation.nearNetwork, secp256k1Root: derivation.roots.secp256k1, predecessor: config.COFFER_NEAR_ACCOUNT },
-          webhookRoot: await loadWebhookRoot(config.WEBHOOK_ROOT_FILE),
+          webhookRoot,
         },
         queues: Object.values(queues),
+        ...(relay ? { relay } : {}),
       },
       { port: config.PORT },
     );
@@ -102,27 +104,6 @@ export async function start(args: string[]): Promise<number> {
   await writer.close();
   await pool.end();
   return 0;
-}
-
-/**
- * The keystore passphrase. With the emulator (the development default) and no passphrase
- * configured, one is generated into a file beside the keystore (mode 0600, git-ignored) so a
- * fresh machine needs no set-up. Production sets COFFER_KEYSTORE_PASSPHRASE(_FILE).
- */
-async function developmentPassphrase(config: Config, logger: Logger): Promise<string> {
-  let passphrase = process.env.COFFER_KEYSTORE_PASSPHRASE;
-  if (!passphrase && process.env.COFFER_KEYSTORE_PASSPHRASE_FILE) passphrase = (await readFile(process.env.COFFER_KEYSTORE_PASSPHRASE_FILE, 'utf8')).trimEnd();
-  if (passphrase) return passphrase;
-  const file = join(dirname(config.COFFER_KEYSTORE_DIR), 'dev-keystore-passphrase');
-  const stored = await readFile(file, 'utf8').then((text) => text.trimEnd(), async () => {
-    const generated = randomBytes(24).toString('base64url');
-    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    // 'wx': a second process starting at the same moment must not overwrite the first's file.
-    await writeFile(file, generated + '\n', { mode: 0o600, flag: 'wx' }).catch(() => undefined);
-    return (await readFile(file, 'utf8')).trimEnd();
-  });
-  logger.warn('using a development keystore passphrase from a local file; set COFFER_KEYSTORE_PASSPHRASE in production', { file });
-  return stored;
 }
 
 /**

@@ -1,0 +1,179 @@
+// `coffer relayers …`, `coffer treasury …`, `coffer refills …`: setting up the relayer and the
+// balances the refill job keeps. Keys are created in the keystore; secrets are printed once.
+import { createPublicClient, getAddress, http, type Address, type Hex, type PublicClient } from 'viem';
+import { createLogger, loadConfig, type Config } from '../../infra/index.ts';
+import {
+  createRelayer,
+  listRefillTargets,
+  listRelayers,
+  OperationalKeys,
+  recordTreasuryFunding,
+  refillPass,
+  RelayError,
+  setRefillTarget,
+  treasuryHotAccount,
+} from '../../jobs/index.ts';
+import { getBalances, LedgerWriter } from '../../ledger/index.ts';
+import { operationalKeystore } from './keystore.ts';
+import { parse, printJson, UsageError, withDatabase } from './index.ts';
+
+const wei = (value: string | undefined, flag: string, fallback: string): bigint => {
+  const text = value ?? fallback;
+  if (!/^\d{1,78}$/.test(text)) throw new UsageError(`${flag} is a whole number of wei`);
+  return BigInt(text);
+};
+
+function rpcUrl(config: Config): string {
+  if (!config.EVM_RPC_URL) throw new UsageError('set EVM_RPC_URL: relayers and refills live on an EVM chain');
+  return config.EVM_RPC_URL;
+}
+
+const rpc = (config: Config) => createPublicClient({ transport: http(rpcUrl(config), { retryCount: 1, timeout: 10_000 }) }) as PublicClient;
+
+async function keys(config: Config) {
+  const { keystore } = await operationalKeystore(config, createLogger({ level: 'warn' }));
+  if (!keystore) throw new UsageError('set COFFER_KEYSTORE_PASSPHRASE (or _FILE): the keys live in the encrypted keystore');
+  return { keystore, keys: new OperationalKeys(keystore) };
+}
+
+export async function relayersCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    chain: { type: 'string' },
+    name: { type: 'string' },
+    'fund-below': { type: 'string' },
+    'fund-to': { type: 'string' },
+    'daily-cap': { type: 'string' },
+    'min-balance': { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const config = loadConfig();
+  return withDatabase(2, async (pool) => {
+    if (positionals[0] === 'create') {
+      if (!values.chain) throw new UsageError('relayers create needs --chain ethereum');
+      const { keystore } = await keys(config);
+      try {
+        const created = await createRelayer(pool, keystore, {
+          chain: values.chain,
+          ...(values.name ? { name: values.name } : {}),
+          rpcUrl: rpcUrl(config),
+          gasPriceCap: BigInt(config.RELAYER_GAS_PRICE_CAP_WEI),
+          minBalance: wei(values['min-balance'], '--min-balance', '0'),
+          refill: {
+            fundBelow: wei(values['fund-below'], '--fund-below', config.RELAYER_FUND_BELOW_WEI),
+            fundTo: wei(values['fund-to'], '--fund-to', config.RELAYER_FUND_TO_WEI),
+            dailyCap: wei(values['daily-cap'], '--daily-cap', config.RELAYER_DAILY_REFILL_CAP_WEI),
+          },
+        });
+        const out = { relayerId: created.relayer.id, address: created.relayer.address, chainId: created.relayer.chainId, apiKey: created.apiKey, apiSecret: created.apiSecret };
+        if (values.json) printJson(out);
+        else process.stdout.write(`relayer ${out.relayerId}\naddress ${out.address}\napiKey ${out.apiKey}\napiSecret ${out.apiSecret}\n`);
+        process.stderr.write('the API secret is shown only once; point DEFENDER_API_URL at coffer and log in with the key and secret\n');
+        return 0;
+      } catch (error) {
+        if (error instanceof RelayError) throw new UsageError(error.message);
+        throw error;
+      }
+    }
+    if (positionals[0] === 'list') {
+      const relayers = (await listRelayers(pool)).map((r) => ({ relayerId: r.id, name: r.name, address: r.address, chainId: r.chainId, paused: r.paused }));
+      if (values.json) printJson(relayers);
+      else for (const r of relayers) process.stdout.write(`${r.relayerId}  ${r.address}  chain ${r.chainId}${r.paused ? '  paused' : ''}  ${r.name}\n`);
+      return 0;
+    }
+    throw new UsageError('relayers takes "create --chain ethereum [--name N] [--fund-below W --fund-to W --daily-cap W] [--json]" or "list [--json]"');
+  });
+}
+
+export async function treasuryCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { tx: { type: 'string' }, json: { type: 'boolean' } });
+  const config = loadConfig();
+  const { keystore, keys: opened } = await keys(config);
+  if (positionals[0] === 'create') {
+    const created = await keystore.create(config.TREASURY_HOT_KEY, 'secp256k1');
+    const address = (await opened.get(created.name)).address;
+    process.stdout.write(`${address}\n`);
+    process.stderr.write(`created the treasury hot wallet key ${created.name}; send ETH to it, then: coffer treasury record-funding --tx <hash>\n`);
+    return 0;
+  }
+  return withDatabase(2, async (pool) => {
+    const client = rpc(config);
+    if (positionals[0] === 'record-funding') {
+      if (!values.tx || !/^0x[0-9a-fA-F]{64}$/.test(values.tx)) throw new UsageError('record-funding needs --tx <0x transaction hash>');
+      const writer = new LedgerWriter({ pool });
+      try {
+        const recorded = await recordTreasuryFunding({ writer, client, keys: opened, treasuryKeyName: config.TREASURY_HOT_KEY }, values.tx as Hex);
+        if (values.json) printJson(recorded);
+        else process.stdout.write(`booked ${recorded.amount} wei to ${treasuryHotAccount} (entry ${recorded.entryId})\n`);
+        return 0;
+      } catch (error) {
+        if (error instanceof RelayError) throw new UsageError(error.message);
+        throw error;
+      } finally {
+        await writer.close();
+      }
+    }
+    if (positionals[0] === 'show') {
+      const hot = await opened.get(config.TREASURY_HOT_KEY);
+      const ledger = (await getBalances(pool, { account: treasuryHotAccount, asset: 'ETH' }))[0]?.balance ?? 0n;
+      printJson({ address: hot.address, account: treasuryHotAccount, ledgerBalance: ledger, onChainBalance: await client.getBalance({ address: hot.address }) });
+      return 0;
+    }
+    throw new UsageError('treasury takes "create", "show" or "record-funding --tx <hash>"');
+  });
+}
+
+export async function refillsCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    name: { type: 'string' },
+    kind: { type: 'string' },
+    address: { type: 'string' },
+    'entry-point': { type: 'string' },
+    'fund-below': { type: 'string' },
+    'fund-to': { type: 'string' },
+    'daily-cap': { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const config = loadConfig();
+  return withDatabase(3, async (pool) => {
+    if (positionals[0] === 'target') {
+      if (!values.name || !values.address || (values.kind !== 'balance' && values.kind !== 'entrypoint-deposit')) {
+        throw new UsageError('refills target needs --name, --kind balance|entrypoint-deposit, --address and the thresholds');
+      }
+      for (const [flag, value] of [['--address', values.address], ['--entry-point', values['entry-point']]] as const) {
+        if (value !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(value)) throw new UsageError(`${flag} must be a 0x address`);
+      }
+      try {
+        const target = await setRefillTarget(pool, {
+          name: values.name,
+          kind: values.kind,
+          address: getAddress(values.address),
+          entryPoint: values['entry-point'] ? (getAddress(values['entry-point'])) : null,
+          fundBelow: wei(values['fund-below'], '--fund-below', ''),
+          fundTo: wei(values['fund-to'], '--fund-to', ''),
+          dailyCap: wei(values['daily-cap'], '--daily-cap', ''),
+        });
+        printJson(target);
+        return 0;
+      } catch (error) {
+        if (error instanceof RelayError) throw new UsageError(error.message);
+        throw error;
+      }
+    }
+    if (positionals[0] === 'list') {
+      printJson(await listRefillTargets(pool));
+      return 0;
+    }
+    if (positionals[0] === 'run') {
+      const { keys: opened } = await keys(config);
+      const writer = new LedgerWriter({ pool });
+      try {
+        const outcome = await refillPass({ pool, writer, logger: createLogger({ level: 'info' }), client: rpc(config), keys: opened, treasuryKeyName: config.TREASURY_HOT_KEY, treasuryLowBelow: BigInt(config.TREASURY_LOW_BELOW_WEI) });
+        printJson(outcome ?? { skipped: 'another refill pass is running' });
+        return 0;
+      } finally {
+        await writer.close();
+      }
+    }
+    throw new UsageError('refills takes "target --name N --kind balance|entrypoint-deposit --address A [--entry-point E] --fund-below W --fund-to W --daily-cap W", "list" or "run"');
+  });
+}

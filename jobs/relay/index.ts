@@ -1,0 +1,25 @@
+// The relayer's front door (issue #7): Defender-compatible relayers, gasless forward requests
+// and refills of operational balances. api/ serves them; jobs/workers.ts runs the monitor and
+// refill passes.
+export { RelayError, createRelayer, getRelayer, listRelayers, login, refresh, relayerByAccessToken, relayerByCredentials, relayerAccount, OperationalKeys, type Relayer, type Tokens, type TokenSettings } from './relayers.ts';
+export { FeeOracle, speeds, type Speed, type Fees } from './pricing.ts';
+export {
+  sendTransaction,
+  replaceTransaction,
+  replaceWithNoop,
+  broadcast,
+  getTransaction,
+  findByIdOrNonce,
+  listTransactions,
+  defenderView,
+  relayerView,
+  relayerStatus,
+  relayStatus,
+  type RelayContext,
+  type RelayedTransaction,
+  type ListQuery,
+} from './transactions.ts';
+export { monitorPass, type MonitorOutcome } from './monitor.ts';
+export { submitForwardRequest, getForwardRequest, relayAllQueued, forwardRequestView, forwardRequestTypes, forwarderAbi, type ForwarderContext, type ForwardRequest } from './forwarder.ts';
+export { refillPass, recordTreasuryFunding, setRefillTarget, listRefillTargets, targetBalance, refillHistory, alertSecret, treasuryHotAccount, entryPointAbi, type RefillContext, type RefillOutcome, type RefillTarget } from './refills.ts';
+export { relayServices, type RelayServices } from './services.ts';

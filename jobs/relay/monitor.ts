@@ -1,0 +1,225 @@
+// The relayer's monitor: one pass over every in-flight transaction (a repeatable job, every
+// RELAYER_POLL_INTERVAL_MS; one pass at a time across workers). Per transaction it broadcasts
+// what was signed but not sent, notices the mempool and the block, resubmits a transaction
+// stuck past its speed's timeout with a ≥ 10 % bump (doubling the wait each time), gives the
+// nonce of a transaction past validUntil to a NOOP, and at RELAYER_CONFIRMATIONS books what it
+// cost: relayers:ethereum:<address> → fees:ethereum (gas) and → world:ethereum (value).
+import { decodeEventLog, parseAbi, type Hex, type TransactionReceipt } from 'viem';
+import type { JournalEntry, PostingInput } from '../../ledger/index.ts';
+import { bump, repriceCeiling, type Speed } from './pricing.ts';
+import { getRelayer, relayerAccount, type Relayer } from './relayers.ts';
+import { broadcast, fromRow, openStatuses, replaceWithNoop, resign, type RelayContext, type RelayedTransaction } from './transactions.ts';
+
+/** OpenZeppelin Relayer's resubmission timeouts per speed; each further attempt waits twice as long. */
+export const resubmitAfterMs: Record<Speed, number> = { safeLow: 600_000, average: 300_000, fast: 180_000, fastest: 120_000 };
+
+export const forwarderEvents = parseAbi(['event ExecutedForwardRequest(address indexed signer, uint256 nonce, bool success)']);
+
+export interface MonitorOutcome {
+  checked: number;
+  broadcast: number;
+  mined: number;
+  settled: number;
+  resubmitted: number;
+  noops: number;
+}
+
+const monitorLock = 'relay-monitor';
+
+/** One pass. Returns null when another worker's pass is running (they would do the same work). */
+export async function monitorPass(ctx: RelayContext, hooks: { afterSettle?: (tx: RelayedTransaction, receipt: TransactionReceipt) => Promise<void> } = {}): Promise<MonitorOutcome | null> {
+  const lock = await ctx.pool.connect();
+  try {
+    const { rows: got } = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [monitorLock]);
+    if (!got[0]!.ok) return null;
+    try {
+      return await pass(ctx, hooks);
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [monitorLock]);
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+async function pass(ctx: RelayContext, hooks: Parameters<typeof monitorPass>[1]): Promise<MonitorOutcome> {
+  const outcome: MonitorOutcome = { checked: 0, broadcast: 0, mined: 0, settled: 0, resubmitted: 0, noops: 0 };
+  const { rows } = await ctx.pool.query<Parameters<typeof fromRow>[0]>(
+    'SELECT * FROM relayer_transactions WHERE status = ANY($1::text[]) ORDER BY relayer_id, nonce LIMIT 5000',
+    [openStatuses],
+  );
+  if (rows.length === 0) return outcome;
+  const head = await ctx.client.getBlockNumber();
+  const relayers = new Map<string, { relayer: Relayer; minedNonce: bigint }>();
+  for (const id of new Set(rows.map((r) => r.relayer_id))) {
+    const relayer = (await getRelayer(ctx.pool, id))!;
+    relayers.set(id, { relayer, minedNonce: BigInt(await ctx.client.getTransactionCount({ address: relayer.address, blockTag: 'latest' })) });
+  }
+  const txs = rows.map(fromRow);
+  // A few at a time: each step is one to three node round trips.
+  let next = 0;
+  const worker = async () => {
+    while (next < txs.length) {
+      const tx = txs[next++]!;
+      const { relayer, minedNonce } = relayers.get(tx.relayerId)!;
+      try {
+        await step(ctx, relayer, tx, head, minedNonce, outcome, hooks);
+      } catch (error) {
+        ctx.logger.warn('relay monitor: a transaction step failed; next pass retries', { transactionId: tx.id, error: error instanceof Error ? error.message : String(error) });
+      }
+      outcome.checked += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return outcome;
+}
+
+async function findReceipt(ctx: RelayContext, tx: RelayedTransaction): Promise<TransactionReceipt | null> {
+  for (const hash of [...tx.hashes].reverse()) {
+    const receipt = await ctx.client.getTransactionReceipt({ hash }).catch(() => null);
+    if (receipt) return receipt;
+  }
+  return null;
+}
+
+async function step(
+  ctx: RelayContext,
+  relayer: Relayer,
+  tx: RelayedTransaction,
+  head: bigint,
+  minedNonce: bigint,
+  outcome: MonitorOutcome,
+  hooks: Parameters<typeof monitorPass>[1],
+): Promise<void> {
+  if (tx.status === 'mined') {
+    if (head - tx.blockNumber! + 1n < BigInt(ctx.confirmations)) return;
+    const receipt = await ctx.client.getTransactionReceipt({ hash: tx.minedHash! }).catch(() => null);
+    if (!receipt || receipt.blockNumber !== tx.blockNumber) {
+      // Reorged out before it was final: back to the mempool's care.
+      await ctx.pool.query(`UPDATE relayer_transactions SET status = 'submitted', mined_at = NULL, block_number = NULL, mined_hash = NULL, fee = NULL WHERE id = $1 AND status = 'mined'`, [tx.id]);
+      return;
+    }
+    await settle(ctx, relayer, tx, receipt, hooks);
+    outcome.settled += 1;
+    return;
+  }
+  if (tx.nonce < minedNonce) {
+    // This nonce is used on chain: by one of our signatures, normally.
+    const receipt = await findReceipt(ctx, tx);
+    if (!receipt) {
+      await ctx.pool.query(`UPDATE relayer_transactions SET status = 'failed', status_reason = 'nonce used by a transaction coffer did not sign' WHERE id = $1 AND status = ANY($2::text[])`, [tx.id, openStatuses]);
+      ctx.logger.error('relayer nonce taken by a foreign transaction', { relayerId: relayer.id, nonce: tx.nonce.toString() });
+      return;
+    }
+    const fee = receipt.gasUsed * receipt.effectiveGasPrice;
+    await ctx.pool.query(
+      `UPDATE relayer_transactions SET status = 'mined', mined_at = now(), block_number = $2, mined_hash = $3, fee = $4, sent_at = coalesce(sent_at, now())
+        WHERE id = $1 AND status = ANY($5::text[])`,
+      [tx.id, receipt.blockNumber.toString(), receipt.transactionHash, fee.toString(), openStatuses],
+    );
+    outcome.mined += 1;
+    if (head - receipt.blockNumber + 1n >= BigInt(ctx.confirmations)) {
+      await settle(ctx, relayer, { ...tx, status: 'mined', blockNumber: receipt.blockNumber, minedHash: receipt.transactionHash }, receipt, hooks);
+      outcome.settled += 1;
+    }
+    return;
+  }
+  if (tx.status === 'pending' || tx.status === 'sent') {
+    if (await broadcast(ctx, tx)) outcome.broadcast += 1;
+    return;
+  }
+  const now = Date.now();
+  if (tx.validUntil.getTime() < now && !tx.noopReason) {
+    const noop = await replaceWithNoop(ctx, relayer, tx.id, 'expired');
+    await broadcast(ctx, noop);
+    outcome.noops += 1;
+    return;
+  }
+  const waited = now - (tx.sentAt ?? tx.pricedAt).getTime();
+  const timeout = (ctx.resubmitAfterMs?.[tx.speed ?? 'fast'] ?? resubmitAfterMs[tx.speed ?? 'fast']) * 2 ** Math.min(tx.attempts - 1, 10);
+  if (!tx.fixedPricing && tx.speed && waited > timeout) {
+    const market = await ctx.fees.forSpeed(tx.speed);
+    const fees = bump(tx, market, repriceCeiling(market, relayer.gasPriceCap));
+    if (!fees) {
+      // At the ceiling: wait at this price (and do not try again before another timeout).
+      await ctx.pool.query('UPDATE relayer_transactions SET sent_at = now() WHERE id = $1', [tx.id]);
+      return;
+    }
+    const bumped = await resign(ctx, relayer, tx.id, (current) => ({
+      to: current.to, value: current.value, data: current.data, gasLimit: current.gasLimit, speed: current.speed, fixedPricing: false,
+      fees: current.txType === 'legacy' ? { maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxFeePerGas } : fees,
+      validUntil: current.validUntil,
+    }));
+    await broadcast(ctx, bumped);
+    outcome.resubmitted += 1;
+    return;
+  }
+  // Submitted: is it in the node's mempool? If the node forgot it, send it again.
+  const seen = await ctx.client.getTransaction({ hash: tx.hash }).catch(() => null);
+  if (seen) {
+    if (tx.status === 'submitted') await ctx.pool.query(`UPDATE relayer_transactions SET status = 'inmempool' WHERE id = $1 AND status = 'submitted' AND hash = $2`, [tx.id, tx.hash]);
+  } else {
+    await ctx.client.sendRawTransaction({ serializedTransaction: tx.rawTx }).catch(() => undefined);
+  }
+}
+
+/** Books the mined transaction's cost and closes it: confirmed, or failed (reverted / cancelled), or expired (its NOOP). */
+async function settle(ctx: RelayContext, relayer: Relayer, tx: RelayedTransaction, receipt: TransactionReceipt, hooks: Parameters<typeof monitorPass>[1]): Promise<void> {
+  const mined = await ctx.client.getTransaction({ hash: receipt.transactionHash });
+  const fee = receipt.gasUsed * receipt.effectiveGasPrice;
+  const account = relayerAccount(relayer.address);
+  const reverted = receipt.status !== 'success';
+  const status = tx.noopReason === 'expired' ? 'expired' : tx.noopReason === 'cancelled' || reverted ? 'failed' : 'confirmed';
+  const reason = tx.noopReason === 'cancelled' ? 'cancelled' : tx.noopReason === 'expired' ? 'validUntil passed; a NOOP took the nonce' : reverted ? 'reverted' : null;
+  const postings: PostingInput[] = [];
+  if (fee > 0n) postings.push({ source: account, destination: 'fees:ethereum', asset: 'ETH', amount: fee });
+  // Value leaves only when the call succeeded (a revert returns it) and not to ourselves (a NOOP).
+  if (!reverted && mined.value > 0n && mined.to?.toLowerCase() !== relayer.address.toLowerCase()) postings.push({ source: account, destination: 'world:ethereum', asset: 'ETH', amount: mined.value });
+  const settled = await ctx.writer.transaction(async (t) => {
+    const { rows } = await t.client.query<{ status: string }>('SELECT status FROM relayer_transactions WHERE id = $1 FOR UPDATE', [tx.id]);
+    if (rows[0]?.status !== 'mined') return false;
+    let entry: JournalEntry | null = null;
+    if (postings.length > 0) {
+      const key = `relay:${tx.id}:settled`;
+      const [result] = await t.append([
+        {
+          kind: 'relay.settled',
+          idempotencyKey: key,
+          sourceRef: receipt.transactionHash,
+          effectiveAt: new Date(),
+          metadata: { relayerId: relayer.id, transactionId: tx.id, nonce: tx.nonce.toString(), hash: receipt.transactionHash, blockNumber: receipt.blockNumber.toString(), origin: tx.origin, status, fee: fee.toString() },
+          postings,
+        },
+      ]);
+      if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused ${key}: ${result?.status}`);
+      entry = result.entry;
+    }
+    await t.client.query(
+      `UPDATE relayer_transactions SET status = $2, status_reason = $3, confirmed_at = now(), fee = $4, mined_hash = $5, block_number = $6, settled_entry_id = $7 WHERE id = $1`,
+      [tx.id, status, reason, fee.toString(), receipt.transactionHash, receipt.blockNumber.toString(), entry?.id.toString() ?? null],
+    );
+    if (tx.origin === 'forwarder') await closeForwardRequest(t.client, tx.id, receipt);
+    return true;
+  });
+  if (settled && hooks?.afterSettle) await hooks.afterSettle(tx, receipt);
+}
+
+/** The forward request this relay carried: executed when its ExecutedForwardRequest says so. */
+async function closeForwardRequest(client: Parameters<Parameters<RelayContext['writer']['transaction']>[0]>[0]['client'], transactionId: string, receipt: TransactionReceipt): Promise<void> {
+  const { rows } = await client.query<{ id: string; forwarder: string; signer: string; nonce: string }>('SELECT id, forwarder, signer, nonce::text FROM forward_requests WHERE relay_transaction_id = $1', [transactionId]);
+  const request = rows[0];
+  if (!request) return;
+  let executed: boolean | null = null;
+  for (const log of receipt.logs) {
+    if (log.address.toLowerCase() !== request.forwarder.toLowerCase()) continue;
+    try {
+      const event = decodeEventLog({ abi: forwarderEvents, data: log.data, topics: log.topics });
+      if (event.args.signer.toLowerCase() === request.signer.toLowerCase() && event.args.nonce === BigInt(request.nonce)) executed = event.args.success;
+    } catch {
+      // Not the forwarder's event.
+    }
+  }
+  const status = executed ? 'executed' : 'failed';
+  const reason = executed ? null : receipt.status !== 'success' ? 'the relay transaction reverted (signature, nonce or deadline no longer valid, or the call failed)' : 'no ExecutedForwardRequest for this request';
+  await client.query('UPDATE forward_requests SET status = $2, status_reason = $3, updated_at = now() WHERE id = $1', [request.id, status, reason]);
+}

@@ -1,0 +1,312 @@
+// Refills: a repeatable job (every REFILL_INTERVAL_SECONDS) keeps operational balances between
+// fund_below and fund_to — relayer EOAs, the bundler's EOA (a transfer) and the paymaster's
+// deposit at the ERC-4337 EntryPoint (`depositTo`) — paid from the treasury hot wallet (a
+// keystore key). At most one refill per target is in flight, at most daily_cap per target per
+// UTC day, and never more than the treasury's ledger balance after what is in flight. When the
+// treasury itself is low an alert goes out (a log line, and a signed webhook if configured).
+//
+// Ledger:  treasury.funded  world:ethereum → treasury:ethereum:hot   (money sent to the hot wallet, recorded by an operator)
+//          refill.settled   treasury:ethereum:hot → <target account> (amount), → fees:ethereum (gas)
+import { createHmac } from 'node:crypto';
+import { encodeFunctionData, getAddress, parseAbi, type Address, type Hex, type PublicClient, type TransactionSerializableEIP1559 } from 'viem';
+import { broadcastStored, withTransaction, type Logger, type Pool, type Queryable } from '../../infra/index.ts';
+import type { LedgerWriter, PostingInput } from '../../ledger/index.ts';
+import { signEvmTransactionWithKey } from '../../signer/index.ts';
+import { signWebhook } from '../../wallets/index.ts';
+import { RelayError, type OperationalKeys } from './relayers.ts';
+
+export const treasuryHotAccount = 'treasury:ethereum:hot';
+export const entryPointAbi = parseAbi(['function depositTo(address account) payable', 'function balanceOf(address account) view returns (uint256)']);
+
+export interface RefillContext {
+  pool: Pool;
+  writer: LedgerWriter;
+  logger: Logger;
+  client: PublicClient;
+  keys: OperationalKeys;
+  treasuryKeyName: string;
+  treasuryLowBelow: bigint;
+  alert?: { url: string; secret: string };
+  /** How long a pass waits for its refill to be mined before leaving it to the next pass. */
+  confirmTimeoutMs?: number;
+}
+
+export interface RefillTarget {
+  name: string;
+  kind: 'balance' | 'entrypoint-deposit';
+  address: Address;
+  entryPoint: Address | null;
+  account: string;
+  fundBelow: bigint;
+  fundTo: bigint;
+  dailyCap: bigint;
+  relayerId: string | null;
+}
+
+interface TargetRow {
+  name: string;
+  kind: RefillTarget['kind'];
+  address: string;
+  entry_point: string | null;
+  account: string;
+  fund_below: string;
+  fund_to: string;
+  daily_cap: string;
+  relayer_id: string | null;
+}
+
+const targetFromRow = (r: TargetRow): RefillTarget => ({
+  name: r.name,
+  kind: r.kind,
+  address: getAddress(r.address),
+  entryPoint: r.entry_point ? getAddress(r.entry_point) : null,
+  account: r.account,
+  fundBelow: BigInt(r.fund_below),
+  fundTo: BigInt(r.fund_to),
+  dailyCap: BigInt(r.daily_cap),
+  relayerId: r.relayer_id,
+});
+
+export async function listRefillTargets(db: Queryable): Promise<RefillTarget[]> {
+  const { rows } = await db.query<TargetRow>('SELECT * FROM refill_targets ORDER BY name');
+  return rows.map(targetFromRow);
+}
+
+/** Adds or changes a target (the bundler EOA, the paymaster deposit); relayers get theirs when created. */
+export async function setRefillTarget(db: Queryable, target: Omit<RefillTarget, 'relayerId' | 'account'> & { account?: string }): Promise<RefillTarget> {
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(target.name)) throw new RelayError(400, 'invalid_target', 'a target name is lower-case letters, digits and -');
+  if (target.fundTo <= target.fundBelow) throw new RelayError(400, 'invalid_target', 'fund_to must be above fund_below');
+  if (target.dailyCap <= 0n || target.fundBelow <= 0n) throw new RelayError(400, 'invalid_target', 'fund_below and daily_cap must be positive');
+  if ((target.kind === 'entrypoint-deposit') !== (target.entryPoint !== null)) throw new RelayError(400, 'invalid_target', 'an entrypoint-deposit target names its EntryPoint, and only it');
+  const account = target.account ?? `operations:ethereum:${target.name}`;
+  const { rows } = await db.query<TargetRow>(
+    `INSERT INTO refill_targets (name, chain, kind, address, entry_point, account, fund_below, fund_to, daily_cap)
+     VALUES ($1, 'ethereum', $2, $3, $4, $5, $6, $7, $8)
+     ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, address = excluded.address, entry_point = excluded.entry_point, fund_below = excluded.fund_below,
+                                      fund_to = excluded.fund_to, daily_cap = excluded.daily_cap, updated_at = now()
+     RETURNING *`,
+    [target.name, target.kind, getAddress(target.address), target.entryPoint, account, target.fundBelow.toString(), target.fundTo.toString(), target.dailyCap.toString()],
+  );
+  return targetFromRow(rows[0]!);
+}
+
+async function ledgerBalance(db: Queryable, account: string): Promise<bigint> {
+  const { rows } = await db.query<{ balance: string }>(
+    `SELECT b.balance::text FROM balances b JOIN accounts a ON a.id = b.account_id JOIN assets s ON s.id = b.asset_id WHERE a.path = $1 AND s.code = 'ETH'`,
+    [account],
+  );
+  return rows[0] ? BigInt(rows[0].balance) : 0n;
+}
+
+/** What the target holds now: an EOA's balance, or the paymaster's deposit at the EntryPoint. */
+export function targetBalance(client: PublicClient, target: RefillTarget): Promise<bigint> {
+  return target.kind === 'balance'
+    ? client.getBalance({ address: target.address })
+    : client.readContract({ address: target.entryPoint!, abi: entryPointAbi, functionName: 'balanceOf', args: [target.address] });
+}
+
+/**
+ * Books money an operator sent to the treasury hot wallet: the transaction must be mined,
+ * successful and pay the hot wallet. Recording it twice is one entry.
+ */
+export async function recordTreasuryFunding(ctx: Pick<RefillContext, 'writer' | 'client' | 'keys' | 'treasuryKeyName'>, txHash: Hex): Promise<{ amount: bigint; entryId: bigint }> {
+  const hot = await ctx.keys.get(ctx.treasuryKeyName);
+  const receipt = await ctx.client.getTransactionReceipt({ hash: txHash }).catch(() => null);
+  if (!receipt || receipt.status !== 'success') throw new RelayError(400, 'not_mined', `${txHash} is not a successful mined transaction on this chain`);
+  const tx = await ctx.client.getTransaction({ hash: txHash });
+  if (tx.to?.toLowerCase() !== hot.address.toLowerCase() || tx.value === 0n) throw new RelayError(400, 'not_a_funding', `${txHash} does not send ETH to the treasury hot wallet ${hot.address}`);
+  const key = `ethereum:${txHash}:0:treasury.funded`;
+  const result = await ctx.writer.append({
+    kind: 'treasury.funded',
+    idempotencyKey: key,
+    sourceRef: txHash,
+    metadata: { hash: txHash, from: tx.from, blockNumber: receipt.blockNumber.toString() },
+    postings: [{ source: 'world:ethereum', destination: treasuryHotAccount, asset: 'ETH', amount: tx.value }],
+  });
+  if (result.status !== 'created' && result.status !== 'replayed') throw new Error(`the ledger refused ${key}: ${result.status}`);
+  return { amount: tx.value, entryId: result.entry.id };
+}
+
+interface RefillRow {
+  id: string;
+  target: string;
+  amount: string;
+  status: 'submitted' | 'confirmed' | 'failed';
+  tx_hash: Hex;
+  raw_tx: Hex;
+  nonce: string;
+  fee: string | null;
+  created_at: Date;
+  settled_at: Date | null;
+  balance_before: string;
+  status_reason: string | null;
+}
+
+export interface RefillOutcome {
+  targets: { name: string; balance: string; action: 'ok' | 'refilled' | 'in_flight' | 'daily_cap_reached' | 'treasury_short' | 'unreadable'; amount?: string }[];
+  treasury: { address: Address; ledgerBalance: string; low: boolean };
+}
+
+const passLock = 'refill-pass';
+
+/** One pass over every target. Null when another worker's pass is running. */
+export async function refillPass(ctx: RefillContext): Promise<RefillOutcome | null> {
+  const lock = await ctx.pool.connect();
+  try {
+    const { rows } = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [passLock]);
+    if (!rows[0]!.ok) return null;
+    try {
+      return await pass(ctx);
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [passLock]);
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+async function pass(ctx: RefillContext): Promise<RefillOutcome> {
+  const hot = await ctx.keys.get(ctx.treasuryKeyName);
+  const { rows: open } = await ctx.pool.query<RefillRow>(`SELECT * FROM refills WHERE status = 'submitted' ORDER BY id`);
+  for (const row of open) await follow(ctx, row, 0);
+  const outcome: RefillOutcome = { targets: [], treasury: { address: hot.address, ledgerBalance: '0', low: false } };
+  for (const target of await listRefillTargets(ctx.pool)) {
+    let balance: bigint;
+    try {
+      balance = await targetBalance(ctx.client, target);
+    } catch (error) {
+      ctx.logger.warn('refill: cannot read a target balance', { target: target.name, error: error instanceof Error ? error.message : String(error) });
+      outcome.targets.push({ name: target.name, balance: '?', action: 'unreadable' });
+      continue;
+    }
+    const line = { name: target.name, balance: balance.toString() };
+    const { rows: inFlight } = await ctx.pool.query(`SELECT 1 FROM refills WHERE target = $1 AND status = 'submitted'`, [target.name]);
+    if (inFlight[0]) {
+      outcome.targets.push({ ...line, action: 'in_flight' });
+      continue;
+    }
+    if (balance >= target.fundBelow) {
+      outcome.targets.push({ ...line, action: 'ok' });
+      continue;
+    }
+    const { rows: today } = await ctx.pool.query<{ sum: string }>(
+      `SELECT coalesce(sum(amount), 0)::text AS sum FROM refills WHERE target = $1 AND status <> 'failed' AND created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`,
+      [target.name],
+    );
+    const room = target.dailyCap - BigInt(today[0]!.sum);
+    const want = target.fundTo - balance;
+    const amount = want < room ? want : room;
+    if (amount <= 0n) {
+      ctx.logger.warn('refill: daily cap reached; target stays below its threshold', { target: target.name, balance: balance.toString(), dailyCap: target.dailyCap.toString() });
+      outcome.targets.push({ ...line, action: 'daily_cap_reached' });
+      continue;
+    }
+    const submitted = await submit(ctx, hot, target, amount, balance);
+    if (!submitted) {
+      outcome.targets.push({ ...line, action: 'treasury_short', amount: amount.toString() });
+      continue;
+    }
+    await follow(ctx, submitted, ctx.confirmTimeoutMs ?? 30_000);
+    outcome.targets.push({ ...line, action: 'refilled', amount: amount.toString() });
+  }
+  const treasury = await ledgerBalance(ctx.pool, treasuryHotAccount);
+  outcome.treasury.ledgerBalance = treasury.toString();
+  if (treasury < ctx.treasuryLowBelow || outcome.targets.some((t) => t.action === 'treasury_short')) {
+    outcome.treasury.low = true;
+    await alert(ctx, { type: 'treasury.low', address: hot.address, ledgerBalance: treasury.toString(), threshold: ctx.treasuryLowBelow.toString(), short: outcome.targets.filter((t) => t.action === 'treasury_short').map((t) => t.name) });
+  }
+  return outcome;
+}
+
+async function submit(ctx: RefillContext, hot: Awaited<ReturnType<OperationalKeys['get']>>, target: RefillTarget, amount: bigint, balanceBefore: bigint): Promise<RefillRow | null> {
+  const data = target.kind === 'entrypoint-deposit' ? encodeFunctionData({ abi: entryPointAbi, functionName: 'depositTo', args: [target.address] }) : undefined;
+  const to = target.kind === 'entrypoint-deposit' ? target.entryPoint! : target.address;
+  const gas = target.kind === 'balance' ? 21_000n : ((await ctx.client.estimateGas({ account: hot.address, to, data, value: amount })) * 12n) / 10n;
+  const fees = await ctx.client.estimateFeesPerGas();
+  // Refills should not wait behind a fee spike: twice the market, as Alto and Rundler price theirs.
+  const maxFeePerGas = fees.maxFeePerGas * 2n;
+  const maxPriorityFeePerGas = fees.maxPriorityFeePerGas * 2n;
+  return withTransaction(ctx.pool, async (client) => {
+    // Serialized with other refills' bookkeeping: the treasury check counts what is in flight.
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['refill-submit']);
+    const { rows: flight } = await client.query<{ reserved: string }>(
+      `SELECT coalesce(sum(r.amount), 0)::text AS reserved FROM refills r WHERE r.status = 'submitted'`,
+    );
+    const available = (await ledgerBalance(client, treasuryHotAccount)) - BigInt(flight[0]!.reserved);
+    const cost = amount + gas * maxFeePerGas;
+    if (available < cost) {
+      ctx.logger.error('refill: the treasury hot wallet cannot pay this refill', { target: target.name, amount: amount.toString(), available: available.toString() });
+      return null;
+    }
+    const nonce = await ctx.client.getTransactionCount({ address: hot.address, blockTag: 'pending' });
+    const tx: TransactionSerializableEIP1559 = { type: 'eip1559', chainId: await ctx.client.getChainId(), nonce, to, value: amount, data, gas, maxFeePerGas, maxPriorityFeePerGas };
+    const signed = signEvmTransactionWithKey(hot, tx);
+    const { rows } = await client.query<RefillRow>(
+      `INSERT INTO refills (target, amount, balance_before, status, from_address, nonce, tx_hash, raw_tx) VALUES ($1, $2, $3, 'submitted', $4, $5, $6, $7) RETURNING *`,
+      [target.name, amount.toString(), balanceBefore.toString(), hot.address, nonce, signed.hash, signed.raw],
+    );
+    ctx.logger.info('refill: sending', { target: target.name, amount: amount.toString(), hash: signed.hash });
+    return rows[0]!;
+  });
+}
+
+/** Broadcasts (again) and, once mined, books the refill. Unmined after `waitMs`: the next pass looks again. */
+async function follow(ctx: RefillContext, row: RefillRow, waitMs: number): Promise<void> {
+  const sent = await broadcastStored(ctx.client, row.raw_tx, row.tx_hash);
+  if (sent.status === 'refused') {
+    await ctx.pool.query(`UPDATE refills SET status = 'failed', status_reason = $2, settled_at = now() WHERE id = $1 AND status = 'submitted'`, [row.id, sent.message.slice(0, 300)]);
+    ctx.logger.error('refill: the node refused it', { refill: row.id, target: row.target, error: sent.message.slice(0, 300) });
+    return;
+  }
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const receipt = await ctx.client.getTransactionReceipt({ hash: row.tx_hash }).catch(() => null);
+    if (receipt) {
+      await settle(ctx, row, receipt.status === 'success', receipt.gasUsed * receipt.effectiveGasPrice);
+      return;
+    }
+    if (Date.now() >= deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+async function settle(ctx: RefillContext, row: RefillRow, success: boolean, fee: bigint): Promise<void> {
+  const { rows } = await ctx.pool.query<{ account: string }>('SELECT account FROM refill_targets WHERE name = $1', [row.target]);
+  const account = rows[0]!.account;
+  const postings: PostingInput[] = [];
+  if (success) postings.push({ source: treasuryHotAccount, destination: account, asset: 'ETH', amount: BigInt(row.amount) });
+  if (fee > 0n) postings.push({ source: treasuryHotAccount, destination: 'fees:ethereum', asset: 'ETH', amount: fee });
+  await ctx.writer.transaction(async (t) => {
+    const { rows: current } = await t.client.query<{ status: string }>('SELECT status FROM refills WHERE id = $1 FOR UPDATE', [row.id]);
+    if (current[0]?.status !== 'submitted') return;
+    const key = `refill:${row.id}:settled`;
+    const [result] = await t.append([{ kind: 'refill.settled', idempotencyKey: key, sourceRef: row.tx_hash, metadata: { refillId: row.id, target: row.target, hash: row.tx_hash, success, fee: fee.toString() }, postings }]);
+    if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused ${key}: ${result?.status}`);
+    await t.client.query(`UPDATE refills SET status = $2, status_reason = $3, fee = $4, entry_id = $5, settled_at = now() WHERE id = $1`, [
+      row.id, success ? 'confirmed' : 'failed', success ? null : 'reverted', fee.toString(), result.entry.id.toString(),
+    ]);
+  });
+  ctx.logger.info('refill: settled', { refill: row.id, target: row.target, success, amount: row.amount, fee: fee.toString() });
+}
+
+async function alert(ctx: RefillContext, event: Record<string, unknown>): Promise<void> {
+  ctx.logger.error('ALERT treasury hot wallet low', event);
+  if (!ctx.alert) return;
+  const body = JSON.stringify({ id: `alert_${Date.now()}`, createdAt: new Date().toISOString(), ...event });
+  const signature = signWebhook(ctx.alert.secret, body, Math.floor(Date.now() / 1000));
+  try {
+    const response = await fetch(ctx.alert.url, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Coffer-Signature': signature, 'User-Agent': 'coffer-alerts/1' }, body, signal: AbortSignal.timeout(10_000) });
+    await response.body?.cancel();
+    if (!response.ok) ctx.logger.warn('alert webhook answered with an error', { host: new URL(ctx.alert.url).host, status: response.status });
+  } catch (error) {
+    ctx.logger.warn('alert webhook unreachable', { host: new URL(ctx.alert.url).host, error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+export async function refillHistory(db: Queryable, limit = 100): Promise<Record<string, unknown>[]> {
+  const { rows } = await db.query<RefillRow>('SELECT * FROM refills ORDER BY id DESC LIMIT $1', [limit]);
+  return rows.map((r) => ({ id: r.id, target: r.target, amount: r.amount, balanceBefore: r.balance_before, status: r.status, statusReason: r.status_reason, txHash: r.tx_hash, fee: r.fee, createdAt: r.created_at.toISOString(), settledAt: r.settled_at?.toISOString() ?? null }));
+}
+
+/** The alert webhook's signing secret, derived from the webhook root (like wallets'), never stored. */
+export const alertSecret = (root: Uint8Array) => `whsec_${createHmac('sha256', root).update('coffer operations alerts v1').digest('base64url')}`;

@@ -1,0 +1,193 @@
+// Relayers: an EOA per relayer whose key is in the keystore, and the Defender-style credentials
+// clients log in with (API key + secret → expiring access token + refresh token). Secrets and
+// tokens are kept only as SHA-256 hashes; they are shown once, on creation or login.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createPublicClient, getAddress, http, type Address } from 'viem';
+import { withTransaction, type Pool, type Queryable } from '../../infra/index.ts';
+import { evmAddressOfKey, OperationalKey, type Keystore } from '../../signer/index.ts';
+
+export class RelayError extends Error {
+  override name = 'RelayError';
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export interface Relayer {
+  id: string;
+  name: string;
+  chain: 'ethereum';
+  chainId: number;
+  address: Address;
+  keyName: string;
+  apiKey: string;
+  paused: boolean;
+  minBalance: bigint;
+  gasPriceCap: bigint;
+  whitelistReceivers: Address[] | null;
+  createdAt: Date;
+}
+
+const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+export const randomId = (prefix: string, length: number) => `${prefix}${Array.from(randomBytes(length), (b) => alphabet[b % 36]).join('')}`;
+export const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+/** The ledger account holding what the relayer has to pay gas (and values) with. */
+export const relayerAccount = (address: string) => `relayers:ethereum:${address.toLowerCase()}`;
+
+interface RelayerRow {
+  id: string;
+  name: string;
+  chain: 'ethereum';
+  chain_id: string;
+  address: string;
+  key_name: string;
+  api_key: string;
+  paused: boolean;
+  min_balance: string;
+  gas_price_cap: string;
+  whitelist_receivers: string[] | null;
+  created_at: Date;
+}
+
+const fromRow = (r: RelayerRow): Relayer => ({
+  id: r.id,
+  name: r.name,
+  chain: r.chain,
+  chainId: Number(r.chain_id),
+  address: getAddress(r.address),
+  keyName: r.key_name,
+  apiKey: r.api_key,
+  paused: r.paused,
+  minBalance: BigInt(r.min_balance),
+  gasPriceCap: BigInt(r.gas_price_cap),
+  whitelistReceivers: r.whitelist_receivers?.map((a) => getAddress(a)) ?? null,
+  createdAt: r.created_at,
+});
+
+export async function getRelayer(db: Queryable, id: string): Promise<Relayer | null> {
+  const { rows } = await db.query<RelayerRow>('SELECT * FROM relayers WHERE id = $1', [id]);
+  return rows[0] ? fromRow(rows[0]) : null;
+}
+
+export async function listRelayers(db: Queryable): Promise<Relayer[]> {
+  const { rows } = await db.query<RelayerRow>('SELECT * FROM relayers ORDER BY created_at, id');
+  return rows.map(fromRow);
+}
+
+export interface CreateRelayerOptions {
+  chain: string;
+  name?: string;
+  rpcUrl: string;
+  gasPriceCap: bigint;
+  minBalance?: bigint;
+  whitelistReceivers?: Address[];
+  /** The refill target created with the relayer: its EOA is kept between these. */
+  refill: { fundBelow: bigint; fundTo: bigint; dailyCap: bigint };
+}
+
+/**
+ * A new relayer: a fresh key in the keystore, an API key and secret (returned once), and a
+ * refill target for its EOA. Only EVM chains (ethereum) have relayers.
+ */
+export async function createRelayer(pool: Pool, keystore: Keystore, options: CreateRelayerOptions): Promise<{ relayer: Relayer; apiKey: string; apiSecret: string }> {
+  if (options.chain !== 'ethereum') throw new RelayError(400, 'unsupported_chain', `relayers run on EVM chains; "${options.chain.slice(0, 40)}" is not one (use ethereum)`);
+  if (options.refill.fundTo <= options.refill.fundBelow) throw new RelayError(400, 'invalid_refill', 'fund_to must be above fund_below');
+  const chainId = await createPublicClient({ transport: http(options.rpcUrl, { retryCount: 1, timeout: 10_000 }) }).getChainId();
+  const id = randomId('rl_', 16);
+  const keyName = `relayer-${id.slice(3)}`;
+  const stored = await keystore.create(keyName, 'secp256k1');
+  const address = evmAddressOfKey(stored.publicKey);
+  const apiKey = randomBytes(18).toString('base64url');
+  const apiSecret = randomBytes(32).toString('base64url');
+  await withTransaction(pool, async (client) => {
+    await client.query(
+      `INSERT INTO relayers (id, name, chain, chain_id, address, key_name, api_key, secret_hash, min_balance, gas_price_cap, whitelist_receivers)
+       VALUES ($1, $2, 'ethereum', $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [id, options.name ?? `relayer ${id}`, chainId, address, keyName, apiKey, sha256(apiSecret), (options.minBalance ?? 0n).toString(), options.gasPriceCap.toString(), options.whitelistReceivers ?? null],
+    );
+    await client.query(
+      `INSERT INTO refill_targets (name, chain, kind, address, account, fund_below, fund_to, daily_cap, relayer_id)
+       VALUES ($1, 'ethereum', 'balance', $2, $3, $4, $5, $6, $7)`,
+      [keyName, address, relayerAccount(address), options.refill.fundBelow.toString(), options.refill.fundTo.toString(), options.refill.dailyCap.toString(), id],
+    );
+  });
+  return { relayer: (await getRelayer(pool, id))!, apiKey, apiSecret };
+}
+
+const secretMatches = (stored: Buffer, secret: string) => timingSafeEqual(stored, sha256(secret));
+
+/** The relayer whose API key and secret these are, or null (no hint which part was wrong). */
+export async function relayerByCredentials(db: Queryable, apiKey: string, secret: string): Promise<Relayer | null> {
+  const { rows } = await db.query<RelayerRow & { secret_hash: Buffer }>('SELECT * FROM relayers WHERE api_key = $1', [apiKey.slice(0, 200)]);
+  const row = rows[0];
+  if (!row || !secretMatches(row.secret_hash, secret)) return null;
+  return fromRow(row);
+}
+
+export interface Tokens {
+  accessToken: string;
+  refreshToken: string;
+}
+
+async function issue(db: Queryable, relayerId: string, kind: 'access' | 'refresh', ttlSeconds: number): Promise<string> {
+  const token = randomBytes(32).toString('base64url');
+  await db.query(`INSERT INTO relayer_tokens (token_hash, relayer_id, kind, expires_at) VALUES ($1, $2, $3, now() + make_interval(secs => $4))`, [sha256(token), relayerId, kind, ttlSeconds]);
+  return token;
+}
+
+export interface TokenSettings {
+  accessTtlSeconds: number;
+  refreshTtlSeconds: number;
+}
+
+/** /auth/login: tokens for a relayer's key and secret, or null. Expired tokens are swept here. */
+export async function login(pool: Pool, credentials: { apiKey: string; secretKey: string }, settings: TokenSettings): Promise<Tokens | null> {
+  const relayer = await relayerByCredentials(pool, credentials.apiKey, credentials.secretKey);
+  if (!relayer) return null;
+  await pool.query(`DELETE FROM relayer_tokens WHERE expires_at < now() - interval '1 day'`);
+  return { accessToken: await issue(pool, relayer.id, 'access', settings.accessTtlSeconds), refreshToken: await issue(pool, relayer.id, 'refresh', settings.refreshTtlSeconds) };
+}
+
+/** /auth/refresh-token: a new access token for a live refresh token of this relayer. */
+export async function refresh(pool: Pool, credentials: { apiKey: string; secretKey: string; refreshToken: string }, settings: TokenSettings): Promise<Tokens | null> {
+  const relayer = await relayerByCredentials(pool, credentials.apiKey, credentials.secretKey);
+  if (!relayer) return null;
+  const { rows } = await pool.query('SELECT 1 FROM relayer_tokens WHERE token_hash = $1 AND relayer_id = $2 AND kind = $3 AND expires_at > now()', [sha256(credentials.refreshToken), relayer.id, 'refresh']);
+  if (!rows[0]) return null;
+  return { accessToken: await issue(pool, relayer.id, 'access', settings.accessTtlSeconds), refreshToken: credentials.refreshToken };
+}
+
+/** The relayer an access token was issued to, 'expired' for a token past its time, or null. */
+export async function relayerByAccessToken(db: Queryable, apiKey: string, token: string): Promise<Relayer | 'expired' | null> {
+  const { rows } = await db.query<RelayerRow & { expired: boolean }>(
+    `SELECT r.*, t.expires_at <= now() AS expired FROM relayer_tokens t JOIN relayers r ON r.id = t.relayer_id
+      WHERE t.token_hash = $1 AND t.kind = 'access' AND r.api_key = $2`,
+    [sha256(token), apiKey.slice(0, 200)],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  return row.expired ? 'expired' : fromRow(row);
+}
+
+/** Operational keys opened from the keystore once per process (Argon2id is slow on purpose). */
+export class OperationalKeys {
+  private readonly keystore: Keystore;
+  private readonly opened = new Map<string, Promise<OperationalKey>>();
+  constructor(keystore: Keystore) {
+    this.keystore = keystore;
+  }
+  get(name: string): Promise<OperationalKey> {
+    let key = this.opened.get(name);
+    if (!key) {
+      key = this.keystore.load(name).then((stored) => new OperationalKey(stored));
+      key.catch(() => this.opened.delete(name));
+      this.opened.set(name, key);
+    }
+    return key;
+  }
+}

@@ -1,0 +1,547 @@
+// Relayed transactions: send, replace, cancel, read and list, as Defender's relay-signer API
+// means them. A send is validated, priced, checked against the relayer's balance (ledger
+// balance minus every pending transaction's worst-case cost), given the next nonce under the
+// relayer's row lock (gapless, in order), signed, and stored — all in one PostgreSQL
+// transaction — before anything is broadcast. The same request arriving again (the official
+// client retries any 4xx three times) finds the first one instead of creating a second.
+import { randomUUID } from 'node:crypto';
+import { getAddress, parseTransaction, type Address, type Hex, type PublicClient, type TransactionSerializable } from 'viem';
+import { z } from 'zod';
+import { withTransaction, type Logger, type Pool, type PoolClient, type Queryable } from '../../infra/index.ts';
+import { canonicalJson, type Json, type LedgerWriter } from '../../ledger/index.ts';
+import { signEvmTransactionWithKey } from '../../signer/index.ts';
+import { capped, isValidBump, speeds, type FeeOracle, type Fees, type Speed } from './pricing.ts';
+import { relayerAccount, RelayError, sha256, type OperationalKeys, type Relayer } from './relayers.ts';
+
+export interface RelayContext {
+  pool: Pool;
+  writer: LedgerWriter;
+  logger: Logger;
+  keys: OperationalKeys;
+  client: PublicClient;
+  fees: FeeOracle;
+  dedupeWindowSeconds: number;
+  /** Blocks on top of a mined transaction before it is confirmed and booked. */
+  confirmations: number;
+  /** Overrides of the resubmission timeouts per speed (tests shorten them). */
+  resubmitAfterMs?: Partial<Record<Speed, number>>;
+}
+
+export const openStatuses = ['pending', 'sent', 'submitted', 'inmempool', 'mined'] as const;
+export type RelayStatus = (typeof openStatuses)[number] | 'confirmed' | 'failed' | 'expired';
+export type Origin = 'defender' | 'relay' | 'forwarder';
+
+export interface RelayedTransaction {
+  id: string;
+  relayerId: string;
+  nonce: bigint;
+  origin: Origin;
+  to: Address | null;
+  value: bigint;
+  data: Hex;
+  gasLimit: bigint;
+  txType: 'eip1559' | 'legacy';
+  speed: Speed | null;
+  fixedPricing: boolean;
+  maxFeePerGas: bigint;
+  maxPriorityFeePerGas: bigint;
+  validUntil: Date;
+  isPrivate: boolean;
+  status: RelayStatus;
+  statusReason: string | null;
+  noopReason: 'expired' | 'cancelled' | null;
+  hash: Hex;
+  rawTx: Hex;
+  hashes: Hex[];
+  attempts: number;
+  createdAt: Date;
+  pricedAt: Date;
+  sentAt: Date | null;
+  minedAt: Date | null;
+  blockNumber: bigint | null;
+  minedHash: Hex | null;
+  confirmedAt: Date | null;
+  fee: bigint | null;
+}
+
+interface Row {
+  id: string;
+  relayer_id: string;
+  nonce: string;
+  origin: Origin;
+  to_address: string | null;
+  value: string;
+  data: Hex;
+  gas_limit: string;
+  tx_type: 'eip1559' | 'legacy';
+  speed: Speed | null;
+  fixed_pricing: boolean;
+  max_fee_per_gas: string;
+  max_priority_fee_per_gas: string;
+  valid_until: Date;
+  is_private: boolean;
+  status: RelayStatus;
+  status_reason: string | null;
+  noop_reason: 'expired' | 'cancelled' | null;
+  hash: Hex;
+  raw_tx: Hex;
+  hashes: Hex[];
+  attempts: number;
+  created_at: Date;
+  priced_at: Date;
+  sent_at: Date | null;
+  mined_at: Date | null;
+  block_number: string | null;
+  mined_hash: Hex | null;
+  confirmed_at: Date | null;
+  fee: string | null;
+}
+
+export const fromRow = (r: Row): RelayedTransaction => ({
+  id: r.id,
+  relayerId: r.relayer_id,
+  nonce: BigInt(r.nonce),
+  origin: r.origin,
+  to: r.to_address ? getAddress(r.to_address) : null,
+  value: BigInt(r.value),
+  data: r.data,
+  gasLimit: BigInt(r.gas_limit),
+  txType: r.tx_type,
+  speed: r.speed,
+  fixedPricing: r.fixed_pricing,
+  maxFeePerGas: BigInt(r.max_fee_per_gas),
+  maxPriorityFeePerGas: BigInt(r.max_priority_fee_per_gas),
+  validUntil: r.valid_until,
+  isPrivate: r.is_private,
+  status: r.status,
+  statusReason: r.status_reason,
+  noopReason: r.noop_reason,
+  hash: r.hash,
+  rawTx: r.raw_tx,
+  hashes: r.hashes,
+  attempts: r.attempts,
+  createdAt: r.created_at,
+  pricedAt: r.priced_at,
+  sentAt: r.sent_at,
+  minedAt: r.mined_at,
+  blockNumber: r.block_number === null ? null : BigInt(r.block_number),
+  minedHash: r.mined_hash,
+  confirmedAt: r.confirmed_at,
+  fee: r.fee === null ? null : BigInt(r.fee),
+});
+
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address');
+const quantity = z
+  .union([z.string().regex(/^(0x[0-9a-fA-F]+|\d+)$/, 'must be a whole number (decimal or 0x hex)'), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)])
+  .transform((v) => BigInt(v));
+
+/** Defender's send / replace payload (RelayerTransactionPayload). Unknown fields are ignored, as Defender does. */
+export const payloadSchema = z.object({
+  to: address.optional(),
+  value: quantity.optional(),
+  data: z.string().regex(/^0x([0-9a-fA-F]{2})*$/, 'must be 0x-prefixed hex bytes').optional(),
+  gasLimit: quantity.optional(),
+  speed: z.enum(speeds).optional(),
+  gasPrice: quantity.optional(),
+  maxFeePerGas: quantity.optional(),
+  maxPriorityFeePerGas: quantity.optional(),
+  validUntil: z.string().max(40).optional(),
+  isPrivate: z.boolean().optional(),
+});
+export type Payload = z.infer<typeof payloadSchema>;
+
+const blockGasLimit = 30_000_000n;
+const defaultValidityMs = 8 * 3_600_000;
+
+interface Intent {
+  to: Address | null;
+  value: bigint;
+  data: Hex;
+  gasLimit: bigint;
+  txType: 'eip1559' | 'legacy';
+  speed: Speed | null;
+  fixedPricing: boolean;
+  fees: Fees;
+  validUntil: Date;
+  isPrivate: boolean;
+}
+
+export function parsePayload(body: unknown): Payload {
+  const parsed = payloadSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new RelayError(400, 'invalid_request', `${issue.path.join('.') || 'body'}: ${issue.message}`);
+  }
+  const p = parsed.data;
+  if (!p.to && (!p.data || p.data === '0x')) throw new RelayError(400, 'invalid_request', 'Both txs `to` and `data` fields are missing. At least one of them has to be set.');
+  const pricings = [p.speed !== undefined, p.gasPrice !== undefined, p.maxFeePerGas !== undefined || p.maxPriorityFeePerGas !== undefined].filter(Boolean).length;
+  if (pricings > 1) throw new RelayError(400, 'invalid_request', 'send one of speed, gasPrice, or maxFeePerGas with maxPriorityFeePerGas — not a mix');
+  if ((p.maxFeePerGas === undefined) !== (p.maxPriorityFeePerGas === undefined)) throw new RelayError(400, 'invalid_request', 'maxFeePerGas and maxPriorityFeePerGas go together');
+  if (p.maxFeePerGas !== undefined && p.maxFeePerGas < p.maxPriorityFeePerGas!) throw new RelayError(400, 'invalid_request', 'maxFeePerGas must be at least maxPriorityFeePerGas');
+  if (p.gasLimit !== undefined && (p.gasLimit < 21_000n || p.gasLimit > blockGasLimit)) throw new RelayError(400, 'invalid_request', `gasLimit must be between 21000 and ${blockGasLimit}`);
+  if (p.validUntil !== undefined) {
+    const until = new Date(p.validUntil);
+    if (Number.isNaN(until.getTime())) throw new RelayError(400, 'invalid_request', 'validUntil must be an ISO 8601 UTC time');
+    if (until.getTime() <= Date.now()) throw new RelayError(400, 'invalid_request', 'validUntil is in the past');
+  }
+  return p;
+}
+
+/** Gas when the caller gives none: the node's estimate + 10 %, or OpenZeppelin Relayer's fallbacks. */
+async function gasFor(ctx: RelayContext, from: Address, p: Payload): Promise<bigint> {
+  try {
+    const estimate = await ctx.client.estimateGas({ account: from, to: p.to as Address | undefined, value: p.value, data: p.data as Hex | undefined });
+    return (estimate * 11n) / 10n;
+  } catch {
+    const selector = p.data?.slice(0, 10).toLowerCase();
+    return !p.data || p.data === '0x' ? 21_000n : selector === '0xa9059cbb' ? 65_000n : selector === '0x23b872dd' ? 80_000n : 200_000n;
+  }
+}
+
+async function intentOf(ctx: RelayContext, relayer: Relayer, p: Payload, defaults: { speed: Speed }): Promise<Intent> {
+  let fees: Fees;
+  let txType: Intent['txType'] = 'eip1559';
+  let speed: Speed | null = null;
+  if (p.gasPrice !== undefined) {
+    txType = 'legacy';
+    fees = { maxFeePerGas: p.gasPrice, maxPriorityFeePerGas: p.gasPrice };
+  } else if (p.maxFeePerGas !== undefined) {
+    fees = { maxFeePerGas: p.maxFeePerGas, maxPriorityFeePerGas: p.maxPriorityFeePerGas! };
+  } else {
+    speed = p.speed ?? defaults.speed;
+    fees = await ctx.fees.forSpeed(speed);
+  }
+  // The relayer's cap overwrites any fee above it (Defender's gasPriceCap policy).
+  fees = capped(fees, relayer.gasPriceCap);
+  if (txType === 'legacy') fees = { maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxFeePerGas };
+  if (fees.maxFeePerGas === 0n) throw new RelayError(400, 'invalid_request', 'a fee of 0 is never mined');
+  return {
+    to: p.to ? getAddress(p.to) : null,
+    value: p.value ?? 0n,
+    data: (p.data ?? '0x') as Hex,
+    gasLimit: p.gasLimit ?? (await gasFor(ctx, relayer.address, p)),
+    txType,
+    speed,
+    fixedPricing: speed === null,
+    fees,
+    validUntil: p.validUntil ? new Date(p.validUntil) : new Date(Date.now() + defaultValidityMs),
+    isPrivate: p.isPrivate ?? false,
+  };
+}
+
+const worstCost = (i: { gasLimit: bigint; value: bigint; fees: Fees }) => i.gasLimit * i.fees.maxFeePerGas + i.value;
+
+/** What the relayer can still commit: its ledger balance minus every open transaction's worst case (one snapshot). */
+async function spendable(client: Queryable, relayer: Relayer, excludeId: string | null): Promise<bigint> {
+  const { rows } = await client.query<{ balance: string; pending: string }>(
+    `SELECT coalesce((SELECT b.balance FROM balances b JOIN accounts a ON a.id = b.account_id JOIN assets s ON s.id = b.asset_id
+                       WHERE a.path = $1 AND s.code = 'ETH'), 0)::text AS balance,
+            coalesce((SELECT sum(gas_limit::numeric * max_fee_per_gas + value) FROM relayer_transactions
+                       WHERE relayer_id = $2 AND status = ANY($3::text[]) AND id IS DISTINCT FROM $4::uuid), 0)::text AS pending`,
+    [relayerAccount(relayer.address), relayer.id, openStatuses, excludeId],
+  );
+  return BigInt(rows[0]!.balance) - BigInt(rows[0]!.pending);
+}
+
+function unsigned(relayer: Relayer, nonce: bigint, intent: Intent): TransactionSerializable {
+  const common = { chainId: relayer.chainId, nonce: Number(nonce), to: intent.to ?? undefined, value: intent.value, data: intent.data, gas: intent.gasLimit };
+  return intent.txType === 'legacy'
+    ? { ...common, type: 'legacy', gasPrice: intent.fees.maxFeePerGas }
+    : { ...common, type: 'eip1559', maxFeePerGas: intent.fees.maxFeePerGas, maxPriorityFeePerGas: intent.fees.maxPriorityFeePerGas };
+}
+
+async function lockRelayer(client: PoolClient, relayer: Relayer): Promise<{ nextNonce: bigint; paused: boolean }> {
+  const { rows } = await client.query<{ next_nonce: string; paused: boolean }>('SELECT next_nonce, paused FROM relayers WHERE id = $1 FOR UPDATE', [relayer.id]);
+  return { nextNonce: BigInt(rows[0]!.next_nonce), paused: rows[0]!.paused };
+}
+
+function checkPolicies(relayer: Relayer, intent: Intent, available: bigint): void {
+  if (relayer.whitelistReceivers && intent.to && !relayer.whitelistReceivers.includes(intent.to)) {
+    throw new RelayError(400, 'receiver_not_allowed', `this relayer only sends to its whitelisted receivers; ${intent.to} is not one`);
+  }
+  const cost = worstCost(intent);
+  if (available - cost < relayer.minBalance) {
+    throw new RelayError(400, 'insufficient_funds', `the relayer cannot pay this: it costs up to ${cost} wei (gasLimit × maxFee + value) and ${available} wei is left after pending transactions${relayer.minBalance > 0n ? ` and the ${relayer.minBalance} wei minimum` : ''}`);
+  }
+}
+
+export interface SendOptions {
+  origin: Origin;
+  /** A caller-chosen key (Idempotency-Key header, a forward request's id): the same key is the same transaction, forever. */
+  idempotencyKey?: string;
+}
+
+/**
+ * Sends: returns the stored transaction (status `sent`: priced and signed) and whether it was
+ * an earlier identical request's. Broadcasting follows (see `broadcast`); a crash between the
+ * two is picked up by the monitor, which broadcasts every `sent` transaction.
+ */
+export async function sendTransaction(ctx: RelayContext, relayer: Relayer, body: unknown, options: SendOptions): Promise<{ tx: RelayedTransaction; replayed: boolean }> {
+  const payload = parsePayload(body);
+  const requestHash = sha256(options.idempotencyKey ? `key:${options.idempotencyKey}` : `body:${canonicalJson(body as Json)}`);
+  const earlier = await findRequest(ctx.pool, relayer, requestHash, options.idempotencyKey !== undefined, ctx.dedupeWindowSeconds);
+  if (earlier) return { tx: earlier, replayed: true };
+  const intent = await intentOf(ctx, relayer, payload, { speed: 'fast' });
+  const key = await ctx.keys.get(relayer.keyName);
+  const result = await withTransaction(ctx.pool, async (client) => {
+    const { nextNonce, paused } = await lockRelayer(client, relayer);
+    // Under the lock: a concurrent copy of this request committed first.
+    const again = await findRequest(client, relayer, requestHash, options.idempotencyKey !== undefined, ctx.dedupeWindowSeconds);
+    if (again) return { tx: again, replayed: true };
+    if (paused) throw new RelayError(400, 'relayer_paused', 'this relayer is paused');
+    checkPolicies(relayer, intent, await spendable(client, relayer, null));
+    const signed = signEvmTransactionWithKey(key, unsigned(relayer, nextNonce, intent));
+    const { rows } = await client.query<Row>(
+      `INSERT INTO relayer_transactions (id, relayer_id, nonce, request_hash, origin, to_address, value, data, gas_limit, tx_type, speed, fixed_pricing,
+                                         max_fee_per_gas, max_priority_fee_per_gas, valid_until, is_private, status, hash, raw_tx, hashes)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'sent', $17, $18, ARRAY[$17])
+       RETURNING *`,
+      [
+        randomUUID(), relayer.id, nextNonce.toString(), requestHash, options.origin, intent.to, intent.value.toString(), intent.data, intent.gasLimit.toString(),
+        intent.txType, intent.speed, intent.fixedPricing, intent.fees.maxFeePerGas.toString(), intent.fees.maxPriorityFeePerGas.toString(),
+        intent.validUntil, intent.isPrivate, signed.hash, signed.raw,
+      ],
+    );
+    await client.query('UPDATE relayers SET next_nonce = next_nonce + 1 WHERE id = $1', [relayer.id]);
+    return { tx: fromRow(rows[0]!), replayed: false };
+  });
+  return result;
+}
+
+async function findRequest(db: Queryable, relayer: Relayer, requestHash: Buffer, keyed: boolean, windowSeconds: number): Promise<RelayedTransaction | null> {
+  const { rows } = await db.query<Row>(
+    `SELECT * FROM relayer_transactions WHERE relayer_id = $1 AND request_hash = $2
+        AND ($3 OR created_at > now() - make_interval(secs => $4)) ORDER BY created_at LIMIT 1`,
+    [relayer.id, requestHash, keyed, windowSeconds],
+  );
+  return rows[0] ? fromRow(rows[0]) : null;
+}
+
+/** Hands the signed bytes to the node. Failures leave the transaction `sent` for the monitor to retry. */
+export async function broadcast(ctx: Pick<RelayContext, 'pool' | 'client' | 'logger'>, tx: Pick<RelayedTransaction, 'id' | 'hash' | 'rawTx'>): Promise<boolean> {
+  try {
+    await ctx.client.sendRawTransaction({ serializedTransaction: tx.rawTx });
+  } catch (error) {
+    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+    // Already there, or its nonce is already taken by one of our earlier signatures: the monitor finds which.
+    if (!/already known|known transaction|nonce too low|replacement transaction underpriced|already imported/i.test(message)) {
+      ctx.logger.warn('relayed transaction not accepted by the node; will retry', { transactionId: tx.id, hash: tx.hash, error: message.slice(0, 300) });
+      return false;
+    }
+  }
+  await ctx.pool.query(`UPDATE relayer_transactions SET status = 'submitted', sent_at = now() WHERE id = $1 AND hash = $2 AND status IN ('pending', 'sent')`, [tx.id, tx.hash]);
+  return true;
+}
+
+export async function getTransaction(db: Queryable, relayerId: string, id: string): Promise<RelayedTransaction | null> {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return null;
+  const { rows } = await db.query<Row>('SELECT * FROM relayer_transactions WHERE relayer_id = $1 AND id = $2', [relayerId, id]);
+  return rows[0] ? fromRow(rows[0]) : null;
+}
+
+export async function getTransactionByNonce(db: Queryable, relayerId: string, nonce: bigint): Promise<RelayedTransaction | null> {
+  const { rows } = await db.query<Row>('SELECT * FROM relayer_transactions WHERE relayer_id = $1 AND nonce = $2', [relayerId, nonce.toString()]);
+  return rows[0] ? fromRow(rows[0]) : null;
+}
+
+/** `PUT /txs/{x}` and `GET /txs/{x}?nonce=true`: a numeric path is a nonce, anything else an id. */
+export async function findByIdOrNonce(db: Queryable, relayerId: string, idOrNonce: string): Promise<RelayedTransaction | null> {
+  return /^\d{1,19}$/.test(idOrNonce) ? getTransactionByNonce(db, relayerId, BigInt(idOrNonce)) : getTransaction(db, relayerId, idOrNonce);
+}
+
+export interface ListQuery {
+  status?: 'pending' | 'mined' | 'failed' | 'expired';
+  since?: Date;
+  limit: number;
+  sort: 'asc' | 'desc';
+  next?: string;
+}
+
+const statusGroups: Record<NonNullable<ListQuery['status']>, RelayStatus[]> = {
+  pending: ['pending', 'sent', 'submitted', 'inmempool'],
+  mined: ['mined', 'confirmed'],
+  failed: ['failed'],
+  expired: ['expired'],
+};
+
+/** A page of transactions, by creation time; `next` continues after the last one. */
+export async function listTransactions(db: Queryable, relayerId: string, query: ListQuery): Promise<{ items: RelayedTransaction[]; next?: string }> {
+  const params: unknown[] = [relayerId];
+  const where = ['relayer_id = $1'];
+  if (query.status) {
+    params.push(statusGroups[query.status]);
+    where.push(`status = ANY($${params.length}::text[])`);
+  }
+  if (query.since) {
+    params.push(query.since);
+    where.push(`created_at >= $${params.length}`);
+  }
+  if (query.next) {
+    const [at, id] = Buffer.from(query.next, 'base64url').toString('utf8').split('|');
+    if (!at || !id || Number.isNaN(new Date(at).getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw new RelayError(400, 'invalid_request', 'next is not a cursor this API returned');
+    params.push(new Date(at), id);
+    where.push(`(created_at, id) ${query.sort === 'asc' ? '>' : '<'} ($${params.length - 1}, $${params.length}::uuid)`);
+  }
+  params.push(query.limit + 1);
+  const direction = query.sort === 'asc' ? 'ASC' : 'DESC';
+  const { rows } = await db.query<Row>(`SELECT * FROM relayer_transactions WHERE ${where.join(' AND ')} ORDER BY created_at ${direction}, id ${direction} LIMIT $${params.length}`, params);
+  const items = rows.slice(0, query.limit).map(fromRow);
+  const last = items.at(-1);
+  return rows.length > query.limit && last ? { items, next: Buffer.from(`${last.createdAt.toISOString()}|${last.id}`).toString('base64url') } : { items };
+}
+
+export interface Replacement {
+  to: Address | null;
+  value: bigint;
+  data: Hex;
+  gasLimit: bigint;
+  speed: Speed | null;
+  fixedPricing: boolean;
+  fees: Fees;
+  validUntil: Date;
+  noopReason?: 'expired' | 'cancelled';
+}
+
+/**
+ * Re-signs an open, unmined transaction with the same nonce (a caller's replacement, a fee
+ * bump, a NOOP). The new fees must replace the old on a node (≥ 10 % higher); the relayer's
+ * balance must cover the new worst case. The transaction id stays; its hash changes.
+ */
+export async function resign(ctx: RelayContext, relayer: Relayer, id: string, change: (current: RelayedTransaction) => Replacement): Promise<RelayedTransaction> {
+  const key = await ctx.keys.get(relayer.keyName);
+  return withTransaction(ctx.pool, async (client) => {
+    await lockRelayer(client, relayer);
+    const { rows } = await client.query<Row>('SELECT * FROM relayer_transactions WHERE id = $1 FOR UPDATE', [id]);
+    const current = fromRow(rows[0]!);
+    if (!['pending', 'sent', 'submitted', 'inmempool'].includes(current.status)) {
+      throw new RelayError(409, 'transaction_final', `transaction ${current.id} is ${current.status}; only a transaction not yet mined can be replaced`);
+    }
+    const next = change(current);
+    const previous = { maxFeePerGas: current.maxFeePerGas, maxPriorityFeePerGas: current.maxPriorityFeePerGas };
+    if (!isValidBump(previous, next.fees)) {
+      throw new RelayError(400, 'replacement_underpriced', `a replacement must pay at least 10 % more than ${current.maxFeePerGas} / ${current.maxPriorityFeePerGas} wei per gas (max / priority)`);
+    }
+    const intent: Intent = { ...next, txType: current.txType, isPrivate: current.isPrivate };
+    checkPolicies(relayer, intent, await spendable(client, relayer, current.id));
+    const signed = signEvmTransactionWithKey(key, unsigned(relayer, current.nonce, intent));
+    const { rows: updated } = await client.query<Row>(
+      `UPDATE relayer_transactions SET to_address = $2, value = $3, data = $4, gas_limit = $5, speed = $6, fixed_pricing = $7, max_fee_per_gas = $8,
+              max_priority_fee_per_gas = $9, valid_until = $10, noop_reason = coalesce($11, noop_reason), hash = $12, raw_tx = $13,
+              hashes = hashes || $12::text, attempts = attempts + 1, status = 'sent', priced_at = now()
+        WHERE id = $1 RETURNING *`,
+      [
+        current.id, next.to, next.value.toString(), next.data, next.gasLimit.toString(), next.speed, next.fixedPricing, next.fees.maxFeePerGas.toString(),
+        next.fees.maxPriorityFeePerGas.toString(), next.validUntil, next.noopReason ?? null, signed.hash, signed.raw,
+      ],
+    );
+    return fromRow(updated[0]!);
+  });
+}
+
+/** A caller's replacement (`PUT /txs/{id|nonce}`): the payload of a send; a speed is priced now and raised to a valid bump. */
+export async function replaceTransaction(ctx: RelayContext, relayer: Relayer, id: string, body: unknown): Promise<RelayedTransaction> {
+  const payload = parsePayload(body);
+  const current = (await getTransaction(ctx.pool, relayer.id, id))!;
+  if (payload.gasPrice !== undefined && current.txType !== 'legacy') throw new RelayError(400, 'invalid_request', 'an EIP-1559 transaction cannot be replaced by a legacy one (gasPrice)');
+  if (payload.maxFeePerGas !== undefined && current.txType === 'legacy') throw new RelayError(400, 'invalid_request', 'a legacy transaction cannot be replaced by an EIP-1559 one');
+  const intent = await intentOf(ctx, relayer, payload, { speed: current.speed ?? 'fast' });
+  return resign(ctx, relayer, id, (now) => {
+    let fees = intent.fees;
+    // A speed is repriced to at least a valid bump (explicit fees are taken as given and checked).
+    if (!intent.fixedPricing && !isValidBump(now, fees)) {
+      const raise = (v: bigint) => ((v * 11n) / 10n > v + 1n ? (v * 11n) / 10n : v + 1n);
+      fees = capped({ maxFeePerGas: raise(now.maxFeePerGas), maxPriorityFeePerGas: raise(now.maxPriorityFeePerGas) }, relayer.gasPriceCap);
+    }
+    return { to: intent.to, value: intent.value, data: intent.data, gasLimit: intent.gasLimit, speed: intent.speed, fixedPricing: intent.fixedPricing, fees, validUntil: intent.validUntil };
+  });
+}
+
+/** The NOOP that takes a transaction's nonce: a 0-value self-transfer, 21 000 gas, fees bumped. */
+export async function replaceWithNoop(ctx: RelayContext, relayer: Relayer, id: string, reason: 'expired' | 'cancelled'): Promise<RelayedTransaction> {
+  const market = await ctx.fees.forSpeed(reason === 'cancelled' ? 'fastest' : 'fast');
+  return resign(ctx, relayer, id, (now) => {
+    const raise = (v: bigint) => ((v * 11n) / 10n > v + 1n ? (v * 11n) / 10n : v + 1n);
+    const maxPriorityFeePerGas = raise(now.maxPriorityFeePerGas) > market.maxPriorityFeePerGas ? raise(now.maxPriorityFeePerGas) : market.maxPriorityFeePerGas;
+    let maxFeePerGas = raise(now.maxFeePerGas) > market.maxFeePerGas ? raise(now.maxFeePerGas) : market.maxFeePerGas;
+    if (maxFeePerGas < maxPriorityFeePerGas) maxFeePerGas = maxPriorityFeePerGas;
+    if (maxFeePerGas > relayer.gasPriceCap) throw new RelayError(409, 'at_gas_price_cap', `the NOOP for ${id} would need ${maxFeePerGas} wei per gas, above the relayer's cap`);
+    const fees = now.txType === 'legacy' ? { maxFeePerGas, maxPriorityFeePerGas: maxFeePerGas } : { maxFeePerGas, maxPriorityFeePerGas };
+    return { to: relayer.address, value: 0n, data: '0x', gasLimit: 21_000n, speed: reason === 'cancelled' ? 'fastest' : now.speed, fixedPricing: now.fixedPricing, fees, validUntil: now.validUntil, noopReason: reason };
+  });
+}
+
+/** Defender's RelayerTransaction JSON. */
+export function defenderView(tx: RelayedTransaction, relayer: Relayer): Record<string, unknown> {
+  const parsed = parseTransaction(tx.rawTx);
+  const v = parsed.yParity !== undefined ? 27 + parsed.yParity : Number(parsed.v ?? 27n);
+  const view: Record<string, unknown> = {
+    transactionId: tx.id,
+    hash: tx.minedHash ?? tx.hash,
+    to: tx.to ?? undefined,
+    from: relayer.address,
+    value: `0x${tx.value.toString(16)}`,
+    data: tx.data,
+    speed: tx.speed ?? undefined,
+    gasLimit: Number(tx.gasLimit),
+    nonce: Number(tx.nonce),
+    status: tx.status,
+    chainId: relayer.chainId,
+    validUntil: tx.validUntil.toISOString(),
+    createdAt: tx.createdAt.toISOString(),
+    pricedAt: tx.pricedAt.toISOString(),
+    sentAt: tx.sentAt?.toISOString(),
+    minedAt: tx.minedAt?.toISOString(),
+    isPrivate: tx.isPrivate,
+    signature: { v: `0x${v.toString(16)}`, r: parsed.r, s: parsed.s },
+  };
+  if (tx.txType === 'legacy') view.gasPrice = Number(tx.maxFeePerGas);
+  else Object.assign(view, { maxFeePerGas: Number(tx.maxFeePerGas), maxPriorityFeePerGas: Number(tx.maxPriorityFeePerGas) });
+  if (tx.statusReason) view.statusReason = tx.statusReason;
+  return view;
+}
+
+/** Seed 002's status words: everything before mined is "pending". */
+export const relayStatus = (status: RelayStatus): string => (['pending', 'sent', 'submitted', 'inmempool'].includes(status) ? 'pending' : status);
+
+export async function relayerStatus(db: Queryable, relayer: Relayer): Promise<Record<string, unknown>> {
+  const { rows } = await db.query<{ next_nonce: string; paused: boolean; pending: string; cost: string }>(
+    `SELECT r.next_nonce, r.paused,
+            (SELECT count(*) FROM relayer_transactions t WHERE t.relayer_id = r.id AND t.status IN ('pending', 'sent', 'submitted', 'inmempool')) AS pending,
+            (SELECT coalesce(sum(gas_limit::numeric * max_fee_per_gas + value), 0) FROM relayer_transactions t WHERE t.relayer_id = r.id AND t.status = ANY($2::text[]))::text AS cost
+       FROM relayers r WHERE r.id = $1`,
+    [relayer.id, openStatuses],
+  );
+  const { rows: last } = await db.query<Row>(`SELECT * FROM relayer_transactions WHERE relayer_id = $1 AND status = 'confirmed' ORDER BY nonce DESC LIMIT 1`, [relayer.id]);
+  const row = rows[0]!;
+  const lastTx = last[0] ? fromRow(last[0]) : null;
+  return {
+    relayerId: relayer.id,
+    name: relayer.name,
+    nonce: Number(row.next_nonce),
+    address: relayer.address,
+    numberOfPendingTransactions: Number(row.pending),
+    paused: row.paused,
+    pendingTxCost: row.cost,
+    txsQuotaUsage: 0,
+    rpcQuotaUsage: 0,
+    ...(lastTx ? { lastConfirmedTransaction: { hash: lastTx.minedHash ?? lastTx.hash, status: lastTx.status, minedAt: lastTx.minedAt?.toISOString(), sentAt: lastTx.sentAt?.toISOString(), nonce: Number(lastTx.nonce) } } : {}),
+  };
+}
+
+const networkSlugs: Record<number, string> = { 1: 'mainnet', 11155111: 'sepolia', 17000: 'holesky', 8453: 'base', 84532: 'base-sepolia', 10: 'optimism', 42161: 'arbitrum', 137: 'matic', 56: 'bsc' };
+
+export async function relayerView(db: Queryable, relayer: Relayer): Promise<Record<string, unknown>> {
+  const status = await relayerStatus(db, relayer);
+  return {
+    relayerId: relayer.id,
+    name: relayer.name,
+    address: relayer.address,
+    network: networkSlugs[relayer.chainId] ?? `chain-${relayer.chainId}`,
+    chainId: relayer.chainId,
+    paused: status.paused,
+    createdAt: relayer.createdAt.toISOString(),
+    pendingTxCost: status.pendingTxCost,
+    minBalance: relayer.minBalance.toString(),
+    policies: { gasPriceCap: relayer.gasPriceCap.toString(), whitelistReceivers: relayer.whitelistReceivers ?? undefined, EIP1559Pricing: true, privateTransactions: false },
+  };
+}
