@@ -47,8 +47,8 @@ const hexBytes = (hex: Hex): Uint8Array => Buffer.from(hex.slice(2), 'hex');
 
 /** r ‖ s ‖ v (v = 27 + recovery id), as eth_sign and Defender's `sig` give it. */
 export function signatureHex(signature: Extract<Signature, { curve: 'secp256k1' }>): { sig: Hex; r: Hex; s: Hex; v: number } {
-  const r = `0x${signature.r.toString(16).padStart(64, '0')}`;
-  const s = `0x${signature.s.toString(16).padStart(64, '0')}`;
+  const r: Hex = `0x${signature.r.toString(16).padStart(64, '0')}`;
+  const s: Hex = `0x${signature.s.toString(16).padStart(64, '0')}`;
   const v = 27 + signature.recoveryId;
   return { sig: concatHex([r, s, toHex(v, { size: 1 })]), r, s, v };
 }

@@ -1,6 +1,6 @@
 // `coffer relayers …`, `coffer treasury …`, `coffer refills …`: setting up the relayer and the
 // balances the refill job keeps. Keys are created in the keystore; secrets are printed once.
-import { createPublicClient, getAddress, http, type Address, type Hex, type PublicClient } from 'viem';
+import { createPublicClient, getAddress, http, type Hex, type PublicClient } from 'viem';
 import { createLogger, loadConfig, type Config } from '../../infra/index.ts';
 import {
   createRelayer,

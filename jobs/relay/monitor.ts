@@ -4,7 +4,7 @@
 // stuck past its speed's timeout with a ≥ 10 % bump (doubling the wait each time), gives the
 // nonce of a transaction past validUntil to a NOOP, and at RELAYER_CONFIRMATIONS books what it
 // cost: relayers:ethereum:<address> → fees:ethereum (gas) and → world:ethereum (value).
-import { decodeEventLog, parseAbi, type Hex, type TransactionReceipt } from 'viem';
+import { decodeEventLog, parseAbi, type TransactionReceipt } from 'viem';
 import type { JournalEntry, PostingInput } from '../../ledger/index.ts';
 import { bump, repriceCeiling, type Speed } from './pricing.ts';
 import { getRelayer, relayerAccount, type Relayer } from './relayers.ts';

@@ -128,7 +128,7 @@ export async function recordTreasuryFunding(ctx: Pick<RefillContext, 'writer' | 
 }
 
 interface RefillRow {
-  id: string;
+  id: bigint;
   target: string;
   amount: string;
   status: 'submitted' | 'confirmed' | 'failed';
@@ -254,8 +254,8 @@ async function submit(ctx: RefillContext, hot: Awaited<ReturnType<OperationalKey
 async function follow(ctx: RefillContext, row: RefillRow, waitMs: number): Promise<void> {
   const sent = await broadcastStored(ctx.client, row.raw_tx, row.tx_hash);
   if (sent.status === 'refused') {
-    await ctx.pool.query(`UPDATE refills SET status = 'failed', status_reason = $2, settled_at = now() WHERE id = $1 AND status = 'submitted'`, [row.id, sent.message.slice(0, 300)]);
-    ctx.logger.error('refill: the node refused it', { refill: row.id, target: row.target, error: sent.message.slice(0, 300) });
+    await ctx.pool.query(`UPDATE refills SET status = 'failed', status_reason = $2, settled_at = now() WHERE id = $1 AND status = 'submitted'`, [row.id.toString(), sent.message.slice(0, 300)]);
+    ctx.logger.error('refill: the node refused it', { refill: String(row.id), target: row.target, error: sent.message.slice(0, 300) });
     return;
   }
   const deadline = Date.now() + waitMs;
@@ -277,16 +277,16 @@ async function settle(ctx: RefillContext, row: RefillRow, success: boolean, fee:
   if (success) postings.push({ source: treasuryHotAccount, destination: account, asset: 'ETH', amount: BigInt(row.amount) });
   if (fee > 0n) postings.push({ source: treasuryHotAccount, destination: 'fees:ethereum', asset: 'ETH', amount: fee });
   await ctx.writer.transaction(async (t) => {
-    const { rows: current } = await t.client.query<{ status: string }>('SELECT status FROM refills WHERE id = $1 FOR UPDATE', [row.id]);
+    const { rows: current } = await t.client.query<{ status: string }>('SELECT status FROM refills WHERE id = $1 FOR UPDATE', [row.id.toString()]);
     if (current[0]?.status !== 'submitted') return;
     const key = `refill:${row.id}:settled`;
-    const [result] = await t.append([{ kind: 'refill.settled', idempotencyKey: key, sourceRef: row.tx_hash, metadata: { refillId: row.id, target: row.target, hash: row.tx_hash, success, fee: fee.toString() }, postings }]);
+    const [result] = await t.append([{ kind: 'refill.settled', idempotencyKey: key, sourceRef: row.tx_hash, metadata: { refillId: String(row.id), target: row.target, hash: row.tx_hash, success, fee: fee.toString() }, postings }]);
     if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused ${key}: ${result?.status}`);
     await t.client.query(`UPDATE refills SET status = $2, status_reason = $3, fee = $4, entry_id = $5, settled_at = now() WHERE id = $1`, [
-      row.id, success ? 'confirmed' : 'failed', success ? null : 'reverted', fee.toString(), result.entry.id.toString(),
+      row.id.toString(), success ? 'confirmed' : 'failed', success ? null : 'reverted', fee.toString(), result.entry.id.toString(),
     ]);
   });
-  ctx.logger.info('refill: settled', { refill: row.id, target: row.target, success, amount: row.amount, fee: fee.toString() });
+  ctx.logger.info('refill: settled', { refill: String(row.id), target: row.target, success, amount: row.amount, fee: fee.toString() });
 }
 
 async function alert(ctx: RefillContext, event: Record<string, unknown>): Promise<void> {
@@ -305,7 +305,7 @@ async function alert(ctx: RefillContext, event: Record<string, unknown>): Promis
 
 export async function refillHistory(db: Queryable, limit = 100): Promise<Record<string, unknown>[]> {
   const { rows } = await db.query<RefillRow>('SELECT * FROM refills ORDER BY id DESC LIMIT $1', [limit]);
-  return rows.map((r) => ({ id: r.id, target: r.target, amount: r.amount, balanceBefore: r.balance_before, status: r.status, statusReason: r.status_reason, txHash: r.tx_hash, fee: r.fee, createdAt: r.created_at.toISOString(), settledAt: r.settled_at?.toISOString() ?? null }));
+  return rows.map((r) => ({ id: String(r.id), target: r.target, amount: r.amount, balanceBefore: r.balance_before, status: r.status, statusReason: r.status_reason, txHash: r.tx_hash, fee: r.fee, createdAt: r.created_at.toISOString(), settledAt: r.settled_at?.toISOString() ?? null }));
 }
 
 /** The alert webhook's signing secret, derived from the webhook root (like wallets'), never stored. */
