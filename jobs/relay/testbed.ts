@@ -14,7 +14,7 @@ import { silentLogger } from '../../infra/index.ts';
 import { LedgerWriter } from '../../ledger/index.ts';
 import { Keystore } from '../../signer/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing/database.ts';
-import type { ForwarderContext } from './forwarder.ts';
+import { relayAllQueued, type ForwarderContext } from './forwarder.ts';
 import { monitorPass } from './monitor.ts';
 import { FeeOracle } from './pricing.ts';
 import { recordTreasuryFunding, refillPass, type RefillContext } from './refills.ts';
@@ -87,7 +87,10 @@ export async function createRelayBed(options: { accessTtlSeconds?: number; confi
   let running = true;
   const loop = (async () => {
     while (running) {
-      if (!monitor.paused) await monitorPass(ctx).catch(() => undefined);
+      if (!monitor.paused) {
+        await monitorPass(ctx).catch(() => undefined);
+        await relayAllQueued(forwarder).catch(() => undefined);
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   })();
