@@ -4,9 +4,10 @@ import { pipelineBench } from '../../jobs/pipeline.bench.ts';
 import { ledgerBench } from '../../ledger/ledger.bench.ts';
 import { deriveBench } from '../../signer/derive.bench.ts';
 import { policyBench } from '../../wallets/policy.bench.ts';
+import { relayerBench } from '../../jobs/relay/relay.bench.ts';
 import { parse, printJson, UsageError } from './index.ts';
 
-const benches: Record<string, Bench> = { ledger: ledgerBench, indexer: indexerBench, pipeline: pipelineBench, policy: policyBench };
+const benches: Record<string, Bench> = { ledger: ledgerBench, indexer: indexerBench, pipeline: pipelineBench, policy: policyBench, relayer: relayerBench };
 /** Benchmarks that need no database. */
 const offline: Record<string, (options: { quick: boolean; progress: (line: string) => void }) => BenchResult> = { derive: deriveBench };
 

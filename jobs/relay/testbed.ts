@@ -43,9 +43,10 @@ export interface RelayBed {
   close(): Promise<void>;
 }
 
-export async function createRelayBed(options: { accessTtlSeconds?: number; confirmations?: number; treasuryEth?: bigint; relayerFundTo?: bigint } = {}): Promise<RelayBed> {
+/** `database`: one the caller owns (the bench's); by default a fresh test database, dropped on close. */
+export async function createRelayBed(options: { accessTtlSeconds?: number; confirmations?: number; treasuryEth?: bigint; relayerFundTo?: bigint; database?: TestDatabase } = {}): Promise<RelayBed> {
   const anvil = await startAnvil();
-  const db = await createTestDatabase();
+  const db = options.database ?? (await createTestDatabase());
   const dir = await mkdtemp(join(tmpdir(), 'coffer-relay-'));
   const contracts = await deployContracts({ rpcUrl: anvil.url, treasury: anvil.accounts[9]! });
   const client = createPublicClient({ transport: http(anvil.url) }) as PublicClient;

@@ -1,0 +1,87 @@
+// `coffer bench relayer`: sustained relayed transactions per minute for one relayer on anvil,
+// through the Defender-compatible HTTP API (login, send, sign under the nonce lock, store,
+// broadcast, monitor to confirmation, book the gas), against the same number of transactions
+// signed with a keystore key and sent raw to the same node (the baseline: what the chain and
+// signing alone allow). Nonces are checked gapless at the end.
+import { createWalletClient, http, type Hex } from 'viem';
+import type { Bench } from '../../bench/index.ts';
+import { signEvmTransactionWithKey } from '../../signer/index.ts';
+import { OperationalKeys } from './relayers.ts';
+import { createRelayBed, ether } from './testbed.ts';
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
+
+async function inParallel<T>(count: number, concurrency: number, work: (index: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = new Array<T>(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const index = next++;
+        results[index] = await work(index);
+      }
+    }),
+  );
+  return results;
+}
+
+export const relayerBench: Bench = async ({ pool, url, quick, progress }) => {
+  const transactions = quick ? 300 : 1_500;
+  const concurrency = 16;
+  const bed = await createRelayBed({ confirmations: 1, relayerFundTo: 500n * ether, database: { name: 'bench', url, pool, drop: () => Promise.resolve() } });
+  try {
+    // Baseline: a keystore key signs N transfers and sends them raw, 16 at a time, until all are mined.
+    await bed.keystore.create('bench-raw', 'secp256k1');
+    const raw = await new OperationalKeys(bed.keystore).get('bench-raw');
+    const funding = await createWalletClient({ account: bed.anvil.accounts[5]!, transport: http(bed.anvil.url) }).sendTransaction({ to: raw.address, value: 100n * ether, chain: null });
+    await bed.client.waitForTransactionReceipt({ hash: funding, pollingInterval: 20 });
+    const fees = await bed.ctx.fees.forSpeed('fast');
+    const rawStart = performance.now();
+    await inParallel(transactions, concurrency, async (i) => {
+      const { raw: bytes } = signEvmTransactionWithKey(raw, { type: 'eip1559', chainId: bed.relayer.chainId, nonce: i, to: bed.anvil.accounts[6]!, value: BigInt(i + 1), gas: 21_000n, ...fees });
+      return bed.client.sendRawTransaction({ serializedTransaction: bytes });
+    });
+    while ((await bed.client.getTransactionCount({ address: raw.address })) < transactions) await new Promise((resolve) => setTimeout(resolve, 20));
+    const rawSeconds = (performance.now() - rawStart) / 1000;
+    progress(`raw: ${transactions} in ${rawSeconds.toFixed(2)} s`);
+
+    // Relayed: the HTTP API, as a Defender client uses it, until every one is confirmed and booked.
+    const login = (await (await fetch(`${bed.url}/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ apiKey: bed.apiKey, secretKey: bed.apiSecret, type: 'relay' }) })).json()) as { accessToken: string };
+    const headers = { 'Content-Type': 'application/json', 'X-Api-Key': bed.apiKey, Authorization: `Bearer ${login.accessToken}` };
+    const latencies: number[] = [];
+    const start = performance.now();
+    const sent = await inParallel(transactions, concurrency, async (i) => {
+      const t0 = performance.now();
+      const response = await fetch(`${bed.url}/relayers/self/txs`, { method: 'POST', headers, body: JSON.stringify({ to: bed.anvil.accounts[7]!, value: `0x${(i + 1).toString(16)}`, speed: 'fast', gasLimit: 21_000 }) });
+      if (!response.ok) throw new Error(`send ${i} answered ${response.status}: ${await response.text()}`);
+      latencies.push(performance.now() - t0);
+      return (await response.json()) as { nonce: number; hash: Hex };
+    });
+    for (;;) {
+      const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM relayer_transactions WHERE status = 'confirmed'`);
+      if (Number(rows[0]!.n) >= transactions) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const seconds = (performance.now() - start) / 1000;
+    progress(`relayed: ${transactions} confirmed in ${seconds.toFixed(2)} s`);
+    const nonces = new Set(sent.map((s) => s.nonce));
+    const chainNonce = await bed.client.getTransactionCount({ address: bed.relayer.address });
+    const gapless = nonces.size === transactions && Math.min(...nonces) === 0 && Math.max(...nonces) === transactions - 1 && chainNonce === transactions;
+    if (!gapless) throw new Error(`nonces are not gapless: ${nonces.size} distinct, chain nonce ${chainNonce}`);
+    const { rows: booked } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM journal_entries WHERE kind = 'relay.settled'`);
+    latencies.sort((a, b) => a - b);
+    const perMinute = (transactions / seconds) * 60;
+    const rawPerMinute = (transactions / rawSeconds) * 60;
+    return {
+      bench: 'relayer',
+      metrics: {
+        relayed: { transactions, perMinute: Math.round(perMinute), seconds: Math.round(seconds * 100) / 100, p50SendMs: Math.round(percentile(latencies, 50) * 10) / 10, p95SendMs: Math.round(percentile(latencies, 95) * 10) / 10, ledgerEntries: Number(booked[0]!.n) },
+        raw: { transactions, perMinute: Math.round(rawPerMinute), seconds: Math.round(rawSeconds * 100) / 100 },
+      },
+      ratios: { relayed_vs_raw: Math.round((perMinute / rawPerMinute) * 1000) / 1000, relayed_vs_defender_advice: Math.round((perMinute / 50) * 10) / 10 },
+      notes: [`one relayer, ${concurrency} clients in flight, anvil automine, 1 confirmation; nonces 0..${transactions - 1} gapless, chain nonce ${chainNonce}`],
+    };
+  } finally {
+    await bed.close();
+  }
+};
