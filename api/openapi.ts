@@ -4,6 +4,7 @@ import { balancesQuery, asOfQuery, entriesQuery, manualEntryBody, statementQuery
 import { createUserBody, depositsQuery } from './routes/users.ts';
 import { createWalletBody, spendBody, spendsQuery } from './routes/wallets.ts';
 import { policySchema } from '../wallets/index.ts';
+import { forwardRequestSchema } from '../jobs/index.ts';
 
 const problem = { description: 'Problem', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
 
@@ -13,6 +14,31 @@ function queryParameters(schema: z.ZodObject) {
 }
 
 const pathId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+
+const relayerAuth = [{ defenderToken: [] }];
+const relayerOp = (summary: string, extra: object = {}) => ({ summary, security: relayerAuth, responses: { '200': { description: 'OK' }, '400': problem, '401': problem, '404': problem }, ...extra });
+/** Defender v2 relay-signer API (root paths, as its client expects) and seed 002's relay service. */
+const defenderPaths = {
+  '/auth/login': { post: { summary: 'Defender login: {apiKey, secretKey, type} → {accessToken, refreshToken}', responses: { '200': { description: 'tokens' }, '403': problem } } },
+  '/auth/refresh-token': { post: { summary: 'Defender token refresh: {apiKey, secretKey, refreshToken} → a new access token', responses: { '200': { description: 'tokens' }, '403': problem } } },
+  '/relayers/self': { get: relayerOp('The relayer (RelayerGetResponse)') },
+  '/relayers/self/status': { get: relayerOp('Nonce, pending transactions and their cost') },
+  '/relayers/self/txs': {
+    post: relayerOp('Send: validated, priced (speed or explicit fees, capped), balance-reserved, given the next nonce, signed and stored, then broadcast. A repeated body (the client retries) or Idempotency-Key returns the first transaction.'),
+    get: relayerOp('List by status (pending, mined, failed, expired), since, limit, sort; {items, next} with usePagination=true'),
+  },
+  '/relayers/self/txs/{id}': {
+    get: relayerOp('One transaction by id, or by nonce with ?nonce=true', { parameters: [pathId] }),
+    put: relayerOp('Replace by id or by nonce (a numeric path): same nonce, ≥ 10 % higher fees', { parameters: [pathId] }),
+    delete: relayerOp('Cancel: a NOOP takes the nonce', { parameters: [pathId] }),
+  },
+  '/relayers/self/sign': { post: relayerOp('EIP-191 signature over the bytes of a hex message: {sig, r, s, v}') },
+  '/relayers/self/sign-typed-data': { post: relayerOp('EIP-712 signature from {domainSeparator, hashStructMessage}') },
+  '/relayers/self/jsonrpc': { post: relayerOp('Read-only JSON-RPC to the node (eth_chainId, eth_call, …)') },
+  '/relay': { post: relayerOp('Seed 002: send {to, data, value?, gasLimit, speed} with X-Api-Key and X-Api-Secret → {transactionId, hash, status}') },
+  '/relay/{id}': { get: relayerOp('Seed 002: {transactionId, hash, status}', { parameters: [pathId] }) },
+  '/relayer': { get: relayerOp('Seed 002: {address, balance}') },
+};
 
 export function openApiDocument() {
   const read = (summary: string, query?: z.ZodObject, extra: object = {}) => ({
@@ -26,7 +52,10 @@ export function openApiDocument() {
     openapi: '3.1.0',
     info: { title: 'coffer', version: '0.1.0', description: 'Event-sourced multi-chain custody ledger. Amounts are decimal strings in minor units.' },
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'coffer_<id>_<secret> from `coffer keys create`' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'coffer_<id>_<secret> from `coffer keys create`' },
+        defenderToken: { type: 'http', scheme: 'bearer', description: 'an access token from /auth/login, with X-Api-Key (relayer key from `coffer relayers create`)' },
+      },
       schemas: {
         Problem: {
           type: 'object',
@@ -128,6 +157,17 @@ export function openApiDocument() {
       '/v1/spends/{id}/approve': { post: { summary: 'Approve a spend awaiting approval (owner or operator); the other rules are checked again', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': { description: 'decided' }, '403': problem, '404': problem, '409': problem } } },
       '/v1/spends/{id}/reject': { post: { summary: 'Reject a spend awaiting approval (owner or operator)', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': { description: 'rejected' }, '403': problem, '404': problem, '409': problem } } },
       '/v1/admin/indexers': { get: read('Indexers: processed and finalized block, chain head, lag, deposits awaiting confirmation, stop reason (operator, auditor)') },
+      '/v1/admin/refills': { get: read('Refill targets (relayer and bundler EOAs, paymaster deposits): balance now, fund_below → fund_to, daily cap, refilled today; the treasury hot wallet; refill history (operator, auditor)') },
+      '/v1/forwarder/requests': {
+        post: {
+          summary: 'Relay an EIP-712 signed ERC2771Forwarder ForwardRequest (user or operator): checked (signature, deadline, nonce, target allowlist, gas, verify) and sent through execute; a signer’s requests go out in nonce order',
+          security: [{ bearer: [] }],
+          requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(forwardRequestSchema, { io: 'input', unrepresentable: 'any' }) } } },
+          responses: { '202': { description: 'queued or relayed' }, '200': { description: 'the same signed request again' }, '400': problem, '403': problem, '409': problem, '503': problem },
+        },
+      },
+      '/v1/forwarder/requests/{id}': { get: read('A forward request: queued, relayed, executed (its ExecutedForwardRequest seen), failed or expired, with the relay transaction', undefined, { parameters: [pathId] }) },
+      ...defenderPaths,
     },
   };
 }

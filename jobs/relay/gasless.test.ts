@@ -58,7 +58,7 @@ describe('gasless payments through the forwarder', () => {
         message: { owner: user.address, spender: contracts.paymentGateway, value: amount, nonce, deadline: permitDeadline },
       }),
     );
-    const paymentRef = `0x${Buffer.from(ref.padEnd(32, '\0')).toString('hex')}` as Hex;
+    const paymentRef: Hex = `0x${Buffer.from(ref.padEnd(32, '\0')).toString('hex')}`;
     const data = encodeFunctionData({ abi: gatewayAbi, functionName: 'payWithPermit', args: [contracts.testToken, amount, paymentRef, permitDeadline, Number(permit.v), permit.r, permit.s] });
     const request = { from: user.address, to: contracts.paymentGateway, value: 0n, gas: 300_000n, nonce, deadline: Number(deadline()), data };
     const signature = await user.signTypedData({ domain: { name: forwarderName, version: '1', chainId, verifyingContract: contracts.forwarder }, types: forwardRequestTypes, primaryType: 'ForwardRequest', message: request });

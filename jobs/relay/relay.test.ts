@@ -67,7 +67,7 @@ const confirmed = (client: DefenderRelayer, id: string) =>
     const tx = (await client.getTransaction(id)) as unknown as Tx;
     return ['confirmed', 'failed', 'expired'].includes(tx.status) ? tx : undefined;
   }, 30_000);
-const rows = async (sql: string, params: unknown[] = []) => (await bed.db.pool.query(sql, params)).rows;
+const rows = async (sql: string, params: unknown[] = []) => (await bed.db.pool.query<Record<string, unknown>>(sql, params)).rows;
 
 describe('the official Defender client against coffer', () => {
   test('reads the relayer, sends, reads by id and nonce, lists, signs and calls', async () => {
