@@ -58,7 +58,8 @@ export function capped(fees: Fees, cap: bigint): Fees {
   return { maxFeePerGas, maxPriorityFeePerGas };
 }
 
-const minBump = (value: bigint) => {
+/** The least fee that replaces `value` on a node: 10 % more, and at least 1 wei more. */
+export const minBump = (value: bigint) => {
   const tenPercent = (value * 11n) / 10n;
   return tenPercent > value + 1n ? tenPercent : value + 1n;
 };

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { withTransaction, type Logger, type Pool, type PoolClient, type Queryable } from '../../infra/index.ts';
 import { canonicalJson, type Json, type LedgerWriter } from '../../ledger/index.ts';
 import { signEvmTransactionWithKey } from '../../signer/index.ts';
-import { capped, isValidBump, speeds, type FeeOracle, type Fees, type Speed } from './pricing.ts';
+import { capped, isValidBump, minBump, speeds, type FeeOracle, type Fees, type Speed } from './pricing.ts';
 import { relayerAccount, RelayError, sha256, type OperationalKeys, type Relayer } from './relayers.ts';
 
 export interface RelayContext {
@@ -449,8 +449,7 @@ export async function replaceTransaction(ctx: RelayContext, relayer: Relayer, id
     let fees = intent.fees;
     // A speed is repriced to at least a valid bump (explicit fees are taken as given and checked).
     if (!intent.fixedPricing && !isValidBump(now, fees)) {
-      const raise = (v: bigint) => ((v * 11n) / 10n > v + 1n ? (v * 11n) / 10n : v + 1n);
-      fees = capped({ maxFeePerGas: raise(now.maxFeePerGas), maxPriorityFeePerGas: raise(now.maxPriorityFeePerGas) }, relayer.gasPriceCap);
+      fees = capped({ maxFeePerGas: minBump(now.maxFeePerGas), maxPriorityFeePerGas: minBump(now.maxPriorityFeePerGas) }, relayer.gasPriceCap);
     }
     return { to: intent.to, value: intent.value, data: intent.data, gasLimit: intent.gasLimit, speed: intent.speed, fixedPricing: intent.fixedPricing, fees, validUntil: intent.validUntil };
   });
@@ -460,9 +459,8 @@ export async function replaceTransaction(ctx: RelayContext, relayer: Relayer, id
 export async function replaceWithNoop(ctx: RelayContext, relayer: Relayer, id: string, reason: 'expired' | 'cancelled'): Promise<RelayedTransaction> {
   const market = await ctx.fees.forSpeed(reason === 'cancelled' ? 'fastest' : 'fast');
   return resign(ctx, relayer, id, (now) => {
-    const raise = (v: bigint) => ((v * 11n) / 10n > v + 1n ? (v * 11n) / 10n : v + 1n);
-    const maxPriorityFeePerGas = raise(now.maxPriorityFeePerGas) > market.maxPriorityFeePerGas ? raise(now.maxPriorityFeePerGas) : market.maxPriorityFeePerGas;
-    let maxFeePerGas = raise(now.maxFeePerGas) > market.maxFeePerGas ? raise(now.maxFeePerGas) : market.maxFeePerGas;
+    const maxPriorityFeePerGas = minBump(now.maxPriorityFeePerGas) > market.maxPriorityFeePerGas ? minBump(now.maxPriorityFeePerGas) : market.maxPriorityFeePerGas;
+    let maxFeePerGas = minBump(now.maxFeePerGas) > market.maxFeePerGas ? minBump(now.maxFeePerGas) : market.maxFeePerGas;
     if (maxFeePerGas < maxPriorityFeePerGas) maxFeePerGas = maxPriorityFeePerGas;
     if (maxFeePerGas > relayer.gasPriceCap) throw new RelayError(409, 'at_gas_price_cap', `the NOOP for ${id} would need ${maxFeePerGas} wei per gas, above the relayer's cap`);
     const fees = now.txType === 'legacy' ? { maxFeePerGas, maxPriorityFeePerGas: maxFeePerGas } : { maxFeePerGas, maxPriorityFeePerGas };
