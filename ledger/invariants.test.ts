@@ -119,6 +119,26 @@ describe('PostgreSQL enforces the ledger invariants by itself', () => {
     assert.match(error.message, /below its floor/);
   });
 
+  test('a dip below a floor inside one statement is refused even when a later entry refills it', async () => {
+    const { entry, seal, hash } = await nextIds();
+    const { rows } = await db.pool.query<{ id: bigint; path: string }>(`SELECT id, path FROM accounts WHERE path IN ('custody:ethereum:0xbb', 'treasury:ethereum', 'world:ethereum')`);
+    const id = (path: string) => rows.find((row) => row.path === path)!.id;
+    const second = BigInt(entry) + 1n;
+    // 0xbb holds 300: entry 1 takes 301 out, entry 2 brings 500 in. The end balance (499) is
+    // fine, the balance after entry 1 (-1) is not.
+    const error = await attempt(
+      `WITH e AS (INSERT INTO journal_entries (id, kind, idempotency_key, request_hash, effective_at)
+                  VALUES (${entry}, 'forged', 'attack-dip-1', '\\x${'00'.repeat(32)}', now()),
+                         (${second}, 'forged', 'attack-dip-2', '\\x${'00'.repeat(32)}', now())),
+            s AS (INSERT INTO ledger_seals (id, first_entry_id, last_entry_id, encoding_version, previous_hash, hash)
+                  VALUES (${seal}, ${entry}, ${second}, 1, '\\x${hash}', '\\x${'ce'.repeat(32)}'))
+       INSERT INTO postings VALUES (${entry}, 0, 1, ${id('custody:ethereum:0xbb')}, ${id('treasury:ethereum')}, 301),
+                                   (${second}, 0, 1, ${id('world:ethereum')}, ${id('custody:ethereum:0xbb')}, 500)`,
+    );
+    assert.equal(error.code, '23514');
+    assert.match(error.message, new RegExp(`journal entry ${entry} would take custody:ethereum:0xbb below its floor`));
+  });
+
   test('an entry cannot be reversed twice, and a seal cannot fork the chain', async () => {
     const error = await attempt(`INSERT INTO ledger_seals (id, first_entry_id, last_entry_id, encoding_version, previous_hash, hash)
       VALUES (99, 1000, 1000, 1, '\\x${'00'.repeat(32)}', '\\x${'ef'.repeat(32)}')`);
