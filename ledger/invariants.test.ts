@@ -139,6 +139,24 @@ describe('PostgreSQL enforces the ledger invariants by itself', () => {
     assert.match(error.message, new RegExp(`journal entry ${entry} would take custody:ethereum:0xbb below its floor`));
   });
 
+  test('an idempotency key names an entry or a rejection, never both', async () => {
+    const asRejection = await attempt(`INSERT INTO rejections (idempotency_key, request_hash, code) VALUES ('seed-1', '\\x${'00'.repeat(32)}', 'floor_breach')`);
+    assert.equal(asRejection.code, '23505');
+    assert.match(asRejection.message, /seed-1 already names a journal entry/);
+
+    const { entry, seal, hash } = await nextIds();
+    const error = await attempt(
+      `WITH e AS (INSERT INTO journal_entries (id, kind, idempotency_key, request_hash, effective_at)
+                  VALUES (${entry}, 'forged', 'attack-was-rejected', '\\x${'00'.repeat(32)}', now())),
+            s AS (INSERT INTO ledger_seals (id, first_entry_id, last_entry_id, encoding_version, previous_hash, hash)
+                  VALUES (${seal}, ${entry}, ${entry}, 1, '\\x${hash}', '\\x${'cf'.repeat(32)}'))
+       INSERT INTO postings VALUES (${entry}, 0, 1, 1, 2, 1)`,
+      [`INSERT INTO rejections (idempotency_key, request_hash, code) VALUES ('attack-was-rejected', '\\x${'00'.repeat(32)}', 'floor_breach')`],
+    );
+    assert.equal(error.code, '23505');
+    assert.match(error.message, /attack-was-rejected already names a rejected request/);
+  });
+
   test('an entry cannot be reversed twice, and a seal cannot fork the chain', async () => {
     const error = await attempt(`INSERT INTO ledger_seals (id, first_entry_id, last_entry_id, encoding_version, previous_hash, hash)
       VALUES (99, 1000, 1000, 1, '\\x${'00'.repeat(32)}', '\\x${'ef'.repeat(32)}')`);

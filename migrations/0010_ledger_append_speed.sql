@@ -1,5 +1,5 @@
--- Faster checks on the append path, found by `coffer bench ledger` (issue #2). Behaviour is
--- unchanged: the same invariants, refused with the same SQLSTATEs and messages.
+-- Faster checks on the append path, found by `coffer bench ledger` (issue #2), and one more
+-- invariant (idempotency keys, at the end). Refusals keep their SQLSTATEs and messages.
 --
 -- * The "postings refer to an existing entry" check joined each posting with a CTE holding the
 --   batch's id range; PostgreSQL re-aggregated that CTE once per posting (500 x 500 rows per
@@ -104,3 +104,49 @@ BEGIN
   END;
   RETURN NULL;
 END $$;
+
+-- An idempotency key names either an entry or a rejection, never both. The writer has always
+-- kept it so; now PostgreSQL refuses it too, which lets the writer's pipelined path skip reading
+-- the keys before it inserts: a key used before makes the insert fail (unique_violation), and
+-- that batch is decided again on the careful path, which answers replays and conflicts.
+-- (Two concurrent transactions that bypass the writer lock could still slip past each other's
+-- uncommitted rows; the writer lock serialises every writer.)
+CREATE OR REPLACE FUNCTION journal_entries_sealed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  unsealed bigint;
+  taken text;
+BEGIN
+  EXECUTE $q$
+    SELECT e.id FROM new_entries e
+     WHERE NOT EXISTS (
+       SELECT 1 FROM (SELECT s.first_entry_id FROM ledger_seals s
+                       WHERE s.last_entry_id >= e.id ORDER BY s.last_entry_id LIMIT 1) c
+        WHERE c.first_entry_id <= e.id)
+     LIMIT 1
+  $q$ INTO unsealed;
+  IF unsealed IS NOT NULL THEN
+    RAISE EXCEPTION 'journal entry % is not covered by a seal of the hash chain', unsealed
+      USING ERRCODE = 'check_violation', HINT = 'only the ledger writer appends entries';
+  END IF;
+  EXECUTE 'SELECT e.idempotency_key FROM new_entries e JOIN rejections r USING (idempotency_key) LIMIT 1' INTO taken;
+  IF taken IS NOT NULL THEN
+    RAISE EXCEPTION 'idempotency key % already names a rejected request', taken
+      USING ERRCODE = 'unique_violation', CONSTRAINT = 'idempotency_key_once';
+  END IF;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION rejections_key_unused() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  taken text;
+BEGIN
+  EXECUTE 'SELECT r.idempotency_key FROM new_rejections r JOIN journal_entries e USING (idempotency_key) LIMIT 1' INTO taken;
+  IF taken IS NOT NULL THEN
+    RAISE EXCEPTION 'idempotency key % already names a journal entry', taken
+      USING ERRCODE = 'unique_violation', CONSTRAINT = 'idempotency_key_once';
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER rejections_key_unused AFTER INSERT ON rejections
+  REFERENCING NEW TABLE AS new_rejections
+  FOR EACH STATEMENT EXECUTE FUNCTION rejections_key_unused();
