@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { canonicalJson, encodeEntryV1, SealHasher, zeroHash } from './canonical.ts';
-import type { Json, JournalEntry } from './types.ts';
+import { canonicalJson, encodeEntryV1, requestHash, SealHasher, sha256, zeroHash } from './canonical.ts';
+import type { AppendRequest, Json, JournalEntry } from './types.ts';
 
 /** The definition of a v1 line, spelled out generically: the fast encoder must match it byte for byte. */
 function referenceLineV1(entry: JournalEntry): string {
@@ -37,7 +37,37 @@ const entry: fc.Arbitrary<JournalEntry> = fc.record({
   ),
 });
 
+/** The definition of a request hash, spelled out generically. */
+function referenceRequestHash(request: AppendRequest): string {
+  const body: { [key: string]: Json } = {
+    kind: request.kind,
+    postings: request.postings.map((p) => [p.source, p.destination, p.asset, p.amount.toString()]),
+  };
+  if (request.effectiveAt) body.effectiveAt = request.effectiveAt.toISOString();
+  if (request.sourceRef !== undefined) body.sourceRef = request.sourceRef;
+  if (request.metadata !== undefined) body.metadata = request.metadata;
+  if (request.reverses !== undefined) body.reverses = request.reverses.toString();
+  return sha256(canonicalJson(body)).toString('hex');
+}
+
+const request: fc.Arbitrary<AppendRequest> = fc.record(
+  {
+    kind: text,
+    idempotencyKey: text,
+    postings: fc.array(fc.record({ source: text, destination: text, asset: text, amount: fc.bigInt(1n, 10n ** 78n - 1n) }), { minLength: 1, maxLength: 4 }),
+    effectiveAt: fc.date({ min: new Date(0), max: new Date(Date.UTC(9999, 0)), noInvalidDate: true }),
+    sourceRef: text,
+    metadata: fc.dictionary(text, fc.jsonValue() as fc.Arbitrary<Json>),
+    reverses: fc.bigInt(1n, 2n ** 63n - 1n),
+  },
+  { requiredKeys: ['kind', 'idempotencyKey', 'postings'] },
+);
+
 describe('canonical encoding v1', () => {
+  test('the fast request hash equals the generic definition', () => {
+    fc.assert(fc.property(request, (r) => assert.equal(requestHash(r), referenceRequestHash(r))), { numRuns: 2_000 });
+  });
+
   test('the fast entry encoder is byte-identical to the generic definition', () => {
     fc.assert(fc.property(entry, (e) => assert.equal(encodeEntryV1(e), referenceLineV1(e))), { numRuns: 2_000 });
   });

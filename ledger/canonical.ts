@@ -22,17 +22,24 @@ export function sha256(data: string | Buffer): Buffer {
 /**
  * What an idempotency key is bound to. Fields the caller left out stay out, so a retry that
  * omits `effectiveAt` again is the same request even though the time has moved on.
+ * The hash covers canonicalJson of { effectiveAt?, kind, metadata?, postings, reverses?,
+ * sourceRef? } (keys in that, sorted, order), postings as [source, destination, asset, amount];
+ * written out by hand because every append pays for it (canonical.test.ts proves it equal to
+ * the generic form).
  */
 export function requestHash(request: AppendRequest): string {
-  const body: { [key: string]: Json } = {
-    kind: request.kind,
-    postings: request.postings.map((p) => [p.source, p.destination, p.asset, p.amount.toString()]),
-  };
-  if (request.effectiveAt) body.effectiveAt = request.effectiveAt.toISOString();
-  if (request.sourceRef !== undefined) body.sourceRef = request.sourceRef;
-  if (request.metadata !== undefined) body.metadata = request.metadata;
-  if (request.reverses !== undefined) body.reverses = request.reverses.toString();
-  return sha256(canonicalJson(body)).toString('hex');
+  let postings = '';
+  for (const p of request.postings) {
+    postings += `${postings ? ',' : ''}[${JSON.stringify(p.source)},${JSON.stringify(p.destination)},${JSON.stringify(p.asset)},"${p.amount}"]`;
+  }
+  let body = '{';
+  if (request.effectiveAt) body += `"effectiveAt":"${request.effectiveAt.toISOString()}",`;
+  body += `"kind":${JSON.stringify(request.kind)},`;
+  if (request.metadata !== undefined) body += `"metadata":${canonicalJson(request.metadata)},`;
+  body += `"postings":[${postings}]`;
+  if (request.reverses !== undefined) body += `,"reverses":"${request.reverses}"`;
+  if (request.sourceRef !== undefined) body += `,"sourceRef":${JSON.stringify(request.sourceRef)}`;
+  return sha256(body + '}').toString('hex');
 }
 
 /** The fields of a v1 line, as text: ids and amounts in decimal, times in ISO 8601 (UTC, ms). */
@@ -71,14 +78,26 @@ export function encodeEntryLineV1(fields: EntryLineFields): string {
   );
 }
 
+// The entries of a batch share one insertedAt (and most their effectiveAt): format it once.
+let lastTime = Number.NaN;
+let lastIso = '';
+function iso(date: Date): string {
+  const time = date.getTime();
+  if (time !== lastTime) {
+    lastIso = date.toISOString();
+    lastTime = time;
+  }
+  return lastIso;
+}
+
 export function encodeEntryV1(entry: JournalEntry): string {
   return encodeEntryLineV1({
     id: entry.id.toString(),
     kind: entry.kind,
     idempotencyKey: entry.idempotencyKey,
     requestHash: entry.requestHash,
-    effectiveAt: entry.effectiveAt.toISOString(),
-    insertedAt: entry.insertedAt.toISOString(),
+    effectiveAt: iso(entry.effectiveAt),
+    insertedAt: iso(entry.insertedAt),
     sourceRef: entry.sourceRef,
     metadata: entry.metadata,
     reverses: entry.reverses === null ? null : entry.reverses.toString(),

@@ -4,6 +4,7 @@
 import type { Pool } from '../infra/index.ts';
 import { isPgError, withTransaction } from '../infra/index.ts';
 import { parseAccountSelector } from './accounts.ts';
+import { writerLockKey } from './append-sql.ts';
 import { LedgerInputError } from './errors.ts';
 
 export interface FloorRule {
@@ -17,6 +18,9 @@ export async function setFloorRule(pool: Pool, rule: FloorRule): Promise<void> {
   parseAccountSelector(rule.pattern, 'pattern');
   try {
     await withTransaction(pool, async (client) => {
+      // A pipelined writer decides floors from memory while it holds the writer lock; a floor
+      // changes only between its runs.
+      await client.query('SELECT pg_advisory_xact_lock($1)', [writerLockKey]);
       let assetId: number | null = null;
       if (rule.asset !== null) {
         const { rows } = await client.query<{ id: number }>('SELECT id FROM assets WHERE code = $1', [rule.asset]);

@@ -139,6 +139,45 @@ describe('PostgreSQL enforces the ledger invariants by itself', () => {
     assert.match(error.message, new RegExp(`journal entry ${entry} would take custody:ethereum:0xbb below its floor`));
   });
 
+  test('a reversal of an entry that does not exist is refused', async () => {
+    const { entry, seal, hash } = await nextIds();
+    const missing = await attempt(
+      `WITH e AS (INSERT INTO journal_entries (id, kind, idempotency_key, request_hash, effective_at, reverses)
+                  VALUES (${entry}, 'forged', 'attack-reverse-missing', '\\x${'00'.repeat(32)}', now(), 0)),
+            s AS (INSERT INTO ledger_seals (id, first_entry_id, last_entry_id, encoding_version, previous_hash, hash)
+                  VALUES (${seal}, ${entry}, ${entry}, 1, '\\x${hash}', '\\x${'d1'.repeat(32)}'))
+       INSERT INTO postings VALUES (${entry}, 0, 1, 1, 2, 1)`,
+    );
+    assert.equal(missing.code, '23503');
+    assert.match(missing.message, /reverses entry 0 which does not exist/);
+  });
+
+  test('postings written by hand to a new account get a balance row and move it', async () => {
+    const { entry, seal, hash } = await nextIds();
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ id: string }>(`INSERT INTO accounts (path) VALUES ('users:by-hand:wallet') RETURNING id::text`);
+      const world = await client.query<{ id: string }>(`SELECT id::text FROM accounts WHERE path = 'world:ethereum'`);
+      await client.query(
+        `WITH e AS (INSERT INTO journal_entries (id, kind, idempotency_key, request_hash, effective_at)
+                    VALUES (${entry}, 'forged', 'by-hand', '\\x${'00'.repeat(32)}', now())),
+              s AS (INSERT INTO ledger_seals (id, first_entry_id, last_entry_id, encoding_version, previous_hash, hash)
+                    VALUES (${seal}, ${entry}, ${entry}, 1, '\\x${hash}', '\\x${'d2'.repeat(32)}'))
+         INSERT INTO postings VALUES (${entry}, 0, 1, ${world.rows[0]!.id}, ${rows[0]!.id}, 42)`,
+      );
+      const balance = await client.query<{ balance: string; postings_count: string }>(
+        `SELECT balance::text, postings_count::text FROM balances WHERE account_id = ${rows[0]!.id} AND asset_id = 1`,
+      );
+      assert.deepEqual(balance.rows[0], { balance: '42', postings_count: '1' });
+    } finally {
+      // A hand-written seal hash would fail verify for the tests after this one.
+      await client.query('ROLLBACK');
+      await client.end();
+    }
+  });
+
   test('an idempotency key names an entry or a rejection, never both', async () => {
     const asRejection = await attempt(`INSERT INTO rejections (idempotency_key, request_hash, code) VALUES ('seed-1', '\\x${'00'.repeat(32)}', 'floor_breach')`);
     assert.equal(asRejection.code, '23505');

@@ -3,7 +3,7 @@
 // when asked, swapped in.
 import type { Logger, Pool, PoolClient, Queryable } from '../../infra/index.ts';
 import { quoteIdentifier, silentLogger, withTransaction } from '../../infra/index.ts';
-import { writerLockKey } from '../writer.ts';
+import { writerLockKey } from '../append-sql.ts';
 import { accountVolumes } from './account-volumes.ts';
 import { balancesProjection } from './balances.ts';
 import { chocoBalancesProjection } from './choco.ts';
