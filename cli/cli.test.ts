@@ -97,6 +97,10 @@ describe('the coffer CLI', () => {
     assert.ok(report.ratios.batch500_vs_baseline! > 0);
     assert.ok(report.ratios.batch500_vs_raw! > 0);
     assert.ok(report.metrics.process!.peakRssMb! > 0);
+    // Two fresh processes appended 10k and 40k postings (quick sizes) and reported their peaks.
+    assert.equal(report.metrics.memory!.largePostings, 40_000);
+    assert.ok(report.metrics.memory!.peakRssSmallMb! > 0 && report.metrics.memory!.peakRssLargeMb! > 0);
+    assert.ok(report.ratios.memory_large_vs_small! > 0);
   });
 
   test('derive prints exactly one object with the address (chainsig.js live-testnet vector)', async () => {

@@ -97,85 +97,89 @@ export async function runPipelined(runOptions: RunOptions): Promise<PendingAppen
     let failed = false;
     let sequence = 0;
 
-    while (!failed && performance.now() - clockStartedAt < runTimeMaxMs && balances.size < runBalancesMax) {
-      if (lanes.length < options.depth && inFlight.size > 0) {
+    try {
+      while (!failed && performance.now() - clockStartedAt < runTimeMaxMs && balances.size < runBalancesMax) {
+        if (lanes.length < options.depth && inFlight.size > 0) {
+          try {
+            lanes.push({ client: await pool.connect(), idle: Promise.resolve(), broken: false });
+          } catch (error) {
+            logger.warn('ledger run continues on one connection', { error });
+            options = { ...options, depth: 1 };
+          }
+        }
+        const lane = lanes[sequence % lanes.length]!;
+        await lane.idle;
+        if (failed) break;
+        const batch = options.take(keys);
+        if (batch.length === 0) {
+          if (inFlight.size === 0) break;
+          // New appends may arrive while the last batches commit.
+          await Promise.race(inFlight);
+          continue;
+        }
+        for (const pending of batch) keys.add(pending.item.request.idempotencyKey);
+        const batchSequence = sequence++;
+
+        let prepared: Prepared;
         try {
-          lanes.push({ client: await pool.connect(), idle: Promise.resolve(), broken: false });
+          prepared = await prepare(lane.client, batch, cache, balances, head, now());
         } catch (error) {
-          logger.warn('ledger run continues on one connection', { error });
-          options = { ...options, depth: 1 };
-        }
-      }
-      const lane = lanes[sequence % lanes.length]!;
-      await lane.idle;
-      if (failed) break;
-      const batch = options.take(keys);
-      if (batch.length === 0) {
-        if (inFlight.size === 0) break;
-        // New appends may arrive while the last batches commit.
-        await Promise.race(inFlight);
-        continue;
-      }
-      for (const pending of batch) keys.add(pending.item.request.idempotencyKey);
-      const batchSequence = sequence++;
-
-      let prepared: Prepared;
-      try {
-        prepared = await prepare(lane.client, batch, cache, balances, head, now());
-      } catch (error) {
-        // Nothing of this batch reached a transaction; the careful path will decide it.
-        logger.warn('ledger run could not prepare a batch; the careful path takes over', { size: batch.length, error });
-        failedBatches.push({ sequence: batchSequence, batch });
-        failed = true;
-        break;
-      }
-      head = prepared.head;
-
-      const client = lane.client;
-      const previous = lastCommit;
-      // The batch lock must be held before the next batch is sent: the next batch's postings
-      // trigger waits on it, which keeps balance updates in chain order (migrations/0010).
-      const begin = prepared.sealId === null ? 'BEGIN' : `BEGIN; SELECT pg_advisory_xact_lock(${batchLockClass}, ${batchLockKey(prepared.sealId)})`;
-      const begun = lastBegun.then(() => client.query(begin));
-      lastBegun = begun;
-      const written = begun.then(() => client.query(prepared.text, prepared.values));
-      const committed = (async () => {
-        let error: Error | undefined;
-        try {
-          await written;
-        } catch (insertError) {
-          error = insertError instanceof Error ? insertError : new Error(String(insertError));
-        }
-        try {
-          await previous;
-        } catch {
-          error ??= new Error('an earlier batch of this run did not commit');
-        }
-        if (error !== undefined) {
-          await client.query('ROLLBACK').catch(() => {
-            lane.broken = true;
-          });
-          throw error;
-        }
-        await client.query('COMMIT');
-      })();
-      lastCommit = committed;
-      const settled = committed.then(
-        () => {
-          options.onCommitted(batch.length, prepared.created);
-          batch.forEach((pending, index) => pending.resolve(prepared.results[index]!));
-        },
-        (error: unknown) => {
-          if (!failed) logger.warn('ledger batch did not commit; its requests take the careful path', { size: batch.length, error });
-          failed = true;
+          // Nothing of this batch reached a transaction; the careful path will decide it.
+          logger.warn('ledger run could not prepare a batch; the careful path takes over', { size: batch.length, error });
           failedBatches.push({ sequence: batchSequence, batch });
-        },
-      );
-      lane.idle = settled;
-      inFlight.add(settled);
-      void settled.finally(() => inFlight.delete(settled));
+          failed = true;
+          break;
+        }
+        head = prepared.head;
+
+        const client = lane.client;
+        const previous = lastCommit;
+        // The batch lock must be held before the next batch is sent: the next batch's postings
+        // trigger waits on it, which keeps balance updates in chain order (migrations/0010).
+        const begin = prepared.sealId === null ? 'BEGIN' : `BEGIN; SELECT pg_advisory_xact_lock(${batchLockClass}, ${batchLockKey(prepared.sealId)})`;
+        const begun = lastBegun.then(() => client.query(begin));
+        lastBegun = begun;
+        const written = begun.then(() => client.query(prepared.text, prepared.values));
+        const committed = (async () => {
+          let error: Error | undefined;
+          try {
+            await written;
+          } catch (insertError) {
+            error = insertError instanceof Error ? insertError : new Error(String(insertError));
+          }
+          try {
+            await previous;
+          } catch {
+            error ??= new Error('an earlier batch of this run did not commit');
+          }
+          if (error !== undefined) {
+            await client.query('ROLLBACK').catch(() => {
+              lane.broken = true;
+            });
+            throw error;
+          }
+          await client.query('COMMIT');
+        })();
+        lastCommit = committed;
+        const settled = committed.then(
+          () => {
+            options.onCommitted(batch.length, prepared.created);
+            batch.forEach((pending, index) => pending.resolve(prepared.results[index]!));
+          },
+          (error: unknown) => {
+            if (!failed) logger.warn('ledger batch did not commit; its requests take the careful path', { size: batch.length, error });
+            failed = true;
+            failedBatches.push({ sequence: batchSequence, batch });
+          },
+        );
+        lane.idle = settled;
+        inFlight.add(settled);
+        void settled.finally(() => inFlight.delete(settled));
+      }
+    } finally {
+      // Settled promises never reject; a lane must not go back to the pool mid-transaction.
+      await Promise.all(inFlight);
     }
-    await Promise.all(inFlight);
   } finally {
     if (locked) {
       await leader.client.query('SELECT pg_advisory_unlock($1)', [writerLockKey]).catch(() => {
