@@ -188,9 +188,8 @@ export class LedgerWriter {
             this.queue = [...handedBack, ...this.queue];
           }
         } else {
-          const batch = this.queue.splice(0, this.batchSizeMax);
-          for (const pending of batch) pending.item.hash ||= requestHash(pending.item.request);
-          await this.writeWithFallback(batch);
+          const batch = withHashes(this.queue.splice(0, this.batchSizeMax));
+          if (batch.length > 0) await this.writeWithFallback(batch);
         }
       }
     } finally {
@@ -204,15 +203,14 @@ export class LedgerWriter {
     while (count < this.batchSizeMax && count < this.queue.length) {
       const pending = this.queue[count]!;
       if (!eligible(pending, keys)) {
-        // A key this run wrote already: the careful path answers it (a replay or a conflict).
+        // A reversal, or a key this run wrote already (a replay or a conflict): the careful
+        // path answers it, so the run ends before it.
         pending.careful = true;
         break;
       }
       count += 1;
     }
-    const batch = this.queue.splice(0, count);
-    for (const pending of batch) pending.item.hash ||= requestHash(pending.item.request);
-    return batch;
+    return withHashes(this.queue.splice(0, count));
   }
 
   private async writeWithFallback(batch: PendingAppend[]): Promise<void> {
@@ -328,4 +326,20 @@ export class LedgerWriter {
     }
     return { results: assembleResults(batch, triaged, created, rejections, replayed), created: created.length };
   }
+}
+
+/**
+ * Fills in request hashes (computed as requests join a batch, not when they are appended). A
+ * request whose hash cannot be computed is answered with the error instead of being lost.
+ */
+function withHashes(batch: PendingAppend[]): PendingAppend[] {
+  return batch.filter((pending) => {
+    try {
+      pending.item.hash ||= requestHash(pending.item.request);
+      return true;
+    } catch (error) {
+      pending.reject(error);
+      return false;
+    }
+  });
 }
