@@ -104,6 +104,23 @@ describe('PostgreSQL enforces the ledger invariants by itself', () => {
     assert.match(error.message, /not covered by a seal/);
   });
 
+  test('the kind CHECK admits exactly lower-case dotted words of 1 to 64 characters', async () => {
+    const { entry } = await nextIds();
+    const insert = (kind: string) =>
+      attempt(`INSERT INTO journal_entries (id, kind, idempotency_key, request_hash, effective_at)
+               VALUES (${entry}, '${kind}', 'attack-kind', '\\x${'00'.repeat(32)}', now())`);
+    // Admitted by the CHECK: the insert gets as far as the commit, where the missing seal stops it.
+    for (const kind of ['a', 'deposit.pending', 'x_9.y', 'a' + 'b'.repeat(63)]) {
+      const error = await insert(kind);
+      assert.match(error.message, /not covered by a seal/, kind);
+    }
+    for (const kind of ['', 'a' + 'b'.repeat(64), 'Deposit', '9lives', '_x', '.x', 'a-b', 'a b', 'dépôt', 'a\n']) {
+      const error = (await insert(kind.replaceAll("'", "''"))) as Error & { code?: string; constraint?: string };
+      assert.equal(error.code, '23514', JSON.stringify(kind));
+      assert.equal(error.constraint, 'journal_entries_kind_check', JSON.stringify(kind));
+    }
+  });
+
   test('a floor breach is refused even when written by hand, seal and all', async () => {
     const { entry, seal, hash } = await nextIds();
     const { rows } = await db.pool.query<{ id: bigint; path: string }>(`SELECT id, path FROM accounts WHERE path IN ('custody:ethereum:0xbb', 'treasury:ethereum')`);
