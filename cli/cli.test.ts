@@ -91,11 +91,12 @@ describe('the coffer CLI', () => {
     assert.equal(result.code, 0, result.stderr);
     const report = JSON.parse(result.stdout) as { bench: string; metrics: Record<string, Record<string, number>>; ratios: Record<string, number> };
     assert.equal(report.bench, 'ledger');
-    for (const name of ['batch1', 'batch100', 'batch500', 'baseline', 'raw', 'replay']) {
+    for (const name of ['batch1', 'batch100', 'batch500', 'baseline', 'raw', 'indexed', 'replay']) {
       assert.ok(report.metrics[name]!.postingsPerSec! > 0, name);
     }
     assert.ok(report.ratios.batch500_vs_baseline! > 0);
     assert.ok(report.ratios.batch500_vs_raw! > 0);
+    assert.ok(report.ratios.indexed_vs_raw! > 0 && report.ratios.batch500_vs_indexed! > 0);
     assert.ok(report.metrics.process!.peakRssMb! > 0);
     // Two fresh processes appended 10k and 40k postings (quick sizes) and reported their peaks.
     assert.equal(report.metrics.memory!.largePostings, 40_000);

@@ -2,7 +2,8 @@
 // against (a) the same transfers as one transaction each through a pgledger-style function on
 // 8 connections (the usual way to build a Postgres ledger), and (b) a raw multi-row INSERT of
 // the same entry and posting rows into copies of the tables without constraints, indexes or
-// triggers (the physical limit of this machine). Then memory (a fresh process appending 100k
+// triggers (the physical limit of this machine), and (c) that INSERT into copies that keep the
+// keys, indexes and CHECKs (what the rows alone cost, before balances, floors and seals). Then memory (a fresh process appending 100k
 // postings against one appending 1M, whose peaks must match), replay and verify over > 1M.
 import type { Bench, BenchContext } from '../bench/index.ts';
 import type { Pool } from '../infra/index.ts';
@@ -75,19 +76,25 @@ async function baselineCase(pool: Pool, count: number): Promise<number> {
   return count / ((performance.now() - started) / 1000);
 }
 
-async function rawCase(pool: Pool, count: number, batch: number): Promise<number> {
-  // LIKE copies columns and NOT NULL only: no keys, checks, indexes or triggers.
-  await pool.query(`CREATE TABLE raw_entries (LIKE journal_entries); CREATE TABLE raw_postings (LIKE postings);`);
-  const requests = transfers('raw', count);
+/**
+ * The same entry and posting rows, 500 a statement, into copies of the ledger's tables: `raw`
+ * copies columns and NOT NULL only (no keys, checks, indexes or triggers: the physical limit);
+ * `indexed` also copies the keys, indexes and CHECKs, still without triggers (no balances,
+ * floors or seals) — what the rows alone cost before the writer adds anything.
+ */
+async function copyCase(pool: Pool, count: number, batch: number, copy: 'raw' | 'indexed'): Promise<number> {
+  const like = copy === 'raw' ? '' : ' INCLUDING ALL';
+  await pool.query(`CREATE TABLE ${copy}_entries (LIKE journal_entries${like}); CREATE TABLE ${copy}_postings (LIKE postings${like});`);
+  const requests = transfers(copy, count);
   const started = performance.now();
   for (let offset = 0; offset < count; offset += batch) {
     const slice = requests.slice(offset, offset + batch);
     const ids = slice.map((_, i) => String(offset + i + 1));
     await pool.query(
-      `WITH e AS (INSERT INTO raw_entries (id, kind, idempotency_key, request_hash, effective_at, inserted_at, source_ref, metadata, reverses)
+      `WITH e AS (INSERT INTO ${copy}_entries (id, kind, idempotency_key, request_hash, effective_at, inserted_at, source_ref, metadata, reverses)
          SELECT id, 'transfer', key, decode(md5(key) || md5(key), 'hex'), now(), now(), NULL, '{}', NULL
          FROM unnest($1::bigint[], $2::text[]) AS t(id, key))
-       INSERT INTO raw_postings (entry_id, posting_index, asset_id, source_account_id, destination_account_id, amount)
+       INSERT INTO ${copy}_postings (entry_id, posting_index, asset_id, source_account_id, destination_account_id, amount)
          SELECT id, 0, 1, src, dst, amount FROM unnest($1::bigint[], $3::bigint[], $4::bigint[], $5::numeric[]) AS t(id, src, dst, amount)`,
       [
         ids,
@@ -106,8 +113,8 @@ const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 
 export const ledgerBench: Bench = async ({ pool, url, quick, progress }: BenchContext) => {
   const sizes = quick
-    ? { batch1: 200, batch100: 2_000, batch500: 5_000, baseline: 500, raw: 5_000, memorySmall: 10_000, memoryLarge: 40_000 }
-    : { batch1: 2_000, batch100: 20_000, batch500: 50_000, baseline: 5_000, raw: 50_000, memorySmall: 100_000, memoryLarge: 1_000_000 };
+    ? { batch1: 200, batch100: 2_000, batch500: 5_000, baseline: 500, raw: 5_000, indexed: 5_000, memorySmall: 10_000, memoryLarge: 40_000 }
+    : { batch1: 2_000, batch100: 20_000, batch500: 50_000, baseline: 5_000, raw: 50_000, indexed: 50_000, memorySmall: 100_000, memoryLarge: 1_000_000 };
   progress(`funding ${accountsCount} accounts`);
   const funder = new LedgerWriter({ pool, batchSizeMax: 500 });
   await funder.appendMany(
@@ -122,7 +129,9 @@ export const ledgerBench: Bench = async ({ pool, url, quick, progress }: BenchCo
   progress('baseline: one transaction per transfer, 8 connections');
   const baseline = await baselineCase(pool, sizes.baseline);
   progress('raw INSERT into unconstrained copies, 500 rows a statement');
-  const raw = await rawCase(pool, sizes.raw, 500);
+  const raw = await copyCase(pool, sizes.raw, 500, 'raw');
+  progress('the same INSERT into copies with the real keys, indexes and CHECKs (no triggers)');
+  const indexed = await copyCase(pool, sizes.indexed, 500, 'indexed');
   progress('writer, batch size 1');
   const batch1 = await writerCase(pool, 1, sizes.batch1, 'b1');
   progress('writer, batch size 100');
@@ -157,6 +166,7 @@ export const ledgerBench: Bench = async ({ pool, url, quick, progress }: BenchCo
       batch500: { postingsPerSec: round(batch500) },
       baseline: { postingsPerSec: round(baseline) },
       raw: { postingsPerSec: round(raw) },
+      indexed: { postingsPerSec: round(indexed) },
       stream: { postingsPerSec: large.postingsPerSec, firstPostingsPerSec: large.firstPostingsPerSec, lastPostingsPerSec: large.lastPostingsPerSec, postings: large.postings },
       replay: { postingsPerSec: round(totalPostings / replaySeconds), postings: totalPostings, diffRows: replay.diff.different + replay.diff.onlyLive + replay.diff.onlyReplay },
       verify: {
@@ -169,6 +179,9 @@ export const ledgerBench: Bench = async ({ pool, url, quick, progress }: BenchCo
     ratios: {
       batch500_vs_baseline: ratio(batch500, baseline),
       batch500_vs_raw: ratio(batch500, raw),
+      // How much of the gap to raw the tables' own keys, indexes and CHECKs explain.
+      indexed_vs_raw: ratio(indexed, raw),
+      batch500_vs_indexed: ratio(batch500, indexed),
       batch100_vs_baseline: ratio(batch100, baseline),
       batch1_vs_baseline: ratio(batch1, baseline),
       memory_large_vs_small: ratio(large.peakRssMb, small.peakRssMb),
