@@ -1,10 +1,11 @@
 // `coffer bench ledger`: the writer at batch sizes 1, 100 and 500 with every invariant on,
 // against (a) the same transfers as one transaction each through a pgledger-style function on
-// 8 connections (the usual way to build a Postgres ledger), and (b) a raw multi-row INSERT of
-// the same entry and posting rows into copies of the tables without constraints, indexes or
+// 8 connections (the usual way to build a Postgres ledger), (b) a raw multi-row INSERT of the
+// same entry and posting rows into copies of the tables without constraints, indexes or
 // triggers (the physical limit of this machine), and (c) that INSERT into copies that keep the
-// keys, indexes and CHECKs (what the rows alone cost, before balances, floors and seals). Then memory (a fresh process appending 100k
-// postings against one appending 1M, whose peaks must match), replay and verify over > 1M.
+// keys, indexes and CHECKs (what the rows alone cost, before balances, floors and seals).
+// Then memory (a fresh process appending 100k postings against one appending 1M, whose peaks
+// must match), replay and verify over > 1M.
 import type { Bench, BenchContext } from '../bench/index.ts';
 import type { Pool } from '../infra/index.ts';
 import { accountVolumes, replayProjection } from './projections/index.ts';
