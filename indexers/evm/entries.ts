@@ -1,35 +1,21 @@
-// The ledger's words for a deposit, shared by the store (reorgs) and rewind (deep reorgs), so
-// both name the same accounts and write the same keys.
-import { depositEntryKinds, type AppendRequest, type JsonObject } from '../../ledger/index.ts';
+// An EVM transfer in the deposit core's words: its position is `<txhash>:<logindex|value>`
+// (ADR 0003's keys, unchanged), and the entry's metadata keeps the hash and the log index.
+import type { ObservedTransfer as DepositTransfer } from '../core/index.ts';
+import type { ObservedTransfer } from './observe.ts';
 
-/** `<chain>:<txhash>:<logindex|value>`; each entry appends `:<kind>@<blockhash>` (ADR 0003). */
-export function depositKeyBase(chain: string, transfer: { txHash: string; logIndex: number | null }): string {
-  return `${chain}:${transfer.txHash}:${transfer.logIndex ?? 'value'}`;
+export function evmPosition(transfer: { txHash: string; logIndex: number | null }): string {
+  return `${transfer.txHash}:${transfer.logIndex ?? 'value'}`;
 }
 
-/** A user's deposit moves pending → custody; money sent to an agent wallet, pending → available. */
-export function depositAccounts(chain: string, address: string, walletId?: string | null): { pending: string; custody: string } {
-  if (walletId) return { pending: `wallets:${walletId}:pending`, custody: `wallets:${walletId}:available` };
-  return { pending: `deposits:${chain}:${address}:pending`, custody: `custody:${chain}:${address}` };
-}
-
-/** The reversal of a pending deposit entry: the amount goes back to the outside world. */
-export function depositReversal(options: {
-  chain: string;
-  keyBase: string;
-  blockHash: string;
-  depositEntryId: bigint;
-  pendingAccount: string;
-  asset: string;
-  amount: bigint;
-  metadata: JsonObject;
-}): AppendRequest {
+export function evmDepositTransfer(transfer: ObservedTransfer): DepositTransfer {
   return {
-    kind: depositEntryKinds.reversal,
-    idempotencyKey: `${options.keyBase}:reversal@${options.blockHash}`,
-    reverses: options.depositEntryId,
-    sourceRef: options.keyBase,
-    metadata: options.metadata,
-    postings: [{ source: options.pendingAccount, destination: `world:${options.chain}`, asset: options.asset, amount: options.amount }],
+    block: transfer.block,
+    position: evmPosition(transfer),
+    txRef: transfer.txHash,
+    reference: { txHash: transfer.txHash, logIndex: transfer.logIndex },
+    to: transfer.to,
+    asset: transfer.asset,
+    contract: transfer.contract,
+    amount: transfer.amount,
   };
 }

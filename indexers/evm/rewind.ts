@@ -1,139 +1,30 @@
-// `coffer indexer rewind`: the operator's way out of a reorg deeper than the finality depth.
-// In one ledger transaction it reverses every deposit from a block the chain no longer has —
-// the confirmation first (custody → pending), then the deposit (pending → world) — marks the
-// contract events from such blocks orphaned, moves the cursor back to `to` and clears the stop.
-// Deposits in blocks still on the chain are kept: when the indexer re-reads them, their entries
-// replay (same keys), so rewinding further back than needed costs time, never correctness.
+// Rewinding the EVM indexer: the deposit core's rewind, reading block hashes over JSON-RPC, and
+// marking the contract events recorded from blocks the chain no longer has.
 import type { Pool } from '../../infra/index.ts';
-import { catchUp, depositEntryKinds, depositsProjection, type AppendRequest, type LedgerWriter } from '../../ledger/index.ts';
-import { enqueue } from '../../jobs/index.ts';
+import type { LedgerWriter } from '../../ledger/index.ts';
+import { rewindIndexer, type RewindReport } from '../core/index.ts';
 import type { JsonRpc } from './rpc.ts';
-import { depositAccounts, depositKeyBase, depositReversal } from './entries.ts';
 import { blockHash, type IndexerSettings } from './store.ts';
 
-export interface RewindReport {
-  indexer: string;
-  from: number;
-  to: number;
-  depositsReversed: number;
-  confirmationsReversed: number;
-  depositsKept: number;
-  eventsOrphaned: number;
-}
-
-interface DepositRow {
-  entry_id: bigint;
-  address: string;
-  asset: string;
-  amount: string;
-  block_height: bigint;
-  block_hash: string;
-  tx_hash: string;
-  log_index: number | null;
-  confirmed_entry_id: bigint | null;
-  confirmation_reversed: boolean;
-  wallet_id: string | null;
-}
-
-export class RewindError extends Error {
-  override name = 'RewindError';
-}
-
 export async function rewindEvmIndexer(options: { pool: Pool; writer: LedgerWriter; rpc: JsonRpc; settings: IndexerSettings; to: number }): Promise<RewindReport> {
-  const { pool, writer, rpc, settings, to } = options;
-  if (!Number.isInteger(to) || to < -1) throw new RewindError('--to must be a block height (or -1 for the very beginning)');
-  const { rows: cursors } = await pool.query<{ processed_height: bigint }>('SELECT processed_height FROM indexer_cursors WHERE indexer = $1', [settings.indexer]);
-  if (!cursors[0]) throw new RewindError(`the ${settings.indexer} indexer has never run; there is nothing to rewind`);
-  const from = Number(cursors[0].processed_height);
-  if (to > from) throw new RewindError(`the ${settings.indexer} indexer is at block ${from}; --to ${to} is ahead of it`);
-  const toHash = to >= 0 ? await blockHash(rpc, to) : '0x';
-  if (!toHash) throw new RewindError(`the chain has no block ${to}`);
-
-  // The deposit view knows every deposit with its block; bring it up to date first.
-  await catchUp(pool, depositsProjection);
-  const { rows: deposits } = await pool.query<DepositRow>(
-    `SELECT entry_id, address, wallet_id, asset, amount::text, block_height, block_hash, tx_hash, log_index, confirmed_entry_id, confirmation_reversed
-       FROM deposits WHERE chain = $1 AND block_height > $2 AND reversal_entry_id IS NULL ORDER BY entry_id`,
-    [settings.chain, to],
-  );
-  const canonical = new Map<number, string | null>();
-  for (const height of new Set(deposits.map((d) => Number(d.block_height)))) canonical.set(height, await blockHash(rpc, height));
-  const gone = deposits.filter((d) => canonical.get(Number(d.block_height)) !== d.block_hash);
-
-  return writer.transaction(async (tx) => {
-    await tx.client.query('SELECT 1 FROM indexer_cursors WHERE indexer = $1 FOR UPDATE', [settings.indexer]);
-    const requests: AppendRequest[] = [];
-    let confirmationsReversed = 0;
-    for (const d of gone) {
-      const keyBase = depositKeyBase(settings.chain, { txHash: d.tx_hash, logIndex: d.log_index });
-      const { pending, custody } = depositAccounts(settings.chain, d.address, d.wallet_id);
-      const amount = BigInt(d.amount);
-      const metadata = { indexer: settings.indexer, reason: 'rewind', blockHeight: Number(d.block_height), blockHash: d.block_hash, rewindTo: to };
-      if (d.confirmed_entry_id !== null && !d.confirmation_reversed) {
-        confirmationsReversed += 1;
-        requests.push({
-          kind: depositEntryKinds.confirmationReversal,
-          idempotencyKey: `${keyBase}:confirm-reversal@${d.block_hash}`,
-          reverses: d.confirmed_entry_id,
-          sourceRef: keyBase,
-          metadata,
-          postings: [{ source: custody, destination: pending, asset: d.asset, amount }],
-        });
-      }
-      requests.push(
-        depositReversal({ chain: settings.chain, keyBase, blockHash: d.block_hash, depositEntryId: d.entry_id, pendingAccount: pending, asset: d.asset, amount, metadata }),
+  const { pool, rpc, settings, to } = options;
+  return rewindIndexer({
+    pool,
+    writer: options.writer,
+    settings,
+    to,
+    blockHashAt: (height) => blockHash(rpc, height),
+    async orphanRecords(client, canonicalHashesAbove) {
+      const { rows } = await client.query<{ block_height: bigint }>(
+        'SELECT DISTINCT block_height FROM evm_contract_events WHERE indexer = $1 AND block_height > $2 AND NOT orphaned',
+        [settings.indexer, to],
       );
-    }
-    const results = await tx.append(requests);
-    const refused = results.flatMap((result, i) => (result.status === 'created' || result.status === 'replayed' ? [] : [{ key: requests[i]!.idempotencyKey, result }]));
-    if (refused.length > 0) {
-      // Most likely custody already swept to the treasury: taking it back needs an operator's decision.
-      const first = refused[0]!;
-      const why = first.result.status === 'rejected' ? first.result.rejection.message : first.result.status;
-      throw new RewindError(`the ledger refused ${refused.length} reversal(s), first ${first.key}: ${why}; nothing was changed`);
-    }
-    // A reversed confirmation takes its credit back (or stops it being given): in this transaction.
-    await enqueue(
-      tx.client,
-      gone.flatMap((d) =>
-        d.confirmed_entry_id !== null && !d.confirmation_reversed && d.wallet_id === null
-          ? [{ queue: 'credits' as const, name: 'credit-reversal', dedupeKey: `credit-reversal:${d.confirmed_entry_id}`, payload: { confirmationEntryId: d.confirmed_entry_id.toString() } }]
-          : [],
-      ),
-    );
-    await tx.client.query('DELETE FROM indexer_open_deposits WHERE entry_id = ANY($1::bigint[])', [gone.map((d) => d.entry_id.toString())]);
-    const events = await tx.client.query(
-      `UPDATE evm_contract_events SET orphaned = true WHERE indexer = $1 AND block_height > $2 AND NOT orphaned
-          AND block_hash <> ALL($3::text[])`,
-      [settings.indexer, to, await canonicalHashesAbove(rpc, pool, settings.indexer, to)],
-    );
-    await tx.client.query('DELETE FROM indexer_hot_blocks WHERE indexer = $1', [settings.indexer]);
-    await tx.client.query(
-      `UPDATE indexer_cursors SET height = $2, hash = $3, processed_height = $2, stopped_reason = NULL, updated_at = now() WHERE indexer = $1`,
-      [settings.indexer, to, toHash],
-    );
-    return {
-      indexer: settings.indexer,
-      from,
-      to,
-      depositsReversed: gone.length,
-      confirmationsReversed,
-      depositsKept: deposits.length - gone.length,
-      eventsOrphaned: events.rowCount ?? 0,
-    };
+      const events = await client.query(
+        `UPDATE evm_contract_events SET orphaned = true WHERE indexer = $1 AND block_height > $2 AND NOT orphaned
+            AND block_hash <> ALL($3::text[])`,
+        [settings.indexer, to, await canonicalHashesAbove(rows.map((row) => Number(row.block_height)))],
+      );
+      return events.rowCount ?? 0;
+    },
   });
-}
-
-/** The chain's current hashes at the heights of recorded events above `to`. */
-async function canonicalHashesAbove(rpc: JsonRpc, pool: Pool, indexer: string, to: number): Promise<string[]> {
-  const { rows } = await pool.query<{ block_height: bigint }>(
-    'SELECT DISTINCT block_height FROM evm_contract_events WHERE indexer = $1 AND block_height > $2 AND NOT orphaned',
-    [indexer, to],
-  );
-  const hashes: string[] = [];
-  for (const row of rows) {
-    const hash = await blockHash(rpc, Number(row.block_height));
-    if (hash) hashes.push(hash);
-  }
-  return hashes;
 }
