@@ -10,6 +10,12 @@
 // Ledger:  sweep.submitted  custody:<chain>:<addr> → custody:<chain>:<addr>:sweeping  (amount)
 //          sweep.confirmed  …:sweeping → treasury:<chain> (amount), custody → fees:<chain> (gas)
 //          sweep.failed     …:sweeping → custody (amount) [+ custody → fees when a reverted tx paid gas]
+//
+// An ETH sweep sends custody − gas × maxFeePerGas (the most its gas can cost), and the chain
+// burns gas × the effective price: the difference, (maxFeePerGas − effective price) × gas, stays
+// on the address. Only the fee the receipt names leaves custody, so that leftover stays in
+// custody too (ledger = chain), and the next ETH sweep of the address, which sends all of
+// custody, takes it along (jobs/sweeps.test.ts).
 import { UnrecoverableError } from 'bullmq';
 import {
   createPublicClient,
@@ -187,7 +193,8 @@ async function submit(
   let tx: TransactionSerializableEIP1559;
   let amount: bigint;
   if (plan.contract === null) {
-    // ETH: value = what we hold − gas, keeping gas back for tokens still to leave this address.
+    // ETH: value = custody (all of it, earlier sweeps' leftovers included) − the most the gas can
+    // cost, keeping gas back for tokens still to leave this address.
     const reserve = (ethTransferGas + BigInt(await tokensStillToSweep(db, plan.chain, plan.address, plan.asset)) * tokenTransferGasReserve) * maxFeePerGas;
     const spendable = custody < ethOnChain ? custody : ethOnChain;
     amount = spendable - reserve;
