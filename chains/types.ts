@@ -79,16 +79,21 @@ export interface TransferRequest {
   to: string;
   asset: AssetSpec;
   /**
-   * An exact amount, or everything the address holds of the asset (at most `cap`) minus the fee
-   * when the asset pays the fee, and minus `reserve` fee-asset units kept back (gas for tokens
-   * still to leave the address).
+   * An exact amount, or everything the address holds of the asset (at most `cap`), minus the fee
+   * when the asset pays the fee, and minus the fees of `keepFeesForTransfers` later token
+   * transfers (tokens still to leave the address need them).
    */
-  amount: bigint | { all: true; cap?: bigint; reserve?: bigint };
+  amount: bigint | { all: true; cap?: bigint; /** Later token transfers from the same address whose fees are kept back. */ keepFeesForTransfers?: number };
   /** The most of the fee asset this transfer may spend on its fee (the ledger's view of the sender). */
   feeFundsMax?: bigint;
 }
 
-export type PlanOutcome = { status: 'planned'; unsigned: UnsignedTransaction } | { status: 'not_worth_it' | 'needs_fee_funds'; reason: string; /** Fee-asset units missing, for a refill. */ shortfall?: bigint };
+export type PlanOutcome =
+  | { status: 'planned'; unsigned: UnsignedTransaction }
+  /** Moving it would cost more than it is worth (or nothing is there); it stays where it is. */
+  | { status: 'not_worth_it'; reason: string }
+  /** The sender lacks fee money; `shortfall` fee-asset units would let it move (a refill). */
+  | { status: 'needs_fee_funds'; reason: string; shortfall: bigint };
 
 /** The RPC-bound half of an adapter: one per node URL. */
 export interface ChainClient {

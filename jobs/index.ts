@@ -19,7 +19,7 @@ export {
   type Valuation,
 } from './valuation.ts';
 export { creditDeposit, reverseCredit, creditEntryKinds, type CreditContext, type CreditSettings, type CreditOutcome } from './credits.ts';
-export { sweepDeposit, sweepEntryKinds, SweepError, type SweepContext, type EvmSweepSettings, type SweepOutcome } from './sweeps.ts';
-export { startJobSystem, creditSettings, evmSweepSettings, openConfiguredQueues, bullPrefix, type JobSystem } from './system.ts';
+export { sweepDeposit, sweepEntryKinds, SweepError, type SweepContext, type SweepChain, type SweepOutcome } from './sweeps.ts';
+export { startJobSystem, creditSettings, sweepChains, openConfiguredQueues, bullPrefix, type JobSystem } from './system.ts';
 // The relayer (issue #7): Defender-compatible relayers, gasless forward requests, refills.
 export * from './relay/index.ts';

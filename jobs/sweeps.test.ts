@@ -10,6 +10,7 @@ import { depositEntryKinds, getBalances, getTrialBalance, LedgerWriter } from '.
 import { ChainSignaturesEmulator, EmulatorSigner } from '../signer/index.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/index.ts';
 import { createUser, getDepositAddress } from '../users/index.ts';
+import { chainAdapter } from '../chains/index.ts';
 import { sweepDeposit, type SweepContext } from './sweeps.ts';
 
 const ethTransferGas = 21_000n;
@@ -37,7 +38,7 @@ before(async () => {
     writer,
     signer: new EmulatorSigner(emulator),
     // One confirmation: anvil mines each transaction at once, so the job returns when it is mined.
-    evm: { rpcUrl: anvil.url, treasury, confirmations: 1, trackTimeoutMs: 20_000, pollIntervalMs: 50 },
+    chains: new Map([['ethereum', { adapter: chainAdapter('ethereum'), rpcUrl: anvil.url, treasury, confirmations: 1, trackTimeoutMs: 20_000, pollIntervalMs: 50 }]]),
     logger: silentLogger,
   };
 });
@@ -79,8 +80,9 @@ async function deposit(userId: string, address: Address, wei: bigint): Promise<b
 }
 
 /** What the chain says a sweep transaction cost and what it left unburned of its gas budget. */
-async function chainCosts(txHash: Hex) {
-  const [tx, receipt] = await Promise.all([chain.getTransaction({ hash: txHash }), chain.getTransactionReceipt({ hash: txHash })]);
+async function chainCosts(txHash: string) {
+  const hash = txHash as Hex;
+  const [tx, receipt] = await Promise.all([chain.getTransaction({ hash }), chain.getTransactionReceipt({ hash })]);
   assert.equal(tx.type, 'eip1559');
   assert.equal(tx.gas, ethTransferGas, 'a plain transfer: no gas kept back for tokens');
   const maxFeePerGas = tx.maxFeePerGas;

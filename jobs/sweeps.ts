@@ -1,49 +1,42 @@
 // Sweeps (SPEC Flow 4): a credited deposit's custody moves from its deposit address to the
-// treasury, in a transaction signed through the chain-signatures signer and tracked to
-// confirmation. EVM only for now (the other chains' indexers do not exist yet).
+// treasury, in a transaction planned by the chain's adapter (chains/), signed through the
+// chain-signatures signer and tracked to confirmation. Nothing here knows a chain's encoding.
 //
 // Crash safety: the signed transaction and the `sweep.submitted` entry commit before the
 // broadcast, so a worker that dies anywhere after signing re-broadcasts the same transaction
-// (same nonce, same hash) on its retry; it never signs a second one for the same deposit.
-// Sweeps of one address are serialized with a PostgreSQL advisory lock (they share its nonce).
+// (same bytes, same id) on its retry; it never signs a second one for the same deposit.
+// Sweeps of one address are serialized with a PostgreSQL advisory lock (they share its nonce
+// on account chains, its coins on UTXO chains).
 //
 // Ledger:  sweep.submitted  custody:<chain>:<addr> → custody:<chain>:<addr>:sweeping  (amount)
 //          sweep.confirmed  …:sweeping → treasury:<chain> (amount), custody → fees:<chain> (gas)
 //          sweep.failed     …:sweeping → custody (amount) [+ custody → fees when a reverted tx paid gas]
 //
-// An ETH sweep sends custody − gas × maxFeePerGas (the most its gas can cost), and the chain
-// burns gas × the effective price: the difference, (maxFeePerGas − effective price) × gas, stays
-// on the address. Only the fee the receipt names leaves custody, so that leftover stays in
-// custody too (ledger = chain), and the next ETH sweep of the address, which sends all of
-// custody, takes it along (jobs/sweeps.test.ts).
+// A native-asset sweep sends custody − the most its fee can cost (on EVM, gas × maxFeePerGas),
+// and the chain takes the fee it actually charged: the difference stays on the address. Only
+// the fee the chain names leaves custody, so that leftover stays in custody too (ledger =
+// chain), and the next sweep of the address, which sends all of custody, takes it along
+// (jobs/sweeps.test.ts).
 import { UnrecoverableError } from 'bullmq';
-import {
-  createPublicClient,
-  encodeFunctionData,
-  erc20Abi,
-  http,
-  type Address,
-  type Hex,
-  type PublicClient,
-  type TransactionSerializableEIP1559,
-} from 'viem';
-import { awaitConfirmations, broadcastStored, enqueue, type Logger, type Pool, type PoolClient } from '../infra/index.ts';
+import { awaitConfirmations, signTransfer, type AssetSpec, type ChainAdapter, type ChainClient, type SignedTransaction } from '../chains/index.ts';
+import { enqueue, type Logger, type Pool, type PoolClient } from '../infra/index.ts';
 import { getEntry, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
-import { signEvmTransaction, type Signer } from '../signer/index.ts';
+import type { KeyReference, Signer } from '../signer/index.ts';
 import { depositDetails } from './deposit-entry.ts';
 
 export const sweepEntryKinds = { submitted: 'sweep.submitted', confirmed: 'sweep.confirmed', failed: 'sweep.failed' } as const;
 
-const ethTransferGas = 21_000n;
-/** Gas kept back by an ETH sweep for each token still to be swept from the same address. */
-const tokenTransferGasReserve = 80_000n;
+/** How long one job attempt waits for the confirmations before it lets BullMQ retry. */
+const trackTimeoutMsDefault = 120_000;
+const pollIntervalMsDefault = 500;
 
-export interface EvmSweepSettings {
+/** Where and how deposits of one chain are swept. */
+export interface SweepChain {
+  adapter: ChainAdapter;
   rpcUrl: string;
-  treasury: Address;
+  treasury: string;
   /** Blocks on top of the sweep's block before it counts as confirmed. */
   confirmations: number;
-  /** How long one job attempt waits for the receipt before it lets BullMQ retry. */
   trackTimeoutMs?: number;
   pollIntervalMs?: number;
 }
@@ -52,12 +45,13 @@ export interface SweepContext {
   pool: Pool;
   writer: LedgerWriter;
   signer: Signer;
-  evm: EvmSweepSettings | null;
+  /** The chains sweeps run on, by chain name; a deposit of any other chain is not swept. */
+  chains: ReadonlyMap<string, SweepChain>;
   logger: Logger;
 }
 
 export type SweepOutcome =
-  | { status: 'confirmed'; amount: bigint; fee: bigint; txHash: Hex }
+  | { status: 'confirmed'; amount: bigint; fee: bigint; txHash: string }
   | { status: 'skipped' | 'waiting_for_gas'; reason: string };
 
 interface SweepRow {
@@ -65,8 +59,8 @@ interface SweepRow {
   status: 'waiting_for_gas' | 'submitted' | 'confirmed' | 'failed' | 'skipped';
   amount: string | null;
   fee: string | null;
-  tx_hash: Hex | null;
-  raw_tx: Hex | null;
+  tx_hash: string | null;
+  raw_tx: string | null;
   submitted_entry_id: bigint | null;
   reason: string | null;
 }
@@ -75,12 +69,17 @@ interface Plan {
   depositEntryId: bigint;
   userId: string;
   chain: string;
-  address: Address;
-  asset: string;
-  contract: Address | null;
+  address: string;
+  asset: AssetSpec;
   custody: string;
   sweeping: string;
-  key: { predecessor: string; path: string; curve: 'secp256k1' };
+  key: KeyReference;
+}
+
+/** What one sweep needs of its chain: the adapter, a client on the configured node, the settings. */
+interface Route {
+  settings: SweepChain;
+  client: ChainClient;
 }
 
 export class SweepError extends Error {
@@ -89,14 +88,15 @@ export class SweepError extends Error {
 
 /** The sweep job for one credited deposit. */
 export async function sweepDeposit(context: SweepContext, depositEntryId: bigint): Promise<SweepOutcome> {
-  const { pool, evm } = context;
+  const { pool } = context;
   const deposit = await getEntry(pool, depositEntryId);
   if (!deposit) throw new UnrecoverableError(`deposit entry ${depositEntryId} does not exist`);
   const details = depositDetails(deposit);
   const { chain } = details;
-  if (chain !== 'ethereum') throw new UnrecoverableError(`sweeps of ${chain} are not supported yet`);
-  if (!evm) throw new UnrecoverableError('no EVM sweep settings: set EVM_RPC_URL and EVM_TREASURY_ADDRESS');
-  const address = details.address as Address;
+  const settings = context.chains.get(chain);
+  if (!settings) throw new UnrecoverableError(`no sweep settings for ${chain}: set its RPC URL and treasury address`);
+  const { adapter } = settings;
+  const { address } = details;
   const { rows: keys } = await pool.query<{ predecessor: string; path: string }>('SELECT predecessor, path FROM deposit_addresses WHERE chain = $1 AND address = $2', [chain, address]);
   if (!keys[0]) throw new UnrecoverableError(`${address} is not a deposit address`);
   const plan: Plan = {
@@ -104,34 +104,38 @@ export async function sweepDeposit(context: SweepContext, depositEntryId: bigint
     userId: details.userId,
     chain,
     address,
-    asset: details.asset,
-    contract: details.contract as Address | null,
+    asset: details.contract === null ? adapter.nativeAsset : { code: details.asset, scale: await assetScale(pool, details.asset), contract: details.contract },
     custody: `custody:${chain}:${address}`,
     sweeping: `custody:${chain}:${address}:sweeping`,
-    key: { predecessor: keys[0].predecessor, path: keys[0].path, curve: 'secp256k1' },
+    key: { predecessor: keys[0].predecessor, path: keys[0].path, curve: adapter.curve },
   };
 
-  // One sweep per address at a time, across workers: they share the address's nonce.
+  // One sweep per address at a time, across workers: they share the address's nonce or coins.
   const lock = await pool.connect();
   try {
     await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`sweep:${chain}:${address.toLowerCase()}`]);
-    return await sweepLocked(context, evm, plan, lock);
+    return await sweepLocked(context, { settings, client: adapter.connect({ rpcUrl: settings.rpcUrl }) }, plan, lock);
   } finally {
     await lock.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
     lock.release();
   }
 }
 
-async function sweepLocked(context: SweepContext, evm: EvmSweepSettings, plan: Plan, db: PoolClient): Promise<SweepOutcome> {
-  const client = createPublicClient({ transport: http(evm.rpcUrl, { retryCount: 2, timeout: 10_000 }) }) as PublicClient;
+async function assetScale(pool: Pool, code: string): Promise<number> {
+  const { rows } = await pool.query<{ scale: number }>('SELECT scale FROM assets WHERE code = $1', [code]);
+  if (!rows[0]) throw new UnrecoverableError(`the asset ${code} is not registered`);
+  return rows[0].scale;
+}
+
+async function sweepLocked(context: SweepContext, route: Route, plan: Plan, db: PoolClient): Promise<SweepOutcome> {
   const existing = await sweepRow(db, plan.depositEntryId);
   if (existing?.status === 'confirmed') return { status: 'confirmed', amount: BigInt(existing.amount!), fee: BigInt(existing.fee ?? '0'), txHash: existing.tx_hash! };
   if (existing?.status === 'skipped') return { status: 'skipped', reason: existing.reason ?? '' };
-  if (existing?.status === 'submitted') return track(context, evm, client, plan, existing);
+  if (existing?.status === 'submitted') return track(context, route, plan, existing);
 
-  const submitted = await submit(context, evm, client, plan, db, existing);
+  const submitted = await submit(context, route, plan, db, existing);
   if (!('id' in submitted)) return submitted;
-  return track(context, evm, client, plan, submitted);
+  return track(context, route, plan, submitted);
 }
 
 async function sweepRow(db: PoolClient | Pool, depositEntryId: bigint): Promise<SweepRow | undefined> {
@@ -150,7 +154,7 @@ async function ledgerBalance(db: PoolClient, account: string, asset: string): Pr
   return BigInt(rows[0]?.balance ?? '0');
 }
 
-/** Tokens (other than `except`) the address still holds in custody or pending: their sweeps need gas later. */
+/** Tokens (other than `except`) the address still holds in custody or pending: their sweeps need fees later. */
 async function tokensStillToSweep(db: PoolClient, chain: string, address: string, except: string): Promise<number> {
   const { rows } = await db.query<{ n: string }>(
     `SELECT count(DISTINCT s.code) AS n FROM balances b JOIN accounts a ON a.id = b.account_id JOIN assets s ON s.id = b.asset_id
@@ -162,80 +166,63 @@ async function tokensStillToSweep(db: PoolClient, chain: string, address: string
 
 async function submit(
   context: SweepContext,
-  evm: EvmSweepSettings,
-  client: PublicClient,
+  route: Route,
   plan: Plan,
   db: PoolClient,
   previous: SweepRow | undefined,
 ): Promise<SweepRow | { status: 'skipped' | 'waiting_for_gas'; reason: string }> {
-  const custody = await ledgerBalance(db, plan.custody, plan.asset);
+  const { adapter, treasury } = route.settings;
+  const custody = await ledgerBalance(db, plan.custody, plan.asset.code);
   const settle = async (status: 'skipped' | 'waiting_for_gas', reason: string, extra?: (id: bigint) => Promise<void>) => {
     const { rows } = await db.query<{ id: bigint }>(
       `INSERT INTO sweeps (deposit_entry_id, user_id, chain, address, asset, treasury, status, reason)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (deposit_entry_id) DO UPDATE SET status = excluded.status, reason = excluded.reason, updated_at = now()
        RETURNING id`,
-      [plan.depositEntryId.toString(), plan.userId, plan.chain, plan.address, plan.asset, evm.treasury, status, reason],
+      [plan.depositEntryId.toString(), plan.userId, plan.chain, plan.address, plan.asset.code, treasury, status, reason],
     );
     await extra?.(rows[0]!.id);
     return { status, reason };
   };
-  if (custody === 0n) return settle('skipped', `nothing left in ${plan.custody} for ${plan.asset} (swept with an earlier deposit)`);
+  if (custody === 0n) return settle('skipped', `nothing left in ${plan.custody} for ${plan.asset.code} (swept with an earlier deposit)`);
 
-  const chainId = await client.getChainId();
-  const fees = await client.estimateFeesPerGas();
-  const maxFeePerGas = fees.maxFeePerGas;
-  const maxPriorityFeePerGas = fees.maxPriorityFeePerGas;
-  const nonce = await client.getTransactionCount({ address: plan.address, blockTag: 'pending' });
-  const ethOnChain = await client.getBalance({ address: plan.address });
-  const ethInCustody = plan.asset === 'ETH' ? custody : await ledgerBalance(db, plan.custody, 'ETH');
-
-  let tx: TransactionSerializableEIP1559;
-  let amount: bigint;
-  if (plan.contract === null) {
-    // ETH: value = custody (all of it, earlier sweeps' leftovers included) − the most the gas can
-    // cost, keeping gas back for tokens still to leave this address.
-    const reserve = (ethTransferGas + BigInt(await tokensStillToSweep(db, plan.chain, plan.address, plan.asset)) * tokenTransferGasReserve) * maxFeePerGas;
-    const spendable = custody < ethOnChain ? custody : ethOnChain;
-    amount = spendable - reserve;
-    if (amount <= 0n) return settle('skipped', `the ${spendable} wei held do not cover the gas (${reserve} wei at most)`);
-    tx = { type: 'eip1559', chainId, nonce, to: evm.treasury, value: amount, gas: ethTransferGas, maxFeePerGas, maxPriorityFeePerGas };
-  } else {
-    const onChain = await client.readContract({ address: plan.contract, abi: erc20Abi, functionName: 'balanceOf', args: [plan.address] });
-    amount = custody < onChain ? custody : onChain;
-    if (amount === 0n) return settle('skipped', `the address holds none of ${plan.asset} on chain`);
-    const data = encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [evm.treasury, amount] });
-    const gas = ((await client.estimateGas({ account: plan.address, to: plan.contract, data })) * 12n) / 10n;
-    const needed = gas * maxFeePerGas;
-    const gasHeld = ethOnChain < ethInCustody ? ethOnChain : ethInCustody;
-    if (gasHeld < needed) {
-      // Tokens move only with gas; ask for a refill (issue #7 fulfils it and asks again for the sweep).
-      const reason = `needs ${needed} wei of gas, holds ${gasHeld} (on chain ${ethOnChain}, in custody ${ethInCustody}); refill requested`;
-      return context.writer.transaction(async (t) => {
-        const outcome = await settle('waiting_for_gas', reason, async (sweepId) => {
-          await t.client.query(
-            `INSERT INTO refill_requests (chain, address, asset, amount, reason, sweep_id) VALUES ($1, $2, 'ETH', $3, $4, $5) ON CONFLICT (sweep_id) DO NOTHING`,
-            [plan.chain, plan.address, (needed - gasHeld).toString(), `gas for the ${plan.asset} sweep of deposit ${plan.depositEntryId}`, sweepId.toString()],
-          );
-          await enqueue(t.client, [{ queue: 'refills', name: 'refill-deposit-address', dedupeKey: `refill:sweep:${sweepId}`, payload: { sweepId: sweepId.toString() } }]);
-        });
-        return outcome;
-      });
-    }
-    tx = { type: 'eip1559', chainId, nonce, to: plan.contract, value: 0n, data, gas, maxFeePerGas, maxPriorityFeePerGas };
+  const native = plan.asset.contract === null;
+  const outcome = await route.client.planTransfer({
+    from: { address: plan.address, key: plan.key },
+    to: treasury,
+    asset: plan.asset,
+    // All of custody (earlier sweeps' leftovers included), keeping fees back for tokens still to leave.
+    amount: { all: true, cap: custody, ...(native ? { keepFeesForTransfers: await tokensStillToSweep(db, plan.chain, plan.address, plan.asset.code) } : {}) },
+    // The fee is paid from what the ledger holds for this address, never from someone else's money.
+    feeFundsMax: native ? custody : await ledgerBalance(db, plan.custody, adapter.feeAsset.code),
+  });
+  if (outcome.status === 'not_worth_it') return settle('skipped', outcome.reason);
+  if (outcome.status === 'needs_fee_funds') {
+    // Tokens move only with fee money; ask for a refill (issue #7 fulfils it and asks again for the sweep).
+    const reason = `${outcome.reason}; refill requested`;
+    return context.writer.transaction(async (t) =>
+      settle('waiting_for_gas', reason, async (sweepId) => {
+        await t.client.query(
+          `INSERT INTO refill_requests (chain, address, asset, amount, reason, sweep_id) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sweep_id) DO NOTHING`,
+          [plan.chain, plan.address, adapter.feeAsset.code, outcome.shortfall.toString(), `gas for the ${plan.asset.code} sweep of deposit ${plan.depositEntryId}`, sweepId.toString()],
+        );
+        await enqueue(t.client, [{ queue: 'refills', name: 'refill-deposit-address', dedupeKey: `refill:sweep:${sweepId}`, payload: { sweepId: sweepId.toString() } }]);
+      }),
+    );
   }
-
-  const { raw, hash: txHash } = await signEvmTransaction(context.signer, plan.key, tx);
+  const { unsigned } = outcome;
+  const signed = await signTransfer({ adapter, unsigned, signer: context.signer });
+  const nonce = typeof unsigned.body.nonce === 'number' ? unsigned.body.nonce : null;
 
   // Commit the signed transaction and its ledger entry first; broadcast after.
   const attempt = (previous ? 1 : 0) + 1;
   return context.writer.transaction(async (t) => {
     const request: AppendRequest = {
       kind: sweepEntryKinds.submitted,
-      idempotencyKey: `${plan.chain}:${txHash}:sweep.submitted`,
-      sourceRef: txHash,
-      metadata: { userId: plan.userId, depositEntryId: plan.depositEntryId.toString(), address: plan.address, treasury: evm.treasury, nonce, txHash },
-      postings: [{ source: plan.custody, destination: plan.sweeping, asset: plan.asset, amount }],
+      idempotencyKey: `${plan.chain}:${signed.id}:sweep.submitted`,
+      sourceRef: signed.id,
+      metadata: { userId: plan.userId, depositEntryId: plan.depositEntryId.toString(), address: plan.address, treasury, nonce, txHash: signed.id },
+      postings: [{ source: plan.custody, destination: plan.sweeping, asset: plan.asset.code, amount: unsigned.amount }],
     };
     const [result] = await t.append([request]);
     if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new SweepError(`the ledger refused ${request.idempotencyKey}: ${result?.status}`);
@@ -246,34 +233,39 @@ async function submit(
          tx_hash = excluded.tx_hash, raw_tx = excluded.raw_tx, submitted_entry_id = excluded.submitted_entry_id, fee = NULL,
          settled_entry_id = NULL, attempts = sweeps.attempts + 1, updated_at = now()
        RETURNING id, status, amount::text, fee::text, tx_hash, raw_tx, submitted_entry_id, reason`,
-      [plan.depositEntryId.toString(), plan.userId, plan.chain, plan.address, plan.asset, evm.treasury, amount.toString(), nonce, txHash, raw, result.entry.id.toString(), attempt],
+      [plan.depositEntryId.toString(), plan.userId, plan.chain, plan.address, plan.asset.code, treasury, unsigned.amount.toString(), nonce, signed.id, signed.raw, result.entry.id.toString(), attempt],
     );
     return rows[0]!;
   });
 }
 
 /** Broadcasts (again, harmlessly, if it was already) and waits for the confirmations. */
-async function track(context: SweepContext, evm: EvmSweepSettings, client: PublicClient, plan: Plan, row: SweepRow): Promise<SweepOutcome> {
-  const txHash = row.tx_hash!;
-  const sent = await broadcastStored(client, row.raw_tx!, txHash);
+async function track(context: SweepContext, route: Route, plan: Plan, row: SweepRow): Promise<SweepOutcome> {
+  const signed: SignedTransaction = { id: row.tx_hash!, raw: row.raw_tx! };
+  const sent = await route.client.broadcast(signed);
   if (sent.status === 'refused') {
-    await fail(context, plan, row, `broadcast refused: ${sent.message}`, 0n);
+    await fail(context, route, plan, row, `broadcast refused: ${sent.message}`, 0n);
     throw new SweepError(`sweep of deposit ${plan.depositEntryId}: broadcast refused (${sent.message}); will retry`);
   }
-  const confirmed = await awaitConfirmations(client, txHash, { confirmations: evm.confirmations, timeoutMs: evm.trackTimeoutMs ?? 120_000, pollIntervalMs: evm.pollIntervalMs ?? 500 });
-  if (!confirmed) throw new SweepError(`sweep of deposit ${plan.depositEntryId}: ${txHash} not confirmed yet; will check again`);
+  const { settings } = route;
+  const confirmed = await awaitConfirmations(route.client, signed.id, {
+    confirmations: settings.confirmations,
+    timeoutMs: settings.trackTimeoutMs ?? trackTimeoutMsDefault,
+    pollIntervalMs: settings.pollIntervalMs ?? pollIntervalMsDefault,
+  });
+  if (!confirmed) throw new SweepError(`sweep of deposit ${plan.depositEntryId}: ${signed.id} not confirmed yet; will check again`);
   if (!confirmed.success) {
-    await fail(context, plan, row, `the transaction reverted in block ${confirmed.blockNumber}`, confirmed.fee);
-    throw new SweepError(`sweep of deposit ${plan.depositEntryId}: transaction ${txHash} reverted; will retry`);
+    await fail(context, route, plan, row, `the transaction failed in block ${confirmed.height}`, confirmed.fee);
+    throw new SweepError(`sweep of deposit ${plan.depositEntryId}: transaction ${signed.id} failed; will retry`);
   }
-  await confirm(context, plan, row, confirmed.fee, confirmed.blockNumber);
-  return { status: 'confirmed', amount: BigInt(row.amount!), fee: confirmed.fee, txHash };
+  await confirm(context, route, plan, row, confirmed.fee, confirmed.height);
+  return { status: 'confirmed', amount: BigInt(row.amount!), fee: confirmed.fee, txHash: signed.id };
 }
 
-async function confirm(context: SweepContext, plan: Plan, row: SweepRow, fee: bigint, blockNumber: bigint): Promise<void> {
+async function confirm(context: SweepContext, route: Route, plan: Plan, row: SweepRow, fee: bigint, blockNumber: bigint): Promise<void> {
   await context.writer.transaction(async (t) => {
-    const postings = [{ source: plan.sweeping, destination: `treasury:${plan.chain}`, asset: plan.asset, amount: BigInt(row.amount!) }];
-    if (fee > 0n) postings.push({ source: plan.custody, destination: `fees:${plan.chain}`, asset: 'ETH', amount: fee });
+    const postings = [{ source: plan.sweeping, destination: `treasury:${plan.chain}`, asset: plan.asset.code, amount: BigInt(row.amount!) }];
+    if (fee > 0n) postings.push({ source: plan.custody, destination: `fees:${plan.chain}`, asset: route.settings.adapter.feeAsset.code, amount: fee });
     const request: AppendRequest = {
       kind: sweepEntryKinds.confirmed,
       idempotencyKey: `${plan.chain}:${row.tx_hash}:sweep.confirmed`,
@@ -287,8 +279,9 @@ async function confirm(context: SweepContext, plan: Plan, row: SweepRow, fee: bi
   });
 }
 
-/** Gives the amount back to custody (and books gas a reverted transaction burned); the job retries. */
-async function fail(context: SweepContext, plan: Plan, row: SweepRow, reason: string, fee: bigint): Promise<void> {
+/** Gives the amount back to custody (and books the fee a failed transaction burned); the job retries. */
+async function fail(context: SweepContext, route: Route, plan: Plan, row: SweepRow, reason: string, fee: bigint): Promise<void> {
+  const feeAsset = route.settings.adapter.feeAsset.code;
   await context.writer.transaction(async (t) => {
     const base = {
       kind: sweepEntryKinds.failed,
@@ -296,9 +289,9 @@ async function fail(context: SweepContext, plan: Plan, row: SweepRow, reason: st
       sourceRef: row.tx_hash!,
       metadata: { userId: plan.userId, depositEntryId: plan.depositEntryId.toString(), txHash: row.tx_hash, reason, fee: fee.toString() },
     };
-    const back = { source: plan.sweeping, destination: plan.custody, asset: plan.asset, amount: BigInt(row.amount!) };
+    const back = { source: plan.sweeping, destination: plan.custody, asset: plan.asset.code, amount: BigInt(row.amount!) };
     const request: AppendRequest =
-      fee > 0n ? { ...base, postings: [back, { source: plan.custody, destination: `fees:${plan.chain}`, asset: 'ETH', amount: fee }] } : { ...base, reverses: row.submitted_entry_id!, postings: [back] };
+      fee > 0n ? { ...base, postings: [back, { source: plan.custody, destination: `fees:${plan.chain}`, asset: feeAsset, amount: fee }] } : { ...base, reverses: row.submitted_entry_id!, postings: [back] };
     const [result] = await t.append([request]);
     if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new SweepError(`the ledger refused ${request.idempotencyKey}`);
     await t.client.query(`UPDATE sweeps SET status = 'failed', reason = $2, fee = $3, settled_entry_id = $4, updated_at = now() WHERE id = $1`, [

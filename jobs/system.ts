@@ -10,7 +10,8 @@ import type { CreditSettings } from './credits.ts';
 import { OutboxDispatcher } from './dispatcher.ts';
 import { PriceSource } from './prices.ts';
 import { closeQueues, openQueues, type QueueName } from './queues.ts';
-import type { EvmSweepSettings } from './sweeps.ts';
+import { chainAdapter } from '../chains/index.ts';
+import type { SweepChain } from './sweeps.ts';
 import { parseAssetPricing, parseChainMinimums, parseDecimal } from './valuation.ts';
 import { redisConnection, startWorkers, type RunningWorkers } from './workers.ts';
 
@@ -22,13 +23,17 @@ export function creditSettings(config: Config): CreditSettings {
     pricing: parseAssetPricing(config.CREDIT_ASSET_PRICING),
     minimumsUsd: parseChainMinimums(config.CREDIT_MINIMUM_USD),
     chocoPerUsd: parseDecimal(config.CHOCO_PER_USD, 'CHOCO_PER_USD'),
-    sweepChains: new Set(config.EVM_RPC_URL && config.EVM_TREASURY_ADDRESS ? ['ethereum'] : []),
+    sweepChains: new Set(sweepChains(config).keys()),
   };
 }
 
-export function evmSweepSettings(config: Config): EvmSweepSettings | null {
-  if (!config.EVM_RPC_URL || !config.EVM_TREASURY_ADDRESS) return null;
-  return { rpcUrl: config.EVM_RPC_URL, treasury: config.EVM_TREASURY_ADDRESS as `0x${string}`, confirmations: config.SWEEP_CONFIRMATIONS };
+/** The chains whose deposits are swept: those with a node and a treasury configured. */
+export function sweepChains(config: Config): ReadonlyMap<string, SweepChain> {
+  const chains = new Map<string, SweepChain>();
+  if (config.EVM_RPC_URL && config.EVM_TREASURY_ADDRESS) {
+    chains.set('ethereum', { adapter: chainAdapter('ethereum'), rpcUrl: config.EVM_RPC_URL, treasury: config.EVM_TREASURY_ADDRESS, confirmations: config.SWEEP_CONFIRMATIONS });
+  }
+  return chains;
 }
 
 export function openConfiguredQueues(config: Config): Record<QueueName, Queue> {
@@ -64,7 +69,7 @@ export async function startJobSystem(options: { config: Config; pool: Pool; writ
     concurrency: config.WORKER_CONCURRENCY,
     lockMs: config.JOB_LOCK_MS,
     credits: { pool, writer, prices, settings },
-    sweeps: { pool, writer, signer, evm: evmSweepSettings(config), logger },
+    sweeps: { pool, writer, signer, chains: sweepChains(config), logger },
     wallets: {
       spends: { pool, writer, logger, estimateGas: config.EVM_RPC_URL ? evmGasEstimator(config.EVM_RPC_URL) : noChain },
       execute: config.EVM_RPC_URL ? { pool, writer, logger, signer, rpcUrl: config.EVM_RPC_URL, confirmations: config.SPEND_CONFIRMATIONS } : null,

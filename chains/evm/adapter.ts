@@ -11,6 +11,8 @@ import { broadcastStored, evmTransactionStatus } from './transactions.ts';
 export const nativeTransferGas = 21_000n;
 /** A token transfer's gas estimate is raised by this much (percent) for the state it may find. */
 export const tokenGasHeadroomPercent = 120n;
+/** Gas kept back by a "send everything" of ETH for each token still to leave the same address. */
+export const tokenTransferGasReserve = 80_000n;
 
 const ether: AssetSpec = { code: 'ETH', scale: 18, contract: null };
 
@@ -67,7 +69,7 @@ function evmClient(rpcUrl: string): ChainClient {
       });
 
       if (!request.asset.contract) {
-        const reserve = typeof request.amount === 'bigint' ? 0n : (request.amount.reserve ?? 0n);
+        const reserve = typeof request.amount === 'bigint' ? 0n : BigInt(request.amount.keepFeesForTransfers ?? 0) * tokenTransferGasReserve * maxFeePerGas;
         const fee = nativeTransferGas * maxFeePerGas;
         const held = wanted(feeFunds);
         const amount = typeof request.amount === 'bigint' ? request.amount : held - fee - reserve;
