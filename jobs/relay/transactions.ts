@@ -349,47 +349,6 @@ export async function findByIdOrNonce(db: Queryable, relayerId: string, idOrNonc
   return /^\d{1,19}$/.test(idOrNonce) ? getTransactionByNonce(db, relayerId, BigInt(idOrNonce)) : getTransaction(db, relayerId, idOrNonce);
 }
 
-export interface ListQuery {
-  status?: 'pending' | 'mined' | 'failed' | 'expired';
-  since?: Date;
-  limit: number;
-  sort: 'asc' | 'desc';
-  next?: string;
-}
-
-const statusGroups: Record<NonNullable<ListQuery['status']>, RelayStatus[]> = {
-  pending: ['pending', 'sent', 'submitted', 'inmempool'],
-  mined: ['mined', 'confirmed'],
-  failed: ['failed'],
-  expired: ['expired'],
-};
-
-/** A page of transactions, by creation time; `next` continues after the last one. */
-export async function listTransactions(db: Queryable, relayerId: string, query: ListQuery): Promise<{ items: RelayedTransaction[]; next?: string }> {
-  const params: unknown[] = [relayerId];
-  const where = ['relayer_id = $1'];
-  if (query.status) {
-    params.push(statusGroups[query.status]);
-    where.push(`status = ANY($${params.length}::text[])`);
-  }
-  if (query.since) {
-    params.push(query.since);
-    where.push(`created_at >= $${params.length}`);
-  }
-  if (query.next) {
-    const [at, id] = Buffer.from(query.next, 'base64url').toString('utf8').split('|');
-    if (!at || !id || Number.isNaN(new Date(at).getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw new RelayError(400, 'invalid_request', 'next is not a cursor this API returned');
-    params.push(new Date(at), id);
-    where.push(`(created_at, id) ${query.sort === 'asc' ? '>' : '<'} ($${params.length - 1}, $${params.length}::uuid)`);
-  }
-  params.push(query.limit + 1);
-  const direction = query.sort === 'asc' ? 'ASC' : 'DESC';
-  const { rows } = await db.query<Row>(`SELECT * FROM relayer_transactions WHERE ${where.join(' AND ')} ORDER BY created_at ${direction}, id ${direction} LIMIT $${params.length}`, params);
-  const items = rows.slice(0, query.limit).map(fromRow);
-  const last = items.at(-1);
-  return rows.length > query.limit && last ? { items, next: Buffer.from(`${last.createdAt.toISOString()}|${last.id}`).toString('base64url') } : { items };
-}
-
 export interface Replacement {
   to: Address | null;
   value: bigint;
