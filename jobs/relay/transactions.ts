@@ -317,12 +317,19 @@ async function findRequest(db: Queryable, relayer: Relayer, requestHash: Buffer,
   return rows[0] ? fromRow(rows[0]) : null;
 }
 
+/** The node's own words in a failed RPC call: viem's first line is its summary ("Transaction creation failed."), `details` the node's answer. */
+export function nodeAnswer(error: unknown): string {
+  const details = (error as { details?: unknown } | null)?.details;
+  if (typeof details === 'string' && details.length > 0) return details;
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}
+
 /** Hands the signed bytes to the node. Failures leave the transaction `sent` for the monitor to retry. */
 export async function broadcast(ctx: Pick<RelayContext, 'pool' | 'client' | 'logger'>, tx: Pick<RelayedTransaction, 'id' | 'hash' | 'rawTx'>): Promise<boolean> {
   try {
     await ctx.client.sendRawTransaction({ serializedTransaction: tx.rawTx });
   } catch (error) {
-    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+    const message = nodeAnswer(error);
     // Already there, or its nonce is already taken by one of our earlier signatures: the monitor finds which.
     if (!/already known|known transaction|nonce too low|replacement transaction underpriced|already imported/i.test(message)) {
       ctx.logger.warn('relayed transaction not accepted by the node; will retry', { transactionId: tx.id, hash: tx.hash, error: message.slice(0, 300) });
