@@ -10,15 +10,14 @@ export {
   broadcast,
   getTransaction,
   findByIdOrNonce,
-  listTransactions,
   defenderView,
   relayerView,
   relayerStatus,
   relayStatus,
   type RelayContext,
   type RelayedTransaction,
-  type ListQuery,
 } from './transactions.ts';
+export { listTransactions, type ListQuery } from './listing.ts';
 export { monitorPass, type MonitorOutcome } from './monitor.ts';
 export { submitForwardRequest, forwardRequestSchema, getForwardRequest, relayAllQueued, forwardRequestView, forwardRequestTypes, forwarderAbi, type ForwarderContext, type ForwardRequest } from './forwarder.ts';
 export { refillPass, recordTreasuryFunding, setRefillTarget, listRefillTargets, targetBalance, refillHistory, alertSecret, treasuryHotAccount, entryPointAbi, type RefillContext, type RefillOutcome, type RefillTarget } from './refills.ts';

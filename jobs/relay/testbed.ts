@@ -61,7 +61,7 @@ export async function createRelayBed(options: { accessTtlSeconds?: number; confi
   await keystore.create('treasury-hot', 'secp256k1');
   const treasury = (await keys.get('treasury-hot')).address;
   const funding = await createWalletClient({ account: anvil.accounts[2]!, transport: http(anvil.url) }).sendTransaction({ to: treasury, value: options.treasuryEth ?? 1_000n * ether, chain: null });
-  await client.waitForTransactionReceipt({ hash: funding, pollingInterval: 50 });
+  await client.waitForTransactionReceipt({ hash: funding, pollingInterval: 50, timeout: 30_000 });
   await recordTreasuryFunding(refills, funding);
 
   const created = await createRelayer(db.pool, keystore, {

@@ -317,12 +317,19 @@ async function findRequest(db: Queryable, relayer: Relayer, requestHash: Buffer,
   return rows[0] ? fromRow(rows[0]) : null;
 }
 
+/** The node's own words in a failed RPC call: viem's first line is its summary ("Transaction creation failed."), `details` the node's answer. */
+export function nodeAnswer(error: unknown): string {
+  const details = (error as { details?: unknown } | null)?.details;
+  if (typeof details === 'string' && details.length > 0) return details;
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}
+
 /** Hands the signed bytes to the node. Failures leave the transaction `sent` for the monitor to retry. */
 export async function broadcast(ctx: Pick<RelayContext, 'pool' | 'client' | 'logger'>, tx: Pick<RelayedTransaction, 'id' | 'hash' | 'rawTx'>): Promise<boolean> {
   try {
     await ctx.client.sendRawTransaction({ serializedTransaction: tx.rawTx });
   } catch (error) {
-    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+    const message = nodeAnswer(error);
     // Already there, or its nonce is already taken by one of our earlier signatures: the monitor finds which.
     if (!/already known|known transaction|nonce too low|replacement transaction underpriced|already imported/i.test(message)) {
       ctx.logger.warn('relayed transaction not accepted by the node; will retry', { transactionId: tx.id, hash: tx.hash, error: message.slice(0, 300) });
@@ -347,47 +354,6 @@ export async function getTransactionByNonce(db: Queryable, relayerId: string, no
 /** `PUT /txs/{x}` and `GET /txs/{x}?nonce=true`: a numeric path is a nonce, anything else an id. */
 export async function findByIdOrNonce(db: Queryable, relayerId: string, idOrNonce: string): Promise<RelayedTransaction | null> {
   return /^\d{1,19}$/.test(idOrNonce) ? getTransactionByNonce(db, relayerId, BigInt(idOrNonce)) : getTransaction(db, relayerId, idOrNonce);
-}
-
-export interface ListQuery {
-  status?: 'pending' | 'mined' | 'failed' | 'expired';
-  since?: Date;
-  limit: number;
-  sort: 'asc' | 'desc';
-  next?: string;
-}
-
-const statusGroups: Record<NonNullable<ListQuery['status']>, RelayStatus[]> = {
-  pending: ['pending', 'sent', 'submitted', 'inmempool'],
-  mined: ['mined', 'confirmed'],
-  failed: ['failed'],
-  expired: ['expired'],
-};
-
-/** A page of transactions, by creation time; `next` continues after the last one. */
-export async function listTransactions(db: Queryable, relayerId: string, query: ListQuery): Promise<{ items: RelayedTransaction[]; next?: string }> {
-  const params: unknown[] = [relayerId];
-  const where = ['relayer_id = $1'];
-  if (query.status) {
-    params.push(statusGroups[query.status]);
-    where.push(`status = ANY($${params.length}::text[])`);
-  }
-  if (query.since) {
-    params.push(query.since);
-    where.push(`created_at >= $${params.length}`);
-  }
-  if (query.next) {
-    const [at, id] = Buffer.from(query.next, 'base64url').toString('utf8').split('|');
-    if (!at || !id || Number.isNaN(new Date(at).getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw new RelayError(400, 'invalid_request', 'next is not a cursor this API returned');
-    params.push(new Date(at), id);
-    where.push(`(created_at, id) ${query.sort === 'asc' ? '>' : '<'} ($${params.length - 1}, $${params.length}::uuid)`);
-  }
-  params.push(query.limit + 1);
-  const direction = query.sort === 'asc' ? 'ASC' : 'DESC';
-  const { rows } = await db.query<Row>(`SELECT * FROM relayer_transactions WHERE ${where.join(' AND ')} ORDER BY created_at ${direction}, id ${direction} LIMIT $${params.length}`, params);
-  const items = rows.slice(0, query.limit).map(fromRow);
-  const last = items.at(-1);
-  return rows.length > query.limit && last ? { items, next: Buffer.from(`${last.createdAt.toISOString()}|${last.id}`).toString('base64url') } : { items };
 }
 
 export interface Replacement {
