@@ -20,5 +20,5 @@ export { chainAdapter, chainAdapters, type ChainOptions } from './registry.ts';
 export { signTransfer, awaitConfirmations, type FollowLimits } from './transfers.ts';
 export { evmPublicClient } from './evm/client.ts';
 export { signEvmTransaction, signEvmTransactionWithKey } from './evm/signing.ts';
-export { broadcastStored } from './evm/transactions.ts';
+export { broadcastStored, nodeAnswer, evmTransactionStatus } from './evm/transactions.ts';
 export { nativeTransferGas } from './evm/adapter.ts';

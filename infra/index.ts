@@ -14,4 +14,3 @@ export {
 export { createLogger, silentLogger, type Logger } from './logger.ts';
 export { superviseCoffer, stopProcess, type SupervisedProcess, type SuperviseOptions } from './supervise.ts';
 export { enqueue, markDone, takeDue, outboxCounts, queueNames, type OutboxJob, type OutboxRow, type OutboxCounts, type QueueName } from './outbox.ts';
-export { broadcastStored, awaitConfirmations, type BroadcastOutcome, type Confirmed } from './evm-transactions.ts';

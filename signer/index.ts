@@ -21,6 +21,5 @@ export { EmulatorSigner, ChainSignaturesSigner, signCallArguments, type Signer, 
 export { parseSignResponse, toEthereumSignature, toBitcoinDer, toCompact, SignerError, type Signature } from './signature.ts';
 export { resolveRootKeys, ensureEmulatorRoots, type SignerBackend } from './roots.ts';
 export { nearSignCall, signResultFromOutcome, signCallGasTera, signCallDepositYocto } from './near-transport.ts';
-export { signEvmTransaction, signEvmTransactionWithKey } from './evm-transaction.ts';
 export { OperationalKey, signatureHex, evmAddressOfKey } from './operational-key.ts';
 export type { StoredKey } from './keystore.ts';

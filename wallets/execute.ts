@@ -9,17 +9,11 @@
 //                         held → available (the unused gas reserve)
 //          spend.release  reverses the hold (signer down, broadcast refused, reverted)
 //          spend.fee      available → fees:ethereum (the gas a reverted transaction burned)
-import {
-  createPublicClient,
-  http,
-  type Address,
-  type Hex,
-  type PublicClient,
-  type TransactionSerializableEIP1559,
-} from 'viem';
-import { awaitConfirmations, broadcastStored, type Logger, type Pool } from '../infra/index.ts';
+import type { Address, Hex, PublicClient, TransactionSerializableEIP1559 } from 'viem';
+import { awaitConfirmations, chainAdapter, evmPublicClient, signEvmTransaction, type ChainClient } from '../chains/index.ts';
+import type { Logger, Pool } from '../infra/index.ts';
 import { spendEntryKinds, spendWindowsProjection, type AppendRequest, type AppendResult, type JournalEntry, type LedgerWriter } from '../ledger/index.ts';
-import { SignerError, signEvmTransaction, type Signer } from '../signer/index.ts';
+import { SignerError, type Signer } from '../signer/index.ts';
 import { getSpend, SpendSimulationError, transition, type GasEstimator, type Spend } from './spends.ts';
 import { lockWallet, walletAccounts, WalletError } from './wallets.ts';
 
@@ -37,7 +31,9 @@ export interface ExecuteContext {
 
 export type ExecuteOutcome = { status: Spend['status']; txHash: Hex | null; fee: bigint | null; code: string | null };
 
-const clientFor = (rpcUrl: string) => createPublicClient({ transport: http(rpcUrl, { retryCount: 2, timeout: 10_000 }) }) as PublicClient;
+const clientFor = evmPublicClient;
+/** Agent wallets live on the EVM chain; its adapter broadcasts and follows their transactions. */
+const walletChain = chainAdapter('ethereum');
 
 /**
  * The decision's gas estimate from an EVM node: gas × 1.2 and EIP-1559 fees. A node that
@@ -68,7 +64,7 @@ export async function executeSpend(context: ExecuteContext, spendId: string): Pr
   const client = clientFor(context.rpcUrl);
   const submitted = spend.status === 'submitted' ? spend : await signAndStore(context, client, spend);
   if (submitted.status !== 'submitted') return outcome(submitted);
-  return outcome(await broadcastAndTrack(context, client, submitted));
+  return outcome(await broadcastAndTrack(context, walletChain.connect({ rpcUrl: context.rpcUrl }), submitted));
 }
 
 async function signAndStore(context: ExecuteContext, client: PublicClient, spend: Spend): Promise<Spend> {
@@ -116,13 +112,13 @@ async function signAndStore(context: ExecuteContext, client: PublicClient, spend
   }
 }
 
-async function broadcastAndTrack(context: ExecuteContext, client: PublicClient, spend: Spend): Promise<Spend> {
-  const sent = await broadcastStored(client, spend.rawTx!, spend.txHash!);
+async function broadcastAndTrack(context: ExecuteContext, client: ChainClient, spend: Spend): Promise<Spend> {
+  const sent = await client.broadcast({ id: spend.txHash!, raw: spend.rawTx! });
   if (sent.status === 'refused') return release(context, spend, 'broadcast_refused', sent.message, 0n);
   const confirmed = await awaitConfirmations(client, spend.txHash!, { confirmations: context.confirmations, timeoutMs: context.trackTimeoutMs ?? 120_000, pollIntervalMs: context.pollIntervalMs ?? 250 });
   if (!confirmed) throw new Error(`spend ${spend.id}: ${spend.txHash} not confirmed yet; will check again`);
-  if (!confirmed.success) return release(context, spend, 'reverted', `the transaction reverted in block ${confirmed.blockNumber}`, confirmed.fee);
-  return settle(context, spend, confirmed.fee, confirmed.blockNumber);
+  if (!confirmed.success) return release(context, spend, 'reverted', `the transaction reverted in block ${confirmed.height}`, confirmed.fee);
+  return settle(context, spend, confirmed.fee, confirmed.height);
 }
 
 function assertWritten(result: AppendResult | undefined, key: string): JournalEntry {
@@ -137,9 +133,10 @@ async function settle(context: ExecuteContext, spend: Spend, fee: bigint, blockN
     const current = (await getSpend(t.client, spend.id))!;
     if (current.status !== 'submitted') return current;
     const reserve = current.gasReserve ?? 0n;
-    const postings = [{ source: accounts.held, destination: 'world:ethereum', asset: current.asset, amount: current.amount }];
-    if (fee > 0n) postings.push({ source: accounts.held, destination: 'fees:ethereum', asset: 'ETH', amount: fee });
-    if (reserve > fee) postings.push({ source: accounts.held, destination: accounts.available, asset: 'ETH', amount: reserve - fee });
+    const gas = walletChain.feeAsset.code;
+    const postings = [{ source: accounts.held, destination: `world:${walletChain.chain}`, asset: current.asset, amount: current.amount }];
+    if (fee > 0n) postings.push({ source: accounts.held, destination: `fees:${walletChain.chain}`, asset: gas, amount: fee });
+    if (reserve > fee) postings.push({ source: accounts.held, destination: accounts.available, asset: gas, amount: reserve - fee });
     const key = `spend:${current.id}:settled`;
     const [result] = await t.append([
       { kind: spendEntryKinds.settled, idempotencyKey: key, sourceRef: current.txHash!, metadata: { walletId: current.walletId, spendId: current.id, txHash: current.txHash, blockNumber: Number(blockNumber), fee: fee.toString() }, postings },
@@ -179,7 +176,7 @@ async function release(context: Pick<ExecuteContext, 'writer'>, spend: Spend, co
         idempotencyKey: `spend:${current.id}:fee`,
         sourceRef: current.txHash ?? current.id,
         metadata: { walletId: current.walletId, spendId: current.id, txHash: current.txHash, fee: fee.toString() },
-        postings: [{ source: accounts.available, destination: 'fees:ethereum', asset: 'ETH', amount: fee }],
+        postings: [{ source: accounts.available, destination: `fees:${walletChain.chain}`, asset: walletChain.feeAsset.code, amount: fee }],
       });
     }
     const results = await t.append(requests);

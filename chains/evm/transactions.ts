@@ -4,6 +4,17 @@
 import type { Hex, PublicClient } from 'viem';
 import type { BroadcastOutcome, TransactionStatus } from '../types.ts';
 
+/**
+ * What the node said when viem reports a failed call. viem's message starts with its own words
+ * ("Transaction creation failed."); the node's answer ("already known", "nonce too low") is in
+ * `details`.
+ */
+export function nodeAnswer(error: unknown): string {
+  const details = (error as { details?: unknown } | null)?.details;
+  if (typeof details === 'string' && details.length > 0) return details;
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}
+
 /** Sends `raw` unless it is mined already. A refusal of a transaction the node does not have (its nonce taken, too little gas money) is `refused`. */
 export async function broadcastStored(client: PublicClient, raw: Hex, hash: Hex): Promise<BroadcastOutcome> {
   if (await client.getTransactionReceipt({ hash }).catch(() => null)) return { status: 'sent' };
@@ -11,7 +22,7 @@ export async function broadcastStored(client: PublicClient, raw: Hex, hash: Hex)
     await client.sendRawTransaction({ serializedTransaction: raw });
     return { status: 'sent' };
   } catch (error) {
-    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'refused';
+    const message = nodeAnswer(error) || 'refused';
     const known = /already known|known transaction/i.test(message) || (await client.getTransaction({ hash }).catch(() => null)) !== null;
     return known ? { status: 'sent' } : { status: 'refused', message };
   }

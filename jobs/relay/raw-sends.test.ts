@@ -8,7 +8,7 @@ import { createPublicClient, http, toHex, type Hex, type PublicClient } from 'vi
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { startAnvil, type Anvil } from '../../devnets/index.ts';
 import { sendInNonceOrder, waitMined } from './raw-sends.ts';
-import { nodeAnswer } from './transactions.ts';
+import { nodeAnswer } from '../../chains/index.ts';
 
 let anvil: Anvil;
 let client: PublicClient;

@@ -9,9 +9,9 @@
 //          refill.settled   treasury:ethereum:hot → <target account> (amount), → fees:ethereum (gas)
 import { createHmac } from 'node:crypto';
 import { encodeFunctionData, getAddress, parseAbi, type Address, type Hex, type PublicClient, type TransactionSerializableEIP1559 } from 'viem';
-import { broadcastStored, withTransaction, type Logger, type Pool, type Queryable } from '../../infra/index.ts';
+import { broadcastStored, signEvmTransactionWithKey } from '../../chains/index.ts';
+import { withTransaction, type Logger, type Pool, type Queryable } from '../../infra/index.ts';
 import type { LedgerWriter, PostingInput } from '../../ledger/index.ts';
-import { signEvmTransactionWithKey } from '../../signer/index.ts';
 import { signWebhook } from '../../wallets/index.ts';
 import { RelayError, type OperationalKeys } from './relayers.ts';
 

@@ -7,7 +7,7 @@
 import { createWalletClient, http, type Hex } from 'viem';
 import type { Pool } from '../../infra/index.ts';
 import type { Bench } from '../../bench/index.ts';
-import { signEvmTransactionWithKey } from '../../signer/index.ts';
+import { signEvmTransactionWithKey } from '../../chains/index.ts';
 import { sendInNonceOrder, waitMined } from './raw-sends.ts';
 import { OperationalKeys } from './relayers.ts';
 import { createRelayBed, ether } from './testbed.ts';

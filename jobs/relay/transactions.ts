@@ -9,7 +9,7 @@ import { getAddress, parseTransaction, type Address, type Hex, type PublicClient
 import { z } from 'zod';
 import { withTransaction, type Logger, type Pool, type PoolClient, type Queryable } from '../../infra/index.ts';
 import { canonicalJson, type Json, type LedgerWriter } from '../../ledger/index.ts';
-import { signEvmTransactionWithKey } from '../../signer/index.ts';
+import { nodeAnswer, signEvmTransactionWithKey } from '../../chains/index.ts';
 import { capped, isValidBump, minBump, speeds, type FeeOracle, type Fees, type Speed } from './pricing.ts';
 import { relayerAccount, RelayError, sha256, type OperationalKeys, type Relayer } from './relayers.ts';
 
@@ -315,13 +315,6 @@ async function findRequest(db: Queryable, relayer: Relayer, requestHash: Buffer,
     [relayer.id, requestHash, keyed, windowSeconds],
   );
   return rows[0] ? fromRow(rows[0]) : null;
-}
-
-/** The node's own words in a failed RPC call: viem's first line is its summary ("Transaction creation failed."), `details` the node's answer. */
-export function nodeAnswer(error: unknown): string {
-  const details = (error as { details?: unknown } | null)?.details;
-  if (typeof details === 'string' && details.length > 0) return details;
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }
 
 /** Hands the signed bytes to the node. Failures leave the transaction `sent` for the monitor to retry. */
