@@ -24,6 +24,7 @@ import { dirname, join } from 'node:path';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import {
   assembleConsolidation,
+  broadcastTransaction,
   consolidationDigests,
   createBitcoinRpc,
   encodeWif,
@@ -184,9 +185,7 @@ async function prepare(params: { rpcUrl: string; port: number; client: BitcoinRp
     const plan = planConsolidation({ utxos: [{ ...coinbase, publicKey }], sweepToScript: faucet.script, payment, feeRateSatKvb: faucetFeeRateSatKvb });
     const signatures = consolidationDigests(plan).map(({ digest }) => secp256k1.sign(digest, privateKey, { prehash: false, lowS: true }));
     const signed = assembleConsolidation({ plan, signatures });
-    await client.sendRawTransaction(signed.hex);
-    // bcoin answers sendrawtransaction with the txid even when its mempool refused the transaction.
-    if (!(await client.getMempoolEntry(signed.txid))) throw new Error(`the bcoin devnet did not accept faucet transaction ${signed.txid}`);
+    await broadcastTransaction({ rpc: client, hex: signed.hex, txid: signed.txid });
     return { txid: signed.txid, vout: 0 };
   }
 

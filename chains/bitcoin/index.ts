@@ -16,6 +16,7 @@ export {
   BitcoinAddressError,
   type BitcoinNetwork,
 } from './address.ts';
+export { broadcastTransaction, BitcoinBroadcastError, type BroadcastOutcome } from './broadcast.ts';
 export { parseBlock, parseTransaction, BitcoinBlockError, type BlockInput, type BlockOutput, type BlockTransaction, type ParsedBlock } from './block.ts';
 export {
   assembleConsolidation,
