@@ -13,12 +13,14 @@
 //   `{fee: BTC/kB | -1, blocks}`; Core answers `{feerate: BTC/kvB, blocks}` or `{errors, blocks}`.
 // - "not found": Core uses -5 (RPC_INVALID_ADDRESS_OR_KEY) for an unknown transaction, block or
 //   mempool entry; bcoin uses -1 (RPC_MISC_ERROR) with a message. `isNotFound` accepts both.
-// - `sendrawtransaction`: bcoin returns the txid even for a transaction it rejects (the relay is
-//   not awaited); only `getmempoolentry` or inclusion in a block proves acceptance.
+// - `sendrawtransaction`: bcoin returns the txid even for a transaction it rejects, and before
+//   its mempool has looked at it (the relay is not awaited); see broadcast.ts.
 // - `getmempoolentry`: Core has `vsize`, `weight`, `fees.base`; bcoin the old 0.15 shape with
 //   `size` and `fee` (BTC). Callers use it as a presence check.
-// - `getblockheader`: Core reports `confirmations: -1` for a stale block; bcoin keeps serving
-//   stale blocks with a positive count. Compare `getblockhash(height)` instead.
+// - Stale blocks: Core keeps them readable with `confirmations: -1`. bcoin, after a reorg to a
+//   longer branch, keeps serving the stale block and header with a *positive* count; after
+//   `invalidateblock` it deletes the block ("Block not found", -1). Compare
+//   `getblockhash(height)` with the stored hash instead (measured in regtest.test.ts).
 
 export class BitcoinRpcError extends Error {
   override name = 'BitcoinRpcError';
