@@ -2,4 +2,5 @@
 // LiteSVM behind our JSON-RPC, and our NEAR devnet.
 export { startAnvil, anvilBinary, type Anvil } from './anvil.ts';
 export { freePort } from './ports.ts';
+export { startBitcoinDevnet, describeBitcoinDevnet, bitcoinSegwitActivationHeight, coinbaseMaturityBlocks, type BitcoinDevnet } from './bitcoin.ts';
 export { startHermesReplay, type HermesReplay, type Misbehaviour } from './hermes.ts';
