@@ -7,6 +7,7 @@ import { createUser, getDepositAddress, getUser, getUserBalances, getUserChoco, 
 import { requireRole } from '../auth.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
 import { ApiError, readJsonBody } from '../problem.ts';
+import { pathParam } from '../params.ts';
 import { parseWith } from './ledger.ts';
 
 export const depositsQuery = z.strictObject({
@@ -72,7 +73,7 @@ export function userRoutes(deps: ApiDependencies): Hono<AppEnv> {
   });
 
   app.get('/:id', requireRole('operator', 'user'), async (c) => {
-    const id = c.req.param('id');
+    const id = pathParam(c, 'id', 'user');
     assertMayRead(c, id);
     const user = await getUser(deps.pool, id);
     if (!user) throw new ApiError(404, 'user_not_found', `no user ${id}`);
@@ -80,14 +81,14 @@ export function userRoutes(deps: ApiDependencies): Hono<AppEnv> {
   });
 
   app.get('/:id/deposit-addresses/:chain', requireRole('operator', 'user'), async (c) => {
-    const id = c.req.param('id');
+    const id = pathParam(c, 'id', 'user');
     assertMayRead(c, id);
     if (!deps.derivation) throw new ApiError(503, 'signer_unavailable', 'deposit addresses need the signer\'s root keys, which this server was started without');
     return c.json(addressJson(await getDepositAddress(deps.pool, id, c.req.param('chain'), deps.derivation)));
   });
 
   app.get('/:id/deposits', requireRole('operator', 'user', 'auditor'), async (c) => {
-    const id = c.req.param('id');
+    const id = pathParam(c, 'id', 'user');
     assertMayRead(c, id);
     const query = parseWith(depositsQuery, c.req.query());
     await assertUserExists(deps, id);
@@ -96,7 +97,7 @@ export function userRoutes(deps: ApiDependencies): Hono<AppEnv> {
   });
 
   app.get('/:id/balances', requireRole('operator', 'user', 'auditor'), async (c) => {
-    const id = c.req.param('id');
+    const id = pathParam(c, 'id', 'user');
     assertMayRead(c, id);
     await assertUserExists(deps, id);
     const rows = await getUserBalances(deps.pool, id);
