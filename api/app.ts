@@ -5,7 +5,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { LedgerInputError, LedgerOverloadedError, journalHead } from '../ledger/index.ts';
 import { listIndexerStatus } from '../indexers/index.ts';
 import { authenticate } from './auth.ts';
-import { bodyLimit } from './body-limit.ts';
+import { bodyLimit, drainUnreadBody } from './body-limit.ts';
 import { mountQueueBoard } from './board.ts';
 import type { ApiDependencies, AppEnv } from './context.ts';
 import { docsPage, openApiDocument } from './openapi.ts';
@@ -35,6 +35,7 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   const document = openApiDocument();
   const docs = docsPage(document);
 
+  app.use(drainUnreadBody({ drainBytesMax: requestBodyDrainBytesMax }));
   app.use(async (c, next) => {
     c.set('requestId', c.req.header('x-request-id')?.slice(0, 100) ?? randomUUID());
     counters.requests += 1;

@@ -3,6 +3,7 @@
 // client is still sending, and the client's next request on it is dropped. So an oversized body
 // is read to its end and thrown away (up to drainBytesMax), and only a body larger than that is
 // answered with `Connection: close`, which tells the client not to send on this connection again.
+import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { problemBody } from './problem.ts';
 
@@ -58,4 +59,34 @@ export function bodyLimit({ bytesMax, drainBytesMax }: BodyLimitOptions): Middle
     c.req.raw = new Request(c.req.raw, { body: Buffer.concat(chunks) });
     return next();
   };
+}
+
+/**
+ * Reads what a handler left unread of the request body (a GET with a body, a request refused
+ * before its body was parsed), so the next request on the connection starts at a request line.
+ * Past drainBytesMax the response says `Connection: close` instead.
+ */
+export function drainUnreadBody({ drainBytesMax }: Pick<BodyLimitOptions, 'drainBytesMax'>): MiddlewareHandler {
+  return async (c, next) => {
+    await next();
+    const stream = c.req.raw.body;
+    let drained = true;
+    if (stream && !stream.locked && !c.req.raw.bodyUsed) {
+      const reader: ReadableStreamDefaultReader<Uint8Array> = stream.getReader();
+      drained = await drain(reader, 0, drainBytesMax);
+    } else if (!stream) {
+      const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+      if (incoming && !incoming.readableEnded && !incoming.destroyed) drained = await drainIncoming(incoming, drainBytesMax);
+    }
+    if (!drained) c.res.headers.set('Connection', 'close');
+  };
+}
+
+async function drainIncoming(incoming: IncomingMessage, drainBytesMax: number): Promise<boolean> {
+  let total = 0;
+  for await (const chunk of incoming) {
+    total += (chunk as Buffer).byteLength;
+    if (total > drainBytesMax) return false;
+  }
+  return true;
 }
