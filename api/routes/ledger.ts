@@ -179,7 +179,7 @@ export function ledgerRoutes(deps: ApiDependencies): Hono<AppEnv> {
       account: statement.account,
       asset: statement.asset,
       openingBalance: statement.openingBalance.toString(),
-      lines: statement.lines.map(statementLineJson),
+      data: statement.lines.map(statementLineJson),
       nextCursor: statement.nextCursor?.toString() ?? null,
     });
   });

@@ -12,7 +12,7 @@ import { parseWith } from './ledger.ts';
 
 export const depositsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
-  /** The `next` cursor of the previous page. */
+  /** The `nextCursor` of the previous page. */
   cursor: z.string().regex(/^[0-9]{1,19}$/, 'must be the next cursor of a previous page').optional(),
 });
 
@@ -93,7 +93,7 @@ export function userRoutes(deps: ApiDependencies): Hono<AppEnv> {
     const query = parseWith(depositsQuery, c.req.query());
     await assertUserExists(deps, id);
     const rows = await listUserDeposits(deps.pool, id, { limit: query.limit, ...(query.cursor ? { before: BigInt(query.cursor) } : {}) });
-    return c.json({ deposits: rows.map(depositJson), next: rows.length === query.limit ? rows.at(-1)!.entryId.toString() : null });
+    return c.json({ data: rows.map(depositJson), nextCursor: rows.length === query.limit ? rows.at(-1)!.entryId.toString() : null });
   });
 
   app.get('/:id/balances', requireRole('operator', 'user', 'auditor'), async (c) => {

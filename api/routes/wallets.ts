@@ -50,7 +50,7 @@ export const spendBody = z.strictObject({
 export const spendsQuery = z.strictObject({
   status: z.enum(spendStatuses).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  /** The `next` cursor of the previous page (a createdAt). */
+  /** The `nextCursor` of the previous page (a createdAt). */
   cursor: z.iso.datetime({ offset: true }).optional(),
 });
 
@@ -176,8 +176,8 @@ export function walletRoutes(deps: ApiDependencies): Hono<AppEnv> {
     const query = parseWith(z.strictObject({ limit: z.coerce.number().int().min(1).max(1_000).default(100), cursor: z.string().regex(/^[0-9]{1,19}$/).optional() }), c.req.query());
     const events = await listWalletEvents(deps.pool, wallet.id, { limit: query.limit, ...(query.cursor ? { before: BigInt(query.cursor) } : {}) });
     return c.json({
-      events: events.map((e) => ({ id: e.id.toString(), kind: e.kind, spendId: e.spendId, actor: e.actor, detail: e.detail, at: e.at.toISOString() })),
-      next: events.length === query.limit ? events.at(-1)!.id.toString() : null,
+      data: events.map((e) => ({ id: e.id.toString(), kind: e.kind, spendId: e.spendId, actor: e.actor, detail: e.detail, at: e.at.toISOString() })),
+      nextCursor: events.length === query.limit ? events.at(-1)!.id.toString() : null,
     });
   });
 
@@ -197,7 +197,7 @@ export function walletRoutes(deps: ApiDependencies): Hono<AppEnv> {
     assertAccess(c, wallet, 'read');
     const query = parseWith(spendsQuery, c.req.query());
     const spends = await listSpends(deps.pool, wallet.id, { limit: query.limit, ...(query.status ? { status: query.status } : {}), ...(query.cursor ? { before: new Date(query.cursor) } : {}) });
-    return c.json({ spends: spends.map(spendView), next: spends.length === query.limit ? spends.at(-1)!.createdAt.toISOString() : null });
+    return c.json({ data: spends.map(spendView), nextCursor: spends.length === query.limit ? spends.at(-1)!.createdAt.toISOString() : null });
   });
 
   return app;
