@@ -1,11 +1,11 @@
 // The HTTP application: middleware, error mapping, and the routers composed under /v1.
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { LedgerInputError, LedgerOverloadedError, journalHead } from '../ledger/index.ts';
 import { listIndexerStatus } from '../indexers/index.ts';
 import { authenticate } from './auth.ts';
+import { bodyLimit, drainUnreadBody } from './body-limit.ts';
 import { mountQueueBoard } from './board.ts';
 import type { ApiDependencies, AppEnv } from './context.ts';
 import { docsPage, openApiDocument } from './openapi.ts';
@@ -21,6 +21,13 @@ import { WalletError } from '../wallets/index.ts';
 import { UserError } from '../users/index.ts';
 
 const requestBodyBytesMax = 256 * 1024;
+const requestBodyDrainBytesMax = 16 * 1024 * 1024;
+// PostgreSQL's refusals of a value's form (NUL or bad encoding, an overlong string, bad text for a
+// type). The edge validates first; an input that slips past still is the client's fault, not ours.
+const postgresInputErrorCodes = new Set(['22021', '22P05', '22001', '22P02', '54000']);
+
+/** Percent-escapes that decode to a NUL byte or another C0 control: no id or query value holds one. */
+const controlInUrl = /%(0[0-9a-f]|1[0-9a-f]|7f)/i;
 
 export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -28,9 +35,11 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   const document = openApiDocument();
   const docs = docsPage(document);
 
+  app.use(drainUnreadBody({ drainBytesMax: requestBodyDrainBytesMax }));
   app.use(async (c, next) => {
     c.set('requestId', c.req.header('x-request-id')?.slice(0, 100) ?? randomUUID());
     counters.requests += 1;
+    if (controlInUrl.test(c.req.url)) throw new ApiError(400, 'invalid_request', 'the path and query must not contain control characters such as NUL');
     await next();
     c.header('X-Request-Id', c.get('requestId'));
     if (c.res.status >= 500) counters.errors5xx += 1;
@@ -52,6 +61,11 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
     if (error instanceof LedgerOverloadedError) {
       c.header('Retry-After', '1');
       return send(503, error.code, error.message);
+    }
+    const postgresCode = (error as { code?: unknown }).code;
+    if (typeof postgresCode === 'string' && postgresInputErrorCodes.has(postgresCode)) {
+      deps.logger.warn('PostgreSQL refused a request value the edge let through', { requestId: c.get('requestId'), path: c.req.path, code: postgresCode });
+      return send(400, 'invalid_request', 'a value in the request has a form that cannot be stored (for example a NUL character or an overlong string)');
     }
     deps.logger.error('request failed', { requestId: c.get('requestId'), path: c.req.path, error });
     // Never the underlying message: it may name tables, values or connection details.
@@ -106,7 +120,7 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
 
   if (deps.queues) mountQueueBoard(app, deps.pool, deps.queues);
 
-  const limit = bodyLimit({ maxSize: requestBodyBytesMax, onError: () => { throw new ApiError(413, 'body_too_large', `request bodies are limited to ${requestBodyBytesMax} bytes`); } });
+  const limit = bodyLimit({ bytesMax: requestBodyBytesMax, drainBytesMax: requestBodyDrainBytesMax });
   const v1 = new Hono<AppEnv>();
   v1.use(limit);
   v1.use(authenticate(deps));

@@ -168,8 +168,8 @@ describe('the ledger API', () => {
     assert.deepEqual(before.data, []);
     const trial = (await (await call('/v1/ledger/trial-balance', { key: auditor })).json()) as { balanced: boolean };
     assert.equal(trial.balanced, true);
-    const statement = (await (await call('/v1/ledger/accounts/custody:ethereum:0xapi/statement?asset=ETH', { key: auditor })).json()) as { lines: { balanceAfter: string }[] };
-    assert.deepEqual(statement.lines.map((l) => l.balanceAfter), ['1500']);
+    const statement = (await (await call('/v1/ledger/accounts/custody:ethereum:0xapi/statement?asset=ETH', { key: auditor })).json()) as { data: { balanceAfter: string }[] };
+    assert.deepEqual(statement.data.map((l) => l.balanceAfter), ['1500']);
     const verify = (await (await call('/v1/ledger/verify', { key: auditor })).json()) as { ok: boolean };
     assert.equal(verify.ok, true);
   });

@@ -30,22 +30,27 @@ export function problemBody(status: number, code: string, message: string, extra
   return { type: `https://coffer.dev/problems/${code}`, title: titles[status] ?? 'Error', status, code, detail: message, ...extra };
 }
 
-/** The request body as JSON, or a 400 `invalid_json` problem. */
-export async function readJsonBody(request: { json(): Promise<unknown> }): Promise<unknown> {
-  try {
-    return await request.json();
-  } catch {
-    throw new ApiError(400, 'invalid_json', 'the request body is not valid JSON');
-  }
-}
+// PostgreSQL's text and jsonb cannot hold U+0000, and refuse it with an error; a JSON escape
+// of it (an odd run of backslashes before u0000) is refused here instead. A raw NUL byte is not
+// valid JSON, so JSON.parse refuses that one.
+const escapedNul = /(?:^|[^\\])(?:\\\\)*\\u0000/i;
 
-/** The body as JSON when there is one, else `{}` (for actions whose body is optional). */
-export async function readOptionalJsonBody(request: { text(): Promise<string> }): Promise<unknown> {
-  const text = await request.text();
-  if (text.trim() === '') return {};
+function parseJson(text: string): unknown {
+  if (escapedNul.test(text)) throw new ApiError(400, 'invalid_body', 'strings in the request body must not contain NUL (U+0000)');
   try {
     return JSON.parse(text) as unknown;
   } catch {
     throw new ApiError(400, 'invalid_json', 'the request body is not valid JSON');
   }
+}
+
+/** The request body as JSON, or a 400 `invalid_json` problem. */
+export async function readJsonBody(request: { text(): Promise<string> }): Promise<unknown> {
+  return parseJson(await request.text());
+}
+
+/** The body as JSON when there is one, else `{}` (for actions whose body is optional). */
+export async function readOptionalJsonBody(request: { text(): Promise<string> }): Promise<unknown> {
+  const text = await request.text();
+  return text.trim() === '' ? {} : parseJson(text);
 }

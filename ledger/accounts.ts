@@ -55,3 +55,18 @@ export function parseAccountSelector(text: string, field = 'account'): AccountSe
 export function likeEscape(prefix: string): string {
   return prefix.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
+
+const evmAddressSegment = /^0x[0-9a-fA-F]{40}$/;
+
+/**
+ * An account path or selector as the ledger stores it: every segment that is an EVM address in
+ * lower case. Clients copy checksummed addresses (0xAbC…) from explorers and from coffer's own
+ * output, and a filter in mixed case would silently match nothing. Other segments keep their
+ * case: base58 and NEAR names are case-sensitive, and no base58 text starts with "0x".
+ */
+export function normalizeAccount(text: string): string {
+  return text
+    .split(':')
+    .map((segment) => (evmAddressSegment.test(segment) ? segment.toLowerCase() : segment))
+    .join(':');
+}

@@ -3,7 +3,7 @@ export type { AppendRequest, AppendResult, JournalEntry, Posting, PostingInput, 
 export { LedgerWriter, type LedgerWriterOptions, type LedgerTransaction } from './writer.ts';
 export { LedgerInputError, LedgerOverloadedError, LedgerClosedError } from './errors.ts';
 export { parseAmount, formatUnits, amountMax } from './amounts.ts';
-export { assertAccountPath, parseAccountSelector } from './accounts.ts';
+export { assertAccountPath, normalizeAccount, parseAccountSelector } from './accounts.ts';
 export { getEntry, getEntryByIdempotencyKey, listEntries, journalHead, type EntryFilter } from './journal.ts';
 export { getBalances, getTrialBalance, type AccountBalance, type AsOf, type TrialBalanceLine } from './balances.ts';
 export { getStatement, type Statement, type StatementLine } from './statement.ts';

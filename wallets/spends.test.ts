@@ -95,7 +95,7 @@ interface ApiBody {
   version: number;
   balances: { asset: string; available: string; held: string }[];
   budgets: { remaining: string }[];
-  events: { kind: string }[];
+  data: { kind: string }[];
   policy: { rules: { id: string }[] };
 }
 
@@ -271,7 +271,7 @@ describe('freeze and lockdown', () => {
     assert.equal(lifted.body.lockedDown, false);
     const events = await call(`/v1/wallets/${w.id}/events`, { key: operatorKey });
     assert.deepEqual(
-      events.body.events.map((e) => e.kind).filter((k) => k.startsWith('wallet.')),
+      events.body.data.map((e) => e.kind).filter((k) => k.startsWith('wallet.')),
       ['wallet.unfrozen', 'wallet.locked_down', 'wallet.frozen', 'wallet.created'],
     );
   });

@@ -31,12 +31,16 @@ import {
 import { signatureHex } from '../../signer/index.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
 import { ApiError, readJsonBody, readOptionalJsonBody } from '../problem.ts';
+import { pathParam } from '../params.ts';
 import { parseWith } from './ledger.ts';
 
 const credentials = z.object({ apiKey: z.string().min(1).max(200), secretKey: z.string().min(1).max(200), type: z.string().optional() });
 const refreshBody = credentials.extend({ refreshToken: z.string().min(1).max(200) });
 const signBody = z.object({ message: z.string().max(65_536) });
 const typedBody = z.object({ domainSeparator: z.string().regex(/^0x[0-9a-fA-F]{64}$/), hashStructMessage: z.string().regex(/^0x[0-9a-fA-F]{64}$/) });
+/** Bounds on the list's query values; what each means (and the paging) is the list's own business. */
+const printable = (lengthMax: number) => z.string().max(lengthMax).regex(/^[\x20-\x7e]*$/, 'must be printable ASCII');
+const txsQuery = z.object({ status: printable(20).optional(), since: printable(40).optional(), limit: printable(10).optional(), sort: printable(10).optional(), next: printable(200).optional(), usePagination: printable(10).optional() });
 const rpcBody = z.object({ method: z.string().max(100), params: z.array(z.unknown()).max(100).optional(), id: z.union([z.number(), z.string()]).optional(), jsonrpc: z.string().optional() });
 
 /** Read-only node methods a relayer's provider needs; sending and signing go through the relayer's own routes. */
@@ -108,7 +112,7 @@ export function defenderRoutes(deps: ApiDependencies): Hono<AppEnv> {
   });
   self.get('/txs', async (c) => {
     const relayer = c.get('relayer');
-    const q = c.req.query();
+    const q = parseWith(txsQuery, c.req.query());
     const status = q.status as 'pending' | 'mined' | 'failed' | 'expired' | undefined;
     if (status !== undefined && !['pending', 'mined', 'failed', 'expired'].includes(status)) throw new ApiError(400, 'invalid_request', 'status is one of pending, mined, failed, expired');
     const since = q.since ? new Date(q.since) : undefined;
@@ -122,23 +126,26 @@ export function defenderRoutes(deps: ApiDependencies): Hono<AppEnv> {
   });
   self.get('/txs/:id', async (c) => {
     const relayer = c.get('relayer');
-    const id = c.req.param('id');
-    const tx = c.req.query('nonce') === 'true' ? await findByIdOrNonce(deps.pool, relayer.id, /^\d{1,19}$/.test(id) ? id : 'x') : await getTransaction(deps.pool, relayer.id, id);
+    const byNonce = c.req.query('nonce') === 'true';
+    const id = pathParam(c, 'id', byNonce ? 'relayerTransactionOrNonce' : 'relayerTransaction');
+    const tx = byNonce ? await findByIdOrNonce(deps.pool, relayer.id, /^\d{1,19}$/.test(id) ? id : 'x') : await getTransaction(deps.pool, relayer.id, id);
     if (!tx) throw new ApiError(404, 'transaction_not_found', `no transaction ${id.slice(0, 80)} for this relayer`);
     return c.json(defenderView(tx, relayer));
   });
   self.put('/txs/:idOrNonce', async (c) => {
     const relayer = c.get('relayer');
-    const current = await findByIdOrNonce(deps.pool, relayer.id, c.req.param('idOrNonce'));
-    if (!current) throw new ApiError(404, 'transaction_not_found', `no transaction ${c.req.param('idOrNonce').slice(0, 80)} for this relayer`);
+    const idOrNonce = pathParam(c, 'idOrNonce', 'relayerTransactionOrNonce');
+    const current = await findByIdOrNonce(deps.pool, relayer.id, idOrNonce);
+    if (!current) throw new ApiError(404, 'transaction_not_found', `no transaction ${idOrNonce} for this relayer`);
     const tx = await replaceTransaction(ctx(), relayer, current.id, await readJsonBody(c.req));
     await broadcast(ctx(), tx);
     return c.json(defenderView((await getTransaction(deps.pool, relayer.id, tx.id))!, relayer));
   });
   self.delete('/txs/:id', async (c) => {
     const relayer = c.get('relayer');
-    const current = await findByIdOrNonce(deps.pool, relayer.id, c.req.param('id'));
-    if (!current) throw new ApiError(404, 'transaction_not_found', `no transaction ${c.req.param('id').slice(0, 80)} for this relayer`);
+    const idOrNonce = pathParam(c, 'id', 'relayerTransactionOrNonce');
+    const current = await findByIdOrNonce(deps.pool, relayer.id, idOrNonce);
+    if (!current) throw new ApiError(404, 'transaction_not_found', `no transaction ${idOrNonce} for this relayer`);
     const tx = await replaceWithNoop(ctx(), relayer, current.id, 'cancelled');
     await broadcast(ctx(), tx);
     return c.json({ message: `transaction ${tx.id} (nonce ${tx.nonce}) is being cancelled by a NOOP`, ...defenderView(tx, relayer) });
@@ -182,8 +189,9 @@ export function defenderRoutes(deps: ApiDependencies): Hono<AppEnv> {
     return c.json({ transactionId: tx.id, hash: tx.hash, status: relayStatus(tx.status) }, 201);
   });
   seed.get('/relay/:id', seedAuth, async (c) => {
-    const tx = await getTransaction(deps.pool, c.get('relayer').id, c.req.param('id'));
-    if (!tx) throw new ApiError(404, 'transaction_not_found', `no transaction ${c.req.param('id').slice(0, 80)} for this relayer`);
+    const id = pathParam(c, 'id', 'relayerTransaction');
+    const tx = await getTransaction(deps.pool, c.get('relayer').id, id);
+    if (!tx) throw new ApiError(404, 'transaction_not_found', `no transaction ${id} for this relayer`);
     return c.json({ transactionId: tx.id, hash: tx.minedHash ?? tx.hash, status: relayStatus(tx.status) });
   });
   seed.get('/relayer', seedAuth, async (c) => {

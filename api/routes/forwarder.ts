@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import { forwardRequestView, getForwardRequest, getTransaction, submitForwardRequest, type ForwarderContext } from '../../jobs/index.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
+import { pathParam } from '../params.ts';
 import { ApiError, readJsonBody } from '../problem.ts';
 
 export function forwarderRoutes(deps: ApiDependencies): Hono<AppEnv> {
@@ -22,6 +23,6 @@ export function forwarderRoutes(deps: ApiDependencies): Hono<AppEnv> {
     const { request, created } = await submitForwardRequest(ctx(), await readJsonBody(c.req), c.get('identity').id);
     return c.json(await view(request.id), created ? 202 : 200);
   });
-  app.get('/requests/:id', requireRole('user', 'operator', 'auditor'), async (c) => c.json(await view(c.req.param('id'))));
+  app.get('/requests/:id', requireRole('user', 'operator', 'auditor'), async (c) => c.json(await view(pathParam(c, 'id', 'forwardRequest'))));
   return app;
 }

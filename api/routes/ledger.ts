@@ -12,6 +12,7 @@ import {
   journalHead,
   listAssets,
   listEntries,
+  normalizeAccount,
   parseAmount,
   parseAccountSelector,
   verifyLedger,
@@ -20,6 +21,7 @@ import {
 } from '../../ledger/index.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
 import { requireRole } from '../auth.ts';
+import { pathParam } from '../params.ts';
 import { ApiError, readJsonBody } from '../problem.ts';
 import { balanceJson, csvHeader, entryCsvRows, entryJson, statementLineJson, trialBalanceJson, verifyJson } from '../serialize.ts';
 
@@ -29,7 +31,8 @@ const exportPageSize = 1_000;
 const sequence = z.string().regex(/^[0-9]{1,19}$/, 'must be a journal sequence number').transform(BigInt);
 const time = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
 const assetCode = z.string().regex(/^[A-Z][A-Z0-9_.-]{0,31}$/, 'must be an asset code like ETH');
-const accountSelector = z.string().min(1).max(512);
+const accountSelector = z.string().min(1).max(512).transform(normalizeAccount);
+const accountPath = z.string().max(512).transform(normalizeAccount);
 
 export const entriesQuery = z.object({
   account: accountSelector.optional(),
@@ -60,7 +63,7 @@ export const statementQuery = z.object({
 export const manualEntryBody = z.strictObject({
   reason: z.string().trim().min(3).max(500),
   postings: z
-    .array(z.strictObject({ source: z.string().max(512), destination: z.string().max(512), asset: assetCode, amount: z.string().max(80) }))
+    .array(z.strictObject({ source: accountPath, destination: accountPath, asset: assetCode, amount: z.string().max(80) }))
     .min(1)
     .max(256),
   effectiveAt: z.iso.datetime({ offset: true }).optional(),
@@ -128,7 +131,7 @@ export function ledgerRoutes(deps: ApiDependencies): Hono<AppEnv> {
   });
 
   app.get('/entries/:id', readers, async (c) => {
-    const id = parseWith(sequence, c.req.param('id'));
+    const id = BigInt(pathParam(c, 'id', 'entry'));
     const entry = await getEntry(deps.pool, id);
     if (!entry) throw new ApiError(404, 'entry_not_found', `journal entry ${id} does not exist`);
     return c.json(entryJson(entry));
@@ -164,18 +167,19 @@ export function ledgerRoutes(deps: ApiDependencies): Hono<AppEnv> {
 
   app.get('/accounts/:account/statement', readers, async (c) => {
     const query = parseWith(statementQuery, c.req.query());
+    const account = normalizeAccount(pathParam(c, 'account', 'account'));
     const statement = await getStatement(deps.pool, {
-      account: c.req.param('account'),
+      account,
       asset: query.asset,
       limit: query.limit,
       ...(query.after !== undefined ? { after: query.after } : {}),
     });
-    if (!statement) throw new ApiError(404, 'account_not_found', `no account ${c.req.param('account')} in ${query.asset}`);
+    if (!statement) throw new ApiError(404, 'account_not_found', `no account ${account} in ${query.asset}`);
     return c.json({
       account: statement.account,
       asset: statement.asset,
       openingBalance: statement.openingBalance.toString(),
-      lines: statement.lines.map(statementLineJson),
+      data: statement.lines.map(statementLineJson),
       nextCursor: statement.nextCursor?.toString() ?? null,
     });
   });

@@ -7,11 +7,12 @@ import { createUser, getDepositAddress, getUser, getUserBalances, getUserChoco, 
 import { requireRole } from '../auth.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
 import { ApiError, readJsonBody } from '../problem.ts';
+import { pathParam } from '../params.ts';
 import { parseWith } from './ledger.ts';
 
 export const depositsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
-  /** The `next` cursor of the previous page. */
+  /** The `nextCursor` of the previous page. */
   cursor: z.string().regex(/^[0-9]{1,19}$/, 'must be the next cursor of a previous page').optional(),
 });
 
@@ -72,7 +73,7 @@ export function userRoutes(deps: ApiDependencies): Hono<AppEnv> {
   });
 
   app.get('/:id', requireRole('operator', 'user'), async (c) => {
-    const id = c.req.param('id');
+    const id = pathParam(c, 'id', 'user');
     assertMayRead(c, id);
     const user = await getUser(deps.pool, id);
     if (!user) throw new ApiError(404, 'user_not_found', `no user ${id}`);
@@ -80,23 +81,23 @@ export function userRoutes(deps: ApiDependencies): Hono<AppEnv> {
   });
 
   app.get('/:id/deposit-addresses/:chain', requireRole('operator', 'user'), async (c) => {
-    const id = c.req.param('id');
+    const id = pathParam(c, 'id', 'user');
     assertMayRead(c, id);
     if (!deps.derivation) throw new ApiError(503, 'signer_unavailable', 'deposit addresses need the signer\'s root keys, which this server was started without');
     return c.json(addressJson(await getDepositAddress(deps.pool, id, c.req.param('chain'), deps.derivation)));
   });
 
   app.get('/:id/deposits', requireRole('operator', 'user', 'auditor'), async (c) => {
-    const id = c.req.param('id');
+    const id = pathParam(c, 'id', 'user');
     assertMayRead(c, id);
     const query = parseWith(depositsQuery, c.req.query());
     await assertUserExists(deps, id);
     const rows = await listUserDeposits(deps.pool, id, { limit: query.limit, ...(query.cursor ? { before: BigInt(query.cursor) } : {}) });
-    return c.json({ deposits: rows.map(depositJson), next: rows.length === query.limit ? rows.at(-1)!.entryId.toString() : null });
+    return c.json({ data: rows.map(depositJson), nextCursor: rows.length === query.limit ? rows.at(-1)!.entryId.toString() : null });
   });
 
   app.get('/:id/balances', requireRole('operator', 'user', 'auditor'), async (c) => {
-    const id = c.req.param('id');
+    const id = pathParam(c, 'id', 'user');
     assertMayRead(c, id);
     await assertUserExists(deps, id);
     const rows = await getUserBalances(deps.pool, id);

@@ -28,6 +28,7 @@ import {
 } from '../../wallets/index.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
 import { ApiError, readJsonBody, readOptionalJsonBody } from '../problem.ts';
+import { pathParam } from '../params.ts';
 import { parseWith } from './ledger.ts';
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address of 20 bytes');
@@ -49,7 +50,7 @@ export const spendBody = z.strictObject({
 export const spendsQuery = z.strictObject({
   status: z.enum(spendStatuses).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  /** The `next` cursor of the previous page (a createdAt). */
+  /** The `nextCursor` of the previous page (a createdAt). */
   cursor: z.iso.datetime({ offset: true }).optional(),
 });
 
@@ -123,13 +124,13 @@ export function walletRoutes(deps: ApiDependencies): Hono<AppEnv> {
   });
 
   app.get('/:id', async (c) => {
-    const wallet = await requireWallet(deps.pool, c.req.param('id'));
+    const wallet = await requireWallet(deps.pool, pathParam(c, 'id', 'wallet'));
     assertAccess(c, wallet, 'read');
     return c.json(await walletView(deps, wallet));
   });
 
   app.get('/:id/policy', async (c) => {
-    const wallet = await requireWallet(deps.pool, c.req.param('id'));
+    const wallet = await requireWallet(deps.pool, pathParam(c, 'id', 'wallet'));
     assertAccess(c, wallet, 'read');
     const stored = await currentPolicy(deps.pool, wallet.id);
     if (!stored) throw new ApiError(404, 'no_policy', `wallet ${wallet.id} has no policy yet; until it has one, every spend is rejected`);
@@ -137,7 +138,7 @@ export function walletRoutes(deps: ApiDependencies): Hono<AppEnv> {
   });
 
   app.put('/:id/policy', async (c) => {
-    const wallet = await requireWallet(deps.pool, c.req.param('id'));
+    const wallet = await requireWallet(deps.pool, pathParam(c, 'id', 'wallet'));
     assertAccess(c, wallet, 'govern');
     const input = await readJsonBody(c.req);
     parseWith(policySchema, input);
@@ -146,7 +147,7 @@ export function walletRoutes(deps: ApiDependencies): Hono<AppEnv> {
   });
 
   app.post('/:id/freeze', async (c) => {
-    const wallet = await requireWallet(deps.pool, c.req.param('id'));
+    const wallet = await requireWallet(deps.pool, pathParam(c, 'id', 'wallet'));
     assertAccess(c, wallet, 'govern');
     const body = parseWith(reasonBody, await readOptionalJsonBody(c.req));
     await freezeWallet(deps.pool, wallet.id, body.reason ?? `frozen by ${actorOf(c)}`, actorOf(c));
@@ -154,7 +155,7 @@ export function walletRoutes(deps: ApiDependencies): Hono<AppEnv> {
   });
 
   app.post('/:id/unfreeze', async (c) => {
-    const wallet = await requireWallet(deps.pool, c.req.param('id'));
+    const wallet = await requireWallet(deps.pool, pathParam(c, 'id', 'wallet'));
     assertAccess(c, wallet, 'govern');
     const unfrozen = await unfreezeWallet(deps.pool, wallet.id, actorOf(c), { mayLiftLockdown: c.get('identity').role === 'operator' });
     return c.json(await walletView(deps, unfrozen));
@@ -162,7 +163,7 @@ export function walletRoutes(deps: ApiDependencies): Hono<AppEnv> {
 
   app.put('/:id/webhook', async (c) => {
     const settings = requireWalletKeys(deps);
-    const wallet = await requireWallet(deps.pool, c.req.param('id'));
+    const wallet = await requireWallet(deps.pool, pathParam(c, 'id', 'wallet'));
     assertAccess(c, wallet, 'govern');
     const body = parseWith(z.strictObject({ url: webhookUrl.nullable() }), await readJsonBody(c.req));
     await setWebhookUrl(deps.pool, wallet.id, body.url, actorOf(c));
@@ -170,18 +171,18 @@ export function walletRoutes(deps: ApiDependencies): Hono<AppEnv> {
   });
 
   app.get('/:id/events', async (c) => {
-    const wallet = await requireWallet(deps.pool, c.req.param('id'));
+    const wallet = await requireWallet(deps.pool, pathParam(c, 'id', 'wallet'));
     assertAccess(c, wallet, 'read');
     const query = parseWith(z.strictObject({ limit: z.coerce.number().int().min(1).max(1_000).default(100), cursor: z.string().regex(/^[0-9]{1,19}$/).optional() }), c.req.query());
     const events = await listWalletEvents(deps.pool, wallet.id, { limit: query.limit, ...(query.cursor ? { before: BigInt(query.cursor) } : {}) });
     return c.json({
-      events: events.map((e) => ({ id: e.id.toString(), kind: e.kind, spendId: e.spendId, actor: e.actor, detail: e.detail, at: e.at.toISOString() })),
-      next: events.length === query.limit ? events.at(-1)!.id.toString() : null,
+      data: events.map((e) => ({ id: e.id.toString(), kind: e.kind, spendId: e.spendId, actor: e.actor, detail: e.detail, at: e.at.toISOString() })),
+      nextCursor: events.length === query.limit ? events.at(-1)!.id.toString() : null,
     });
   });
 
   app.post('/:id/spends', async (c) => {
-    const wallet = await requireWallet(deps.pool, c.req.param('id'));
+    const wallet = await requireWallet(deps.pool, pathParam(c, 'id', 'wallet'));
     assertAccess(c, wallet, 'spend');
     const idempotencyKey = c.req.header('idempotency-key');
     if (!idempotencyKey) throw new ApiError(400, 'idempotency_key_required', 'send an Idempotency-Key header (1–200 characters) so a retried request cannot spend twice');
@@ -192,11 +193,11 @@ export function walletRoutes(deps: ApiDependencies): Hono<AppEnv> {
   });
 
   app.get('/:id/spends', async (c) => {
-    const wallet = await requireWallet(deps.pool, c.req.param('id'));
+    const wallet = await requireWallet(deps.pool, pathParam(c, 'id', 'wallet'));
     assertAccess(c, wallet, 'read');
     const query = parseWith(spendsQuery, c.req.query());
     const spends = await listSpends(deps.pool, wallet.id, { limit: query.limit, ...(query.status ? { status: query.status } : {}), ...(query.cursor ? { before: new Date(query.cursor) } : {}) });
-    return c.json({ spends: spends.map(spendView), next: spends.length === query.limit ? spends.at(-1)!.createdAt.toISOString() : null });
+    return c.json({ data: spends.map(spendView), nextCursor: spends.length === query.limit ? spends.at(-1)!.createdAt.toISOString() : null });
   });
 
   return app;
@@ -205,8 +206,9 @@ export function walletRoutes(deps: ApiDependencies): Hono<AppEnv> {
 export function spendRoutes(deps: ApiDependencies): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const spendFor = async (c: Context<AppEnv>, access: Access) => {
-    const spend = await getSpend(deps.pool, c.req.param('id') ?? '');
-    if (!spend) throw new ApiError(404, 'spend_not_found', `no spend ${c.req.param('id')}`);
+    const id = pathParam(c, 'id', 'spend');
+    const spend = await getSpend(deps.pool, id);
+    if (!spend) throw new ApiError(404, 'spend_not_found', `no spend ${id}`);
     const wallet = await requireWallet(deps.pool, spend.walletId);
     try {
       assertAccess(c, wallet, access);

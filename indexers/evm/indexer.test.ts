@@ -183,10 +183,10 @@ describe('EVM deposit indexer', () => {
     const pending = await eventually('carol\'s pending deposit', async () => {
       await catchUp(world.db.pool, depositsProjection);
       const { body } = await get(`/v1/users/${carol.userId}/deposits`, carolKey);
-      const list = body.deposits as { status: string; confirmations: number }[];
+      const list = body.data as { status: string; confirmations: number }[];
       return list.length === 1 && body;
     }, 20_000, indexer.output);
-    const [deposit] = pending.deposits as Record<string, unknown>[];
+    const [deposit] = pending.data as Record<string, unknown>[];
     assert.equal(deposit!.asset, tokenAsset);
     assert.equal(deposit!.amount, '1500000');
     assert.equal(deposit!.formatted, '1.5');
@@ -200,7 +200,7 @@ describe('EVM deposit indexer', () => {
     await eventually('confirmed through the API', async () => {
       await catchUp(world.db.pool, depositsProjection);
       const { body } = await get(`/v1/users/${carol.userId}/deposits`);
-      return (body.deposits as { status: string }[])[0]?.status === 'confirmed';
+      return (body.data as { status: string }[])[0]?.status === 'confirmed';
     }, 20_000, indexer.output);
     const afterBalances = await get(`/v1/users/${carol.userId}/balances`);
     assert.deepEqual(afterBalances.body.balances, [{ chain: 'ethereum', asset: tokenAsset, pending: '0', confirmed: '1500000', pendingFormatted: '0', confirmedFormatted: '1.5' }]);
