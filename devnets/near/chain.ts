@@ -235,10 +235,6 @@ export class NearChain {
     return this.mempool.some((tx) => tx.hash === hash);
   }
 
-  hasWork(): boolean {
-    return this.mempool.length > 0 || this.incoming.length > 0;
-  }
-
   // ---- transactions ----------------------------------------------------------------------
 
   /**

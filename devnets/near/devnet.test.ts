@@ -123,6 +123,21 @@ describe('the NEAR devnet, driven by near-api-js 7', () => {
     assert.deepEqual(raw.error?.data, { TxExecutionError: { InvalidTxError: 'InvalidSignature' } });
   });
 
+  test('broadcast_tx_async returns the hash at once; tx and EXPERIMENTAL_receipt read the result', async () => {
+    const key = await provider.viewAccessKey({ accountId: 'alice.devnet', publicKey: aliceKey.getPublicKey() });
+    const block = await provider.viewBlock({ finality: 'final' });
+    const tx = createTransaction('alice.devnet', aliceKey.getPublicKey(), 'devnet', key.nonce + 1n, [actions.transfer(7n)], baseDecode(block.header.hash));
+    const { signedTransaction } = await new KeyPairSigner(aliceKey).signTransaction(tx);
+    const sent = await rpc<string>(devnet.rpcUrl, 'broadcast_tx_async', [Buffer.from(signedTransaction.encode()).toString('base64')]);
+    assert.equal(typeof sent.result, 'string');
+    const status = (await provider.viewTransactionStatus({ txHash: sent.result!, accountId: 'alice.devnet', waitUntil: 'FINAL' })) as unknown as Outcome;
+    assert.deepEqual(status.status, { SuccessValue: '' });
+    const receiptId = status.transaction_outcome.outcome.receipt_ids[0]!;
+    const receipt = (await provider.viewTransactionReceipt(receiptId)) as unknown as { receiver_id: string; receipt: { Action: { actions: unknown[] } } };
+    assert.equal(receipt.receiver_id, 'devnet');
+    assert.deepEqual(receipt.receipt.Action.actions, [{ Transfer: { deposit: '7' } }]);
+  });
+
   test('unknown accounts, methods and blocks answer with nearcore error names', async () => {
     const account = await rpc(devnet.rpcUrl, 'query', { request_type: 'view_account', finality: 'final', account_id: 'ghost.devnet' });
     assert.equal(account.error?.cause.name, 'UNKNOWN_ACCOUNT');

@@ -81,8 +81,7 @@ export class NearRpc {
     }
   }
 
-  /** One JSON-RPC method; exported through the server only. */
-  async call(method: string, params: unknown): Promise<unknown> {
+  private async call(method: string, params: unknown): Promise<unknown> {
     const chain = this.chain;
     switch (method) {
       case 'status':
