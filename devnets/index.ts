@@ -4,3 +4,4 @@ export { startAnvil, anvilBinary, type Anvil } from './anvil.ts';
 export { freePort } from './ports.ts';
 export { startBitcoinDevnet, describeBitcoinDevnet, bitcoinSegwitActivationHeight, coinbaseMaturityBlocks, type BitcoinDevnet } from './bitcoin.ts';
 export { startHermesReplay, type HermesReplay, type Misbehaviour } from './hermes.ts';
+export { startNearDevnet, type NearDevnet, type NearDevnetOptions, type NearDevnetDescription } from './near/index.ts';
