@@ -16,6 +16,9 @@ import { migrate } from '../../migrations/index.ts';
 import { indexerNames, requireRpcUrl, superviseIndexer } from '../../indexers/index.ts';
 import { parse, UsageError } from './index.ts';
 
+/** The variable each indexer cannot run without; with it unset, `coffer start` leaves that indexer off and says so. */
+const indexerNeeds: Record<(typeof indexerNames)[number], keyof Config> = { evm: 'EVM_RPC_URL' };
+
 export async function start(args: string[]): Promise<number> {
   const { values } = parse(args, {
     api: { type: 'boolean' },
@@ -26,12 +29,19 @@ export async function start(args: string[]): Promise<number> {
   });
   const config = loadConfig(values.port ? { ...process.env, PORT: values.port } : process.env);
   const everything = !values.api && !values.projections && !values.workers && values.indexers === undefined;
-  const indexers = values.indexers !== undefined ? values.indexers.split(',').map((name) => name.trim()).filter(Boolean) : everything && config.EVM_RPC_URL ? ['evm'] : [];
+  const configured = indexerNames.filter((name) => config[indexerNeeds[name]] !== undefined);
+  const indexers = values.indexers !== undefined ? values.indexers.split(',').map((name) => name.trim()).filter(Boolean) : everything ? configured : [];
   for (const name of indexers) {
     if (!(indexerNames as readonly string[]).includes(name)) throw new UsageError(`unknown indexer "${name}" (indexers: ${indexerNames.join(', ')})`);
     if (name === 'evm') requireRpcUrl(config);
   }
   const logger = createLogger({ level: config.LOG_LEVEL, base: { service: values.workers && !everything ? 'coffer-workers' : 'coffer' } });
+  if (everything || values.indexers !== undefined) {
+    for (const name of indexerNames.filter((n) => !indexers.includes(n))) {
+      const reason = values.indexers !== undefined ? 'not named in --indexers' : `${indexerNeeds[name]} is not set`;
+      logger.info(`indexer ${name}: off — ${reason}`, { indexer: name });
+    }
+  }
   await ensureDatabase(config.DATABASE_URL);
   await migrate({ connectionString: config.DATABASE_URL, onApplied: (m) => logger.info('migration applied', { version: m.version, name: m.name }) });
   const pool = createPool({ connectionString: config.DATABASE_URL, max: 20, applicationName: values.workers ? 'coffer-workers' : 'coffer' });
@@ -68,7 +78,7 @@ export async function start(args: string[]): Promise<number> {
     const webhookRoot = await loadWebhookRoot(config.WEBHOOK_ROOT_FILE);
     const { keystore } = await operationalKeystore(config, logger);
     const relay = keystore ? relayServices({ config, pool, writer, logger, keystore, webhookRoot }) : null;
-    const { server, port } = await startApiServer(
+    const { server, address, port } = await startApiServer(
       {
         pool,
         writer,
@@ -84,12 +94,13 @@ export async function start(args: string[]): Promise<number> {
         queues: Object.values(queues),
         ...(relay ? { relay } : {}),
       },
-      { port: config.PORT },
+      { port: config.PORT, hostname: config.API_HOST },
     );
     stops.unshift(() => new Promise<void>((resolve) => server.close(() => resolve())));
     stops.push(() => closeQueues(queues));
     stops.push(() => Promise.resolve(redis.disconnect()));
-    logger.info('API listening', { url: `http://127.0.0.1:${port}`, docs: `http://127.0.0.1:${port}/docs`, queues: `http://127.0.0.1:${port}/admin/queues` });
+    const origin = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+    logger.info('API listening', { url: origin, docs: `${origin}/docs`, queues: `${origin}/admin/queues` });
   }
 
   await new Promise<void>((resolve) => {
