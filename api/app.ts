@@ -5,6 +5,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { LedgerInputError, LedgerOverloadedError, journalHead } from '../ledger/index.ts';
 import { listIndexerStatus } from '../indexers/index.ts';
+import { describeRedisError } from '../infra/index.ts';
 import { authenticate } from './auth.ts';
 import { mountQueueBoard } from './board.ts';
 import type { ApiDependencies, AppEnv } from './context.ts';
@@ -63,7 +64,12 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   app.get('/ready', async (c) => {
     const checks: Record<string, string> = {};
     await deps.pool.query('SELECT 1').then(() => (checks.postgres = 'ok'), (error: Error) => (checks.postgres = error.message));
-    if (deps.redis) await deps.redis.ping().then(() => (checks.redis = 'ok'), (error: Error) => (checks.redis = error.message));
+    if (deps.redis) {
+      const redis = deps.redis;
+      // ioredis answers a command during an outage with its retry-limit text; the outage log knows the cause.
+      const problem = deps.redisHealth?.problem() ?? null;
+      checks.redis = problem ?? (await redis.ping().then(() => 'ok', (error: unknown) => `cannot reach Redis (${redis.status === 'ready' ? describeRedisError(error) : `connection ${redis.status}`})`));
+    }
     const ready = Object.values(checks).every((value) => value === 'ok');
     return c.json({ status: ready ? 'ready' : 'not_ready', checks }, ready ? 200 : 503);
   });

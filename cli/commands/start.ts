@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { startApiServer } from '../../api/index.ts';
 import { ChainSignaturesEmulator, ChainSignaturesSigner, EmulatorSigner, ensureEmulatorRoots, Keystore, resolveRootKeys, SignerError, type Signer } from '../../signer/index.ts';
 import type { DerivationSettings } from '../../users/index.ts';
-import { createLogger, createPool, ensureDatabase, loadConfig, superviseCoffer, type Config, type Logger } from '../../infra/index.ts';
+import { createLogger, createPool, ensureDatabase, loadConfig, redisOutageLog, superviseCoffer, type Config, type Logger } from '../../infra/index.ts';
 import { closeQueues, openConfiguredQueues, relayServices, startJobSystem } from '../../jobs/index.ts';
 import { developmentPassphrase, operationalKeystore } from './keystore.ts';
 import { loadWebhookRoot } from '../../wallets/index.ts';
@@ -72,8 +72,10 @@ export async function start(args: string[]): Promise<number> {
   }
   if (derivation) {
     const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
-    redis.on('error', (error) => logger.warn('redis connection problem', { error }));
-    await redis.connect().catch((error: unknown) => logger.warn('redis is not reachable; rate limits are off until it is', { error }));
+    const redisOutage = redisOutageLog({ url: config.REDIS_URL, logger, consequence: 'rate limits are off until it is back' });
+    redis.on('error', (error) => redisOutage.failed(error));
+    redis.on('ready', () => redisOutage.recovered());
+    await redis.connect().catch((error: unknown) => redisOutage.failed(error));
     const queues = openConfiguredQueues(config);
     const webhookRoot = await loadWebhookRoot(config.WEBHOOK_ROOT_FILE);
     const { keystore } = await operationalKeystore(config, logger);
@@ -85,6 +87,7 @@ export async function start(args: string[]): Promise<number> {
         logger,
         redis,
         redisKeyPrefix: config.REDIS_KEY_PREFIX,
+        redisHealth: redisOutage,
         rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
         derivation,
         wallets: {
