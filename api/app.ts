@@ -5,7 +5,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { LedgerInputError, LedgerOverloadedError, journalHead } from '../ledger/index.ts';
 import { listIndexerStatus } from '../indexers/index.ts';
-import { describeRedisError } from '../infra/index.ts';
+import { describeConnectionError } from '../infra/index.ts';
 import { authenticate } from './auth.ts';
 import { mountQueueBoard } from './board.ts';
 import type { ApiDependencies, AppEnv } from './context.ts';
@@ -68,7 +68,7 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
       const redis = deps.redis;
       // ioredis answers a command during an outage with its retry-limit text; the outage log knows the cause.
       const problem = deps.redisHealth?.problem() ?? null;
-      checks.redis = problem ?? (await redis.ping().then(() => 'ok', (error: unknown) => `cannot reach Redis (${redis.status === 'ready' ? describeRedisError(error) : `connection ${redis.status}`})`));
+      checks.redis = problem ?? (await redis.ping().then(() => 'ok', (error: unknown) => `cannot reach Redis (${redis.status === 'ready' ? describeConnectionError(error) : `connection ${redis.status}`})`));
     }
     const ready = Object.values(checks).every((value) => value === 'ok');
     return c.json({ status: ready ? 'ready' : 'not_ready', checks }, ready ? 200 : 503);

@@ -13,8 +13,8 @@ const causes: Record<string, string> = {
   EAI_AGAIN: 'host name lookup failed',
 };
 
-/** The cause of a Redis connection error, in a few words that never carry the URL's password. */
-export function describeRedisError(error: unknown): string {
+/** The cause of a connection error (Redis, PostgreSQL), in a few words that never carry a URL's password. */
+export function describeConnectionError(error: unknown): string {
   const code = error instanceof Error && 'code' in error ? String(error.code) : '';
   if (causes[code]) return causes[code];
   const message = error instanceof Error ? error.message : String(error);
@@ -44,7 +44,7 @@ export function redisOutageLog(options: { url: string; logger: Logger; consequen
   let sinceMs = 0;
   return {
     failed(error) {
-      const described = describeRedisError(error);
+      const described = describeConnectionError(error);
       if (cause === null) {
         sinceMs = Date.now();
         options.logger.warn(`cannot reach Redis at ${address}: ${described}`, { redis: address, cause: described, ...(options.consequence ? { consequence: options.consequence } : {}) });

@@ -31,6 +31,9 @@ export const commands: Record<string, CommandEntry> = {
                                         Hermes, a fresh database, coffer start, one user's ETH and
                                         token deposits followed to credit and sweep, then balances,
                                         trial balance and verify; --ci exits 0 only if all succeeded
+                                        (and removes what it made); without it the API stays up
+  demo clean                            drop the databases (coffer_demo_*) and Redis keys
+                                        (coffer-demo-*) interactive demos left behind
 `,
   },
   migrate: {
@@ -45,7 +48,8 @@ export const commands: Record<string, CommandEntry> = {
                                         the workers (outbox dispatcher + BullMQ) and the indexers
                                         named; with no flag, everything configured (the workers and
                                         each indexer in their own supervised process; the evm
-                                        indexer when EVM_RPC_URL is set)
+                                        indexer when EVM_RPC_URL is set); the API binds API_HOST
+                                        (default 127.0.0.1)
 `,
   },
   indexer: {
