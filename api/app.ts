@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { LedgerInputError, LedgerOverloadedError, journalHead } from '../ledger/index.ts';
 import { listIndexerStatus } from '../indexers/index.ts';
+import { describeConnectionError } from '../infra/index.ts';
 import { authenticate } from './auth.ts';
 import { bodyLimit, drainUnreadBody } from './body-limit.ts';
 import { mountQueueBoard } from './board.ts';
@@ -77,7 +78,12 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   app.get('/ready', async (c) => {
     const checks: Record<string, string> = {};
     await deps.pool.query('SELECT 1').then(() => (checks.postgres = 'ok'), (error: Error) => (checks.postgres = error.message));
-    if (deps.redis) await deps.redis.ping().then(() => (checks.redis = 'ok'), (error: Error) => (checks.redis = error.message));
+    if (deps.redis) {
+      const redis = deps.redis;
+      // ioredis answers a command during an outage with its retry-limit text; the outage log knows the cause.
+      const problem = deps.redisHealth?.problem() ?? null;
+      checks.redis = problem ?? (await redis.ping().then(() => 'ok', (error: unknown) => `cannot reach Redis (${redis.status === 'ready' ? describeConnectionError(error) : `connection ${redis.status}`})`));
+    }
     const ready = Object.values(checks).every((value) => value === 'ok');
     return c.json({ status: ready ? 'ready' : 'not_ready', checks }, ready ? 200 : 503);
   });
@@ -85,22 +91,22 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
     const head = await journalHead(deps.pool).catch(() => -1n);
     const indexers = await listIndexerStatus(deps.pool).catch(() => []);
     const lines = [
-      '# HELP coffer_journal_head_sequence Highest journal entry id.',
+      '# HELP coffer_journal_head_sequence Highest journal entry id in the database, read at each scrape: every process\'s writes (-1: the database did not answer).',
       '# TYPE coffer_journal_head_sequence gauge',
       `coffer_journal_head_sequence ${head}`,
-      '# HELP coffer_ledger_writer_batches_total Batches committed by this process\'s writer.',
+      '# HELP coffer_ledger_writer_batches_total Batches this API process\'s ledger writer committed since it started (workers and indexers write through their own; see coffer_journal_head_sequence for the journal).',
       '# TYPE coffer_ledger_writer_batches_total counter',
       `coffer_ledger_writer_batches_total ${deps.writer.stats.batches}`,
-      '# HELP coffer_ledger_writer_entries_total Entries created by this process\'s writer.',
+      '# HELP coffer_ledger_writer_entries_total Journal entries this API process\'s ledger writer created since it started (not the journal\'s size: see coffer_journal_head_sequence).',
       '# TYPE coffer_ledger_writer_entries_total counter',
       `coffer_ledger_writer_entries_total ${deps.writer.stats.appended}`,
-      '# HELP coffer_ledger_writer_handed_back_total Pipelined runs that gave batches back to the careful path (a replayed key, a failure).',
+      '# HELP coffer_ledger_writer_handed_back_total Pipelined runs of this API process\'s ledger writer that gave batches back to the careful path (a replayed key, a failure), since it started.',
       '# TYPE coffer_ledger_writer_handed_back_total counter',
       `coffer_ledger_writer_handed_back_total ${deps.writer.stats.handedBack}`,
-      '# HELP coffer_http_requests_total HTTP requests served.',
+      '# HELP coffer_http_requests_total HTTP requests this API process served since it started.',
       '# TYPE coffer_http_requests_total counter',
       `coffer_http_requests_total ${counters.requests}`,
-      '# HELP coffer_http_server_errors_total HTTP responses with status 5xx.',
+      '# HELP coffer_http_server_errors_total HTTP responses with status 5xx this API process sent since it started.',
       '# TYPE coffer_http_server_errors_total counter',
       `coffer_http_server_errors_total ${counters.errors5xx}`,
       '# HELP coffer_indexer_lag_blocks Chain head minus the last block the indexer applied.',

@@ -15,6 +15,8 @@ export interface ApiDependencies {
   /** Rate limits and readiness; without it, rate limiting is off. */
   redis?: Redis;
   redisKeyPrefix?: string;
+  /** The cause of the current Redis outage (null while reachable), for /ready. */
+  redisHealth?: { problem(): string | null };
   rateLimitPerMinute?: number;
   /** Root keys and networks for deposit addresses; without it, the users routes answer 503. */
   derivation?: DerivationSettings;

@@ -7,10 +7,11 @@ export { createApp } from './app.ts';
 export { createApiKey, authenticateApiKey, revokeApiKey, roles, type Role, type ApiKeyIdentity } from './keys.ts';
 export type { ApiDependencies } from './context.ts';
 
-export function startApiServer(deps: ApiDependencies, options: { port: number; hostname?: string }): Promise<{ server: ServerType; port: number }> {
+/** Binds `hostname` (loopback unless told otherwise); `address` and `port` are what was actually bound. */
+export function startApiServer(deps: ApiDependencies, options: { port: number; hostname?: string }): Promise<{ server: ServerType; address: string; port: number }> {
   const app = createApp(deps);
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, port: options.port, hostname: options.hostname ?? '0.0.0.0' }, (info) => resolve({ server, port: info.port }));
+    const server = serve({ fetch: app.fetch, port: options.port, hostname: options.hostname ?? '127.0.0.1' }, (info) => resolve({ server, address: info.address, port: info.port }));
     server.once('error', reject);
   });
 }

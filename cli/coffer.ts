@@ -6,18 +6,22 @@ import { IndexerStoppedError, RewindError } from '../indexers/index.ts';
 import { LedgerInputError } from '../ledger/index.ts';
 import { MigrationError } from '../migrations/index.ts';
 import { DerivationError, KeystoreError } from '../signer/index.ts';
-import { commands, UsageError, usage } from './commands/index.ts';
+import { commands, commandUsage, UsageError, usage } from './commands/index.ts';
 
 const [name, ...rest] = process.argv.slice(2);
+const command = name !== undefined && Object.hasOwn(commands, name) ? commands[name] : undefined;
 
 async function main(): Promise<number> {
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     process.stdout.write(usage);
     return name ? 0 : 2;
   }
-  const command = commands[name];
   if (!command) throw new UsageError(`unknown command "${name}"`);
-  return command(rest);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(commandUsage(name, command));
+    return 0;
+  }
+  return command.run(rest);
 }
 
 main().then(
@@ -26,7 +30,8 @@ main().then(
   },
   (error: unknown) => {
     if (error instanceof UsageError) {
-      process.stderr.write(`coffer: ${error.message}\n\n${usage}`);
+      // The reason and where to read more: the full usage would bury the one line that matters.
+      process.stderr.write(`coffer: ${error.message}\nrun 'coffer ${command ? `${name} ` : ''}--help'\n`);
       process.exitCode = 2;
     } else if (error instanceof IndexerStoppedError) {
       // 3: stopped on purpose (a deep reorg); a supervisor must not simply restart it.

@@ -19,6 +19,8 @@ const schema = z.object({
     .default('redis://127.0.0.1:6379'),
   REDIS_KEY_PREFIX: z.string().min(1).default('coffer:'),
   PORT: port.default(3000),
+  /** The address the API binds: loopback by default, so a development machine is not open to its network; 0.0.0.0 in a container. */
+  API_HOST: z.string().regex(/^[0-9A-Za-z.:-]+$/, 'must be an IP address or host name such as 127.0.0.1 or 0.0.0.0').default('127.0.0.1'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   LEDGER_BATCH_SIZE_MAX: positiveInt.max(5_000).default(500),
   LEDGER_QUEUE_LENGTH_MAX: positiveInt.default(100_000),

@@ -11,6 +11,7 @@ export {
   type PoolClient,
   type Queryable,
 } from './db.ts';
+export { describeConnectionError, redisAddress, redisOutageLog, type RedisOutageLog } from './redis.ts';
 export { createLogger, silentLogger, type Logger } from './logger.ts';
 export { superviseCoffer, stopProcess, type SupervisedProcess, type SuperviseOptions } from './supervise.ts';
 export { enqueue, markDone, takeDue, outboxCounts, queueNames, type OutboxJob, type OutboxRow, type OutboxCounts, type QueueName } from './outbox.ts';

@@ -1,7 +1,7 @@
 // The job system assembled from configuration: queues, the outbox dispatcher and the workers,
 // as `coffer start --workers` runs them (and the demo and tests, with their own settings).
 import { UnrecoverableError, type Queue } from 'bullmq';
-import type { Config, Logger, Pool } from '../infra/index.ts';
+import { redisOutageLog, type Config, type Logger, type Pool } from '../infra/index.ts';
 import type { LedgerWriter } from '../ledger/index.ts';
 import type { Keystore, Signer } from '../signer/index.ts';
 import { relayServices } from './relay/index.ts';
@@ -68,6 +68,7 @@ export async function startJobSystem(options: { config: Config; pool: Pool; writ
     prefix: bullPrefix(config),
     concurrency: config.WORKER_CONCURRENCY,
     lockMs: config.JOB_LOCK_MS,
+    redisOutage: redisOutageLog({ url: config.REDIS_URL, logger, consequence: 'jobs wait until it is back' }),
     credits: { pool, writer, prices, settings },
     sweeps: { pool, writer, signer, chains: sweepChains(config), logger },
     wallets: {

@@ -4,7 +4,7 @@
 // died, a job offered again after Redis lost it — still has one effect. When a handler has
 // done its work the outbox row is marked done, which stops the dispatcher offering it again.
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { markDone, type Logger, type Pool } from '../infra/index.ts';
+import { markDone, type Logger, type Pool, type RedisOutageLog } from '../infra/index.ts';
 import {
   decideSpend,
   deliverSpendWebhook,
@@ -37,6 +37,8 @@ export interface WorkerOptions {
   wallets?: { spends: SpendContext; execute: ExecuteContext | null; webhooks: WebhookContext };
   /** The relayer's monitor and the refill pass (repeatable jobs on the relays queue). */
   relay?: RelayServices;
+  /** Reports a Redis outage once for all the workers' connections; without it each connection error is a warning. */
+  redisOutage?: RedisOutageLog;
 }
 
 export interface RunningWorkers {
@@ -103,7 +105,13 @@ export function startWorkers(options: WorkerOptions): RunningWorkers {
         );
       }
     });
-    worker.on('error', (error) => options.logger.warn('worker connection problem', { queue, error: error.message }));
+    const outage = options.redisOutage;
+    if (outage) {
+      worker.on('error', (error) => outage.failed(error));
+      worker.on('ready', () => outage.recovered());
+    } else {
+      worker.on('error', (error) => options.logger.warn('worker connection problem', { queue, error: error.message }));
+    }
     return worker;
   });
   return {

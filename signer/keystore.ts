@@ -4,7 +4,7 @@
 // key, KDF parameters) is authenticated data, so editing any of it breaks decryption too.
 // Secrets never leave this module except into the signer backends, and errors never quote them.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -69,6 +69,16 @@ function randomScalar(curve: Curve): bigint {
   }
 }
 
+function keyPath(directory: string, name: string): string {
+  if (!namePattern.test(name)) throw new KeystoreError(`key name "${name.slice(0, 70)}" must be lower-case letters, digits, - and _`);
+  return join(directory, `${name}.key.json`);
+}
+
+/** Whether `directory` holds a key file of this name, without a passphrase and without creating anything. */
+export function keystoreHasKey(directory: string, name: string): Promise<boolean> {
+  return access(keyPath(directory, name)).then(() => true, () => false);
+}
+
 export class Keystore {
   readonly directory: string;
   private readonly passphrase: string;
@@ -81,8 +91,12 @@ export class Keystore {
   }
 
   private path(name: string): string {
-    if (!namePattern.test(name)) throw new KeystoreError(`key name "${name.slice(0, 70)}" must be lower-case letters, digits, - and _`);
-    return join(this.directory, `${name}.key.json`);
+    return keyPath(this.directory, name);
+  }
+
+  /** Whether a key of this name exists; reads no secret, so it needs no passphrase work. */
+  has(name: string): Promise<boolean> {
+    return keystoreHasKey(this.directory, name);
   }
 
   /** Creates a new random key; refuses to overwrite one. Returns only public data. */

@@ -1,10 +1,11 @@
 // /v1/admin: operators' view of the moving parts. Indexers: cursor, chain head, lag, stop reason.
 import { Hono } from 'hono';
 import { listIndexerStatus, type IndexerStatus } from '../../indexers/index.ts';
-import { listRefillTargets, refillHistory, targetBalance, treasuryHotAccount } from '../../jobs/index.ts';
+import { listRefillTargets, refillHistory, targetBalance, treasuryHotAccount, treasuryNotConfigured, type RefillContext } from '../../jobs/index.ts';
 import { getBalances } from '../../ledger/index.ts';
 import { ApiError } from '../problem.ts';
 import { requireRole } from '../auth.ts';
+import type { Pool } from '../../infra/index.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
 
 export const indexerJson = (s: IndexerStatus) => ({
@@ -29,7 +30,6 @@ export function adminRoutes(deps: ApiDependencies): Hono<AppEnv> {
   app.get('/refills', requireRole('operator', 'auditor'), async (c) => {
     const refills = deps.relay?.refills;
     if (!refills) throw new ApiError(503, 'refills_unavailable', 'refills need EVM_RPC_URL and the keystore passphrase');
-    const hot = await refills.keys.get(refills.treasuryKeyName);
     const { rows: today } = await deps.pool.query<{ target: string; sum: string }>(
       `SELECT target, sum(amount)::text AS sum FROM refills WHERE status <> 'failed' AND created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' GROUP BY target`,
     );
@@ -48,12 +48,20 @@ export function adminRoutes(deps: ApiDependencies): Hono<AppEnv> {
         refilledToday: today.find((r) => r.target === t.name)?.sum ?? '0',
       })),
     );
-    const ledger = (await getBalances(deps.pool, { account: treasuryHotAccount, asset: 'ETH' }))[0]?.balance ?? 0n;
     return c.json({
-      treasury: { address: hot.address, account: treasuryHotAccount, ledgerBalance: ledger.toString(), onChainBalance: (await refills.client.getBalance({ address: hot.address })).toString() },
+      treasury: await treasuryView(deps.pool, refills),
       targets,
       history: await refillHistory(deps.pool),
     });
   });
   return app;
+}
+
+/** The treasury hot wallet with its balances, or `status: not_configured` on an install that has not created it. */
+async function treasuryView(pool: Pool, refills: Pick<RefillContext, 'client' | 'keys' | 'treasuryKeyName'>) {
+  if (!(await refills.keys.has(refills.treasuryKeyName))) return treasuryNotConfigured(refills.treasuryKeyName);
+  const hot = await refills.keys.get(refills.treasuryKeyName);
+  const ledger = (await getBalances(pool, { account: treasuryHotAccount, asset: 'ETH' }))[0]?.balance ?? 0n;
+  const onChain = await refills.client.getBalance({ address: hot.address });
+  return { status: 'configured' as const, address: hot.address, account: treasuryHotAccount, ledgerBalance: ledger.toString(), onChainBalance: onChain.toString() };
 }

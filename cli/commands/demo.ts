@@ -16,13 +16,13 @@ import { createPublicClient, http, type Address } from 'viem';
 import { createApiKey } from '../../api/index.ts';
 import { deployContracts } from '../../contracts/index.ts';
 import { freePort, startAnvil, startHermesReplay } from '../../devnets/index.ts';
-import { createPool, ensureDatabase, loadConfig, pg, quoteIdentifier, splitDatabaseUrl, stopProcess } from '../../infra/index.ts';
+import { createPool, describeConnectionError, ensureDatabase, loadConfig, pg, quoteIdentifier, redisAddress, splitDatabaseUrl, stopProcess } from '../../infra/index.ts';
 import { setUpTestToken, tokenAsset, tokenTransfer } from '../../indexers/evm/harness.ts';
 import { formatUnits, getBalances, getTrialBalance, verifyLedger } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
 import { ChainSignaturesEmulator, Keystore } from '../../signer/index.ts';
 import { createUser, getDepositAddress } from '../../users/index.ts';
-import { parse } from './index.ts';
+import { parse, UsageError } from './index.ts';
 
 const cli = fileURLToPath(new URL('../coffer.ts', import.meta.url));
 const finalityDepth = 3;
@@ -30,11 +30,20 @@ const sweepConfirmations = 2;
 const stepTimeoutMs = 120_000;
 
 export async function demo(args: string[]): Promise<number> {
-  const { values } = parse(args, { ci: { type: 'boolean' }, port: { type: 'string' } });
+  const { values, positionals } = parse(args, { ci: { type: 'boolean' }, port: { type: 'string' } });
+  const config = loadConfig();
+  if (positionals[0] === 'clean') return clean(config.DATABASE_URL, config.REDIS_URL);
+  if (positionals.length > 0) throw new UsageError(`demo takes no argument but "clean" (got "${positionals[0]}")`);
   const ci = values.ci ?? false;
   const started = Date.now();
   const say = (line: string) => process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
-  const config = loadConfig();
+  // Both servers first, each with one line that says what is wrong: a demo that waits minutes on a missing Redis teaches nothing.
+  const unreachable = (await Promise.all([postgresProblem(config.DATABASE_URL), redisProblem(config.REDIS_URL)])).filter((line) => line !== null);
+  if (unreachable.length > 0) {
+    for (const line of unreachable) process.stderr.write(`coffer demo: ${line}\n`);
+    process.stdout.write('\ndemo: FAILED\n');
+    return 1;
+  }
   const cleanups: (() => Promise<unknown>)[] = [];
   let app: ChildProcess | null = null;
   let appLog = '';
@@ -191,7 +200,8 @@ export async function demo(args: string[]): Promise<number> {
         `\nThe API stays up at ${apiUrl} (docs ${apiUrl}/docs, queues ${apiUrl}/admin/queues).\n` +
           `An operator key for this demo database: ${key.key}\n` +
           `  curl -H 'Authorization: Bearer ${key.key}' ${apiUrl}/v1/users/${user.id}/deposits\n` +
-          `Ctrl-C stops everything (the database ${splitDatabaseUrl(databaseUrl).database} is kept).\n`,
+          `Ctrl-C stops everything; the database ${splitDatabaseUrl(databaseUrl).database} and the Redis keys under ${redisPrefix} are kept\n` +
+          `for you to look at. Remove every demo's leftovers with: coffer demo clean\n`,
       );
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve());
@@ -207,6 +217,94 @@ export async function demo(args: string[]): Promise<number> {
   }
   process.stdout.write(ok ? '\ndemo: every step succeeded\n' : '\ndemo: FAILED\n');
   return ok ? 0 : 1;
+}
+
+const connectTimeoutMs = 5_000;
+
+async function postgresProblem(databaseUrl: string): Promise<string | null> {
+  const { maintenanceUrl } = splitDatabaseUrl(databaseUrl);
+  const client = new pg.Client({ connectionString: maintenanceUrl, connectionTimeoutMillis: connectTimeoutMs });
+  const where = new URL(databaseUrl);
+  try {
+    await client.connect();
+    return null;
+  } catch (error) {
+    return `cannot reach PostgreSQL at ${where.hostname}:${where.port || '5432'}: ${describeConnectionError(error)} — start it (Debian/Ubuntu: sudo systemctl start postgresql) or set DATABASE_URL`;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function redisProblem(url: string): Promise<string | null> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: connectTimeoutMs });
+  // The cause arrives as an 'error' event; without a listener ioredis would print it itself.
+  let cause: unknown = null;
+  redis.on('error', (error) => (cause ??= error));
+  try {
+    await redis.connect();
+    await redis.ping();
+    return null;
+  } catch (error) {
+    return `cannot reach Redis at ${redisAddress(url)}: ${describeConnectionError(cause ?? error)} — start it (Debian/Ubuntu: sudo systemctl start redis-server) or set REDIS_URL`;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * `coffer demo clean`: drops the databases interactive demos left (coffer_demo_*) and their Redis
+ * keys (coffer-demo-<stamp>:*). A database still in use belongs to a running demo: it is kept,
+ * and so are its keys.
+ */
+async function clean(databaseUrl: string, redisUrl: string): Promise<number> {
+  const problem = (await postgresProblem(databaseUrl)) ?? (await redisProblem(redisUrl));
+  if (problem) {
+    process.stderr.write(`coffer demo clean: ${problem}\n`);
+    return 1;
+  }
+  const running = new Set<string>();
+  let removed = 0;
+  const admin = new pg.Client({ connectionString: splitDatabaseUrl(databaseUrl).maintenanceUrl });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'coffer\\_demo\\_%' ORDER BY datname`);
+    for (const { datname } of rows) {
+      try {
+        await admin.query(`DROP DATABASE ${quoteIdentifier(datname)}`);
+        process.stdout.write(`dropped database ${datname}\n`);
+        removed += 1;
+      } catch (error) {
+        if (!(error instanceof Error && 'code' in error && error.code === '55006')) throw error;
+        running.add(datname.slice('coffer_demo_'.length));
+        process.stdout.write(`kept database ${datname}: in use (a demo is running)\n`);
+      }
+    }
+  } finally {
+    await admin.end();
+  }
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  await redis.connect();
+  try {
+    const byPrefix = new Map<string, string[]>();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', 'coffer-demo-*', 'COUNT', 500);
+      cursor = next;
+      for (const key of keys) {
+        const prefix = key.slice(0, key.indexOf(':') + 1);
+        if (prefix && !running.has(prefix.slice('coffer-demo-'.length, -1))) byPrefix.set(prefix, [...(byPrefix.get(prefix) ?? []), key]);
+      }
+    } while (cursor !== '0');
+    for (const [prefix, keys] of byPrefix) {
+      for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+      process.stdout.write(`deleted ${keys.length} Redis keys under ${prefix}\n`);
+      removed += 1;
+    }
+  } finally {
+    redis.disconnect();
+  }
+  if (removed === 0) process.stdout.write('nothing to clean: no demo database or Redis keys left\n');
+  return 0;
 }
 
 async function until<T>(what: string, check: () => Promise<T | undefined>, context: () => string): Promise<T> {
@@ -233,7 +331,8 @@ async function dropDatabase(databaseUrl: string): Promise<void> {
 
 /** The demo's queues and rate-limit counters, so a --ci run leaves Redis as it found it. */
 async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  // No reconnecting: a cleanup must end even when Redis went away.
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
   await redis.connect();
   try {
     let cursor = '0';

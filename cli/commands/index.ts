@@ -18,36 +18,43 @@ export class UsageError extends Error {
 
 export type Command = (args: string[]) => Promise<number>;
 
-export const commands: Record<string, Command> = {
-  migrate: migrateCommand,
-  start,
-  keys,
-  verify,
-  projections: projectionsCommand,
-  bench,
-  derive,
-  contracts,
-  indexer: indexerCommand,
-  demo,
-  relayers: relayersCommand,
-  treasury: treasuryCommand,
-  refills: refillsCommand,
-};
+/** A subcommand: what runs it, and its usage (`coffer <name> --help` prints only that). */
+export interface CommandEntry {
+  run: Command;
+  usage: string;
+}
 
-export const usage = `usage: coffer <command> [options]
-
-  demo [--ci] [--port N]                the newcomer's first command (npm run demo): anvil, a local
+export const commands: Record<string, CommandEntry> = {
+  demo: {
+    run: demo,
+    usage: `  demo [--ci] [--port N]                the newcomer's first command (npm run demo): anvil, a local
                                         Hermes, a fresh database, coffer start, one user's ETH and
                                         token deposits followed to credit and sweep, then balances,
                                         trial balance and verify; --ci exits 0 only if all succeeded
-  migrate                               create the database if needed and apply migrations
-  start [--api] [--projections] [--workers] [--indexers evm] [--port N]
+                                        (and removes what it made); without it the API stays up
+  demo clean                            drop the databases (coffer_demo_*) and Redis keys
+                                        (coffer-demo-*) interactive demos left behind
+`,
+  },
+  migrate: {
+    run: migrateCommand,
+    usage: `  migrate                               create the database if needed and apply migrations
+`,
+  },
+  start: {
+    run: start,
+    usage: `  start [--api] [--projections] [--workers] [--indexers evm] [--port N]
                                         run the API (default port 3000), projection followers,
                                         the workers (outbox dispatcher + BullMQ) and the indexers
                                         named; with no flag, everything configured (the workers and
                                         each indexer in their own supervised process; the evm
-                                        indexer when EVM_RPC_URL is set)
-  indexer run --chain evm               follow the chain (EVM_RPC_URL) into the ledger
+                                        indexer when EVM_RPC_URL is set); the API binds API_HOST
+                                        (default 127.0.0.1)
+`,
+  },
+  indexer: {
+    run: indexerCommand,
+    usage: `  indexer run --chain evm               follow the chain (EVM_RPC_URL) into the ledger
   indexer rescan --chain evm --from N   re-read finalized blocks from N for deposits to addresses
                                         registered after they were paid
   indexer rewind --chain evm --to N [--json]
@@ -55,48 +62,89 @@ export const usage = `usage: coffer <command> [options]
                                         deposits from blocks the chain no longer has, move the
                                         cursor back to N and let the indexer start again
   indexer status [--json]               cursor, chain head, lag and stop reason per indexer
-  keys create --role <role> [--name <n>] [--user <id>] [--json]
+`,
+  },
+  keys: {
+    run: keys,
+    usage: `  keys create --role <role> [--name <n>] [--user <id>] [--json]
                                         create an API key (roles: user, agent, auditor, operator;
                                         a user key is scoped to --user); the key is printed once
   keys revoke <id>                      revoke an API key
   keys create-signing-key --name <n> --curve secp256k1|ed25519
                                         a new operational key in the encrypted keystore; prints only
                                         its public key and address
-  verify [--json]                       re-check every ledger invariant; exit 1 on any violation
-  projections list                      projections and their checkpoints
+`,
+  },
+  verify: {
+    run: verify,
+    usage: `  verify [--json]                       re-check every ledger invariant; exit 1 on any violation
+`,
+  },
+  projections: {
+    run: projectionsCommand,
+    usage: `  projections list                      projections and their checkpoints
   projections replay [name] [--swap] [--json]
                                         rebuild from the journal into a shadow table, print the
                                         diff against the live one, swap only with --swap
-  bench ledger [--json] [--quick]       measure the ledger writer, baselines and replay
+`,
+  },
+  bench: {
+    run: bench,
+    usage: `  bench ledger [--json] [--quick]       measure the ledger writer, baselines and replay
   bench indexer [--json] [--quick]      EVM indexer blocks/s against a no-op store; RSS 5k vs 50k blocks
   bench pipeline [--json] [--quick]     confirmation → credit through outbox, BullMQ and Hermes:
                                         latency p50/p95 and deposits/s against direct calls
   bench derive [--json] [--quick]       deposit-address derivations per second
-  derive --predecessor <near account> --path <path> --chain ethereum|bitcoin|solana
+  bench relayer [--json] [--quick]      relayed transactions per minute on anvil (Defender API)
+                                        against raw signed sends of the same key
+`,
+  },
+  derive: {
+    run: derive,
+    usage: `  derive --predecessor <near account> --path <path> --chain ethereum|bitcoin|solana
          [--network mainnet|testnet] [--root <secp256k1:…|ed25519:…>] [--bitcoin-network mainnet|testnet|regtest]
                                         the NEAR Chain Signatures deposit address, as one JSON object
-
-  relayers create --chain ethereum [--name N] [--fund-below W --fund-to W --daily-cap W] [--json]
+`,
+  },
+  relayers: {
+    run: relayersCommand,
+    usage: `  relayers create --chain ethereum [--name N] [--fund-below W --fund-to W --daily-cap W] [--json]
                                         a relayer: a new key in the keystore, an API key and secret
                                         (printed once) for the Defender-compatible API, and a
                                         refill target for its EOA
   relayers list [--json]                relayers and their addresses
-  treasury create | show | record-funding --tx <hash>
+`,
+  },
+  treasury: {
+    run: treasuryCommand,
+    usage: `  treasury create | show | record-funding --tx <hash>
                                         the treasury hot wallet that pays refills: create its key,
                                         show its balances, book ETH an operator sent to it
-  refills target --name N --kind balance|entrypoint-deposit --address A [--entry-point E]
+`,
+  },
+  refills: {
+    run: refillsCommand,
+    usage: `  refills target --name N --kind balance|entrypoint-deposit --address A [--entry-point E]
          --fund-below W --fund-to W --daily-cap W
                                         keep an EOA (bundler) or a paymaster's EntryPoint deposit
                                         topped up from the treasury hot wallet (amounts in wei)
   refills list | run                    the targets; one refill pass now
-  bench relayer [--json] [--quick]      relayed transactions per minute on anvil (Defender API)
-                                        against raw signed sends of the same key
-  contracts deploy --rpc <url> [--treasury <address>] [--deployer <address>]
+`,
+  },
+  contracts: {
+    run: contracts,
+    usage: `  contracts deploy --rpc <url> [--treasury <address>] [--deployer <address>]
                                         deploy EntryPoint, ERC2771Forwarder, the test token, the
                                         payment gateway and the paymaster; prints their addresses
+`,
+  },
+};
 
-Configuration comes from the environment (DATABASE_URL, REDIS_URL, PORT, ...): see README.md.
-`;
+const configurationNote = 'Configuration comes from the environment (DATABASE_URL, REDIS_URL, PORT, ...): see README.md.\n';
+
+export const usage = `usage: coffer <command> [options]    (coffer <command> --help: that command only)\n\n${Object.values(commands).map((c) => c.usage).join('')}\n${configurationNote}`;
+
+export const commandUsage = (name: string, entry: CommandEntry): string => `usage: coffer ${name} …\n\n${entry.usage}\n${configurationNote}`;
 
 export function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
   try {

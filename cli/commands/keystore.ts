@@ -11,6 +11,9 @@ import { Keystore, keystorePassphrase } from '../../signer/index.ts';
  * configured, one is generated into a file beside the keystore (mode 0600, git-ignored) so a
  * fresh machine needs no set-up. Production sets COFFER_KEYSTORE_PASSPHRASE(_FILE).
  */
+// One warning per process, however many parts of it open the keystore.
+let developmentPassphraseWarned = false;
+
 export async function developmentPassphrase(config: Config, logger: Logger): Promise<string> {
   let passphrase = process.env.COFFER_KEYSTORE_PASSPHRASE;
   if (!passphrase && process.env.COFFER_KEYSTORE_PASSPHRASE_FILE) passphrase = (await readFile(process.env.COFFER_KEYSTORE_PASSPHRASE_FILE, 'utf8')).trimEnd();
@@ -23,7 +26,8 @@ export async function developmentPassphrase(config: Config, logger: Logger): Pro
     await writeFile(file, generated + '\n', { mode: 0o600, flag: 'wx' }).catch(() => undefined);
     return (await readFile(file, 'utf8')).trimEnd();
   });
-  logger.warn('using a development keystore passphrase from a local file; set COFFER_KEYSTORE_PASSPHRASE in production', { file });
+  if (!developmentPassphraseWarned) logger.warn('using a development keystore passphrase from a local file; set COFFER_KEYSTORE_PASSPHRASE in production', { file });
+  developmentPassphraseWarned = true;
   return stored;
 }
 

@@ -12,8 +12,10 @@ import {
   RelayError,
   setRefillTarget,
   treasuryHotAccount,
+  treasuryNotConfigured,
 } from '../../jobs/index.ts';
 import { getBalances, LedgerWriter } from '../../ledger/index.ts';
+import { keystoreHasKey } from '../../signer/index.ts';
 import { operationalKeystore } from './keystore.ts';
 import { parse, printJson, UsageError, withDatabase } from './index.ts';
 
@@ -87,8 +89,15 @@ export async function relayersCommand(args: string[]): Promise<number> {
 export async function treasuryCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { tx: { type: 'string' }, json: { type: 'boolean' } });
   const config = loadConfig();
+  const action = positionals[0];
+  if (action !== 'create' && action !== 'show' && action !== 'record-funding') throw new UsageError('treasury takes "create", "show" or "record-funding --tx <hash>"');
+  // Looking must not create anything (the keystore directory, a development passphrase file).
+  if (action === 'show' && !(await keystoreHasKey(config.COFFER_KEYSTORE_DIR, config.TREASURY_HOT_KEY))) {
+    printJson(treasuryNotConfigured(config.TREASURY_HOT_KEY));
+    return 0;
+  }
   const { keystore, keys: opened } = await keys(config);
-  if (positionals[0] === 'create') {
+  if (action === 'create') {
     const created = await keystore.create(config.TREASURY_HOT_KEY, 'secp256k1');
     const address = (await opened.get(created.name)).address;
     process.stdout.write(`${address}\n`);
@@ -97,7 +106,7 @@ export async function treasuryCommand(args: string[]): Promise<number> {
   }
   return withDatabase(2, async (pool) => {
     const client = rpc(config);
-    if (positionals[0] === 'record-funding') {
+    if (action === 'record-funding') {
       if (!values.tx || !/^0x[0-9a-fA-F]{64}$/.test(values.tx)) throw new UsageError('record-funding needs --tx <0x transaction hash>');
       const writer = new LedgerWriter({ pool });
       try {
@@ -112,13 +121,10 @@ export async function treasuryCommand(args: string[]): Promise<number> {
         await writer.close();
       }
     }
-    if (positionals[0] === 'show') {
-      const hot = await opened.get(config.TREASURY_HOT_KEY);
-      const ledger = (await getBalances(pool, { account: treasuryHotAccount, asset: 'ETH' }))[0]?.balance ?? 0n;
-      printJson({ address: hot.address, account: treasuryHotAccount, ledgerBalance: ledger, onChainBalance: await client.getBalance({ address: hot.address }) });
-      return 0;
-    }
-    throw new UsageError('treasury takes "create", "show" or "record-funding --tx <hash>"');
+    const hot = await opened.get(config.TREASURY_HOT_KEY);
+    const ledger = (await getBalances(pool, { account: treasuryHotAccount, asset: 'ETH' }))[0]?.balance ?? 0n;
+    printJson({ status: 'configured', address: hot.address, account: treasuryHotAccount, ledgerBalance: ledger, onChainBalance: await client.getBalance({ address: hot.address }) });
+    return 0;
   });
 }
 

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { startApiServer } from '../../api/index.ts';
 import { ChainSignaturesEmulator, ChainSignaturesSigner, EmulatorSigner, ensureEmulatorRoots, Keystore, resolveRootKeys, SignerError, type Signer } from '../../signer/index.ts';
 import type { DerivationSettings } from '../../users/index.ts';
-import { createLogger, createPool, ensureDatabase, loadConfig, superviseCoffer, type Config, type Logger } from '../../infra/index.ts';
+import { createLogger, createPool, ensureDatabase, loadConfig, redisOutageLog, superviseCoffer, type Config, type Logger } from '../../infra/index.ts';
 import { closeQueues, openConfiguredQueues, relayServices, startJobSystem } from '../../jobs/index.ts';
 import { developmentPassphrase, operationalKeystore } from './keystore.ts';
 import { loadWebhookRoot } from '../../wallets/index.ts';
@@ -15,6 +15,9 @@ import { LedgerWriter, ProjectionFollower } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
 import { indexerNames, requireRpcUrl, superviseIndexer } from '../../indexers/index.ts';
 import { parse, UsageError } from './index.ts';
+
+/** The variable each indexer cannot run without; with it unset, `coffer start` leaves that indexer off and says so. */
+const indexerNeeds: Record<(typeof indexerNames)[number], keyof Config> = { evm: 'EVM_RPC_URL' };
 
 export async function start(args: string[]): Promise<number> {
   const { values } = parse(args, {
@@ -26,12 +29,19 @@ export async function start(args: string[]): Promise<number> {
   });
   const config = loadConfig(values.port ? { ...process.env, PORT: values.port } : process.env);
   const everything = !values.api && !values.projections && !values.workers && values.indexers === undefined;
-  const indexers = values.indexers !== undefined ? values.indexers.split(',').map((name) => name.trim()).filter(Boolean) : everything && config.EVM_RPC_URL ? ['evm'] : [];
+  const configured = indexerNames.filter((name) => config[indexerNeeds[name]] !== undefined);
+  const indexers = values.indexers !== undefined ? values.indexers.split(',').map((name) => name.trim()).filter(Boolean) : everything ? configured : [];
   for (const name of indexers) {
     if (!(indexerNames as readonly string[]).includes(name)) throw new UsageError(`unknown indexer "${name}" (indexers: ${indexerNames.join(', ')})`);
     if (name === 'evm') requireRpcUrl(config);
   }
   const logger = createLogger({ level: config.LOG_LEVEL, base: { service: values.workers && !everything ? 'coffer-workers' : 'coffer' } });
+  if (everything || values.indexers !== undefined) {
+    for (const name of indexerNames.filter((n) => !indexers.includes(n))) {
+      const reason = values.indexers !== undefined ? 'not named in --indexers' : `${indexerNeeds[name]} is not set`;
+      logger.info(`indexer ${name}: off — ${reason}`, { indexer: name });
+    }
+  }
   await ensureDatabase(config.DATABASE_URL);
   await migrate({ connectionString: config.DATABASE_URL, onApplied: (m) => logger.info('migration applied', { version: m.version, name: m.name }) });
   const pool = createPool({ connectionString: config.DATABASE_URL, max: 20, applicationName: values.workers ? 'coffer-workers' : 'coffer' });
@@ -62,19 +72,22 @@ export async function start(args: string[]): Promise<number> {
   }
   if (derivation) {
     const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
-    redis.on('error', (error) => logger.warn('redis connection problem', { error }));
-    await redis.connect().catch((error: unknown) => logger.warn('redis is not reachable; rate limits are off until it is', { error }));
+    const redisOutage = redisOutageLog({ url: config.REDIS_URL, logger, consequence: 'rate limits are off until it is back' });
+    redis.on('error', (error) => redisOutage.failed(error));
+    redis.on('ready', () => redisOutage.recovered());
+    await redis.connect().catch((error: unknown) => redisOutage.failed(error));
     const queues = openConfiguredQueues(config);
     const webhookRoot = await loadWebhookRoot(config.WEBHOOK_ROOT_FILE);
     const { keystore } = await operationalKeystore(config, logger);
     const relay = keystore ? relayServices({ config, pool, writer, logger, keystore, webhookRoot }) : null;
-    const { server, port } = await startApiServer(
+    const { server, address, port } = await startApiServer(
       {
         pool,
         writer,
         logger,
         redis,
         redisKeyPrefix: config.REDIS_KEY_PREFIX,
+        redisHealth: redisOutage,
         rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
         derivation,
         wallets: {
@@ -84,12 +97,13 @@ export async function start(args: string[]): Promise<number> {
         queues: Object.values(queues),
         ...(relay ? { relay } : {}),
       },
-      { port: config.PORT },
+      { port: config.PORT, hostname: config.API_HOST },
     );
     stops.unshift(() => new Promise<void>((resolve) => server.close(() => resolve())));
     stops.push(() => closeQueues(queues));
     stops.push(() => Promise.resolve(redis.disconnect()));
-    logger.info('API listening', { url: `http://127.0.0.1:${port}`, docs: `http://127.0.0.1:${port}/docs`, queues: `http://127.0.0.1:${port}/admin/queues` });
+    const origin = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+    logger.info('API listening', { url: origin, docs: `${origin}/docs`, queues: `${origin}/admin/queues` });
   }
 
   await new Promise<void>((resolve) => {

@@ -142,9 +142,20 @@ interface RefillRow {
   status_reason: string | null;
 }
 
+/** The treasury hot wallet as operators see it. Not set up yet (a fresh install, the demo) is a state, not an error. */
+export type TreasuryHotState =
+  | { status: 'configured'; address: Address; ledgerBalance: string; low: boolean }
+  | { status: 'not_configured'; keyName: string; hint: string };
+
+export const treasuryNotConfigured = (keyName: string): TreasuryHotState => ({
+  status: 'not_configured',
+  keyName,
+  hint: `no key named ${keyName} in the keystore (TREASURY_HOT_KEY); create it with 'coffer treasury create', then fund it`,
+});
+
 export interface RefillOutcome {
   targets: { name: string; balance: string; action: 'ok' | 'refilled' | 'in_flight' | 'daily_cap_reached' | 'treasury_short' | 'unreadable'; amount?: string }[];
-  treasury: { address: Address; ledgerBalance: string; low: boolean };
+  treasury: TreasuryHotState;
 }
 
 const passLock = 'refill-pass';
@@ -166,10 +177,16 @@ export async function refillPass(ctx: RefillContext): Promise<RefillOutcome | nu
 }
 
 async function pass(ctx: RefillContext): Promise<RefillOutcome> {
+  if (!(await ctx.keys.has(ctx.treasuryKeyName))) {
+    const treasury = treasuryNotConfigured(ctx.treasuryKeyName);
+    ctx.logger.info('refill pass skipped: the treasury hot wallet is not configured', treasury);
+    return { targets: [], treasury };
+  }
   const hot = await ctx.keys.get(ctx.treasuryKeyName);
   const { rows: open } = await ctx.pool.query<RefillRow>(`SELECT * FROM refills WHERE status = 'submitted' ORDER BY id`);
   for (const row of open) await follow(ctx, row, 0);
-  const outcome: RefillOutcome = { targets: [], treasury: { address: hot.address, ledgerBalance: '0', low: false } };
+  const treasuryState = { status: 'configured' as const, address: hot.address, ledgerBalance: '0', low: false };
+  const outcome: RefillOutcome = { targets: [], treasury: treasuryState };
   for (const target of await listRefillTargets(ctx.pool)) {
     let balance: bigint;
     try {
@@ -210,9 +227,9 @@ async function pass(ctx: RefillContext): Promise<RefillOutcome> {
     outcome.targets.push({ ...line, action: 'refilled', amount: amount.toString() });
   }
   const treasury = await ledgerBalance(ctx.pool, treasuryHotAccount);
-  outcome.treasury.ledgerBalance = treasury.toString();
+  treasuryState.ledgerBalance = treasury.toString();
   if (treasury < ctx.treasuryLowBelow || outcome.targets.some((t) => t.action === 'treasury_short')) {
-    outcome.treasury.low = true;
+    treasuryState.low = true;
     await alert(ctx, { type: 'treasury.low', address: hot.address, ledgerBalance: treasury.toString(), threshold: ctx.treasuryLowBelow.toString(), short: outcome.targets.filter((t) => t.action === 'treasury_short').map((t) => t.name) });
   }
   return outcome;

@@ -181,6 +181,10 @@ export class OperationalKeys {
   constructor(keystore: Keystore) {
     this.keystore = keystore;
   }
+  /** Whether the keystore holds this key (a treasury not set up yet is a state, not an error). */
+  has(name: string): Promise<boolean> {
+    return this.keystore.has(name);
+  }
   get(name: string): Promise<OperationalKey> {
     let key = this.opened.get(name);
     if (!key) {
