@@ -1,5 +1,5 @@
-// The indexers' front door. Each chain's indexer turns what happens on chain into ledger
-// entries; today the EVM one (Subsquid's processor over JSON-RPC with our store).
+// The indexers' front door. Each chain's indexer reads its chain and feeds the chain-neutral
+// deposit core (core/), which turns what it saw into ledger entries; `registry.ts` lists them.
 export { evmIndexer, evmSettings, runEvmIndexer, runEvmRescan, requireRpcUrl, redactUrl } from './evm/run.ts';
 export { rewindEvmIndexer } from './evm/rewind.ts';
 export { rewindIndexer, RewindError, type RewindReport } from './core/index.ts';
@@ -8,6 +8,5 @@ export { buildProcessor, NoopDatabase } from './evm/processor.ts';
 export { jsonRpc, chainHead, type JsonRpc } from './evm/rpc.ts';
 export { listIndexerStatus, type IndexerStatus } from './status.ts';
 export { superviseIndexer, type SupervisedIndexer } from './supervise.ts';
-
-/** Indexers `coffer start --indexers` and `coffer indexer --chain` accept. */
-export const indexerNames = ['evm'] as const;
+export { indexerRegistry, indexerNames, findIndexer, type IndexerDefinition } from './registry.ts';
+export { ChainFollower, settleDeposits, type BlockSource, type SourceBlock, type FollowSettings, type FollowBatch, type ObservedTransfer, type BlockRef } from './core/index.ts';

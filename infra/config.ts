@@ -48,6 +48,39 @@ const schema = z.object({
   EVM_ENTRYPOINT_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address').optional(),
   /** Where deposits' custody is swept to; without it deposits are credited but not swept. */
   EVM_TREASURY_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address').optional(),
+  /**
+   * Bitcoin (issue #19): Bitcoin Core's JSON-RPC (user:password in the URL; bcoin speaks the
+   * same), where the indexer and sweeps talk. Unset: no Bitcoin indexer, no Bitcoin sweeps.
+   */
+  BITCOIN_RPC_URL: z.string().regex(/^https?:\/\//, 'must look like http://user:password@host:8332').optional(),
+  /** Blocks on top of a deposit's block before it is confirmed (and the depth of a sweep's confirmation). */
+  BITCOIN_FINALITY_DEPTH: z.coerce.number().int().min(1).max(1_000).default(6),
+  /** The first block height to index on a fresh database. */
+  BITCOIN_START_HEIGHT: z.coerce.number().int().min(0).default(0),
+  /** Where Bitcoin deposits are swept to (any address form of the network: the script is what counts). */
+  BITCOIN_TREASURY_ADDRESS: z.string().regex(/^[a-zA-Z0-9]{14,90}$/, 'must be a Bitcoin address such as bc1q…').optional(),
+  /** A confirmed UTXO waits at most this long for others to share one consolidation transaction. */
+  BITCOIN_SWEEP_BATCH_WINDOW_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  /** Fee rate bounds around `estimatesmartfee`, and the rate used when the node has no estimate (sat/vB, decimals allowed). */
+  BITCOIN_FEE_RATE_MIN_SAT_VB: z.string().regex(/^\d{1,6}(\.\d{1,3})?$/, 'must be sat/vB such as 1 or 2.5').default('1'),
+  BITCOIN_FEE_RATE_MAX_SAT_VB: z.string().regex(/^\d{1,6}(\.\d{1,3})?$/, 'must be sat/vB such as 500').default('500'),
+  BITCOIN_FEE_RATE_FALLBACK_SAT_VB: z.string().regex(/^\d{1,6}(\.\d{1,3})?$/, 'must be sat/vB such as 10').default('10'),
+  BITCOIN_POLL_INTERVAL_MS: positiveInt.default(2_000),
+  /** Solana (issue #20): JSON-RPC of the cluster. Unset: no Solana indexer, no Solana sweeps. */
+  SOLANA_RPC_URL: z.string().regex(/^https?:\/\//, 'must look like https://api.mainnet-beta.solana.com').optional(),
+  SOLANA_TREASURY_ADDRESS: z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/, 'must be a base58 Solana address').optional(),
+  /** The keystore key (ed25519) that pays Solana fees, since a deposit address holding only tokens has no SOL. */
+  SOLANA_FEE_PAYER_KEY: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a keystore key name').default('solana-fee-payer'),
+  /** Accepted SPL mints, CODE=mint[,CODE=mint…]; the default is mainnet USDC (the devnet plants its USDC there too). */
+  SOLANA_TOKENS: z.string().regex(/^[A-Z][A-Z0-9]{0,15}=[1-9A-HJ-NP-Za-km-z]{32,44}(,[A-Z][A-Z0-9]{0,15}=[1-9A-HJ-NP-Za-km-z]{32,44})*$/, 'must be CODE=mint pairs such as USDC=EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v').default('USDC=EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v'),
+  SOLANA_POLL_INTERVAL_MS: positiveInt.default(1_000),
+  /** NEAR (issue #21): NEAR JSON-RPC. Unset: no NEAR indexer, no NEAR sweeps, and the chain-signatures signer cannot call the MPC contract. */
+  NEAR_RPC_URL: z.string().regex(/^https?:\/\//, 'must look like https://rpc.testnet.near.org').optional(),
+  /** Where NEAR deposits are swept to. */
+  NEAR_TREASURY_ACCOUNT: z.string().regex(/^(([a-z0-9]+[-_])*[a-z0-9]+\.)*([a-z0-9]+[-_])*[a-z0-9]+$/, 'must be a NEAR account id such as treasury.testnet').min(2).max(64).optional(),
+  /** The MPC signer contract; default: v1.signer on mainnet, v1.signer-prod.testnet on testnet. */
+  NEAR_SIGNER_CONTRACT: z.string().regex(/^(([a-z0-9]+[-_])*[a-z0-9]+\.)*([a-z0-9]+[-_])*[a-z0-9]+$/, 'must be a NEAR account id such as v1.signer').min(2).max(64).optional(),
+  NEAR_POLL_INTERVAL_MS: positiveInt.default(1_000),
   /** Blocks on top of a sweep transaction's block before the sweep counts as confirmed. */
   SWEEP_CONFIRMATIONS: z.coerce.number().int().min(1).max(10_000).default(12),
   /** Pyth Hermes. Tests and the demo point it at the local replay server (devnets/hermes.ts). */

@@ -1,24 +1,15 @@
-// `coffer indexer run|rescan|rewind|status --chain evm`.
+// `coffer indexer run|rescan|rewind|status --chain <indexer>`, for every indexer in the registry.
 import { createLogger, ensureDatabase, loadConfig } from '../../infra/index.ts';
-import {
-  evmSettings,
-  indexerNames,
-  jsonRpc,
-  listIndexerStatus,
-  requireRpcUrl,
-  rewindEvmIndexer,
-  runEvmIndexer,
-  runEvmRescan,
-} from '../../indexers/index.ts';
+import { findIndexer, indexerNames, listIndexerStatus, type IndexerDefinition } from '../../indexers/index.ts';
 import { LedgerWriter } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
 import { parse, printJson, UsageError, withDatabase } from './index.ts';
 
-function chainOf(value: string | undefined): 'evm' {
-  if (value === undefined) throw new UsageError('--chain is required (one of: evm)');
-  if (value === 'ethereum') return 'evm';
-  if (!(indexerNames as readonly string[]).includes(value)) throw new UsageError(`unknown chain "${value}" (indexers: ${indexerNames.join(', ')})`);
-  return value as 'evm';
+function chainOf(value: string | undefined): IndexerDefinition {
+  if (value === undefined) throw new UsageError(`--chain is required (one of: ${indexerNames.join(', ')})`);
+  const indexer = findIndexer(value);
+  if (!indexer) throw new UsageError(`unknown chain "${value}" (indexers: ${indexerNames.join(', ')})`);
+  return indexer;
 }
 
 function heightOf(name: string, value: string | undefined, min: number): number {
@@ -35,24 +26,25 @@ export async function indexerCommand(args: string[]): Promise<number> {
   const logger = createLogger({ level: config.LOG_LEVEL, base: { service: 'coffer-indexer' } });
   switch (action) {
     case 'run': {
-      chainOf(values.chain);
+      const indexer = chainOf(values.chain);
       await ensureDatabase(config.DATABASE_URL);
       await migrate({ connectionString: config.DATABASE_URL });
-      await runEvmIndexer(config, logger);
+      await indexer.run(config, logger);
       // The processor owns the process from here and exits it when it stops.
       return new Promise<number>(() => undefined);
     }
     case 'rescan': {
-      chainOf(values.chain);
-      await runEvmRescan(config, logger, heightOf('from', values.from, 0));
+      const indexer = chainOf(values.chain);
+      if (!indexer.rescan) throw new UsageError(`the ${indexer.name} indexer has no rescan`);
+      await indexer.rescan(config, logger, heightOf('from', values.from, 0));
       return new Promise<number>(() => undefined);
     }
     case 'rewind': {
-      chainOf(values.chain);
+      const indexer = chainOf(values.chain);
       const to = heightOf('to', values.to, -1);
       return withDatabase(3, async (pool) => {
         const writer = new LedgerWriter({ pool, logger });
-        const report = await rewindEvmIndexer({ pool, writer, rpc: jsonRpc(requireRpcUrl(config)), settings: evmSettings(config), to });
+        const report = await indexer.rewind({ config, pool, writer, to });
         if (values.json) printJson(report);
         else {
           process.stdout.write(

@@ -13,11 +13,8 @@ import { developmentPassphrase, operationalKeystore } from './keystore.ts';
 import { loadWebhookRoot } from '../../wallets/index.ts';
 import { LedgerWriter, ProjectionFollower } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
-import { indexerNames, requireRpcUrl, superviseIndexer } from '../../indexers/index.ts';
+import { findIndexer, indexerNames, indexerRegistry, superviseIndexer } from '../../indexers/index.ts';
 import { parse, UsageError } from './index.ts';
-
-/** The variable each indexer cannot run without; with it unset, `coffer start` leaves that indexer off and says so. */
-const indexerNeeds: Record<(typeof indexerNames)[number], keyof Config> = { evm: 'EVM_RPC_URL' };
 
 export async function start(args: string[]): Promise<number> {
   const { values } = parse(args, {
@@ -29,17 +26,18 @@ export async function start(args: string[]): Promise<number> {
   });
   const config = loadConfig(values.port ? { ...process.env, PORT: values.port } : process.env);
   const everything = !values.api && !values.projections && !values.workers && values.indexers === undefined;
-  const configured = indexerNames.filter((name) => config[indexerNeeds[name]] !== undefined);
+  const configured = indexerRegistry.filter((indexer) => config[indexer.needs] !== undefined).map((indexer) => indexer.name);
   const indexers = values.indexers !== undefined ? values.indexers.split(',').map((name) => name.trim()).filter(Boolean) : everything ? configured : [];
   for (const name of indexers) {
-    if (!(indexerNames as readonly string[]).includes(name)) throw new UsageError(`unknown indexer "${name}" (indexers: ${indexerNames.join(', ')})`);
-    if (name === 'evm') requireRpcUrl(config);
+    const indexer = findIndexer(name);
+    if (!indexer || indexer.name !== name) throw new UsageError(`unknown indexer "${name}" (indexers: ${indexerNames.join(', ')})`);
+    if (config[indexer.needs] === undefined) throw new UsageError(`the ${name} indexer needs ${indexer.needs}`);
   }
   const logger = createLogger({ level: config.LOG_LEVEL, base: { service: values.workers && !everything ? 'coffer-workers' : 'coffer' } });
   if (everything || values.indexers !== undefined) {
-    for (const name of indexerNames.filter((n) => !indexers.includes(n))) {
-      const reason = values.indexers !== undefined ? 'not named in --indexers' : `${indexerNeeds[name]} is not set`;
-      logger.info(`indexer ${name}: off — ${reason}`, { indexer: name });
+    for (const indexer of indexerRegistry.filter((i) => !indexers.includes(i.name))) {
+      const reason = values.indexers !== undefined ? 'not named in --indexers' : `${indexer.needs} is not set`;
+      logger.info(`indexer ${indexer.name}: off — ${reason}`, { indexer: indexer.name });
     }
   }
   await ensureDatabase(config.DATABASE_URL);

@@ -17,3 +17,4 @@ export {
   type CursorRow,
 } from './cursor.ts';
 export { rewindIndexer, RewindError, type RewindReport, type RewindOptions } from './rewind.ts';
+export { ChainFollower, type BlockSource, type SourceBlock, type FollowSettings, type FollowBatch } from './follow.ts';
