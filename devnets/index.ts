@@ -3,3 +3,4 @@
 export { startAnvil, anvilBinary, type Anvil } from './anvil.ts';
 export { freePort } from './ports.ts';
 export { startHermesReplay, type HermesReplay, type Misbehaviour } from './hermes.ts';
+export { startSolanaDevnet, usdcMainnetMint, type SolanaDevnet, type SolanaDevnetDescription, type SolanaDevnetOptions } from './solana/index.ts';
