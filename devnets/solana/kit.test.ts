@@ -22,6 +22,7 @@ import {
   type KeyPairSigner,
   type RpcDevnet,
   type Signature,
+  type TransactionMessageBytesBase64,
   type SolanaRpcApiDevnet,
 } from '@solana/kit';
 import {
@@ -149,7 +150,7 @@ describe('the Solana devnet through @solana/kit', () => {
       getCreateAssociatedTokenIdempotentInstruction({ payer, ata: strangerAta, owner: stranger.address, mint }),
     ];
     const unsigned = compileTransaction(await message(payer, createBoth));
-    const { value: quoted } = await rpc.getFeeForMessage(getBase64Decoder().decode(unsigned.messageBytes) as never, { commitment: 'confirmed' }).send();
+    const { value: quoted } = await rpc.getFeeForMessage(getBase64Decoder().decode(unsigned.messageBytes) as TransactionMessageBytesBase64, { commitment: 'confirmed' }).send();
     const { value: simulated } = await rpc
       .simulateTransaction(getBase64EncodedWireTransaction(unsigned), { encoding: 'base64', sigVerify: false, replaceRecentBlockhash: true })
       .send();
@@ -160,6 +161,7 @@ describe('the Solana devnet through @solana/kit', () => {
     const signature = await send(payer, createBoth);
     devnet.produceSlots(1);
     const landed = await rpc.getTransaction(signature, { commitment: 'confirmed', encoding: 'json', maxSupportedTransactionVersion: 0 }).send();
+    assert.ok(quoted !== null, 'the blockhash is valid, so there is a fee');
     assert.equal(landed?.meta?.fee, quoted);
 
     const overdraw = [getTransferCheckedInstruction({ source: payerAta, mint, destination: strangerAta, authority: payer, amount: 1n, decimals: 6 })];
@@ -171,6 +173,6 @@ describe('the Solana devnet through @solana/kit', () => {
     });
     devnet.produceSlots(1);
     const { value: balance } = await rpc.getBalance(payer.address, { commitment: 'confirmed' }).send();
-    assert.equal(balance, 1_000_000_000n - 2n * 2_039_280n - quoted!, 'a refused transaction pays no fee');
+    assert.equal(balance, 1_000_000_000n - 2n * 2_039_280n - quoted, 'a refused transaction pays no fee');
   });
 });

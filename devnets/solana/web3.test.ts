@@ -172,3 +172,27 @@ describe('the Solana devnet through @solana/web3.js v1', () => {
     assert.throws(() => devnet.dropSlot(next), /finalized/);
   });
 });
+
+describe('the Solana devnet on a slot interval', () => {
+  test('closes slots by itself and lands a transaction in the slot it was sent in', async () => {
+    const devnet = await startSolanaDevnet({ slotIntervalMs: 20 });
+    try {
+      const connection = new Connection(devnet.rpcUrl, 'confirmed');
+      const alice = Keypair.generate();
+      const first = await connection.getSlot('processed');
+      const airdrop = await connection.requestAirdrop(alice.publicKey, LAMPORTS_PER_SOL);
+      const landedIn = (await connection.getSignatureStatuses([airdrop])).value[0]?.slot;
+      const deadlineMs = Date.now() + 5_000;
+      while ((await connection.getSlot('confirmed')) < first + 3) {
+        if (Date.now() > deadlineMs) assert.fail('waited 5 s for the devnet to close 3 slots at a 20 ms interval');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const landed = await connection.getTransaction(airdrop, { maxSupportedTransactionVersion: 0 });
+      assert.ok(landedIn !== undefined && landedIn >= first);
+      assert.equal(landed?.slot, landedIn);
+      assert.equal(await connection.getBalance(alice.publicKey), LAMPORTS_PER_SOL);
+    } finally {
+      await devnet.stop();
+    }
+  });
+});
