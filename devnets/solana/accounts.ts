@@ -19,7 +19,8 @@ const base64 = getBase64Decoder();
 const tokenDecoder = getTokenDecoder();
 const mintDecoder = getMintDecoder();
 
-export type AccountEncoding = 'base58' | 'base64' | 'jsonParsed';
+/** `binary` is agave's legacy default for getAccountInfo: data as a bare base58 string. */
+export type AccountEncoding = 'binary' | 'base58' | 'base64' | 'jsonParsed';
 export type ReadAccount = (address: Address) => MaybeEncodedAccount;
 /** An account as LiteSVM hands it out: from getAccount (maybe missing) or from a program listing. */
 export type AnyAccount = MaybeEncodedAccount | EncodedAccount;
@@ -146,6 +147,7 @@ export function accountJson(account: AnyAccount, encoding: AccountEncoding, read
   const data = slice ? account.data.subarray(slice.offset, slice.offset + slice.length) : account.data;
   let encoded: unknown;
   if (encoding === 'jsonParsed' && !slice && kindOf(account)) encoded = parsed(account, read);
+  else if (encoding === 'binary') encoded = base58.decode(data);
   else if (encoding === 'base58') encoded = [base58.decode(data), 'base58'];
   else encoded = [base64.decode(data), 'base64'];
   return {
@@ -160,6 +162,6 @@ export function accountJson(account: AnyAccount, encoding: AccountEncoding, read
 
 export function accountEncoding(value: unknown, fallback: AccountEncoding): AccountEncoding {
   if (value === undefined) return fallback;
-  if (value === 'base58' || value === 'base64' || value === 'jsonParsed') return value;
+  if (value === 'binary' || value === 'base58' || value === 'base64' || value === 'jsonParsed') return value;
   throw invalidParams(`unsupported account encoding ${JSON.stringify(value)}; use base58, base64 or jsonParsed`);
 }

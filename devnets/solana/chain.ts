@@ -455,9 +455,9 @@ export class SolanaChain {
 
   #finalize(): void {
     const newest = this.confirmedBlock.slot;
-    for (const slot of this.#fork) {
+    for (let index = this.#forkIndexFrom(this.#finalizedSlot + 1); index < this.#fork.length; index += 1) {
+      const slot = this.#fork[index] as number;
       if (slot > newest - finalizationDepthSlots) break;
-      if (slot <= this.#finalizedSlot) continue;
       // The block finalized before stops being a possible fork parent, and nothing reads before it.
       const previous = this.#blockOrThrow(this.#finalizedSlot);
       previous.stateAfter = null;

@@ -67,6 +67,14 @@ describe('the Solana devnet through @solana/kit', () => {
     const { value: mint } = await rpc.getAccountInfo(devnet.tokens.USDC, { encoding: 'jsonParsed' }).send();
     assert.equal(mint?.owner, TOKEN_PROGRAM_ADDRESS);
     assert.deepEqual((mint?.data as { parsed: { info: unknown } }).parsed.info, { decimals: 6, freezeAuthority: null, isInitialized: true, mintAuthority: faucet.address, supply: '0' });
+    const web3Style = await fetch(devnet.rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getAccountInfo', params: [devnet.tokens.USDC] }),
+    });
+    const { result } = (await web3Style.json()) as { result: { value: { data: unknown; space: number } } };
+    assert.equal(typeof result.value.data, 'string', 'without an encoding, agave answers with legacy bare base58');
+    assert.equal(result.value.space, 82);
     assert.equal(await rpc.getHealth().send(), 'ok');
     assert.equal(typeof (await rpc.getVersion().send())['solana-core'], 'string');
     assert.equal(await rpc.getMinimumBalanceForRentExemption(165n).send(), 2_039_280n);

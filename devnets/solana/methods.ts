@@ -150,7 +150,7 @@ export function createMethods(chain: SolanaChain, faucet: Faucet): Record<string
       const options = config(params, 1);
       const level = commitment(options);
       const read = (address: Address) => chain.account(address, level);
-      return withContext(level, options, accountJson(read(addressOf(params, 0)), accountEncoding(options.encoding, 'base58'), read, dataSlice(options)));
+      return withContext(level, options, accountJson(read(addressOf(params, 0)), accountEncoding(options.encoding, 'binary'), read, dataSlice(options)));
     },
     getMultipleAccounts: (params) => {
       const options = config(params, 1);
