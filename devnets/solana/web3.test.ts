@@ -44,6 +44,9 @@ describe('the Solana devnet through @solana/web3.js v1', () => {
     const signature = await transfer(alice, bob, 1_000_000_000);
     const slot = devnet.slot();
     assert.equal(await connection.getTransaction(signature, { maxSupportedTransactionVersion: 0 }), null, 'a processed transaction is not visible at confirmed');
+    assert.equal(await connection.getBalance(bob.publicKey, 'processed'), 1_000_000_000);
+    assert.equal(await connection.getBalance(bob.publicKey, 'confirmed'), 0, 'the confirmed bank does not have the open slot yet');
+    assert.equal(await connection.getBalance(alice.publicKey, 'confirmed'), 2 * LAMPORTS_PER_SOL);
     devnet.produceSlots(1);
     assert.equal(await connection.getBalance(bob.publicKey), 1_000_000_000);
     assert.equal(await connection.getBalance(alice.publicKey), LAMPORTS_PER_SOL - 5_000);
