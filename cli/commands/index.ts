@@ -4,6 +4,7 @@ import { bench } from './bench.ts';
 import { contracts } from './contracts.ts';
 import { demo } from './demo.ts';
 import { derive } from './derive.ts';
+import { devnetCommand } from './devnet.ts';
 import { indexerCommand } from './indexer.ts';
 import { keys } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
@@ -129,6 +130,14 @@ export const commands: Record<string, CommandEntry> = {
                                         keep an EOA (bundler) or a paymaster's EntryPoint deposit
                                         topped up from the treasury hot wallet (amounts in wei)
   refills list | run                    the targets; one refill pass now
+`,
+  },
+  devnet: {
+    run: devnetCommand,
+    usage: `  devnet ethereum|bitcoin|solana|near [--json]
+                                        start one local chain on a free loopback port until Ctrl-C;
+                                        the first line (one JSON object with --json) gives its
+                                        rpcUrl and a funded faucet
 `,
   },
   contracts: {

@@ -1,0 +1,83 @@
+// `coffer devnet <chain> --json` as a newcomer runs it: a child process whose first line is one
+// JSON object naming the chain, its RPC URL and a faucet; the RPC answers its chain's protocol;
+// SIGTERM stops it and the port is free again.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const entryPoint = fileURLToPath(new URL('./coffer.ts', import.meta.url));
+const firstLineTimeoutMs = 60_000;
+
+async function rpc(url: string, method: string, params: unknown = []): Promise<unknown> {
+  const parsed = new URL(url);
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (parsed.username) headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')}`;
+  parsed.username = '';
+  parsed.password = '';
+  const response = await fetch(parsed, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }), signal: AbortSignal.timeout(10_000) });
+  const body = (await response.json()) as { result?: unknown; error?: unknown };
+  assert.equal(body.error ?? null, null, `${method} answered an error`);
+  return body.result;
+}
+
+async function withDevnet(chain: string, check: (line: Record<string, unknown>) => Promise<void>): Promise<void> {
+  const child = spawn(process.execPath, [entryPoint, 'devnet', chain, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  try {
+    const lines = createInterface({ input: child.stdout });
+    const first = await Promise.race([
+      new Promise<string>((resolve) => lines.once('line', resolve)),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no first line from coffer devnet ${chain} within ${firstLineTimeoutMs} ms: ${stderr}`)), firstLineTimeoutMs).unref()),
+    ]);
+    const line = JSON.parse(first) as Record<string, unknown>;
+    assert.equal(line.chain, chain);
+    assert.match(String(line.rpcUrl), /^http:\/\/([^@]+@)?127\.0\.0\.1:\d+/);
+    assert.ok(line.faucet && typeof line.faucet === 'object', 'a faucet is named');
+    await check(line);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, `coffer devnet ${chain} exits 0 on SIGTERM: ${stderr}`);
+}
+
+describe('coffer devnet', () => {
+  test('ethereum: anvil answers eth_chainId', async () => {
+    await withDevnet('ethereum', async (line) => assert.equal(await rpc(String(line.rpcUrl), 'eth_chainId'), '0x7a69'));
+  });
+
+  test('bitcoin: bcoin regtest with segwit active and a faucet key', async () => {
+    await withDevnet('bitcoin', async (line) => {
+      assert.match(String((line.faucet as { wif: string }).wif), /^[1-9A-HJ-NP-Za-km-z]{50,53}$/);
+      assert.ok(Number(await rpc(String(line.rpcUrl), 'getblockcount')) >= 432);
+    });
+  });
+
+  test('solana: the devnet answers getHealth and names its USDC mint', async () => {
+    await withDevnet('solana', async (line) => {
+      assert.equal(await rpc(String(line.rpcUrl), 'getHealth'), 'ok');
+      assert.equal((line.tokens as { USDC: string }).USDC, 'EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v');
+    });
+  });
+
+  test('near: the devnet answers status, with its signer contract and token', async () => {
+    await withDevnet('near', async (line) => {
+      const status = (await rpc(String(line.rpcUrl), 'status', [])) as { chain_id: string };
+      assert.equal(typeof status.chain_id, 'string');
+      assert.equal(typeof line.signerContract, 'string');
+      assert.match(String((line.faucet as { privateKey: string }).privateKey), /^ed25519:/);
+    });
+  });
+
+  test('an unknown chain is a usage error with a hint', async () => {
+    const child = spawn(process.execPath, [entryPoint, 'devnet', 'dogecoin'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.notEqual(code, 0);
+    assert.match(stderr, /unknown chain "dogecoin"/);
+  });
+});
