@@ -117,7 +117,9 @@ describe('the ledger, users and wallets answer as documented', () => {
   const call = (path: string, init: RequestInit & { key?: string } = {}) =>
     app.request(path, { ...init, headers: { authorization: `Bearer ${init.key ?? operator}`, 'content-type': 'application/json', ...(init.headers as Record<string, string>) } });
 
-  test('health and readiness', async () => {
+  test('health and readiness; /docs names each answer\'s shape', async () => {
+    const docs = await (await call('/docs')).text();
+    assert.ok(docs.includes('201 → User') && docs.includes('200 → JournalEntryPage'), 'the docs page names the answers');
     await documented(await call('/health'), 'get', '/health');
     await documented(await call('/ready'), 'get', '/ready');
   });

@@ -202,15 +202,24 @@ export function openApiDocument() {
   };
 }
 
+type DocumentedOperation = {
+  summary: string;
+  parameters?: { name: string; in: string }[];
+  responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }>;
+};
+
 export function docsPage(document: ReturnType<typeof openApiDocument>): string {
   const escape = (text: string) => text.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!);
   const rows = Object.entries(document.paths).flatMap(([path, operations]) =>
-    Object.entries(operations as Record<string, { summary: string; parameters?: { name: string; in: string }[] }>).map(
-      ([method, operation]) =>
-        `<tr><td><code>${method.toUpperCase()}</code></td><td><code>${escape(path)}</code></td><td>${escape(operation.summary)}${
-          operation.parameters?.length ? `<br><small>${operation.parameters.map((p) => `${escape(p.name)} (${p.in})`).join(', ')}</small>` : ''
-        }</td></tr>`,
-    ),
+    Object.entries(operations as Record<string, DocumentedOperation>).map(([method, operation]) => {
+      // The answer's shape by its schema's name, as /openapi.json's components call it.
+      const answers = Object.entries(operation.responses)
+        .filter(([status]) => status.startsWith('2'))
+        .map(([status, response]) => `${status} → ${escape(response.content?.['application/json']?.schema.$ref?.split('/').at(-1) ?? Object.keys(response.content ?? {}).join(', '))}`);
+      return `<tr><td><code>${method.toUpperCase()}</code></td><td><code>${escape(path)}</code></td><td>${escape(operation.summary)}${
+        operation.parameters?.length ? `<br><small>${operation.parameters.map((p) => `${escape(p.name)} (${p.in})`).join(', ')}</small>` : ''
+      }<br><small>${answers.join('; ')}</small></td></tr>`;
+    }),
   );
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>coffer API</title>
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:980px;margin:2rem auto;padding:0 1rem}td{padding:.35rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}code{font-size:.9em}</style>
