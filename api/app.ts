@@ -11,6 +11,8 @@ import { mountQueueBoard } from './board.ts';
 import type { ApiDependencies, AppEnv } from './context.ts';
 import { docsPage, openApiDocument } from './openapi.ts';
 import { ApiError, problemBody } from './problem.ts';
+import type * as responses from './responses.ts';
+import type { z } from 'zod';
 import { ledgerRoutes } from './routes/ledger.ts';
 import { userRoutes } from './routes/users.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -74,7 +76,7 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   });
   app.notFound((c) => c.newResponse(JSON.stringify(problemBody(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`)), 404, { 'Content-Type': 'application/problem+json' }));
 
-  app.get('/health', (c) => c.json({ status: 'ok' }));
+  app.get('/health', (c) => c.json({ status: 'ok' } satisfies z.input<typeof responses.health>));
   app.get('/ready', async (c) => {
     const checks: Record<string, string> = {};
     await deps.pool.query('SELECT 1').then(() => (checks.postgres = 'ok'), (error: Error) => (checks.postgres = error.message));
@@ -85,7 +87,7 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
       checks.redis = problem ?? (await redis.ping().then(() => 'ok', (error: unknown) => `cannot reach Redis (${redis.status === 'ready' ? describeConnectionError(error) : `connection ${redis.status}`})`));
     }
     const ready = Object.values(checks).every((value) => value === 'ok');
-    return c.json({ status: ready ? 'ready' : 'not_ready', checks }, ready ? 200 : 503);
+    return c.json({ status: ready ? 'ready' : 'not_ready', checks } satisfies z.input<typeof responses.ready>, ready ? 200 : 503);
   });
   app.get('/metrics', async (c) => {
     const head = await journalHead(deps.pool).catch(() => -1n);

@@ -1,10 +1,15 @@
-// The OpenAPI document, built from the same zod schemas the routes validate with.
+// The OpenAPI document, built from the same zod schemas the routes validate requests with and
+// type their answers by (responses.ts).
 import { z } from 'zod';
 import { balancesQuery, asOfQuery, entriesQuery, manualEntryBody, statementQuery } from './routes/ledger.ts';
 import { createUserBody, depositsQuery } from './routes/users.ts';
 import { createWalletBody, spendBody, spendsQuery } from './routes/wallets.ts';
 import { policySchema } from '../wallets/index.ts';
 import { forwardRequestSchema } from '../jobs/index.ts';
+import { responseJsonSchemas, type ResponseName } from './responses.ts';
+
+/** A JSON answer whose shape is the named schema of responses.ts. */
+const answer = (description: string, name: ResponseName) => ({ description, content: { 'application/json': { schema: { $ref: `#/components/schemas/${name}` } } } });
 
 const problem = { description: 'Problem', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
 
@@ -16,36 +21,46 @@ function queryParameters(schema: z.ZodObject) {
 const pathId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
 const relayerAuth = [{ defenderToken: [] }];
-const relayerOp = (summary: string, extra: object = {}) => ({ summary, security: relayerAuth, responses: { '200': { description: 'OK' }, '400': problem, '401': problem, '404': problem }, ...extra });
+const relayerOp = (summary: string, response: ResponseName, extra: object = {}) => ({
+  summary,
+  security: relayerAuth,
+  responses: { '200': answer('OK', response), '400': problem, '401': problem, '404': problem },
+  ...extra,
+});
 /** Defender v2 relay-signer API (root paths, as its client expects) and seed 002's relay service. */
 const defenderPaths = {
-  '/auth/login': { post: { summary: 'Defender login: {apiKey, secretKey, type} → {accessToken, refreshToken}', responses: { '200': { description: 'tokens' }, '403': problem } } },
-  '/auth/refresh-token': { post: { summary: 'Defender token refresh: {apiKey, secretKey, refreshToken} → a new access token', responses: { '200': { description: 'tokens' }, '403': problem } } },
-  '/relayers/self': { get: relayerOp('The relayer (RelayerGetResponse)') },
-  '/relayers/self/status': { get: relayerOp('Nonce, pending transactions and their cost') },
+  '/auth/login': { post: { summary: 'Defender login: {apiKey, secretKey, type} → {accessToken, refreshToken}', responses: { '200': answer('tokens', 'Tokens'), '403': problem } } },
+  '/auth/refresh-token': { post: { summary: 'Defender token refresh: {apiKey, secretKey, refreshToken} → a new access token', responses: { '200': answer('tokens', 'Tokens'), '403': problem } } },
+  '/relayers/self': { get: relayerOp('The relayer (RelayerGetResponse)', 'Relayer') },
+  '/relayers/self/status': { get: relayerOp('Nonce, pending transactions and their cost', 'RelayerStatus') },
   '/relayers/self/txs': {
-    post: relayerOp('Send: validated, priced (speed or explicit fees, capped), balance-reserved, given the next nonce, signed and stored, then broadcast. A repeated body (the client retries) or Idempotency-Key returns the first transaction.'),
-    get: relayerOp('List by status (pending, mined, failed, expired), since, limit, sort; {items, next} with usePagination=true'),
+    post: relayerOp('Send: validated, priced (speed or explicit fees, capped), balance-reserved, given the next nonce, signed and stored, then broadcast. A repeated body (the client retries) or Idempotency-Key returns the first transaction.', 'DefenderTransaction'),
+    get: relayerOp('List by status (pending, mined, failed, expired), since, limit, sort; {items, next} with usePagination=true', 'DefenderTransactions'),
   },
   '/relayers/self/txs/{id}': {
-    get: relayerOp('One transaction by id, or by nonce with ?nonce=true', { parameters: [pathId] }),
-    put: relayerOp('Replace by id or by nonce (a numeric path): same nonce, ≥ 10 % higher fees', { parameters: [pathId] }),
-    delete: relayerOp('Cancel: a NOOP takes the nonce', { parameters: [pathId] }),
+    get: relayerOp('One transaction by id, or by nonce with ?nonce=true', 'DefenderTransaction', { parameters: [pathId] }),
+    put: relayerOp('Replace by id or by nonce (a numeric path): same nonce, ≥ 10 % higher fees', 'DefenderTransaction', { parameters: [pathId] }),
+    delete: relayerOp('Cancel: a NOOP takes the nonce', 'DefenderCancel', { parameters: [pathId] }),
   },
-  '/relayers/self/sign': { post: relayerOp('EIP-191 signature over the bytes of a hex message: {sig, r, s, v}') },
-  '/relayers/self/sign-typed-data': { post: relayerOp('EIP-712 signature from {domainSeparator, hashStructMessage}') },
-  '/relayers/self/jsonrpc': { post: relayerOp('Read-only JSON-RPC to the node (eth_chainId, eth_call, …)') },
-  '/relay': { post: relayerOp('Seed 002: send {to, data, value?, gasLimit, speed} with X-Api-Key and X-Api-Secret → {transactionId, hash, status}') },
-  '/relay/{id}': { get: relayerOp('Seed 002: {transactionId, hash, status}', { parameters: [pathId] }) },
-  '/relayer': { get: relayerOp('Seed 002: {address, balance}') },
+  '/relayers/self/sign': { post: relayerOp('EIP-191 signature over the bytes of a hex message: {sig, r, s, v}', 'Signature') },
+  '/relayers/self/sign-typed-data': { post: relayerOp('EIP-712 signature from {domainSeparator, hashStructMessage}', 'Signature') },
+  '/relayers/self/jsonrpc': { post: relayerOp('Read-only JSON-RPC to the node (eth_chainId, eth_call, …); a refused call is a JSON-RPC error in a 200', 'JsonRpcAnswer') },
+  '/relay': {
+    post: {
+      ...relayerOp('Seed 002: send {to, data, value?, gasLimit, speed} with X-Api-Key and X-Api-Secret → {transactionId, hash, status}', 'RelayedSeed'),
+      responses: { '201': answer('sent', 'RelayedSeed'), '400': problem, '401': problem, '404': problem },
+    },
+  },
+  '/relay/{id}': { get: relayerOp('Seed 002: {transactionId, hash, status}', 'RelayedSeed', { parameters: [pathId] }) },
+  '/relayer': { get: relayerOp('Seed 002: {address, balance}', 'RelayerBalance') },
 };
 
 export function openApiDocument() {
-  const read = (summary: string, query?: z.ZodObject, extra: object = {}) => ({
+  const read = (summary: string, response: ResponseName, query?: z.ZodObject, extra: object = {}) => ({
     summary,
     security: [{ bearer: [] }],
     parameters: query ? queryParameters(query) : [],
-    responses: { '200': { description: 'OK' }, '400': problem, '401': problem, '403': problem },
+    responses: { '200': answer('OK', response), '400': problem, '401': problem, '403': problem },
     ...extra,
   });
   return {
@@ -67,43 +82,58 @@ export function openApiDocument() {
         NewWallet: z.toJSONSchema(createWalletBody, { unrepresentable: 'any' }),
         Policy: z.toJSONSchema(policySchema, { io: 'input', unrepresentable: 'any' }),
         SpendRequest: z.toJSONSchema(spendBody, { unrepresentable: 'any' }),
+        ...responseJsonSchemas(),
       },
     },
     paths: {
-      '/health': { get: { summary: 'Liveness', responses: { '200': { description: 'alive' } } } },
-      '/ready': { get: { summary: 'Readiness: PostgreSQL and Redis answer', responses: { '200': { description: 'ready' }, '503': problem } } },
-      '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text/plain exposition' } } } },
-      '/v1/ledger/assets': { get: read('Registered assets and their scales') },
+      '/health': { get: { summary: 'Liveness', responses: { '200': answer('alive', 'Health') } } },
+      '/ready': { get: { summary: 'Readiness: PostgreSQL and Redis answer', responses: { '200': answer('ready', 'Ready'), '503': problem } } },
+      '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'Prometheus text exposition', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+      '/v1/ledger/assets': { get: read('Registered assets and their scales', 'Assets') },
       '/v1/ledger/entries': {
-        get: read('Journal entries by account (or selector like users:42:*), asset, kind and time; cursor pagination. Accept text/csv or application/x-ndjson to export.', entriesQuery),
+        get: read('Journal entries by account (or selector like users:42:*), asset, kind and time; cursor pagination. Accept text/csv or application/x-ndjson to export.', 'JournalEntryPage', entriesQuery, {
+          responses: {
+            '200': {
+              description: 'a page; with Accept text/csv or application/x-ndjson, the whole filtered journal as a file',
+              content: {
+                ...answer('', 'JournalEntryPage').content,
+                'text/csv': { schema: { type: 'string', description: 'one row per posting' } },
+                'application/x-ndjson': { schema: { type: 'string', description: 'one JournalEntry per line' } },
+              },
+            },
+            '400': problem,
+            '401': problem,
+            '403': problem,
+          },
+        }),
         post: {
           summary: 'Post a manual adjusting entry (operator). Idempotent by Idempotency-Key.',
           security: [{ bearer: [] }],
           parameters: [{ name: 'Idempotency-Key', in: 'header', required: true, schema: { type: 'string', maxLength: 200 } }],
           requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ManualEntry' } } } },
-          responses: { '201': { description: 'created' }, '200': { description: 'idempotent replay: the original entry' }, '400': problem, '409': problem, '422': problem },
+          responses: { '201': answer('created', 'JournalEntry'), '200': answer('idempotent replay: the original entry', 'JournalEntry'), '400': problem, '409': problem, '422': problem },
         },
       },
-      '/v1/ledger/entries/{id}': { get: read('One journal entry', undefined, { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }] }) },
+      '/v1/ledger/entries/{id}': { get: read('One journal entry', 'JournalEntry', undefined, { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }] }) },
       '/v1/ledger/accounts/{account}/statement': {
-        get: read('Account statement with running balance', statementQuery, {
+        get: read('Account statement with running balance', 'Statement', statementQuery, {
           parameters: [{ name: 'account', in: 'path', required: true, schema: { type: 'string' } }, ...queryParameters(statementQuery)],
         }),
       },
-      '/v1/ledger/balances': { get: read('Balances by account selector, now or as of a time (effective) or journal sequence', balancesQuery) },
-      '/v1/ledger/trial-balance': { get: read('Trial balance per asset, now or as of a time or sequence', asOfQuery) },
-      '/v1/ledger/verify': { get: read('Re-check every ledger invariant (hash chain, balance, floors, projections)') },
+      '/v1/ledger/balances': { get: read('Balances by account selector, now or as of a time (effective) or journal sequence', 'Balances', balancesQuery) },
+      '/v1/ledger/trial-balance': { get: read('Trial balance per asset, now or as of a time or sequence', 'TrialBalance', asOfQuery) },
+      '/v1/ledger/verify': { get: read('Re-check every ledger invariant (hash chain, balance, floors, projections)', 'VerifyReport') },
       '/v1/users': {
         post: {
           summary: 'Create a user from a NEAR account (operator)',
           security: [{ bearer: [] }],
           requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/NewUser' } } } },
-          responses: { '201': { description: 'created' }, '400': problem, '409': problem, '422': problem },
+          responses: { '201': answer('created', 'User'), '400': problem, '409': problem, '422': problem },
         },
       },
-      '/v1/users/{id}': { get: read('One user (operator, or the user\'s own key)', undefined, { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }] }) },
+      '/v1/users/{id}': { get: read('One user (operator, or the user\'s own key)', 'User', undefined, { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }] }) },
       '/v1/users/{id}/deposit-addresses/{chain}': {
-        get: read('The user\'s deposit address on ethereum, bitcoin, solana or near: derived once, stable forever, with a payment URI', undefined, {
+        get: read('The user\'s deposit address on ethereum, bitcoin, solana or near: derived once, stable forever, with a payment URI', 'DepositAddress', undefined, {
           parameters: [
             { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
             { name: 'chain', in: 'path', required: true, schema: { type: 'string', enum: ['ethereum', 'bitcoin', 'solana', 'near'] } },
@@ -111,12 +141,12 @@ export function openApiDocument() {
         }),
       },
       '/v1/users/{id}/deposits': {
-        get: read('The user\'s deposits, newest first: chain, tx, amount, asset, confirmations, status pending/confirmed/reverted', depositsQuery, {
+        get: read('The user\'s deposits, newest first: chain, tx, amount, asset, confirmations, status pending/confirmed/reverted', 'DepositPage', depositsQuery, {
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }, ...queryParameters(depositsQuery)],
         }),
       },
       '/v1/users/{id}/balances': {
-        get: read('The user\'s pending (below the finality depth) and confirmed (in custody) balances per chain and asset, and their CHOCO', undefined, {
+        get: read('The user\'s pending (below the finality depth) and confirmed (in custody) balances per chain and asset, and their CHOCO', 'UserBalances', undefined, {
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
         }),
       },
@@ -125,62 +155,71 @@ export function openApiDocument() {
           summary: 'Create an agent wallet (operator): an EVM address derived for it, an owner, an optional webhook URL; answers its webhook secret once',
           security: [{ bearer: [] }],
           requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/NewWallet' } } } },
-          responses: { '201': { description: 'created' }, '400': problem, '409': problem, '422': problem, '503': problem },
+          responses: { '201': answer('created', 'CreatedWallet'), '400': problem, '409': problem, '422': problem, '503': problem },
         },
       },
-      '/v1/wallets/{id}': { get: read('A wallet: address, balances (available, held, pending), remaining budget per window, frozen, locked down', undefined, { parameters: [pathId] }) },
+      '/v1/wallets/{id}': { get: read('A wallet: address, balances (available, held, pending), remaining budget per window, frozen, locked down', 'Wallet', undefined, { parameters: [pathId] }) },
       '/v1/wallets/{id}/policy': {
-        get: read('The current policy and its version', undefined, { parameters: [pathId] }),
+        get: read('The current policy and its version', 'StoredPolicy', undefined, { parameters: [pathId] }),
         put: {
           summary: 'Replace the policy (owner or operator): a new version, audited. Rules: per_tx_cap, window_limit (rolling or calendar in an IANA zone), recipients, contracts, selectors, tokens, hours, cooldown, velocity; each with severity approve | reject | freeze | lockdown',
           security: [{ bearer: [] }],
           parameters: [pathId],
           requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Policy' } } } },
-          responses: { '200': { description: 'stored' }, '400': problem, '403': problem, '404': problem, '422': problem },
+          responses: { '200': answer('stored', 'StoredPolicy'), '400': problem, '403': problem, '404': problem, '422': problem },
         },
       },
       '/v1/wallets/{id}/spends': {
-        get: read('The wallet\'s spends, newest first', spendsQuery, { parameters: [pathId, ...queryParameters(spendsQuery)] }),
+        get: read('The wallet\'s spends, newest first', 'SpendPage', spendsQuery, { parameters: [pathId, ...queryParameters(spendsQuery)] }),
         post: {
           summary: 'Ask to spend (the wallet\'s agent key). 202 with the spend; a policy job decides: allowed (budget and funds held), rejected with a code, or awaiting_approval',
           security: [{ bearer: [] }],
           parameters: [pathId, { name: 'Idempotency-Key', in: 'header', required: true, schema: { type: 'string', maxLength: 200 } }],
           requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/SpendRequest' } } } },
-          responses: { '202': { description: 'accepted for a decision' }, '200': { description: 'idempotent replay: the original spend' }, '400': problem, '404': problem, '409': problem, '422': problem },
+          responses: { '202': answer('accepted for a decision', 'Spend'), '200': answer('idempotent replay: the original spend', 'Spend'), '400': problem, '404': problem, '409': problem, '422': problem },
         },
       },
-      '/v1/wallets/{id}/freeze': { post: { summary: 'Freeze the wallet (owner or operator)', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': { description: 'frozen' }, '403': problem, '404': problem } } },
-      '/v1/wallets/{id}/unfreeze': { post: { summary: 'Unfreeze (owner; a locked-down wallet: operator)', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': { description: 'unfrozen' }, '403': problem, '404': problem } } },
-      '/v1/wallets/{id}/webhook': { put: { summary: 'Set or clear the webhook URL (owner or operator); answers the signing secret', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': { description: 'stored' }, '400': problem, '403': problem } } },
-      '/v1/wallets/{id}/events': { get: read('The wallet\'s audit log: policy versions, freezes, lockdowns, every spend status', undefined, { parameters: [pathId] }) },
-      '/v1/spends/{id}': { get: read('One spend: status, code, every violated rule, transaction, fee, ledger entries', undefined, { parameters: [pathId] }) },
-      '/v1/spends/{id}/approve': { post: { summary: 'Approve a spend awaiting approval (owner or operator); the other rules are checked again', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': { description: 'decided' }, '403': problem, '404': problem, '409': problem } } },
-      '/v1/spends/{id}/reject': { post: { summary: 'Reject a spend awaiting approval (owner or operator)', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': { description: 'rejected' }, '403': problem, '404': problem, '409': problem } } },
-      '/v1/admin/indexers': { get: read('Indexers: processed and finalized block, chain head, lag, deposits awaiting confirmation, stop reason (operator, auditor)') },
-      '/v1/admin/refills': { get: read('Refill targets (relayer and bundler EOAs, paymaster deposits): balance now, fund_below → fund_to, daily cap, refilled today; the treasury hot wallet; refill history (operator, auditor)') },
+      '/v1/wallets/{id}/freeze': { post: { summary: 'Freeze the wallet (owner or operator)', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': answer('frozen', 'Wallet'), '403': problem, '404': problem } } },
+      '/v1/wallets/{id}/unfreeze': { post: { summary: 'Unfreeze (owner; a locked-down wallet: operator)', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': answer('unfrozen', 'Wallet'), '403': problem, '404': problem } } },
+      '/v1/wallets/{id}/webhook': { put: { summary: 'Set or clear the webhook URL (owner or operator); answers the signing secret', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': answer('stored', 'Webhook'), '400': problem, '403': problem } } },
+      '/v1/wallets/{id}/events': { get: read('The wallet\'s audit log: policy versions, freezes, lockdowns, every spend status', 'WalletEventPage', undefined, { parameters: [pathId] }) },
+      '/v1/spends/{id}': { get: read('One spend: status, code, every violated rule, transaction, fee, ledger entries', 'Spend', undefined, { parameters: [pathId] }) },
+      '/v1/spends/{id}/approve': { post: { summary: 'Approve a spend awaiting approval (owner or operator); the other rules are checked again', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': answer('decided', 'Spend'), '403': problem, '404': problem, '409': problem } } },
+      '/v1/spends/{id}/reject': { post: { summary: 'Reject a spend awaiting approval (owner or operator)', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': answer('rejected', 'Spend'), '403': problem, '404': problem, '409': problem } } },
+      '/v1/admin/indexers': { get: read('Indexers: processed and finalized block, chain head, lag, deposits awaiting confirmation, stop reason (operator, auditor)', 'Indexers') },
+      '/v1/admin/refills': { get: read('Refill targets (relayer and bundler EOAs, paymaster deposits): balance now, fund_below → fund_to, daily cap, refilled today; the treasury hot wallet; refill history (operator, auditor)', 'Refills') },
       '/v1/forwarder/requests': {
         post: {
           summary: 'Relay an EIP-712 signed ERC2771Forwarder ForwardRequest (user or operator): checked (signature, deadline, nonce, target allowlist, gas, verify) and sent through execute; a signer’s requests go out in nonce order',
           security: [{ bearer: [] }],
           requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(forwardRequestSchema, { io: 'input', unrepresentable: 'any' }) } } },
-          responses: { '202': { description: 'queued or relayed' }, '200': { description: 'the same signed request again' }, '400': problem, '403': problem, '409': problem, '503': problem },
+          responses: { '202': answer('queued or relayed', 'ForwardRequest'), '200': answer('the same signed request again', 'ForwardRequest'), '400': problem, '403': problem, '409': problem, '503': problem },
         },
       },
-      '/v1/forwarder/requests/{id}': { get: read('A forward request: queued, relayed, executed (its ExecutedForwardRequest seen), failed or expired, with the relay transaction', undefined, { parameters: [pathId] }) },
+      '/v1/forwarder/requests/{id}': { get: read('A forward request: queued, relayed, executed (its ExecutedForwardRequest seen), failed or expired, with the relay transaction', 'ForwardRequest', undefined, { parameters: [pathId] }) },
       ...defenderPaths,
     },
   };
 }
 
+type DocumentedOperation = {
+  summary: string;
+  parameters?: { name: string; in: string }[];
+  responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }>;
+};
+
 export function docsPage(document: ReturnType<typeof openApiDocument>): string {
   const escape = (text: string) => text.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!);
   const rows = Object.entries(document.paths).flatMap(([path, operations]) =>
-    Object.entries(operations as Record<string, { summary: string; parameters?: { name: string; in: string }[] }>).map(
-      ([method, operation]) =>
-        `<tr><td><code>${method.toUpperCase()}</code></td><td><code>${escape(path)}</code></td><td>${escape(operation.summary)}${
-          operation.parameters?.length ? `<br><small>${operation.parameters.map((p) => `${escape(p.name)} (${p.in})`).join(', ')}</small>` : ''
-        }</td></tr>`,
-    ),
+    Object.entries(operations as Record<string, DocumentedOperation>).map(([method, operation]) => {
+      // The answer's shape by its schema's name, as /openapi.json's components call it.
+      const answers = Object.entries(operation.responses)
+        .filter(([status]) => status.startsWith('2'))
+        .map(([status, response]) => `${status} → ${escape(response.content?.['application/json']?.schema.$ref?.split('/').at(-1) ?? Object.keys(response.content ?? {}).join(', '))}`);
+      return `<tr><td><code>${method.toUpperCase()}</code></td><td><code>${escape(path)}</code></td><td>${escape(operation.summary)}${
+        operation.parameters?.length ? `<br><small>${operation.parameters.map((p) => `${escape(p.name)} (${p.in})`).join(', ')}</small>` : ''
+      }<br><small>${answers.join('; ')}</small></td></tr>`;
+    }),
   );
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>coffer API</title>
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:980px;margin:2rem auto;padding:0 1rem}td{padding:.35rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}code{font-size:.9em}</style>

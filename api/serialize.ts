@@ -1,8 +1,11 @@
 // Ledger objects as JSON and CSV: amounts and ids as decimal strings (JSON numbers would round).
+// Each JSON shape is typed by its schema in responses.ts, the one /openapi.json shows.
 import type { AccountBalance, JournalEntry, StatementLine, TrialBalanceLine, VerifyReport } from '../ledger/index.ts';
 import { formatUnits } from '../ledger/index.ts';
+import type { z } from 'zod';
+import type * as responses from './responses.ts';
 
-export function entryJson(entry: JournalEntry) {
+export function entryJson(entry: JournalEntry): z.input<typeof responses.entry> {
   return {
     id: entry.id.toString(),
     kind: entry.kind,
@@ -17,15 +20,15 @@ export function entryJson(entry: JournalEntry) {
   };
 }
 
-export function balanceJson(row: AccountBalance) {
+export function balanceJson(row: AccountBalance): z.input<typeof responses.balance> {
   return { account: row.account, asset: row.asset, balance: row.balance.toString(), formatted: formatUnits(row.balance, row.scale) };
 }
 
-export function trialBalanceJson(line: TrialBalanceLine) {
+export function trialBalanceJson(line: TrialBalanceLine): z.input<typeof responses.trialBalanceLine> {
   return { asset: line.asset, debits: line.debits.toString(), credits: line.credits.toString(), net: line.net.toString(), balanced: line.net === 0n };
 }
 
-export function statementLineJson(line: StatementLine) {
+export function statementLineJson(line: StatementLine): z.input<typeof responses.statementLine> {
   return {
     entryId: line.entryId.toString(),
     postingIndex: line.postingIndex,
@@ -37,7 +40,7 @@ export function statementLineJson(line: StatementLine) {
   };
 }
 
-export function verifyJson(report: VerifyReport) {
+export function verifyJson(report: VerifyReport): z.input<typeof responses.verifyReport> {
   return {
     ok: report.ok,
     entries: report.entries.toString(),

@@ -1,5 +1,6 @@
 // /v1/admin: operators' view of the moving parts. Indexers: cursor, chain head, lag, stop reason.
 import { Hono } from 'hono';
+import type { z } from 'zod';
 import { listIndexerStatus, type IndexerStatus } from '../../indexers/index.ts';
 import { listRefillTargets, refillHistory, targetBalance, treasuryHotAccount, treasuryNotConfigured, type RefillContext } from '../../jobs/index.ts';
 import { getBalances } from '../../ledger/index.ts';
@@ -7,8 +8,9 @@ import { ApiError } from '../problem.ts';
 import { requireRole } from '../auth.ts';
 import type { Pool } from '../../infra/index.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
+import type * as responses from '../responses.ts';
 
-export const indexerJson = (s: IndexerStatus) => ({
+export const indexerJson = (s: IndexerStatus): z.input<typeof responses.indexer> => ({
   indexer: s.indexer,
   chain: s.chain,
   processedHeight: s.processedHeight,
@@ -25,7 +27,7 @@ export const indexerJson = (s: IndexerStatus) => ({
 
 export function adminRoutes(deps: ApiDependencies): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.get('/indexers', requireRole('operator', 'auditor'), async (c) => c.json({ indexers: (await listIndexerStatus(deps.pool)).map(indexerJson) }));
+  app.get('/indexers', requireRole('operator', 'auditor'), async (c) => c.json({ indexers: (await listIndexerStatus(deps.pool)).map(indexerJson) } satisfies z.input<typeof responses.indexers>));
   // Refills: every target with its balance now, thresholds, what was sent today, and the history.
   app.get('/refills', requireRole('operator', 'auditor'), async (c) => {
     const refills = deps.relay?.refills;

@@ -33,6 +33,7 @@ import type { ApiDependencies, AppEnv } from '../context.ts';
 import { ApiError, readJsonBody, readOptionalJsonBody } from '../problem.ts';
 import { pathParam } from '../params.ts';
 import { parseWith } from './ledger.ts';
+import type * as responses from '../responses.ts';
 
 const credentials = z.object({ apiKey: z.string().min(1).max(200), secretKey: z.string().min(1).max(200), type: z.string().optional() });
 const refreshBody = credentials.extend({ refreshToken: z.string().min(1).max(200) });
@@ -92,13 +93,13 @@ export function defenderRoutes(deps: ApiDependencies): Hono<AppEnv> {
     const body = parseWith(credentials, await readJsonBody(c.req));
     const tokens = await login(deps.pool, body, deps.relay?.tokens ?? { accessTtlSeconds: 3600, refreshTtlSeconds: 86_400 });
     if (!tokens) throw new ApiError(403, 'forbidden', 'API key or secret is wrong');
-    return c.json(tokens);
+    return c.json(tokens satisfies z.input<typeof responses.tokens>);
   });
   app.post('/auth/refresh-token', async (c) => {
     const body = parseWith(refreshBody, await readJsonBody(c.req));
     const tokens = await refresh(deps.pool, body, deps.relay?.tokens ?? { accessTtlSeconds: 3600, refreshTtlSeconds: 86_400 });
     if (!tokens) throw new ApiError(403, 'forbidden', 'API key, secret or refresh token is wrong or expired; log in again');
-    return c.json(tokens);
+    return c.json(tokens satisfies z.input<typeof responses.tokens>);
   });
 
   const self = new Hono<AppEnv>();
@@ -155,26 +156,26 @@ export function defenderRoutes(deps: ApiDependencies): Hono<AppEnv> {
     const { message } = parseWith(signBody, await readJsonBody(c.req));
     const key = await ctx().keys.get(relayer.keyName);
     const bytes: Hex = isHex(message) ? message : (`0x${Buffer.from(message, 'utf8').toString('hex')}`);
-    return c.json(signatureHex(key.signMessage(bytes)));
+    return c.json(signatureHex(key.signMessage(bytes)) satisfies z.input<typeof responses.signature>);
   });
   self.post('/sign-typed-data', async (c) => {
     const relayer = c.get('relayer');
     const body = parseWith(typedBody, await readJsonBody(c.req));
     const key = await ctx().keys.get(relayer.keyName);
-    return c.json(signatureHex(key.signTypedHashes(body.domainSeparator as Hex, body.hashStructMessage as Hex)));
+    return c.json(signatureHex(key.signTypedHashes(body.domainSeparator as Hex, body.hashStructMessage as Hex)) satisfies z.input<typeof responses.signature>);
   });
   self.post('/jsonrpc', async (c) => {
     const body = parseWith(rpcBody, await readJsonBody(c.req));
     const id = body.id ?? 1;
     if (!rpcMethods.has(body.method)) {
-      return c.json({ jsonrpc: '2.0', id, error: { code: -32601, message: `${body.method.slice(0, 60)} is not served here: send transactions with POST /relayers/self/txs, sign with /sign` } });
+      return c.json({ jsonrpc: '2.0', id, error: { code: -32601, message: `${body.method.slice(0, 60)} is not served here: send transactions with POST /relayers/self/txs, sign with /sign` } } satisfies z.input<typeof responses.jsonRpcAnswer>);
     }
     try {
       const result = await ctx().client.request({ method: body.method as 'eth_chainId', params: (body.params ?? []) as never });
-      return c.json({ jsonrpc: '2.0', id, result });
+      return c.json({ jsonrpc: '2.0', id, result } satisfies z.input<typeof responses.jsonRpcAnswer>);
     } catch (error) {
       const cause = error as { code?: number; shortMessage?: string };
-      return c.json({ jsonrpc: '2.0', id, error: { code: cause.code ?? -32603, message: (cause.shortMessage ?? 'the node refused the call').slice(0, 300) } });
+      return c.json({ jsonrpc: '2.0', id, error: { code: cause.code ?? -32603, message: (cause.shortMessage ?? 'the node refused the call').slice(0, 300) } } satisfies z.input<typeof responses.jsonRpcAnswer>);
     }
   });
   app.route('/relayers/self', self);
@@ -186,17 +187,17 @@ export function defenderRoutes(deps: ApiDependencies): Hono<AppEnv> {
   seed.post('/relay', seedAuth, async (c) => {
     const body = await readOptionalJsonBody(c.req);
     const tx = await sendAndBroadcast(c.get('relayer'), body, 'relay', idempotencyKey(c.req.header('idempotency-key')));
-    return c.json({ transactionId: tx.id, hash: tx.hash, status: relayStatus(tx.status) }, 201);
+    return c.json({ transactionId: tx.id, hash: tx.hash, status: relayStatus(tx.status) } satisfies z.input<typeof responses.relayedSeed>, 201);
   });
   seed.get('/relay/:id', seedAuth, async (c) => {
     const id = pathParam(c, 'id', 'relayerTransaction');
     const tx = await getTransaction(deps.pool, c.get('relayer').id, id);
     if (!tx) throw new ApiError(404, 'transaction_not_found', `no transaction ${id} for this relayer`);
-    return c.json({ transactionId: tx.id, hash: tx.minedHash ?? tx.hash, status: relayStatus(tx.status) });
+    return c.json({ transactionId: tx.id, hash: tx.minedHash ?? tx.hash, status: relayStatus(tx.status) } satisfies z.input<typeof responses.relayedSeed>);
   });
   seed.get('/relayer', seedAuth, async (c) => {
     const relayer = c.get('relayer');
-    return c.json({ address: relayer.address, balance: (await ctx().client.getBalance({ address: relayer.address })).toString() });
+    return c.json({ address: relayer.address, balance: (await ctx().client.getBalance({ address: relayer.address })).toString() } satisfies z.input<typeof responses.relayerBalance>);
   });
   app.route('/', seed);
   return app;

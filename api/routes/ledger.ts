@@ -24,6 +24,7 @@ import { requireRole } from '../auth.ts';
 import { pathParam } from '../params.ts';
 import { ApiError, readJsonBody } from '../problem.ts';
 import { balanceJson, csvHeader, entryCsvRows, entryJson, statementLineJson, trialBalanceJson, verifyJson } from '../serialize.ts';
+import type * as responses from '../responses.ts';
 
 export const pageSizeMax = 500;
 const exportPageSize = 1_000;
@@ -90,7 +91,7 @@ export function ledgerRoutes(deps: ApiDependencies): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const readers = requireRole('auditor', 'operator');
 
-  app.get('/assets', readers, async (c) => c.json({ data: await listAssets(deps.pool) }));
+  app.get('/assets', readers, async (c) => c.json({ data: await listAssets(deps.pool) } satisfies z.input<typeof responses.assets>));
 
   app.get('/entries', readers, async (c) => {
     const query = parseWith(entriesQuery, c.req.query());
@@ -127,7 +128,7 @@ export function ledgerRoutes(deps: ApiDependencies): Hono<AppEnv> {
     return c.json({
       data: entries.map(entryJson),
       nextCursor: entries.length === query.limit ? entries.at(-1)!.id.toString() : null,
-    });
+    } satisfies z.input<typeof responses.entriesPage>);
   });
 
   app.get('/entries/:id', readers, async (c) => {
@@ -181,7 +182,7 @@ export function ledgerRoutes(deps: ApiDependencies): Hono<AppEnv> {
       openingBalance: statement.openingBalance.toString(),
       data: statement.lines.map(statementLineJson),
       nextCursor: statement.nextCursor?.toString() ?? null,
-    });
+    } satisfies z.input<typeof responses.statement>);
   });
 
   app.get('/balances', readers, async (c) => {
@@ -192,13 +193,13 @@ export function ledgerRoutes(deps: ApiDependencies): Hono<AppEnv> {
       ...(query.asset ? { asset: query.asset } : {}),
       ...(asOf ? { asOf } : {}),
     });
-    return c.json({ asOf: query.asOf?.toISOString() ?? null, asOfSequence: query.asOfSequence?.toString() ?? null, data: rows.map(balanceJson) });
+    return c.json({ asOf: query.asOf?.toISOString() ?? null, asOfSequence: query.asOfSequence?.toString() ?? null, data: rows.map(balanceJson) } satisfies z.input<typeof responses.balances>);
   });
 
   app.get('/trial-balance', readers, async (c) => {
     const query = parseWith(asOfQuery, c.req.query());
     const lines = await getTrialBalance(deps.pool, asOfFrom(query));
-    return c.json({ balanced: lines.every((l) => l.net === 0n), data: lines.map(trialBalanceJson) });
+    return c.json({ balanced: lines.every((l) => l.net === 0n), data: lines.map(trialBalanceJson) } satisfies z.input<typeof responses.trialBalance>);
   });
 
   app.get('/verify', readers, async (c) => c.json(verifyJson(await verifyLedger(deps.pool))));

@@ -9,6 +9,7 @@ import type { ApiDependencies, AppEnv } from '../context.ts';
 import { ApiError, readJsonBody } from '../problem.ts';
 import { pathParam } from '../params.ts';
 import { parseWith } from './ledger.ts';
+import type * as responses from '../responses.ts';
 
 export const depositsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
@@ -21,8 +22,8 @@ export const createUserBody = z.strictObject({
   isSweepEnabled: z.boolean().optional(),
 });
 
-const userJson = (user: User) => ({ id: user.id, nearAccountId: user.nearAccountId, isSweepEnabled: user.isSweepEnabled, createdAt: user.createdAt.toISOString() });
-const addressJson = (a: DepositAddress) => ({
+const userJson = (user: User): z.input<typeof responses.user> => ({ id: user.id, nearAccountId: user.nearAccountId, isSweepEnabled: user.isSweepEnabled, createdAt: user.createdAt.toISOString() });
+const addressJson = (a: DepositAddress): z.input<typeof responses.depositAddress> => ({
   userId: a.userId,
   chain: a.chain,
   network: a.network,
@@ -34,7 +35,7 @@ const addressJson = (a: DepositAddress) => ({
   createdAt: a.createdAt.toISOString(),
 });
 
-const depositJson = (d: UserDeposit) => ({
+const depositJson = (d: UserDeposit): z.input<typeof responses.deposit> => ({
   id: d.entryId.toString(),
   chain: d.chain,
   address: d.address,
@@ -93,7 +94,7 @@ export function userRoutes(deps: ApiDependencies): Hono<AppEnv> {
     const query = parseWith(depositsQuery, c.req.query());
     await assertUserExists(deps, id);
     const rows = await listUserDeposits(deps.pool, id, { limit: query.limit, ...(query.cursor ? { before: BigInt(query.cursor) } : {}) });
-    return c.json({ data: rows.map(depositJson), nextCursor: rows.length === query.limit ? rows.at(-1)!.entryId.toString() : null });
+    return c.json({ data: rows.map(depositJson), nextCursor: rows.length === query.limit ? rows.at(-1)!.entryId.toString() : null } satisfies z.input<typeof responses.depositsPage>);
   });
 
   app.get('/:id/balances', requireRole('operator', 'user', 'auditor'), async (c) => {
@@ -113,7 +114,7 @@ export function userRoutes(deps: ApiDependencies): Hono<AppEnv> {
         pendingFormatted: formatUnits(b.pending, b.scale),
         confirmedFormatted: formatUnits(b.confirmed, b.scale),
       })),
-    });
+    } satisfies z.input<typeof responses.userBalances>);
   });
 
   return app;

@@ -24,12 +24,15 @@ import {
   unfreezeWallet,
   walletBudgets,
   webhookSecret,
+  type Spend,
+  type StoredPolicy,
   type Wallet,
 } from '../../wallets/index.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
 import { ApiError, readJsonBody, readOptionalJsonBody } from '../problem.ts';
 import { pathParam } from '../params.ts';
 import { parseWith } from './ledger.ts';
+import type * as responses from '../responses.ts';
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address of 20 bytes');
 const webhookUrl = z.string().url().regex(/^https?:\/\//, 'must be an http(s) URL').max(2_000);
@@ -81,7 +84,18 @@ function actorOf(c: Context<AppEnv>): string {
   return `${identity.role}:${identity.id}`;
 }
 
-async function walletView(deps: ApiDependencies, wallet: Wallet) {
+/** wallets/ shapes a spend (webhooks send the same JSON); the compiler holds it to the API's schema. */
+const spendJson: (spend: Spend) => z.input<typeof responses.spend> = spendView;
+
+const policyJson = (walletId: string, stored: StoredPolicy): z.input<typeof responses.storedPolicy> => ({
+  walletId,
+  version: stored.version,
+  createdBy: stored.createdBy,
+  createdAt: stored.createdAt.toISOString(),
+  policy: stored.policy,
+});
+
+async function walletView(deps: ApiDependencies, wallet: Wallet): Promise<z.input<typeof responses.wallet>> {
   const balances = await getWalletBalances(deps.pool, wallet.id);
   const policy = await currentPolicy(deps.pool, wallet.id);
   return {
@@ -120,7 +134,7 @@ export function walletRoutes(deps: ApiDependencies): Hono<AppEnv> {
     const settings = requireWalletKeys(deps);
     const body = parseWith(createWalletBody, await readJsonBody(c.req));
     const wallet = await createWallet(deps.pool, settings.keys, { id: body.id, ownerUserId: body.ownerUserId, ...(body.webhookUrl ? { webhookUrl: body.webhookUrl } : {}), actor: actorOf(c) });
-    return c.json({ ...(await walletView(deps, wallet)), webhookSecret: webhookSecret(settings.webhookRoot, wallet.id) }, 201);
+    return c.json({ ...(await walletView(deps, wallet)), webhookSecret: webhookSecret(settings.webhookRoot, wallet.id) } satisfies z.input<typeof responses.newWallet>, 201);
   });
 
   app.get('/:id', async (c) => {
@@ -134,7 +148,7 @@ export function walletRoutes(deps: ApiDependencies): Hono<AppEnv> {
     assertAccess(c, wallet, 'read');
     const stored = await currentPolicy(deps.pool, wallet.id);
     if (!stored) throw new ApiError(404, 'no_policy', `wallet ${wallet.id} has no policy yet; until it has one, every spend is rejected`);
-    return c.json({ walletId: wallet.id, version: stored.version, createdBy: stored.createdBy, createdAt: stored.createdAt.toISOString(), policy: stored.policy });
+    return c.json(policyJson(wallet.id, stored));
   });
 
   app.put('/:id/policy', async (c) => {
@@ -143,7 +157,7 @@ export function walletRoutes(deps: ApiDependencies): Hono<AppEnv> {
     const input = await readJsonBody(c.req);
     parseWith(policySchema, input);
     const stored = await setPolicy(deps.pool, wallet.id, input, actorOf(c));
-    return c.json({ walletId: wallet.id, version: stored.version, createdBy: stored.createdBy, createdAt: stored.createdAt.toISOString(), policy: stored.policy });
+    return c.json(policyJson(wallet.id, stored));
   });
 
   app.post('/:id/freeze', async (c) => {
@@ -167,7 +181,7 @@ export function walletRoutes(deps: ApiDependencies): Hono<AppEnv> {
     assertAccess(c, wallet, 'govern');
     const body = parseWith(z.strictObject({ url: webhookUrl.nullable() }), await readJsonBody(c.req));
     await setWebhookUrl(deps.pool, wallet.id, body.url, actorOf(c));
-    return c.json({ walletId: wallet.id, webhookUrl: body.url, webhookSecret: webhookSecret(settings.webhookRoot, wallet.id) });
+    return c.json({ walletId: wallet.id, webhookUrl: body.url, webhookSecret: webhookSecret(settings.webhookRoot, wallet.id) } satisfies z.input<typeof responses.webhook>);
   });
 
   app.get('/:id/events', async (c) => {
@@ -178,7 +192,7 @@ export function walletRoutes(deps: ApiDependencies): Hono<AppEnv> {
     return c.json({
       data: events.map((e) => ({ id: e.id.toString(), kind: e.kind, spendId: e.spendId, actor: e.actor, detail: e.detail, at: e.at.toISOString() })),
       nextCursor: events.length === query.limit ? events.at(-1)!.id.toString() : null,
-    });
+    } satisfies z.input<typeof responses.walletEventsPage>);
   });
 
   app.post('/:id/spends', async (c) => {
@@ -189,7 +203,7 @@ export function walletRoutes(deps: ApiDependencies): Hono<AppEnv> {
     const body = parseWith(spendBody, await readJsonBody(c.req));
     const { spend, replayed } = await requestSpend(deps.pool, { walletId: wallet.id, idempotencyKey, body, requestedBy: actorOf(c) });
     c.header('Location', `/v1/spends/${spend.id}`);
-    return c.json(spendView(spend), replayed ? 200 : 202);
+    return c.json(spendJson(spend), replayed ? 200 : 202);
   });
 
   app.get('/:id/spends', async (c) => {
@@ -197,7 +211,7 @@ export function walletRoutes(deps: ApiDependencies): Hono<AppEnv> {
     assertAccess(c, wallet, 'read');
     const query = parseWith(spendsQuery, c.req.query());
     const spends = await listSpends(deps.pool, wallet.id, { limit: query.limit, ...(query.status ? { status: query.status } : {}), ...(query.cursor ? { before: new Date(query.cursor) } : {}) });
-    return c.json({ data: spends.map(spendView), nextCursor: spends.length === query.limit ? spends.at(-1)!.createdAt.toISOString() : null });
+    return c.json({ data: spends.map(spendJson), nextCursor: spends.length === query.limit ? spends.at(-1)!.createdAt.toISOString() : null } satisfies z.input<typeof responses.spendsPage>);
   });
 
   return app;
@@ -219,17 +233,17 @@ export function spendRoutes(deps: ApiDependencies): Hono<AppEnv> {
     return spend;
   };
 
-  app.get('/:id', async (c) => c.json(spendView(await spendFor(c, 'read'))));
+  app.get('/:id', async (c) => c.json(spendJson(await spendFor(c, 'read'))));
 
   app.post('/:id/approve', async (c) => {
     const spend = await spendFor(c, 'govern');
-    return c.json(spendView(await approveSpend({ writer: deps.writer }, spend.id, actorOf(c))));
+    return c.json(spendJson(await approveSpend({ writer: deps.writer }, spend.id, actorOf(c))));
   });
 
   app.post('/:id/reject', async (c) => {
     const spend = await spendFor(c, 'govern');
     const body = parseWith(reasonBody, await readOptionalJsonBody(c.req));
-    return c.json(spendView(await rejectSpend({ writer: deps.writer }, spend.id, actorOf(c), body.reason)));
+    return c.json(spendJson(await rejectSpend({ writer: deps.writer }, spend.id, actorOf(c), body.reason)));
   });
 
   return app;

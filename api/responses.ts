@@ -1,0 +1,359 @@
+// The JSON of every 2xx answer, as zod schemas. The serializers are typed by them (so the
+// compiler holds each answer to its schema) and /openapi.json is generated from them (so the
+// documentation is the schema); api/openapi.test.ts checks real answers against them.
+// Whole numbers that can exceed 2^53 (amounts, ids, sequences) are decimal strings; times are
+// ISO 8601 strings in UTC. Objects are strict: a field the schema does not name is drift.
+import { z } from 'zod';
+import { depositChains } from '../users/index.ts';
+import { policySchema, severities, spendStatuses } from '../wallets/index.ts';
+import { speeds } from '../jobs/index.ts';
+
+const decimal = z.string().regex(/^-?[0-9]+$/).describe('a whole number as a decimal string (minor units for amounts)');
+const formatted = z.string().regex(/^-?[0-9]+(\.[0-9]+)?$/).describe('an amount in whole units as a decimal string, for display');
+const time = z.iso.datetime().describe('an ISO 8601 time in UTC');
+const hex = z.string().regex(/^0x[0-9a-fA-F]*$/).describe('0x-prefixed hex');
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/).describe('a 0x address of 20 bytes');
+const jsonObject = z.record(z.string(), z.unknown());
+const count = z.number().int().min(0);
+const nextCursor = z.string().nullable().describe('pass as the cursor of the next request; null on the last page');
+
+/** coffer's one paging shape: a page of `data` and the cursor of the next page. */
+const page = <Item extends z.ZodType>(item: Item) => z.strictObject({ data: z.array(item), nextCursor });
+
+export const health = z.strictObject({ status: z.literal('ok') });
+export const ready = z.strictObject({
+  status: z.enum(['ready', 'not_ready']),
+  checks: z.record(z.string(), z.string()).describe('per dependency (postgres, redis): "ok" or why not'),
+});
+
+// Ledger.
+export const asset = z.strictObject({ code: z.string(), scale: count, chain: z.string().nullable(), contract: z.string().nullable() });
+export const assets = z.strictObject({ data: z.array(asset) });
+export const posting = z.strictObject({ index: count, source: z.string(), destination: z.string(), asset: z.string(), amount: decimal });
+export const entry = z.strictObject({
+  id: decimal.describe('the journal sequence'),
+  kind: z.string(),
+  idempotencyKey: z.string(),
+  requestHash: z.string(),
+  effectiveAt: time,
+  insertedAt: time,
+  sourceRef: z.string().nullable(),
+  metadata: jsonObject,
+  reverses: decimal.nullable(),
+  postings: z.array(posting),
+});
+export const entriesPage = page(entry);
+export const statementLine = z.strictObject({
+  entryId: decimal,
+  postingIndex: count,
+  kind: z.string(),
+  effectiveAt: time,
+  counterparty: z.string(),
+  amount: decimal.describe('signed: negative when the account is the source'),
+  balanceAfter: decimal,
+});
+export const statement = z.strictObject({ account: z.string(), asset: z.string(), openingBalance: decimal, data: z.array(statementLine), nextCursor });
+export const balance = z.strictObject({ account: z.string(), asset: z.string(), balance: decimal, formatted });
+export const balances = z.strictObject({ asOf: time.nullable(), asOfSequence: decimal.nullable(), data: z.array(balance) });
+export const trialBalanceLine = z.strictObject({ asset: z.string(), debits: decimal, credits: decimal, net: decimal, balanced: z.boolean() });
+export const trialBalance = z.strictObject({ balanced: z.boolean(), data: z.array(trialBalanceLine) });
+export const verifyReport = z.strictObject({
+  ok: z.boolean(),
+  entries: decimal,
+  postings: decimal,
+  seals: decimal,
+  durationMs: z.number(),
+  checks: z.array(z.strictObject({ name: z.string(), ok: z.boolean(), message: z.string(), firstBrokenEntryId: decimal.nullable() })),
+});
+
+// Users.
+export const user = z.strictObject({ id: z.string(), nearAccountId: z.string(), isSweepEnabled: z.boolean(), createdAt: time });
+export const depositAddress = z.strictObject({
+  userId: z.string(),
+  chain: z.enum(depositChains),
+  network: z.string(),
+  address: z.string(),
+  uri: z.string().describe('for wallets and QR codes: ethereum:, bitcoin: (BIP 21), solana: (Solana Pay), near:'),
+  path: z.string(),
+  predecessor: z.string(),
+  publicKey: z.string().nullable(),
+  createdAt: time,
+});
+export const deposit = z.strictObject({
+  id: decimal.describe('the journal entry that booked the deposit'),
+  chain: z.string(),
+  address: z.string(),
+  tx: z.string(),
+  logIndex: count.nullable(),
+  asset: z.string(),
+  amount: decimal,
+  formatted,
+  blockHeight: count,
+  blockHash: z.string(),
+  confirmations: count.nullable().describe('null once reverted'),
+  finalityDepth: count.nullable(),
+  status: z.enum(['pending', 'confirmed', 'reverted']),
+  effectiveAt: time,
+});
+export const depositsPage = page(deposit);
+export const userBalances = z.strictObject({
+  userId: z.string(),
+  choco: z.strictObject({ balance: decimal, formatted }),
+  balances: z.array(
+    z.strictObject({ chain: z.string(), asset: z.string(), pending: decimal, confirmed: decimal, pendingFormatted: formatted, confirmedFormatted: formatted }),
+  ),
+});
+
+// Wallets and spends.
+const windowSpec = z.union([
+  z.strictObject({ rolling: z.string() }),
+  z.strictObject({ calendar: z.enum(['day', 'week', 'month']), timeZone: z.string().optional(), weekStartsOn: z.enum(['monday', 'sunday']).optional() }),
+]);
+export const budget = z.strictObject({
+  rule: z.string(),
+  type: z.enum(['window_limit', 'velocity']),
+  asset: z.string().nullable(),
+  window: windowSpec,
+  since: z.string(),
+  max: decimal.describe('minor units for window limits, a count of spends for velocity'),
+  used: decimal,
+  remaining: decimal,
+});
+export const wallet = z.strictObject({
+  id: z.string(),
+  ownerUserId: z.string(),
+  chain: z.literal('ethereum'),
+  address,
+  frozen: z.boolean(),
+  frozenAt: time.nullable(),
+  frozenReason: z.string().nullable(),
+  lockedDown: z.boolean(),
+  webhookUrl: z.string().nullable(),
+  policyVersion: count.nullable(),
+  balances: z.array(z.strictObject({ asset: z.string(), available: decimal, held: decimal, pending: decimal, availableFormatted: formatted })),
+  budgets: z.array(budget),
+  createdAt: time,
+});
+export const newWallet = wallet.extend({ webhookSecret: z.string().describe('signs webhook bodies; shown here and by PUT /webhook') });
+export const storedPolicy = z.strictObject({ walletId: z.string(), version: count, createdBy: z.string(), createdAt: time, policy: policySchema });
+export const webhook = z.strictObject({ walletId: z.string(), webhookUrl: z.string().nullable(), webhookSecret: z.string() });
+export const walletEvent = z.strictObject({ id: decimal, kind: z.string(), spendId: z.string().nullable(), actor: z.string(), detail: jsonObject, at: time });
+export const walletEventsPage = page(walletEvent);
+const ruleTypes = ['per_tx_cap', 'window_limit', 'recipients', 'contracts', 'selectors', 'tokens', 'hours', 'cooldown', 'velocity', 'system'] as const;
+export const violation = z.strictObject({
+  rule: z.string(),
+  type: z.enum(ruleTypes),
+  code: z.string(),
+  severity: z.enum(severities),
+  message: z.string(),
+  detail: z.record(z.string(), z.union([z.string(), z.number(), z.null()])),
+});
+export const spend = z.strictObject({
+  id: z.string(),
+  walletId: z.string(),
+  status: z.enum(spendStatuses),
+  code: z.string().nullable(),
+  asset: z.string(),
+  amount: decimal,
+  to: address,
+  transaction: z.strictObject({ to: address, value: decimal, data: hex, nonce: count.nullable(), hash: hex.nullable() }),
+  violations: z.array(violation),
+  policyVersion: count.nullable(),
+  approvalDeadline: time.nullable(),
+  decidedBy: z.string().nullable(),
+  gasReserve: decimal.nullable(),
+  fee: decimal.nullable(),
+  holdEntryId: decimal.nullable(),
+  settledEntryId: decimal.nullable(),
+  createdAt: time,
+  updatedAt: time,
+});
+export const spendsPage = page(spend).extend({ nextCursor: time.nullable().describe('pass as the cursor of the next request; null on the last page') });
+
+// Admin.
+export const indexer = z.strictObject({
+  indexer: z.string(),
+  chain: z.string(),
+  processedHeight: count,
+  finalizedHeight: count,
+  chainHead: count.nullable(),
+  lag: z.number().int().nullable(),
+  finalityDepth: count,
+  openDeposits: count,
+  status: z.enum(['running', 'stopped']),
+  stoppedReason: z.string().nullable(),
+  chainHeadAt: time.nullable(),
+  updatedAt: time,
+});
+export const indexers = z.strictObject({ indexers: z.array(indexer) });
+export const refills = z.strictObject({
+  treasury: z.strictObject({ address, account: z.string(), ledgerBalance: decimal, onChainBalance: decimal }),
+  targets: z.array(
+    z.strictObject({
+      name: z.string(),
+      kind: z.enum(['balance', 'entrypoint-deposit']),
+      address,
+      entryPoint: address.nullable(),
+      account: z.string(),
+      relayerId: z.string().nullable(),
+      balance: decimal.nullable().describe('null when the node did not answer'),
+      fundBelow: decimal,
+      fundTo: decimal,
+      dailyCap: decimal,
+      refilledToday: decimal,
+    }),
+  ),
+  history: z.array(
+    z.strictObject({
+      id: decimal,
+      target: z.string(),
+      amount: decimal,
+      balanceBefore: decimal,
+      status: z.enum(['submitted', 'confirmed', 'failed']),
+      statusReason: z.string().nullable(),
+      txHash: hex,
+      fee: decimal.nullable(),
+      createdAt: time,
+      settledAt: time.nullable(),
+    }),
+  ),
+});
+export const forwardRequest = z.strictObject({
+  id: z.string(),
+  status: z.enum(['queued', 'relayed', 'executed', 'failed', 'expired']),
+  statusReason: z.string().nullable(),
+  forwarder: address,
+  from: address,
+  to: address,
+  nonce: decimal,
+  gas: decimal,
+  deadline: count.describe('unix seconds'),
+  relayerId: z.string().nullable(),
+  relayTransactionId: z.string().nullable(),
+  txHash: hex.nullable(),
+  createdAt: time,
+});
+
+// Defender's relay-signer API, in the shapes coffer answers with (its client reads these).
+export const tokens = z.strictObject({ accessToken: z.string(), refreshToken: z.string() });
+const relayStatuses = ['pending', 'sent', 'submitted', 'inmempool', 'mined', 'confirmed', 'failed', 'expired'] as const;
+export const defenderTransaction = z.strictObject({
+  transactionId: z.string(),
+  hash: hex,
+  to: address.optional(),
+  from: address,
+  value: hex.describe('wei, as 0x hex'),
+  data: hex,
+  speed: z.enum(speeds).optional(),
+  gasLimit: count,
+  nonce: count,
+  status: z.enum(relayStatuses),
+  chainId: count,
+  validUntil: time,
+  createdAt: time,
+  pricedAt: time,
+  sentAt: time.optional(),
+  minedAt: time.optional(),
+  isPrivate: z.boolean(),
+  signature: z.strictObject({ v: hex, r: hex, s: hex }),
+  gasPrice: count.optional().describe('wei per gas, legacy transactions'),
+  maxFeePerGas: count.optional().describe('wei per gas, EIP-1559 transactions'),
+  maxPriorityFeePerGas: count.optional(),
+  statusReason: z.string().optional(),
+});
+export const defenderTransactions = z.union([
+  z.array(defenderTransaction).describe('without usePagination'),
+  z.strictObject({ items: z.array(defenderTransaction), next: z.string().optional().describe('absent on the last page') }).describe('with usePagination=true'),
+]);
+export const defenderCancel = defenderTransaction.extend({ message: z.string() });
+export const relayerStatus = z.strictObject({
+  relayerId: z.string(),
+  name: z.string(),
+  nonce: count.describe('the next nonce'),
+  address,
+  numberOfPendingTransactions: count,
+  paused: z.boolean(),
+  pendingTxCost: decimal.describe('wei'),
+  txsQuotaUsage: count,
+  rpcQuotaUsage: count,
+  lastConfirmedTransaction: z.strictObject({ hash: hex, status: z.enum(relayStatuses), minedAt: time.optional(), sentAt: time.optional(), nonce: count }).optional(),
+});
+export const relayer = z.strictObject({
+  relayerId: z.string(),
+  name: z.string(),
+  address,
+  network: z.string(),
+  chainId: count,
+  paused: z.boolean(),
+  createdAt: time,
+  pendingTxCost: decimal.describe('wei'),
+  minBalance: decimal.describe('wei'),
+  policies: z.strictObject({ gasPriceCap: decimal.describe('wei per gas'), whitelistReceivers: z.array(address).optional(), EIP1559Pricing: z.boolean(), privateTransactions: z.boolean() }),
+});
+export const signature = z.strictObject({ sig: hex, r: hex, s: hex, v: count });
+const rpcId = z.union([z.number(), z.string()]);
+export const jsonRpcAnswer = z.union([
+  z.strictObject({ jsonrpc: z.literal('2.0'), id: rpcId, result: z.unknown() }),
+  z.strictObject({ jsonrpc: z.literal('2.0'), id: rpcId, error: z.strictObject({ code: z.number().int(), message: z.string() }) }),
+]);
+
+// Seed 002's relay service.
+export const relayedSeed = z.strictObject({ transactionId: z.string(), hash: hex, status: z.string().describe('pending (not yet mined), mined, confirmed, failed or expired') });
+export const relayerBalance = z.strictObject({ address, balance: decimal.describe('wei') });
+
+/**
+ * The schemas /openapi.json names under components.schemas, each by its name there. Every
+ * schema an answer uses is listed, so the generator puts shared parts behind a $ref.
+ */
+export const responseSchemas = {
+  Health: health,
+  Ready: ready,
+  Asset: asset,
+  Assets: assets,
+  Posting: posting,
+  JournalEntry: entry,
+  JournalEntryPage: entriesPage,
+  Statement: statement,
+  Balance: balance,
+  Balances: balances,
+  TrialBalance: trialBalance,
+  VerifyReport: verifyReport,
+  User: user,
+  DepositAddress: depositAddress,
+  Deposit: deposit,
+  DepositPage: depositsPage,
+  UserBalances: userBalances,
+  Budget: budget,
+  Wallet: wallet,
+  CreatedWallet: newWallet,
+  StoredPolicy: storedPolicy,
+  Webhook: webhook,
+  WalletEventPage: walletEventsPage,
+  Violation: violation,
+  Spend: spend,
+  SpendPage: spendsPage,
+  Indexers: indexers,
+  Refills: refills,
+  ForwardRequest: forwardRequest,
+  Tokens: tokens,
+  DefenderTransaction: defenderTransaction,
+  DefenderTransactions: defenderTransactions,
+  DefenderCancel: defenderCancel,
+  RelayerStatus: relayerStatus,
+  Relayer: relayer,
+  Signature: signature,
+  JsonRpcAnswer: jsonRpcAnswer,
+  RelayedSeed: relayedSeed,
+  RelayerBalance: relayerBalance,
+} as const;
+
+export type ResponseName = keyof typeof responseSchemas;
+
+/** JSON Schemas of every answer, cross-referenced as #/components/schemas/<name>. */
+export function responseJsonSchemas(): Record<ResponseName, object> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(responseSchemas)) registry.add(schema, { id });
+  const { schemas } = z.toJSONSchema(registry, { uri: (id) => `#/components/schemas/${id}`, io: 'output', unrepresentable: 'any' });
+  // Inside an OpenAPI document a component is not a JSON Schema document of its own: no $schema, no $id.
+  return Object.fromEntries(Object.entries(schemas).map(([id, { $schema: _schema, $id: _id, ...schema }]) => [id, schema])) as Record<ResponseName, object>;
+}
