@@ -187,7 +187,12 @@ export const indexer = z.strictObject({
 });
 export const indexers = z.strictObject({ indexers: z.array(indexer) });
 export const refills = z.strictObject({
-  treasury: z.strictObject({ address, account: z.string(), ledgerBalance: decimal, onChainBalance: decimal }),
+  treasury: z
+    .discriminatedUnion('status', [
+      z.strictObject({ status: z.literal('configured'), address, account: z.string(), ledgerBalance: decimal, onChainBalance: decimal }),
+      z.strictObject({ status: z.literal('not_configured'), keyName: z.string(), hint: z.string() }),
+    ])
+    .describe('the treasury hot wallet, or not_configured until `coffer treasury create`'),
   targets: z.array(
     z.strictObject({
       name: z.string(),
