@@ -4,6 +4,7 @@ export { LedgerWriter, type LedgerWriterOptions, type LedgerTransaction } from '
 export { LedgerInputError, LedgerOverloadedError, LedgerClosedError } from './errors.ts';
 export { parseAmount, formatUnits, amountMax } from './amounts.ts';
 export { assertAccountPath, normalizeAccount, parseAccountSelector } from './accounts.ts';
+export { chart } from './chart.ts';
 export { getEntry, getEntryByIdempotencyKey, listEntries, journalHead, type EntryFilter } from './journal.ts';
 export { getBalances, getTrialBalance, type AccountBalance, type AsOf, type TrialBalanceLine } from './balances.ts';
 export { getStatement, type Statement, type StatementLine } from './statement.ts';
