@@ -81,6 +81,12 @@ const schema = z.object({
   /** The MPC signer contract; default: v1.signer on mainnet, v1.signer-prod.testnet on testnet. */
   NEAR_SIGNER_CONTRACT: z.string().regex(/^(([a-z0-9]+[-_])*[a-z0-9]+\.)*([a-z0-9]+[-_])*[a-z0-9]+$/, 'must be a NEAR account id such as v1.signer').min(2).max(64).optional(),
   NEAR_POLL_INTERVAL_MS: positiveInt.default(1_000),
+  /** Accepted NEP-141 token contracts, CODE=contract[,CODE=contract…]; a user's NEAR account is registered on each (storage_deposit) when first handed out. */
+  NEAR_TOKENS: z.string().regex(/^[A-Z][A-Z0-9]{0,15}=[a-z0-9._-]{2,64}(,[A-Z][A-Z0-9]{0,15}=[a-z0-9._-]{2,64})*$/, 'must be CODE=contract pairs such as USDC=usdc.devnet').optional(),
+  /** What a NEAR sweep leaves on the user's account, in yoctoNEAR (seed 004: 0.01 NEAR). */
+  NEAR_SWEEP_RESERVE_YOCTO: z.string().regex(/^\d{1,40}$/, 'must be a whole number of yoctoNEAR').default('10000000000000000000000'),
+  /** Per chain, the native amount below which a deposit is recorded but not credited, in whole units (`near=0.01,bitcoin=0.0001`). */
+  CREDIT_MINIMUM_NATIVE: z.string().regex(/^[a-z]+=\d+(\.\d+)?(,[a-z]+=\d+(\.\d+)?)*$/, 'must be chain=amount pairs such as near=0.01').optional(),
   /** Blocks on top of a sweep transaction's block before the sweep counts as confirmed. */
   SWEEP_CONFIRMATIONS: z.coerce.number().int().min(1).max(10_000).default(12),
   /** Pyth Hermes. Tests and the demo point it at the local replay server (devnets/hermes.ts). */
