@@ -1,0 +1,7 @@
+-- ledger_batch_lock_class: its current definition, as the migrated database holds it (pg_get_functiondef).
+-- Generated: change it with a new migration, then run UPDATE_FUNCTIONS=1 on migrations/functions.test.ts.
+CREATE OR REPLACE FUNCTION public.ledger_batch_lock_class()
+ RETURNS integer
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$SELECT 714622$function$

@@ -1,0 +1,10 @@
+-- ledger_forbid_change: its current definition, as the migrated database holds it (pg_get_functiondef).
+-- Generated: change it with a new migration, then run UPDATE_FUNCTIONS=1 on migrations/functions.test.ts.
+CREATE OR REPLACE FUNCTION public.ledger_forbid_change()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  RAISE EXCEPTION 'ledger table % is append-only: % is not allowed', TG_TABLE_NAME, TG_OP
+    USING ERRCODE = 'restrict_violation', HINT = 'corrections are reversal entries';
+END $function$
