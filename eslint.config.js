@@ -3,6 +3,9 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** The top-level folders, each one room with one front door. */
+const rooms = ['api', 'bench', 'chains', 'cli', 'contracts', 'devnets', 'indexers', 'infra', 'jobs', 'ledger', 'migrations', 'signer', 'testing', 'users', 'wallets', 'web'];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'contracts/artifacts/**'] },
   js.configs.recommended,
@@ -22,6 +25,27 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true, allowNullish: true }],
       '@typescript-eslint/only-throw-error': 'error',
       'no-console': 'off',
+    },
+  },
+  {
+    // Rooms meet at their front doors (STYLE.md): from another room, import its index.ts only.
+    // A room's own sub-folders (indexers/evm, chains/evm, jobs/relay) are its furniture. Tests,
+    // test harnesses (testing/) and benchmarks (`*.bench.ts`, beside the code they measure and run
+    // by `coffer bench`) may reach in.
+    files: ['**/*.ts'],
+    ignores: ['**/*.test.ts', '**/*.bench.ts', 'testing/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `^(\\.\\./)+(${rooms.join('|')})/(?!index\\.ts$)(?!.*\\.bench\\.ts$).+`,
+              message: "Import another room through its front door (its index.ts), not its furniture.",
+            },
+          ],
+        },
+      ],
     },
   },
   {

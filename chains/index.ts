@@ -22,3 +22,16 @@ export { evmPublicClient } from './evm/client.ts';
 export { signEvmTransaction, signEvmTransactionWithKey } from './evm/signing.ts';
 export { broadcastStored, nodeAnswer, evmTransactionStatus } from './evm/transactions.ts';
 export { nativeTransferGas } from './evm/adapter.ts';
+// Bitcoin primitives the devnet and the tests build transactions with (chains/bitcoin).
+export {
+  assembleConsolidation,
+  broadcastTransaction,
+  consolidationDigests,
+  createBitcoinRpc,
+  encodeWif,
+  p2wpkhAddress,
+  p2wpkhScript,
+  parseBlock,
+  planConsolidation,
+  type BitcoinRpc,
+} from './bitcoin/index.ts';

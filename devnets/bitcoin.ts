@@ -33,7 +33,7 @@ import {
   parseBlock,
   planConsolidation,
   type BitcoinRpc,
-} from '../chains/bitcoin/index.ts';
+} from '../chains/index.ts';
 import { stopProcess } from '../infra/index.ts';
 import { freePort } from './ports.ts';
 

@@ -7,3 +7,4 @@ export { startBitcoinDevnet, describeBitcoinDevnet, bitcoinSegwitActivationHeigh
 export { startHermesReplay, type HermesReplay, type Misbehaviour } from './hermes.ts';
 export { startNearDevnet, type NearDevnet, type NearDevnetOptions, type NearDevnetDescription } from './near/index.ts';
 export { startSolanaDevnet, usdcMainnetMint, type SolanaDevnet, type SolanaDevnetDescription, type SolanaDevnetOptions } from './solana/index.ts';
+export { testTokenAsset, testTokenScale, testTokenTransfer, mintTestToken } from './test-token.ts';

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../infra/index.ts';
-import { createEvmWorld, eventually, type EvmWorld } from './evm/harness.ts';
+import { createEvmWorld, eventually, type EvmWorld } from '../testing/evm-world.ts';
 import { superviseIndexer } from './supervise.ts';
 
 async function pendingDeposits(world: EvmWorld): Promise<number> {

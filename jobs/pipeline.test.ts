@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createPublicClient, erc20Abi, http, type Address } from 'viem';
 import { startHermesReplay, type HermesReplay } from '../devnets/index.ts';
-import { createEvmWorld, eventually, whileMining as mining, type EvmWorld, type IndexerProcess } from '../indexers/evm/harness.ts';
+import { createEvmWorld, eventually, whileMining as mining, type EvmWorld, type IndexerProcess } from '../testing/evm-world.ts';
 import { getBalances, getTrialBalance } from '../ledger/index.ts';
 import { ChainSignaturesEmulator, Keystore } from '../signer/index.ts';
 

@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { createPublicClient, erc20Abi, http, type Address } from 'viem';
 import { createApiKey } from '../api/index.ts';
 import { freePort } from '../devnets/index.ts';
-import { createEvmWorld, eventually, tokenAsset, whileMining as mining, type EvmWorld, type IndexerProcess } from '../indexers/evm/harness.ts';
+import { createEvmWorld, eventually, tokenAsset, whileMining as mining, type EvmWorld, type IndexerProcess } from '../testing/evm-world.ts';
 import { getBalances, getTrialBalance } from '../ledger/index.ts';
 import { ChainSignaturesEmulator, Keystore } from '../signer/index.ts';
 import { createUser } from '../users/index.ts';

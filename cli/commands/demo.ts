@@ -15,10 +15,9 @@ import { fileURLToPath } from 'node:url';
 import { createPublicClient, http, type Address } from 'viem';
 import { createApiKey } from '../../api/index.ts';
 import { deployContracts } from '../../contracts/index.ts';
-import { freePort, startAnvil, startHermesReplay } from '../../devnets/index.ts';
+import { freePort, mintTestToken, startAnvil, startHermesReplay, testTokenAsset as tokenAsset, testTokenScale, testTokenTransfer as tokenTransfer } from '../../devnets/index.ts';
 import { createPool, describeConnectionError, ensureDatabase, loadConfig, pg, quoteIdentifier, redisAddress, splitDatabaseUrl, stopProcess } from '../../infra/index.ts';
-import { setUpTestToken, tokenAsset, tokenTransfer } from '../../indexers/evm/harness.ts';
-import { formatUnits, getBalances, getTrialBalance, verifyLedger } from '../../ledger/index.ts';
+import { formatUnits, getBalances, getTrialBalance, registerAsset, verifyLedger } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
 import { ChainSignaturesEmulator, Keystore } from '../../signer/index.ts';
 import { createUser, getDepositAddress } from '../../users/index.ts';
@@ -71,7 +70,8 @@ export async function demo(args: string[]): Promise<number> {
     const contracts = await deployContracts({ rpcUrl: anvil.url, treasury: anvil.accounts[9]! });
     const funder = anvil.accounts[1]!;
     const treasury = anvil.accounts[8]!;
-    await setUpTestToken(pool, anvil.url, contracts, funder, 10n ** 12n);
+    await registerAsset(pool, { code: tokenAsset, scale: testTokenScale, chain: 'ethereum', contract: contracts.testToken.toLowerCase() });
+    await mintTestToken(anvil.url, contracts, funder, 10n ** 12n);
     say(`contracts deployed: EntryPoint ${contracts.entryPoint}, forwarder ${contracts.forwarder}, ${tokenAsset} (6 decimals) ${contracts.testToken}`);
 
     // The signing emulator's roots live in a throwaway keystore; addresses derive from them, so

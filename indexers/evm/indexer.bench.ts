@@ -12,7 +12,7 @@ import { startAnvil, type Anvil } from '../../devnets/index.ts';
 import type { Pool } from '../../infra/index.ts';
 import { registerAsset } from '../../ledger/index.ts';
 import { createUser, getDepositAddress } from '../../users/index.ts';
-import { derivation, setUpTestToken, tokenAsset, tokenTransfer } from './harness.ts';
+import { derivation, setUpTestToken, tokenAsset, tokenTransfer } from '../../testing/evm-world.ts';
 import { indexerNodeFlags } from '../supervise.ts';
 
 const child = fileURLToPath(new URL('./bench-child.ts', import.meta.url));

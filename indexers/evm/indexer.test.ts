@@ -6,7 +6,7 @@ import { silentLogger } from '../../infra/index.ts';
 import { catchUp, depositsProjection, getBalances, LedgerWriter, verifyLedger } from '../../ledger/index.ts';
 import { deriveAddress } from '../../signer/index.ts';
 import { listIndexerStatus } from '../status.ts';
-import { createEvmWorld, derivation, eventually, tokenAsset, type EvmWorld } from './harness.ts';
+import { createEvmWorld, derivation, eventually, tokenAsset, type EvmWorld } from '../../testing/evm-world.ts';
 
 const finalityDepth = 3;
 

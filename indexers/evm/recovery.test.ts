@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { catchUp, depositsProjection, getBalances, verifyLedger } from '../../ledger/index.ts';
 import { listIndexerStatus } from '../status.ts';
-import { createEvmWorld, eventually, tokenAsset, type EvmWorld } from './harness.ts';
+import { createEvmWorld, eventually, tokenAsset, type EvmWorld } from '../../testing/evm-world.ts';
 
 async function countKind(world: EvmWorld, kind: string): Promise<number> {
   const { rows } = await world.db.pool.query<{ n: bigint }>('SELECT count(*) AS n FROM journal_entries WHERE kind = $1', [kind]);

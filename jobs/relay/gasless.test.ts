@@ -10,12 +10,12 @@ import { createWalletClient, encodeFunctionData, erc20Abi, http, parseAbi, parse
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { createApiKey } from '../../api/index.ts';
 import { forwarderName } from '../../contracts/index.ts';
-import { eventually } from '../../indexers/evm/harness.ts';
+import { eventually } from '../../testing/evm-world.ts';
 import { getBalances, getTrialBalance, verifyLedger } from '../../ledger/index.ts';
 import { forwardRequestTypes } from './forwarder.ts';
 import { entryPointAbi, refillPass, setRefillTarget, treasuryHotAccount } from './refills.ts';
 import { relayerAccount } from './relayers.ts';
-import { createRelayBed, ether, type RelayBed } from './testbed.ts';
+import { createRelayBed, ether, type RelayBed } from '../../testing/relay-bed.ts';
 
 let bed: RelayBed;
 let operatorKey = '';

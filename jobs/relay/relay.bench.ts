@@ -10,7 +10,7 @@ import type { Bench } from '../../bench/index.ts';
 import { signEvmTransactionWithKey } from '../../chains/index.ts';
 import { sendInNonceOrder, waitMined } from './raw-sends.ts';
 import { OperationalKeys } from './relayers.ts';
-import { createRelayBed, ether } from './testbed.ts';
+import { createRelayBed, ether } from '../../testing/relay-bed.ts';
 
 /** Limits of the waits: a fixed allowance plus a tenth of a second per transaction, several times a normal run's pace. */
 const waitBaseMs = 60_000;

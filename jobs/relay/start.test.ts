@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { createPublicClient, createWalletClient, http, type Address, type Hex } from 'viem';
 import { createApiKey } from '../../api/index.ts';
 import { freePort } from '../../devnets/index.ts';
-import { createEvmWorld, eventually, type EvmWorld, type IndexerProcess } from '../../indexers/evm/harness.ts';
+import { createEvmWorld, eventually, type EvmWorld, type IndexerProcess } from '../../testing/evm-world.ts';
 import { getBalances } from '../../ledger/index.ts';
 import { relayerAccount } from './relayers.ts';
 

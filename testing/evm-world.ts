@@ -3,31 +3,24 @@
 // production), so tests can kill it. Not used by product code.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createWalletClient, encodeFunctionData, http, parseAbi, type Address, type Hex } from 'viem';
-import { deployContracts, type DeployedContracts } from '../../contracts/index.ts';
-import { startAnvil, type Anvil } from '../../devnets/index.ts';
-import type { Queryable } from '../../infra/index.ts';
-import { registerAsset } from '../../ledger/index.ts';
-import { rootKeys } from '../../signer/index.ts';
-import { createTestDatabase, type TestDatabase } from '../../testing/database.ts';
-import { createUser, getDepositAddress, type DerivationSettings } from '../../users/index.ts';
-import { indexerNodeFlags } from '../supervise.ts';
+import { createWalletClient, http, type Address, type Hex } from 'viem';
+import { deployContracts, type DeployedContracts } from '../contracts/index.ts';
+import { mintTestToken, startAnvil, testTokenAsset, testTokenScale, testTokenTransfer, type Anvil } from '../devnets/index.ts';
+import type { Queryable } from '../infra/index.ts';
+import { registerAsset } from '../ledger/index.ts';
+import { rootKeys } from '../signer/index.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+import { createUser, getDepositAddress, type DerivationSettings } from '../users/index.ts';
+import { indexerNodeFlags } from '../indexers/supervise.ts';
 
-const cli = fileURLToPath(new URL('../../cli/coffer.ts', import.meta.url));
-export const tokenAsset = 'TUSDC';
-const tokenAbi = parseAbi(['function mint(address to, uint256 amount)', 'function transfer(address to, uint256 amount) returns (bool)']);
-
-/** Calldata of a test-token transfer. */
-export const tokenTransfer = (to: Address, units: bigint): Hex => encodeFunctionData({ abi: tokenAbi, functionName: 'transfer', args: [to, units] });
+const cli = fileURLToPath(new URL('../cli/coffer.ts', import.meta.url));
+export const tokenAsset = testTokenAsset;
+export const tokenTransfer = testTokenTransfer;
 
 /** Mints test tokens (the deployer owns the token) and registers the token as a ledger asset. */
 export async function setUpTestToken(db: Queryable, rpcUrl: string, contracts: DeployedContracts, holder: Address, units: bigint): Promise<void> {
-  await registerAsset(db, { code: tokenAsset, scale: 6, chain: 'ethereum', contract: contracts.testToken.toLowerCase() });
-  await createWalletClient({ account: contracts.deployer, transport: http(rpcUrl) }).sendTransaction({
-    to: contracts.testToken,
-    data: encodeFunctionData({ abi: tokenAbi, functionName: 'mint', args: [holder, units] }),
-    chain: null,
-  });
+  await registerAsset(db, { code: tokenAsset, scale: testTokenScale, chain: 'ethereum', contract: contracts.testToken.toLowerCase() });
+  await mintTestToken(rpcUrl, contracts, holder, units);
 }
 export const derivation: DerivationSettings = { nearNetwork: 'testnet', bitcoinNetwork: 'regtest', roots: rootKeys.testnet };
 
