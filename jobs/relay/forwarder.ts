@@ -7,7 +7,7 @@ import { encodeFunctionData, getAddress, parseAbi, recoverTypedDataAddress, type
 import { z } from 'zod';
 import type { Queryable } from '../../infra/index.ts';
 import { listRelayers, randomId, RelayError, type Relayer } from './relayers.ts';
-import { broadcast, sendTransaction, type RelayContext } from './transactions.ts';
+import { broadcast, relayNow, sendTransaction, type RelayContext } from './transactions.ts';
 
 export const forwarderAbi = parseAbi([
   'function nonces(address owner) view returns (uint256)',
@@ -132,7 +132,7 @@ export async function submitForwardRequest(ctx: ForwarderContext, body: unknown,
   if (request.value !== 0n) throw new RelayError(400, 'value_not_sponsored', 'gasless requests carry no value (the relayer pays gas, not value)');
   if (!ctx.allowedTargets.has(request.to.toLowerCase())) throw new RelayError(403, 'target_not_allowed', `${request.to} is not a contract coffer relays to (FORWARDER_ALLOWED_TARGETS)`);
   if (request.gas > ctx.gasMax) throw new RelayError(400, 'gas_too_high', `gas ${request.gas} is above the ${ctx.gasMax} a forward request may use`);
-  if (request.deadline < BigInt(Math.floor(Date.now() / 1000)) + margin) throw new RelayError(400, 'deadline_too_soon', `the deadline must be at least ${margin} s ahead`);
+  if (request.deadline < BigInt(Math.floor(relayNow(ctx) / 1000)) + margin) throw new RelayError(400, 'deadline_too_soon', `the deadline must be at least ${margin} s ahead`);
   const domain = await domainOf(ctx);
   const signer = await recoverTypedDataAddress({
     domain,
@@ -199,7 +199,7 @@ export async function relayQueued(ctx: ForwarderContext, signer: Address): Promi
         continue;
       }
       if (row.nonce !== expected) break;
-      if (row.deadline < BigInt(Math.floor(Date.now() / 1000)) + BigInt(ctx.deadlineMarginSeconds ?? 30)) {
+      if (row.deadline < BigInt(Math.floor(relayNow(ctx) / 1000)) + BigInt(ctx.deadlineMarginSeconds ?? 30)) {
         await setStatus(ctx.pool, row.id, 'expired', 'its deadline passed before it could be relayed');
         break;
       }

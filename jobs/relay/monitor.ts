@@ -8,7 +8,7 @@ import { decodeEventLog, parseAbi, type TransactionReceipt } from 'viem';
 import type { JournalEntry, PostingInput } from '../../ledger/index.ts';
 import { bump, repriceCeiling, type Speed } from './pricing.ts';
 import { getRelayer, relayerAccount, type Relayer } from './relayers.ts';
-import { broadcast, fromRow, openStatuses, replaceWithNoop, resign, type RelayContext, type RelayedTransaction } from './transactions.ts';
+import { broadcast, fromRow, openStatuses, relayNow, replaceWithNoop, resign, type RelayContext, type RelayedTransaction } from './transactions.ts';
 
 /** OpenZeppelin Relayer's resubmission timeouts per speed; each further attempt waits twice as long. */
 export const resubmitAfterMs: Record<Speed, number> = { safeLow: 600_000, average: 300_000, fast: 180_000, fastest: 120_000 };
@@ -128,7 +128,7 @@ async function step(
     if (await broadcast(ctx, tx)) outcome.broadcast += 1;
     return;
   }
-  const now = Date.now();
+  const now = relayNow(ctx);
   if (tx.validUntil.getTime() < now && !tx.noopReason) {
     const noop = await replaceWithNoop(ctx, relayer, tx.id, 'expired');
     await broadcast(ctx, noop);

@@ -190,12 +190,15 @@ describe('the lifecycle the monitor drives', () => {
     bed.monitor.paused = true;
     await bed.client.request({ method: 'evm_setAutomine' as never, params: [false] as never });
     const saved = bed.ctx.resubmitAfterMs;
+    // The monitor's clock is driven, not slept through: each step moves it past a deadline.
+    let clockOffsetMs = 0;
+    bed.ctx.now = () => Date.now() + clockOffsetMs;
     try {
       bed.ctx.resubmitAfterMs = { fast: 200 };
       const client = sdk();
       const stuck = (await client.sendTransaction({ to: recipient, value: '0x3', speed: 'fast', gasLimit: 21_000 })) as unknown as Tx;
       await monitorPass(bed.ctx); // broadcast
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      clockOffsetMs += 300;
       const pass = await monitorPass(bed.ctx);
       assert.equal(pass?.resubmitted, 1);
       const bumped = (await client.getTransaction(stuck.transactionId)) as unknown as Tx;
@@ -203,9 +206,9 @@ describe('the lifecycle the monitor drives', () => {
       assert.ok(BigInt(bumped.maxFeePerGas!) >= (BigInt(stuck.maxFeePerGas!) * 11n) / 10n);
       assert.ok(BigInt(bumped.maxPriorityFeePerGas!) >= (BigInt(stuck.maxPriorityFeePerGas!) * 11n) / 10n);
 
-      const expiring = (await client.sendTransaction({ to: recipient, value: '0x4', speed: 'fast', gasLimit: 21_000, validUntil: new Date(Date.now() + 1_500).toISOString() })) as unknown as Tx;
+      const expiring = (await client.sendTransaction({ to: recipient, value: '0x4', speed: 'fast', gasLimit: 21_000, validUntil: new Date(bed.ctx.now() + 1_500).toISOString() })) as unknown as Tx;
       await monitorPass(bed.ctx);
-      await new Promise((resolve) => setTimeout(resolve, 1_700));
+      clockOffsetMs += 1_700;
       const noopPass = await monitorPass(bed.ctx);
       assert.equal(noopPass?.noops, 1);
       const [row] = await rows('SELECT noop_reason, to_address, value::text, attempts FROM relayer_transactions WHERE id = $1', [expiring.transactionId]);
@@ -222,6 +225,7 @@ describe('the lifecycle the monitor drives', () => {
       assert.equal(((await client.getTransaction(expiring.transactionId)) as unknown as Tx).status, 'expired');
     } finally {
       bed.ctx.resubmitAfterMs = saved;
+      delete bed.ctx.now;
       await bed.client.request({ method: 'evm_setAutomine' as never, params: [true] as never });
       bed.monitor.paused = false;
     }

@@ -25,7 +25,12 @@ export interface RelayContext {
   confirmations: number;
   /** Overrides of the resubmission timeouts per speed (tests shorten them). */
   resubmitAfterMs?: Partial<Record<Speed, number>>;
+  /** The clock deadlines (validUntil, resubmission, forward-request deadlines) are read from, in ms since the epoch; tests drive it instead of sleeping. */
+  now?: () => number;
 }
+
+/** The relay's clock: the context's, or the system's. */
+export const relayNow = (ctx: Pick<RelayContext, 'now'>): number => ctx.now?.() ?? Date.now();
 
 export const openStatuses = ['pending', 'sent', 'submitted', 'inmempool', 'mined'] as const;
 export type RelayStatus = (typeof openStatuses)[number] | 'confirmed' | 'failed' | 'expired';
@@ -166,7 +171,7 @@ interface Intent {
   isPrivate: boolean;
 }
 
-export function parsePayload(body: unknown): Payload {
+export function parsePayload(body: unknown, nowMs = Date.now()): Payload {
   const parsed = payloadSchema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -182,7 +187,7 @@ export function parsePayload(body: unknown): Payload {
   if (p.validUntil !== undefined) {
     const until = new Date(p.validUntil);
     if (Number.isNaN(until.getTime())) throw new RelayError(400, 'invalid_request', 'validUntil must be an ISO 8601 UTC time');
-    if (until.getTime() <= Date.now()) throw new RelayError(400, 'invalid_request', 'validUntil is in the past');
+    if (until.getTime() <= nowMs) throw new RelayError(400, 'invalid_request', 'validUntil is in the past');
   }
   return p;
 }
@@ -224,7 +229,7 @@ async function intentOf(ctx: RelayContext, relayer: Relayer, p: Payload, default
     speed,
     fixedPricing: speed === null,
     fees,
-    validUntil: p.validUntil ? new Date(p.validUntil) : new Date(Date.now() + defaultValidityMs),
+    validUntil: p.validUntil ? new Date(p.validUntil) : new Date(relayNow(ctx) + defaultValidityMs),
     isPrivate: p.isPrivate ?? false,
   };
 }
@@ -277,7 +282,7 @@ export interface SendOptions {
  * two is picked up by the monitor, which broadcasts every `sent` transaction.
  */
 export async function sendTransaction(ctx: RelayContext, relayer: Relayer, body: unknown, options: SendOptions): Promise<{ tx: RelayedTransaction; replayed: boolean }> {
-  const payload = parsePayload(body);
+  const payload = parsePayload(body, relayNow(ctx));
   const requestHash = sha256(options.idempotencyKey ? `key:${options.idempotencyKey}` : `body:${canonicalJson(body as Json)}`);
   const earlier = await findRequest(ctx.pool, relayer, requestHash, options.idempotencyKey !== undefined, ctx.dedupeWindowSeconds);
   if (earlier) return { tx: earlier, replayed: true };
@@ -399,7 +404,7 @@ export async function resign(ctx: RelayContext, relayer: Relayer, id: string, ch
 
 /** A caller's replacement (`PUT /txs/{id|nonce}`): the payload of a send; a speed is priced now and raised to a valid bump. */
 export async function replaceTransaction(ctx: RelayContext, relayer: Relayer, id: string, body: unknown): Promise<RelayedTransaction> {
-  const payload = parsePayload(body);
+  const payload = parsePayload(body, relayNow(ctx));
   const current = (await getTransaction(ctx.pool, relayer.id, id))!;
   if (payload.gasPrice !== undefined && current.txType !== 'legacy') throw new RelayError(400, 'invalid_request', 'an EIP-1559 transaction cannot be replaced by a legacy one (gasPrice)');
   if (payload.maxFeePerGas !== undefined && current.txType === 'legacy') throw new RelayError(400, 'invalid_request', 'a legacy transaction cannot be replaced by an EIP-1559 one');
