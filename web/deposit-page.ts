@@ -48,7 +48,8 @@ function depositStep(d: UserDeposit): Markup {
   if (d.status === 'confirmed') return statusBadge('confirmed', 'ok');
   const depth = d.finalityDepth;
   const count = d.confirmations ?? 0;
-  return html`${statusBadge('pending', 'warn')} <span data-confirmations="${count}">${depth === null ? `${count} confirmations` : `${Math.min(count, depth)} of ${depth} confirmations`}</span>`;
+  const text = depth === null ? `${count} confirmations` : count < depth ? `${count} of ${depth} confirmations` : `${count} confirmations, becoming final`;
+  return html`${statusBadge('pending', 'warn')} <span data-confirmations="${count}">${text}</span>`;
 }
 
 function creditStep(d: UserDeposit, credit: DepositCredit | null): Markup {
@@ -124,7 +125,7 @@ export function depositPages(deps: ApiDependencies): Hono<WebEnv> {
   ${panel}
 </section>
 <section class="card" aria-labelledby="deposits-heading"><h2 id="deposits-heading">Your deposits</h2><div id="deposits" aria-live="polite">${depositsRegion(data.deposits)}</div></section>
-<section class="card" aria-labelledby="balances-heading"><h2 id="balances-heading">Received, by chain</h2><div id="balances">${balancesRegion(data.balances)}</div></section>
+<section class="card" aria-labelledby="balances-heading"><h2 id="balances-heading">At your addresses now, by chain</h2><div id="balances">${balancesRegion(data.balances)}</div></section>
 </div>`,
       }),
     );
