@@ -5,7 +5,7 @@ import { access, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import jsQR from 'jsqr';
+import jsQRModule from 'jsqr';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 
@@ -13,7 +13,7 @@ export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const launchTimeoutMs = 60_000;
 const docsScreenshots = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
 
-export async function launchBrowser(): Promise<{ browser: Browser; close(): Promise<void> }> {
+export async function launchBrowser(): Promise<{ browser: Browser; close: () => Promise<void> }> {
   try {
     await access(chromiumPath);
   } catch {
@@ -52,5 +52,6 @@ export async function saveScreenshot(page: Page, directory: string, name: string
 /** What the QR code in `element` says, read from a screenshot of it as a phone would. */
 export async function readQrCode(element: Locator): Promise<string | null> {
   const image = PNG.sync.read(await element.screenshot());
-  return jsQR(new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.length), image.width, image.height)?.data ?? null;
+  // jsqr is CommonJS: its function is the module's `default` property under ESM.
+  return jsQRModule.default(new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.length), image.width, image.height)?.data ?? null;
 }

@@ -6,7 +6,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerType } from '@hono/node-server';
 import type { Browser, Page } from 'playwright-core';
-import type { Address } from 'viem';
 import { createApiKey, startApiServer } from '../api/index.ts';
 import { startAnvil, type Anvil } from '../devnets/index.ts';
 import { silentLogger } from '../infra/index.ts';
@@ -74,7 +73,7 @@ before(async () => {
   // Stands for money the EVM indexer saw arrive (wallets/agent.test.ts funds a wallet on chain).
   await writer.append({ kind: 'adjustment', idempotencyKey: 'fund:agent-1', postings: [{ source: 'world:ethereum', destination: 'wallets:agent-1:available', asset: 'ETH', amount: 10n ** 19n }] });
   for (const n of [1, 2, 3]) {
-    const { spend } = await requestSpend(db.pool, { walletId: 'agent-1', idempotencyKey: `spend-${n}`, body: { to: anvil.accounts[7]! as Address, asset: 'ETH', amount: (5n * milli).toString() }, requestedBy: 'agent:test' });
+    const { spend } = await requestSpend(db.pool, { walletId: 'agent-1', idempotencyKey: `spend-${n}`, body: { to: anvil.accounts[7]!, asset: 'ETH', amount: (5n * milli).toString() }, requestedBy: 'agent:test' });
     const decided = await decideSpend({ pool: db.pool, writer, logger: silentLogger, estimateGas: evmGasEstimator(anvil.url) }, spend.id);
     assert.equal(decided.spend.status, 'awaiting_approval');
     spendIds.push(spend.id);
@@ -172,7 +171,7 @@ describe('the operator console', () => {
     await page.goto(`${base}/console`);
     await page.getByRole('button', { name: /Replay projections/ }).click();
     await page.waitForURL('**/console/projections/replay');
-    const differences = await page.locator('tr[data-projection]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-differences')));
+    const differences = await Promise.all((await page.locator('tr[data-projection]').all()).map((row) => row.getAttribute('data-differences')));
     assert.ok(differences.length >= 4 && differences.every((d) => d === '0'), `every projection matches its replay: ${differences.join()}`);
     await saveScreenshot(page, shots, 'console-replay', { forDocs: true });
     await page.context().close();
@@ -194,7 +193,8 @@ describe('the operator console', () => {
     const page = await signIn(operatorKey);
     const other = await signIn(operatorKey);
     const foreignToken = await csrfOf(other);
-    for (const form of [{}, { _csrf: 'forged' }, { _csrf: foreignToken }]) {
+    const forgeries: Record<string, string>[] = [{}, { _csrf: 'forged' }, { _csrf: foreignToken }];
+    for (const form of forgeries) {
       const response = await page.request.post(`${base}/console/spends/${spendIds[2]}/approve`, { form, maxRedirects: 0 });
       assert.equal(response.status(), 403, JSON.stringify(form));
       assert.match(await response.text(), /security token is missing or wrong/);
