@@ -22,6 +22,7 @@ import { forwarderRoutes } from './routes/forwarder.ts';
 import { RelayError } from '../jobs/index.ts';
 import { WalletError } from '../wallets/index.ts';
 import { UserError } from '../users/index.ts';
+import { webPages } from '../web/index.ts';
 
 const requestBodyBytesMax = 256 * 1024;
 const requestBodyDrainBytesMax = 16 * 1024 * 1024;
@@ -127,6 +128,7 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   app.get('/docs', (c) => c.html(docs));
 
   if (deps.queues) mountQueueBoard(app, deps.pool, deps.queues);
+  app.route('/', webPages(deps));
 
   const limit = bodyLimit({ bytesMax: requestBodyBytesMax, drainBytesMax: requestBodyDrainBytesMax });
   const v1 = new Hono<AppEnv>();

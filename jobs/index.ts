@@ -23,3 +23,4 @@ export { sweepDeposit, sweepEntryKinds, SweepError, type SweepContext, type Swee
 export { startJobSystem, creditSettings, sweepChains, openConfiguredQueues, bullPrefix, type JobSystem } from './system.ts';
 // The relayer (issue #7): Defender-compatible relayers, gasless forward requests, refills.
 export * from './relay/index.ts';
+export { depositProgress, listSweeps, sweepListLimitMax, type DepositCredit, type SweepView, type SweepStatus, type CreditStatus } from './progress.ts';

@@ -145,3 +145,4 @@ export async function getDepositAddress(db: Queryable, userId: string, chain: st
 }
 
 export { listUserDeposits, getUserBalances, getUserChoco, type UserDeposit, type UserBalance, type DepositStatus } from './deposits.ts';
+export { searchUsers, userSearchLimitMax, type UserWithAddresses } from './directory.ts';

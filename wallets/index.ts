@@ -48,3 +48,4 @@ export {
 export { executeSpend, evmGasEstimator, type ExecuteContext, type ExecuteOutcome } from './execute.ts';
 export { deliverSpendWebhook, loadWebhookRoot, signWebhook, type WebhookContext } from './webhooks.ts';
 export { spendView } from './views.ts';
+export { listSpendsAwaitingApproval } from './spends.ts';

@@ -161,6 +161,15 @@ export async function listSpends(db: Queryable, walletId: string, options: { lim
   return rows.map(toSpend);
 }
 
+/** Every wallet's spends waiting for an owner or operator to approve, the closest deadline first. */
+export async function listSpendsAwaitingApproval(db: Queryable, options: { limit: number }): Promise<Spend[]> {
+  const { rows } = await db.query<SpendRow>(
+    `SELECT ${spendColumns} FROM spends WHERE status = 'awaiting_approval' ORDER BY approval_deadline NULLS LAST, created_at, id LIMIT $1`,
+    [options.limit],
+  );
+  return rows.map(toSpend);
+}
+
 async function lockSpend(client: PoolClient, id: string): Promise<Spend> {
   const { rows } = await client.query<SpendRow>(`SELECT ${spendColumns} FROM spends WHERE id = $1 FOR UPDATE`, [id]);
   if (!rows[0]) throw new WalletError(404, 'spend_not_found', `no spend ${id}`);

@@ -203,6 +203,8 @@ export async function demo(args: string[]): Promise<number> {
           `Ctrl-C stops everything; the database ${splitDatabaseUrl(databaseUrl).database} and the Redis keys under ${redisPrefix} are kept\n` +
           `for you to look at. Remove every demo's leftovers with: coffer demo clean\n`,
       );
+      const userKey = await createApiKey(pool, { role: 'user', userId: user.id, name: 'demo user' });
+      process.stdout.write(`Web pages: ${apiUrl}/app (sign in with the user key ${userKey.key}) and ${apiUrl}/console (the operator key)\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve());
         process.once('SIGTERM', () => resolve());
