@@ -22,3 +22,5 @@ export { evmPublicClient } from './evm/client.ts';
 export { signEvmTransaction, signEvmTransactionWithKey } from './evm/signing.ts';
 export { broadcastStored, nodeAnswer, evmTransactionStatus } from './evm/transactions.ts';
 export { nativeTransferGas } from './evm/adapter.ts';
+export { solanaAdapter } from './solana/adapter.ts';
+export { keystoreFeePayer, type SolanaFeePayer } from './solana/fee-payer.ts';
