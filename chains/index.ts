@@ -35,3 +35,5 @@ export {
   planConsolidation,
   type BitcoinRpc,
 } from './bitcoin/index.ts';
+export { solanaAdapter } from './solana/adapter.ts';
+export { keystoreFeePayer, type SolanaFeePayer } from './solana/fee-payer.ts';

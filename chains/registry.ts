@@ -1,17 +1,22 @@
 // Every chain coffer moves money on, by the name account paths and deposit addresses use.
 // Adding a chain is a folder beside `evm/` and one line here.
 import { evmAdapter } from './evm/adapter.ts';
+import { solanaAdapter } from './solana/adapter.ts';
+import type { SolanaFeePayer } from './solana/fee-payer.ts';
 import { ChainError, type ChainAdapter } from './types.ts';
 
 export interface ChainOptions {
   /** EVM chain id for payment URIs (EIP-681). */
   evmChainId?: number;
   evmFinalityDepth?: number;
+  /** The keystore key that pays Solana fees and rent. */
+  solanaFeePayer?: SolanaFeePayer;
 }
 
 export function chainAdapters(options: ChainOptions = {}): ReadonlyMap<string, ChainAdapter> {
   return new Map<string, ChainAdapter>([
     ['ethereum', evmAdapter({ ...(options.evmChainId !== undefined ? { chainId: options.evmChainId } : {}), ...(options.evmFinalityDepth !== undefined ? { finalityDepth: options.evmFinalityDepth } : {}) })],
+    ['solana', solanaAdapter(options.solanaFeePayer ? { feePayer: options.solanaFeePayer.address, feePayerKey: options.solanaFeePayer.name } : {})],
   ]);
 }
 

@@ -72,7 +72,16 @@ export type BroadcastOutcome = { status: 'sent' } | { status: 'refused'; message
 export type TransactionStatus =
   | { status: 'unknown' }
   | { status: 'mempool' }
-  | { status: 'included'; height: bigint; confirmations: number; success: boolean; /** What it cost, in the fee asset. */ fee: bigint };
+  | {
+      status: 'included';
+      height: bigint;
+      confirmations: number;
+      success: boolean;
+      /** What it cost, in the fee asset. */
+      fee: bigint;
+      /** Fee-asset units the fee payer got back beside the fee (Solana: rent of accounts it closed, less rent put into accounts it opened); negative when it paid in. */
+      rentReclaimed?: bigint;
+    };
 
 export interface TransferRequest {
   from: { address: string; key: KeyReference };

@@ -21,7 +21,7 @@ import { UnrecoverableError } from 'bullmq';
 import { awaitConfirmations, signTransfer, type AssetSpec, type ChainAdapter, type ChainClient, type SignedTransaction } from '../chains/index.ts';
 import { enqueue, type Logger, type Pool, type PoolClient } from '../infra/index.ts';
 import { getEntry, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
-import type { KeyReference, Signer } from '../signer/index.ts';
+import type { KeyReference, Signature, Signer } from '../signer/index.ts';
 import { depositDetails } from './deposit-entry.ts';
 
 export const sweepEntryKinds = { submitted: 'sweep.submitted', confirmed: 'sweep.confirmed', failed: 'sweep.failed' } as const;
@@ -39,6 +39,10 @@ export interface SweepChain {
   confirmations: number;
   trackTimeoutMs?: number;
   pollIntervalMs?: number;
+  /** The ledger account that pays this chain's fees (a Solana fee payer's); by default the sender's custody. */
+  feeAccount?: string;
+  /** Signs payloads of operational keys (a Solana fee payer) from the keystore. */
+  operational?: (name: string, bytes: Uint8Array) => Promise<Signature>;
 }
 
 export interface SweepContext {
@@ -211,7 +215,7 @@ async function submit(
     );
   }
   const { unsigned } = outcome;
-  const signed = await signTransfer({ adapter, unsigned, signer: context.signer });
+  const signed = await signTransfer({ adapter, unsigned, signer: context.signer, ...(route.settings.operational ? { operational: route.settings.operational } : {}) });
   const nonce = typeof unsigned.body.nonce === 'number' ? unsigned.body.nonce : null;
 
   // Commit the signed transaction and its ledger entry first; broadcast after.
@@ -258,19 +262,24 @@ async function track(context: SweepContext, route: Route, plan: Plan, row: Sweep
     await fail(context, route, plan, row, `the transaction failed in block ${confirmed.height}`, confirmed.fee);
     throw new SweepError(`sweep of deposit ${plan.depositEntryId}: transaction ${signed.id} failed; will retry`);
   }
-  await confirm(context, route, plan, row, confirmed.fee, confirmed.height);
+  await confirm(context, route, plan, row, confirmed.fee, confirmed.height, confirmed.rentReclaimed ?? 0n);
   return { status: 'confirmed', amount: BigInt(row.amount!), fee: confirmed.fee, txHash: signed.id };
 }
 
-async function confirm(context: SweepContext, route: Route, plan: Plan, row: SweepRow, fee: bigint, blockNumber: bigint): Promise<void> {
+async function confirm(context: SweepContext, route: Route, plan: Plan, row: SweepRow, fee: bigint, blockNumber: bigint, rentReclaimed: bigint): Promise<void> {
+  const feeAccount = route.settings.feeAccount ?? plan.custody;
+  const feeAsset = route.settings.adapter.feeAsset.code;
   await context.writer.transaction(async (t) => {
     const postings = [{ source: plan.sweeping, destination: `treasury:${plan.chain}`, asset: plan.asset.code, amount: BigInt(row.amount!) }];
-    if (fee > 0n) postings.push({ source: plan.custody, destination: `fees:${plan.chain}`, asset: route.settings.adapter.feeAsset.code, amount: fee });
+    // Rent comes back from (or goes into) accounts outside the ledger: the chain's world.
+    if (rentReclaimed > 0n) postings.push({ source: `world:${plan.chain}`, destination: feeAccount, asset: feeAsset, amount: rentReclaimed });
+    if (fee > 0n) postings.push({ source: feeAccount, destination: `fees:${plan.chain}`, asset: feeAsset, amount: fee });
+    if (rentReclaimed < 0n) postings.push({ source: feeAccount, destination: `world:${plan.chain}`, asset: feeAsset, amount: -rentReclaimed });
     const request: AppendRequest = {
       kind: sweepEntryKinds.confirmed,
       idempotencyKey: `${plan.chain}:${row.tx_hash}:sweep.confirmed`,
       sourceRef: row.tx_hash!,
-      metadata: { userId: plan.userId, depositEntryId: plan.depositEntryId.toString(), txHash: row.tx_hash, blockNumber: Number(blockNumber), fee: fee.toString() },
+      metadata: { userId: plan.userId, depositEntryId: plan.depositEntryId.toString(), txHash: row.tx_hash, blockNumber: Number(blockNumber), fee: fee.toString(), ...(rentReclaimed !== 0n ? { rentReclaimed: rentReclaimed.toString() } : {}) },
       postings,
     };
     const [result] = await t.append([request]);
@@ -290,8 +299,9 @@ async function fail(context: SweepContext, route: Route, plan: Plan, row: SweepR
       metadata: { userId: plan.userId, depositEntryId: plan.depositEntryId.toString(), txHash: row.tx_hash, reason, fee: fee.toString() },
     };
     const back = { source: plan.sweeping, destination: plan.custody, asset: plan.asset.code, amount: BigInt(row.amount!) };
+    const feeAccount = route.settings.feeAccount ?? plan.custody;
     const request: AppendRequest =
-      fee > 0n ? { ...base, postings: [back, { source: plan.custody, destination: `fees:${plan.chain}`, asset: feeAsset, amount: fee }] } : { ...base, reverses: row.submitted_entry_id!, postings: [back] };
+      fee > 0n ? { ...base, postings: [back, { source: feeAccount, destination: `fees:${plan.chain}`, asset: feeAsset, amount: fee }] } : { ...base, reverses: row.submitted_entry_id!, postings: [back] };
     const [result] = await t.append([request]);
     if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new SweepError(`the ledger refused ${request.idempotencyKey}`);
     await t.client.query(`UPDATE sweeps SET status = 'failed', reason = $2, fee = $3, settled_entry_id = $4, updated_at = now() WHERE id = $1`, [

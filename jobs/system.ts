@@ -2,7 +2,7 @@
 // as `coffer start --workers` runs them (and the demo and tests, with their own settings).
 import { UnrecoverableError, type Queue } from 'bullmq';
 import { redisOutageLog, type Config, type Logger, type Pool } from '../infra/index.ts';
-import type { LedgerWriter } from '../ledger/index.ts';
+import { chart, type LedgerWriter } from '../ledger/index.ts';
 import type { Keystore, Signer } from '../signer/index.ts';
 import { relayServices } from './relay/index.ts';
 import { evmGasEstimator, loadWebhookRoot, type GasEstimator } from '../wallets/index.ts';
@@ -10,7 +10,7 @@ import type { CreditSettings } from './credits.ts';
 import { OutboxDispatcher } from './dispatcher.ts';
 import { PriceSource } from './prices.ts';
 import { closeQueues, openQueues, type QueueName } from './queues.ts';
-import { chainAdapter } from '../chains/index.ts';
+import { chainAdapter, keystoreFeePayer } from '../chains/index.ts';
 import type { SweepChain } from './sweeps.ts';
 import { parseAssetPricing, parseChainMinimums, parseDecimal } from './valuation.ts';
 import { redisConnection, startWorkers, type RunningWorkers } from './workers.ts';
@@ -27,11 +27,23 @@ export function creditSettings(config: Config): CreditSettings {
   };
 }
 
-/** The chains whose deposits are swept: those with a node and a treasury configured. */
-export function sweepChains(config: Config): ReadonlyMap<string, SweepChain> {
+/** The chains whose deposits are swept: those with a node and a treasury configured. `keystore` opens fee payers. */
+export function sweepChains(config: Config, keystore?: Keystore): ReadonlyMap<string, SweepChain> {
   const chains = new Map<string, SweepChain>();
   if (config.EVM_RPC_URL && config.EVM_TREASURY_ADDRESS) {
     chains.set('ethereum', { adapter: chainAdapter('ethereum'), rpcUrl: config.EVM_RPC_URL, treasury: config.EVM_TREASURY_ADDRESS, confirmations: config.SWEEP_CONFIRMATIONS });
+  }
+  if (config.SOLANA_RPC_URL && config.SOLANA_TREASURY_ADDRESS) {
+    // The fee payer pays fees and rent, so they are booked against its account; final is `finalized` (1 confirmation as the adapter counts).
+    const feePayer = keystoreFeePayer(keystore, config.SOLANA_FEE_PAYER_KEY);
+    chains.set('solana', {
+      adapter: chainAdapter('solana', { solanaFeePayer: feePayer }),
+      rpcUrl: config.SOLANA_RPC_URL,
+      treasury: config.SOLANA_TREASURY_ADDRESS,
+      confirmations: 1,
+      feeAccount: chart.operations('solana', 'fee-payer'),
+      operational: feePayer.sign,
+    });
   }
   return chains;
 }
@@ -70,7 +82,7 @@ export async function startJobSystem(options: { config: Config; pool: Pool; writ
     lockMs: config.JOB_LOCK_MS,
     redisOutage: redisOutageLog({ url: config.REDIS_URL, logger, consequence: 'jobs wait until it is back' }),
     credits: { pool, writer, prices, settings },
-    sweeps: { pool, writer, signer, chains: sweepChains(config), logger },
+    sweeps: { pool, writer, signer, chains: sweepChains(config, options.keystore), logger },
     wallets: {
       spends: { pool, writer, logger, estimateGas: config.EVM_RPC_URL ? evmGasEstimator(config.EVM_RPC_URL) : noChain },
       execute: config.EVM_RPC_URL ? { pool, writer, logger, signer, rpcUrl: config.EVM_RPC_URL, confirmations: config.SPEND_CONFIRMATIONS } : null,

@@ -3,13 +3,13 @@
 // stretched from a passphrase with Argon2id (seed 001 §6.3). The header (name, curve, public
 // key, KDF parameters) is authenticated data, so editing any of it breaks decryption too.
 // Secrets never leave this module except into the signer backends, and errors never quote them.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { access, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { bytesToNumberBE } from '@noble/curves/utils.js';
+import { bytesToNumberBE, bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
 import { argon2idAsync } from '@noble/hashes/argon2.js';
 import type { Curve } from './derive.ts';
 
@@ -158,6 +158,28 @@ export class Keystore {
     const publicKey = publicKeyOf(file.curve, secretScalar);
     if (Buffer.from(publicKey).toString('hex') !== file.publicKey) throw new KeystoreError(`the key ${name} does not match its public key`);
     return { name, curve: file.curve, publicKey, secretScalar };
+  }
+
+  /**
+   * An ed25519 key (a Solana fee payer) that signs message bytes. Keys here are bare scalars
+   * (no RFC 8032 seed), so this is Ed25519 written out with a deterministic nonce from the
+   * scalar and the message; the secret stays in the returned closure.
+   */
+  async ed25519Signer(name: string): Promise<{ publicKey: Uint8Array; sign(message: Uint8Array): Uint8Array }> {
+    const stored = await this.load(name);
+    if (stored.curve !== 'ed25519') throw new KeystoreError(`the key ${name} is not an ed25519 key`);
+    const { publicKey, secretScalar } = stored;
+    const order = ed25519.Point.Fn.ORDER;
+    const hashToScalar = (...parts: Uint8Array[]) => bytesToNumberLE(createHash('sha512').update(Buffer.concat(parts)).digest()) % order;
+    return {
+      publicKey,
+      sign(message) {
+        const r = hashToScalar(numberToBytesLE(secretScalar, 32), message) || 1n;
+        const bigR = ed25519.Point.BASE.multiply(r).toBytes();
+        const s = (r + hashToScalar(bigR, publicKey, message) * secretScalar) % order;
+        return Uint8Array.from([...bigR, ...numberToBytesLE(s, 32)]);
+      },
+    };
   }
 
   async list(): Promise<{ name: string; curve: Curve; publicKey: string }[]> {

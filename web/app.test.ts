@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import { createApiKey, startApiServer } from '../api/index.ts';
 import { startHermesReplay, type HermesReplay } from '../devnets/index.ts';
 import { silentLogger } from '../infra/index.ts';
-import { createEvmWorld, eventually, type EvmWorld, type IndexerProcess } from '../indexers/evm/harness.ts';
+import { createEvmWorld, eventually, type EvmWorld, type IndexerProcess } from '../testing/evm-world.ts';
 import { LedgerWriter, ProjectionFollower } from '../ledger/index.ts';
 import { ChainSignaturesEmulator, Keystore } from '../signer/index.ts';
 import { createUser, getDepositAddress, type DerivationSettings } from '../users/index.ts';

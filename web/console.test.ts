@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { createApiKey, startApiServer } from '../api/index.ts';
 import { startAnvil, type Anvil } from '../devnets/index.ts';
 import { silentLogger } from '../infra/index.ts';
-import { derivation } from '../indexers/evm/harness.ts';
+import { derivation } from '../testing/evm-world.ts';
 import { closeQueues, openQueues, redisConnection, type QueueName } from '../jobs/index.ts';
 import { LedgerWriter } from '../ledger/index.ts';
 import { rootKeys } from '../signer/index.ts';

@@ -1,0 +1,32 @@
+// A bare Solana JSON-RPC caller: the indexer reads a lot of blocks, and plain JSON (numbers as
+// numbers) is what it needs; errors keep the node's code, because "slot skipped" is an answer.
+export type SolanaRpc = <T>(method: string, params?: unknown[]) => Promise<T>;
+
+/** agave's codes for a slot without a block: skipped, or not (yet / any longer) available. */
+export const noBlockCodes = new Set([-32004, -32007, -32009]);
+
+export class SolanaRpcError extends Error {
+  override name = 'SolanaRpcError';
+  readonly code: number;
+  constructor(method: string, code: number, message: string) {
+    super(`${method}: ${message}`);
+    this.code = code;
+  }
+}
+
+export function solanaRpc(url: string, timeoutMs = 10_000): SolanaRpc {
+  let id = 0;
+  return async <T>(method: string, params: unknown[] = []): Promise<T> => {
+    id += 1;
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!response.ok) throw new SolanaRpcError(method, response.status, `the RPC answered HTTP ${response.status}`);
+    const body = (await response.json()) as { result?: T; error?: { code: number; message: string } };
+    if (body.error) throw new SolanaRpcError(method, body.error.code, body.error.message);
+    return body.result as T;
+  };
+}
