@@ -7,6 +7,7 @@ import type { RewindReport } from './core/index.ts';
 import { rewindEvmIndexer } from './evm/rewind.ts';
 import { evmSettings, requireRpcUrl, runEvmIndexer, runEvmRescan } from './evm/run.ts';
 import { jsonRpc } from './evm/rpc.ts';
+import { rewindNearIndexer, runNearIndexer } from './near/run.ts';
 
 export interface IndexerDefinition {
   /** Its cursor row and `--chain` value: `evm`. */
@@ -31,6 +32,7 @@ export const indexerRegistry: readonly IndexerDefinition[] = [
     rescan: runEvmRescan,
     rewind: ({ config, pool, writer, to }) => rewindEvmIndexer({ pool, writer, rpc: jsonRpc(requireRpcUrl(config)), settings: evmSettings(config), to }),
   },
+  { name: 'near', chain: 'near', needs: 'NEAR_RPC_URL', run: runNearIndexer, rewind: rewindNearIndexer },
 ];
 
 /** Indexers `coffer start --indexers` and `coffer indexer --chain` accept. */
