@@ -5,6 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Account, JsonRpcProvider, KeyPair, nearToYocto, teraToGas } from 'near-api-js';
 import { startNearDevnet, ftStorageDepositYocto, type NearDevnet } from '../../devnets/near/index.ts';
+import { createApiKey, createApp } from '../../api/index.ts';
+import { depositHistory } from '../../api/responses.ts';
 import { silentLogger } from '../../infra/index.ts';
 import { creditDeposit, PriceSource, type CreditContext } from '../../jobs/index.ts';
 import { parseAssetPricing, parseChainMinimums, parseDecimal, parseNativeMinimums } from '../../jobs/valuation.ts';
@@ -148,5 +150,35 @@ describe('NEAR deposits and the MVP credit rules', () => {
     assert.deepEqual(credited.map((o) => o.status === 'credited' && o.choco), [250n * choco], '2.5 USDC at $1 and 100 CHOCO per USD');
     const report = await verifyLedger(db.pool);
     assert.equal(report.ok, true, JSON.stringify(report, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+  });
+
+  test('each deposit\'s history is readable by its user and by auditors, through the API', async () => {
+    const app = createApp({ pool: db.pool, writer, logger: silentLogger });
+    const userKey = (await createApiKey(db.pool, { role: 'user', userId })).key;
+    const auditorKey = (await createApiKey(db.pool, { role: 'auditor' })).key;
+    const read = async (entryId: string, key: string) => {
+      const response = await app.request(`/v1/users/${userId}/deposits/${entryId}`, { headers: { authorization: `Bearer ${key}` } });
+      assert.equal(response.status, 200, await response.clone().text());
+      return depositHistory.parse(await response.json());
+    };
+    const pending = (await deposits()).filter((d) => d.kind === 'deposit.pending');
+    const ids = (await db.pool.query<{ id: string }>("SELECT id::text FROM journal_entries WHERE kind = 'deposit.pending' ORDER BY id")).rows.map((r) => r.id);
+    assert.equal(ids.length, pending.length);
+
+    const big = await read(ids[0]!, userKey);
+    assert.deepEqual(big.steps.map((s) => s.step), ['deposit', 'confirmed', 'credited']);
+    assert.equal(big.formatted, '1.5');
+    assert.match(big.txHash ?? '', /^[1-9A-HJ-NP-Za-km-z]{43,44}$/, 'the NEAR transaction hash');
+    const credit = big.steps[2]!;
+    assert.deepEqual([credit.asset, credit.formatted, credit.pricing, credit.rate], ['CHOCO', '7500', 'choco', '5000']);
+
+    const small = await read(ids[1]!, auditorKey);
+    assert.deepEqual(small.steps.map((s) => [s.step, s.reason]), [['deposit', null], ['confirmed', null], ['not_credited', '0.009 NEAR is below the near minimum of 0.01 NEAR (CREDIT_MINIMUM_NATIVE)']]);
+    const token = await read(ids[2]!, userKey);
+    assert.deepEqual([token.asset, token.formatted, token.steps.at(-1)!.formatted, token.steps.at(-1)!.rate], ['USDC', '2.5', '250', '1']);
+
+    const other = (await createUser(db.pool, { nearAccountId: 'someone.devnet' })).id;
+    const foreign = await app.request(`/v1/users/${other}/deposits/${ids[0]}`, { headers: { authorization: `Bearer ${auditorKey}` } });
+    assert.equal(foreign.status, 404, 'a deposit is only found under its own user');
   });
 });
