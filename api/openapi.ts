@@ -145,6 +145,14 @@ export function openApiDocument() {
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }, ...queryParameters(depositsQuery)],
         }),
       },
+      '/v1/users/{id}/deposits/{entryId}': {
+        get: read('One deposit\'s history (the user, operators, auditors): deposit → confirmed → credited or not (with the rate or price, or the reason) → sweep, with amounts and transaction hashes', 'DepositHistory', undefined, {
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'entryId', in: 'path', required: true, schema: { type: 'string' } },
+          ],
+        }),
+      },
       '/v1/users/{id}/balances': {
         get: read('The user\'s pending (below the finality depth) and confirmed (in custody) balances per chain and asset, and their CHOCO', 'UserBalances', undefined, {
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],

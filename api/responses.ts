@@ -96,6 +96,30 @@ export const deposit = z.strictObject({
   effectiveAt: time,
 });
 export const depositsPage = page(deposit);
+export const depositStep = z.strictObject({
+  step: z.enum(['deposit', 'confirmed', 'reversed', 'credited', 'not_credited', 'credit_reversed', 'sweep']),
+  at: time,
+  entryId: decimal.nullable().describe('the journal entry that booked the step'),
+  asset: z.string(),
+  amount: decimal.nullable(),
+  formatted: formatted.nullable(),
+  txHash: z.string().nullable().describe('the chain transaction (deposit, sweep)'),
+  pricing: z.string().nullable().describe('credited: choco, usd or pyth'),
+  rate: z.string().nullable().describe('credited: the fixed rate per whole unit, or the Pyth price as <price>e<expo>'),
+  reason: z.string().nullable().describe('why not credited, or why a sweep failed or was skipped'),
+  status: z.string().nullable().describe('sweep: waiting_for_gas, submitted, confirmed, failed or skipped'),
+  fee: decimal.nullable().describe('sweep: the fee paid, in the chain\'s fee asset'),
+});
+export const depositHistory = z.strictObject({
+  id: decimal.describe('the journal entry that booked the deposit'),
+  chain: z.string(),
+  address: z.string(),
+  asset: z.string(),
+  amount: decimal,
+  formatted,
+  txHash: z.string().nullable(),
+  steps: z.array(depositStep).describe('deposit → confirmed → credited or not_credited → sweep, oldest first'),
+});
 export const userBalances = z.strictObject({
   userId: z.string(),
   choco: z.strictObject({ balance: decimal, formatted }),
@@ -327,6 +351,7 @@ export const responseSchemas = {
   DepositAddress: depositAddress,
   Deposit: deposit,
   DepositPage: depositsPage,
+  DepositHistory: depositHistory,
   UserBalances: userBalances,
   Budget: budget,
   Wallet: wallet,

@@ -5,6 +5,6 @@ export { startAnvil, anvilBinary, type Anvil } from './anvil.ts';
 export { freePort } from './ports.ts';
 export { startBitcoinDevnet, describeBitcoinDevnet, bitcoinSegwitActivationHeight, coinbaseMaturityBlocks, type BitcoinDevnet } from './bitcoin.ts';
 export { startHermesReplay, type HermesReplay, type Misbehaviour } from './hermes.ts';
-export { startNearDevnet, type NearDevnet, type NearDevnetOptions, type NearDevnetDescription } from './near/index.ts';
+export { startNearDevnet, ftStorageDepositYocto, type NearDevnet, type NearDevnetOptions, type NearDevnetDescription } from './near/index.ts';
 export { startSolanaDevnet, usdcMainnetMint, type SolanaDevnet, type SolanaDevnetDescription, type SolanaDevnetOptions } from './solana/index.ts';
 export { testTokenAsset, testTokenScale, testTokenTransfer, mintTestToken } from './test-token.ts';

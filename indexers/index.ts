@@ -10,3 +10,6 @@ export { listIndexerStatus, type IndexerStatus } from './status.ts';
 export { superviseIndexer, type SupervisedIndexer } from './supervise.ts';
 export { indexerRegistry, indexerNames, findIndexer, type IndexerDefinition } from './registry.ts';
 export { ChainFollower, settleDeposits, type BlockSource, type SourceBlock, type FollowSettings, type FollowBatch, type ObservedTransfer, type BlockRef } from './core/index.ts';
+export { nearRpc, type NearRpc } from './near/rpc.ts';
+export { nearSettings, registerNearTokens, watchedNearAccounts } from './near/run.ts';
+export { NearBlockSource } from './near/source.ts';

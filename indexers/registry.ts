@@ -8,6 +8,7 @@ import { rewindEvmIndexer } from './evm/rewind.ts';
 import { evmSettings, requireRpcUrl, runEvmIndexer, runEvmRescan } from './evm/run.ts';
 import { jsonRpc } from './evm/rpc.ts';
 import { rewindSolanaIndexer, runSolanaIndexer } from './solana/run.ts';
+import { rewindNearIndexer, runNearIndexer } from './near/run.ts';
 
 export interface IndexerDefinition {
   /** Its cursor row and `--chain` value: `evm`. */
@@ -33,6 +34,7 @@ export const indexerRegistry: readonly IndexerDefinition[] = [
     rewind: ({ config, pool, writer, to }) => rewindEvmIndexer({ pool, writer, rpc: jsonRpc(requireRpcUrl(config)), settings: evmSettings(config), to }),
   },
   { name: 'solana', chain: 'solana', needs: 'SOLANA_RPC_URL', run: runSolanaIndexer, rewind: rewindSolanaIndexer },
+  { name: 'near', chain: 'near', needs: 'NEAR_RPC_URL', run: runNearIndexer, rewind: rewindNearIndexer },
 ];
 
 /** Indexers `coffer start --indexers` and `coffer indexer --chain` accept. */

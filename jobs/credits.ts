@@ -6,17 +6,19 @@
 // fails the job, which BullMQ retries later — a deposit is never credited at a bad price.
 import { UnrecoverableError } from 'bullmq';
 import type { Pool } from '../infra/index.ts';
-import { depositEntryKinds, getEntry, getEntryByIdempotencyKey, type AppendRequest, type JournalEntry, type LedgerTransaction, type LedgerWriter } from '../ledger/index.ts';
+import { depositEntryKinds, formatUnits, getEntry, getEntryByIdempotencyKey, type AppendRequest, type JournalEntry, type LedgerTransaction, type LedgerWriter } from '../ledger/index.ts';
 import { depositDetails } from './deposit-entry.ts';
 import { enqueue } from '../infra/index.ts';
 import type { PriceSource } from './prices.ts';
-import { formatUsdMicros, reachesMinimum, valueDeposit, type AssetPricing, type Fraction, type Valuation } from './valuation.ts';
+import { formatFraction, formatUsdMicros, reachesMinimum, reachesNativeMinimum, valueDeposit, type AssetPricing, type Fraction, type Valuation } from './valuation.ts';
 
 export const creditEntryKinds = { issued: 'credit.issued', reversal: 'credit.reversal', clawback: 'credit.clawback' } as const;
 
 export interface CreditSettings {
   pricing: Map<string, AssetPricing>;
   minimumsUsd: Map<string, Fraction>;
+  /** Per chain, whole units of its native asset below which a native deposit is not credited (CREDIT_MINIMUM_NATIVE). */
+  minimumsNative?: Map<string, Fraction>;
   chocoPerUsd: Fraction;
   /** Chains whose credited deposits are swept (a treasury is configured for them). */
   sweepChains: ReadonlySet<string>;
@@ -42,6 +44,7 @@ interface DepositFacts {
   chain: string;
   asset: string;
   amount: bigint;
+  contract: string | null;
 }
 
 async function depositFacts(pool: Pool, confirmationEntryId: bigint): Promise<DepositFacts> {
@@ -53,8 +56,8 @@ async function depositFacts(pool: Pool, confirmationEntryId: bigint): Promise<De
   if (typeof depositKey !== 'string') throw new UnrecoverableError(`confirmation ${confirmationEntryId} names no deposit`);
   const deposit = await getEntryByIdempotencyKey(pool, depositKey);
   if (!deposit) throw new UnrecoverableError(`the deposit ${depositKey} of confirmation ${confirmationEntryId} is not in the journal`);
-  const { userId, chain, asset, amount } = depositDetails(deposit);
-  return { confirmation, deposit, depositKey, userId, chain, asset, amount };
+  const { userId, chain, asset, amount, contract } = depositDetails(deposit);
+  return { confirmation, deposit, depositKey, userId, chain, asset, amount, contract };
 }
 
 async function decisionOf(tx: LedgerTransaction, confirmationEntryId: bigint) {
@@ -110,6 +113,7 @@ export async function creditDeposit(context: CreditContext, confirmationEntryId:
   const price = pricing.kind === 'pyth' ? await prices.priceAt(pricing.feedId, facts.deposit.effectiveAt) : null;
   const valuation = valueDeposit({ amount: facts.amount, assetScale, pricing, chocoPerUsd: settings.chocoPerUsd, ...(price ? { price } : {}) });
   const minimum = settings.minimumsUsd.get(facts.chain) ?? { n: 0n, d: 1n };
+  const minimumNative = facts.contract === null ? settings.minimumsNative?.get(facts.chain) : undefined;
 
   const { rows: userRows } = await pool.query<{ is_sweep_enabled: boolean }>('SELECT is_sweep_enabled FROM users WHERE id = $1', [facts.userId]);
   const sweep = (userRows[0]?.is_sweep_enabled ?? false) && settings.sweepChains.has(facts.chain);
@@ -121,6 +125,11 @@ export async function creditDeposit(context: CreditContext, confirmationEntryId:
       const reason = 'the deposit confirmation was reversed (operator rewind) before it was credited';
       await recordDecision(tx, facts, { status: 'not_credited_reversed', reason, priceObservationId: price?.id ?? null, valuation });
       return { status: 'not_credited_reversed', userId: facts.userId, reason };
+    }
+    if (minimumNative && !reachesNativeMinimum(facts.amount, assetScale, minimumNative)) {
+      const reason = `${formatUnits(facts.amount, assetScale)} ${facts.asset} is below the ${facts.chain} minimum of ${formatFraction(minimumNative)} ${facts.asset} (CREDIT_MINIMUM_NATIVE)`;
+      await recordDecision(tx, facts, { status: 'below_minimum', reason, priceObservationId: price?.id ?? null, valuation });
+      return { status: 'below_minimum', userId: facts.userId, reason };
     }
     if (!reachesMinimum(valuation, minimum) || valuation.choco === 0n) {
       const reason = `worth ${formatUsdMicros(valuation.usdMicros)}, below the ${facts.chain} minimum of ${formatUsdMicros((minimum.n * 1_000_000n) / minimum.d)}`;
@@ -139,6 +148,7 @@ export async function creditDeposit(context: CreditContext, confirmationEntryId:
         amount: facts.amount.toString(),
         usdMicros: valuation.usdMicros.toString(),
         pricing: pricing.kind,
+        ...(pricing.kind === 'pyth' ? {} : { rate: formatFraction(pricing.perUnit) }),
         ...(price
           ? { priceObservationId: price.id.toString(), feedId: price.feedId, price: price.price.toString(), conf: price.conf.toString(), expo: price.expo, publishTime: price.publishTime.toISOString() }
           : {}),

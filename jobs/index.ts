@@ -9,6 +9,7 @@ export {
   parseAssetPricing,
   parseChainMinimums,
   parseDecimal,
+  parseNativeMinimums,
   valueDeposit,
   reachesMinimum,
   formatUsdMicros,

@@ -12,7 +12,7 @@ import { PriceSource } from './prices.ts';
 import { closeQueues, openQueues, type QueueName } from './queues.ts';
 import { chainAdapter, keystoreFeePayer } from '../chains/index.ts';
 import type { SweepChain } from './sweeps.ts';
-import { parseAssetPricing, parseChainMinimums, parseDecimal } from './valuation.ts';
+import { parseAssetPricing, parseChainMinimums, parseDecimal, parseNativeMinimums } from './valuation.ts';
 import { redisConnection, startWorkers, type RunningWorkers } from './workers.ts';
 
 /** BullMQ's key prefix under the configured Redis prefix, so the board and the workers agree. */
@@ -22,6 +22,7 @@ export function creditSettings(config: Config): CreditSettings {
   return {
     pricing: parseAssetPricing(config.CREDIT_ASSET_PRICING),
     minimumsUsd: parseChainMinimums(config.CREDIT_MINIMUM_USD),
+    minimumsNative: parseNativeMinimums(config.CREDIT_MINIMUM_NATIVE),
     chocoPerUsd: parseDecimal(config.CHOCO_PER_USD, 'CHOCO_PER_USD'),
     sweepChains: new Set(sweepChains(config).keys()),
   };

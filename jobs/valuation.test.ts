@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseAssetPricing, parseChainMinimums, parseDecimal, reachesMinimum, valueDeposit, ValuationConfigError } from './valuation.ts';
+import { formatFraction, parseAssetPricing, parseChainMinimums, parseDecimal, parseNativeMinimums, reachesMinimum, reachesNativeMinimum, valueDeposit, ValuationConfigError } from './valuation.ts';
 import { priceProblem, pythFeeds } from './prices.ts';
 
 describe('valuation', () => {
@@ -55,5 +55,22 @@ describe('valuation', () => {
     assert.match(priceProblem({ ...ok, publishTime: new Date(at.getTime() + 61_000) }, at, { maxAgeSeconds: 60, maxConfBps: 200 }) ?? '', /^stale/);
     assert.match(priceProblem({ ...ok, conf: 7_000_000_000n }, at, { maxAgeSeconds: 60, maxConfBps: 200 }) ?? '', /confidence too wide: ±222 bp/);
     assert.match(priceProblem({ ...ok, price: 0n }, at, { maxAgeSeconds: 60, maxConfBps: 200 }) ?? '', /not positive/);
+  });
+
+  test('the MVP rules: NEAR=choco:5000 exactly, and native minimums in whole units (CREDIT_MINIMUM_NATIVE)', () => {
+    const pricing = parseAssetPricing('NEAR=choco:5000').get('NEAR')!;
+    const yocto = 10n ** 24n;
+    const one = valueDeposit({ amount: yocto, assetScale: 24, pricing, chocoPerUsd: { n: 100n, d: 1n } });
+    assert.equal(one.choco, 5_000n * 10n ** 18n);
+    // 1.234567 NEAR → 6,172.835 CHOCO, no rounding on the way.
+    assert.equal(valueDeposit({ amount: 1_234_567n * 10n ** 18n, assetScale: 24, pricing, chocoPerUsd: { n: 100n, d: 1n } }).choco, 6_172_835n * 10n ** 15n);
+    const minimums = parseNativeMinimums('near=0.01,bitcoin=0.0001');
+    assert.deepEqual(minimums.get('near'), { n: 1n, d: 100n });
+    assert.equal(parseNativeMinimums(undefined).size, 0, 'no defaults');
+    assert.throws(() => parseNativeMinimums('near=abc'), /CREDIT_MINIMUM_NATIVE: near: "abc" is not a non-negative decimal/);
+    assert.equal(reachesNativeMinimum(yocto / 100n, 24, minimums.get('near')!), true, '0.01 NEAR reaches it');
+    assert.equal(reachesNativeMinimum((9n * yocto) / 1000n, 24, minimums.get('near')!), false, '0.009 NEAR does not');
+    assert.equal(formatFraction(parseDecimal('5000', 'x')), '5000');
+    assert.equal(formatFraction(parseDecimal('0.050', 'x')), '0.05');
   });
 });

@@ -72,6 +72,30 @@ export function parseChainMinimums(text: string | undefined): Map<string, Fracti
   return result;
 }
 
+/**
+ * `near=0.01,bitcoin=0.0001` (CREDIT_MINIMUM_NATIVE): per chain, the amount of its native asset,
+ * in whole units, below which a native deposit is recorded but not credited. No defaults.
+ */
+export function parseNativeMinimums(text: string | undefined): Map<string, Fraction> {
+  const result = new Map<string, Fraction>();
+  for (const [chain, value] of pairs(text ?? '', 'CREDIT_MINIMUM_NATIVE')) result.set(chain, parseDecimal(value, `CREDIT_MINIMUM_NATIVE: ${chain}`));
+  return result;
+}
+
+/** Whether `amount` minor units (of an asset with `assetScale` decimals) reach `minimum` whole units. */
+export function reachesNativeMinimum(amount: bigint, assetScale: number, minimum: Fraction): boolean {
+  return amount * minimum.d >= minimum.n * 10n ** BigInt(assetScale);
+}
+
+/** A configured rate as it was written (`5000`, `0.5`): its denominator is a power of ten. */
+export function formatFraction(fraction: Fraction): string {
+  const digits = fraction.d.toString().length - 1;
+  const text = fraction.n.toString().padStart(digits + 1, '0');
+  const whole = text.slice(0, text.length - digits);
+  const rest = text.slice(text.length - digits).replace(/0+$/, '');
+  return rest ? `${whole}.${rest}` : whole;
+}
+
 export interface Valuation {
   /** USD value in millionths of a dollar (floor). */
   usdMicros: bigint;

@@ -3,7 +3,7 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { formatUnits } from '../../ledger/index.ts';
-import { createUser, getDepositAddress, getUser, getUserBalances, getUserChoco, listUserDeposits, type DepositAddress, type User, type UserDeposit } from '../../users/index.ts';
+import { createUser, getDepositAddress, getDepositHistory, getUser, getUserBalances, getUserChoco, listUserDeposits, type DepositAddress, type User, type UserDeposit } from '../../users/index.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
 import { ApiError, readJsonBody } from '../problem.ts';
@@ -95,6 +95,38 @@ export function userRoutes(deps: ApiDependencies): Hono<AppEnv> {
     await assertUserExists(deps, id);
     const rows = await listUserDeposits(deps.pool, id, { limit: query.limit, ...(query.cursor ? { before: BigInt(query.cursor) } : {}) });
     return c.json({ data: rows.map(depositJson), nextCursor: rows.length === query.limit ? rows.at(-1)!.entryId.toString() : null } satisfies z.input<typeof responses.depositsPage>);
+  });
+
+  app.get('/:id/deposits/:entryId', requireRole('operator', 'user', 'auditor'), async (c) => {
+    const id = pathParam(c, 'id', 'user');
+    assertMayRead(c, id);
+    const entryId = c.req.param('entryId');
+    const history = /^[0-9]{1,19}$/.test(entryId) ? await getDepositHistory(deps.pool, id, BigInt(entryId)) : null;
+    if (!history) throw new ApiError(404, 'deposit_not_found', `user ${id} has no deposit ${entryId}`);
+    const units = (amount: bigint | null, scale: number) => (amount === null ? null : formatUnits(amount, scale));
+    return c.json({
+      id: history.entryId.toString(),
+      chain: history.chain,
+      address: history.address,
+      asset: history.asset,
+      amount: history.amount.toString(),
+      formatted: formatUnits(history.amount, history.scale),
+      txHash: history.txHash,
+      steps: history.steps.map((s) => ({
+        step: s.step,
+        at: s.at.toISOString(),
+        entryId: s.entryId?.toString() ?? null,
+        asset: s.asset,
+        amount: s.amount?.toString() ?? null,
+        formatted: units(s.amount, s.scale),
+        txHash: s.txHash,
+        pricing: s.pricing,
+        rate: s.rate,
+        reason: s.reason,
+        status: s.status,
+        fee: s.fee?.toString() ?? null,
+      })),
+    } satisfies z.input<typeof responses.depositHistory>);
   });
 
   app.get('/:id/balances', requireRole('operator', 'user', 'auditor'), async (c) => {

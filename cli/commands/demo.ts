@@ -21,6 +21,7 @@ import { formatUnits, getBalances, getTrialBalance, registerAsset, verifyLedger 
 import { migrate } from '../../migrations/index.ts';
 import { ChainSignaturesEmulator, Keystore } from '../../signer/index.ts';
 import { createUser, getDepositAddress } from '../../users/index.ts';
+import { nearDemo } from './demo-near.ts';
 import { parse, UsageError } from './index.ts';
 
 const cli = fileURLToPath(new URL('../coffer.ts', import.meta.url));
@@ -193,6 +194,7 @@ export async function demo(args: string[]): Promise<number> {
     process.stdout.write(`\ncoffer verify: ${report.ok ? 'every invariant holds' : 'VIOLATIONS FOUND'} (${report.entries} entries, ${report.checks.length} checks)\n`);
     for (const check of report.checks.filter((c) => !c.ok)) process.stdout.write(`  FAIL ${check.name}: ${check.message}\n`);
     ok = report.ok && trial.every((line) => line.debits === line.credits);
+    ok = (await nearDemo({ databaseUrl: `${databaseUrl}_near`, derivation, say })) && ok;
 
     if (!ci) {
       const key = await createApiKey(pool, { role: 'operator', name: 'demo operator' });

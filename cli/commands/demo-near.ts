@@ -1,0 +1,92 @@
+// The NEAR MVP's deposit side for `coffer demo` (seed 004): a NEAR devnet, one user whose NEAR
+// account is their deposit address, 1.5 NEAR and 0.009 NEAR and 2.5 USDC sent to it, the NEAR
+// indexer and the credit job with the MVP's rules (NEAR=choco:5000, CREDIT_MINIMUM_NATIVE
+// near=0.01, USDC=usd:1), and each deposit's history. It has its own database, so the main demo's
+// workers (which price NEAR on Pyth) never race it for these credits.
+import { Account, JsonRpcProvider, KeyPair, nearToYocto } from 'near-api-js';
+import { ftStorageDepositYocto, startNearDevnet } from '../../devnets/index.ts';
+import { createPool, ensureDatabase, pg, quoteIdentifier, silentLogger, splitDatabaseUrl } from '../../infra/index.ts';
+import { ChainFollower, NearBlockSource, nearRpc, nearSettings, registerNearTokens, watchedNearAccounts } from '../../indexers/index.ts';
+import { creditDeposit, parseAssetPricing, parseChainMinimums, parseDecimal, parseNativeMinimums, PriceSource } from '../../jobs/index.ts';
+import { formatUnits, LedgerWriter, verifyLedger } from '../../ledger/index.ts';
+import { migrate } from '../../migrations/index.ts';
+import { createUser, getDepositAddress, getDepositHistory, type DerivationSettings } from '../../users/index.ts';
+
+const followStepsMax = 50;
+
+/** Runs the NEAR deposit and credit flow; true when every step succeeded and the ledger verifies. */
+export async function nearDemo(options: { databaseUrl: string; derivation: DerivationSettings; say: (line: string) => void }): Promise<boolean> {
+  const { say } = options;
+  await ensureDatabase(options.databaseUrl);
+  await migrate({ connectionString: options.databaseUrl });
+  const pool = createPool({ connectionString: options.databaseUrl, max: 4, applicationName: 'coffer-demo-near' });
+  const writer = new LedgerWriter({ pool, logger: silentLogger });
+  const devnet = await startNearDevnet({ blocks: 'on-demand' });
+  try {
+    say(`NEAR devnet at ${devnet.rpcUrl} (faucet ${devnet.faucet.accountId}, USDC ${devnet.tokens.USDC}); its own database ${splitDatabaseUrl(options.databaseUrl).database}`);
+    const rpc = nearRpc(devnet.rpcUrl);
+    const tokens = new Map([[devnet.tokens.USDC, 'USDC']]);
+    await registerNearTokens(pool, rpc, tokens);
+    const account = Buffer.from(KeyPair.fromRandom('ed25519').getPublicKey().data).toString('hex');
+    const user = await createUser(pool, { nearAccountId: account });
+    await getDepositAddress(pool, user.id, 'near', options.derivation);
+    say(`user ${user.id}: their NEAR account ${account.slice(0, 12)}… is their deposit address`);
+
+    const faucet = new Account(devnet.faucet.accountId, new JsonRpcProvider({ url: devnet.rpcUrl }), devnet.faucet.privateKey);
+    await faucet.transfer({ receiverId: account, amount: nearToYocto('1.5') });
+    await faucet.transfer({ receiverId: account, amount: nearToYocto('0.009') });
+    await faucet.callFunction({ contractId: devnet.tokens.USDC, methodName: 'storage_deposit', args: { account_id: account }, deposit: ftStorageDepositYocto });
+    await faucet.callFunction({ contractId: devnet.tokens.USDC, methodName: 'ft_transfer', args: { receiver_id: account, amount: '2500000' }, deposit: 1n });
+    say('sent 1.5 NEAR, 0.009 NEAR and 2.5 USDC (NEP-141) to it');
+
+    const source = new NearBlockSource({ rpc, tokens, watched: watchedNearAccounts(pool) });
+    const follower = new ChainFollower({ pool, writer, source, settings: nearSettings({ NEAR_POLL_INTERVAL_MS: 250 }), logger: silentLogger });
+    await follower.connect();
+    let confirmed = 0;
+    for (let step = 0; step < followStepsMax; step += 1) {
+      const batch = await follower.step();
+      confirmed += batch?.confirmed ?? 0;
+      if (!batch || batch.toHeight >= batch.head) break;
+    }
+    say(`NEAR indexer: ${confirmed} deposits confirmed at the final block`);
+
+    const prices = new PriceSource({ db: pool, hermesUrl: 'http://127.0.0.1:9', limits: { maxAgeSeconds: 60, maxConfBps: 200 } });
+    const settings = {
+      pricing: parseAssetPricing('NEAR=choco:5000,USDC=usd:1'),
+      minimumsUsd: parseChainMinimums('near=0'),
+      minimumsNative: parseNativeMinimums('near=0.01'),
+      chocoPerUsd: parseDecimal('100', 'demo'),
+      sweepChains: new Set<string>(),
+    };
+    const { rows } = await pool.query<{ payload: { confirmationEntryId: string } }>("SELECT payload FROM outbox WHERE name = 'credit-deposit' ORDER BY id");
+    for (const row of rows) await creditDeposit({ pool, writer, prices, settings }, BigInt(row.payload.confirmationEntryId));
+
+    const { rows: deposits } = await pool.query<{ id: string }>("SELECT id::text FROM journal_entries WHERE kind = 'deposit.pending' ORDER BY id");
+    for (const { id } of deposits) {
+      const history = (await getDepositHistory(pool, user.id, BigInt(id)))!;
+      const decision = history.steps.find((s) => s.step === 'credited' || s.step === 'not_credited');
+      const verdict =
+        decision?.step === 'credited' ? `credited ${formatUnits(decision.amount!, decision.scale)} CHOCO (${decision.pricing} ${decision.rate} per ${history.asset})` : `not credited: ${decision?.reason ?? 'undecided'}`;
+      say(`  ${formatUnits(history.amount, history.scale)} ${history.asset} (tx ${history.txHash?.slice(0, 10)}…): ${history.steps.map((s) => s.step).join(' → ')}; ${verdict}`);
+    }
+    const report = await verifyLedger(pool);
+    say(`NEAR ledger: ${report.ok ? 'every invariant holds' : 'VIOLATIONS FOUND'} (${report.entries} entries)`);
+    return report.ok && confirmed === 3;
+  } finally {
+    await devnet.stop();
+    await writer.close();
+    await pool.end();
+    await dropDatabase(options.databaseUrl);
+  }
+}
+
+async function dropDatabase(databaseUrl: string): Promise<void> {
+  const { database, maintenanceUrl } = splitDatabaseUrl(databaseUrl);
+  const client = new pg.Client({ connectionString: maintenanceUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(database)} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
