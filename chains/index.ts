@@ -22,3 +22,7 @@ export { evmPublicClient } from './evm/client.ts';
 export { signEvmTransaction, signEvmTransactionWithKey } from './evm/signing.ts';
 export { broadcastStored, nodeAnswer, evmTransactionStatus } from './evm/transactions.ts';
 export { nativeTransferGas } from './evm/adapter.ts';
+export { nearAdapter, accessKeyKind, finalOutcome, gasPriceYocto, near, sweepReserveYoctoDefault, type NearAdapterOptions } from './near/adapter.ts';
+export { nearAccountCodec, isNearAccountId } from './near/account-id.ts';
+export { nearRpc, viewAccount, viewAccessKey, callView, NearRpcError, type NearRpc } from './near/rpc.ts';
+export { nearTransaction, sealNearTransaction, functionCallAction, transferAction, outcomeFeeYocto, outcomeSucceeded, type FinalOutcomeView } from './near/transaction.ts';

@@ -1,17 +1,21 @@
 // Every chain coffer moves money on, by the name account paths and deposit addresses use.
 // Adding a chain is a folder beside `evm/` and one line here.
 import { evmAdapter } from './evm/adapter.ts';
+import { nearAdapter, type NearAdapterOptions } from './near/adapter.ts';
 import { ChainError, type ChainAdapter } from './types.ts';
 
 export interface ChainOptions {
   /** EVM chain id for payment URIs (EIP-681). */
   evmChainId?: number;
   evmFinalityDepth?: number;
+  /** Where NEAR sweeps find the keys they sign with, and the reserve they leave. */
+  near?: NearAdapterOptions;
 }
 
 export function chainAdapters(options: ChainOptions = {}): ReadonlyMap<string, ChainAdapter> {
   return new Map<string, ChainAdapter>([
     ['ethereum', evmAdapter({ ...(options.evmChainId !== undefined ? { chainId: options.evmChainId } : {}), ...(options.evmFinalityDepth !== undefined ? { finalityDepth: options.evmFinalityDepth } : {}) })],
+    ['near', nearAdapter(options.near)],
   ]);
 }
 

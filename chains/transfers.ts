@@ -9,7 +9,7 @@ export async function signTransfer(options: {
   adapter: ChainAdapter;
   unsigned: UnsignedTransaction;
   signer: Signer;
-  operational?: (name: string, bytes: Uint8Array) => Signature;
+  operational?: (name: string, bytes: Uint8Array) => Signature | Promise<Signature>;
 }): Promise<SignedTransaction> {
   const signatures: Signature[] = [];
   for (const payload of options.unsigned.payloads) {
@@ -17,7 +17,7 @@ export async function signTransfer(options: {
       signatures.push(await options.signer.sign(payload.signer.derived, payload.bytes));
     } else {
       if (!options.operational) throw new ChainError('no_operational_key', `the transaction needs the keystore key ${payload.signer.operational}, and none is open`);
-      signatures.push(options.operational(payload.signer.operational, payload.bytes));
+      signatures.push(await options.operational(payload.signer.operational, payload.bytes));
     }
   }
   return options.adapter.assemble(options.unsigned, signatures);

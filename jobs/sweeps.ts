@@ -21,7 +21,7 @@ import { UnrecoverableError } from 'bullmq';
 import { awaitConfirmations, signTransfer, type AssetSpec, type ChainAdapter, type ChainClient, type SignedTransaction } from '../chains/index.ts';
 import { enqueue, type Logger, type Pool, type PoolClient } from '../infra/index.ts';
 import { getEntry, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
-import type { KeyReference, Signer } from '../signer/index.ts';
+import type { KeyReference, Signature, Signer } from '../signer/index.ts';
 import { depositDetails } from './deposit-entry.ts';
 
 export const sweepEntryKinds = { submitted: 'sweep.submitted', confirmed: 'sweep.confirmed', failed: 'sweep.failed' } as const;
@@ -45,6 +45,8 @@ export interface SweepContext {
   pool: Pool;
   writer: LedgerWriter;
   signer: Signer;
+  /** Signs with a keystore key by name: payloads an account's own key signs (a NEAR account's sweep). */
+  operational?: (name: string, bytes: Uint8Array) => Promise<Signature>;
   /** The chains sweeps run on, by chain name; a deposit of any other chain is not swept. */
   chains: ReadonlyMap<string, SweepChain>;
   logger: Logger;
@@ -211,7 +213,7 @@ async function submit(
     );
   }
   const { unsigned } = outcome;
-  const signed = await signTransfer({ adapter, unsigned, signer: context.signer });
+  const signed = await signTransfer({ adapter, unsigned, signer: context.signer, ...(context.operational ? { operational: context.operational } : {}) });
   const nonce = typeof unsigned.body.nonce === 'number' ? unsigned.body.nonce : null;
 
   // Commit the signed transaction and its ledger entry first; broadcast after.
