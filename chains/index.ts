@@ -26,3 +26,4 @@ export { nearAdapter, accessKeyKind, finalOutcome, gasPriceYocto, near, sweepRes
 export { nearAccountCodec, isNearAccountId } from './near/account-id.ts';
 export { nearRpc, viewAccount, viewAccessKey, callView, NearRpcError, type NearRpc } from './near/rpc.ts';
 export { nearTransaction, sealNearTransaction, functionCallAction, transferAction, outcomeFeeYocto, outcomeSucceeded, type FinalOutcomeView } from './near/transaction.ts';
+export { nearKeystoreSignCall, mpcRootKeys, type SignCost } from './near/sign-call.ts';
