@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger, Pool } from '../infra/index.ts';
 import type { LedgerWriter } from '../ledger/index.ts';
 import type { DerivationSettings } from '../users/index.ts';
+import type { Keystore } from '../signer/index.ts';
 import type { WalletKeySettings } from '../wallets/index.ts';
 import type { ApiKeyIdentity } from './keys.ts';
 import type { ForwarderContext, RefillContext, RelayContext, Relayer, TokenSettings } from '../jobs/index.ts';
@@ -24,6 +25,8 @@ export interface ApiDependencies {
   wallets?: { keys: WalletKeySettings; webhookRoot: Buffer };
   /** BullMQ queues shown on the board at /admin/queues (operators); without them, no board. */
   queues?: readonly Queue[];
+  /** NEAR key imports (PUT /v1/users/:id/near-key): the node that checks a key and the keystore that seals it; without them, 503. */
+  near?: { rpcUrl: string; keystore: Keystore };
   /** The relayer (Defender API, seed 002 /relay), gasless forward requests and the refill view; without it those routes answer 503. */
   relay?: {
     ctx: RelayContext;

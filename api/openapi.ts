@@ -2,7 +2,7 @@
 // type their answers by (responses.ts).
 import { z } from 'zod';
 import { balancesQuery, asOfQuery, entriesQuery, manualEntryBody, statementQuery } from './routes/ledger.ts';
-import { createUserBody, depositsQuery } from './routes/users.ts';
+import { createUserBody, depositsQuery, nearKeyBody, updateUserBody } from './routes/users.ts';
 import { createWalletBody, spendBody, spendsQuery } from './routes/wallets.ts';
 import { policySchema } from '../wallets/index.ts';
 import { forwardRequestSchema } from '../jobs/index.ts';
@@ -131,7 +131,25 @@ export function openApiDocument() {
           responses: { '201': answer('created', 'User'), '400': problem, '409': problem, '422': problem },
         },
       },
-      '/v1/users/{id}': { get: read('One user (operator, or the user\'s own key)', 'User', undefined, { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }] }) },
+      '/v1/users/{id}': {
+        get: read('One user (operator, or the user\'s own key)', 'User', undefined, { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }] }),
+        patch: {
+          summary: 'Turn sweeps of the user\'s deposits on or off (operator)',
+          security: [{ bearer: [] }],
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(updateUserBody, { io: 'input' }) } } },
+          responses: { '200': answer('updated', 'User'), '400': problem, '403': problem, '404': problem, '422': problem },
+        },
+      },
+      '/v1/users/{id}/near-key': {
+        put: {
+          summary: 'Import the user\'s NEAR private key (operator): checked on chain to be a full-access key of the user\'s account, sealed in the keystore, never stored in the database or answered',
+          security: [{ bearer: [] }],
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(nearKeyBody, { io: 'input' }) } } },
+          responses: { '200': answer('imported (or already there)', 'NearKey'), '400': problem, '403': problem, '404': problem, '409': problem, '422': problem, '502': problem, '503': problem },
+        },
+      },
       '/v1/users/{id}/deposit-addresses/{chain}': {
         get: read('The user\'s deposit address on ethereum, bitcoin, solana or near: derived once, stable forever, with a payment URI', 'DepositAddress', undefined, {
           parameters: [

@@ -68,6 +68,12 @@ export const verifyReport = z.strictObject({
 
 // Users.
 export const user = z.strictObject({ id: z.string(), nearAccountId: z.string(), isSweepEnabled: z.boolean(), createdAt: time });
+export const nearKey = z.strictObject({
+  userId: z.string(),
+  accountId: z.string(),
+  publicKey: z.string().describe('ed25519:<base58>, a full-access key of the account; the secret is sealed in the keystore and never answered'),
+  status: z.enum(['imported', 'already_imported']),
+});
 export const depositAddress = z.strictObject({
   userId: z.string(),
   chain: z.enum(depositChains),
@@ -348,6 +354,7 @@ export const responseSchemas = {
   TrialBalance: trialBalance,
   VerifyReport: verifyReport,
   User: user,
+  NearKey: nearKey,
   DepositAddress: depositAddress,
   Deposit: deposit,
   DepositPage: depositsPage,

@@ -37,3 +37,8 @@ export {
 } from './bitcoin/index.ts';
 export { solanaAdapter } from './solana/adapter.ts';
 export { keystoreFeePayer, type SolanaFeePayer } from './solana/fee-payer.ts';
+export { nearAdapter, accessKeyKind, finalOutcome, gasPriceYocto, near, sweepReserveYoctoDefault, type NearAdapterOptions } from './near/adapter.ts';
+export { nearAccountCodec, isNearAccountId } from './near/account-id.ts';
+export { nearRpc, viewAccount, viewAccessKey, callView, NearRpcError, type NearRpc } from './near/rpc.ts';
+export { nearTransaction, sealNearTransaction, functionCallAction, transferAction, outcomeFeeYocto, outcomeSucceeded, type FinalOutcomeView } from './near/transaction.ts';
+export { nearKeystoreSignCall, mpcRootKeys, type SignCost } from './near/sign-call.ts';

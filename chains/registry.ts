@@ -3,6 +3,7 @@
 import { evmAdapter } from './evm/adapter.ts';
 import { solanaAdapter } from './solana/adapter.ts';
 import type { SolanaFeePayer } from './solana/fee-payer.ts';
+import { nearAdapter, type NearAdapterOptions } from './near/adapter.ts';
 import { ChainError, type ChainAdapter } from './types.ts';
 
 export interface ChainOptions {
@@ -11,12 +12,15 @@ export interface ChainOptions {
   evmFinalityDepth?: number;
   /** The keystore key that pays Solana fees and rent. */
   solanaFeePayer?: SolanaFeePayer;
+  /** Where NEAR sweeps find the keys they sign with, and the reserve they leave. */
+  near?: NearAdapterOptions;
 }
 
 export function chainAdapters(options: ChainOptions = {}): ReadonlyMap<string, ChainAdapter> {
   return new Map<string, ChainAdapter>([
     ['ethereum', evmAdapter({ ...(options.evmChainId !== undefined ? { chainId: options.evmChainId } : {}), ...(options.evmFinalityDepth !== undefined ? { finalityDepth: options.evmFinalityDepth } : {}) })],
     ['solana', solanaAdapter(options.solanaFeePayer ? { feePayer: options.solanaFeePayer.address, feePayerKey: options.solanaFeePayer.name } : {})],
+    ['near', nearAdapter(options.near)],
   ]);
 }
 

@@ -49,6 +49,8 @@ export interface SweepContext {
   pool: Pool;
   writer: LedgerWriter;
   signer: Signer;
+  /** Signs with a keystore key by name: payloads an account's own key signs (a NEAR account's sweep). */
+  operational?: (name: string, bytes: Uint8Array) => Promise<Signature>;
   /** The chains sweeps run on, by chain name; a deposit of any other chain is not swept. */
   chains: ReadonlyMap<string, SweepChain>;
   logger: Logger;
@@ -215,7 +217,9 @@ async function submit(
     );
   }
   const { unsigned } = outcome;
-  const signed = await signTransfer({ adapter, unsigned, signer: context.signer, ...(route.settings.operational ? { operational: route.settings.operational } : {}) });
+  // A chain's own operational signer (Solana's fee payer) first, else the keystore's (NEAR accounts).
+  const operational = route.settings.operational ?? context.operational;
+  const signed = await signTransfer({ adapter, unsigned, signer: context.signer, ...(operational ? { operational } : {}) });
   const nonce = typeof unsigned.body.nonce === 'number' ? unsigned.body.nonce : null;
 
   // Commit the signed transaction and its ledger entry first; broadcast after.

@@ -3,7 +3,7 @@
 import { UnrecoverableError, type Queue } from 'bullmq';
 import { redisOutageLog, type Config, type Logger, type Pool } from '../infra/index.ts';
 import { chart, type LedgerWriter } from '../ledger/index.ts';
-import type { Keystore, Signer } from '../signer/index.ts';
+import { keystoreSigner, storedNearPublicKey, type Keystore, type Signer } from '../signer/index.ts';
 import { relayServices } from './relay/index.ts';
 import { evmGasEstimator, loadWebhookRoot, type GasEstimator } from '../wallets/index.ts';
 import type { CreditSettings } from './credits.ts';
@@ -46,6 +46,10 @@ export function sweepChains(config: Config, keystore?: Keystore): ReadonlyMap<st
       operational: feePayer.sign,
     });
   }
+  if (config.NEAR_RPC_URL && config.NEAR_TREASURY_ACCOUNT) {
+    const near = { keyOf: (accountId: string) => storedNearPublicKey(config.COFFER_KEYSTORE_DIR, accountId), reserveYocto: BigInt(config.NEAR_SWEEP_RESERVE_YOCTO) };
+    chains.set('near', { adapter: chainAdapter('near', { near }), rpcUrl: config.NEAR_RPC_URL, treasury: config.NEAR_TREASURY_ACCOUNT, confirmations: 1 });
+  }
   return chains;
 }
 
@@ -83,7 +87,7 @@ export async function startJobSystem(options: { config: Config; pool: Pool; writ
     lockMs: config.JOB_LOCK_MS,
     redisOutage: redisOutageLog({ url: config.REDIS_URL, logger, consequence: 'jobs wait until it is back' }),
     credits: { pool, writer, prices, settings },
-    sweeps: { pool, writer, signer, chains: sweepChains(config, options.keystore), logger },
+    sweeps: { pool, writer, signer, chains: sweepChains(config, options.keystore), logger, ...(options.keystore ? { operational: keystoreSigner(options.keystore) } : {}) },
     wallets: {
       spends: { pool, writer, logger, estimateGas: config.EVM_RPC_URL ? evmGasEstimator(config.EVM_RPC_URL) : noChain },
       execute: config.EVM_RPC_URL ? { pool, writer, logger, signer, rpcUrl: config.EVM_RPC_URL, confirmations: config.SPEND_CONFIRMATIONS } : null,

@@ -23,3 +23,4 @@ export { resolveRootKeys, ensureEmulatorRoots, type SignerBackend } from './root
 export { nearSignCall, signResultFromOutcome, signCallGasTera, signCallDepositYocto } from './near-transport.ts';
 export { OperationalKey, signatureHex, evmAddressOfKey } from './operational-key.ts';
 export type { StoredKey } from './keystore.ts';
+export { importNearKey, keystoreSigner, nearKeyName, nearPublicKeyString, parseNearPrivateKey, signEd25519WithScalar, storedNearPublicKey, NearKeyError, type AccessKeyKind } from './near-keys.ts';

@@ -79,6 +79,12 @@ export async function getUser(db: Queryable, id: string): Promise<User | null> {
   return rows[0] ? toUser(rows[0]) : null;
 }
 
+/** An operator turns sweeps of the user's deposits on or off; null when there is no such user. */
+export async function setSweepEnabled(db: Queryable, id: string, enabled: boolean): Promise<User | null> {
+  const { rows } = await db.query<UserRow>('UPDATE users SET is_sweep_enabled = $2 WHERE id = $1 RETURNING id, near_account_id, is_sweep_enabled, created_at', [id, enabled]);
+  return rows[0] ? toUser(rows[0]) : null;
+}
+
 function paymentUri(chain: DepositChain, address: string): string {
   return `${chain}:${address}`;
 }

@@ -3,7 +3,9 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { formatUnits } from '../../ledger/index.ts';
-import { createUser, getDepositAddress, getDepositHistory, getUser, getUserBalances, getUserChoco, listUserDeposits, type DepositAddress, type User, type UserDeposit } from '../../users/index.ts';
+import { accessKeyKind } from '../../chains/index.ts';
+import { importNearKey, NearKeyError } from '../../signer/index.ts';
+import { createUser, getDepositAddress, getDepositHistory, getUser, setSweepEnabled, getUserBalances, getUserChoco, listUserDeposits, type DepositAddress, type User, type UserDeposit } from '../../users/index.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
 import { ApiError, readJsonBody } from '../problem.ts';
@@ -21,6 +23,12 @@ export const createUserBody = z.strictObject({
   nearAccountId: z.string().min(2).max(64),
   isSweepEnabled: z.boolean().optional(),
 });
+
+export const updateUserBody = z.strictObject({ isSweepEnabled: z.boolean() });
+/** The key as NEAR wallets write it; only its length is checked here, so no message can quote it. */
+export const nearKeyBody = z.strictObject({ privateKey: z.string().min(40).max(200).describe('ed25519:<base58 secret key>') });
+
+const nearKeyStatus: Record<NearKeyError['code'], number> = { invalid_near_key: 400, not_full_access: 422, near_key_conflict: 409, near_unreachable: 502 };
 
 const userJson = (user: User): z.input<typeof responses.user> => ({ id: user.id, nearAccountId: user.nearAccountId, isSweepEnabled: user.isSweepEnabled, createdAt: user.createdAt.toISOString() });
 const addressJson = (a: DepositAddress): z.input<typeof responses.depositAddress> => ({
@@ -79,6 +87,30 @@ export function userRoutes(deps: ApiDependencies): Hono<AppEnv> {
     const user = await getUser(deps.pool, id);
     if (!user) throw new ApiError(404, 'user_not_found', `no user ${id}`);
     return c.json(userJson(user));
+  });
+
+  app.patch('/:id', requireRole('operator'), async (c) => {
+    const id = pathParam(c, 'id', 'user');
+    const body = parseWith(updateUserBody, await readJsonBody(c.req));
+    const user = await setSweepEnabled(deps.pool, id, body.isSweepEnabled);
+    if (!user) throw new ApiError(404, 'user_not_found', `no user ${id}`);
+    return c.json(userJson(user));
+  });
+
+  app.put('/:id/near-key', requireRole('operator'), async (c) => {
+    const id = pathParam(c, 'id', 'user');
+    const body = parseWith(nearKeyBody, await readJsonBody(c.req));
+    if (!deps.near) throw new ApiError(503, 'near_unavailable', 'NEAR key imports need NEAR_RPC_URL and the keystore (COFFER_KEYSTORE_PASSPHRASE)');
+    const user = await getUser(deps.pool, id);
+    if (!user) throw new ApiError(404, 'user_not_found', `no user ${id}`);
+    const { rpcUrl, keystore } = deps.near;
+    try {
+      const imported = await importNearKey({ keystore, accountId: user.nearAccountId, privateKey: body.privateKey, accessKeyKind: (account, publicKey) => accessKeyKind(rpcUrl, account, publicKey) });
+      return c.json({ userId: id, ...imported } satisfies z.input<typeof responses.nearKey>);
+    } catch (error) {
+      if (error instanceof NearKeyError) throw new ApiError(nearKeyStatus[error.code], error.code, error.message);
+      throw error;
+    }
   });
 
   app.get('/:id/deposit-addresses/:chain', requireRole('operator', 'user'), async (c) => {

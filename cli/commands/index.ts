@@ -12,6 +12,7 @@ import { projectionsCommand } from './projections.ts';
 import { start } from './start.ts';
 import { refillsCommand, relayersCommand, treasuryCommand } from './relayers.ts';
 import { verify } from './verify.ts';
+import { usersCommand } from './users.ts';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -74,6 +75,14 @@ export const commands: Record<string, CommandEntry> = {
   keys create-signing-key --name <n> --curve secp256k1|ed25519
                                         a new operational key in the encrypted keystore; prints only
                                         its public key and address
+`,
+  },
+  users: {
+    run: usersCommand,
+    usage: `  users import-near-key --user <id> | --account <COFFER_NEAR_ACCOUNT> [--json]
+                                        a NEAR account's private key (ed25519:…, read from standard
+                                        input) into the encrypted keystore, once the chain confirms
+                                        it is a full-access key of that account; prints its public key
 `,
   },
   verify: {

@@ -5,7 +5,8 @@
 // followers finish their chunk, workers finish or hand back their jobs.
 import { Redis } from 'ioredis';
 import { startApiServer } from '../../api/index.ts';
-import { ChainSignaturesEmulator, ChainSignaturesSigner, EmulatorSigner, ensureEmulatorRoots, Keystore, resolveRootKeys, SignerError, type Signer } from '../../signer/index.ts';
+import { ChainSignaturesEmulator, ChainSignaturesSigner, EmulatorSigner, ensureEmulatorRoots, Keystore, keystoreSigner, nearKeyName, resolveRootKeys, SignerError, storedNearPublicKey, type Signer } from '../../signer/index.ts';
+import { mpcRootKeys, nearKeystoreSignCall } from '../../chains/index.ts';
 import type { DerivationSettings } from '../../users/index.ts';
 import { createLogger, createPool, ensureDatabase, loadConfig, redisOutageLog, superviseCoffer, type Config, type Logger } from '../../infra/index.ts';
 import { closeQueues, openConfiguredQueues, relayServices, startJobSystem } from '../../jobs/index.ts';
@@ -94,6 +95,7 @@ export async function start(args: string[]): Promise<number> {
         },
         queues: Object.values(queues),
         ...(relay ? { relay } : {}),
+        ...(config.NEAR_RPC_URL && keystore ? { near: { rpcUrl: config.NEAR_RPC_URL, keystore } } : {}),
       },
       { port: config.PORT, hostname: config.API_HOST },
     );
@@ -144,8 +146,18 @@ async function openSigner(config: Config, logger: Logger): Promise<Signer> {
   if (config.SIGNER_BACKEND === 'emulator') {
     return new EmulatorSigner(await ChainSignaturesEmulator.open(new Keystore({ directory: config.COFFER_KEYSTORE_DIR, passphrase: await developmentPassphrase(config, logger) })));
   }
+  const contractId = config.NEAR_SIGNER_CONTRACT ?? (config.NEAR_NETWORK === 'mainnet' ? 'v1.signer' : 'v1.signer-prod.testnet');
+  const { keystore } = await operationalKeystore(config, logger);
+  if (config.NEAR_RPC_URL && keystore) {
+    // Each predecessor calls the contract with its own imported key; the roots are the contract's unless overridden.
+    const overridden = config.MPC_ROOT_SECP256K1 !== undefined || config.MPC_ROOT_ED25519 !== undefined;
+    const roots = overridden ? (await derivationSettings(config, logger)).roots : await mpcRootKeys(config.NEAR_RPC_URL, contractId);
+    const call = nearKeystoreSignCall({ rpcUrl: config.NEAR_RPC_URL, publicKeyOf: (account) => storedNearPublicKey(config.COFFER_KEYSTORE_DIR, account), keyName: nearKeyName, sign: keystoreSigner(keystore) });
+    logger.info('chain-signatures signer', { contractId, nearRpcUrl: config.NEAR_RPC_URL });
+    return new ChainSignaturesSigner({ contractId, roots, call });
+  }
   const roots = (await derivationSettings(config, logger)).roots;
-  const reason = 'SIGNER_BACKEND=chain-signatures needs a NEAR account to call the MPC contract, which coffer cannot configure yet';
+  const reason = `SIGNER_BACKEND=chain-signatures calls the MPC contract over NEAR_RPC_URL with keystore keys: ${config.NEAR_RPC_URL ? 'set COFFER_KEYSTORE_PASSPHRASE' : 'set NEAR_RPC_URL'}`;
   logger.warn('sweeps will fail closed', { reason });
-  return new ChainSignaturesSigner({ contractId: config.NEAR_NETWORK === 'mainnet' ? 'v1.signer' : 'v1.signer-prod.testnet', roots, call: () => Promise.reject(new SignerError(reason)) });
+  return new ChainSignaturesSigner({ contractId, roots, call: () => Promise.reject(new SignerError(reason)) });
 }
