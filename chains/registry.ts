@@ -1,5 +1,8 @@
 // Every chain coffer moves money on, by the name account paths and deposit addresses use.
 // Adding a chain is a folder beside `evm/` and one line here.
+import { bitcoinAdapter } from './bitcoin/adapter.ts';
+import type { BitcoinNetwork } from './bitcoin/address.ts';
+import type { FeeRatePolicy } from './bitcoin/fee.ts';
 import { evmAdapter } from './evm/adapter.ts';
 import { ChainError, type ChainAdapter } from './types.ts';
 
@@ -7,11 +10,13 @@ export interface ChainOptions {
   /** EVM chain id for payment URIs (EIP-681). */
   evmChainId?: number;
   evmFinalityDepth?: number;
+  bitcoin?: { network: BitcoinNetwork; finalityDepth: number; feePolicy: FeeRatePolicy };
 }
 
 export function chainAdapters(options: ChainOptions = {}): ReadonlyMap<string, ChainAdapter> {
   return new Map<string, ChainAdapter>([
     ['ethereum', evmAdapter({ ...(options.evmChainId !== undefined ? { chainId: options.evmChainId } : {}), ...(options.evmFinalityDepth !== undefined ? { finalityDepth: options.evmFinalityDepth } : {}) })],
+    ['bitcoin', bitcoinAdapter(options.bitcoin ?? { network: 'regtest', finalityDepth: 6, feePolicy: { confirmationTarget: 6, minSatKvb: 1_000n, maxSatKvb: 500_000n, fallbackSatKvb: 10_000n } })],
   ]);
 }
 
