@@ -25,7 +25,7 @@ import { enqueue, type Logger, type Pool, type PoolClient } from '../infra/index
 import { catchUp, depositsProjection, getEntry, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
 import { compressSecp256k1, type Signer } from '../signer/index.ts';
 import { depositDetails } from './deposit-entry.ts';
-import { sweepEntryKinds, type SweepChain } from './sweeps.ts';
+import { sweepDeposit, sweepEntryKinds, type SweepChain, type SweepContext, type SweepOutcome } from './sweeps.ts';
 
 /** Inputs per consolidation transaction; the rest wait for the next one (chains/bitcoin bounds it at 250). */
 const inputsPerTransactionMax = 100;
@@ -86,11 +86,22 @@ export async function requestConsolidation(context: Pick<ConsolidationContext, '
   return { status: 'consolidation_requested', runAfter: runAfter.toISOString() };
 }
 
-/** The chain of a deposit entry, for routing its sweep. */
-export async function depositChain(pool: Pool, depositEntryId: bigint): Promise<string> {
-  const deposit = await getEntry(pool, depositEntryId);
+export function isConsolidating(chain: SweepChain): chain is ConsolidationChain {
+  return 'batchWindowSeconds' in chain;
+}
+
+export function consolidationChains(chains: ReadonlyMap<string, SweepChain>): ReadonlyMap<string, ConsolidationChain> {
+  return new Map([...chains].filter((entry): entry is [string, ConsolidationChain] => isConsolidating(entry[1])));
+}
+
+/** The `sweep-deposit` job: account chains sweep the deposit itself, UTXO chains ask for their window's consolidation. */
+export async function sweepOrConsolidate(context: SweepContext, depositEntryId: bigint): Promise<SweepOutcome | Awaited<ReturnType<typeof requestConsolidation>>> {
+  const deposit = await getEntry(context.pool, depositEntryId);
   if (!deposit) throw new UnrecoverableError(`deposit entry ${depositEntryId} does not exist`);
-  return depositDetails(deposit).chain;
+  const { chain } = depositDetails(deposit);
+  const settings = context.chains.get(chain);
+  if (settings && isConsolidating(settings)) return requestConsolidation({ pool: context.pool, chains: consolidationChains(context.chains) }, chain);
+  return sweepDeposit(context, depositEntryId);
 }
 
 /** Follows live consolidations, then sweeps every ready UTXO of `chain` (up to the input bound) in one transaction. */
@@ -105,6 +116,8 @@ export async function consolidate(context: ConsolidationContext, chain: string):
     await follow(context, settings, client, lock, report);
     const built = await build(context, settings, client, lock, report);
     if (built) await follow(context, settings, client, lock, report);
+    // Transactions short of their depth are looked at again in the next window.
+    if (report.following.length > 0) await requestConsolidation(context, chain);
     return report;
   } finally {
     await lock.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);

@@ -11,6 +11,9 @@ import { OutboxDispatcher } from './dispatcher.ts';
 import { PriceSource } from './prices.ts';
 import { closeQueues, openQueues, type QueueName } from './queues.ts';
 import { chainAdapter } from '../chains/index.ts';
+import { bitcoinAdapter } from '../chains/bitcoin/adapter.ts';
+import { satVbToSatKvb } from '../chains/bitcoin/index.ts';
+import type { ConsolidationChain } from './consolidation.ts';
 import type { SweepChain } from './sweeps.ts';
 import { parseAssetPricing, parseChainMinimums, parseDecimal } from './valuation.ts';
 import { redisConnection, startWorkers, type RunningWorkers } from './workers.ts';
@@ -32,6 +35,12 @@ export function sweepChains(config: Config): ReadonlyMap<string, SweepChain> {
   const chains = new Map<string, SweepChain>();
   if (config.EVM_RPC_URL && config.EVM_TREASURY_ADDRESS) {
     chains.set('ethereum', { adapter: chainAdapter('ethereum'), rpcUrl: config.EVM_RPC_URL, treasury: config.EVM_TREASURY_ADDRESS, confirmations: config.SWEEP_CONFIRMATIONS });
+  }
+  if (config.BITCOIN_RPC_URL && config.BITCOIN_TREASURY_ADDRESS) {
+    const feePolicy = { confirmationTarget: 6, minSatKvb: satVbToSatKvb(config.BITCOIN_FEE_RATE_MIN_SAT_VB), maxSatKvb: satVbToSatKvb(config.BITCOIN_FEE_RATE_MAX_SAT_VB), fallbackSatKvb: satVbToSatKvb(config.BITCOIN_FEE_RATE_FALLBACK_SAT_VB) };
+    const adapter = bitcoinAdapter({ network: config.BITCOIN_NETWORK, finalityDepth: config.BITCOIN_FINALITY_DEPTH, feePolicy });
+    const bitcoin: ConsolidationChain = { adapter, rpcUrl: config.BITCOIN_RPC_URL, treasury: config.BITCOIN_TREASURY_ADDRESS, confirmations: config.BITCOIN_FINALITY_DEPTH, batchWindowSeconds: config.BITCOIN_SWEEP_BATCH_WINDOW_SECONDS };
+    chains.set('bitcoin', bitcoin);
   }
   return chains;
 }
