@@ -1,5 +1,6 @@
 import { formatTable, withBenchDatabase, type Bench, type BenchResult } from '../../bench/index.ts';
 import { indexerBench } from '../../indexers/evm/indexer.bench.ts';
+import { bitcoinIndexerBench } from '../../indexers/bitcoin/indexer.bench.ts';
 import { pipelineBench } from '../../jobs/pipeline.bench.ts';
 import { ledgerBench } from '../../ledger/ledger.bench.ts';
 import { deriveBench } from '../../signer/derive.bench.ts';
@@ -12,11 +13,11 @@ const benches: Record<string, Bench> = { ledger: ledgerBench, indexer: indexerBe
 const offline: Record<string, (options: { quick: boolean; progress: (line: string) => void }) => BenchResult> = { derive: deriveBench };
 
 export async function bench(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { json: { type: 'boolean' }, quick: { type: 'boolean' } });
+  const { values, positionals } = parse(args, { json: { type: 'boolean' }, quick: { type: 'boolean' }, chain: { type: 'string' } });
   const name = positionals[0];
   const progress = (line: string) => process.stderr.write(`[bench ${name}] ${line}\n`);
   const quick = values.quick ?? false;
-  const run = name ? benches[name] : undefined;
+  const run = name === 'indexer' && values.chain === 'bitcoin' ? bitcoinIndexerBench : name ? benches[name] : undefined;
   const runOffline = name ? offline[name] : undefined;
   if (!run && !runOffline) throw new UsageError(`bench takes one of: ${[...Object.keys(benches), ...Object.keys(offline)].join(', ')}`);
   const result = runOffline ? runOffline({ quick, progress }) : await withBenchDatabase((pool, url) => run!({ pool, url, quick, progress }));
