@@ -16,7 +16,7 @@ import type { WatchedScripts } from './watched.ts';
 
 export const bitcoinNativeAsset = 'BTC';
 
-/** Raw blocks fetched at once: enough to hide the round trip, few enough to bound memory (a block is ≤ 8 MB of hex). */
+/** Raw blocks fetched at once: enough to hide the round trip, few enough to bound memory (a block is ≤ 8 MB of hex). With the prefetch, at most two batches are held. */
 const fetchConcurrencyMax = 4;
 
 export interface BitcoinSourceOptions {
@@ -69,19 +69,40 @@ export function bitcoinBlockSource(options: BitcoinSourceOptions): BlockSource {
     return { ref, transfers };
   }
 
+  async function readRange(after: number, through: number): Promise<SourceBlock[]> {
+    const scripts = watched ? await watched.current() : null;
+    const blocks: SourceBlock[] = [];
+    for (let from = after + 1; from <= through; from += fetchConcurrencyMax) {
+      const heights = Array.from({ length: Math.min(fetchConcurrencyMax, through - from + 1) }, (_, i) => from + i);
+      const read = await Promise.all(heights.map((height) => readBlock(height, scripts)));
+      for (const block of read) if (block) blocks.push(block);
+    }
+    return blocks;
+  }
+
+  let prefetched: { after: number; through: number; blocks: Promise<SourceBlock[]> } | null = null;
+  /** The head as last read: a prefetch never reaches past it (blocks not there yet would be missing from it). */
+  let knownHead = -1;
+
   return {
     async heads() {
       const head = await rpc.getBlockCount();
+      knownHead = head;
       return { head, finalized: head - finalityDepth + 1 };
     },
     hashAt,
     async blocks(after, through) {
-      const scripts = watched ? await watched.current() : null;
-      const blocks: SourceBlock[] = [];
-      for (let from = after + 1; from <= through; from += fetchConcurrencyMax) {
-        const heights = Array.from({ length: Math.min(fetchConcurrencyMax, through - from + 1) }, (_, i) => from + i);
-        const read = await Promise.all(heights.map((height) => readBlock(height, scripts)));
-        for (const block of read) if (block) blocks.push(block);
+      // The next range is read while the caller writes this one; a prefetch serves one call
+      // only, so a caller that retries after a reorg reads afresh.
+      const ahead = prefetched;
+      prefetched = null;
+      const blocks = ahead && ahead.after === after && ahead.through === through ? await ahead.blocks : await readRange(after, through);
+      const span = through - after;
+      if (through + span <= knownHead) {
+        const next = { after: through, through: through + span, blocks: readRange(through, through + span) };
+        // A failed prefetch is not this call's error; the next call reads again.
+        next.blocks.catch(() => undefined);
+        prefetched = next;
       }
       return blocks;
     },
