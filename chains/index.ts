@@ -42,3 +42,5 @@ export { nearAccountCodec, isNearAccountId } from './near/account-id.ts';
 export { nearRpc, viewAccount, viewAccessKey, callView, NearRpcError, type NearRpc } from './near/rpc.ts';
 export { nearTransaction, sealNearTransaction, functionCallAction, transferAction, outcomeFeeYocto, outcomeSucceeded, type FinalOutcomeView } from './near/transaction.ts';
 export { nearKeystoreSignCall, mpcRootKeys, type SignCost } from './near/sign-call.ts';
+export { bitcoinAdapter, type BitcoinChainClient, type ConsolidationInput, type UtxoChainAdapter } from './bitcoin/adapter.ts';
+export { satVbToSatKvb, addressToScript, formatBtc, BitcoinRpcError, BitcoinAddressError, bitcoinNetworkNames } from './bitcoin/index.ts';

@@ -1,5 +1,8 @@
 // Every chain coffer moves money on, by the name account paths and deposit addresses use.
 // Adding a chain is a folder beside `evm/` and one line here.
+import { bitcoinAdapter } from './bitcoin/adapter.ts';
+import type { BitcoinNetwork } from './bitcoin/address.ts';
+import type { FeeRatePolicy } from './bitcoin/fee.ts';
 import { evmAdapter } from './evm/adapter.ts';
 import { solanaAdapter } from './solana/adapter.ts';
 import type { SolanaFeePayer } from './solana/fee-payer.ts';
@@ -14,6 +17,7 @@ export interface ChainOptions {
   solanaFeePayer?: SolanaFeePayer;
   /** Where NEAR sweeps find the keys they sign with, and the reserve they leave. */
   near?: NearAdapterOptions;
+  bitcoin?: { network: BitcoinNetwork; finalityDepth: number; feePolicy: FeeRatePolicy };
 }
 
 export function chainAdapters(options: ChainOptions = {}): ReadonlyMap<string, ChainAdapter> {
@@ -21,6 +25,7 @@ export function chainAdapters(options: ChainOptions = {}): ReadonlyMap<string, C
     ['ethereum', evmAdapter({ ...(options.evmChainId !== undefined ? { chainId: options.evmChainId } : {}), ...(options.evmFinalityDepth !== undefined ? { finalityDepth: options.evmFinalityDepth } : {}) })],
     ['solana', solanaAdapter(options.solanaFeePayer ? { feePayer: options.solanaFeePayer.address, feePayerKey: options.solanaFeePayer.name } : {})],
     ['near', nearAdapter(options.near)],
+    ['bitcoin', bitcoinAdapter(options.bitcoin ?? { network: 'regtest', finalityDepth: 6, feePolicy: { confirmationTarget: 6, minSatKvb: 1_000n, maxSatKvb: 500_000n, fallbackSatKvb: 10_000n } })],
   ]);
 }
 

@@ -4,6 +4,7 @@
 import type { Config, Logger, Pool } from '../infra/index.ts';
 import type { LedgerWriter } from '../ledger/index.ts';
 import type { RewindReport } from './core/index.ts';
+import { rewindBitcoinIndexer, runBitcoinIndexer } from './bitcoin/run.ts';
 import { rewindEvmIndexer } from './evm/rewind.ts';
 import { evmSettings, requireRpcUrl, runEvmIndexer, runEvmRescan } from './evm/run.ts';
 import { jsonRpc } from './evm/rpc.ts';
@@ -35,6 +36,7 @@ export const indexerRegistry: readonly IndexerDefinition[] = [
   },
   { name: 'solana', chain: 'solana', needs: 'SOLANA_RPC_URL', run: runSolanaIndexer, rewind: rewindSolanaIndexer },
   { name: 'near', chain: 'near', needs: 'NEAR_RPC_URL', run: runNearIndexer, rewind: rewindNearIndexer },
+  { name: 'bitcoin', chain: 'bitcoin', needs: 'BITCOIN_RPC_URL', run: runBitcoinIndexer, rewind: rewindBitcoinIndexer },
 ];
 
 /** Indexers `coffer start --indexers` and `coffer indexer --chain` accept. */

@@ -10,7 +10,8 @@ import type { CreditSettings } from './credits.ts';
 import { OutboxDispatcher } from './dispatcher.ts';
 import { PriceSource } from './prices.ts';
 import { closeQueues, openQueues, type QueueName } from './queues.ts';
-import { chainAdapter, keystoreFeePayer } from '../chains/index.ts';
+import { bitcoinAdapter, chainAdapter, keystoreFeePayer, satVbToSatKvb } from '../chains/index.ts';
+import type { ConsolidationChain } from './consolidation.ts';
 import type { SweepChain } from './sweeps.ts';
 import { parseAssetPricing, parseChainMinimums, parseDecimal, parseNativeMinimums } from './valuation.ts';
 import { redisConnection, startWorkers, type RunningWorkers } from './workers.ts';
@@ -49,6 +50,12 @@ export function sweepChains(config: Config, keystore?: Keystore): ReadonlyMap<st
   if (config.NEAR_RPC_URL && config.NEAR_TREASURY_ACCOUNT) {
     const near = { keyOf: (accountId: string) => storedNearPublicKey(config.COFFER_KEYSTORE_DIR, accountId), reserveYocto: BigInt(config.NEAR_SWEEP_RESERVE_YOCTO) };
     chains.set('near', { adapter: chainAdapter('near', { near }), rpcUrl: config.NEAR_RPC_URL, treasury: config.NEAR_TREASURY_ACCOUNT, confirmations: 1 });
+  }
+  if (config.BITCOIN_RPC_URL && config.BITCOIN_TREASURY_ADDRESS) {
+    const feePolicy = { confirmationTarget: 6, minSatKvb: satVbToSatKvb(config.BITCOIN_FEE_RATE_MIN_SAT_VB), maxSatKvb: satVbToSatKvb(config.BITCOIN_FEE_RATE_MAX_SAT_VB), fallbackSatKvb: satVbToSatKvb(config.BITCOIN_FEE_RATE_FALLBACK_SAT_VB) };
+    const adapter = bitcoinAdapter({ network: config.BITCOIN_NETWORK, finalityDepth: config.BITCOIN_FINALITY_DEPTH, feePolicy });
+    const bitcoin: ConsolidationChain = { adapter, rpcUrl: config.BITCOIN_RPC_URL, treasury: config.BITCOIN_TREASURY_ADDRESS, confirmations: config.BITCOIN_FINALITY_DEPTH, batchWindowSeconds: config.BITCOIN_SWEEP_BATCH_WINDOW_SECONDS };
+    chains.set('bitcoin', bitcoin);
   }
   return chains;
 }

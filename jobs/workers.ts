@@ -17,7 +17,8 @@ import {
 } from '../wallets/index.ts';
 import { creditDeposit, reverseCredit, type CreditContext } from './credits.ts';
 import type { QueueName } from './queues.ts';
-import { sweepDeposit, type SweepContext } from './sweeps.ts';
+import { type SweepContext } from './sweeps.ts';
+import { consolidate, consolidationChains, sweepOrConsolidate } from './consolidation.ts';
 import { monitorPass, refillPass, relayAllQueued, type RelayServices } from './relay/index.ts';
 
 type Handler = (data: Record<string, string>) => Promise<unknown>;
@@ -55,7 +56,12 @@ export function startWorkers(options: WorkerOptions): RunningWorkers {
       'credit-reversal': (data) => reverseCredit(options.credits, BigInt(data.confirmationEntryId!)),
     },
     ...(options.sweeps
-      ? { sweeps: { 'sweep-deposit': (data: Record<string, string>) => sweepDeposit(options.sweeps!, BigInt(data.depositEntryId!)) } }
+      ? {
+          sweeps: {
+            'sweep-deposit': (data: Record<string, string>) => sweepOrConsolidate(options.sweeps!, BigInt(data.depositEntryId!)),
+            consolidate: (data: Record<string, string>) => consolidate({ ...options.sweeps!, chains: consolidationChains(options.sweeps!.chains) }, data.chain!),
+          },
+        }
       : {}),
     ...(options.wallets ? walletHandlers(options.wallets) : {}),
     ...(options.relay ? relayHandlers(options.relay) : {}),

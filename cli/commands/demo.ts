@@ -22,6 +22,7 @@ import { migrate } from '../../migrations/index.ts';
 import { ChainSignaturesEmulator, Keystore } from '../../signer/index.ts';
 import { createUser, getDepositAddress } from '../../users/index.ts';
 import { nearDemo } from './demo-near.ts';
+import { bitcoinDemoStep } from './demo-bitcoin.ts';
 import { parse, UsageError } from './index.ts';
 
 const cli = fileURLToPath(new URL('../coffer.ts', import.meta.url));
@@ -56,6 +57,7 @@ export async function demo(args: string[]): Promise<number> {
     const hermes = await startHermesReplay();
     cleanups.unshift(() => hermes.stop());
     say(`local Hermes replay server at ${hermes.url} (ETH/USD, BTC/USD, SOL/USD, NEAR/USD)`);
+    const bitcoin = await bitcoinDemoStep({ cleanups, say });
 
     const stamp = `${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}_${randomBytes(2).toString('hex')}`;
     const url = new URL(config.DATABASE_URL);
@@ -109,6 +111,7 @@ export async function demo(args: string[]): Promise<number> {
       OUTBOX_POLL_INTERVAL_MS: '250',
       LOG_LEVEL: 'warn',
       SQD_LOG: 'warn',
+      ...bitcoin.env,
     };
     app = spawn(process.execPath, [cli, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const running = app;
@@ -178,6 +181,8 @@ export async function demo(args: string[]): Promise<number> {
       }
       return rows.map((r) => `${r.asset} ${formatUnits(BigInt(r.amount), r.asset === 'ETH' ? 18 : 6)} in ${r.tx_hash.slice(0, 12)}… (gas ${formatUnits(BigInt(r.fee), 18)} ETH)`).join('; ');
     });
+
+    await bitcoin.run({ pool, derivation });
 
     process.stdout.write('\nbalances of the user\n');
     for (const account of [`deposits:ethereum:${address}:pending`, `custody:ethereum:${address}`, `users:${user.id}:choco`]) {
