@@ -20,7 +20,7 @@
 import { UnrecoverableError } from 'bullmq';
 import { awaitConfirmations, signTransfer, type AssetSpec, type ChainAdapter, type ChainClient, type SignedTransaction } from '../chains/index.ts';
 import { enqueue, type Logger, type Pool, type PoolClient } from '../infra/index.ts';
-import { getEntry, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
+import { chart, getEntry, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
 import type { KeyReference, Signer } from '../signer/index.ts';
 import { depositDetails } from './deposit-entry.ts';
 
@@ -105,8 +105,8 @@ export async function sweepDeposit(context: SweepContext, depositEntryId: bigint
     chain,
     address,
     asset: details.contract === null ? adapter.nativeAsset : { code: details.asset, scale: await assetScale(pool, details.asset), contract: details.contract },
-    custody: `custody:${chain}:${address}`,
-    sweeping: `custody:${chain}:${address}:sweeping`,
+    custody: chart.custody(chain, address),
+    sweeping: chart.sweeping(chain, address),
     key: { predecessor: keys[0].predecessor, path: keys[0].path, curve: adapter.curve },
   };
 
@@ -159,7 +159,7 @@ async function tokensStillToSweep(db: PoolClient, chain: string, address: string
   const { rows } = await db.query<{ n: string }>(
     `SELECT count(DISTINCT s.code) AS n FROM balances b JOIN accounts a ON a.id = b.account_id JOIN assets s ON s.id = b.asset_id
       WHERE a.path IN ($1, $2) AND s.contract IS NOT NULL AND s.code <> $3 AND b.balance > 0`,
-    [`custody:${chain}:${address}`, `deposits:${chain}:${address}:pending`, except],
+    [chart.custody(chain, address), chart.depositPending(chain, address), except],
   );
   return Number(rows[0]?.n ?? 0);
 }
@@ -264,8 +264,8 @@ async function track(context: SweepContext, route: Route, plan: Plan, row: Sweep
 
 async function confirm(context: SweepContext, route: Route, plan: Plan, row: SweepRow, fee: bigint, blockNumber: bigint): Promise<void> {
   await context.writer.transaction(async (t) => {
-    const postings = [{ source: plan.sweeping, destination: `treasury:${plan.chain}`, asset: plan.asset.code, amount: BigInt(row.amount!) }];
-    if (fee > 0n) postings.push({ source: plan.custody, destination: `fees:${plan.chain}`, asset: route.settings.adapter.feeAsset.code, amount: fee });
+    const postings = [{ source: plan.sweeping, destination: chart.treasury(plan.chain), asset: plan.asset.code, amount: BigInt(row.amount!) }];
+    if (fee > 0n) postings.push({ source: plan.custody, destination: chart.fees(plan.chain), asset: route.settings.adapter.feeAsset.code, amount: fee });
     const request: AppendRequest = {
       kind: sweepEntryKinds.confirmed,
       idempotencyKey: `${plan.chain}:${row.tx_hash}:sweep.confirmed`,
@@ -291,7 +291,7 @@ async function fail(context: SweepContext, route: Route, plan: Plan, row: SweepR
     };
     const back = { source: plan.sweeping, destination: plan.custody, asset: plan.asset.code, amount: BigInt(row.amount!) };
     const request: AppendRequest =
-      fee > 0n ? { ...base, postings: [back, { source: plan.custody, destination: `fees:${plan.chain}`, asset: feeAsset, amount: fee }] } : { ...base, reverses: row.submitted_entry_id!, postings: [back] };
+      fee > 0n ? { ...base, postings: [back, { source: plan.custody, destination: chart.fees(plan.chain), asset: feeAsset, amount: fee }] } : { ...base, reverses: row.submitted_entry_id!, postings: [back] };
     const [result] = await t.append([request]);
     if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new SweepError(`the ledger refused ${request.idempotencyKey}`);
     await t.client.query(`UPDATE sweeps SET status = 'failed', reason = $2, fee = $3, settled_entry_id = $4, updated_at = now() WHERE id = $1`, [

@@ -12,7 +12,7 @@
 import type { Address, Hex, PublicClient, TransactionSerializableEIP1559 } from 'viem';
 import { awaitConfirmations, chainAdapter, evmPublicClient, signEvmTransaction, type ChainClient } from '../chains/index.ts';
 import type { Logger, Pool } from '../infra/index.ts';
-import { spendEntryKinds, spendWindowsProjection, type AppendRequest, type AppendResult, type JournalEntry, type LedgerWriter } from '../ledger/index.ts';
+import { chart, spendEntryKinds, spendWindowsProjection, type AppendRequest, type AppendResult, type JournalEntry, type LedgerWriter } from '../ledger/index.ts';
 import { SignerError, type Signer } from '../signer/index.ts';
 import { getSpend, SpendSimulationError, transition, type GasEstimator, type Spend } from './spends.ts';
 import { lockWallet, walletAccounts, WalletError } from './wallets.ts';
@@ -134,8 +134,8 @@ async function settle(context: ExecuteContext, spend: Spend, fee: bigint, blockN
     if (current.status !== 'submitted') return current;
     const reserve = current.gasReserve ?? 0n;
     const gas = walletChain.feeAsset.code;
-    const postings = [{ source: accounts.held, destination: `world:${walletChain.chain}`, asset: current.asset, amount: current.amount }];
-    if (fee > 0n) postings.push({ source: accounts.held, destination: `fees:${walletChain.chain}`, asset: gas, amount: fee });
+    const postings = [{ source: accounts.held, destination: chart.world(walletChain.chain), asset: current.asset, amount: current.amount }];
+    if (fee > 0n) postings.push({ source: accounts.held, destination: chart.fees(walletChain.chain), asset: gas, amount: fee });
     if (reserve > fee) postings.push({ source: accounts.held, destination: accounts.available, asset: gas, amount: reserve - fee });
     const key = `spend:${current.id}:settled`;
     const [result] = await t.append([
@@ -176,7 +176,7 @@ async function release(context: Pick<ExecuteContext, 'writer'>, spend: Spend, co
         idempotencyKey: `spend:${current.id}:fee`,
         sourceRef: current.txHash ?? current.id,
         metadata: { walletId: current.walletId, spendId: current.id, txHash: current.txHash, fee: fee.toString() },
-        postings: [{ source: accounts.available, destination: `fees:${walletChain.chain}`, asset: walletChain.feeAsset.code, amount: fee }],
+        postings: [{ source: accounts.available, destination: chart.fees(walletChain.chain), asset: walletChain.feeAsset.code, amount: fee }],
       });
     }
     const results = await t.append(requests);

@@ -4,7 +4,7 @@
 import { createHmac } from 'node:crypto';
 import type { Pool, PoolClient, Queryable } from '../infra/index.ts';
 import { isPgError, withTransaction } from '../infra/index.ts';
-import { getBalances, listAssets, type JsonObject } from '../ledger/index.ts';
+import { chart, getBalances, listAssets, type JsonObject } from '../ledger/index.ts';
 import { deriveAddress, type NearNetwork } from '../signer/index.ts';
 import { parsePolicy, type Policy } from './policy.ts';
 
@@ -70,7 +70,7 @@ const toWallet = (row: WalletRow): Wallet => ({
   createdAt: row.created_at,
 });
 
-export const walletAccounts = (id: string) => ({ pending: `wallets:${id}:pending`, available: `wallets:${id}:available`, held: `wallets:${id}:held` });
+export const walletAccounts = (id: string) => ({ pending: chart.wallet(id, 'pending'), available: chart.wallet(id, 'available'), held: chart.wallet(id, 'held') });
 
 export async function recordWalletEvent(db: Queryable, event: { walletId: string; kind: string; actor: string; spendId?: string; detail?: JsonObject }): Promise<void> {
   await db.query('INSERT INTO wallet_events (wallet_id, kind, spend_id, actor, detail) VALUES ($1, $2, $3, $4, $5)', [
@@ -129,7 +129,7 @@ export interface WalletBalance {
 }
 
 export async function getWalletBalances(db: Queryable, id: string): Promise<WalletBalance[]> {
-  const rows = await getBalances(db, { account: `wallets:${id}:*` });
+  const rows = await getBalances(db, { account: chart.walletAccounts(id) });
   const byAsset = new Map<string, WalletBalance>();
   for (const row of rows) {
     const entry = byAsset.get(row.asset) ?? { asset: row.asset, scale: row.scale, pending: 0n, available: 0n, held: 0n };

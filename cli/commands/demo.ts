@@ -18,7 +18,7 @@ import { deployContracts } from '../../contracts/index.ts';
 import { freePort, startAnvil, startHermesReplay } from '../../devnets/index.ts';
 import { createPool, describeConnectionError, ensureDatabase, loadConfig, pg, quoteIdentifier, redisAddress, splitDatabaseUrl, stopProcess } from '../../infra/index.ts';
 import { setUpTestToken, tokenAsset, tokenTransfer } from '../../indexers/evm/harness.ts';
-import { formatUnits, getBalances, getTrialBalance, verifyLedger } from '../../ledger/index.ts';
+import { chart, formatUnits, getBalances, getTrialBalance, verifyLedger } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
 import { ChainSignaturesEmulator, Keystore } from '../../signer/index.ts';
 import { createUser, getDepositAddress } from '../../users/index.ts';
@@ -179,7 +179,7 @@ export async function demo(args: string[]): Promise<number> {
     });
 
     process.stdout.write('\nbalances of the user\n');
-    for (const account of [`deposits:ethereum:${address}:pending`, `custody:ethereum:${address}`, `users:${user.id}:choco`]) {
+    for (const account of [chart.depositPending('ethereum', address), chart.custody('ethereum', address), chart.userChoco(user.id)]) {
       for (const b of await getBalances(pool, { account })) process.stdout.write(`  ${b.account.padEnd(70)} ${formatUnits(b.balance, b.scale).padStart(28)} ${b.asset}\n`);
     }
     const treasuryEth = await wallet.getBalance({ address: treasury });
