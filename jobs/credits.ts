@@ -6,13 +6,12 @@
 // fails the job, which BullMQ retries later — a deposit is never credited at a bad price.
 import { UnrecoverableError } from 'bullmq';
 import type { Pool } from '../infra/index.ts';
-import { chart, depositEntryKinds, getEntry, getEntryByIdempotencyKey, type AppendRequest, type JournalEntry, type LedgerTransaction, type LedgerWriter } from '../ledger/index.ts';
+import { chart, creditEntryKinds, depositEntryKinds, entryMetadata, getEntry, getEntryByIdempotencyKey, type AppendRequest, type JournalEntry, type LedgerTransaction, type LedgerWriter } from '../ledger/index.ts';
 import { depositDetails } from './deposit-entry.ts';
 import { enqueue } from '../infra/index.ts';
 import type { PriceSource } from './prices.ts';
 import { formatUsdMicros, reachesMinimum, valueDeposit, type AssetPricing, type Fraction, type Valuation } from './valuation.ts';
 
-export const creditEntryKinds = { issued: 'credit.issued', reversal: 'credit.reversal', clawback: 'credit.clawback' } as const;
 
 export interface CreditSettings {
   pricing: Map<string, AssetPricing>;
@@ -49,8 +48,7 @@ async function depositFacts(pool: Pool, confirmationEntryId: bigint): Promise<De
   if (!confirmation || confirmation.kind !== depositEntryKinds.confirmed) {
     throw new UnrecoverableError(`journal entry ${confirmationEntryId} is not a deposit confirmation`);
   }
-  const depositKey = confirmation.metadata.depositKey;
-  if (typeof depositKey !== 'string') throw new UnrecoverableError(`confirmation ${confirmationEntryId} names no deposit`);
+  const { depositKey } = entryMetadata(depositEntryKinds.confirmed, confirmation);
   const deposit = await getEntryByIdempotencyKey(pool, depositKey);
   if (!deposit) throw new UnrecoverableError(`the deposit ${depositKey} of confirmation ${confirmationEntryId} is not in the journal`);
   const { userId, chain, asset, amount } = depositDetails(deposit);

@@ -20,11 +20,10 @@
 import { UnrecoverableError } from 'bullmq';
 import { awaitConfirmations, signTransfer, type AssetSpec, type ChainAdapter, type ChainClient, type SignedTransaction } from '../chains/index.ts';
 import { enqueue, type Logger, type Pool, type PoolClient } from '../infra/index.ts';
-import { chart, getEntry, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
+import { chart, getEntry, sweepEntryKinds, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
 import type { KeyReference, Signer } from '../signer/index.ts';
 import { depositDetails } from './deposit-entry.ts';
 
-export const sweepEntryKinds = { submitted: 'sweep.submitted', confirmed: 'sweep.confirmed', failed: 'sweep.failed' } as const;
 
 /** How long one job attempt waits for the confirmations before it lets BullMQ retry. */
 const trackTimeoutMsDefault = 120_000;

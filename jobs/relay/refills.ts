@@ -11,7 +11,7 @@ import { createHmac } from 'node:crypto';
 import { encodeFunctionData, getAddress, parseAbi, type Address, type Hex, type PublicClient, type TransactionSerializableEIP1559 } from 'viem';
 import { broadcastStored, signEvmTransactionWithKey } from '../../chains/index.ts';
 import { withTransaction, type Logger, type Pool, type Queryable } from '../../infra/index.ts';
-import { chart, type LedgerWriter, type PostingInput } from '../../ledger/index.ts';
+import { chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../../ledger/index.ts';
 import { signWebhook } from '../../wallets/index.ts';
 import { RelayError, relayChain, type OperationalKeys } from './relayers.ts';
 
@@ -117,7 +117,7 @@ export async function recordTreasuryFunding(ctx: Pick<RefillContext, 'writer' | 
   if (tx.to?.toLowerCase() !== hot.address.toLowerCase() || tx.value === 0n) throw new RelayError(400, 'not_a_funding', `${txHash} does not send ETH to the treasury hot wallet ${hot.address}`);
   const key = `ethereum:${txHash}:0:treasury.funded`;
   const result = await ctx.writer.append({
-    kind: 'treasury.funded',
+    kind: relayEntryKinds.treasuryFunded,
     idempotencyKey: key,
     sourceRef: txHash,
     metadata: { hash: txHash, from: tx.from, blockNumber: receipt.blockNumber.toString() },
@@ -297,7 +297,7 @@ async function settle(ctx: RefillContext, row: RefillRow, success: boolean, fee:
     const { rows: current } = await t.client.query<{ status: string }>('SELECT status FROM refills WHERE id = $1 FOR UPDATE', [row.id.toString()]);
     if (current[0]?.status !== 'submitted') return;
     const key = `refill:${row.id}:settled`;
-    const [result] = await t.append([{ kind: 'refill.settled', idempotencyKey: key, sourceRef: row.tx_hash, metadata: { refillId: String(row.id), target: row.target, hash: row.tx_hash, success, fee: fee.toString() }, postings }]);
+    const [result] = await t.append([{ kind: relayEntryKinds.refillSettled, idempotencyKey: key, sourceRef: row.tx_hash, metadata: { refillId: String(row.id), target: row.target, hash: row.tx_hash, success, fee: fee.toString() }, postings }]);
     if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused ${key}: ${result?.status}`);
     await t.client.query(`UPDATE refills SET status = $2, status_reason = $3, fee = $4, entry_id = $5, settled_at = now() WHERE id = $1`, [
       row.id.toString(), success ? 'confirmed' : 'failed', success ? null : 'reverted', fee.toString(), result.entry.id.toString(),
