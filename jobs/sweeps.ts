@@ -19,7 +19,7 @@
 // (jobs/sweeps.test.ts).
 import { UnrecoverableError } from 'bullmq';
 import { awaitConfirmations, signTransfer, type AssetSpec, type ChainAdapter, type ChainClient, type SignedTransaction } from '../chains/index.ts';
-import { enqueue, type Logger, type Pool, type PoolClient } from '../infra/index.ts';
+import type { Logger, Pool, PoolClient } from '../infra/index.ts';
 import { chart, getEntry, sweepEntryKinds, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
 import type { KeyReference, Signer } from '../signer/index.ts';
 import { depositDetails } from './deposit-entry.ts';
@@ -197,7 +197,8 @@ async function submit(
   });
   if (outcome.status === 'not_worth_it') return settle('skipped', outcome.reason);
   if (outcome.status === 'needs_fee_funds') {
-    // Tokens move only with fee money; ask for a refill (issue #7 fulfils it and asks again for the sweep).
+    // Tokens move only with fee money. The request is for an operator: gas sent to a deposit
+    // address would be seen (and credited) as the user's deposit, so no job sends it.
     const reason = `${outcome.reason}; refill requested`;
     return context.writer.transaction(async (t) =>
       settle('waiting_for_gas', reason, async (sweepId) => {
@@ -205,7 +206,6 @@ async function submit(
           `INSERT INTO refill_requests (chain, address, asset, amount, reason, sweep_id) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sweep_id) DO NOTHING`,
           [plan.chain, plan.address, adapter.feeAsset.code, outcome.shortfall.toString(), `gas for the ${plan.asset.code} sweep of deposit ${plan.depositEntryId}`, sweepId.toString()],
         );
-        await enqueue(t.client, [{ queue: 'refills', name: 'refill-deposit-address', dedupeKey: `refill:sweep:${sweepId}`, payload: { sweepId: sweepId.toString() } }]);
       }),
     );
   }
