@@ -15,10 +15,12 @@ export type {
   TransferRequest,
   UnsignedTransaction,
 } from './types.ts';
-export { ChainError, InvalidAddressError } from './types.ts';
-export { chainAdapter, chainAdapters, type ChainOptions } from './registry.ts';
+export { ChainError, InvalidAddressError, SimulationError } from './types.ts';
+export { chainAdapter, chainAdapters, evmChain, type ChainOptions } from './registry.ts';
 export { signTransfer, awaitConfirmations, type FollowLimits } from './transfers.ts';
 export { evmPublicClient } from './evm/client.ts';
 export { signEvmTransaction, signEvmTransactionWithKey } from './evm/signing.ts';
 export { broadcastStored, nodeAnswer, evmTransactionStatus } from './evm/transactions.ts';
 export { nativeTransferGas } from './evm/adapter.ts';
+export { evmGasEstimator, type EvmCall, type EvmGasEstimate } from './evm/gas.ts';
+export { evmTransferCall, type EvmTransferCall } from './evm/calls.ts';

@@ -3,6 +3,9 @@
 import { evmAdapter } from './evm/adapter.ts';
 import { ChainError, type ChainAdapter } from './types.ts';
 
+/** The chain agent wallets and the relayer live on: EVM by design (ERC-20 calls, ERC-2771, Defender). */
+export const evmChain = 'ethereum';
+
 export interface ChainOptions {
   /** EVM chain id for payment URIs (EIP-681). */
   evmChainId?: number;
@@ -11,7 +14,7 @@ export interface ChainOptions {
 
 export function chainAdapters(options: ChainOptions = {}): ReadonlyMap<string, ChainAdapter> {
   return new Map<string, ChainAdapter>([
-    ['ethereum', evmAdapter({ ...(options.evmChainId !== undefined ? { chainId: options.evmChainId } : {}), ...(options.evmFinalityDepth !== undefined ? { finalityDepth: options.evmFinalityDepth } : {}) })],
+    [evmChain, evmAdapter({ ...(options.evmChainId !== undefined ? { chainId: options.evmChainId } : {}), ...(options.evmFinalityDepth !== undefined ? { finalityDepth: options.evmFinalityDepth } : {}) })],
   ]);
 }
 

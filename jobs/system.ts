@@ -5,12 +5,12 @@ import { redisOutageLog, type Config, type Logger, type Pool } from '../infra/in
 import type { LedgerWriter } from '../ledger/index.ts';
 import type { Keystore, Signer } from '../signer/index.ts';
 import { relayServices } from './relay/index.ts';
-import { evmGasEstimator, loadWebhookRoot, type GasEstimator } from '../wallets/index.ts';
+import { loadWebhookRoot, type GasEstimator } from '../wallets/index.ts';
 import type { CreditSettings } from './credits.ts';
 import { OutboxDispatcher } from './dispatcher.ts';
 import { PriceSource } from './prices.ts';
 import { closeQueues, openQueues, type QueueName } from './queues.ts';
-import { chainAdapter } from '../chains/index.ts';
+import { chainAdapter, evmGasEstimator } from '../chains/index.ts';
 import type { SweepChain } from './sweeps.ts';
 import { parseAssetPricing, parseChainMinimums, parseDecimal } from './valuation.ts';
 import { redisConnection, startWorkers, type RunningWorkers } from './workers.ts';

@@ -10,12 +10,12 @@
 //          spend.release  reverses the hold (signer down, broadcast refused, reverted)
 //          spend.fee      available → fees:ethereum (the gas a reverted transaction burned)
 import type { Address, Hex, PublicClient, TransactionSerializableEIP1559 } from 'viem';
-import { awaitConfirmations, chainAdapter, evmPublicClient, signEvmTransaction, type ChainClient } from '../chains/index.ts';
+import { awaitConfirmations, evmPublicClient, signEvmTransaction, type ChainClient } from '../chains/index.ts';
 import type { Logger, Pool } from '../infra/index.ts';
 import { chart, spendEntryKinds, spendWindowsProjection, type AppendRequest, type AppendResult, type JournalEntry, type LedgerWriter } from '../ledger/index.ts';
 import { SignerError, type Signer } from '../signer/index.ts';
-import { getSpend, SpendSimulationError, transition, type GasEstimator, type Spend } from './spends.ts';
-import { lockWallet, walletAccounts, WalletError } from './wallets.ts';
+import { getSpend, transition, type Spend } from './spends.ts';
+import { lockWallet, walletAccounts, walletChain, WalletError } from './wallets.ts';
 
 export interface ExecuteContext {
   pool: Pool;
@@ -32,29 +32,6 @@ export interface ExecuteContext {
 export type ExecuteOutcome = { status: Spend['status']; txHash: Hex | null; fee: bigint | null; code: string | null };
 
 const clientFor = evmPublicClient;
-/** Agent wallets live on the EVM chain; its adapter broadcasts and follows their transactions. */
-const walletChain = chainAdapter('ethereum');
-
-/**
- * The decision's gas estimate from an EVM node: gas × 1.2 and EIP-1559 fees. A node that
- * answers that the call reverts is a simulation failure (the spend is rejected); a node that
- * does not answer is an error (the decision is retried).
- */
-export function evmGasEstimator(rpcUrl: string): GasEstimator {
-  const client = clientFor(rpcUrl);
-  return async (tx) => {
-    let gas: bigint;
-    try {
-      gas = await client.estimateGas({ account: tx.from, to: tx.to, value: tx.value, data: tx.data });
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      if (/revert|insufficient funds|exceeds balance/i.test(message)) throw new SpendSimulationError(message.split('\n')[0]);
-      throw error;
-    }
-    const fees = await client.estimateFeesPerGas();
-    return { gasLimit: (gas * 12n) / 10n, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas };
-  };
-}
 
 export async function executeSpend(context: ExecuteContext, spendId: string): Promise<ExecuteOutcome> {
   const spend = await getSpend(context.pool, spendId);
