@@ -10,7 +10,7 @@ import type { CreditSettings } from './credits.ts';
 import { OutboxDispatcher } from './dispatcher.ts';
 import { PriceSource } from './prices.ts';
 import { closeQueues, openQueues, type QueueName } from './queues.ts';
-import { chainAdapter, evmGasEstimator } from '../chains/index.ts';
+import { chainAdapter, evmChain, evmGasEstimator } from '../chains/index.ts';
 import type { SweepChain } from './sweeps.ts';
 import { parseAssetPricing, parseChainMinimums, parseDecimal } from './valuation.ts';
 import { redisConnection, startWorkers, type RunningWorkers } from './workers.ts';
@@ -31,7 +31,7 @@ export function creditSettings(config: Config): CreditSettings {
 export function sweepChains(config: Config): ReadonlyMap<string, SweepChain> {
   const chains = new Map<string, SweepChain>();
   if (config.EVM_RPC_URL && config.EVM_TREASURY_ADDRESS) {
-    chains.set('ethereum', { adapter: chainAdapter('ethereum'), rpcUrl: config.EVM_RPC_URL, treasury: config.EVM_TREASURY_ADDRESS, confirmations: config.SWEEP_CONFIRMATIONS });
+    chains.set(evmChain, { adapter: chainAdapter(evmChain), rpcUrl: config.EVM_RPC_URL, treasury: config.EVM_TREASURY_ADDRESS, confirmations: config.SWEEP_CONFIRMATIONS });
   }
   return chains;
 }
