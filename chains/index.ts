@@ -23,4 +23,4 @@ export { signEvmTransaction, signEvmTransactionWithKey } from './evm/signing.ts'
 export { broadcastStored, nodeAnswer, evmTransactionStatus } from './evm/transactions.ts';
 export { nativeTransferGas } from './evm/adapter.ts';
 export { evmGasEstimator, type EvmCall, type EvmGasEstimate } from './evm/gas.ts';
-export { evmTransferCall, type EvmTransferCall } from './evm/calls.ts';
+export { evmTransferCall, signEvmCall, type EvmTransferCall } from './evm/calls.ts';
