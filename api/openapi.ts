@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { balancesQuery, asOfQuery, entriesQuery, manualEntryBody, statementQuery } from './routes/ledger.ts';
 import { createUserBody, depositsQuery, nearKeyBody, updateUserBody } from './routes/users.ts';
 import { createWalletBody, spendBody, spendsQuery } from './routes/wallets.ts';
+import { depositChains } from '../users/index.ts';
 import { policySchema } from '../wallets/index.ts';
 import { forwardRequestSchema } from '../jobs/index.ts';
 import { responseJsonSchemas, type ResponseName } from './responses.ts';
@@ -154,7 +155,7 @@ export function openApiDocument() {
         get: read('The user\'s deposit address on ethereum, bitcoin, solana or near: derived once, stable forever, with a payment URI', 'DepositAddress', undefined, {
           parameters: [
             { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
-            { name: 'chain', in: 'path', required: true, schema: { type: 'string', enum: ['ethereum', 'bitcoin', 'solana', 'near'] } },
+            { name: 'chain', in: 'path', required: true, schema: { type: 'string', enum: [...depositChains] } },
           ],
         }),
       },

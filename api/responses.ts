@@ -4,6 +4,7 @@
 // Whole numbers that can exceed 2^53 (amounts, ids, sequences) are decimal strings; times are
 // ISO 8601 strings in UTC. Objects are strict: a field the schema does not name is drift.
 import { z } from 'zod';
+import { evmChain } from '../chains/index.ts';
 import { depositChains } from '../users/index.ts';
 import { policySchema, severities, spendStatuses } from '../wallets/index.ts';
 import { speeds } from '../jobs/index.ts';
@@ -152,7 +153,7 @@ export const budget = z.strictObject({
 export const wallet = z.strictObject({
   id: z.string(),
   ownerUserId: z.string(),
-  chain: z.literal('ethereum'),
+  chain: z.literal(evmChain),
   address,
   frozen: z.boolean(),
   frozenAt: time.nullable(),

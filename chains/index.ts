@@ -15,8 +15,8 @@ export type {
   TransferRequest,
   UnsignedTransaction,
 } from './types.ts';
-export { ChainError, InvalidAddressError } from './types.ts';
-export { chainAdapter, chainAdapters, type ChainOptions } from './registry.ts';
+export { ChainError, InvalidAddressError, SimulationError } from './types.ts';
+export { chainAdapter, chainAdapters, evmChain, type ChainOptions } from './registry.ts';
 export { signTransfer, awaitConfirmations, type FollowLimits } from './transfers.ts';
 export { evmPublicClient } from './evm/client.ts';
 export { signEvmTransaction, signEvmTransactionWithKey } from './evm/signing.ts';
@@ -44,3 +44,5 @@ export { nearTransaction, sealNearTransaction, functionCallAction, transferActio
 export { nearKeystoreSignCall, mpcRootKeys, type SignCost } from './near/sign-call.ts';
 export { bitcoinAdapter, type BitcoinChainClient, type ConsolidationInput, type UtxoChainAdapter } from './bitcoin/adapter.ts';
 export { satVbToSatKvb, addressToScript, formatBtc, BitcoinRpcError, BitcoinAddressError, bitcoinNetworkNames } from './bitcoin/index.ts';
+export { evmGasEstimator, type EvmCall, type EvmGasEstimate } from './evm/gas.ts';
+export { evmTransferCall, signEvmCall, type EvmTransferCall } from './evm/calls.ts';

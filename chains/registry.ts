@@ -9,6 +9,9 @@ import type { SolanaFeePayer } from './solana/fee-payer.ts';
 import { nearAdapter, type NearAdapterOptions } from './near/adapter.ts';
 import { ChainError, type ChainAdapter } from './types.ts';
 
+/** The chain agent wallets and the relayer live on: EVM by design (ERC-20 calls, ERC-2771, Defender). */
+export const evmChain = 'ethereum';
+
 export interface ChainOptions {
   /** EVM chain id for payment URIs (EIP-681). */
   evmChainId?: number;
@@ -22,7 +25,7 @@ export interface ChainOptions {
 
 export function chainAdapters(options: ChainOptions = {}): ReadonlyMap<string, ChainAdapter> {
   return new Map<string, ChainAdapter>([
-    ['ethereum', evmAdapter({ ...(options.evmChainId !== undefined ? { chainId: options.evmChainId } : {}), ...(options.evmFinalityDepth !== undefined ? { finalityDepth: options.evmFinalityDepth } : {}) })],
+    [evmChain, evmAdapter({ ...(options.evmChainId !== undefined ? { chainId: options.evmChainId } : {}), ...(options.evmFinalityDepth !== undefined ? { finalityDepth: options.evmFinalityDepth } : {}) })],
     ['solana', solanaAdapter(options.solanaFeePayer ? { feePayer: options.solanaFeePayer.address, feePayerKey: options.solanaFeePayer.name } : {})],
     ['near', nearAdapter(options.near)],
     ['bitcoin', bitcoinAdapter(options.bitcoin ?? { network: 'regtest', finalityDepth: 6, feePolicy: { confirmationTarget: 6, minSatKvb: 1_000n, maxSatKvb: 500_000n, fallbackSatKvb: 10_000n } })],

@@ -141,3 +141,11 @@ export class ChainError extends Error {
     this.code = code;
   }
 }
+
+/** The node simulated the call and it would fail (reverts, or the sender cannot pay). */
+export class SimulationError extends ChainError {
+  override name = 'SimulationError';
+  constructor(message: string | undefined) {
+    super('simulation_failed', message ?? 'the call would fail');
+  }
+}

@@ -14,4 +14,5 @@ export {
 export { describeConnectionError, redisAddress, redisOutageLog, type RedisOutageLog } from './redis.ts';
 export { createLogger, silentLogger, type Logger } from './logger.ts';
 export { superviseCoffer, stopProcess, type SupervisedProcess, type SuperviseOptions } from './supervise.ts';
-export { enqueue, markDone, takeDue, outboxCounts, queueNames, type OutboxJob, type OutboxRow, type OutboxCounts, type QueueName } from './outbox.ts';
+export { enqueue, markDone, takeDue, outboxCounts, type OutboxJob, type OutboxRow, type OutboxCounts } from './outbox.ts';
+export { jobCatalogue, parseJobPayload, queueNames, JobPayloadError, type CataloguedJob, type JobName, type JobPayload, type QueueName } from './job-catalogue.ts';

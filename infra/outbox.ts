@@ -3,25 +3,21 @@
 // so it exists if and only if the change committed. jobs/ dispatches it to BullMQ. It lives in
 // infra/ because every room that changes the ledger writes to it (indexers, jobs, wallets).
 import type { Queryable } from './db.ts';
+import { parseJobPayload, type CataloguedJob, type QueueName } from './job-catalogue.ts';
 
-/** The BullMQ queues work can be asked of. */
-export const queueNames = ['credits', 'sweeps', 'refills', 'spends', 'webhooks', 'relays'] as const;
-export type QueueName = (typeof queueNames)[number];
-
-export interface OutboxJob {
-  queue: QueueName;
-  /** The job's name on its queue (what the worker does). */
-  name: string;
+/** A job of the catalogue (queue → name → payload), as the outbox keeps it. */
+export type OutboxJob = CataloguedJob & {
   /** The same work asked for twice is one row: e.g. `credit:<confirmation entry id>`. */
   dedupeKey: string;
-  payload: Record<string, string | number | boolean | null>;
   /** Not to be run before this time (an approval's deadline, say); BullMQ delays it. */
   runAfter?: Date;
-}
+};
 
 /** Inserts jobs on the caller's transaction; a job whose dedupe key exists already is skipped. */
 export async function enqueue(db: Queryable, jobs: readonly OutboxJob[]): Promise<void> {
   if (jobs.length === 0) return;
+  // A payload that does not fit its catalogue entry is a bug here, not a job to retry later.
+  for (const job of jobs) parseJobPayload(job.queue, job.name, job.payload);
   await db.query(
     `INSERT INTO outbox (queue, name, dedupe_key, payload, run_after)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::timestamptz[])
@@ -45,7 +41,7 @@ export interface OutboxRow {
   id: bigint;
   queue: QueueName;
   name: string;
-  payload: OutboxJob['payload'];
+  payload: Record<string, string>;
   runAfter: Date | null;
 }
 

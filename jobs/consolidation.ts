@@ -21,10 +21,10 @@
 import { UnrecoverableError } from 'bullmq';
 import { signTransfer, type BitcoinChainClient, type ConsolidationInput, type SignedTransaction, type UtxoChainAdapter } from '../chains/index.ts';
 import { enqueue, type Logger, type Pool, type PoolClient } from '../infra/index.ts';
-import { catchUp, depositsProjection, getEntry, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
+import { catchUp, depositsProjection, getEntry, sweepEntryKinds, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
 import { compressSecp256k1, type Signer } from '../signer/index.ts';
 import { depositDetails } from './deposit-entry.ts';
-import { sweepDeposit, sweepEntryKinds, type SweepChain, type SweepContext, type SweepOutcome } from './sweeps.ts';
+import { sweepDeposit, type SweepChain, type SweepContext, type SweepOutcome } from './sweeps.ts';
 
 /** Inputs per consolidation transaction; the rest wait for the next one (chains/bitcoin bounds it at 250). */
 const inputsPerTransactionMax = 100;

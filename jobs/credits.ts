@@ -6,13 +6,12 @@
 // fails the job, which BullMQ retries later — a deposit is never credited at a bad price.
 import { UnrecoverableError } from 'bullmq';
 import type { Pool } from '../infra/index.ts';
-import { depositEntryKinds, formatUnits, getEntry, getEntryByIdempotencyKey, type AppendRequest, type JournalEntry, type LedgerTransaction, type LedgerWriter } from '../ledger/index.ts';
+import { chart, creditEntryKinds, depositEntryKinds, entryMetadata, formatUnits, getEntry, getEntryByIdempotencyKey, type AppendRequest, type JournalEntry, type LedgerTransaction, type LedgerWriter } from '../ledger/index.ts';
 import { depositDetails } from './deposit-entry.ts';
 import { enqueue } from '../infra/index.ts';
 import type { PriceSource } from './prices.ts';
 import { formatFraction, formatUsdMicros, reachesMinimum, reachesNativeMinimum, valueDeposit, type AssetPricing, type Fraction, type Valuation } from './valuation.ts';
 
-export const creditEntryKinds = { issued: 'credit.issued', reversal: 'credit.reversal', clawback: 'credit.clawback' } as const;
 
 export interface CreditSettings {
   pricing: Map<string, AssetPricing>;
@@ -52,8 +51,7 @@ async function depositFacts(pool: Pool, confirmationEntryId: bigint): Promise<De
   if (!confirmation || confirmation.kind !== depositEntryKinds.confirmed) {
     throw new UnrecoverableError(`journal entry ${confirmationEntryId} is not a deposit confirmation`);
   }
-  const depositKey = confirmation.metadata.depositKey;
-  if (typeof depositKey !== 'string') throw new UnrecoverableError(`confirmation ${confirmationEntryId} names no deposit`);
+  const { depositKey } = entryMetadata(depositEntryKinds.confirmed, confirmation);
   const deposit = await getEntryByIdempotencyKey(pool, depositKey);
   if (!deposit) throw new UnrecoverableError(`the deposit ${depositKey} of confirmation ${confirmationEntryId} is not in the journal`);
   const { userId, chain, asset, amount, contract } = depositDetails(deposit);
@@ -153,7 +151,7 @@ export async function creditDeposit(context: CreditContext, confirmationEntryId:
           ? { priceObservationId: price.id.toString(), feedId: price.feedId, price: price.price.toString(), conf: price.conf.toString(), expo: price.expo, publishTime: price.publishTime.toISOString() }
           : {}),
       },
-      postings: [{ source: 'issuer:choco', destination: `users:${facts.userId}:choco`, asset: 'CHOCO', amount: valuation.choco }],
+      postings: [{ source: chart.issuerChoco, destination: chart.userChoco(facts.userId), asset: 'CHOCO', amount: valuation.choco }],
     };
     const [result] = await tx.append([request]);
     if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused the credit ${request.idempotencyKey}: ${JSON.stringify(result, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`);
@@ -187,7 +185,7 @@ export async function reverseCredit(context: Pick<CreditContext, 'pool' | 'write
     if (decision.status !== 'credited') return { status: 'nothing_to_reverse', reason: `the deposit was not credited (${decision.status})` };
     if (decision.reversal_entry_id !== null) return { status: 'reversed', entryId: decision.reversal_entry_id, shortfall: 0n };
     const credited = BigInt(decision.choco!);
-    const account = `users:${facts.userId}:choco`;
+    const account = chart.userChoco(facts.userId);
     const { rows } = await tx.client.query<{ balance: string }>(
       `SELECT b.balance::text FROM balances b JOIN accounts a ON a.id = b.account_id JOIN assets s ON s.id = b.asset_id
         WHERE a.path = $1 AND s.code = 'CHOCO'`,
@@ -198,13 +196,13 @@ export async function reverseCredit(context: Pick<CreditContext, 'pool' | 'write
     const base = { idempotencyKey: `credit:${facts.depositKey}:reversal`, sourceRef: facts.depositKey, metadata: { userId: facts.userId, confirmationEntryId: confirmationEntryId.toString(), reason: 'deposit confirmation reversed', shortfall: shortfall.toString() } };
     const request: AppendRequest =
       shortfall === 0n
-        ? { ...base, kind: creditEntryKinds.reversal, reverses: decision.credit_entry_id!, postings: [{ source: account, destination: 'issuer:choco', asset: 'CHOCO', amount: credited }] }
+        ? { ...base, kind: creditEntryKinds.reversal, reverses: decision.credit_entry_id!, postings: [{ source: account, destination: chart.issuerChoco, asset: 'CHOCO', amount: credited }] }
         : {
             ...base,
             kind: creditEntryKinds.clawback,
             postings: [
-              ...(available > 0n ? [{ source: account, destination: 'issuer:choco', asset: 'CHOCO', amount: available }] : []),
-              { source: `receivables:choco:${facts.userId}`, destination: 'issuer:choco', asset: 'CHOCO', amount: shortfall },
+              ...(available > 0n ? [{ source: account, destination: chart.issuerChoco, asset: 'CHOCO', amount: available }] : []),
+              { source: chart.userReceivable(facts.userId), destination: chart.issuerChoco, asset: 'CHOCO', amount: shortfall },
             ],
           };
     const [result] = await tx.append([request]);

@@ -1,6 +1,7 @@
 // What credits and sweeps read from a `deposit.pending` entry: the indexer's metadata (who,
-// which chain and address, which token contract) and its one posting (asset, amount).
-import type { JournalEntry } from '../ledger/index.ts';
+// which chain and address, which token contract), parsed with the entry catalogue, and its one
+// posting (asset, amount).
+import { entryMetadata, type JournalEntry } from '../ledger/index.ts';
 
 export interface DepositDetails {
   userId: string;
@@ -12,20 +13,16 @@ export interface DepositDetails {
   amount: bigint;
 }
 
-function text(entry: JournalEntry, key: string): string {
-  const value = entry.metadata[key];
-  if (typeof value !== 'string' || value === '') throw new Error(`journal entry ${entry.id} has no ${key} in its metadata`);
-  return value;
-}
-
 export function depositDetails(entry: JournalEntry): DepositDetails {
+  const metadata = entryMetadata('deposit.pending', entry);
+  // Money sent to an agent wallet is the wallet's; only a user's deposit is credited and swept.
+  if (!('userId' in metadata)) throw new Error(`journal entry ${entry.id} is a deposit to an agent wallet, not a user's`);
   const posting = entry.postings[0]!;
-  const contract = entry.metadata.contract;
   return {
-    userId: text(entry, 'userId'),
-    chain: text(entry, 'chain'),
-    address: text(entry, 'address'),
-    contract: typeof contract === 'string' && contract !== '' ? contract : null,
+    userId: metadata.userId,
+    chain: metadata.chain,
+    address: metadata.address,
+    contract: metadata.contract ? metadata.contract : null,
     asset: posting.asset,
     amount: posting.amount,
   };

@@ -19,8 +19,8 @@ export {
   type Fraction,
   type Valuation,
 } from './valuation.ts';
-export { creditDeposit, reverseCredit, creditEntryKinds, type CreditContext, type CreditSettings, type CreditOutcome } from './credits.ts';
-export { sweepDeposit, sweepEntryKinds, SweepError, type SweepContext, type SweepChain, type SweepOutcome } from './sweeps.ts';
+export { creditDeposit, reverseCredit, type CreditContext, type CreditSettings, type CreditOutcome } from './credits.ts';
+export { sweepDeposit, SweepError, type SweepContext, type SweepChain, type SweepOutcome } from './sweeps.ts';
 export { startJobSystem, creditSettings, sweepChains, openConfiguredQueues, bullPrefix, type JobSystem } from './system.ts';
 // The relayer (issue #7): Defender-compatible relayers, gasless forward requests, refills.
 export * from './relay/index.ts';

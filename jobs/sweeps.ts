@@ -19,12 +19,11 @@
 // (jobs/sweeps.test.ts).
 import { UnrecoverableError } from 'bullmq';
 import { awaitConfirmations, signTransfer, type AssetSpec, type ChainAdapter, type ChainClient, type SignedTransaction } from '../chains/index.ts';
-import { enqueue, type Logger, type Pool, type PoolClient } from '../infra/index.ts';
-import { getEntry, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
+import type { Logger, Pool, PoolClient } from '../infra/index.ts';
+import { chart, getEntry, sweepEntryKinds, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
 import type { KeyReference, Signature, Signer } from '../signer/index.ts';
 import { depositDetails } from './deposit-entry.ts';
 
-export const sweepEntryKinds = { submitted: 'sweep.submitted', confirmed: 'sweep.confirmed', failed: 'sweep.failed' } as const;
 
 /** How long one job attempt waits for the confirmations before it lets BullMQ retry. */
 const trackTimeoutMsDefault = 120_000;
@@ -111,8 +110,8 @@ export async function sweepDeposit(context: SweepContext, depositEntryId: bigint
     chain,
     address,
     asset: details.contract === null ? adapter.nativeAsset : { code: details.asset, scale: await assetScale(pool, details.asset), contract: details.contract },
-    custody: `custody:${chain}:${address}`,
-    sweeping: `custody:${chain}:${address}:sweeping`,
+    custody: chart.custody(chain, address),
+    sweeping: chart.sweeping(chain, address),
     key: { predecessor: keys[0].predecessor, path: keys[0].path, curve: adapter.curve },
   };
 
@@ -165,7 +164,7 @@ async function tokensStillToSweep(db: PoolClient, chain: string, address: string
   const { rows } = await db.query<{ n: string }>(
     `SELECT count(DISTINCT s.code) AS n FROM balances b JOIN accounts a ON a.id = b.account_id JOIN assets s ON s.id = b.asset_id
       WHERE a.path IN ($1, $2) AND s.contract IS NOT NULL AND s.code <> $3 AND b.balance > 0`,
-    [`custody:${chain}:${address}`, `deposits:${chain}:${address}:pending`, except],
+    [chart.custody(chain, address), chart.depositPending(chain, address), except],
   );
   return Number(rows[0]?.n ?? 0);
 }
@@ -204,7 +203,8 @@ async function submit(
   });
   if (outcome.status === 'not_worth_it') return settle('skipped', outcome.reason);
   if (outcome.status === 'needs_fee_funds') {
-    // Tokens move only with fee money; ask for a refill (issue #7 fulfils it and asks again for the sweep).
+    // Tokens move only with fee money. The request is for an operator: gas sent to a deposit
+    // address would be seen (and credited) as the user's deposit, so no job sends it.
     const reason = `${outcome.reason}; refill requested`;
     return context.writer.transaction(async (t) =>
       settle('waiting_for_gas', reason, async (sweepId) => {
@@ -212,7 +212,6 @@ async function submit(
           `INSERT INTO refill_requests (chain, address, asset, amount, reason, sweep_id) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sweep_id) DO NOTHING`,
           [plan.chain, plan.address, adapter.feeAsset.code, outcome.shortfall.toString(), `gas for the ${plan.asset.code} sweep of deposit ${plan.depositEntryId}`, sweepId.toString()],
         );
-        await enqueue(t.client, [{ queue: 'refills', name: 'refill-deposit-address', dedupeKey: `refill:sweep:${sweepId}`, payload: { sweepId: sweepId.toString() } }]);
       }),
     );
   }
@@ -274,11 +273,11 @@ async function confirm(context: SweepContext, route: Route, plan: Plan, row: Swe
   const feeAccount = route.settings.feeAccount ?? plan.custody;
   const feeAsset = route.settings.adapter.feeAsset.code;
   await context.writer.transaction(async (t) => {
-    const postings = [{ source: plan.sweeping, destination: `treasury:${plan.chain}`, asset: plan.asset.code, amount: BigInt(row.amount!) }];
+    const postings = [{ source: plan.sweeping, destination: chart.treasury(plan.chain), asset: plan.asset.code, amount: BigInt(row.amount!) }];
     // Rent comes back from (or goes into) accounts outside the ledger: the chain's world.
-    if (rentReclaimed > 0n) postings.push({ source: `world:${plan.chain}`, destination: feeAccount, asset: feeAsset, amount: rentReclaimed });
-    if (fee > 0n) postings.push({ source: feeAccount, destination: `fees:${plan.chain}`, asset: feeAsset, amount: fee });
-    if (rentReclaimed < 0n) postings.push({ source: feeAccount, destination: `world:${plan.chain}`, asset: feeAsset, amount: -rentReclaimed });
+    if (rentReclaimed > 0n) postings.push({ source: chart.world(plan.chain), destination: feeAccount, asset: feeAsset, amount: rentReclaimed });
+    if (fee > 0n) postings.push({ source: feeAccount, destination: chart.fees(plan.chain), asset: feeAsset, amount: fee });
+    if (rentReclaimed < 0n) postings.push({ source: feeAccount, destination: chart.world(plan.chain), asset: feeAsset, amount: -rentReclaimed });
     const request: AppendRequest = {
       kind: sweepEntryKinds.confirmed,
       idempotencyKey: `${plan.chain}:${row.tx_hash}:sweep.confirmed`,
@@ -305,7 +304,7 @@ async function fail(context: SweepContext, route: Route, plan: Plan, row: SweepR
     const back = { source: plan.sweeping, destination: plan.custody, asset: plan.asset.code, amount: BigInt(row.amount!) };
     const feeAccount = route.settings.feeAccount ?? plan.custody;
     const request: AppendRequest =
-      fee > 0n ? { ...base, postings: [back, { source: feeAccount, destination: `fees:${plan.chain}`, asset: feeAsset, amount: fee }] } : { ...base, reverses: row.submitted_entry_id!, postings: [back] };
+      fee > 0n ? { ...base, postings: [back, { source: feeAccount, destination: chart.fees(plan.chain), asset: feeAsset, amount: fee }] } : { ...base, reverses: row.submitted_entry_id!, postings: [back] };
     const [result] = await t.append([request]);
     if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new SweepError(`the ledger refused ${request.idempotencyKey}`);
     await t.client.query(`UPDATE sweeps SET status = 'failed', reason = $2, fee = $3, settled_entry_id = $4, updated_at = now() WHERE id = $1`, [

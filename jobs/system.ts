@@ -5,12 +5,12 @@ import { redisOutageLog, type Config, type Logger, type Pool } from '../infra/in
 import { chart, type LedgerWriter } from '../ledger/index.ts';
 import { keystoreSigner, storedNearPublicKey, type Keystore, type Signer } from '../signer/index.ts';
 import { relayServices } from './relay/index.ts';
-import { evmGasEstimator, loadWebhookRoot, type GasEstimator } from '../wallets/index.ts';
+import { loadWebhookRoot, type GasEstimator } from '../wallets/index.ts';
 import type { CreditSettings } from './credits.ts';
 import { OutboxDispatcher } from './dispatcher.ts';
 import { PriceSource } from './prices.ts';
 import { closeQueues, openQueues, type QueueName } from './queues.ts';
-import { bitcoinAdapter, chainAdapter, keystoreFeePayer, satVbToSatKvb } from '../chains/index.ts';
+import { bitcoinAdapter, chainAdapter, evmChain, evmGasEstimator, keystoreFeePayer, satVbToSatKvb } from '../chains/index.ts';
 import type { ConsolidationChain } from './consolidation.ts';
 import type { SweepChain } from './sweeps.ts';
 import { parseAssetPricing, parseChainMinimums, parseDecimal, parseNativeMinimums } from './valuation.ts';
@@ -33,7 +33,7 @@ export function creditSettings(config: Config): CreditSettings {
 export function sweepChains(config: Config, keystore?: Keystore): ReadonlyMap<string, SweepChain> {
   const chains = new Map<string, SweepChain>();
   if (config.EVM_RPC_URL && config.EVM_TREASURY_ADDRESS) {
-    chains.set('ethereum', { adapter: chainAdapter('ethereum'), rpcUrl: config.EVM_RPC_URL, treasury: config.EVM_TREASURY_ADDRESS, confirmations: config.SWEEP_CONFIRMATIONS });
+    chains.set(evmChain, { adapter: chainAdapter(evmChain), rpcUrl: config.EVM_RPC_URL, treasury: config.EVM_TREASURY_ADDRESS, confirmations: config.SWEEP_CONFIRMATIONS });
   }
   if (config.SOLANA_RPC_URL && config.SOLANA_TREASURY_ADDRESS) {
     // The fee payer pays fees and rent, so they are booked against its account; final is `finalized` (1 confirmation as the adapter counts).

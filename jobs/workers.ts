@@ -3,8 +3,10 @@
 // keys), so BullMQ's at-least-once delivery — a retry, a stalled job taken over after a worker
 // died, a job offered again after Redis lost it — still has one effect. When a handler has
 // done its work the outbox row is marked done, which stops the dispatcher offering it again.
+// Payloads are parsed with the job catalogue (infra/job-catalogue.ts) before a handler runs: a
+// payload that does not fit fails for good (retrying cannot fix it).
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { markDone, type Logger, type Pool, type RedisOutageLog } from '../infra/index.ts';
+import { JobPayloadError, markDone, parseJobPayload, type JobName, type JobPayload, type Logger, type Pool, type RedisOutageLog } from '../infra/index.ts';
 import {
   decideSpend,
   deliverSpendWebhook,
@@ -21,7 +23,9 @@ import { type SweepContext } from './sweeps.ts';
 import { consolidate, consolidationChains, sweepOrConsolidate } from './consolidation.ts';
 import { monitorPass, refillPass, relayAllQueued, type RelayServices } from './relay/index.ts';
 
-type Handler = (data: Record<string, string>) => Promise<unknown>;
+/** A handler for every job of a queue it serves, each taking its catalogued payload. */
+type Handlers = { [Q in QueueName]?: { [N in JobName<Q>]: (payload: JobPayload<Q, N>) => Promise<unknown> } };
+type AnyHandler = (payload: Record<string, string>) => Promise<unknown>;
 
 export interface WorkerOptions {
   pool: Pool;
@@ -50,34 +54,43 @@ export interface RunningWorkers {
 const jsonSafe = (value: unknown): unknown => JSON.parse(JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
 
 export function startWorkers(options: WorkerOptions): RunningWorkers {
-  const handlers: Partial<Record<QueueName, Record<string, Handler>>> = {
+  const handlers: Handlers = {
     credits: {
-      'credit-deposit': (data) => creditDeposit(options.credits, BigInt(data.confirmationEntryId!)),
-      'credit-reversal': (data) => reverseCredit(options.credits, BigInt(data.confirmationEntryId!)),
+      'credit-deposit': ({ confirmationEntryId }) => creditDeposit(options.credits, BigInt(confirmationEntryId)),
+      'credit-reversal': ({ confirmationEntryId }) => reverseCredit(options.credits, BigInt(confirmationEntryId)),
     },
     ...(options.sweeps
-      ? {
+      ? ({
           sweeps: {
-            'sweep-deposit': (data: Record<string, string>) => sweepOrConsolidate(options.sweeps!, BigInt(data.depositEntryId!)),
-            consolidate: (data: Record<string, string>) => consolidate({ ...options.sweeps!, chains: consolidationChains(options.sweeps!.chains) }, data.chain!),
+            'sweep-deposit': ({ depositEntryId }) => sweepOrConsolidate(options.sweeps!, BigInt(depositEntryId)),
+            consolidate: ({ chain }) => consolidate({ ...options.sweeps!, chains: consolidationChains(options.sweeps!.chains) }, chain),
           },
-        }
+        } satisfies Handlers)
       : {}),
     ...(options.wallets ? walletHandlers(options.wallets) : {}),
     ...(options.relay ? relayHandlers(options.relay) : {}),
-    // refills: gas for deposit addresses' token sweeps waits here for an operator (see jobs/README).
   };
   /** What a job that failed for good leaves behind: a spend that could not be decided is rejected (fail closed). */
   const onExhausted: Record<string, (data: Record<string, string>, error: Error) => Promise<void>> = {
-    'decide-spend': (data, error) => (options.wallets ? rejectUndecidable(options.wallets.spends, data.spendId!, error.message.slice(0, 300)) : Promise.resolve()),
+    'decide-spend': (data, error) => {
+      if (!options.wallets) return Promise.resolve();
+      const { spendId } = parseJobPayload('spends', 'decide-spend', data);
+      return rejectUndecidable(options.wallets.spends, spendId, error.message.slice(0, 300));
+    },
   };
   const workers = Object.entries(handlers).map(([queue, byName]) => {
     const worker = new Worker(
       queue,
       async (job: Job<Record<string, string>>) => {
-        const handler = byName[job.name];
+        const handler = (byName as Record<string, AnyHandler>)[job.name];
         if (!handler) throw new Error(`no handler for job "${job.name}" on queue ${queue}`);
-        const outcome = jsonSafe(await handler(job.data));
+        let payload: Record<string, string>;
+        try {
+          payload = parseJobPayload(queue, job.name, job.data);
+        } catch (error) {
+          throw error instanceof JobPayloadError ? new UnrecoverableError(error.message) : error;
+        }
+        const outcome = jsonSafe(await handler(payload));
         // Repeatable jobs (the relay monitor, refill passes) come from a scheduler, not the outbox.
         if (job.data.outboxId) await markDone(options.pool, job.data.outboxId);
         options.logger[job.data.outboxId ? 'info' : 'debug']('job done', { queue, job: job.name, id: job.id, outcome });
@@ -128,21 +141,21 @@ export function startWorkers(options: WorkerOptions): RunningWorkers {
   };
 }
 
-function walletHandlers(wallets: NonNullable<WorkerOptions['wallets']>): Partial<Record<QueueName, Record<string, Handler>>> {
+function walletHandlers(wallets: NonNullable<WorkerOptions['wallets']>): Handlers {
   return {
     spends: {
-      'decide-spend': (data) => decideSpend(wallets.spends, data.spendId!),
-      'expire-approval': (data) => expireApproval(wallets.spends, data.spendId!),
-      'execute-spend': (data) => {
+      'decide-spend': ({ spendId }) => decideSpend(wallets.spends, spendId),
+      'expire-approval': ({ spendId }) => expireApproval(wallets.spends, spendId),
+      'execute-spend': ({ spendId }) => {
         if (!wallets.execute) throw new UnrecoverableError('spends are executed on an EVM chain: set EVM_RPC_URL');
-        return executeSpend(wallets.execute, data.spendId!);
+        return executeSpend(wallets.execute, spendId);
       },
     },
-    webhooks: { 'deliver-webhook': (data) => deliverSpendWebhook(wallets.webhooks, data.spendId!, data.status!) },
+    webhooks: { 'deliver-webhook': ({ spendId, status }) => deliverSpendWebhook(wallets.webhooks, spendId, status) },
   };
 }
 
-function relayHandlers(relay: RelayServices): Partial<Record<QueueName, Record<string, Handler>>> {
+function relayHandlers(relay: RelayServices): Handlers {
   return {
     relays: {
       'relay-monitor': async () => {

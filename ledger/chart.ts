@@ -11,6 +11,8 @@ export const chart = {
   custody: (chain: string, address: string) => `custody:${chain}:${address}`,
   /** Custody in a sweep transaction that is signed but not yet confirmed. */
   sweeping: (chain: string, address: string) => `custody:${chain}:${address}:sweeping`,
+  /** True for a deposit address's custody account (a user's confirmed deposit), not an agent wallet's. */
+  isCustody: (path: string) => path.startsWith('custody:'),
   treasury: (chain: string) => `treasury:${chain}`,
   /** The treasury hot wallet that pays refills. */
   treasuryHot: (chain: string) => `treasury:${chain}:hot`,
@@ -18,6 +20,8 @@ export const chart = {
   fees: (chain: string) => `fees:${chain}`,
   /** An agent wallet's money: `pending` (deposit below finality), `available`, `held` (reserved by an allowed spend). */
   wallet: (walletId: string, part: 'pending' | 'available' | 'held') => `wallets:${walletId}:${part}`,
+  /** A selector (not a path) matching all three of a wallet's accounts, for `getBalances`. */
+  walletAccounts: (walletId: string) => `wallets:${walletId}:*`,
   relayer: (chain: string, address: string) => `relayers:${chain}:${address.toLowerCase()}`,
   /** An operational balance topped up by refills (a bundler EOA, a paymaster's EntryPoint deposit). */
   operations: (chain: string, name: string) => `operations:${chain}:${name}`,

@@ -5,6 +5,17 @@ export { LedgerInputError, LedgerOverloadedError, LedgerClosedError } from './er
 export { parseAmount, formatUnits, amountMax } from './amounts.ts';
 export { assertAccountPath, normalizeAccount, parseAccountSelector } from './accounts.ts';
 export { chart } from './chart.ts';
+export {
+  entryCatalogue,
+  entryMetadata,
+  depositEntryKinds,
+  creditEntryKinds,
+  sweepEntryKinds,
+  spendEntryKinds,
+  relayEntryKinds,
+  type EntryKind,
+  type EntryMetadata,
+} from './catalogue.ts';
 export { getEntry, getEntryByIdempotencyKey, listEntries, journalHead, type EntryFilter } from './journal.ts';
 export { getBalances, getTrialBalance, type AccountBalance, type AsOf, type TrialBalanceLine } from './balances.ts';
 export { getStatement, type Statement, type StatementLine } from './statement.ts';
@@ -16,9 +27,7 @@ export {
   findProjection,
   depositsProjection,
   chocoBalancesProjection,
-  depositEntryKinds,
   spendWindowsProjection,
-  spendEntryKinds,
   replayProjection,
   catchUp,
   ProjectionFollower,

@@ -7,7 +7,7 @@ export type JsonObject = { [key: string]: Json };
 export interface PostingInput {
   source: string;
   destination: string;
-  /** A registered asset code such as `ETH` or `CHOCO`. */
+  /** A registered asset code such as `USDC` or `CHOCO`. */
   asset: string;
   /** Minor units (wei, satoshi, …); always > 0. */
   amount: bigint;

@@ -3,6 +3,7 @@
 // by the writer and recorded as a rejection.
 import { assertAccountPath } from './accounts.ts';
 import { amountMax } from './amounts.ts';
+import { assertCatalogued } from './catalogue.ts';
 import { LedgerInputError } from './errors.ts';
 import type { AppendRequest } from './types.ts';
 
@@ -33,7 +34,7 @@ export function validateAppendRequest(request: AppendRequest): void {
       throw new LedgerInputError('invalid_posting', `${field} moves money from an account to itself`, field);
     }
     if (!assetCodePattern.test(posting.asset)) {
-      throw new LedgerInputError('invalid_asset', `${field}.asset "${String(posting.asset).slice(0, 40)}" is not an asset code like "ETH"`, `${field}.asset`);
+      throw new LedgerInputError('invalid_asset', `${field}.asset "${String(posting.asset).slice(0, 40)}" is not an asset code like "CHOCO"`, `${field}.asset`);
     }
     if (typeof posting.amount !== 'bigint' || posting.amount <= 0n || posting.amount > amountMax) {
       throw new LedgerInputError('invalid_amount', `${field}.amount must be a positive whole number of minor units`, `${field}.amount`);
@@ -60,6 +61,7 @@ export function validateAppendRequest(request: AppendRequest): void {
       throw new LedgerInputError('invalid_metadata', `metadata must be at most ${metadataBytesMax} bytes of JSON without NUL characters`, 'metadata');
     }
   }
+  assertCatalogued(request.kind, request.metadata);
   if (request.reverses !== undefined && (typeof request.reverses !== 'bigint' || request.reverses <= 0n)) {
     throw new LedgerInputError('invalid_reverses', 'reverses must be the id of a journal entry', 'reverses');
   }

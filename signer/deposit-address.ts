@@ -6,6 +6,11 @@ import { DerivationError, derivePublicKey, parseRootKey, rootKeys, type NearNetw
 export const chains = ['ethereum', 'bitcoin', 'solana'] as const;
 export type Chain = (typeof chains)[number];
 
+/** The curve of the keys that control a chain's addresses: the one place this rule is written. */
+export function chainCurve(chain: Chain): 'secp256k1' | 'ed25519' {
+  return chain === 'solana' ? 'ed25519' : 'secp256k1';
+}
+
 export interface DerivedAddress {
   chain: Chain;
   network: NearNetwork;
@@ -27,7 +32,7 @@ export function deriveAddress(options: {
   bitcoinNetwork?: BitcoinNetwork;
 }): DerivedAddress {
   if (!chains.includes(options.chain)) throw new DerivationError(`chain must be one of ${chains.join(', ')}`);
-  const curve = options.chain === 'solana' ? 'ed25519' : 'secp256k1';
+  const curve = chainCurve(options.chain);
   const root = options.root ?? rootKeys[options.network][curve];
   if (parseRootKey(root).curve !== curve) throw new DerivationError(`${options.chain} addresses come from a ${curve} root key`);
   const { publicKey } = derivePublicKey({ root, predecessor: options.predecessor, path: options.path });

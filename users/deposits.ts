@@ -2,6 +2,7 @@
 // entries) with confirmations counted from the indexer's view of the chain head, and pending
 // and confirmed balances straight from the ledger's balances.
 import type { Queryable } from '../infra/index.ts';
+import { chart } from '../ledger/index.ts';
 
 export type DepositStatus = 'pending' | 'confirmed' | 'reverted';
 
@@ -79,18 +80,26 @@ export async function listUserDeposits(db: Queryable, userId: string, options: {
 }
 
 export async function getUserBalances(db: Queryable, userId: string): Promise<UserBalance[]> {
+  const addresses = await db.query<{ chain: string; address: string }>('SELECT chain, address FROM deposit_addresses WHERE user_id = $1', [userId]);
+  const chains: string[] = [];
+  const paths: string[] = [];
+  const parts: string[] = [];
+  for (const { chain, address } of addresses.rows) {
+    chains.push(chain, chain);
+    paths.push(chart.depositPending(chain, address), chart.custody(chain, address));
+    parts.push('pending', 'confirmed');
+  }
   const { rows } = await db.query<{ chain: string; asset: string; scale: number; pending: string; confirmed: string }>(
-    `SELECT d.chain, s.code AS asset, s.scale,
-            coalesce(sum(b.balance) FILTER (WHERE a.path LIKE 'deposits:%'), 0)::text AS pending,
-            coalesce(sum(b.balance) FILTER (WHERE a.path LIKE 'custody:%'), 0)::text AS confirmed
-       FROM deposit_addresses d
-       JOIN accounts a ON a.path IN ('deposits:' || d.chain || ':' || d.address || ':pending', 'custody:' || d.chain || ':' || d.address)
+    `SELECT p.chain, s.code AS asset, s.scale,
+            coalesce(sum(b.balance) FILTER (WHERE p.part = 'pending'), 0)::text AS pending,
+            coalesce(sum(b.balance) FILTER (WHERE p.part = 'confirmed'), 0)::text AS confirmed
+       FROM unnest($1::text[], $2::text[], $3::text[]) AS p(chain, path, part)
+       JOIN accounts a ON a.path = p.path
        JOIN balances b ON b.account_id = a.id
        JOIN assets s ON s.id = b.asset_id
-      WHERE d.user_id = $1
-      GROUP BY d.chain, s.code, s.scale
-      ORDER BY d.chain, s.code`,
-    [userId],
+      GROUP BY p.chain, s.code, s.scale
+      ORDER BY p.chain, s.code`,
+    [chains, paths, parts],
   );
   return rows.map((row) => ({ chain: row.chain, asset: row.asset, scale: row.scale, pending: BigInt(row.pending), confirmed: BigInt(row.confirmed) }));
 }
@@ -100,7 +109,7 @@ export async function getUserChoco(db: Queryable, userId: string): Promise<{ bal
   const { rows } = await db.query<{ balance: string | null; scale: number }>(
     `SELECT (SELECT b.balance::text FROM balances b JOIN accounts a ON a.id = b.account_id WHERE a.path = $1 AND b.asset_id = s.id) AS balance, s.scale
        FROM assets s WHERE s.code = 'CHOCO'`,
-    [`users:${userId}:choco`],
+    [chart.userChoco(userId)],
   );
   return { balance: BigInt(rows[0]?.balance ?? '0'), scale: rows[0]?.scale ?? 18 };
 }

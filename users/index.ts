@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../infra/index.ts';
 import { isPgError } from '../infra/index.ts';
-import { assertNearAccountId, deriveAddress, DerivationError, type BitcoinNetwork, type Curve, type NearNetwork } from '../signer/index.ts';
+import { assertNearAccountId, chainCurve, deriveAddress, DerivationError, type BitcoinNetwork, type Curve, type NearNetwork } from '../signer/index.ts';
 
 export const depositChains = ['ethereum', 'bitcoin', 'solana', 'near'] as const;
 export type DepositChain = (typeof depositChains)[number];
@@ -123,13 +123,14 @@ export async function getDepositAddress(db: Queryable, userId: string, chain: st
   if (chain === 'near') {
     row = { chain: 'near', network: settings.nearNetwork, predecessor: user.nearAccountId, path: '', public_key: null, address: user.nearAccountId };
   } else {
+    const derivedChain = chain as Exclude<DepositChain, 'near'>;
     const derived = deriveAddress({
-      chain: chain as Exclude<DepositChain, 'near'>,
+      chain: derivedChain,
       network: settings.nearNetwork,
       bitcoinNetwork: settings.bitcoinNetwork,
       predecessor: user.nearAccountId,
       path: `${chain}-1`,
-      root: settings.roots[chain === 'solana' ? 'ed25519' : 'secp256k1'],
+      root: settings.roots[chainCurve(derivedChain)],
     });
     row = {
       chain: chain as DepositChain,

@@ -4,18 +4,17 @@
 // and never signs a second transaction for one spend. A wallet's nonces come from
 // wallets.next_nonce (the chain's pending count is its floor), taken under a per-wallet lock.
 //
-// Ledger:  spend.hold     wallets:<id>:available → wallets:<id>:held  (amount; gas reserve in ETH)
+// Ledger:  spend.hold     wallets:<id>:available → wallets:<id>:held  (amount; gas reserve in the fee asset)
 //          spend.settled  held → world:ethereum (amount), held → fees:ethereum (gas paid),
 //                         held → available (the unused gas reserve)
 //          spend.release  reverses the hold (signer down, broadcast refused, reverted)
 //          spend.fee      available → fees:ethereum (the gas a reverted transaction burned)
-import type { Address, Hex, PublicClient, TransactionSerializableEIP1559 } from 'viem';
-import { awaitConfirmations, chainAdapter, evmPublicClient, signEvmTransaction, type ChainClient } from '../chains/index.ts';
+import { awaitConfirmations, signEvmCall, type ChainClient } from '../chains/index.ts';
 import type { Logger, Pool } from '../infra/index.ts';
-import { spendEntryKinds, spendWindowsProjection, type AppendRequest, type AppendResult, type JournalEntry, type LedgerWriter } from '../ledger/index.ts';
+import { chart, spendEntryKinds, spendWindowsProjection, type AppendRequest, type AppendResult, type JournalEntry, type LedgerWriter } from '../ledger/index.ts';
 import { SignerError, type Signer } from '../signer/index.ts';
-import { getSpend, SpendSimulationError, transition, type GasEstimator, type Spend } from './spends.ts';
-import { lockWallet, walletAccounts, WalletError } from './wallets.ts';
+import { getSpend, transition, type Spend } from './spends.ts';
+import { lockWallet, walletAccounts, walletChain, WalletError, type Address, type Hex } from './wallets.ts';
 
 export interface ExecuteContext {
   pool: Pool;
@@ -31,43 +30,18 @@ export interface ExecuteContext {
 
 export type ExecuteOutcome = { status: Spend['status']; txHash: Hex | null; fee: bigint | null; code: string | null };
 
-const clientFor = evmPublicClient;
-/** Agent wallets live on the EVM chain; its adapter broadcasts and follows their transactions. */
-const walletChain = chainAdapter('ethereum');
-
-/**
- * The decision's gas estimate from an EVM node: gas × 1.2 and EIP-1559 fees. A node that
- * answers that the call reverts is a simulation failure (the spend is rejected); a node that
- * does not answer is an error (the decision is retried).
- */
-export function evmGasEstimator(rpcUrl: string): GasEstimator {
-  const client = clientFor(rpcUrl);
-  return async (tx) => {
-    let gas: bigint;
-    try {
-      gas = await client.estimateGas({ account: tx.from, to: tx.to, value: tx.value, data: tx.data });
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      if (/revert|insufficient funds|exceeds balance/i.test(message)) throw new SpendSimulationError(message.split('\n')[0]);
-      throw error;
-    }
-    const fees = await client.estimateFeesPerGas();
-    return { gasLimit: (gas * 12n) / 10n, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas };
-  };
-}
 
 export async function executeSpend(context: ExecuteContext, spendId: string): Promise<ExecuteOutcome> {
   const spend = await getSpend(context.pool, spendId);
   if (!spend) throw new WalletError(404, 'spend_not_found', `no spend ${spendId}`);
   const outcome = (s: Spend): ExecuteOutcome => ({ status: s.status, txHash: s.txHash, fee: s.fee, code: s.code });
   if (spend.status !== 'allowed' && spend.status !== 'submitted') return outcome(spend);
-  const client = clientFor(context.rpcUrl);
-  const submitted = spend.status === 'submitted' ? spend : await signAndStore(context, client, spend);
+  const submitted = spend.status === 'submitted' ? spend : await signAndStore(context, spend);
   if (submitted.status !== 'submitted') return outcome(submitted);
   return outcome(await broadcastAndTrack(context, walletChain.connect({ rpcUrl: context.rpcUrl }), submitted));
 }
 
-async function signAndStore(context: ExecuteContext, client: PublicClient, spend: Spend): Promise<Spend> {
+async function signAndStore(context: ExecuteContext, spend: Spend): Promise<Spend> {
   const { rows } = await context.pool.query<{ address: Address; predecessor: string; path: string }>('SELECT address, predecessor, path FROM wallets WHERE id = $1', [spend.walletId]);
   const wallet = rows[0]!;
   // One signer of a wallet's nonces at a time, across workers.
@@ -77,29 +51,24 @@ async function signAndStore(context: ExecuteContext, client: PublicClient, spend
     const current = (await getSpend(context.pool, spend.id))!;
     if (current.status !== 'allowed') return current;
     const { rows: nonceRows } = await context.pool.query<{ next_nonce: bigint | null }>('SELECT next_nonce FROM wallets WHERE id = $1', [spend.walletId]);
-    const pending = BigInt(await client.getTransactionCount({ address: wallet.address, blockTag: 'pending' }));
-    const stored = nonceRows[0]?.next_nonce ?? 0n;
-    const nonce = Number(stored > pending ? stored : pending);
-    const tx: TransactionSerializableEIP1559 = {
-      type: 'eip1559',
-      chainId: await client.getChainId(),
-      nonce,
-      to: current.txTo,
-      value: current.txValue,
-      data: current.txData,
-      gas: current.gasLimit!,
-      maxFeePerGas: current.maxFeePerGas!,
-      maxPriorityFeePerGas: current.maxPriorityFeePerGas!,
-    };
-    let signed: { raw: Hex; hash: Hex };
+    let nonce: number;
+    let signed: { id: string; raw: string };
     try {
-      signed = await signEvmTransaction(context.signer, { predecessor: wallet.predecessor, path: wallet.path }, tx);
+      ({ nonce, signed } = await signEvmCall({
+        rpcUrl: context.rpcUrl,
+        signer: context.signer,
+        key: { predecessor: wallet.predecessor, path: wallet.path },
+        from: wallet.address,
+        call: { to: current.txTo, value: current.txValue, data: current.txData },
+        gas: { gasLimit: current.gasLimit!, maxFeePerGas: current.maxFeePerGas!, maxPriorityFeePerGas: current.maxPriorityFeePerGas! },
+        nonceFloor: nonceRows[0]?.next_nonce ?? 0n,
+      }));
     } catch (error) {
       if (!(error instanceof SignerError)) throw error;
       // Fail closed: the spend does not happen, and its budget and funds come back.
       return release(context, current, 'signer_unavailable', error.message, 0n);
     }
-    const { raw, hash: txHash } = signed;
+    const { raw, id: txHash } = signed;
     return await context.writer.transaction(async (t) => {
       const walletRow = await lockWallet(t.client, spend.walletId);
       await t.client.query('UPDATE spends SET nonce = $2, tx_hash = $3, raw_tx = $4 WHERE id = $1', [spend.id, nonce, txHash, raw]);
@@ -134,8 +103,8 @@ async function settle(context: ExecuteContext, spend: Spend, fee: bigint, blockN
     if (current.status !== 'submitted') return current;
     const reserve = current.gasReserve ?? 0n;
     const gas = walletChain.feeAsset.code;
-    const postings = [{ source: accounts.held, destination: `world:${walletChain.chain}`, asset: current.asset, amount: current.amount }];
-    if (fee > 0n) postings.push({ source: accounts.held, destination: `fees:${walletChain.chain}`, asset: gas, amount: fee });
+    const postings = [{ source: accounts.held, destination: chart.world(walletChain.chain), asset: current.asset, amount: current.amount }];
+    if (fee > 0n) postings.push({ source: accounts.held, destination: chart.fees(walletChain.chain), asset: gas, amount: fee });
     if (reserve > fee) postings.push({ source: accounts.held, destination: accounts.available, asset: gas, amount: reserve - fee });
     const key = `spend:${current.id}:settled`;
     const [result] = await t.append([
@@ -176,7 +145,7 @@ async function release(context: Pick<ExecuteContext, 'writer'>, spend: Spend, co
         idempotencyKey: `spend:${current.id}:fee`,
         sourceRef: current.txHash ?? current.id,
         metadata: { walletId: current.walletId, spendId: current.id, txHash: current.txHash, fee: fee.toString() },
-        postings: [{ source: accounts.available, destination: `fees:${walletChain.chain}`, asset: walletChain.feeAsset.code, amount: fee }],
+        postings: [{ source: accounts.available, destination: chart.fees(walletChain.chain), asset: walletChain.feeAsset.code, amount: fee }],
       });
     }
     const results = await t.append(requests);

@@ -45,7 +45,7 @@ export {
   type GasEstimator,
   type DecisionOutcome,
 } from './spends.ts';
-export { executeSpend, evmGasEstimator, type ExecuteContext, type ExecuteOutcome } from './execute.ts';
+export { executeSpend, type ExecuteContext, type ExecuteOutcome } from './execute.ts';
 export { deliverSpendWebhook, loadWebhookRoot, signWebhook, type WebhookContext } from './webhooks.ts';
 export { spendView } from './views.ts';
 export { listSpendsAwaitingApproval } from './spends.ts';

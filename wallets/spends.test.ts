@@ -8,6 +8,7 @@ import { createTestDatabase, type TestDatabase } from '../testing/index.ts';
 import { silentLogger } from '../infra/index.ts';
 import { LedgerWriter, registerAsset, replayProjection, spendWindowsProjection, verifyLedger } from '../ledger/index.ts';
 import { createApiKey, createApp } from '../api/index.ts';
+import { evmGasEstimator } from '../chains/index.ts';
 import { startAnvil, type Anvil } from '../devnets/index.ts';
 import { ChainSignaturesSigner, rootKeys, SignerError } from '../signer/index.ts';
 import { createUser } from '../users/index.ts';
@@ -15,7 +16,6 @@ import {
   approveSpend,
   createWallet,
   decideSpend,
-  evmGasEstimator,
   executeSpend,
   expireApproval,
   getSpend,

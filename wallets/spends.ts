@@ -10,13 +10,13 @@
 // Fail closed: no policy, a policy that does not parse, a frozen wallet, or a decision that
 // cannot be made (the chain cannot estimate the transaction) rejects the spend; nothing moves.
 import { createHash, randomBytes } from 'node:crypto';
-import { encodeFunctionData, erc20Abi, type Address, type Hex } from 'viem';
+import { evmTransferCall, SimulationError } from '../chains/index.ts';
 import type { Logger, Pool, PoolClient, Queryable } from '../infra/index.ts';
 import { enqueue, isPgError, withTransaction } from '../infra/index.ts';
 import { canonicalJson, spendEntryKinds, spendWindowsProjection, type AppendRequest, type JsonObject, type LedgerTransaction, type LedgerWriter } from '../ledger/index.ts';
 import type { WindowSpec } from './windows.ts';
 import { evaluatePolicy, windowQueries, type Policy, type Severity, type SpendFacts, type Violation, type WalletUsage } from './policy.ts';
-import { currentPolicy, freezeWallet, lockDownWallet, lockWallet, recordWalletEvent, walletAccounts, WalletError, type Wallet } from './wallets.ts';
+import { currentPolicy, freezeWallet, lockDownWallet, lockWallet, recordWalletEvent, walletAccounts, walletChain, WalletError, type Address, type Hex, type Wallet } from './wallets.ts';
 
 export const spendStatuses = ['pending', 'awaiting_approval', 'allowed', 'submitted', 'confirmed', 'rejected', 'expired', 'failed'] as const;
 export type SpendStatus = (typeof spendStatuses)[number];
@@ -31,9 +31,7 @@ export interface SpendEstimate {
 export type GasEstimator = (tx: { from: Address; to: Address; value: bigint; data: Hex }) => Promise<SpendEstimate>;
 
 /** The chain refused the transaction in simulation (it would revert): a reason to reject, not to retry. */
-export class SpendSimulationError extends Error {
-  override name = 'SpendSimulationError';
-}
+export { SimulationError as SpendSimulationError };
 
 export interface SpendContext {
   pool: Pool;
@@ -111,7 +109,7 @@ interface SpendRow {
 }
 
 const spendColumns = `id, wallet_id, idempotency_key, request_hash, requested_by, asset, amount::text, recipient, tx_to, tx_value::text, tx_data,
-  (asset = 'ETH' AND tx_data <> '0x') AS call_data, status, code, violations, policy_version, approval_deadline, decided_by,
+  (asset = '${walletChain.nativeAsset.code}' AND tx_data <> '0x') AS call_data, status, code, violations, policy_version, approval_deadline, decided_by,
   gas_limit::text, max_fee_per_gas::text, max_priority_fee_per_gas::text, gas_reserve::text, hold_entry_id, nonce, tx_hash, raw_tx,
   fee::text, settled_entry_id, created_at, updated_at`;
 const big = (text: string | null) => (text === null ? null : BigInt(text));
@@ -213,14 +211,14 @@ export async function requestSpend(
 
   const { rows: assets } = await pool.query<{ code: string; chain: string | null; contract: string | null }>('SELECT code, chain, contract FROM assets WHERE code = $1', [body.asset]);
   const asset = assets[0];
-  const native = body.asset === 'ETH';
-  if (!asset || (!native && (asset.chain !== 'ethereum' || !asset.contract))) throw new WalletError(422, 'unknown_asset', `${body.asset} is not ETH or a registered ethereum token`);
+  const native = body.asset === walletChain.nativeAsset.code;
+  if (!asset || (!native && (asset.chain !== walletChain.chain || !asset.contract))) {
+    throw new WalletError(422, 'unknown_asset', `${body.asset} is not ${walletChain.nativeAsset.code} or a registered ${walletChain.chain} token`);
+  }
   if (!native && body.data !== undefined) throw new WalletError(422, 'invalid_spend', 'data goes with ETH spends only; token spends are transfers coffer builds');
   const amount = BigInt(body.amount);
   const recipient = body.to as Address;
-  const tx = native
-    ? { to: recipient, value: amount, data: (body.data ?? '0x') as Hex }
-    : { to: asset.contract as Address, value: 0n, data: encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [recipient, amount] }) };
+  const tx = evmTransferCall({ recipient, amount, contract: native ? null : asset.contract, ...(body.data !== undefined ? { data: body.data } : {}) });
 
   const id = newSpendId();
   try {
@@ -364,16 +362,17 @@ export type DecisionOutcome = { spend: Spend; outcome: 'allow' | 'approve' | 're
 async function holdAndAllow(tx: LedgerTransaction, wallet: Wallet, spend: Spend, at: Date, estimate: SpendEstimate, policyVersion: number, actor: string): Promise<Spend | { insufficient: string }> {
   const accounts = walletAccounts(wallet.id);
   const reserve = estimate.gasLimit * estimate.maxFeePerGas;
-  const ethNeeded = reserve + (spend.asset === 'ETH' ? spend.amount : 0n);
-  const ethAvailable = await availableBalance(tx.client, accounts.available, 'ETH');
-  if (spend.asset !== 'ETH') {
+  const feeAsset = walletChain.feeAsset.code;
+  const ethNeeded = reserve + (spend.asset === feeAsset ? spend.amount : 0n);
+  const ethAvailable = await availableBalance(tx.client, accounts.available, feeAsset);
+  if (spend.asset !== feeAsset) {
     const tokenAvailable = await availableBalance(tx.client, accounts.available, spend.asset);
     if (tokenAvailable < spend.amount) return { insufficient: `${tokenAvailable} ${spend.asset} available, ${spend.amount} asked` };
   }
-  if (ethAvailable < ethNeeded) return { insufficient: `${ethAvailable} wei available, ${ethNeeded} needed (${spend.asset === 'ETH' ? `${spend.amount} + ` : ''}${reserve} gas reserve)` };
+  if (ethAvailable < ethNeeded) return { insufficient: `${ethAvailable} wei available, ${ethNeeded} needed (${spend.asset === feeAsset ? `${spend.amount} + ` : ''}${reserve} gas reserve)` };
 
   const postings = [{ source: accounts.available, destination: accounts.held, asset: spend.asset, amount: spend.amount }];
-  if (reserve > 0n) postings.push({ source: accounts.available, destination: accounts.held, asset: 'ETH', amount: reserve });
+  if (reserve > 0n) postings.push({ source: accounts.available, destination: accounts.held, asset: feeAsset, amount: reserve });
   const request: AppendRequest = {
     kind: spendEntryKinds.hold,
     idempotencyKey: `spend:${spend.id}:hold`,
@@ -409,7 +408,7 @@ export async function decideSpend(context: SpendContext, spendId: string): Promi
   try {
     estimate = await context.estimateGas({ from: wallet.address, to: first.txTo, value: first.txValue, data: first.txData });
   } catch (error) {
-    if (!(error instanceof SpendSimulationError)) throw error; // the chain is unreachable: BullMQ retries; exhausted, the spend is rejected
+    if (!(error instanceof SimulationError)) throw error; // the chain is unreachable: BullMQ retries; exhausted, the spend is rejected
     simulationFailure = error.message;
   }
 

@@ -4,8 +4,9 @@
 import { createHmac } from 'node:crypto';
 import type { Pool, PoolClient, Queryable } from '../infra/index.ts';
 import { isPgError, withTransaction } from '../infra/index.ts';
-import { getBalances, listAssets, type JsonObject } from '../ledger/index.ts';
-import { deriveAddress, type NearNetwork } from '../signer/index.ts';
+import { chart, getBalances, listAssets, type JsonObject } from '../ledger/index.ts';
+import { chainAdapter, evmChain } from '../chains/index.ts';
+import { derivePublicKey, type NearNetwork } from '../signer/index.ts';
 import { parsePolicy, type Policy } from './policy.ts';
 
 export class WalletError extends Error {
@@ -19,11 +20,18 @@ export class WalletError extends Error {
   }
 }
 
+/** 0x-prefixed hex, as the EVM spells addresses, calldata and hashes. */
+export type Hex = `0x${string}`;
+export type Address = Hex;
+
+/** Agent wallets live on the EVM chain by design (ERC-20 calls, EIP-1559 gas); they reach it through its adapter. */
+export const walletChain = chainAdapter(evmChain);
+
 export interface Wallet {
   id: string;
   ownerUserId: string;
-  chain: 'ethereum';
-  address: `0x${string}`;
+  chain: typeof evmChain;
+  address: Address;
   predecessor: string;
   path: string;
   webhookUrl: string | null;
@@ -44,8 +52,8 @@ export interface WalletKeySettings {
 interface WalletRow {
   id: string;
   owner_user_id: string;
-  chain: 'ethereum';
-  address: `0x${string}`;
+  chain: typeof evmChain;
+  address: Address;
   predecessor: string;
   path: string;
   webhook_url: string | null;
@@ -70,7 +78,7 @@ const toWallet = (row: WalletRow): Wallet => ({
   createdAt: row.created_at,
 });
 
-export const walletAccounts = (id: string) => ({ pending: `wallets:${id}:pending`, available: `wallets:${id}:available`, held: `wallets:${id}:held` });
+export const walletAccounts = (id: string) => ({ pending: chart.wallet(id, 'pending'), available: chart.wallet(id, 'available'), held: chart.wallet(id, 'held') });
 
 export async function recordWalletEvent(db: Queryable, event: { walletId: string; kind: string; actor: string; spendId?: string; detail?: JsonObject }): Promise<void> {
   await db.query('INSERT INTO wallet_events (wallet_id, kind, spend_id, actor, detail) VALUES ($1, $2, $3, $4, $5)', [
@@ -85,12 +93,13 @@ export async function recordWalletEvent(db: Queryable, event: { walletId: string
 export async function createWallet(pool: Pool, keys: WalletKeySettings, options: { id: string; ownerUserId: string; webhookUrl?: string; actor: string }): Promise<Wallet> {
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(options.id)) throw new WalletError(422, 'invalid_wallet_id', 'a wallet id is 1–63 lower-case letters, digits and dashes, starting with a letter or digit');
   const path = `wallet-${options.id}`;
-  const derived = deriveAddress({ chain: 'ethereum', network: keys.nearNetwork, predecessor: keys.predecessor, path, root: keys.secp256k1Root });
+  const { publicKey } = derivePublicKey({ root: keys.secp256k1Root, predecessor: keys.predecessor, path });
+  const derived = { address: walletChain.address.fromPublicKey(publicKey) };
   try {
     return await withTransaction(pool, async (client) => {
       const { rows } = await client.query<WalletRow>(
-        `INSERT INTO wallets (id, owner_user_id, chain, address, predecessor, path, webhook_url) VALUES ($1, $2, 'ethereum', $3, $4, $5, $6) RETURNING ${walletColumns}`,
-        [options.id, options.ownerUserId, derived.address, keys.predecessor, path, options.webhookUrl ?? null],
+        `INSERT INTO wallets (id, owner_user_id, chain, address, predecessor, path, webhook_url) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${walletColumns}`,
+        [options.id, options.ownerUserId, walletChain.chain, derived.address, keys.predecessor, path, options.webhookUrl ?? null],
       );
       await recordWalletEvent(client, { walletId: options.id, kind: 'wallet.created', actor: options.actor, detail: { ownerUserId: options.ownerUserId, address: derived.address } });
       return toWallet(rows[0]!);
@@ -129,7 +138,7 @@ export interface WalletBalance {
 }
 
 export async function getWalletBalances(db: Queryable, id: string): Promise<WalletBalance[]> {
-  const rows = await getBalances(db, { account: `wallets:${id}:*` });
+  const rows = await getBalances(db, { account: chart.walletAccounts(id) });
   const byAsset = new Map<string, WalletBalance>();
   for (const row of rows) {
     const entry = byAsset.get(row.asset) ?? { asset: row.asset, scale: row.scale, pending: 0n, available: 0n, held: 0n };

@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import type { z } from 'zod';
 import { listIndexerStatus, type IndexerStatus } from '../../indexers/index.ts';
-import { listRefillTargets, refillHistory, targetBalance, treasuryHotAccount, treasuryNotConfigured, type RefillContext } from '../../jobs/index.ts';
+import { listRefillTargets, refillHistory, relayChain, targetBalance, treasuryHotAccount, treasuryNotConfigured, type RefillContext } from '../../jobs/index.ts';
 import { getBalances } from '../../ledger/index.ts';
 import { ApiError } from '../problem.ts';
 import { requireRole } from '../auth.ts';
@@ -63,7 +63,7 @@ export function adminRoutes(deps: ApiDependencies): Hono<AppEnv> {
 async function treasuryView(pool: Pool, refills: Pick<RefillContext, 'client' | 'keys' | 'treasuryKeyName'>) {
   if (!(await refills.keys.has(refills.treasuryKeyName))) return treasuryNotConfigured(refills.treasuryKeyName);
   const hot = await refills.keys.get(refills.treasuryKeyName);
-  const ledger = (await getBalances(pool, { account: treasuryHotAccount, asset: 'ETH' }))[0]?.balance ?? 0n;
+  const ledger = (await getBalances(pool, { account: treasuryHotAccount, asset: relayChain.nativeAsset.code }))[0]?.balance ?? 0n;
   const onChain = await refills.client.getBalance({ address: hot.address });
   return { status: 'configured' as const, address: hot.address, account: treasuryHotAccount, ledgerBalance: ledger.toString(), onChainBalance: onChain.toString() };
 }

@@ -17,7 +17,7 @@ import { createApiKey } from '../../api/index.ts';
 import { deployContracts } from '../../contracts/index.ts';
 import { freePort, mintTestToken, startAnvil, startHermesReplay, testTokenAsset as tokenAsset, testTokenScale, testTokenTransfer as tokenTransfer } from '../../devnets/index.ts';
 import { createPool, describeConnectionError, ensureDatabase, loadConfig, pg, quoteIdentifier, redisAddress, splitDatabaseUrl, stopProcess } from '../../infra/index.ts';
-import { formatUnits, getBalances, getTrialBalance, registerAsset, verifyLedger } from '../../ledger/index.ts';
+import { chart, formatUnits, getBalances, getTrialBalance, registerAsset, verifyLedger } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
 import { ChainSignaturesEmulator, Keystore } from '../../signer/index.ts';
 import { createUser, getDepositAddress } from '../../users/index.ts';
@@ -185,7 +185,7 @@ export async function demo(args: string[]): Promise<number> {
     await bitcoin.run({ pool, derivation });
 
     process.stdout.write('\nbalances of the user\n');
-    for (const account of [`deposits:ethereum:${address}:pending`, `custody:ethereum:${address}`, `users:${user.id}:choco`]) {
+    for (const account of [chart.depositPending('ethereum', address), chart.custody('ethereum', address), chart.userChoco(user.id)]) {
       for (const b of await getBalances(pool, { account })) process.stdout.write(`  ${b.account.padEnd(70)} ${formatUnits(b.balance, b.scale).padStart(28)} ${b.asset}\n`);
     }
     const treasuryEth = await wallet.getBalance({ address: treasury });

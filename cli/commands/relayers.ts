@@ -10,6 +10,7 @@ import {
   recordTreasuryFunding,
   refillPass,
   RelayError,
+  relayChain,
   setRefillTarget,
   treasuryHotAccount,
   treasuryNotConfigured,
@@ -122,7 +123,7 @@ export async function treasuryCommand(args: string[]): Promise<number> {
       }
     }
     const hot = await opened.get(config.TREASURY_HOT_KEY);
-    const ledger = (await getBalances(pool, { account: treasuryHotAccount, asset: 'ETH' }))[0]?.balance ?? 0n;
+    const ledger = (await getBalances(pool, { account: treasuryHotAccount, asset: relayChain.nativeAsset.code }))[0]?.balance ?? 0n;
     printJson({ status: 'configured', address: hot.address, account: treasuryHotAccount, ledgerBalance: ledger, onChainBalance: await client.getBalance({ address: hot.address }) });
     return 0;
   });

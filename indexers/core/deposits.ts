@@ -8,7 +8,7 @@
 // in another block is a new observation (its key carries the block hash).
 import type { PoolClient } from '../../infra/index.ts';
 import { enqueue } from '../../infra/index.ts';
-import { depositEntryKinds, type AppendRequest, type AppendResult, type LedgerTransaction } from '../../ledger/index.ts';
+import { chart, depositEntryKinds, type AppendRequest, type AppendResult, type LedgerTransaction } from '../../ledger/index.ts';
 import { depositAccounts, depositKeyBase, depositReversal } from './accounts.ts';
 import type { DepositCoreSettings, DepositObservation, OrphanScope, SettleStats } from './types.ts';
 
@@ -123,7 +123,7 @@ export async function settleDeposits(
         blockHash: transfer.block.hash,
         contract: transfer.contract,
       },
-      postings: [{ source: `world:${chain}`, destination: c.pendingAccount, asset: transfer.asset, amount: transfer.amount }],
+      postings: [{ source: chart.world(chain), destination: c.pendingAccount, asset: transfer.asset, amount: transfer.amount }],
     });
     if (transfer.block.height <= finalizedHeight) {
       requests.push(confirmation(c.keyBase, transfer.block.hash, c.key, transfer.block.height, c.pendingAccount, c.custodyAccount, transfer.asset, transfer.amount));
@@ -142,7 +142,7 @@ export async function settleDeposits(
   await enqueue(
     client,
     results.flatMap((result, i) =>
-      requests[i]!.kind === depositEntryKinds.confirmed && isWritten(result) && requests[i]!.postings[0]!.destination.startsWith('custody:')
+      requests[i]!.kind === depositEntryKinds.confirmed && isWritten(result) && chart.isCustody(requests[i]!.postings[0]!.destination)
         ? [{ queue: 'credits' as const, name: 'credit-deposit', dedupeKey: `credit:${result.entry.id}`, payload: { confirmationEntryId: result.entry.id.toString() } }]
         : [],
     ),

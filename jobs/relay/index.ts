@@ -1,7 +1,7 @@
 // The relayer's front door (issue #7): Defender-compatible relayers, gasless forward requests
 // and refills of operational balances. api/ serves them; jobs/workers.ts runs the monitor and
 // refill passes.
-export { RelayError, createRelayer, getRelayer, listRelayers, login, refresh, relayerByAccessToken, relayerByCredentials, relayerAccount, OperationalKeys, type Relayer, type Tokens, type TokenSettings } from './relayers.ts';
+export { RelayError, createRelayer, getRelayer, listRelayers, login, refresh, relayerByAccessToken, relayerByCredentials, relayerAccount, relayChain, OperationalKeys, type Relayer, type Tokens, type TokenSettings } from './relayers.ts';
 export { FeeOracle, speeds, type Speed, type Fees } from './pricing.ts';
 export {
   sendTransaction,

@@ -5,9 +5,9 @@
 // nonce of a transaction past validUntil to a NOOP, and at RELAYER_CONFIRMATIONS books what it
 // cost: relayers:ethereum:<address> → fees:ethereum (gas) and → world:ethereum (value).
 import { decodeEventLog, parseAbi, type TransactionReceipt } from 'viem';
-import type { JournalEntry, PostingInput } from '../../ledger/index.ts';
+import { chart, relayEntryKinds, type JournalEntry, type PostingInput } from '../../ledger/index.ts';
 import { bump, repriceCeiling, type Speed } from './pricing.ts';
-import { getRelayer, relayerAccount, type Relayer } from './relayers.ts';
+import { getRelayer, relayChain, relayerAccount, type Relayer } from './relayers.ts';
 import { broadcast, fromRow, openStatuses, relayNow, replaceWithNoop, resign, type RelayContext, type RelayedTransaction } from './transactions.ts';
 
 /** OpenZeppelin Relayer's resubmission timeouts per speed; each further attempt waits twice as long. */
@@ -172,9 +172,9 @@ async function settle(ctx: RelayContext, relayer: Relayer, tx: RelayedTransactio
   const status = tx.noopReason === 'expired' ? 'expired' : tx.noopReason === 'cancelled' || reverted ? 'failed' : 'confirmed';
   const reason = tx.noopReason === 'cancelled' ? 'cancelled' : tx.noopReason === 'expired' ? 'validUntil passed; a NOOP took the nonce' : reverted ? 'reverted' : null;
   const postings: PostingInput[] = [];
-  if (fee > 0n) postings.push({ source: account, destination: 'fees:ethereum', asset: 'ETH', amount: fee });
+  if (fee > 0n) postings.push({ source: account, destination: chart.fees(relayChain.chain), asset: relayChain.feeAsset.code, amount: fee });
   // Value leaves only when the call succeeded (a revert returns it) and not to ourselves (a NOOP).
-  if (!reverted && mined.value > 0n && mined.to?.toLowerCase() !== relayer.address.toLowerCase()) postings.push({ source: account, destination: 'world:ethereum', asset: 'ETH', amount: mined.value });
+  if (!reverted && mined.value > 0n && mined.to?.toLowerCase() !== relayer.address.toLowerCase()) postings.push({ source: account, destination: chart.world(relayChain.chain), asset: relayChain.nativeAsset.code, amount: mined.value });
   const settled = await ctx.writer.transaction(async (t) => {
     const { rows } = await t.client.query<{ status: string }>('SELECT status FROM relayer_transactions WHERE id = $1 FOR UPDATE', [tx.id]);
     if (rows[0]?.status !== 'mined') return false;
@@ -183,7 +183,7 @@ async function settle(ctx: RelayContext, relayer: Relayer, tx: RelayedTransactio
       const key = `relay:${tx.id}:settled`;
       const [result] = await t.append([
         {
-          kind: 'relay.settled',
+          kind: relayEntryKinds.settled,
           idempotencyKey: key,
           sourceRef: receipt.transactionHash,
           effectiveAt: new Date(),

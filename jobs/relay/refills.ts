@@ -11,11 +11,11 @@ import { createHmac } from 'node:crypto';
 import { encodeFunctionData, getAddress, parseAbi, type Address, type Hex, type PublicClient, type TransactionSerializableEIP1559 } from 'viem';
 import { broadcastStored, signEvmTransactionWithKey } from '../../chains/index.ts';
 import { withTransaction, type Logger, type Pool, type Queryable } from '../../infra/index.ts';
-import type { LedgerWriter, PostingInput } from '../../ledger/index.ts';
+import { chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../../ledger/index.ts';
 import { signWebhook } from '../../wallets/index.ts';
-import { RelayError, type OperationalKeys } from './relayers.ts';
+import { RelayError, relayChain, type OperationalKeys } from './relayers.ts';
 
-export const treasuryHotAccount = 'treasury:ethereum:hot';
+export const treasuryHotAccount = chart.treasuryHot(relayChain.chain);
 export const entryPointAbi = parseAbi(['function depositTo(address account) payable', 'function balanceOf(address account) view returns (uint256)']);
 
 export interface RefillContext {
@@ -78,7 +78,7 @@ export async function setRefillTarget(db: Queryable, target: Omit<RefillTarget, 
   if (target.fundTo <= target.fundBelow) throw new RelayError(400, 'invalid_target', 'fund_to must be above fund_below');
   if (target.dailyCap <= 0n || target.fundBelow <= 0n) throw new RelayError(400, 'invalid_target', 'fund_below and daily_cap must be positive');
   if ((target.kind === 'entrypoint-deposit') !== (target.entryPoint !== null)) throw new RelayError(400, 'invalid_target', 'an entrypoint-deposit target names its EntryPoint, and only it');
-  const account = target.account ?? `operations:ethereum:${target.name}`;
+  const account = target.account ?? chart.operations(relayChain.chain, target.name);
   const { rows } = await db.query<TargetRow>(
     `INSERT INTO refill_targets (name, chain, kind, address, entry_point, account, fund_below, fund_to, daily_cap)
      VALUES ($1, 'ethereum', $2, $3, $4, $5, $6, $7, $8)
@@ -92,8 +92,8 @@ export async function setRefillTarget(db: Queryable, target: Omit<RefillTarget, 
 
 async function ledgerBalance(db: Queryable, account: string): Promise<bigint> {
   const { rows } = await db.query<{ balance: string }>(
-    `SELECT b.balance::text FROM balances b JOIN accounts a ON a.id = b.account_id JOIN assets s ON s.id = b.asset_id WHERE a.path = $1 AND s.code = 'ETH'`,
-    [account],
+    `SELECT b.balance::text FROM balances b JOIN accounts a ON a.id = b.account_id JOIN assets s ON s.id = b.asset_id WHERE a.path = $1 AND s.code = $2`,
+    [account, relayChain.nativeAsset.code],
   );
   return rows[0] ? BigInt(rows[0].balance) : 0n;
 }
@@ -117,11 +117,11 @@ export async function recordTreasuryFunding(ctx: Pick<RefillContext, 'writer' | 
   if (tx.to?.toLowerCase() !== hot.address.toLowerCase() || tx.value === 0n) throw new RelayError(400, 'not_a_funding', `${txHash} does not send ETH to the treasury hot wallet ${hot.address}`);
   const key = `ethereum:${txHash}:0:treasury.funded`;
   const result = await ctx.writer.append({
-    kind: 'treasury.funded',
+    kind: relayEntryKinds.treasuryFunded,
     idempotencyKey: key,
     sourceRef: txHash,
     metadata: { hash: txHash, from: tx.from, blockNumber: receipt.blockNumber.toString() },
-    postings: [{ source: 'world:ethereum', destination: treasuryHotAccount, asset: 'ETH', amount: tx.value }],
+    postings: [{ source: chart.world(relayChain.chain), destination: treasuryHotAccount, asset: relayChain.nativeAsset.code, amount: tx.value }],
   });
   if (result.status !== 'created' && result.status !== 'replayed') throw new Error(`the ledger refused ${key}: ${result.status}`);
   return { amount: tx.value, entryId: result.entry.id };
@@ -291,13 +291,13 @@ async function settle(ctx: RefillContext, row: RefillRow, success: boolean, fee:
   const { rows } = await ctx.pool.query<{ account: string }>('SELECT account FROM refill_targets WHERE name = $1', [row.target]);
   const account = rows[0]!.account;
   const postings: PostingInput[] = [];
-  if (success) postings.push({ source: treasuryHotAccount, destination: account, asset: 'ETH', amount: BigInt(row.amount) });
-  if (fee > 0n) postings.push({ source: treasuryHotAccount, destination: 'fees:ethereum', asset: 'ETH', amount: fee });
+  if (success) postings.push({ source: treasuryHotAccount, destination: account, asset: relayChain.nativeAsset.code, amount: BigInt(row.amount) });
+  if (fee > 0n) postings.push({ source: treasuryHotAccount, destination: chart.fees(relayChain.chain), asset: relayChain.feeAsset.code, amount: fee });
   await ctx.writer.transaction(async (t) => {
     const { rows: current } = await t.client.query<{ status: string }>('SELECT status FROM refills WHERE id = $1 FOR UPDATE', [row.id.toString()]);
     if (current[0]?.status !== 'submitted') return;
     const key = `refill:${row.id}:settled`;
-    const [result] = await t.append([{ kind: 'refill.settled', idempotencyKey: key, sourceRef: row.tx_hash, metadata: { refillId: String(row.id), target: row.target, hash: row.tx_hash, success, fee: fee.toString() }, postings }]);
+    const [result] = await t.append([{ kind: relayEntryKinds.refillSettled, idempotencyKey: key, sourceRef: row.tx_hash, metadata: { refillId: String(row.id), target: row.target, hash: row.tx_hash, success, fee: fee.toString() }, postings }]);
     if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused ${key}: ${result?.status}`);
     await t.client.query(`UPDATE refills SET status = $2, status_reason = $3, fee = $4, entry_id = $5, settled_at = now() WHERE id = $1`, [
       row.id.toString(), success ? 'confirmed' : 'failed', success ? null : 'reverted', fee.toString(), result.entry.id.toString(),

@@ -3,7 +3,9 @@
 // tokens are kept only as SHA-256 hashes; they are shown once, on creation or login.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createPublicClient, getAddress, http, type Address } from 'viem';
+import { chainAdapter, evmChain } from '../../chains/index.ts';
 import { withTransaction, type Pool, type Queryable } from '../../infra/index.ts';
+import { chart } from '../../ledger/index.ts';
 import { evmAddressOfKey, OperationalKey, type Keystore } from '../../signer/index.ts';
 
 export class RelayError extends Error {
@@ -36,8 +38,11 @@ const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
 export const randomId = (prefix: string, length: number) => `${prefix}${Array.from(randomBytes(length), (b) => alphabet[b % 36]).join('')}`;
 export const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
 
+/** The relayer is EVM by nature (ERC-2771, Defender): its chain's name and fee asset come from the EVM adapter. */
+export const relayChain = chainAdapter(evmChain);
+
 /** The ledger account holding what the relayer has to pay gas (and values) with. */
-export const relayerAccount = (address: string) => `relayers:ethereum:${address.toLowerCase()}`;
+export const relayerAccount = (address: string) => chart.relayer(relayChain.chain, address);
 
 interface RelayerRow {
   id: string;

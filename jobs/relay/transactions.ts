@@ -11,7 +11,7 @@ import { withTransaction, type Logger, type Pool, type PoolClient, type Queryabl
 import { canonicalJson, type Json, type LedgerWriter } from '../../ledger/index.ts';
 import { nodeAnswer, signEvmTransactionWithKey } from '../../chains/index.ts';
 import { capped, isValidBump, minBump, speeds, type FeeOracle, type Fees, type Speed } from './pricing.ts';
-import { relayerAccount, RelayError, sha256, type OperationalKeys, type Relayer } from './relayers.ts';
+import { relayChain, relayerAccount, RelayError, sha256, type OperationalKeys, type Relayer } from './relayers.ts';
 
 export interface RelayContext {
   pool: Pool;
@@ -240,10 +240,10 @@ const worstCost = (i: { gasLimit: bigint; value: bigint; fees: Fees }) => i.gasL
 async function spendable(client: Queryable, relayer: Relayer, excludeId: string | null): Promise<bigint> {
   const { rows } = await client.query<{ balance: string; pending: string }>(
     `SELECT coalesce((SELECT b.balance FROM balances b JOIN accounts a ON a.id = b.account_id JOIN assets s ON s.id = b.asset_id
-                       WHERE a.path = $1 AND s.code = 'ETH'), 0)::text AS balance,
+                       WHERE a.path = $1 AND s.code = $5), 0)::text AS balance,
             coalesce((SELECT sum(gas_limit::numeric * max_fee_per_gas + value) FROM relayer_transactions
                        WHERE relayer_id = $2 AND status = ANY($3::text[]) AND id IS DISTINCT FROM $4::uuid), 0)::text AS pending`,
-    [relayerAccount(relayer.address), relayer.id, openStatuses, excludeId],
+    [relayerAccount(relayer.address), relayer.id, openStatuses, excludeId, relayChain.nativeAsset.code],
   );
   return BigInt(rows[0]!.balance) - BigInt(rows[0]!.pending);
 }

@@ -7,14 +7,8 @@
 //   deposit.confirmation_reversal    → confirmation_reversed (an operator rewind took it back)
 //   deposit.reversal                 → reversal_entry_id (status reverted)
 import { quoteIdentifier } from '../../infra/index.ts';
+import { depositEntryKinds } from '../catalogue.ts';
 import type { ProjectionDefinition } from './types.ts';
-
-export const depositEntryKinds = {
-  pending: 'deposit.pending',
-  confirmed: 'deposit.confirmed',
-  confirmationReversal: 'deposit.confirmation_reversal',
-  reversal: 'deposit.reversal',
-} as const;
 
 export const depositsProjection: ProjectionDefinition = {
   name: 'deposits',

@@ -7,12 +7,12 @@ import { writerLockKey } from '../append-sql.ts';
 import { accountVolumes } from './account-volumes.ts';
 import { balancesProjection } from './balances.ts';
 import { chocoBalancesProjection } from './choco.ts';
-import { depositsProjection, depositEntryKinds } from './deposits.ts';
-import { spendEntryKinds, spendWindowsProjection } from './spend-windows.ts';
+import { depositsProjection } from './deposits.ts';
+import { spendWindowsProjection } from './spend-windows.ts';
 import type { ProjectionDefinition } from './types.ts';
 
 export type { ProjectionDefinition } from './types.ts';
-export { accountVolumes, balancesProjection, chocoBalancesProjection, depositsProjection, depositEntryKinds, spendWindowsProjection, spendEntryKinds };
+export { accountVolumes, balancesProjection, chocoBalancesProjection, depositsProjection, spendWindowsProjection };
 
 export const projections: readonly ProjectionDefinition[] = [balancesProjection, accountVolumes, depositsProjection, chocoBalancesProjection, spendWindowsProjection];
 /** Entries applied per transaction: bounds memory and lock time whatever the journal's size. */

@@ -5,9 +5,9 @@
 // concurrent spends cannot both see room under a limit) and replayed from the journal like any
 // other projection.
 import { quoteIdentifier } from '../../infra/index.ts';
+import { spendEntryKinds } from '../catalogue.ts';
 import type { ProjectionDefinition } from './types.ts';
 
-export const spendEntryKinds = { hold: 'spend.hold', release: 'spend.release', settled: 'spend.settled', fee: 'spend.fee' } as const;
 
 export const spendWindowsProjection: ProjectionDefinition = {
   name: 'spend-windows',
