@@ -13,6 +13,12 @@ test('the writer refuses a catalogued kind whose metadata does not fit, naming t
     () => validateAppendRequest({ ...request, metadata: { ...sweepSubmitted, depositEntryId: 7 } }),
     (error: unknown) => error instanceof LedgerInputError && error.code === 'invalid_metadata' && error.field === 'metadata.depositEntryId',
   );
+  // A UTXO consolidation names its coins and fee instead of one deposit.
+  assert.doesNotThrow(() => assertCatalogued('sweep.submitted', { txHash: 'ab', treasury: 'bc1q', inputs: 2, feeSat: '300', consolidation: true }));
+  assert.throws(
+    () => assertCatalogued('sweep.confirmed', { txHash: 'ab', inputs: 2 }),
+    (error: unknown) => error instanceof LedgerInputError && error.field === 'metadata.feeSat',
+  );
   // A deposit names its owner: a user or an agent wallet.
   assert.throws(() => assertCatalogued('deposit.pending', { chain: 'ethereum', address: '0xab' }), LedgerInputError);
   assert.doesNotThrow(() => assertCatalogued('deposit.pending', { chain: 'ethereum', address: '0xab', walletId: 'w1', txid: 'chain-specific fields pass' }));

@@ -15,6 +15,24 @@ const id = z.string().min(1);
 /** An entry id or an amount in minor units, as JSON carries a bigint: decimal digits. */
 const digits = z.string().regex(/^-?\d+$/);
 const height = z.number().int().nonnegative();
+/**
+ * A sweep entry names its one deposit, or — a consolidation on a UTXO chain — how many coins its
+ * transaction spends (`inputs`) and its fee in the chain's minor unit (`feeSat`). Fields are
+ * checked one by one, so a refusal names the field.
+ */
+function oneSweepOrConsolidation<T extends z.ZodRawShape>(one: T) {
+  return z
+    .object(one)
+    .partial()
+    .extend({ txHash: id, inputs: z.number().int().positive().optional(), feeSat: digits.optional(), consolidation: z.literal(true).optional() })
+    .superRefine((metadata, context) => {
+      const fields = metadata as Record<string, unknown>;
+      const required = fields.inputs !== undefined ? ['feeSat'] : Object.keys(one);
+      for (const key of required) {
+        if (fields[key] === undefined) context.addIssue({ code: 'custom', path: [key], message: 'is required' });
+      }
+    });
+}
 const blockAtIfPresent = { blockHeight: height.optional(), blockHash: z.string().min(1).optional() };
 /** A deposit's owner: a user's deposit address, or an agent wallet. */
 const owner = z.union([z.object({ userId: id }), z.object({ walletId: id })]);
@@ -59,10 +77,13 @@ export const entryCatalogue = {
   /** A reversal after the CHOCO was spent: the rest becomes a receivable. */
   'credit.clawback': z.object({ userId: id, confirmationEntryId: digits, reason: id, shortfall: digits }),
 
-  /** Signed and stored: custody → custody:…:sweeping. */
-  'sweep.submitted': z.object({ userId: id, depositEntryId: digits, address: id, treasury: id, nonce: z.number().int().nullable(), txHash: id }),
-  'sweep.confirmed': z.object({ userId: id, depositEntryId: digits, txHash: id, blockNumber: height, fee: digits }),
-  'sweep.failed': z.object({ userId: id, depositEntryId: digits, txHash: id, reason: z.string(), fee: digits }),
+  /**
+   * Signed and stored: custody → custody:…:sweeping. One deposit's sweep (account chains), or a
+   * UTXO chain's consolidation of many deposits' coins in one transaction (jobs/consolidation.ts).
+   */
+  'sweep.submitted': oneSweepOrConsolidation({ userId: id, depositEntryId: digits, address: id, treasury: id, nonce: z.number().int().nullable(), txHash: id }),
+  'sweep.confirmed': oneSweepOrConsolidation({ userId: id, depositEntryId: digits, txHash: id, blockNumber: height, fee: digits }),
+  'sweep.failed': oneSweepOrConsolidation({ userId: id, depositEntryId: digits, txHash: id, reason: z.string(), fee: digits }),
 
   /** An allowed agent spend holds its amount and fee reserve: available → held. */
   'spend.hold': z.object({ walletId: id, spendId: id, asset: id, amount: digits, gasReserve: digits, to: id, policyVersion: z.number().int() }),
