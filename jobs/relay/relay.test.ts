@@ -192,14 +192,24 @@ describe('the lifecycle the monitor drives', () => {
     const saved = bed.ctx.resubmitAfterMs;
     // The monitor's clock is driven, not slept through: each step moves it past a deadline.
     let clockOffsetMs = 0;
+    // A pass answers null while another (the bed's own monitor, just paused) still holds the lock.
+    const passNow = async () => {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const pass = await monitorPass(bed.ctx);
+        if (pass) return pass;
+        if (Date.now() > deadline) throw new Error('no monitor pass could take the lock within 10 s');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
     bed.ctx.now = () => Date.now() + clockOffsetMs;
     try {
       bed.ctx.resubmitAfterMs = { fast: 200 };
       const client = sdk();
       const stuck = (await client.sendTransaction({ to: recipient, value: '0x3', speed: 'fast', gasLimit: 21_000 })) as unknown as Tx;
-      await monitorPass(bed.ctx); // broadcast
+      await passNow(); // broadcast
       clockOffsetMs += 300;
-      const pass = await monitorPass(bed.ctx);
+      const pass = await passNow();
       assert.equal(pass?.resubmitted, 1);
       const bumped = (await client.getTransaction(stuck.transactionId)) as unknown as Tx;
       assert.notEqual(bumped.hash, stuck.hash);
@@ -207,9 +217,9 @@ describe('the lifecycle the monitor drives', () => {
       assert.ok(BigInt(bumped.maxPriorityFeePerGas!) >= (BigInt(stuck.maxPriorityFeePerGas!) * 11n) / 10n);
 
       const expiring = (await client.sendTransaction({ to: recipient, value: '0x4', speed: 'fast', gasLimit: 21_000, validUntil: new Date(bed.ctx.now() + 1_500).toISOString() })) as unknown as Tx;
-      await monitorPass(bed.ctx);
+      await passNow();
       clockOffsetMs += 1_700;
-      const noopPass = await monitorPass(bed.ctx);
+      const noopPass = await passNow();
       assert.equal(noopPass?.noops, 1);
       const [row] = await rows('SELECT noop_reason, to_address, value::text, attempts FROM relayer_transactions WHERE id = $1', [expiring.transactionId]);
       assert.equal(row!.noop_reason, 'expired');
