@@ -46,3 +46,4 @@ export { bitcoinAdapter, type BitcoinChainClient, type ConsolidationInput, type 
 export { satVbToSatKvb, addressToScript, formatBtc, BitcoinRpcError, BitcoinAddressError, bitcoinNetworkNames } from './bitcoin/index.ts';
 export { evmGasEstimator, type EvmCall, type EvmGasEstimate } from './evm/gas.ts';
 export { evmTransferCall, signEvmCall, type EvmTransferCall } from './evm/calls.ts';
+export { evmOperationalKey, evmAddressOfKey, signatureHex, type EvmOperationalKey } from './evm/operational-key.ts';

@@ -21,6 +21,6 @@ export { EmulatorSigner, ChainSignaturesSigner, signCallArguments, type Signer, 
 export { parseSignResponse, toEthereumSignature, toBitcoinDer, toCompact, SignerError, type Signature } from './signature.ts';
 export { resolveRootKeys, ensureEmulatorRoots, type SignerBackend } from './roots.ts';
 export { nearSignCall, signResultFromOutcome, signCallGasTera, signCallDepositYocto } from './near-transport.ts';
-export { OperationalKey, signatureHex, evmAddressOfKey } from './operational-key.ts';
+export { OperationalKey } from './operational-key.ts';
 export type { StoredKey } from './keystore.ts';
 export { importNearKey, keystoreSigner, nearKeyName, nearPublicKeyString, parseNearPrivateKey, signEd25519WithScalar, storedNearPublicKey, NearKeyError, type AccessKeyKind } from './near-keys.ts';
