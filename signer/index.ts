@@ -14,7 +14,6 @@ export {
   type NearNetwork,
 } from './derive.ts';
 export { ethereumAddress, bitcoinP2wpkhAddress, solanaAddress, compressSecp256k1, bitcoinHrp, type BitcoinNetwork } from './addresses.ts';
-export { deriveAddress, chainCurve, chains, type Chain, type DerivedAddress } from './deposit-address.ts';
 export { Keystore, KeystoreError, keystoreHasKey, keystorePassphrase, defaultKdf, type KdfParams } from './keystore.ts';
 export { ChainSignaturesEmulator, emulatorRootNames } from './emulator.ts';
 export { EmulatorSigner, ChainSignaturesSigner, signCallArguments, type Signer, type KeyReference, type SignCall } from './signer.ts';
