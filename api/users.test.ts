@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { createTestDatabase, type TestDatabase } from '../testing/index.ts';
 import { silentLogger } from '../infra/index.ts';
 import { LedgerWriter } from '../ledger/index.ts';
-import { ChainSignaturesEmulator, deriveAddress } from '../signer/index.ts';
+import { deriveAddress } from '../chains/index.ts';
+import { ChainSignaturesEmulator } from '../signer/index.ts';
 import { createApiKey, createApp } from './index.ts';
 
 let db: TestDatabase;

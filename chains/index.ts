@@ -18,6 +18,7 @@ export type {
 export { ChainError, InvalidAddressError, SimulationError } from './types.ts';
 export { chainAdapter, chainAdapters, evmChain, type ChainOptions } from './registry.ts';
 export { signTransfer, awaitConfirmations, type FollowLimits } from './transfers.ts';
+export { deriveAddress, depositChains, derivedChains, depositsToAccount, chainCurve, addressNetwork, type AddressNetworks, type DerivedAddress } from './deposit-address.ts';
 export { evmPublicClient } from './evm/client.ts';
 export { signEvmTransaction, signEvmTransactionWithKey } from './evm/signing.ts';
 export { broadcastStored, nodeAnswer, evmTransactionStatus } from './evm/transactions.ts';
@@ -46,3 +47,4 @@ export { bitcoinAdapter, type BitcoinChainClient, type ConsolidationInput, type 
 export { satVbToSatKvb, addressToScript, formatBtc, BitcoinRpcError, BitcoinAddressError, bitcoinNetworkNames } from './bitcoin/index.ts';
 export { evmGasEstimator, type EvmCall, type EvmGasEstimate } from './evm/gas.ts';
 export { evmTransferCall, signEvmCall, type EvmTransferCall } from './evm/calls.ts';
+export { evmOperationalKey, evmAddressOfKey, signatureHex, type EvmOperationalKey } from './evm/operational-key.ts';

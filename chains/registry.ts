@@ -23,12 +23,13 @@ export interface ChainOptions {
   bitcoin?: { network: BitcoinNetwork; finalityDepth: number; feePolicy: FeeRatePolicy };
 }
 
+/** In the order users see them (deposit pages, the API's chain list). */
 export function chainAdapters(options: ChainOptions = {}): ReadonlyMap<string, ChainAdapter> {
   return new Map<string, ChainAdapter>([
     [evmChain, evmAdapter({ ...(options.evmChainId !== undefined ? { chainId: options.evmChainId } : {}), ...(options.evmFinalityDepth !== undefined ? { finalityDepth: options.evmFinalityDepth } : {}) })],
+    ['bitcoin', bitcoinAdapter(options.bitcoin ?? { network: 'regtest', finalityDepth: 6, feePolicy: { confirmationTarget: 6, minSatKvb: 1_000n, maxSatKvb: 500_000n, fallbackSatKvb: 10_000n } })],
     ['solana', solanaAdapter(options.solanaFeePayer ? { feePayer: options.solanaFeePayer.address, feePayerKey: options.solanaFeePayer.name } : {})],
     ['near', nearAdapter(options.near)],
-    ['bitcoin', bitcoinAdapter(options.bitcoin ?? { network: 'regtest', finalityDepth: 6, feePolicy: { confirmationTarget: 6, minSatKvb: 1_000n, maxSatKvb: 500_000n, fallbackSatKvb: 10_000n } })],
   ]);
 }
 

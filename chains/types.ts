@@ -25,7 +25,11 @@ export type FinalityRule = { kind: 'depth'; blocks: number } | { kind: 'finalize
 
 /** Address encoding. Every function is pure: no RPC. */
 export interface AddressCodec {
-  /** The address a derived public key controls (uncompressed SEC1 for secp256k1, 32 bytes for ed25519). */
+  /**
+   * The address a derived public key controls (uncompressed SEC1 for secp256k1, 32 bytes for
+   * ed25519). `network` names the chain's own network where the spelling depends on it (Bitcoin:
+   * mainnet, testnet, regtest); a chain whose addresses look the same everywhere ignores it.
+   */
   fromPublicKey(publicKey: Uint8Array, network?: string): string;
   /** True when `text` is a well-formed address of this chain. */
   isValid(text: string): boolean;
@@ -121,6 +125,11 @@ export interface ChainAdapter {
   readonly feeAsset: AssetSpec;
   /** The curve of the keys that control this chain's addresses. */
   readonly curve: Curve;
+  /**
+   * Where a user's deposits on this chain go: an address derived from the user's NEAR account
+   * (the default), or that NEAR account itself (`'account'`: NEAR, seed 004 §3.0).
+   */
+  readonly depositsTo?: 'derived-address' | 'account';
   readonly address: AddressCodec;
   readonly finality: FinalityRule;
   connect(settings: { rpcUrl: string }): ChainClient;

@@ -5,12 +5,16 @@
 // each in a process of its own (in one process, the heap left over by earlier cases and the
 // garbage collector's timing decide the peak more than the work does).
 import { fileURLToPath } from 'node:url';
-import { createPool } from '../infra/index.ts';
+import { createPool, type Pool } from '../infra/index.ts';
+import { registerAsset, type Asset } from './assets.ts';
+import { chart } from './chart.ts';
 import type { AppendRequest, AppendResult } from './types.ts';
 import { LedgerWriter } from './writer.ts';
 
-/** Accounts `users:0:wallet` … `users:999:wallet`, funded by the bench before any transfer. */
+/** Accounts `users:0:wallet` … `users:999:wallet`, funded by `fundStreamAccounts` before any transfer. */
 export const streamAccountsCount = 1_000;
+/** The stream moves a test asset of no chain: the writer's cost does not depend on which asset it is. */
+export const streamAsset: Asset = { code: 'BENCH', scale: 18, chain: null, contract: null };
 const chunkSize = 500;
 const chunksInFlightMax = 8;
 
@@ -23,9 +27,26 @@ export function transfers(prefix: string, count: number, offset = 0): AppendRequ
     return {
       kind: 'transfer',
       idempotencyKey: `${prefix}-${n}`,
-      postings: [{ source: `users:${from}:wallet`, destination: `users:${to}:wallet`, asset: 'ETH', amount: 1_000n + BigInt(n % 997) }],
+      postings: [{ source: `users:${from}:wallet`, destination: `users:${to}:wallet`, asset: streamAsset.code, amount: 1_000n + BigInt(n % 997) }],
     };
   });
+}
+
+/** Registers the stream's asset and gives every stream account more than any run moves. */
+export async function fundStreamAccounts(pool: Pool): Promise<void> {
+  await registerAsset(pool, streamAsset);
+  const funder = new LedgerWriter({ pool, batchSizeMax: 500 });
+  try {
+    await funder.appendMany(
+      Array.from({ length: streamAccountsCount }, (_, i) => ({
+        kind: 'deposit',
+        idempotencyKey: `fund-${i}`,
+        postings: [{ source: chart.world('bench'), destination: `users:${i}:wallet`, asset: streamAsset.code, amount: 10n ** 24n }],
+      })),
+    );
+  } finally {
+    await funder.close();
+  }
 }
 
 /**

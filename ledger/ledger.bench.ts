@@ -12,7 +12,7 @@ import { accountVolumes, replayProjection } from './projections/index.ts';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { appendAll, streamAccountsCount, transfers, type StreamReport } from './append-stream.ts';
+import { appendAll, fundStreamAccounts, streamAccountsCount, transfers, type StreamReport } from './append-stream.ts';
 import { verifyLedger } from './verify.ts';
 import { LedgerWriter } from './writer.ts';
 
@@ -117,15 +117,7 @@ export const ledgerBench: Bench = async ({ pool, url, quick, progress }: BenchCo
     ? { batch1: 200, batch100: 2_000, batch500: 5_000, baseline: 500, raw: 5_000, indexed: 5_000, memorySmall: 10_000, memoryLarge: 40_000 }
     : { batch1: 2_000, batch100: 20_000, batch500: 50_000, baseline: 5_000, raw: 50_000, indexed: 50_000, memorySmall: 100_000, memoryLarge: 1_000_000 };
   progress(`funding ${accountsCount} accounts`);
-  const funder = new LedgerWriter({ pool, batchSizeMax: 500 });
-  await funder.appendMany(
-    Array.from({ length: accountsCount }, (_, i) => ({
-      kind: 'deposit',
-      idempotencyKey: `fund-${i}`,
-      postings: [{ source: 'world:ethereum', destination: `users:${i}:wallet`, asset: 'ETH', amount: 10n ** 24n }],
-    })),
-  );
-  await funder.close();
+  await fundStreamAccounts(pool);
 
   progress('baseline: one transaction per transfer, 8 connections');
   const baseline = await baselineCase(pool, sizes.baseline);

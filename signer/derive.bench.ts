@@ -2,7 +2,7 @@
 // iterations (each one parses the root, hashes the tweak and does the point arithmetic), against
 // the tweak's SHA3 alone as the same-run baseline.
 import type { BenchResult } from '../bench/index.ts';
-import { deriveAddress, deriveTweak } from './index.ts';
+import { bitcoinP2wpkhAddress, derivePublicKey, deriveTweak, ethereumAddress, rootKeys, solanaAddress } from './index.ts';
 
 function rate(iterations: number, work: (i: number) => void): number {
   const started = performance.now();
@@ -14,9 +14,10 @@ export function deriveBench(options: { quick: boolean; progress: (line: string) 
   const iterations = options.quick ? 200 : 5_000;
   options.progress(`${iterations} derivations per case`);
   const tweak = rate(iterations * 10, (i) => deriveTweak('bench.testnet', `path-${i}`));
-  const ethereum = rate(iterations, (i) => deriveAddress({ chain: 'ethereum', network: 'testnet', predecessor: 'bench.testnet', path: `ethereum-${i}` }));
-  const bitcoin = rate(iterations, (i) => deriveAddress({ chain: 'bitcoin', network: 'testnet', predecessor: 'bench.testnet', path: `bitcoin-${i}` }));
-  const solana = rate(iterations, (i) => deriveAddress({ chain: 'solana', network: 'testnet', predecessor: 'bench.testnet', path: `solana-${i}` }));
+  const key = (curve: 'secp256k1' | 'ed25519', path: string) => derivePublicKey({ root: rootKeys.testnet[curve], predecessor: 'bench.testnet', path }).publicKey;
+  const ethereum = rate(iterations, (i) => ethereumAddress(key('secp256k1', `ethereum-${i}`)));
+  const bitcoin = rate(iterations, (i) => bitcoinP2wpkhAddress(key('secp256k1', `bitcoin-${i}`), 'testnet'));
+  const solana = rate(iterations, (i) => solanaAddress(key('ed25519', `solana-${i}`)));
   return {
     bench: 'derive',
     metrics: {

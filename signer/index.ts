@@ -14,13 +14,12 @@ export {
   type NearNetwork,
 } from './derive.ts';
 export { ethereumAddress, bitcoinP2wpkhAddress, solanaAddress, compressSecp256k1, bitcoinHrp, type BitcoinNetwork } from './addresses.ts';
-export { deriveAddress, chainCurve, chains, type Chain, type DerivedAddress } from './deposit-address.ts';
 export { Keystore, KeystoreError, keystoreHasKey, keystorePassphrase, defaultKdf, type KdfParams } from './keystore.ts';
 export { ChainSignaturesEmulator, emulatorRootNames } from './emulator.ts';
 export { EmulatorSigner, ChainSignaturesSigner, signCallArguments, type Signer, type KeyReference, type SignCall } from './signer.ts';
 export { parseSignResponse, toEthereumSignature, toBitcoinDer, toCompact, SignerError, type Signature } from './signature.ts';
 export { resolveRootKeys, ensureEmulatorRoots, type SignerBackend } from './roots.ts';
 export { nearSignCall, signResultFromOutcome, signCallGasTera, signCallDepositYocto } from './near-transport.ts';
-export { OperationalKey, signatureHex, evmAddressOfKey } from './operational-key.ts';
+export { OperationalKey } from './operational-key.ts';
 export type { StoredKey } from './keystore.ts';
 export { importNearKey, keystoreSigner, nearKeyName, nearPublicKeyString, parseNearPrivateKey, signEd25519WithScalar, storedNearPublicKey, NearKeyError, type AccessKeyKind } from './near-keys.ts';

@@ -23,7 +23,7 @@ import {
 } from '@solana/kit';
 import * as bitcoin from 'bitcoinjs-lib';
 import { keccak256, parseEther, recoverTransactionAddress, serializeTransaction, type TransactionSerializableEIP1559 } from 'viem';
-import { ChainSignaturesEmulator, EmulatorSigner, compressSecp256k1, deriveAddress, toCompact, toEthereumSignature } from './index.ts';
+import { ChainSignaturesEmulator, EmulatorSigner, bitcoinP2wpkhAddress, compressSecp256k1, derivePublicKey, ethereumAddress, solanaAddress as solanaAddressOf, toCompact, toEthereumSignature } from './index.ts';
 
 const emulator = new ChainSignaturesEmulator({ secp256k1: BigInt(`0x${randomBytes(31).toString('hex')}`), ed25519: BigInt(`0x${randomBytes(31).toString('hex')}`) });
 const signer = new EmulatorSigner(emulator);
@@ -31,7 +31,7 @@ const predecessor = 'user42.coffer.testnet';
 
 describe('signatures verify on each chain', () => {
   test('Ethereum: an EIP-1559 transaction recovers to the derived address (viem)', async () => {
-    const { address } = deriveAddress({ chain: 'ethereum', network: 'testnet', root: emulator.rootKey('secp256k1'), predecessor, path: 'ethereum-1' });
+    const address = ethereumAddress(derivePublicKey({ root: emulator.rootKey('secp256k1'), predecessor, path: 'ethereum-1' }).publicKey);
     for (let nonce = 0; nonce < 5; nonce += 1) {
       const transaction: TransactionSerializableEIP1559 = {
         type: 'eip1559',
@@ -54,7 +54,7 @@ describe('signatures verify on each chain', () => {
 
   test('Bitcoin: a P2WPKH spend from the derived address validates (bitcoinjs-lib)', async () => {
     const key = { predecessor, path: 'bitcoin-1', curve: 'secp256k1' as const };
-    const { address } = deriveAddress({ chain: 'bitcoin', network: 'testnet', bitcoinNetwork: 'regtest', root: emulator.rootKey('secp256k1'), predecessor, path: 'bitcoin-1' });
+    const address = bitcoinP2wpkhAddress(derivePublicKey({ root: emulator.rootKey('secp256k1'), predecessor, path: 'bitcoin-1' }).publicKey, 'regtest');
     const publicKey = compressSecp256k1(signer.publicKey(key));
     const network = bitcoin.networks.regtest;
     const payment = bitcoin.payments.p2wpkh({ pubkey: publicKey, network });
@@ -81,7 +81,7 @@ describe('signatures verify on each chain', () => {
 
   test('Solana: a transfer signed by the derived key verifies (@solana/kit)', async () => {
     const key = { predecessor, path: 'solana-1', curve: 'ed25519' as const };
-    const from = solanaAddress(deriveAddress({ chain: 'solana', network: 'testnet', root: emulator.rootKey('ed25519'), predecessor, path: 'solana-1' }).address);
+    const from = solanaAddress(solanaAddressOf(derivePublicKey({ root: emulator.rootKey('ed25519'), predecessor, path: 'solana-1' }).publicKey));
     const to = solanaAddress('11111111111111111111111111111112');
     // System program transfer: instruction 2, then lamports as a little-endian u64.
     const data = new Uint8Array(12);

@@ -7,10 +7,11 @@ import {
   ChainSignaturesSigner,
   EmulatorSigner,
   SignerError,
-  deriveAddress,
+  derivePublicKey,
   parseSignResponse,
   rootKeys,
   signCallArguments,
+  solanaAddress,
   toBitcoinDer,
   toEthereumSignature,
   type SignCall,
@@ -45,7 +46,7 @@ describe('the chain-signatures emulator', () => {
       yParity: 1,
     });
     assert.equal(Buffer.from(toBitcoinDer(parsed)).toString('hex'), '30440220756fecd090b02b0336c47ded487976fef74ce39f3563c04bf5f01adbf1f959e602204d0690af0311f117907bd82ba794e3fc2563c2470c52e959c7824778913e72ff01');
-    assert.equal(deriveAddress({ chain: 'solana', network: 'testnet', root: emulator.rootKey('ed25519'), predecessor: 'user123.app.testnet', path: 'solana-1' }).address, '249jVWf1muMm4AiRFuRGYzgQ43N2Q3yxM1pYSNZjTEty');
+    assert.equal(solanaAddress(derivePublicKey({ root: emulator.rootKey('ed25519'), predecessor: 'user123.app.testnet', path: 'solana-1' }).publicKey), '249jVWf1muMm4AiRFuRGYzgQ43N2Q3yxM1pYSNZjTEty');
     const solana = emulator.sign({ predecessor: 'user123.app.testnet', path: 'solana-1', payload: new TextEncoder().encode('solana message'), curve: 'ed25519' }) as { signature: number[] };
     assert.equal(Buffer.from(solana.signature).toString('hex'), 'a91972542e44fdba748f0bd7e6569e3b2f12cda4ba185e4ed3a8b2a195f05cca1167d3de711dc6ebe16e124ad86eceee8823ed51da8061f78b4faa11e628f40a');
   });

@@ -4,10 +4,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../infra/index.ts';
 import { isPgError } from '../infra/index.ts';
-import { assertNearAccountId, chainCurve, deriveAddress, DerivationError, type BitcoinNetwork, type Curve, type NearNetwork } from '../signer/index.ts';
+import { addressNetwork, chainCurve, deriveAddress, depositChains, depositsToAccount } from '../chains/index.ts';
+import { assertNearAccountId, DerivationError, type BitcoinNetwork, type Curve, type NearNetwork } from '../signer/index.ts';
 
-export const depositChains = ['ethereum', 'bitcoin', 'solana', 'near'] as const;
-export type DepositChain = (typeof depositChains)[number];
+/** The chains a user can ask a deposit address for: every chain of the chain registry. */
+export { depositChains };
+export type DepositChain = string;
 
 export class UserError extends Error {
   override name = 'UserError';
@@ -113,28 +115,27 @@ const toAddress = (row: AddressRow): DepositAddress => ({
 
 /** The user's address on a chain: derived and stored on the first call, the stored one after. */
 export async function getDepositAddress(db: Queryable, userId: string, chain: string, settings: DerivationSettings): Promise<DepositAddress> {
-  if (!depositChains.includes(chain as DepositChain)) throw new UserError('unknown_chain', `chain must be one of ${depositChains.join(', ')}`);
+  if (!depositChains.includes(chain)) throw new UserError('unknown_chain', `chain must be one of ${depositChains.join(', ')}`);
   const select = 'SELECT user_id, chain, network, predecessor, path, public_key, address, created_at FROM deposit_addresses WHERE user_id = $1 AND chain = $2';
   const existing = await db.query<AddressRow>(select, [userId, chain]);
   if (existing.rows[0]) return toAddress(existing.rows[0]);
   const user = await getUser(db, userId);
   if (!user) throw new UserError('user_not_found', `no user ${userId}`);
   let row: Omit<AddressRow, 'created_at' | 'user_id'>;
-  if (chain === 'near') {
-    row = { chain: 'near', network: settings.nearNetwork, predecessor: user.nearAccountId, path: '', public_key: null, address: user.nearAccountId };
+  if (depositsToAccount(chain)) {
+    row = { chain, network: addressNetwork(chain, { network: settings.nearNetwork }), predecessor: user.nearAccountId, path: '', public_key: null, address: user.nearAccountId };
   } else {
-    const derivedChain = chain as Exclude<DepositChain, 'near'>;
     const derived = deriveAddress({
-      chain: derivedChain,
+      chain,
       network: settings.nearNetwork,
       bitcoinNetwork: settings.bitcoinNetwork,
       predecessor: user.nearAccountId,
       path: `${chain}-1`,
-      root: settings.roots[chainCurve(derivedChain)],
+      root: settings.roots[chainCurve(chain)],
     });
     row = {
-      chain: chain as DepositChain,
-      network: chain === 'bitcoin' ? settings.bitcoinNetwork : settings.nearNetwork,
+      chain,
+      network: derived.addressNetwork,
       predecessor: derived.predecessor,
       path: derived.path,
       public_key: derived.publicKey,

@@ -28,7 +28,7 @@ import {
   type Relayer,
   type RelayContext,
 } from '../../jobs/index.ts';
-import { signatureHex } from '../../signer/index.ts';
+import { signatureHex } from '../../chains/index.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
 import { ApiError, readJsonBody, readOptionalJsonBody } from '../problem.ts';
 import { pathParam } from '../params.ts';

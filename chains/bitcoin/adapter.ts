@@ -48,7 +48,8 @@ export function bitcoinAddressCodec(network: BitcoinNetwork): AddressCodec {
     }
   };
   return {
-    fromPublicKey: (publicKey) => p2wpkhAddress({ publicKey: publicKey.length === 65 ? secp256k1.Point.fromBytes(publicKey).toBytes(true) : publicKey, network }),
+    fromPublicKey: (publicKey, addressNetwork) =>
+      p2wpkhAddress({ publicKey: publicKey.length === 65 ? secp256k1.Point.fromBytes(publicKey).toBytes(true) : publicKey, network: addressNetwork === undefined ? network : knownNetwork(addressNetwork) }),
     isValid(text) {
       try {
         script(text);
@@ -65,6 +66,11 @@ export function bitcoinAddressCodec(network: BitcoinNetwork): AddressCodec {
     },
     paymentUri: ({ address, amount }) => bip21Uri({ address, ...(amount !== undefined ? { amountSat: amount } : {}) }),
   };
+}
+
+function knownNetwork(name: string): BitcoinNetwork {
+  if (!Object.hasOwn(bitcoinNetworks, name)) throw new ChainError('unknown_network', `Bitcoin has no network "${name.slice(0, 40)}" (one of ${Object.keys(bitcoinNetworks).join(', ')})`);
+  return name as BitcoinNetwork;
 }
 
 function planOf(unsigned: Pick<UnsignedTransaction, 'body'>): ConsolidationPlan {

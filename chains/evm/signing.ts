@@ -17,6 +17,6 @@ export async function signEvmTransaction(signer: Signer, key: Omit<KeyReference,
   return sealEvmTransaction(tx, await signer.sign({ ...key, curve: 'secp256k1' }, evmSigningDigest(tx)));
 }
 
-export function signEvmTransactionWithKey(key: OperationalKey, tx: TransactionSerializable): { raw: Hex; hash: Hex } {
+export function signEvmTransactionWithKey(key: Pick<OperationalKey, 'signDigest'>, tx: TransactionSerializable): { raw: Hex; hash: Hex } {
   return sealEvmTransaction(tx, key.signDigest(evmSigningDigest(tx)));
 }

@@ -145,6 +145,7 @@ export function nearAdapter(options: NearAdapterOptions = {}): ChainAdapter {
     nativeAsset: near,
     feeAsset: near,
     curve: 'ed25519',
+    depositsTo: 'account',
     address: nearAccountCodec,
     finality: { kind: 'finalized-commitment' },
     connect: ({ rpcUrl }) => nearClient(rpcUrl, options),

@@ -1,5 +1,5 @@
 // `coffer contracts deploy --rpc <url>`: deploys coffer's contracts and prints their addresses as JSON.
-import { isAddress, type Address } from 'viem';
+import { chainAdapter, evmChain } from '../../chains/index.ts';
 import { deployContracts } from '../../contracts/index.ts';
 import { parse, printJson, UsageError } from './index.ts';
 
@@ -7,13 +7,16 @@ export async function contracts(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { rpc: { type: 'string' }, treasury: { type: 'string' }, deployer: { type: 'string' } });
   if (positionals[0] !== 'deploy') throw new UsageError('contracts takes "deploy --rpc <url> [--treasury <address>] [--deployer <address>]"');
   if (!values.rpc || !/^https?:\/\//.test(values.rpc)) throw new UsageError('--rpc must be an http(s) JSON-RPC URL');
-  for (const [flag, value] of [['--treasury', values.treasury], ['--deployer', values.deployer]] as const) {
-    if (value !== undefined && !isAddress(value)) throw new UsageError(`${flag} must be an 0x address`);
-  }
+  // The EVM adapter's codec is the one rule for what an address is; it hands back the stored (lower-case) spelling.
+  const codec = chainAdapter(evmChain).address;
+  const address = (flag: string, value: string): `0x${string}` => {
+    if (!codec.isValid(value)) throw new UsageError(`${flag} must be an 0x address`);
+    return codec.canonical(value) as `0x${string}`;
+  };
   const deployed = await deployContracts({
     rpcUrl: values.rpc,
-    ...(values.treasury ? { treasury: values.treasury as Address } : {}),
-    ...(values.deployer ? { deployer: values.deployer as Address } : {}),
+    ...(values.treasury !== undefined ? { treasury: address('--treasury', values.treasury) } : {}),
+    ...(values.deployer !== undefined ? { deployer: address('--deployer', values.deployer) } : {}),
   });
   printJson(deployed);
   return 0;

@@ -12,8 +12,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createPublicClient, http, type Address } from 'viem';
 import { createApiKey } from '../../api/index.ts';
+import { chainAdapter, evmChain, evmPublicClient } from '../../chains/index.ts';
 import { deployContracts } from '../../contracts/index.ts';
 import { freePort, mintTestToken, startAnvil, startHermesReplay, testTokenAsset as tokenAsset, testTokenScale, testTokenTransfer as tokenTransfer } from '../../devnets/index.ts';
 import { createPool, describeConnectionError, ensureDatabase, loadConfig, pg, quoteIdentifier, redisAddress, splitDatabaseUrl, stopProcess } from '../../infra/index.ts';
@@ -29,6 +29,9 @@ const cli = fileURLToPath(new URL('../coffer.ts', import.meta.url));
 const finalityDepth = 3;
 const sweepConfirmations = 2;
 const stepTimeoutMs = 120_000;
+/** The demo's deposits and sweeps run on the EVM chain (anvil); its assets come from the adapter. */
+const evm = chainAdapter(evmChain);
+type EvmAddress = `0x${string}`;
 
 export async function demo(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { ci: { type: 'boolean' }, port: { type: 'string' } });
@@ -73,7 +76,7 @@ export async function demo(args: string[]): Promise<number> {
     const contracts = await deployContracts({ rpcUrl: anvil.url, treasury: anvil.accounts[9]! });
     const funder = anvil.accounts[1]!;
     const treasury = anvil.accounts[8]!;
-    await registerAsset(pool, { code: tokenAsset, scale: testTokenScale, chain: 'ethereum', contract: contracts.testToken.toLowerCase() });
+    await registerAsset(pool, { code: tokenAsset, scale: testTokenScale, chain: evmChain, contract: contracts.testToken.toLowerCase() });
     await mintTestToken(anvil.url, contracts, funder, 10n ** 12n);
     say(`contracts deployed: EntryPoint ${contracts.entryPoint}, forwarder ${contracts.forwarder}, ${tokenAsset} (6 decimals) ${contracts.testToken}`);
 
@@ -85,9 +88,9 @@ export async function demo(args: string[]): Promise<number> {
     const emulator = await ChainSignaturesEmulator.open(new Keystore({ directory: keystoreDir, passphrase }));
     const user = await createUser(pool, { nearAccountId: `demo-${randomBytes(3).toString('hex')}.testnet` });
     const derivation = { nearNetwork: 'testnet' as const, bitcoinNetwork: 'regtest' as const, roots: { secp256k1: emulator.rootKey('secp256k1'), ed25519: emulator.rootKey('ed25519') } };
-    const deposit = await getDepositAddress(pool, user.id, 'ethereum', derivation);
-    const address = deposit.address as Address;
-    say(`user ${user.id} (${user.nearAccountId}); ethereum deposit address ${address} (path ${deposit.path}) — ${deposit.uri}`);
+    const deposit = await getDepositAddress(pool, user.id, evmChain, derivation);
+    const address = deposit.address as EvmAddress;
+    say(`user ${user.id} (${user.nearAccountId}); ${evmChain} deposit address ${address} (path ${deposit.path}) — ${deposit.uri}`);
 
     const redisPrefix = `coffer-demo-${stamp}:`;
     if (ci) cleanups.push(() => deleteRedisKeys(config.REDIS_URL, redisPrefix));
@@ -125,8 +128,8 @@ export async function demo(args: string[]): Promise<number> {
     await until('the API to answer', async () => (await fetch(`${apiUrl}/health`).then((r) => r.ok).catch(() => false)) || undefined, () => appLog);
     say(`coffer start is running (API, projections, EVM indexer, workers) — API at ${apiUrl}`);
 
-    const wallet = createPublicClient({ transport: http(anvil.url) });
-    const send = (tx: { to: Address; value?: bigint; data?: `0x${string}` }) =>
+    const wallet = evmPublicClient(anvil.url);
+    const send = (tx: { to: EvmAddress; value?: bigint; data?: `0x${string}` }) =>
       anvil.rpc<`0x${string}`>('eth_sendTransaction', [{ from: funder, to: tx.to, ...(tx.value ? { value: `0x${tx.value.toString(16)}` } : {}), ...(tx.data ? { data: tx.data } : {}) }]);
     const ethTx = await send({ to: address, value: 5n * 10n ** 17n });
     const tokenTx = await send({ to: contracts.testToken, data: tokenTransfer(address, 50_000_000n) });
@@ -179,17 +182,17 @@ export async function demo(args: string[]): Promise<number> {
         if (failed) say(`  (a sweep is ${failed.status}; waiting for its retry)`);
         return undefined;
       }
-      return rows.map((r) => `${r.asset} ${formatUnits(BigInt(r.amount), r.asset === 'ETH' ? 18 : 6)} in ${r.tx_hash.slice(0, 12)}… (gas ${formatUnits(BigInt(r.fee), 18)} ETH)`).join('; ');
+      return rows.map((r) => `${r.asset} ${formatUnits(BigInt(r.amount), r.asset === evm.nativeAsset.code ? evm.nativeAsset.scale : testTokenScale)} in ${r.tx_hash.slice(0, 12)}… (gas ${formatUnits(BigInt(r.fee), evm.feeAsset.scale)} ${evm.feeAsset.code})`).join('; ');
     });
 
     await bitcoin.run({ pool, derivation });
 
     process.stdout.write('\nbalances of the user\n');
-    for (const account of [chart.depositPending('ethereum', address), chart.custody('ethereum', address), chart.userChoco(user.id)]) {
+    for (const account of [chart.depositPending(evmChain, address), chart.custody(evmChain, address), chart.userChoco(user.id)]) {
       for (const b of await getBalances(pool, { account })) process.stdout.write(`  ${b.account.padEnd(70)} ${formatUnits(b.balance, b.scale).padStart(28)} ${b.asset}\n`);
     }
     const treasuryEth = await wallet.getBalance({ address: treasury });
-    process.stdout.write(`  (treasury ${treasury} now holds ${formatUnits(treasuryEth, 18)} ETH on chain)\n`);
+    process.stdout.write(`  (treasury ${treasury} now holds ${formatUnits(treasuryEth, evm.nativeAsset.scale)} ${evm.nativeAsset.code} on chain)\n`);
     process.stdout.write('\ntrial balance (debits = credits per asset)\n');
     const trial = await getTrialBalance(pool);
     for (const line of trial) {

@@ -1,5 +1,6 @@
 // `coffer derive`: the deposit address of (predecessor, path) on a chain, offline.
-import { chains, DerivationError, deriveAddress, type BitcoinNetwork, type Chain } from '../../signer/index.ts';
+import { derivedChains, deriveAddress } from '../../chains/index.ts';
+import { DerivationError, type BitcoinNetwork } from '../../signer/index.ts';
 import { parse, printJson } from './index.ts';
 
 export function derive(args: string[]): Promise<number> {
@@ -11,7 +12,7 @@ export function derive(args: string[]): Promise<number> {
     root: { type: 'string' },
     'bitcoin-network': { type: 'string' },
   });
-  if (!values.chain || !chains.includes(values.chain as Chain)) throw new DerivationError(`--chain must be one of ${chains.join(', ')}`);
+  if (!values.chain || !derivedChains.includes(values.chain)) throw new DerivationError(`--chain must be one of ${derivedChains.join(', ')}`);
   if (values.network !== 'mainnet' && values.network !== 'testnet') throw new DerivationError('--network must be mainnet or testnet');
   if (!values.predecessor) throw new DerivationError('--predecessor (the NEAR account that calls the signer contract) is required');
   if (values.path === undefined) throw new DerivationError('--path is required (for example ethereum-1)');
@@ -20,13 +21,14 @@ export function derive(args: string[]): Promise<number> {
     throw new DerivationError('--bitcoin-network must be mainnet, testnet or regtest');
   }
   const derived = deriveAddress({
-    chain: values.chain as Chain,
+    chain: values.chain,
     network: values.network,
     predecessor: values.predecessor,
     path: values.path,
     ...(values.root ? { root: values.root } : {}),
     ...(bitcoinNetwork ? { bitcoinNetwork: bitcoinNetwork as BitcoinNetwork } : {}),
   });
-  printJson(derived);
+  // The printed object keeps the shape it was published with (the address network is implied by the address).
+  printJson({ chain: derived.chain, network: derived.network, predecessor: derived.predecessor, path: derived.path, publicKey: derived.publicKey, address: derived.address });
   return Promise.resolve(0);
 }

@@ -1,6 +1,7 @@
 // `coffer devnet <chain> [--json]`: one local chain for a newcomer, running until SIGTERM or
 // Ctrl-C. The first line says where it is and how to pay from it; with --json it is one JSON
 // object a script can read ({"chain","rpcUrl","faucet",…}), so the same shape serves every chain.
+import { evmChain } from '../../chains/index.ts';
 import { describeBitcoinDevnet, startAnvil, startBitcoinDevnet, startNearDevnet, startSolanaDevnet } from '../../devnets/index.ts';
 import { parse, UsageError } from './index.ts';
 
@@ -10,10 +11,10 @@ interface RunningDevnet {
 }
 
 const devnets: Record<string, () => Promise<RunningDevnet>> = {
-  async ethereum() {
+  async [evmChain]() {
     const anvil = await startAnvil({ blockTimeSeconds: 1 });
     // anvil's development accounts are unlocked on the node: the faucet signs with eth_sendTransaction.
-    return { description: { chain: 'ethereum', rpcUrl: anvil.url, chainId: anvil.chainId, faucet: { address: anvil.accounts[0] } }, stop: () => anvil.stop() };
+    return { description: { chain: evmChain, rpcUrl: anvil.url, chainId: anvil.chainId, faucet: { address: anvil.accounts[0] } }, stop: () => anvil.stop() };
   },
   async bitcoin() {
     const devnet = await startBitcoinDevnet();

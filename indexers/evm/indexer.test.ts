@@ -4,7 +4,7 @@ import { createWalletClient, encodeFunctionData, http, parseAbi } from 'viem';
 import { createApiKey, createApp } from '../../api/index.ts';
 import { silentLogger } from '../../infra/index.ts';
 import { catchUp, depositsProjection, getBalances, LedgerWriter, verifyLedger } from '../../ledger/index.ts';
-import { deriveAddress } from '../../signer/index.ts';
+import { deriveAddress } from '../../chains/index.ts';
 import { listIndexerStatus } from '../status.ts';
 import { createEvmWorld, derivation, eventually, tokenAsset, type EvmWorld } from '../../testing/evm-world.ts';
 

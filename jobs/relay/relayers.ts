@@ -3,10 +3,10 @@
 // tokens are kept only as SHA-256 hashes; they are shown once, on creation or login.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createPublicClient, getAddress, http, type Address } from 'viem';
-import { chainAdapter, evmChain } from '../../chains/index.ts';
+import { chainAdapter, evmAddressOfKey, evmChain, evmOperationalKey, type EvmOperationalKey } from '../../chains/index.ts';
 import { withTransaction, type Pool, type Queryable } from '../../infra/index.ts';
 import { chart } from '../../ledger/index.ts';
-import { evmAddressOfKey, OperationalKey, type Keystore } from '../../signer/index.ts';
+import { OperationalKey, type Keystore } from '../../signer/index.ts';
 
 export class RelayError extends Error {
   override name = 'RelayError';
@@ -182,7 +182,7 @@ export async function relayerByAccessToken(db: Queryable, apiKey: string, token:
 /** Operational keys opened from the keystore once per process (Argon2id is slow on purpose). */
 export class OperationalKeys {
   private readonly keystore: Keystore;
-  private readonly opened = new Map<string, Promise<OperationalKey>>();
+  private readonly opened = new Map<string, Promise<EvmOperationalKey>>();
   constructor(keystore: Keystore) {
     this.keystore = keystore;
   }
@@ -190,10 +190,10 @@ export class OperationalKeys {
   has(name: string): Promise<boolean> {
     return this.keystore.has(name);
   }
-  get(name: string): Promise<OperationalKey> {
+  get(name: string): Promise<EvmOperationalKey> {
     let key = this.opened.get(name);
     if (!key) {
-      key = this.keystore.load(name).then((stored) => new OperationalKey(stored));
+      key = this.keystore.load(name).then((stored) => evmOperationalKey(new OperationalKey(stored)));
       key.catch(() => this.opened.delete(name));
       this.opened.set(name, key);
     }
