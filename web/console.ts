@@ -4,6 +4,7 @@
 // spends; auditors see the same page without the buttons, and their forms are refused.
 import { Hono } from 'hono';
 import type { ApiDependencies } from '../api/index.ts';
+import { chainAdapter, evmChain } from '../chains/index.ts';
 import { listIndexerStatus, type IndexerStatus } from '../indexers/index.ts';
 import { listRefillTargets, listSweeps, outboxCounts, refillHistory, targetBalance, treasuryHotAccount, treasuryNotConfigured, type SweepView } from '../jobs/index.ts';
 import { formatUnits, getBalances, getTrialBalance, listAssets, projections, replayProjection, verifyLedger, type ReplayReport } from '../ledger/index.ts';
@@ -103,9 +104,10 @@ async function refillsSection(deps: ApiDependencies): Promise<Markup> {
     treasury = html`<p data-treasury="not_configured">${statusBadge('not configured', 'warn')} <span class="muted">${state.status === 'not_configured' ? state.hint : ''}</span></p>`;
   } else {
     const hot = await refills.keys.get(refills.treasuryKeyName);
-    const ledger = (await getBalances(deps.pool, { account: treasuryHotAccount, asset: 'ETH' }))[0]?.balance ?? 0n;
+    const { code, scale } = chainAdapter(evmChain).feeAsset;
+    const ledger = (await getBalances(deps.pool, { account: treasuryHotAccount, asset: code }))[0]?.balance ?? 0n;
     const onChain = await refills.client.getBalance({ address: hot.address }).catch(() => null);
-    treasury = html`<p data-treasury="configured">${statusBadge('configured', 'ok')} <code>${hot.address}</code>: ledger ${formatUnits(ledger, 18)} ETH, on chain ${onChain === null ? 'unreadable' : `${formatUnits(onChain, 18)} ETH`}</p>`;
+    treasury = html`<p data-treasury="configured">${statusBadge('configured', 'ok')} <code>${hot.address}</code>: ledger ${formatUnits(ledger, scale)} ${code}, on chain ${onChain === null ? 'unreadable' : `${formatUnits(onChain, scale)} ${code}`}</p>`;
   }
   const targets = await Promise.all(
     (await listRefillTargets(deps.pool)).map(async (t) => ({ target: t, balance: await targetBalance(refills.client, t).catch(() => null) })),

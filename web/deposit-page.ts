@@ -108,7 +108,7 @@ export function depositPages(deps: ApiDependencies): Hono<WebEnv> {
     const identity = c.get('identity');
     const userId = identity.userId!;
     const chain = c.req.query('chain') ?? depositChains[0];
-    if (!depositChains.includes(chain as (typeof depositChains)[number])) throw new PageError(404, 'app', `There is no chain "${chain}" here; pick one of ${depositChains.join(', ')}.`);
+    if (!depositChains.includes(chain)) throw new PageError(404, 'app', `There is no chain "${chain}" here; pick one of ${depositChains.join(', ')}.`);
     const [user, data, panel] = await Promise.all([getUser(deps.pool, userId), snapshot(deps, userId), addressPanel(deps, userId, chain)]);
     return c.html(
       page({
