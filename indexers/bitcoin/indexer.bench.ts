@@ -51,6 +51,18 @@ async function prepare(pool: Pool): Promise<string[]> {
   return addresses;
 }
 
+/**
+ * Mined faster than one a second, blocks carry timestamps ahead of the clock (each must pass
+ * its predecessors' median time), and bcoin refuses a block more than two hours ahead
+ * (`time-too-new`) — around block 40,000 here. So the node's clock is moved up to the tip's
+ * time (`setmocktime`, regtest only) every `clockSyncBlocks`.
+ */
+const clockSyncBlocks = 1_000;
+async function keepNodeClockWithTip(devnet: BitcoinDevnet): Promise<void> {
+  const { time } = await devnet.rpc<{ time: number }>('getblockheader', [await devnet.rpc<string>('getbestblockhash'), true]);
+  await devnet.rpc('setmocktime', [Math.max(time, Math.floor(Date.now() / 1000))]);
+}
+
 /** Grows the chain to `height` with a deposit in the first of every `every` blocks; returns how many deposits. */
 async function buildChain(devnet: BitcoinDevnet, addresses: string[], height: number, every: number, firstDeposit: number, progress: (line: string) => void): Promise<number> {
   let deposits = 0;
@@ -59,6 +71,7 @@ async function buildChain(devnet: BitcoinDevnet, addresses: string[], height: nu
     const i = firstDeposit + deposits;
     await devnet.send({ script: addressToScript({ address: addresses[i % addresses.length]!, network: 'regtest' }), valueSat: BigInt(10_000 + i) });
     deposits += 1;
+    if (Math.floor(head / clockSyncBlocks) !== Math.floor((head + every) / clockSyncBlocks)) await keepNodeClockWithTip(devnet);
     await devnet.mine(Math.min(every, height - head));
     if (Date.now() - lastReport > 5_000) {
       progress(`chain at block ${head} of ${height}`);
