@@ -3,7 +3,7 @@
 // NEAR native deposits go to the user's NEAR account itself (seed 004 §3.0).
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../infra/index.ts';
-import { isPgError } from '../infra/index.ts';
+import { enqueue, isPgError } from '../infra/index.ts';
 import { assertNearAccountId, chainCurve, deriveAddress, DerivationError, type BitcoinNetwork, type Curve, type NearNetwork } from '../signer/index.ts';
 
 export const depositChains = ['ethereum', 'bitcoin', 'solana', 'near'] as const;
@@ -122,6 +122,10 @@ export async function getDepositAddress(db: Queryable, userId: string, chain: st
   let row: Omit<AddressRow, 'created_at' | 'user_id'>;
   if (chain === 'near') {
     row = { chain: 'near', network: settings.nearNetwork, predecessor: user.nearAccountId, path: '', public_key: null, address: user.nearAccountId };
+    // Registered on every accepted token before its address is out, so a token deposit cannot
+    // bounce. Asked for first: a crash before the insert leaves only a harmless registration,
+    // and the dedupe key makes the second first call one job.
+    await enqueue(db, [{ queue: 'refills', name: 'near-token-storage', dedupeKey: `near-token-storage:${row.address}`, payload: { accountId: row.address } }]);
   } else {
     const derivedChain = chain as Exclude<DepositChain, 'near'>;
     const derived = deriveAddress({
