@@ -10,7 +10,7 @@
 //
 // Ledger: what coffer put on an account is coffer's, never custody, so it has its own account:
 //   refill.settled         treasury:near:hot → operations:near:signing:<account> (amount), → fees:near (gas)
-//   signing.fee            operations:near:signing:<account> → fees:near (gas a sign call burnt)
+//   signing.fee            operations:near:signing:<account> → fees:near (gas a sign call burnt, and its 1 yocto)
 //   storage.deposited      treasury:near:hot → operations:near:storage:<account> (locked in the token), → fees:near
 // The sweep moves only what custody holds, so refilled NEAR is never swept as a deposit, and the
 // indexer skips transfers signed by the hot account, so it is never credited as one.
@@ -258,15 +258,17 @@ async function settle(ctx: NearOperationsContext, row: RefillRow, success: boole
 export async function bookNearSignCost(options: { pool: Pool; writer: LedgerWriter; logger: Logger }, cost: SignCost): Promise<void> {
   const account = nearSigningAccount(cost.predecessor);
   const held = await ledgerBalance(options.pool, account);
-  const booked = cost.feeYocto < held ? cost.feeYocto : held;
-  if (booked < cost.feeYocto) options.logger.warn('near sign call: gas paid by the account beyond coffer\'s signing funds', { predecessor: cost.predecessor, txHash: cost.txHash, unbookedYocto: (cost.feeYocto - booked).toString() });
+  // The 1 yoctoNEAR attached to `sign` stays with the contract: a cost of signing like the gas.
+  const spent = cost.feeYocto + cost.depositYocto;
+  const booked = spent < held ? spent : held;
+  if (booked < spent) options.logger.warn('near sign call: paid by the account beyond coffer\'s signing funds', { predecessor: cost.predecessor, txHash: cost.txHash, unbookedYocto: (spent - booked).toString() });
   if (booked === 0n) return;
   const key = `near:${cost.txHash}:signing.fee`;
   const result = await options.writer.append({
     kind: 'signing.fee',
     idempotencyKey: key,
     sourceRef: cost.txHash,
-    metadata: { predecessor: cost.predecessor, txHash: cost.txHash, fee: booked.toString() },
+    metadata: { predecessor: cost.predecessor, txHash: cost.txHash, fee: cost.feeYocto.toString(), deposit: cost.depositYocto.toString(), booked: booked.toString() },
     postings: [{ source: account, destination: chart.fees(nearChain), asset: 'NEAR', amount: booked }],
   });
   if (result.status !== 'created' && result.status !== 'replayed') throw new Error(`the ledger refused ${key}: ${result.status}`);
