@@ -87,22 +87,31 @@ interface RefillRow {
   raw_tx: string;
 }
 
-const passLock = 'near-refill-pass';
+/**
+ * Everything the hot account signs runs under one session lock, from signing to final, so two
+ * of its transactions never take the same nonce (a refill left unfinal by a pass is counted by
+ * `signFromHot`).
+ */
+const hotLock = 'near-hot-account';
 
-/** One pass over the NEAR targets. Null when another worker's pass is running. */
-export async function nearRefillPass(ctx: NearOperationsContext): Promise<NearRefillOutcome | null> {
+async function underHotLock<T>(ctx: NearOperationsContext, mode: 'try' | 'wait', work: () => Promise<T>): Promise<T | null> {
   const lock = await ctx.pool.connect();
   try {
-    const { rows } = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [passLock]);
-    if (!rows[0]!.ok) return null;
+    if (mode === 'wait') await lock.query('SELECT pg_advisory_lock(hashtext($1))', [hotLock]);
+    else if (!(await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [hotLock])).rows[0]!.ok) return null;
     try {
-      return await pass(ctx);
+      return await work();
     } finally {
-      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [passLock]);
+      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [hotLock]);
     }
   } finally {
     lock.release();
   }
+}
+
+/** One pass over the NEAR targets. Null when another worker holds the hot account (a pass, a storage registration). */
+export function nearRefillPass(ctx: NearOperationsContext): Promise<NearRefillOutcome | null> {
+  return underHotLock(ctx, 'try', () => pass(ctx));
 }
 
 async function pass(ctx: NearOperationsContext): Promise<NearRefillOutcome> {
@@ -173,7 +182,9 @@ async function signFromHot(ctx: NearOperationsContext, rpc: NearRpc, receiverId:
   const publicKey = await ctx.publicKeyOf(ctx.hotAccount);
   if (!publicKey) throw new Error(`no key for coffer's NEAR account ${ctx.hotAccount} in the keystore; import it with \`coffer users import-near-key --account ${ctx.hotAccount}\``);
   const accessKey = await viewAccessKey(rpc, ctx.hotAccount, publicKey);
-  const nonce = BigInt(accessKey.nonce) + 1n;
+  const { rows } = await ctx.pool.query<{ nonce: string | null }>(`SELECT max(nonce)::text AS nonce FROM refills WHERE from_address = $1 AND status = 'submitted'`, [ctx.hotAccount]);
+  const stored = rows[0]?.nonce ? BigInt(rows[0].nonce) : 0n;
+  const nonce = (stored > BigInt(accessKey.nonce) ? stored : BigInt(accessKey.nonce)) + 1n;
   const { borsh, hash } = nearTransaction({ signerId: ctx.hotAccount, publicKey, receiverId, nonce, blockHash: accessKey.block_hash, actions });
   const signature = await ctx.sign(nearKeyName(ctx.hotAccount), hash);
   if (signature.curve !== 'ed25519') throw new Error(`the key of ${ctx.hotAccount} is not an ed25519 key`);
@@ -183,7 +194,6 @@ async function signFromHot(ctx: NearOperationsContext, rpc: NearRpc, receiverId:
 async function submit(ctx: NearOperationsContext, rpc: NearRpc, target: TargetRow, amount: bigint, balanceBefore: bigint): Promise<RefillRow | null> {
   // The hot account's nonce is taken under the same lock as the ledger check, so two refills never share one.
   return withTransaction(ctx.pool, async (client) => {
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['near-hot-account']);
     const { rows: flight } = await client.query<{ reserved: string }>(
       `SELECT coalesce(sum(r.amount), 0)::text AS reserved FROM refills r JOIN refill_targets t ON t.name = r.target WHERE t.chain = 'near' AND r.status = 'submitted'`,
     );
@@ -298,28 +308,26 @@ export async function registerNearTokenStorage(ctx: NearOperationsContext, accou
   const rpc = nearRpc(ctx.rpcUrl);
   const done: { contract: string; action: 'registered' | 'already_registered' }[] = [];
   for (const contract of ctx.tokens) {
-    if ((await callView<unknown>(rpc, contract, 'storage_balance_of', { account_id: accountId })) !== null) {
-      done.push({ contract, action: 'already_registered' });
-      continue;
-    }
-    const bounds = await callView<{ min: string }>(rpc, contract, 'storage_balance_bounds', {});
-    const depositYocto = BigInt(bounds.min);
-    const signed = await withTransaction(ctx.pool, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['near-hot-account']);
-      return signFromHot(ctx, rpc, contract, [functionCallAction('storage_deposit', { account_id: accountId, registration_only: true }, teraToGas(storageDepositGasTera), depositYocto)]);
+    // Checked under the lock: two deliveries of the job never both pay (a second deposit would be refunded, not booked).
+    const action = await underHotLock(ctx, 'wait', async () => {
+      if ((await callView<unknown>(rpc, contract, 'storage_balance_of', { account_id: accountId })) !== null) return 'already_registered' as const;
+      const depositYocto = BigInt((await callView<{ min: string }>(rpc, contract, 'storage_balance_bounds', {})).min);
+      const signed = await signFromHot(ctx, rpc, contract, [functionCallAction('storage_deposit', { account_id: accountId, registration_only: true }, teraToGas(storageDepositGasTera), depositYocto)]);
+      await rpc.call('send_tx', { signed_tx_base64: signed.raw, wait_until: 'NONE' });
+      const outcome = await awaitFinal(rpc, signed.id, ctx.hotAccount, ctx.confirmTimeoutMs ?? 60_000);
+      const success = outcomeSucceeded(outcome);
+      const feeYocto = outcomeFeeYocto(outcome);
+      const postings: PostingInput[] = [];
+      if (success) postings.push({ source: nearHotAccount, destination: nearStorageAccount(accountId), asset: 'NEAR', amount: depositYocto });
+      if (feeYocto > 0n) postings.push({ source: nearHotAccount, destination: chart.fees(nearChain), asset: 'NEAR', amount: feeYocto });
+      const key = `near:${signed.id}:storage.deposited`;
+      const result = await ctx.writer.append({ kind: 'storage.deposited', idempotencyKey: key, sourceRef: signed.id, metadata: { accountId, contract, txHash: signed.id, success, fee: feeYocto.toString() }, postings });
+      if (result.status !== 'created' && result.status !== 'replayed') throw new Error(`the ledger refused ${key}: ${result.status}`);
+      if (!success) throw new Error(`storage_deposit of ${accountId} on ${contract} failed on chain (${signed.id})`);
+      ctx.logger.info('near token storage registered', { accountId, contract, txHash: signed.id });
+      return 'registered' as const;
     });
-    await rpc.call('send_tx', { signed_tx_base64: signed.raw, wait_until: 'NONE' });
-    const outcome = await awaitFinal(rpc, signed.id, ctx.hotAccount, ctx.confirmTimeoutMs ?? 60_000);
-    const feeYocto = outcomeFeeYocto(outcome);
-    const postings: PostingInput[] = [];
-    if (outcomeSucceeded(outcome)) postings.push({ source: nearHotAccount, destination: nearStorageAccount(accountId), asset: 'NEAR', amount: depositYocto });
-    if (feeYocto > 0n) postings.push({ source: nearHotAccount, destination: chart.fees(nearChain), asset: 'NEAR', amount: feeYocto });
-    const key = `near:${signed.id}:storage.deposited`;
-    const result = await ctx.writer.append({ kind: 'storage.deposited', idempotencyKey: key, sourceRef: signed.id, metadata: { accountId, contract, txHash: signed.id, success: outcomeSucceeded(outcome), fee: feeYocto.toString() }, postings });
-    if (result.status !== 'created' && result.status !== 'replayed') throw new Error(`the ledger refused ${key}: ${result.status}`);
-    if (!outcomeSucceeded(outcome)) throw new Error(`storage_deposit of ${accountId} on ${contract} failed on chain (${signed.id})`);
-    ctx.logger.info('near token storage registered', { accountId, contract, txHash: signed.id });
-    done.push({ contract, action: 'registered' });
+    done.push({ contract, action: action! });
   }
   return done;
 }
