@@ -1,7 +1,7 @@
 // EVM refills (NEAR's: jobs/near-operations.ts): a repeatable job (every REFILL_INTERVAL_SECONDS)
-// keeps operational balances between fund_below and fund_to — relayer EOAs, the bundler's EOA (a transfer) and the paymaster's
-// deposit at the ERC-4337 EntryPoint (`depositTo`) — paid from the treasury hot wallet (a
-// keystore key). At most one refill per target is in flight, at most daily_cap per target per
+// keeps operational balances between fund_below and fund_to — relayer EOAs, the bundler's EOA
+// (a transfer) and the paymaster's deposit at the ERC-4337 EntryPoint (`depositTo`) — paid from
+// the treasury hot wallet (a keystore key). At most one refill per target is in flight, at most daily_cap per target per
 // UTC day, and never more than the treasury's ledger balance after what is in flight. When the
 // treasury itself is low an alert goes out (a log line, and a signed webhook if configured).
 //
