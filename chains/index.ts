@@ -40,7 +40,7 @@ export { solanaAdapter } from './solana/adapter.ts';
 export { keystoreFeePayer, type SolanaFeePayer } from './solana/fee-payer.ts';
 export { nearAdapter, accessKeyKind, finalOutcome, gasPriceYocto, near, sweepReserveYoctoDefault, type NearAdapterOptions } from './near/adapter.ts';
 export { nearAccountCodec, isNearAccountId } from './near/account-id.ts';
-export { nearRpc, viewAccount, viewAccessKey, callView, NearRpcError, type NearRpc } from './near/rpc.ts';
+export { nearRpc, viewAccount, viewAccessKey, callView, NearRpcError, isMissing, type NearRpc } from './near/rpc.ts';
 export { nearTransaction, sealNearTransaction, functionCallAction, transferAction, outcomeFeeYocto, outcomeSucceeded, type FinalOutcomeView } from './near/transaction.ts';
 export { nearKeystoreSignCall, mpcRootKeys, type SignCost } from './near/sign-call.ts';
 export { bitcoinAdapter, type BitcoinChainClient, type ConsolidationInput, type UtxoChainAdapter } from './bitcoin/adapter.ts';

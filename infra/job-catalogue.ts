@@ -21,9 +21,10 @@ export const jobCatalogue = {
     // UTXO chains: one consolidation of every ready deposit of the chain per batch window.
     consolidate: z.object({ chain: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/) }),
   },
-  // No job since issue #17: a sweep that needs gas records a `refill_requests` row for an
-  // operator (jobs/README). The queue stays so rows an older version wrote still dispatch.
-  refills: {},
+  // EVM sweeps that need gas record a `refill_requests` row for an operator (jobs/README).
+  // NEAR: the signing refill pass (coffer's hot account tops up the predecessors it signs as),
+  // and a user's NEAR account registered on every accepted token when its address is handed out.
+  refills: { 'near-refill-pass': scheduled, 'near-token-storage': z.object({ accountId: z.string().min(2).max(64) }) },
   spends: { 'decide-spend': spend, 'execute-spend': spend, 'expire-approval': spend },
   webhooks: { 'deliver-webhook': z.object({ spendId: z.string().min(1), status: z.string().min(1) }) },
   relays: { 'relay-monitor': scheduled, 'refill-pass': scheduled },

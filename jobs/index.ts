@@ -25,3 +25,4 @@ export { startJobSystem, creditSettings, sweepChains, openConfiguredQueues, bull
 // The relayer (issue #7): Defender-compatible relayers, gasless forward requests, refills.
 export * from './relay/index.ts';
 export { depositProgress, listSweeps, sweepListLimitMax, type DepositCredit, type SweepView, type SweepStatus, type CreditStatus } from './progress.ts';
+export { nearRefillPass, ensureNearSigningTarget, bookNearSignCost, nearSignCostBooks, registerNearTokenStorage, nearSigningAccount, nearStorageAccount, nearSigningTargetName, type NearOperationsContext, type NearRefillOutcome } from './near-operations.ts';

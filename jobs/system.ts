@@ -13,6 +13,7 @@ import { closeQueues, openQueues, type QueueName } from './queues.ts';
 import { bitcoinAdapter, chainAdapter, evmChain, evmGasEstimator, keystoreFeePayer, satVbToSatKvb } from '../chains/index.ts';
 import type { ConsolidationChain } from './consolidation.ts';
 import type { SweepChain } from './sweeps.ts';
+import { nearTokenContracts, type NearOperationsContext } from './near-operations.ts';
 import { parseAssetPricing, parseChainMinimums, parseDecimal, parseNativeMinimums } from './valuation.ts';
 import { redisConnection, startWorkers, type RunningWorkers } from './workers.ts';
 
@@ -83,6 +84,19 @@ export async function startJobSystem(options: { config: Config; pool: Pool; writ
   const webhookRoot = await loadWebhookRoot(config.WEBHOOK_ROOT_FILE);
   const relay = options.keystore ? relayServices({ config, pool, writer, logger, keystore: options.keystore, webhookRoot }) : null;
   const settings = creditSettings(config);
+  const near: NearOperationsContext | null =
+    config.NEAR_RPC_URL && options.keystore
+      ? {
+          pool,
+          writer,
+          logger,
+          rpcUrl: config.NEAR_RPC_URL,
+          hotAccount: config.COFFER_NEAR_ACCOUNT,
+          publicKeyOf: (accountId) => storedNearPublicKey(config.COFFER_KEYSTORE_DIR, accountId),
+          sign: keystoreSigner(options.keystore),
+          tokens: nearTokenContracts(config.NEAR_TOKENS),
+        }
+      : null;
   const queues = openConfiguredQueues(config);
   const prices = new PriceSource({ db: pool, hermesUrl: config.HERMES_URL, limits: { maxAgeSeconds: config.PRICE_MAX_AGE_SECONDS, maxConfBps: config.PRICE_MAX_CONF_BPS } });
   const workers = startWorkers({
@@ -101,12 +115,17 @@ export async function startJobSystem(options: { config: Config; pool: Pool; writ
       webhooks: { pool, logger, root: webhookRoot },
     },
     ...(relay ? { relay } : {}),
+    ...(near ? { near } : {}),
   });
   if (relay) {
     // One scheduler per job across all workers processes (upsert by id): a pass every interval.
     const repeat = { attempts: 1, removeOnComplete: { count: 50 }, removeOnFail: { count: 200 } };
     await queues.relays.upsertJobScheduler('relay-monitor', { every: config.RELAYER_POLL_INTERVAL_MS }, { name: 'relay-monitor', data: {}, opts: repeat });
     await queues.relays.upsertJobScheduler('refill-pass', { every: config.REFILL_INTERVAL_SECONDS * 1000 }, { name: 'refill-pass', data: {}, opts: repeat });
+  }
+  if (near) {
+    // coffer's NEAR hot account keeps every predecessor it signs as funded for `sign` calls.
+    await queues.refills.upsertJobScheduler('near-refill-pass', { every: config.REFILL_INTERVAL_SECONDS * 1000 }, { name: 'near-refill-pass', data: {}, opts: { attempts: 1, removeOnComplete: { count: 50 }, removeOnFail: { count: 200 } } });
   }
   const dispatcher = new OutboxDispatcher({ pool, queues, logger, pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS, reofferAfterMs: config.OUTBOX_REOFFER_AFTER_MS });
   await dispatcher.start();

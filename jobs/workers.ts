@@ -22,6 +22,7 @@ import type { QueueName } from './queues.ts';
 import { type SweepContext } from './sweeps.ts';
 import { consolidate, consolidationChains, sweepOrConsolidate } from './consolidation.ts';
 import { monitorPass, refillPass, relayAllQueued, type RelayServices } from './relay/index.ts';
+import { nearRefillPass, registerNearTokenStorage, type NearOperationsContext } from './near-operations.ts';
 
 /** A handler for every job of a queue it serves, each taking its catalogued payload. */
 type Handlers = { [Q in QueueName]?: { [N in JobName<Q>]: (payload: JobPayload<Q, N>) => Promise<unknown> } };
@@ -42,6 +43,8 @@ export interface WorkerOptions {
   wallets?: { spends: SpendContext; execute: ExecuteContext | null; webhooks: WebhookContext };
   /** The relayer's monitor and the refill pass (repeatable jobs on the relays queue). */
   relay?: RelayServices;
+  /** coffer's NEAR hot account's work: signing refills and token storage (with NEAR_RPC_URL and a keystore). */
+  near?: NearOperationsContext;
   /** Reports a Redis outage once for all the workers' connections; without it each connection error is a warning. */
   redisOutage?: RedisOutageLog;
 }
@@ -69,6 +72,7 @@ export function startWorkers(options: WorkerOptions): RunningWorkers {
       : {}),
     ...(options.wallets ? walletHandlers(options.wallets) : {}),
     ...(options.relay ? relayHandlers(options.relay) : {}),
+    ...nearHandlers(options.near),
   };
   /** What a job that failed for good leaves behind: a spend that could not be decided is rejected (fail closed). */
   const onExhausted: Record<string, (data: Record<string, string>, error: Error) => Promise<void>> = {
@@ -82,7 +86,7 @@ export function startWorkers(options: WorkerOptions): RunningWorkers {
     const worker = new Worker(
       queue,
       async (job: Job<Record<string, string>>) => {
-        const handler = (byName as Record<string, AnyHandler>)[job.name];
+        const handler = (byName as unknown as Record<string, AnyHandler>)[job.name];
         if (!handler) throw new Error(`no handler for job "${job.name}" on queue ${queue}`);
         let payload: Record<string, string>;
         try {
@@ -164,6 +168,17 @@ function relayHandlers(relay: RelayServices): Handlers {
         return { ...outcome, forwarded };
       },
       'refill-pass': () => refillPass(relay.refills),
+    },
+  };
+}
+
+/** Without NEAR configured a token-storage job (a NEAR address handed out anyway) has nothing to do: it is done, saying why. */
+function nearHandlers(near: NearOperationsContext | undefined): Handlers {
+  const skipped = { skipped: 'NEAR_RPC_URL or the keystore is not configured' };
+  return {
+    refills: {
+      'near-refill-pass': () => (near ? nearRefillPass(near) : Promise.resolve(skipped)),
+      'near-token-storage': ({ accountId }) => (near ? registerNearTokenStorage(near, accountId) : Promise.resolve(skipped)),
     },
   };
 }

@@ -98,6 +98,10 @@ export const entryCatalogue = {
   'treasury.funded': z.object({ hash: id, from: id, blockNumber: digits }),
   /** A refill mined: treasury:<chain>:hot → the target's account (and fees). */
   'refill.settled': z.object({ refillId: digits, target: id, hash: id, success: z.boolean(), fee: digits }),
+  /** Gas a NEAR MPC `sign` call burnt and its attached deposit (`booked` of them coffer's): operations:near:signing:<account> → fees:near. */
+  'signing.fee': z.object({ predecessor: id, txHash: id, fee: digits, deposit: digits, booked: digits }),
+  /** A NEP-145 storage_deposit coffer paid: treasury:near:hot → operations:near:storage:<account> (and fees). */
+  'storage.deposited': z.object({ accountId: id, contract: id, txHash: id, success: z.boolean(), fee: digits }),
 
   /** A manual entry; POST /v1/ledger/entries requires its reason, tests' fundings may omit it. */
   adjustment: z.looseObject({ reason: z.string().min(1).optional() }),

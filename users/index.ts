@@ -3,7 +3,7 @@
 // NEAR native deposits go to the user's NEAR account itself (seed 004 §3.0).
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../infra/index.ts';
-import { isPgError } from '../infra/index.ts';
+import { enqueue, isPgError } from '../infra/index.ts';
 import { addressNetwork, chainCurve, deriveAddress, depositChains, depositsToAccount } from '../chains/index.ts';
 import { assertNearAccountId, DerivationError, type BitcoinNetwork, type Curve, type NearNetwork } from '../signer/index.ts';
 
@@ -124,6 +124,10 @@ export async function getDepositAddress(db: Queryable, userId: string, chain: st
   let row: Omit<AddressRow, 'created_at' | 'user_id'>;
   if (depositsToAccount(chain)) {
     row = { chain, network: addressNetwork(chain, { network: settings.nearNetwork }), predecessor: user.nearAccountId, path: '', public_key: null, address: user.nearAccountId };
+    // Registered on every accepted token before its address is out, so a token deposit cannot
+    // bounce. Asked for first: a crash before the insert leaves only a harmless registration,
+    // and the dedupe key makes the second first call one job.
+    await enqueue(db, [{ queue: 'refills', name: 'near-token-storage', dedupeKey: `near-token-storage:${row.address}`, payload: { accountId: row.address } }]);
   } else {
     const derived = deriveAddress({
       chain,

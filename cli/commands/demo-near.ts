@@ -1,8 +1,9 @@
-// The NEAR MVP's deposit side for `coffer demo` (seed 004): a NEAR devnet, one user whose NEAR
-// account is their deposit address, 1.5 NEAR and 0.009 NEAR and 2.5 USDC sent to it, the NEAR
-// indexer and the credit job with the MVP's rules (NEAR=choco:5000, CREDIT_MINIMUM_NATIVE
-// near=0.01, USDC=usd:1), and each deposit's history. It has its own database, so the main demo's
-// workers (which price NEAR on Pyth) never race it for these credits.
+// The NEAR MVP for `coffer demo` (seed 004): a NEAR devnet, one user whose NEAR account is their
+// deposit address, 1.5 NEAR and 0.009 NEAR and 2.5 USDC sent to it, the NEAR indexer and the
+// credit job with the MVP's rules (NEAR=choco:5000, CREDIT_MINIMUM_NATIVE near=0.01,
+// USDC=usd:1), the sweep to the treasury (demo-near-sweep.ts), and each deposit's history. It has
+// its own database, so the main demo's workers (which price NEAR on Pyth) never race it for
+// these credits.
 import { Account, JsonRpcProvider, KeyPair, nearToYocto } from 'near-api-js';
 import { ftStorageDepositYocto, startNearDevnet } from '../../devnets/index.ts';
 import { createPool, ensureDatabase, pg, quoteIdentifier, silentLogger, splitDatabaseUrl } from '../../infra/index.ts';
@@ -11,6 +12,7 @@ import { creditDeposit, parseAssetPricing, parseChainMinimums, parseDecimal, par
 import { formatUnits, LedgerWriter, verifyLedger } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
 import { createUser, getDepositAddress, getDepositHistory, type DerivationSettings } from '../../users/index.ts';
+import { nearSweepDemo } from './demo-near-sweep.ts';
 
 const followStepsMax = 50;
 
@@ -27,7 +29,8 @@ export async function nearDemo(options: { databaseUrl: string; derivation: Deriv
     const rpc = nearRpc(devnet.rpcUrl);
     const tokens = new Map([[devnet.tokens.USDC, 'USDC']]);
     await registerNearTokens(pool, rpc, tokens);
-    const account = Buffer.from(KeyPair.fromRandom('ed25519').getPublicKey().data).toString('hex');
+    const userKey = KeyPair.fromRandom('ed25519');
+    const account = Buffer.from(userKey.getPublicKey().data).toString('hex');
     const user = await createUser(pool, { nearAccountId: account });
     await getDepositAddress(pool, user.id, 'near', options.derivation);
     say(`user ${user.id}: their NEAR account ${account.slice(0, 12)}… is their deposit address`);
@@ -62,16 +65,20 @@ export async function nearDemo(options: { databaseUrl: string; derivation: Deriv
     for (const row of rows) await creditDeposit({ pool, writer, prices, settings }, BigInt(row.payload.confirmationEntryId));
 
     const { rows: deposits } = await pool.query<{ id: string }>("SELECT id::text FROM journal_entries WHERE kind = 'deposit.pending' ORDER BY id");
+    // The 1.5 NEAR deposit (the first): its sweep moves the account's custody, the 0.009 NEAR with it.
+    const swept = await nearSweepDemo({ pool, writer, devnet, accountId: account, privateKey: userKey.toString(), depositEntryId: BigInt(deposits[0]!.id), say });
     for (const { id } of deposits) {
       const history = (await getDepositHistory(pool, user.id, BigInt(id)))!;
       const decision = history.steps.find((s) => s.step === 'credited' || s.step === 'not_credited');
       const verdict =
         decision?.step === 'credited' ? `credited ${formatUnits(decision.amount!, decision.scale)} CHOCO (${decision.pricing} ${decision.rate} per ${history.asset})` : `not credited: ${decision?.reason ?? 'undecided'}`;
-      say(`  ${formatUnits(history.amount, history.scale)} ${history.asset} (tx ${history.txHash?.slice(0, 10)}…): ${history.steps.map((s) => s.step).join(' → ')}; ${verdict}`);
+      const sweep = history.steps.find((s) => s.step === 'sweep');
+      const sweepLine = sweep ? `; swept ${formatUnits(sweep.amount ?? 0n, sweep.scale)} ${sweep.asset} in ${sweep.txHash?.slice(0, 10)}…` : '';
+      say(`  ${formatUnits(history.amount, history.scale)} ${history.asset} (tx ${history.txHash?.slice(0, 10)}…): ${history.steps.map((s) => s.step).join(' → ')}; ${verdict}${sweepLine}`);
     }
     const report = await verifyLedger(pool);
     say(`NEAR ledger: ${report.ok ? 'every invariant holds' : 'VIOLATIONS FOUND'} (${report.entries} entries)`);
-    return report.ok && confirmed === 3;
+    return report.ok && confirmed === 3 && swept;
   } finally {
     await devnet.stop();
     await writer.close();

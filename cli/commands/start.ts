@@ -8,8 +8,8 @@ import { startApiServer } from '../../api/index.ts';
 import { ChainSignaturesEmulator, ChainSignaturesSigner, EmulatorSigner, ensureEmulatorRoots, Keystore, keystoreSigner, nearKeyName, resolveRootKeys, SignerError, storedNearPublicKey, type Signer } from '../../signer/index.ts';
 import { mpcRootKeys, nearKeystoreSignCall } from '../../chains/index.ts';
 import type { DerivationSettings } from '../../users/index.ts';
-import { createLogger, createPool, ensureDatabase, loadConfig, redisOutageLog, superviseCoffer, type Config, type Logger } from '../../infra/index.ts';
-import { closeQueues, openConfiguredQueues, relayServices, startJobSystem } from '../../jobs/index.ts';
+import { createLogger, createPool, ensureDatabase, loadConfig, redisOutageLog, superviseCoffer, type Config, type Logger, type Pool } from '../../infra/index.ts';
+import { closeQueues, nearSignCostBooks, openConfiguredQueues, relayServices, startJobSystem } from '../../jobs/index.ts';
 import { developmentPassphrase, operationalKeystore } from './keystore.ts';
 import { loadWebhookRoot } from '../../wallets/index.ts';
 import { LedgerWriter, ProjectionFollower } from '../../ledger/index.ts';
@@ -61,7 +61,7 @@ export async function start(args: string[]): Promise<number> {
   }
   if (values.workers) {
     // This process is the workers: the outbox dispatcher and a BullMQ worker per queue.
-    const jobs = await startJobSystem({ config, pool, writer, signer: await openSigner(config, logger), logger, ...(await operationalKeystore(config, logger)) });
+    const jobs = await startJobSystem({ config, pool, writer, signer: await openSigner(config, logger, { pool, writer }), logger, ...(await operationalKeystore(config, logger)) });
     stops.unshift(() => jobs.stop());
     logger.info('workers running', { hermes: config.HERMES_URL, sweeps: config.EVM_TREASURY_ADDRESS ? 'on' : 'off (no EVM_TREASURY_ADDRESS)' });
   } else if (everything) {
@@ -142,7 +142,8 @@ async function derivationSettings(config: Config, logger: Logger): Promise<Deriv
 }
 
 /** The signer sweeps use. Fail-closed: a backend coffer cannot reach refuses every signature. */
-async function openSigner(config: Config, logger: Logger): Promise<Signer> {
+/** `books`: where the gas of each NEAR `sign` call is booked (the workers' ledger). */
+async function openSigner(config: Config, logger: Logger, books: { pool: Pool; writer: LedgerWriter }): Promise<Signer> {
   if (config.SIGNER_BACKEND === 'emulator') {
     return new EmulatorSigner(await ChainSignaturesEmulator.open(new Keystore({ directory: config.COFFER_KEYSTORE_DIR, passphrase: await developmentPassphrase(config, logger) })));
   }
@@ -152,7 +153,7 @@ async function openSigner(config: Config, logger: Logger): Promise<Signer> {
     // Each predecessor calls the contract with its own imported key; the roots are the contract's unless overridden.
     const overridden = config.MPC_ROOT_SECP256K1 !== undefined || config.MPC_ROOT_ED25519 !== undefined;
     const roots = overridden ? (await derivationSettings(config, logger)).roots : await mpcRootKeys(config.NEAR_RPC_URL, contractId);
-    const call = nearKeystoreSignCall({ rpcUrl: config.NEAR_RPC_URL, publicKeyOf: (account) => storedNearPublicKey(config.COFFER_KEYSTORE_DIR, account), keyName: nearKeyName, sign: keystoreSigner(keystore) });
+    const call = nearKeystoreSignCall({ rpcUrl: config.NEAR_RPC_URL, publicKeyOf: (account) => storedNearPublicKey(config.COFFER_KEYSTORE_DIR, account), keyName: nearKeyName, sign: keystoreSigner(keystore), onCost: nearSignCostBooks({ ...books, logger }) });
     logger.info('chain-signatures signer', { contractId, nearRpcUrl: config.NEAR_RPC_URL });
     return new ChainSignaturesSigner({ contractId, roots, call });
   }

@@ -68,7 +68,7 @@ export async function createNearFollower(options: { pool: Pool; writer: LedgerWr
   const rpc = nearRpc(requireNearRpcUrl(config));
   const tokens = parseNearTokens(config.NEAR_TOKENS);
   await registerNearTokens(pool, rpc, tokens);
-  const source = new NearBlockSource({ rpc, tokens, watched: watchedNearAccounts(pool) });
+  const source = new NearBlockSource({ rpc, tokens, watched: watchedNearAccounts(pool), ownSigners: new Set([config.COFFER_NEAR_ACCOUNT]) });
   return new ChainFollower({ pool, writer, source, settings: nearSettings(config), logger, ...(options.onBatch ? { onBatch: options.onBatch } : {}) });
 }
 

@@ -8,7 +8,8 @@
 // last `lookbackBlocks` blocks). Only receipts to watched accounts are resolved, so the cost is
 // per deposit, not per block.
 //   native NEAR   a receipt with Transfer actions to a watched account, not from `system`
-//                 (refunds), whose outcome succeeded on that account
+//                 (refunds) nor signed by coffer's own account (refills), whose outcome
+//                 succeeded on that account
 //   NEP-141       `ft_transfer` events (`EVENT_JSON:` logs) of an accepted token's successful
 //                 ft_transfer / ft_transfer_call receipt; an ft_transfer_call counts once its
 //                 ft_resolve_transfer ran, net of the refund it sent back
@@ -55,6 +56,11 @@ export interface NearBlockSourceOptions {
   tokens: ReadonlyMap<string, string>;
   /** Which of these accounts are deposit accounts (users' NEAR accounts, agent wallets). */
   watched(accountIds: string[]): Promise<ReadonlySet<string>>;
+  /**
+   * coffer's own NEAR accounts (COFFER_NEAR_ACCOUNT): NEAR they send to a user's account (signing
+   * refills) is coffer's, booked by the refill, never a deposit.
+   */
+  ownSigners?: ReadonlySet<string>;
 }
 
 interface Candidate {
@@ -92,7 +98,8 @@ export class NearBlockSource implements BlockSource {
     const candidates: Candidate[] = [];
     fetched.forEach(({ chunks }, at) => {
       for (const receipt of chunks.flatMap((c) => c.receipts)) {
-        const native = transferYocto(receipt);
+        const fromCoffer = this.options.ownSigners?.has(receipt.receipt.Action?.signer_id ?? '') ?? false;
+        const native = fromCoffer ? 0n : transferYocto(receipt);
         const ft = ftTransferCall(receipt, tokens);
         if (native > 0n || ft) candidates.push({ at, receipt, native, ft: ft ? { method: ft.method } : null });
       }

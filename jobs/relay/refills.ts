@@ -1,7 +1,7 @@
-// Refills: a repeatable job (every REFILL_INTERVAL_SECONDS) keeps operational balances between
-// fund_below and fund_to — relayer EOAs, the bundler's EOA (a transfer) and the paymaster's
-// deposit at the ERC-4337 EntryPoint (`depositTo`) — paid from the treasury hot wallet (a
-// keystore key). At most one refill per target is in flight, at most daily_cap per target per
+// EVM refills (NEAR's: jobs/near-operations.ts): a repeatable job (every REFILL_INTERVAL_SECONDS)
+// keeps operational balances between fund_below and fund_to — relayer EOAs, the bundler's EOA
+// (a transfer) and the paymaster's deposit at the ERC-4337 EntryPoint (`depositTo`) — paid from
+// the treasury hot wallet (a keystore key). At most one refill per target is in flight, at most daily_cap per target per
 // UTC day, and never more than the treasury's ledger balance after what is in flight. When the
 // treasury itself is low an alert goes out (a log line, and a signed webhook if configured).
 //
@@ -68,7 +68,7 @@ const targetFromRow = (r: TargetRow): RefillTarget => ({
 });
 
 export async function listRefillTargets(db: Queryable): Promise<RefillTarget[]> {
-  const { rows } = await db.query<TargetRow>('SELECT * FROM refill_targets ORDER BY name');
+  const { rows } = await db.query<TargetRow>(`SELECT * FROM refill_targets WHERE chain = 'ethereum' ORDER BY name`);
   return rows.map(targetFromRow);
 }
 
@@ -183,7 +183,7 @@ async function pass(ctx: RefillContext): Promise<RefillOutcome> {
     return { targets: [], treasury };
   }
   const hot = await ctx.keys.get(ctx.treasuryKeyName);
-  const { rows: open } = await ctx.pool.query<RefillRow>(`SELECT * FROM refills WHERE status = 'submitted' ORDER BY id`);
+  const { rows: open } = await ctx.pool.query<RefillRow>(`SELECT r.* FROM refills r JOIN refill_targets t ON t.name = r.target WHERE t.chain = 'ethereum' AND r.status = 'submitted' ORDER BY r.id`);
   for (const row of open) await follow(ctx, row, 0);
   const treasuryState = { status: 'configured' as const, address: hot.address, ledgerBalance: '0', low: false };
   const outcome: RefillOutcome = { targets: [], treasury: treasuryState };
@@ -247,7 +247,7 @@ async function submit(ctx: RefillContext, hot: Awaited<ReturnType<OperationalKey
     // Serialized with other refills' bookkeeping: the treasury check counts what is in flight.
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['refill-submit']);
     const { rows: flight } = await client.query<{ reserved: string }>(
-      `SELECT coalesce(sum(r.amount), 0)::text AS reserved FROM refills r WHERE r.status = 'submitted'`,
+      `SELECT coalesce(sum(r.amount), 0)::text AS reserved FROM refills r JOIN refill_targets t ON t.name = r.target WHERE t.chain = 'ethereum' AND r.status = 'submitted'`,
     );
     const available = (await ledgerBalance(client, treasuryHotAccount)) - BigInt(flight[0]!.reserved);
     const cost = amount + gas * maxFeePerGas;

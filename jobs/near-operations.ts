@@ -1,0 +1,343 @@
+// coffer's own NEAR spending, paid from its NEAR hot account (COFFER_NEAR_ACCOUNT, key in the
+// keystore) and booked like every refill:
+//   - signing refills: every predecessor coffer signs MPC `sign` calls as (a user's NEAR account,
+//     coffer's own) is a refill target on chain `near`; below fund_below it gets fund_to − balance.
+//     A `sign` prepays ~0.03 NEAR at 300 TGas and the MVP's sweep leaves only 0.01 NEAR, so
+//     without this the reserve and signing would starve each other.
+//   - the gas each `sign` call burns (nearKeystoreSignCall's onCost).
+//   - `storage_deposit` of a user's NEAR account on each accepted NEP-141 token when its deposit
+//     address is first handed out, so a token deposit cannot bounce.
+//
+// Ledger: what coffer put on an account is coffer's, never custody, so it has its own account:
+//   refill.settled         treasury:near:hot → operations:near:signing:<account> (amount), → fees:near (gas)
+//   signing.fee            operations:near:signing:<account> → fees:near (gas a sign call burnt, and its 1 yocto)
+//   storage.deposited      treasury:near:hot → operations:near:storage:<account> (locked in the token), → fees:near
+// The sweep moves only what custody holds, so refilled NEAR is never swept as a deposit, and the
+// indexer skips transfers signed by the hot account, so it is never credited as one.
+import { createHash } from 'node:crypto';
+import { teraToGas } from 'near-api-js';
+import { finalOutcome, nearRpc, outcomeFeeYocto, outcomeSucceeded, viewAccessKey, viewAccount, callView, functionCallAction, nearTransaction, sealNearTransaction, transferAction, isMissing, type NearRpc, type SignCost } from '../chains/index.ts';
+import { withTransaction, type Logger, type Pool, type Queryable } from '../infra/index.ts';
+import { chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../ledger/index.ts';
+import { nearKeyName, type Signature } from '../signer/index.ts';
+
+export const nearChain = 'near';
+export const nearHotAccount = chart.treasuryHot(nearChain);
+/** coffer's NEAR on an account it signs as: refills in, sign-call gas out. */
+export const nearSigningAccount = (accountId: string) => chart.operations(nearChain, `signing:${accountId}`);
+/** NEAR coffer locked in token contracts to register an account (NEP-145 storage). */
+export const nearStorageAccount = (accountId: string) => chart.operations(nearChain, `storage:${accountId}`);
+
+/** Refill a predecessor below 0.05 NEAR up to 0.1 NEAR (three `sign` prepayments), at most 1 NEAR a day. */
+export const nearSigningFundBelowYocto = 5n * 10n ** 22n;
+export const nearSigningFundToYocto = 10n ** 23n;
+export const nearSigningDailyCapYocto = 10n ** 24n;
+const storageDepositGasTera = 30;
+const pollIntervalMs = 250;
+
+export interface NearOperationsContext {
+  pool: Pool;
+  writer: LedgerWriter;
+  logger: Logger;
+  rpcUrl: string;
+  /** COFFER_NEAR_ACCOUNT: pays refills and storage deposits with its keystore key. */
+  hotAccount: string;
+  publicKeyOf: (accountId: string) => Promise<string | null>;
+  sign: (keyName: string, bytes: Uint8Array) => Promise<Signature>;
+  /** Accepted NEP-141 contracts (NEAR_TOKENS). */
+  tokens: readonly string[];
+  /** How long a pass waits for a refill to be final before leaving it to the next pass. */
+  confirmTimeoutMs?: number;
+}
+
+/** The token contracts of NEAR_TOKENS (`USDC=usdc.devnet,…`). */
+export const nearTokenContracts = (text: string | undefined): string[] => (text ?? '').split(',').filter(Boolean).map((pair) => pair.slice(pair.indexOf('=') + 1));
+
+/** A refill target's name: a-z0-9- only, so the account id is hashed (the address column keeps it). */
+export const nearSigningTargetName = (accountId: string) => `near-signing-${createHash('sha256').update(accountId).digest('hex').slice(0, 24)}`;
+
+/** Makes `accountId` a signing refill target (idempotent); called for every predecessor before it signs. */
+export async function ensureNearSigningTarget(db: Queryable, accountId: string): Promise<void> {
+  await db.query(
+    `INSERT INTO refill_targets (name, chain, kind, address, entry_point, account, fund_below, fund_to, daily_cap)
+     VALUES ($1, 'near', 'balance', $2, NULL, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING`,
+    [nearSigningTargetName(accountId), accountId, nearSigningAccount(accountId), nearSigningFundBelowYocto.toString(), nearSigningFundToYocto.toString(), nearSigningDailyCapYocto.toString()],
+  );
+}
+
+export interface NearRefillOutcome {
+  targets: { accountId: string; balance: string; action: 'ok' | 'refilled' | 'in_flight' | 'daily_cap_reached' | 'treasury_short' | 'unreadable'; amount?: string }[];
+  treasuryLedgerBalance: string;
+}
+
+interface TargetRow {
+  name: string;
+  address: string;
+  account: string;
+  fund_below: string;
+  fund_to: string;
+  daily_cap: string;
+}
+
+interface RefillRow {
+  id: string;
+  target: string;
+  amount: string;
+  tx_hash: string;
+  raw_tx: string;
+}
+
+/**
+ * Everything the hot account signs runs under one session lock, from signing to final, so two
+ * of its transactions never take the same nonce (a refill left unfinal by a pass is counted by
+ * `signFromHot`).
+ */
+const hotLock = 'near-hot-account';
+
+async function underHotLock<T>(ctx: NearOperationsContext, mode: 'try' | 'wait', work: () => Promise<T>): Promise<T | null> {
+  const lock = await ctx.pool.connect();
+  try {
+    if (mode === 'wait') await lock.query('SELECT pg_advisory_lock(hashtext($1))', [hotLock]);
+    else if (!(await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [hotLock])).rows[0]!.ok) return null;
+    try {
+      return await work();
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [hotLock]);
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+/** One pass over the NEAR targets. Null when another worker holds the hot account (a pass, a storage registration). */
+export function nearRefillPass(ctx: NearOperationsContext): Promise<NearRefillOutcome | null> {
+  return underHotLock(ctx, 'try', () => pass(ctx));
+}
+
+async function pass(ctx: NearOperationsContext): Promise<NearRefillOutcome> {
+  const rpc = nearRpc(ctx.rpcUrl);
+  const { rows: open } = await ctx.pool.query<RefillRow>(
+    `SELECT r.id::text, r.target, r.amount::text, r.tx_hash, r.raw_tx FROM refills r JOIN refill_targets t ON t.name = r.target WHERE t.chain = 'near' AND r.status = 'submitted' ORDER BY r.id`,
+  );
+  for (const row of open) await follow(ctx, rpc, row, 0);
+  // Every predecessor of a derived deposit address whose key coffer holds signs MPC calls for its sweeps.
+  const { rows: predecessors } = await ctx.pool.query<{ predecessor: string }>(`SELECT DISTINCT predecessor FROM deposit_addresses WHERE chain <> 'near' ORDER BY predecessor`);
+  for (const { predecessor } of predecessors) if (await ctx.publicKeyOf(predecessor)) await ensureNearSigningTarget(ctx.pool, predecessor);
+  const outcome: NearRefillOutcome = { targets: [], treasuryLedgerBalance: '0' };
+  const { rows: targets } = await ctx.pool.query<TargetRow>(`SELECT name, address, account, fund_below::text, fund_to::text, daily_cap::text FROM refill_targets WHERE chain = 'near' ORDER BY name`);
+  for (const target of targets) {
+    let balance: bigint;
+    try {
+      balance = BigInt((await viewAccount(rpc, target.address)).amount);
+    } catch (error) {
+      ctx.logger.warn('near refill: cannot read a target balance', { target: target.address, error: error instanceof Error ? error.message : String(error) });
+      outcome.targets.push({ accountId: target.address, balance: '?', action: 'unreadable' });
+      continue;
+    }
+    const line = { accountId: target.address, balance: balance.toString() };
+    const { rows: inFlight } = await ctx.pool.query(`SELECT 1 FROM refills WHERE target = $1 AND status = 'submitted'`, [target.name]);
+    if (inFlight[0]) {
+      outcome.targets.push({ ...line, action: 'in_flight' });
+      continue;
+    }
+    if (balance >= BigInt(target.fund_below)) {
+      outcome.targets.push({ ...line, action: 'ok' });
+      continue;
+    }
+    const { rows: today } = await ctx.pool.query<{ sum: string }>(
+      `SELECT coalesce(sum(amount), 0)::text AS sum FROM refills WHERE target = $1 AND status <> 'failed' AND created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`,
+      [target.name],
+    );
+    const room = BigInt(target.daily_cap) - BigInt(today[0]!.sum);
+    const want = BigInt(target.fund_to) - balance;
+    const amount = want < room ? want : room;
+    if (amount <= 0n) {
+      ctx.logger.warn('near refill: daily cap reached; the predecessor stays below its threshold', { target: target.address, balance: balance.toString() });
+      outcome.targets.push({ ...line, action: 'daily_cap_reached' });
+      continue;
+    }
+    const submitted = await submit(ctx, rpc, target, amount, balance);
+    if (!submitted) {
+      outcome.targets.push({ ...line, action: 'treasury_short', amount: amount.toString() });
+      continue;
+    }
+    await follow(ctx, rpc, submitted, ctx.confirmTimeoutMs ?? 30_000);
+    outcome.targets.push({ ...line, action: 'refilled', amount: amount.toString() });
+  }
+  outcome.treasuryLedgerBalance = (await ledgerBalance(ctx.pool, nearHotAccount)).toString();
+  if (outcome.targets.some((t) => t.action === 'treasury_short')) ctx.logger.error('ALERT NEAR hot account low', { account: ctx.hotAccount, ledgerBalance: outcome.treasuryLedgerBalance });
+  return outcome;
+}
+
+async function ledgerBalance(db: Queryable, account: string): Promise<bigint> {
+  const { rows } = await db.query<{ balance: string }>(
+    `SELECT b.balance::text FROM balances b JOIN accounts a ON a.id = b.account_id JOIN assets s ON s.id = b.asset_id WHERE a.path = $1 AND s.code = 'NEAR'`,
+    [account],
+  );
+  return rows[0] ? BigInt(rows[0].balance) : 0n;
+}
+
+/** A transaction from the hot account, signed with its keystore key (not yet sent). */
+async function signFromHot(ctx: NearOperationsContext, rpc: NearRpc, receiverId: string, actions: Parameters<typeof nearTransaction>[0]['actions']) {
+  const publicKey = await ctx.publicKeyOf(ctx.hotAccount);
+  if (!publicKey) throw new Error(`no key for coffer's NEAR account ${ctx.hotAccount} in the keystore; import it with \`coffer users import-near-key --account ${ctx.hotAccount}\``);
+  const accessKey = await viewAccessKey(rpc, ctx.hotAccount, publicKey);
+  const { rows } = await ctx.pool.query<{ nonce: string | null }>(`SELECT max(nonce)::text AS nonce FROM refills WHERE from_address = $1 AND status = 'submitted'`, [ctx.hotAccount]);
+  const stored = rows[0]?.nonce ? BigInt(rows[0].nonce) : 0n;
+  const nonce = (stored > BigInt(accessKey.nonce) ? stored : BigInt(accessKey.nonce)) + 1n;
+  const { borsh, hash } = nearTransaction({ signerId: ctx.hotAccount, publicKey, receiverId, nonce, blockHash: accessKey.block_hash, actions });
+  const signature = await ctx.sign(nearKeyName(ctx.hotAccount), hash);
+  if (signature.curve !== 'ed25519') throw new Error(`the key of ${ctx.hotAccount} is not an ed25519 key`);
+  return { nonce, ...sealNearTransaction(borsh, signature.signature) };
+}
+
+async function submit(ctx: NearOperationsContext, rpc: NearRpc, target: TargetRow, amount: bigint, balanceBefore: bigint): Promise<RefillRow | null> {
+  // The hot account's nonce is taken under the same lock as the ledger check, so two refills never share one.
+  return withTransaction(ctx.pool, async (client) => {
+    const { rows: flight } = await client.query<{ reserved: string }>(
+      `SELECT coalesce(sum(r.amount), 0)::text AS reserved FROM refills r JOIN refill_targets t ON t.name = r.target WHERE t.chain = 'near' AND r.status = 'submitted'`,
+    );
+    const available = (await ledgerBalance(client, nearHotAccount)) - BigInt(flight[0]!.reserved);
+    if (available < amount) {
+      ctx.logger.error('near refill: the hot account cannot pay this refill', { target: target.address, amount: amount.toString(), available: available.toString() });
+      return null;
+    }
+    const signed = await signFromHot(ctx, rpc, target.address, [transferAction(amount)]);
+    // Stored before it is sent: a crash after this re-broadcasts these bytes, never signs again.
+    const { rows } = await client.query<RefillRow>(
+      `INSERT INTO refills (target, amount, balance_before, status, from_address, nonce, tx_hash, raw_tx) VALUES ($1, $2, $3, 'submitted', $4, $5, $6, $7)
+       RETURNING id::text, target, amount::text, tx_hash, raw_tx`,
+      [target.name, amount.toString(), balanceBefore.toString(), ctx.hotAccount, signed.nonce.toString(), signed.id, signed.raw],
+    );
+    ctx.logger.info('near refill: sending', { target: target.address, amount: amount.toString(), hash: signed.id });
+    return rows[0]!;
+  });
+}
+
+/** Sends the stored bytes (again) and, once final, books the refill; not final after `waitMs`: the next pass looks again. */
+async function follow(ctx: NearOperationsContext, rpc: NearRpc, row: RefillRow, waitMs: number): Promise<void> {
+  const known = await finalOutcome(rpc, row.tx_hash, ctx.hotAccount);
+  if (!known) {
+    try {
+      await rpc.call('send_tx', { signed_tx_base64: row.raw_tx, wait_until: 'NONE' });
+    } catch (error) {
+      // The same bytes sent twice read as a used nonce; only a transaction the chain never saw failed.
+      if (!(await finalOutcome(rpc, row.tx_hash, ctx.hotAccount)) && !isMissing(error, 'TIMEOUT_ERROR')) {
+        const message = error instanceof Error ? error.message.slice(0, 300) : 'refused';
+        await ctx.pool.query(`UPDATE refills SET status = 'failed', status_reason = $2, settled_at = now() WHERE id = $1 AND status = 'submitted'`, [row.id, message]);
+        ctx.logger.error('near refill: the node refused it', { refill: row.id, error: message });
+        return;
+      }
+    }
+  }
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const outcome = await finalOutcome(rpc, row.tx_hash, ctx.hotAccount);
+    if (outcome) {
+      await settle(ctx, row, outcomeSucceeded(outcome), outcomeFeeYocto(outcome));
+      return;
+    }
+    if (Date.now() >= deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
+  }
+}
+
+async function settle(ctx: NearOperationsContext, row: RefillRow, success: boolean, feeYocto: bigint): Promise<void> {
+  const { rows } = await ctx.pool.query<{ account: string }>('SELECT account FROM refill_targets WHERE name = $1', [row.target]);
+  const postings: PostingInput[] = [];
+  if (success) postings.push({ source: nearHotAccount, destination: rows[0]!.account, asset: 'NEAR', amount: BigInt(row.amount) });
+  if (feeYocto > 0n) postings.push({ source: nearHotAccount, destination: chart.fees(nearChain), asset: 'NEAR', amount: feeYocto });
+  await ctx.writer.transaction(async (t) => {
+    const { rows: current } = await t.client.query<{ status: string }>('SELECT status FROM refills WHERE id = $1 FOR UPDATE', [row.id]);
+    if (current[0]?.status !== 'submitted') return;
+    const key = `refill:${row.id}:settled`;
+    const [result] = await t.append([{ kind: relayEntryKinds.refillSettled, idempotencyKey: key, sourceRef: row.tx_hash, metadata: { refillId: row.id, target: row.target, hash: row.tx_hash, success, fee: feeYocto.toString() }, postings }]);
+    if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused ${key}: ${result?.status}`);
+    await t.client.query(`UPDATE refills SET status = $2, status_reason = $3, fee = $4, entry_id = $5, settled_at = now() WHERE id = $1`, [
+      row.id, success ? 'confirmed' : 'failed', success ? null : 'failed on chain', feeYocto.toString(), result.entry.id.toString(),
+    ]);
+  });
+  ctx.logger.info('near refill: settled', { refill: row.id, success, amount: row.amount, fee: feeYocto.toString() });
+}
+
+/**
+ * Books the gas a `sign` call burnt: out of coffer's signing money on that account. What the
+ * signing account does not hold (a call before its first refill) was paid by the account's own
+ * balance, outside coffer's books, and is logged.
+ */
+export async function bookNearSignCost(options: { pool: Pool; writer: LedgerWriter; logger: Logger }, cost: SignCost): Promise<void> {
+  const account = nearSigningAccount(cost.predecessor);
+  const held = await ledgerBalance(options.pool, account);
+  // The 1 yoctoNEAR attached to `sign` stays with the contract: a cost of signing like the gas.
+  const spent = cost.feeYocto + cost.depositYocto;
+  const booked = spent < held ? spent : held;
+  if (booked < spent) options.logger.warn('near sign call: paid by the account beyond coffer\'s signing funds', { predecessor: cost.predecessor, txHash: cost.txHash, unbookedYocto: (spent - booked).toString() });
+  if (booked === 0n) return;
+  const key = `near:${cost.txHash}:signing.fee`;
+  const result = await options.writer.append({
+    kind: 'signing.fee',
+    idempotencyKey: key,
+    sourceRef: cost.txHash,
+    metadata: { predecessor: cost.predecessor, txHash: cost.txHash, fee: cost.feeYocto.toString(), deposit: cost.depositYocto.toString(), booked: booked.toString() },
+    postings: [{ source: account, destination: chart.fees(nearChain), asset: 'NEAR', amount: booked }],
+  });
+  if (result.status !== 'created' && result.status !== 'replayed') throw new Error(`the ledger refused ${key}: ${result.status}`);
+}
+
+/**
+ * What `nearKeystoreSignCall` calls after each `sign`: the predecessor becomes a refill target and
+ * the gas is booked. A booking that fails is logged, not thrown: the signature is already paid
+ * for, and losing it would only make the sweep sign (and pay) again.
+ */
+export function nearSignCostBooks(options: { pool: Pool; writer: LedgerWriter; logger: Logger }): (cost: SignCost) => Promise<void> {
+  return async (cost) => {
+    try {
+      await ensureNearSigningTarget(options.pool, cost.predecessor);
+      await bookNearSignCost(options, cost);
+    } catch (error) {
+      options.logger.error('near sign call: its gas could not be booked', { predecessor: cost.predecessor, txHash: cost.txHash, feeYocto: cost.feeYocto.toString(), error: error instanceof Error ? error.message : String(error) });
+    }
+  };
+}
+
+/**
+ * Registers a user's NEAR account on every accepted token (NEP-145 `storage_deposit`, paid by
+ * the hot account) and books each registration. Already registered: nothing is sent.
+ */
+export async function registerNearTokenStorage(ctx: NearOperationsContext, accountId: string): Promise<{ contract: string; action: 'registered' | 'already_registered' }[]> {
+  const rpc = nearRpc(ctx.rpcUrl);
+  const done: { contract: string; action: 'registered' | 'already_registered' }[] = [];
+  for (const contract of ctx.tokens) {
+    // Checked under the lock: two deliveries of the job never both pay (a second deposit would be refunded, not booked).
+    const action = await underHotLock(ctx, 'wait', async () => {
+      if ((await callView<unknown>(rpc, contract, 'storage_balance_of', { account_id: accountId })) !== null) return 'already_registered' as const;
+      const depositYocto = BigInt((await callView<{ min: string }>(rpc, contract, 'storage_balance_bounds', {})).min);
+      const signed = await signFromHot(ctx, rpc, contract, [functionCallAction('storage_deposit', { account_id: accountId, registration_only: true }, teraToGas(storageDepositGasTera), depositYocto)]);
+      await rpc.call('send_tx', { signed_tx_base64: signed.raw, wait_until: 'NONE' });
+      const outcome = await awaitFinal(rpc, signed.id, ctx.hotAccount, ctx.confirmTimeoutMs ?? 60_000);
+      const success = outcomeSucceeded(outcome);
+      const feeYocto = outcomeFeeYocto(outcome);
+      const postings: PostingInput[] = [];
+      if (success) postings.push({ source: nearHotAccount, destination: nearStorageAccount(accountId), asset: 'NEAR', amount: depositYocto });
+      if (feeYocto > 0n) postings.push({ source: nearHotAccount, destination: chart.fees(nearChain), asset: 'NEAR', amount: feeYocto });
+      const key = `near:${signed.id}:storage.deposited`;
+      const result = await ctx.writer.append({ kind: 'storage.deposited', idempotencyKey: key, sourceRef: signed.id, metadata: { accountId, contract, txHash: signed.id, success, fee: feeYocto.toString() }, postings });
+      if (result.status !== 'created' && result.status !== 'replayed') throw new Error(`the ledger refused ${key}: ${result.status}`);
+      if (!success) throw new Error(`storage_deposit of ${accountId} on ${contract} failed on chain (${signed.id})`);
+      ctx.logger.info('near token storage registered', { accountId, contract, txHash: signed.id });
+      return 'registered' as const;
+    });
+    done.push({ contract, action: action! });
+  }
+  return done;
+}
+
+async function awaitFinal(rpc: NearRpc, hash: string, sender: string, waitMs: number) {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const outcome = await finalOutcome(rpc, hash, sender);
+    if (outcome) return outcome;
+    if (Date.now() >= deadline) throw new Error(`the NEAR transaction ${hash} of ${sender} was not final after ${waitMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
+  }
+}
