@@ -2,7 +2,8 @@
 // indexer (`coffer indexer run --chain solana`) killed mid-run and restarted leaves exactly one
 // pending entry, one confirmation and one credit request per deposit; the workers
 // (`coffer start --workers`) killed while sweeps are in flight leave exactly one landed sweep per
-// deposit. The devnet (a slot every 50 ms, finalized 32 slots later) runs in this process.
+// deposit. The fee payer's funding, which those sweeps spend, is booked from the chain first.
+// The devnet (a slot every 50 ms, finalized 32 slots later) runs in this process.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -15,6 +16,7 @@ import { Redis } from 'ioredis';
 import { startHermesReplay, startSolanaDevnet, type HermesReplay, type SolanaDevnet } from '../../devnets/index.ts';
 import { silentLogger } from '../../infra/index.ts';
 import { recordSolanaFeePayerFunding, solanaRpc } from '../../indexers/index.ts';
+import { feePayerAccount, SolanaFundingError } from '../../indexers/solana/index.ts';
 import { indexerNodeFlags } from '../../indexers/supervise.ts';
 import { getBalances, LedgerWriter, verifyLedger } from '../../ledger/index.ts';
 import { ChainSignaturesEmulator, Keystore } from '../../signer/index.ts';
@@ -26,6 +28,7 @@ import { solanaAddressCodec } from './codec.ts';
 const cli = fileURLToPath(new URL('../../cli/coffer.ts', import.meta.url));
 const passphrase = 'solana-sigkill-passphrase';
 const redisUrl = 'redis://127.0.0.1:6379';
+const feePayerFunding = 5_000_000_000n;
 const redisPrefix = `coffer-test-solana-kill-${process.pid}-${randomBytes(2).toString('hex')}:`;
 
 interface CofferProcess {
@@ -41,6 +44,8 @@ let keystoreDir: string;
 let derivation: DerivationSettings;
 let env: NodeJS.ProcessEnv;
 let indexer: CofferProcess;
+let feePayer: string;
+let funding: { signature: string; entryId: bigint };
 const running = new Set<CofferProcess>();
 
 function startCoffer(args: string[]): CofferProcess {
@@ -71,11 +76,12 @@ before(async () => {
   const keystore = new Keystore({ directory: keystoreDir, passphrase, kdf: { m: 256, t: 1, p: 1 } });
   const emulator = await ChainSignaturesEmulator.open(keystore);
   derivation = { nearNetwork: 'testnet', bitcoinNetwork: 'regtest', roots: { secp256k1: emulator.rootKey('secp256k1'), ed25519: emulator.rootKey('ed25519') } };
-  const feePayer = solanaAddressCodec.fromPublicKey((await keystore.create('solana-fee-payer', 'ed25519')).publicKey);
+  feePayer = solanaAddressCodec.fromPublicKey((await keystore.create('solana-fee-payer', 'ed25519')).publicKey);
   const writer = new LedgerWriter({ pool: db.pool, logger: silentLogger });
   try {
-    const funding = await wallet.sendSol(feePayer, 5_000_000_000n);
-    await eventually('the fee payer funding finalized', () => recordSolanaFeePayerFunding({ writer, rpc: solanaRpc(devnet.rpcUrl), feePayer }, funding).catch(() => undefined), 30_000);
+    const signature = await wallet.sendSol(feePayer, feePayerFunding);
+    const booked = await eventually('the fee payer funding finalized', () => recordSolanaFeePayerFunding({ writer, rpc: solanaRpc(devnet.rpcUrl), feePayer }, signature).catch(() => undefined), 30_000);
+    funding = { signature, entryId: booked.entryId };
   } finally {
     await writer.close();
   }
@@ -129,6 +135,20 @@ async function depositors(names: string[], isSweepEnabled: boolean): Promise<{ u
 }
 
 describe('Solana under SIGKILL', () => {
+  test('the fee payer funding is booked from the chain once; a transaction that does not fund it is refused', async () => {
+    const writer = new LedgerWriter({ pool: db.pool, logger: silentLogger });
+    try {
+      const ctx = { writer, rpc: solanaRpc(devnet.rpcUrl), feePayer };
+      assert.deepEqual(await recordSolanaFeePayerFunding(ctx, funding.signature), { lamports: feePayerFunding, entryId: funding.entryId });
+      const other = await wallet.sendSol(solanaAddressCodec.fromPublicKey(randomBytes(32)), 1_000_000n);
+      await eventually('the other transfer finalized', async () => (await ctx.rpc<unknown>('getTransaction', [other, { commitment: 'finalized', maxSupportedTransactionVersion: 0 }])) ?? undefined, 30_000);
+      await assert.rejects(recordSolanaFeePayerFunding(ctx, other), SolanaFundingError);
+    } finally {
+      await writer.close();
+    }
+    assert.equal((await getBalances(db.pool, { account: feePayerAccount, asset: 'SOL' }))[0]!.balance, feePayerFunding);
+  });
+
   test('the indexer process killed mid-run and restarted: one pending, one confirmation, one credit request per deposit', async () => {
     indexer = startCoffer(['indexer', 'run', '--chain', 'solana']);
     await eventually('the solana cursor', async () => (await count("SELECT count(*) AS n FROM indexer_cursors WHERE indexer = 'solana'")) === 1, 30_000, indexer.output);
