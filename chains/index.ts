@@ -38,6 +38,7 @@ export {
 } from './bitcoin/index.ts';
 export { solanaAdapter } from './solana/adapter.ts';
 export { keystoreFeePayer, type SolanaFeePayer } from './solana/fee-payer.ts';
+export { solanaAddressCodec } from './solana/codec.ts';
 export { nearAdapter, accessKeyKind, finalOutcome, gasPriceYocto, near, sweepReserveYoctoDefault, type NearAdapterOptions } from './near/adapter.ts';
 export { nearAccountCodec, isNearAccountId } from './near/account-id.ts';
 export { nearRpc, viewAccount, viewAccessKey, callView, NearRpcError, isMissing, type NearRpc } from './near/rpc.ts';

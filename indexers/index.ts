@@ -13,3 +13,4 @@ export { ChainFollower, settleDeposits, type BlockSource, type SourceBlock, type
 export { nearRpc, type NearRpc } from './near/rpc.ts';
 export { nearSettings, registerNearTokens, watchedNearAccounts } from './near/run.ts';
 export { NearBlockSource } from './near/source.ts';
+export { solanaRpc, solanaTokens, solanaFollowSettings, registerSolanaTokens, SolanaBlockSource, recordSolanaFeePayerFunding, type SolanaRpc } from './solana/index.ts';

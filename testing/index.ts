@@ -1,1 +1,2 @@
 export { createTestDatabase, serverUrl, adminUrl, type TestDatabase } from './database.ts';
+export { solanaWallet, type SolanaWallet } from './solana-wallet.ts';

@@ -2,6 +2,7 @@ import { formatTable, withBenchDatabase, type Bench, type BenchResult } from '..
 import { indexerBench } from '../../indexers/evm/indexer.bench.ts';
 import { nearIndexerBench } from '../../indexers/near/indexer.bench.ts';
 import { bitcoinIndexerBench } from '../../indexers/bitcoin/indexer.bench.ts';
+import { solanaIndexerBench } from '../../indexers/solana/indexer.bench.ts';
 import { pipelineBench } from '../../jobs/pipeline.bench.ts';
 import { ledgerBench } from '../../ledger/ledger.bench.ts';
 import { deriveBench } from '../../signer/derive.bench.ts';
@@ -18,7 +19,7 @@ export async function bench(args: string[]): Promise<number> {
   const name = positionals[0];
   const progress = (line: string) => process.stderr.write(`[bench ${name}] ${line}\n`);
   const quick = values.quick ?? false;
-  const chainIndexerBenches: Record<string, Bench> = { near: nearIndexerBench, bitcoin: bitcoinIndexerBench };
+  const chainIndexerBenches: Record<string, Bench> = { near: nearIndexerBench, bitcoin: bitcoinIndexerBench, solana: solanaIndexerBench };
   const run = name === 'indexer' && values.chain !== undefined ? chainIndexerBenches[values.chain] : name ? benches[name] : undefined;
   const runOffline = name ? offline[name] : undefined;
   if (!run && !runOffline) throw new UsageError(`bench takes one of: ${[...Object.keys(benches), ...Object.keys(offline)].join(', ')}`);

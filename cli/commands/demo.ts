@@ -23,6 +23,7 @@ import { ChainSignaturesEmulator, Keystore } from '../../signer/index.ts';
 import { createUser, getDepositAddress } from '../../users/index.ts';
 import { nearDemo } from './demo-near.ts';
 import { bitcoinDemoStep } from './demo-bitcoin.ts';
+import { solanaDemo } from './demo-solana.ts';
 import { parse, UsageError } from './index.ts';
 
 const cli = fileURLToPath(new URL('../coffer.ts', import.meta.url));
@@ -203,6 +204,7 @@ export async function demo(args: string[]): Promise<number> {
     for (const check of report.checks.filter((c) => !c.ok)) process.stdout.write(`  FAIL ${check.name}: ${check.message}\n`);
     ok = report.ok && trial.every((line) => line.debits === line.credits);
     ok = (await nearDemo({ databaseUrl: `${databaseUrl}_near`, derivation, say })) && ok;
+    ok = (await solanaDemo({ databaseUrl: `${databaseUrl}_solana`, derivation, emulator, hermesUrl: hermes.url, redisUrl: config.REDIS_URL, say })) && ok;
 
     if (!ci) {
       const key = await createApiKey(pool, { role: 'operator', name: 'demo operator' });

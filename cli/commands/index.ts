@@ -102,9 +102,9 @@ export const commands: Record<string, CommandEntry> = {
     run: bench,
     usage: `  bench ledger [--json] [--quick]       measure the ledger writer, baselines and replay
   bench indexer [--json] [--quick]      EVM indexer blocks/s against a no-op store; RSS 5k vs 50k blocks
-  bench indexer --chain bitcoin|near [--json] [--quick]
+  bench indexer --chain bitcoin|near|solana [--json] [--quick]
                                         that chain's indexer against a bare fetch-and-decode loop
-                                        of the same blocks (bcoin regtest / the NEAR devnet)
+                                        of the same blocks (bcoin regtest / NEAR / LiteSVM devnet)
   bench pipeline [--json] [--quick]     confirmation → credit through outbox, BullMQ and Hermes:
                                         latency p50/p95 and deposits/s against direct calls
   bench derive [--json] [--quick]       deposit-address derivations per second

@@ -4,3 +4,4 @@ export { SolanaBlockSource } from './source.ts';
 export { decodeBlock, type AccountsBlock, type TokenList } from './decode.ts';
 export { solanaRpc, SolanaRpcError, type SolanaRpc } from './rpc.ts';
 export { runSolanaIndexer, rewindSolanaIndexer, registerSolanaTokens, solanaTokens, solanaFollowSettings, solanaIndexer, solanaFinalityDepthSlots } from './run.ts';
+export { recordSolanaFeePayerFunding, SolanaFundingError, feePayerAccount } from './funding.ts';

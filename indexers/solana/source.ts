@@ -8,7 +8,8 @@ import { noBlockCodes, SolanaRpcError, type SolanaRpc } from './rpc.ts';
 /** Blocks fetched at once: enough to keep a remote node busy, few enough to bound memory. */
 const concurrentFetchesMax = 8;
 
-const blockOptions = { commitment: 'confirmed', encoding: 'json', transactionDetails: 'accounts', rewards: false, maxSupportedTransactionVersion: 0 } as const;
+/** The cheapest `getBlock` form that shows who received what: balances and account keys, no instructions. */
+export const blockOptions = { commitment: 'confirmed', encoding: 'json', transactionDetails: 'accounts', rewards: false, maxSupportedTransactionVersion: 0 } as const;
 
 export class SolanaBlockSource implements BlockSource {
   readonly #rpc: SolanaRpc;
