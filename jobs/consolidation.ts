@@ -75,10 +75,13 @@ interface LiveRow {
   submitted_entry_id: bigint;
 }
 
+/** A batch window, at least a second: consolidation requests are deduplicated per window. */
+const batchWindowMs = (settings: Pick<ConsolidationChain, 'batchWindowSeconds'>): number => Math.max(settings.batchWindowSeconds, 1) * 1000;
+
 /** The `sweep-deposit` job of a consolidating chain: one `consolidate` job per chain and window. */
 export async function requestConsolidation(context: Pick<ConsolidationContext, 'pool' | 'chains'>, chain: string, nowMs = Date.now()): Promise<{ status: 'consolidation_requested'; runAfter: string }> {
   const settings = context.chains.get(chain)!;
-  const windowMs = Math.max(settings.batchWindowSeconds, 1) * 1000;
+  const windowMs = batchWindowMs(settings);
   const windowEndMs = Math.ceil((nowMs + 1) / windowMs) * windowMs;
   const runAfter = new Date(Math.min(windowEndMs, nowMs + settings.batchWindowSeconds * 1000));
   await enqueue(context.pool, [{ queue: 'sweeps', name: 'consolidate', dedupeKey: `consolidate:${chain}:${windowEndMs}`, payload: { chain }, runAfter }]);
@@ -115,8 +118,10 @@ export async function consolidate(context: ConsolidationContext, chain: string):
     await follow(context, settings, client, lock, report);
     const built = await build(context, settings, client, lock, report);
     if (built) await follow(context, settings, client, lock, report);
-    // Transactions short of their depth are looked at again in the next window.
-    if (report.following.length > 0) await requestConsolidation(context, chain);
+    // Transactions short of their depth are looked at again in the next window — strictly the
+    // next one: this run may itself be the current window's job, whose dedupe key a request for
+    // "now" would hit, and then nothing would follow the transaction any more.
+    if (report.following.length > 0) await requestConsolidation(context, chain, Date.now() + batchWindowMs(settings));
     return report;
   } finally {
     await lock.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
