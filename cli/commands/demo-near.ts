@@ -6,13 +6,14 @@
 // these credits.
 import { Account, JsonRpcProvider, KeyPair, nearToYocto } from 'near-api-js';
 import { ftStorageDepositYocto, startNearDevnet } from '../../devnets/index.ts';
-import { createPool, ensureDatabase, pg, quoteIdentifier, silentLogger, splitDatabaseUrl } from '../../infra/index.ts';
+import { createPool, ensureDatabase, silentLogger, splitDatabaseUrl } from '../../infra/index.ts';
 import { ChainFollower, NearBlockSource, nearRpc, nearSettings, registerNearTokens, watchedNearAccounts } from '../../indexers/index.ts';
 import { creditDeposit, parseAssetPricing, parseChainMinimums, parseDecimal, parseNativeMinimums, PriceSource } from '../../jobs/index.ts';
 import { formatUnits, LedgerWriter, verifyLedger } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
 import { createUser, getDepositAddress, getDepositHistory, type DerivationSettings } from '../../users/index.ts';
 import { nearSweepDemo } from './demo-near-sweep.ts';
+import { dropDatabase } from './demo-cleanup.ts';
 
 const followStepsMax = 50;
 
@@ -87,13 +88,3 @@ export async function nearDemo(options: { databaseUrl: string; derivation: Deriv
   }
 }
 
-async function dropDatabase(databaseUrl: string): Promise<void> {
-  const { database, maintenanceUrl } = splitDatabaseUrl(databaseUrl);
-  const client = new pg.Client({ connectionString: maintenanceUrl });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(database)} WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
-}

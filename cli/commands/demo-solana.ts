@@ -8,10 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { solanaAddressCodec } from '../../chains/index.ts';
 import { startSolanaDevnet } from '../../devnets/index.ts';
-import { createPool, ensureDatabase, loadConfig, pg, quoteIdentifier, silentLogger, splitDatabaseUrl } from '../../infra/index.ts';
+import { createPool, ensureDatabase, loadConfig, silentLogger, splitDatabaseUrl } from '../../infra/index.ts';
 import { ChainFollower, recordSolanaFeePayerFunding, registerSolanaTokens, SolanaBlockSource, solanaFollowSettings, solanaRpc, solanaTokens } from '../../indexers/index.ts';
 import { startJobSystem } from '../../jobs/index.ts';
 import { chart, formatUnits, getBalances, LedgerWriter, verifyLedger } from '../../ledger/index.ts';
@@ -19,6 +18,7 @@ import { migrate } from '../../migrations/index.ts';
 import { EmulatorSigner, Keystore, type ChainSignaturesEmulator } from '../../signer/index.ts';
 import { solanaWallet } from '../../testing/index.ts';
 import { createUser, getDepositAddress, type DerivationSettings } from '../../users/index.ts';
+import { dropDatabase, deleteRedisKeys } from './demo-cleanup.ts';
 
 const slotIntervalMs = 100;
 const depositLamports = 1_500_000_000n;
@@ -137,28 +137,3 @@ export async function solanaDemo(options: {
   }
 }
 
-async function dropDatabase(databaseUrl: string): Promise<void> {
-  const { database, maintenanceUrl } = splitDatabaseUrl(databaseUrl);
-  const client = new pg.Client({ connectionString: maintenanceUrl });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(database)} WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
-}
-
-async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-  await redis.connect();
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}

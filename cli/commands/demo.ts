@@ -25,6 +25,7 @@ import { nearDemo } from './demo-near.ts';
 import { bitcoinDemoStep } from './demo-bitcoin.ts';
 import { solanaDemo } from './demo-solana.ts';
 import { parse, UsageError } from './index.ts';
+import { dropDatabase, deleteRedisKeys } from './demo-cleanup.ts';
 
 const cli = fileURLToPath(new URL('../coffer.ts', import.meta.url));
 const finalityDepth = 3;
@@ -331,31 +332,3 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, conte
   }
 }
 
-
-async function dropDatabase(databaseUrl: string): Promise<void> {
-  const { database, maintenanceUrl } = splitDatabaseUrl(databaseUrl);
-  const client = new pg.Client({ connectionString: maintenanceUrl });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(database)} WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
-}
-
-/** The demo's queues and rate-limit counters, so a --ci run leaves Redis as it found it. */
-async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
-  // No reconnecting: a cleanup must end even when Redis went away.
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-  await redis.connect();
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
