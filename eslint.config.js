@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /** The top-level folders, each one room with one front door. */
-const rooms = ['api', 'bench', 'chains', 'cli', 'contracts', 'devnets', 'indexers', 'infra', 'jobs', 'ledger', 'migrations', 'signer', 'testing', 'users', 'wallets', 'web'];
+const rooms = ['api', 'bench', 'chains', 'cli', 'contracts', 'credits', 'devnets', 'indexers', 'infra', 'jobs', 'ledger', 'migrations', 'relayer', 'signer', 'sweeps', 'testing', 'users', 'wallets', 'web'];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'contracts/artifacts/**'] },
@@ -29,7 +29,7 @@ export default tseslint.config(
   },
   {
     // Rooms meet at their front doors (STYLE.md): from another room, import its index.ts only.
-    // A room's own sub-folders (indexers/evm, chains/evm, jobs/relay) are its furniture. Tests,
+    // A room's own sub-folders (indexers/evm, chains/evm, devnets/near) are its furniture. Tests,
     // test harnesses (testing/) and benchmarks (`*.bench.ts`, beside the code they measure and run
     // by `coffer bench`) may reach in.
     files: ['**/*.ts'],

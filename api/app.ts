@@ -19,7 +19,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { spendRoutes, walletRoutes } from './routes/wallets.ts';
 import { defenderRoutes } from './routes/defender.ts';
 import { forwarderRoutes } from './routes/forwarder.ts';
-import { RelayError } from '../jobs/index.ts';
+import { RelayError } from '../relayer/index.ts';
 import { WalletError } from '../wallets/index.ts';
 import { UserError } from '../users/index.ts';
 import { webPages } from '../web/index.ts';

@@ -6,7 +6,7 @@ import { createUserBody, depositsQuery, nearKeyBody, updateUserBody } from './ro
 import { createWalletBody, spendBody, spendsQuery } from './routes/wallets.ts';
 import { depositChains } from '../users/index.ts';
 import { policySchema } from '../wallets/index.ts';
-import { forwardRequestSchema } from '../jobs/index.ts';
+import { forwardRequestSchema } from '../relayer/index.ts';
 import { responseJsonSchemas, type ResponseName } from './responses.ts';
 
 /** A JSON answer whose shape is the named schema of responses.ts. */

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { evmChain } from '../chains/index.ts';
 import { depositChains } from '../users/index.ts';
 import { policySchema, severities, spendStatuses } from '../wallets/index.ts';
-import { speeds } from '../jobs/index.ts';
+import { speeds } from '../relayer/index.ts';
 
 const decimal = z.string().regex(/^-?[0-9]+$/).describe('a whole number as a decimal string (minor units for amounts)');
 const formatted = z.string().regex(/^-?[0-9]+(\.[0-9]+)?$/).describe('an amount in whole units as a decimal string, for display');

@@ -1,5 +1,5 @@
 // A local Hermes-compatible HTTP server for tests and the demo: the product's Pyth code path
-// (jobs/prices.ts, @pythnetwork/hermes-client) runs unchanged against it; only HERMES_URL
+// (credits/prices.ts, @pythnetwork/hermes-client) runs unchanged against it; only HERMES_URL
 // differs. It serves the v2 REST calls coffer makes — /v2/updates/price/latest,
 // /v2/updates/price/{publish_time}, /v2/price_feeds — from the series in hermes-series.json,
 // replayed onto the current clock (one update per second, cyclically), so a price asked for

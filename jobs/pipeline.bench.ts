@@ -14,12 +14,12 @@ import { startHermesReplay } from '../devnets/index.ts';
 import { loadConfig, silentLogger, type Pool } from '../infra/index.ts';
 import { depositEntryKinds, LedgerWriter, type AppendRequest, type AppendResult } from '../ledger/index.ts';
 import { createUser } from '../users/index.ts';
-import { creditDeposit, type CreditContext } from './credits.ts';
+import { creditDeposit, type CreditContext } from '../credits/credits.ts';
 import { OutboxDispatcher } from './dispatcher.ts';
 import { enqueue } from '../infra/index.ts';
-import { PriceSource } from './prices.ts';
+import { PriceSource } from '../credits/prices.ts';
 import { closeQueues, openQueues } from './queues.ts';
-import { parseAssetPricing, parseChainMinimums, parseDecimal } from './valuation.ts';
+import { parseAssetPricing, parseChainMinimums, parseDecimal } from '../credits/valuation.ts';
 import { redisConnection, startWorkers } from './workers.ts';
 
 const concurrency = 8;

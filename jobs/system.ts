@@ -4,17 +4,13 @@ import { UnrecoverableError, type Queue } from 'bullmq';
 import { redisOutageLog, type Config, type Logger, type Pool } from '../infra/index.ts';
 import { chart, type LedgerWriter } from '../ledger/index.ts';
 import { keystoreSigner, storedNearPublicKey, type Keystore, type Signer } from '../signer/index.ts';
-import { relayServices } from './relay/index.ts';
+import { relayServices } from '../relayer/index.ts';
 import { loadWebhookRoot, type GasEstimator } from '../wallets/index.ts';
-import type { CreditSettings } from './credits.ts';
 import { OutboxDispatcher } from './dispatcher.ts';
-import { PriceSource } from './prices.ts';
 import { closeQueues, openQueues, type QueueName } from './queues.ts';
 import { bitcoinAdapter, chainAdapter, evmChain, evmGasEstimator, keystoreFeePayer, satVbToSatKvb } from '../chains/index.ts';
-import type { ConsolidationChain } from './consolidation.ts';
-import type { SweepChain } from './sweeps.ts';
-import { nearTokenContracts, type NearOperationsContext } from './near-operations.ts';
-import { parseAssetPricing, parseChainMinimums, parseDecimal, parseNativeMinimums } from './valuation.ts';
+import { nearTokenContracts, type ConsolidationChain, type NearOperationsContext, type SweepChain } from '../sweeps/index.ts';
+import { parseAssetPricing, parseChainMinimums, parseDecimal, parseNativeMinimums, PriceSource, type CreditSettings } from '../credits/index.ts';
 import { redisConnection, startWorkers, type RunningWorkers } from './workers.ts';
 
 /** BullMQ's key prefix under the configured Redis prefix, so the board and the workers agree. */

@@ -17,12 +17,10 @@ import {
   type SpendContext,
   type WebhookContext,
 } from '../wallets/index.ts';
-import { creditDeposit, reverseCredit, type CreditContext } from './credits.ts';
+import { creditDeposit, reverseCredit, type CreditContext } from '../credits/index.ts';
 import type { QueueName } from './queues.ts';
-import { type SweepContext } from './sweeps.ts';
-import { consolidate, consolidationChains, sweepOrConsolidate } from './consolidation.ts';
-import { monitorPass, refillPass, relayAllQueued, type RelayServices } from './relay/index.ts';
-import { nearRefillPass, registerNearTokenStorage, type NearOperationsContext } from './near-operations.ts';
+import { monitorPass, refillPass, relayAllQueued, type RelayServices } from '../relayer/index.ts';
+import { consolidate, consolidationChains, nearRefillPass, registerNearTokenStorage, sweepOrConsolidate, type NearOperationsContext, type SweepContext } from '../sweeps/index.ts';
 
 /** A handler for every job of a queue it serves, each taking its catalogued payload. */
 type Handlers = { [Q in QueueName]?: { [N in JobName<Q>]: (payload: JobPayload<Q, N>) => Promise<unknown> } };

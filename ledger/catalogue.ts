@@ -79,7 +79,7 @@ export const entryCatalogue = {
 
   /**
    * Signed and stored: custody → custody:…:sweeping. One deposit's sweep (account chains), or a
-   * UTXO chain's consolidation of many deposits' coins in one transaction (jobs/consolidation.ts).
+   * UTXO chain's consolidation of many deposits' coins in one transaction (sweeps/consolidation.ts).
    */
   'sweep.submitted': oneSweepOrConsolidation({ userId: id, depositEntryId: digits, address: id, treasury: id, nonce: z.number().int().nullable(), txHash: id }),
   'sweep.confirmed': oneSweepOrConsolidation({ userId: id, depositEntryId: digits, txHash: id, blockNumber: height, fee: digits }),

@@ -5,6 +5,7 @@ export { LedgerInputError, LedgerOverloadedError, LedgerClosedError } from './er
 export { parseAmount, formatUnits, amountMax } from './amounts.ts';
 export { assertAccountPath, normalizeAccount, parseAccountSelector } from './accounts.ts';
 export { chart } from './chart.ts';
+export { depositDetails, type DepositDetails } from './deposit-entry.ts';
 export {
   entryCatalogue,
   entryMetadata,

@@ -17,7 +17,7 @@ test('lint refuses a cross-room import of furniture and allows the front door', 
   const furniture = await doorMessages("import { LedgerWriter } from '../ledger/writer.ts';\nexport const w = LedgerWriter;\n", 'api/app.ts');
   assert.equal(furniture.length, 1, 'api/ importing ledger/writer.ts is refused');
   assert.match(furniture[0]!, /front door/);
-  const nested = await doorMessages("import { settleDeposits } from '../../indexers/core/deposits.ts';\nexport const s = settleDeposits;\n", 'jobs/relay/monitor.ts');
+  const nested = await doorMessages("import { settleDeposits } from '../../indexers/core/deposits.ts';\nexport const s = settleDeposits;\n", 'chains/evm/adapter.ts');
   assert.equal(nested.length, 1, 'a nested file reaching into another room is refused too');
   const door = await doorMessages("import { LedgerWriter } from '../ledger/index.ts';\nexport const w = LedgerWriter;\n", 'api/app.ts');
   assert.deepEqual(door, [], 'the door is allowed');

@@ -14,12 +14,12 @@ import { silentLogger } from '../infra/index.ts';
 import { LedgerWriter } from '../ledger/index.ts';
 import { Keystore } from '../signer/index.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
-import { relayAllQueued, type ForwarderContext } from '../jobs/relay/forwarder.ts';
-import { monitorPass } from '../jobs/relay/monitor.ts';
-import { FeeOracle } from '../jobs/relay/pricing.ts';
-import { recordTreasuryFunding, refillPass, type RefillContext } from '../jobs/relay/refills.ts';
-import { createRelayer, OperationalKeys, type Relayer } from '../jobs/relay/relayers.ts';
-import type { RelayContext } from '../jobs/relay/transactions.ts';
+import { relayAllQueued, type ForwarderContext } from '../relayer/forwarder.ts';
+import { monitorPass } from '../relayer/monitor.ts';
+import { FeeOracle } from '../relayer/pricing.ts';
+import { recordTreasuryFunding, refillPass, type RefillContext } from '../relayer/refills.ts';
+import { createRelayer, OperationalKeys, type Relayer } from '../relayer/relayers.ts';
+import type { RelayContext } from '../relayer/transactions.ts';
 
 export const ether = 10n ** 18n;
 

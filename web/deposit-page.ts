@@ -5,7 +5,8 @@
 import { Hono } from 'hono';
 import QRCode from 'qrcode';
 import type { ApiDependencies } from '../api/index.ts';
-import { chocoScale, depositProgress, type DepositCredit, type SweepView } from '../jobs/index.ts';
+import { chocoScale } from '../credits/index.ts';
+import { depositProgress, type DepositCredit, type SweepView } from '../sweeps/index.ts';
 import { formatUnits } from '../ledger/index.ts';
 import { depositChains, getDepositAddress, getUser, getUserBalances, getUserChoco, listUserDeposits, type DepositAddress, type UserDeposit } from '../users/index.ts';
 import { PageError, requireCsrf, requireSession, type WebEnv } from './guard.ts';

@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import type { z } from 'zod';
 import { listIndexerStatus, type IndexerStatus } from '../../indexers/index.ts';
-import { listRefillTargets, refillHistory, relayChain, targetBalance, treasuryHotAccount, treasuryNotConfigured, type RefillContext } from '../../jobs/index.ts';
+import { listRefillTargets, refillHistory, relayChain, targetBalance, treasuryHotAccount, treasuryNotConfigured, type RefillContext } from '../../relayer/index.ts';
 import { getBalances } from '../../ledger/index.ts';
 import { ApiError } from '../problem.ts';
 import { requireRole } from '../auth.ts';

@@ -9,25 +9,7 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { isHex, type Hex } from 'viem';
 import { z } from 'zod';
-import {
-  broadcast,
-  defenderView,
-  findByIdOrNonce,
-  getTransaction,
-  listTransactions,
-  login,
-  refresh,
-  relayerByAccessToken,
-  relayerByCredentials,
-  relayerStatus,
-  relayerView,
-  relayStatus,
-  replaceTransaction,
-  replaceWithNoop,
-  sendTransaction,
-  type Relayer,
-  type RelayContext,
-} from '../../jobs/index.ts';
+import { broadcast, defenderView, findByIdOrNonce, getTransaction, listTransactions, login, refresh, relayerByAccessToken, relayerByCredentials, relayerStatus, relayerView, relayStatus, replaceTransaction, replaceWithNoop, sendTransaction, type Relayer, type RelayContext } from '../../relayer/index.ts';
 import { signatureHex } from '../../chains/index.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
 import { ApiError, readJsonBody, readOptionalJsonBody } from '../problem.ts';

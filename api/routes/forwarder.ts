@@ -1,7 +1,7 @@
 // /v1/forwarder: gasless requests. A dapp's backend (a user or operator key) posts what its
 // user signed; coffer checks and relays it, and the user needs no ETH.
 import { Hono } from 'hono';
-import { forwardRequestView, getForwardRequest, getTransaction, submitForwardRequest, type ForwarderContext } from '../../jobs/index.ts';
+import { forwardRequestView, getForwardRequest, getTransaction, submitForwardRequest, type ForwarderContext } from '../../relayer/index.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
 import { pathParam } from '../params.ts';

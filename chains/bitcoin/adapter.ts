@@ -4,7 +4,7 @@
 //
 // A Bitcoin node has no address index (Core without -txindex/scantxoutset, bcoin without
 // --index-address), and coffer already knows every deposit UTXO from its own ledger. So custody
-// leaves through `planConsolidation` with the UTXOs named by the caller (jobs/consolidation.ts),
+// leaves through `planConsolidation` with the UTXOs named by the caller (sweeps/consolidation.ts),
 // not through the account-style `planTransfer`/`balance`, which refuse with a ChainError.
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import type { Signature } from '../../signer/index.ts';

@@ -12,7 +12,7 @@ import { startAnvil, startNearDevnet, type Anvil, type NearDevnet } from '../../
 import { silentLogger } from '../../infra/index.ts';
 import { depositEntryKinds, getBalances, LedgerWriter } from '../../ledger/index.ts';
 import { ChainSignaturesSigner, importNearKey, Keystore, keystoreSigner, nearKeyName, storedNearPublicKey } from '../../signer/index.ts';
-import { sweepDeposit, type SweepContext } from '../../jobs/sweeps.ts';
+import { sweepDeposit, type SweepContext } from '../../sweeps/sweeps.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing/index.ts';
 import { createUser, getDepositAddress } from '../../users/index.ts';
 import { accessKeyKind, chainAdapter, mpcRootKeys, nearKeystoreSignCall, type SignCost } from '../index.ts';

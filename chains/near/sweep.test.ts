@@ -12,7 +12,7 @@ import { startNearDevnet, type NearDevnet } from '../../devnets/index.ts';
 import { silentLogger } from '../../infra/index.ts';
 import { depositEntryKinds, getBalances, LedgerWriter, verifyLedger } from '../../ledger/index.ts';
 import { ChainSignaturesEmulator, EmulatorSigner, importNearKey, Keystore, keystoreSigner, storedNearPublicKey } from '../../signer/index.ts';
-import { sweepDeposit, type SweepContext } from '../../jobs/sweeps.ts';
+import { sweepDeposit, type SweepContext } from '../../sweeps/sweeps.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing/index.ts';
 import { createUser, getDepositAddress } from '../../users/index.ts';
 import { accessKeyKind, nearAdapter, outcomeFeeYocto, type FinalOutcomeView } from '../index.ts';

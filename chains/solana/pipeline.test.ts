@@ -17,7 +17,7 @@ import { ChainFollower } from '../../indexers/core/index.ts';
 import { solanaWallet, type SolanaWallet } from '../../testing/solana-wallet.ts';
 import { registerSolanaTokens, solanaFollowSettings, solanaRpc, solanaTokens, SolanaBlockSource } from '../../indexers/solana/index.ts';
 import { startJobSystem, sweepChains, type JobSystem } from '../../jobs/system.ts';
-import { sweepDeposit } from '../../jobs/sweeps.ts';
+import { sweepDeposit } from '../../sweeps/sweeps.ts';
 import { chart, getBalances, LedgerWriter, verifyLedger } from '../../ledger/index.ts';
 import { ChainSignaturesEmulator, EmulatorSigner, Keystore } from '../../signer/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing/index.ts';

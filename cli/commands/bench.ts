@@ -7,7 +7,7 @@ import { pipelineBench } from '../../jobs/pipeline.bench.ts';
 import { ledgerBench } from '../../ledger/ledger.bench.ts';
 import { deriveBench } from '../../signer/derive.bench.ts';
 import { policyBench } from '../../wallets/policy.bench.ts';
-import { relayerBench } from '../../jobs/relay/relay.bench.ts';
+import { relayerBench } from '../../relayer/relay.bench.ts';
 import { parse, printJson, UsageError } from './index.ts';
 
 const benches: Record<string, Bench> = { ledger: ledgerBench, indexer: indexerBench, pipeline: pipelineBench, policy: policyBench, relayer: relayerBench };

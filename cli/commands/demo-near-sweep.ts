@@ -9,7 +9,7 @@ import { Account, JsonRpcProvider, KeyPair, nearToYocto } from 'near-api-js';
 import { accessKeyKind, nearAdapter, sweepReserveYoctoDefault } from '../../chains/index.ts';
 import type { NearDevnet } from '../../devnets/index.ts';
 import { silentLogger, type Pool } from '../../infra/index.ts';
-import { sweepDeposit } from '../../jobs/index.ts';
+import { sweepDeposit } from '../../sweeps/index.ts';
 import { formatUnits, type LedgerWriter } from '../../ledger/index.ts';
 import { ChainSignaturesEmulator, EmulatorSigner, importNearKey, Keystore, keystoreSigner, storedNearPublicKey } from '../../signer/index.ts';
 

@@ -8,7 +8,7 @@ import { Account, JsonRpcProvider, KeyPair, nearToYocto } from 'near-api-js';
 import { ftStorageDepositYocto, startNearDevnet } from '../../devnets/index.ts';
 import { createPool, ensureDatabase, silentLogger, splitDatabaseUrl } from '../../infra/index.ts';
 import { ChainFollower, NearBlockSource, nearRpc, nearSettings, registerNearTokens, watchedNearAccounts } from '../../indexers/index.ts';
-import { creditDeposit, parseAssetPricing, parseChainMinimums, parseDecimal, parseNativeMinimums, PriceSource } from '../../jobs/index.ts';
+import { creditDeposit, parseAssetPricing, parseChainMinimums, parseDecimal, parseNativeMinimums, PriceSource } from '../../credits/index.ts';
 import { formatUnits, LedgerWriter, verifyLedger } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
 import { createUser, getDepositAddress, getDepositHistory, type DerivationSettings } from '../../users/index.ts';

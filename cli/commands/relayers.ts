@@ -2,19 +2,7 @@
 // balances the refill job keeps. Keys are created in the keystore; secrets are printed once.
 import { createPublicClient, getAddress, http, type Hex, type PublicClient } from 'viem';
 import { createLogger, loadConfig, type Config } from '../../infra/index.ts';
-import {
-  createRelayer,
-  listRefillTargets,
-  listRelayers,
-  OperationalKeys,
-  recordTreasuryFunding,
-  refillPass,
-  RelayError,
-  relayChain,
-  setRefillTarget,
-  treasuryHotAccount,
-  treasuryNotConfigured,
-} from '../../jobs/index.ts';
+import { createRelayer, listRefillTargets, listRelayers, OperationalKeys, recordTreasuryFunding, refillPass, RelayError, relayChain, setRefillTarget, treasuryHotAccount, treasuryNotConfigured } from '../../relayer/index.ts';
 import { getBalances, LedgerWriter } from '../../ledger/index.ts';
 import { keystoreHasKey } from '../../signer/index.ts';
 import { operationalKeystore } from './keystore.ts';

@@ -9,7 +9,9 @@ import { ChainSignaturesEmulator, ChainSignaturesSigner, EmulatorSigner, ensureE
 import { mpcRootKeys, nearKeystoreSignCall } from '../../chains/index.ts';
 import type { DerivationSettings } from '../../users/index.ts';
 import { createLogger, createPool, ensureDatabase, loadConfig, redisOutageLog, superviseCoffer, type Config, type Logger, type Pool } from '../../infra/index.ts';
-import { closeQueues, nearSignCostBooks, openConfiguredQueues, relayServices, startJobSystem } from '../../jobs/index.ts';
+import { closeQueues, openConfiguredQueues, startJobSystem } from '../../jobs/index.ts';
+import { nearSignCostBooks } from '../../sweeps/index.ts';
+import { relayServices } from '../../relayer/index.ts';
 import { developmentPassphrase, operationalKeystore } from './keystore.ts';
 import { loadWebhookRoot } from '../../wallets/index.ts';
 import { LedgerWriter, ProjectionFollower } from '../../ledger/index.ts';

@@ -5,8 +5,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHermesReplay, type HermesReplay } from '../../devnets/index.ts';
-import { creditDeposit, PriceSource, pythFeeds } from '../../jobs/index.ts';
-import { parseAssetPricing, parseChainMinimums, parseDecimal } from '../../jobs/valuation.ts';
+import { creditDeposit, PriceSource, pythFeeds } from '../../credits/index.ts';
+import { parseAssetPricing, parseChainMinimums, parseDecimal } from '../../credits/valuation.ts';
 import { catchUp, depositsProjection, getBalances, verifyLedger } from '../../ledger/index.ts';
 import { listUserDeposits } from '../../users/index.ts';
 import { DeepReorgError } from '../core/index.ts';

@@ -8,8 +8,8 @@ import { startNearDevnet, ftStorageDepositYocto, type NearDevnet } from '../../d
 import { createApiKey, createApp } from '../../api/index.ts';
 import { depositHistory } from '../../api/responses.ts';
 import { silentLogger } from '../../infra/index.ts';
-import { creditDeposit, PriceSource, type CreditContext } from '../../jobs/index.ts';
-import { parseAssetPricing, parseChainMinimums, parseDecimal, parseNativeMinimums } from '../../jobs/valuation.ts';
+import { creditDeposit, PriceSource, type CreditContext } from '../../credits/index.ts';
+import { parseAssetPricing, parseChainMinimums, parseDecimal, parseNativeMinimums } from '../../credits/valuation.ts';
 import { LedgerWriter, verifyLedger } from '../../ledger/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing/index.ts';
 import { createUser, getDepositAddress } from '../../users/index.ts';

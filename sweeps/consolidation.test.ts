@@ -15,9 +15,9 @@ import { getBalances, verifyLedger } from '../ledger/index.ts';
 import { createBitcoinWorld, type BitcoinWorld } from '../testing/bitcoin-world.ts';
 import { ChainSignaturesEmulator, EmulatorSigner } from '../signer/index.ts';
 import { consolidate, feeShares, requestConsolidation, type ConsolidationContext } from './consolidation.ts';
-import { creditDeposit } from './credits.ts';
-import { PriceSource } from './prices.ts';
-import { parseAssetPricing, parseChainMinimums, parseDecimal } from './valuation.ts';
+import { creditDeposit } from '../credits/credits.ts';
+import { PriceSource } from '../credits/prices.ts';
+import { parseAssetPricing, parseChainMinimums, parseDecimal } from '../credits/valuation.ts';
 
 const finalityDepth = 2;
 // Development roots; any fixed pair serves here.

@@ -6,9 +6,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicClient, http, toHex, type Hex, type PublicClient } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { startAnvil, type Anvil } from '../../devnets/index.ts';
+import { startAnvil, type Anvil } from '../devnets/index.ts';
 import { sendInNonceOrder, waitMined } from './raw-sends.ts';
-import { nodeAnswer } from '../../chains/index.ts';
+import { nodeAnswer } from '../chains/index.ts';
 
 let anvil: Anvil;
 let client: PublicClient;

@@ -4,7 +4,7 @@
 // every later nonce waits behind it forever, so the wait watches the chain nonce and, when it
 // stalls, sends the next few again. Bench support, not product code.
 import type { Address, Hex, PublicClient } from 'viem';
-import { nodeAnswer } from '../../chains/index.ts';
+import { nodeAnswer } from '../chains/index.ts';
 
 /** Answers that mean the node already has this transaction, or already mined its nonce. */
 const alreadyTaken = /already known|known transaction|nonce too low|already imported/i;

@@ -1,9 +1,9 @@
 // The relayer's services assembled from configuration, for the API process (sends, signing,
 // reads) and the workers (the monitor and refill passes). Without an EVM node there is none.
 import { createPublicClient, getAddress, http, type PublicClient } from 'viem';
-import type { Config, Logger, Pool } from '../../infra/index.ts';
-import type { LedgerWriter } from '../../ledger/index.ts';
-import type { Keystore } from '../../signer/index.ts';
+import type { Config, Logger, Pool } from '../infra/index.ts';
+import type { LedgerWriter } from '../ledger/index.ts';
+import type { Keystore } from '../signer/index.ts';
 import type { ForwarderContext } from './forwarder.ts';
 import { FeeOracle } from './pricing.ts';
 import { alertSecret, type RefillContext } from './refills.ts';

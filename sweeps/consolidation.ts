@@ -23,7 +23,7 @@ import { signTransfer, type BitcoinChainClient, type ConsolidationInput, type Si
 import { enqueue, type Logger, type Pool, type PoolClient } from '../infra/index.ts';
 import { catchUp, depositsProjection, getEntry, sweepEntryKinds, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
 import { compressSecp256k1, type Signer } from '../signer/index.ts';
-import { depositDetails } from './deposit-entry.ts';
+import { depositDetails } from '../ledger/index.ts';
 import { sweepDeposit, type SweepChain, type SweepContext, type SweepOutcome } from './sweeps.ts';
 
 /** Inputs per consolidation transaction; the rest wait for the next one (chains/bitcoin bounds it at 250). */

@@ -16,13 +16,13 @@
 // and the chain takes the fee it actually charged: the difference stays on the address. Only
 // the fee the chain names leaves custody, so that leftover stays in custody too (ledger =
 // chain), and the next sweep of the address, which sends all of custody, takes it along
-// (jobs/sweeps.test.ts).
+// (sweeps/sweeps.test.ts).
 import { UnrecoverableError } from 'bullmq';
 import { awaitConfirmations, signTransfer, type AssetSpec, type ChainAdapter, type ChainClient, type SignedTransaction } from '../chains/index.ts';
 import type { Logger, Pool, PoolClient } from '../infra/index.ts';
 import { chart, getEntry, sweepEntryKinds, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
 import type { KeyReference, Signature, Signer } from '../signer/index.ts';
-import { depositDetails } from './deposit-entry.ts';
+import { depositDetails } from '../ledger/index.ts';
 
 
 /** How long one job attempt waits for the confirmations before it lets BullMQ retry. */

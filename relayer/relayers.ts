@@ -3,10 +3,10 @@
 // tokens are kept only as SHA-256 hashes; they are shown once, on creation or login.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createPublicClient, getAddress, http, type Address } from 'viem';
-import { chainAdapter, evmAddressOfKey, evmChain, evmOperationalKey, type EvmOperationalKey } from '../../chains/index.ts';
-import { withTransaction, type Pool, type Queryable } from '../../infra/index.ts';
-import { chart } from '../../ledger/index.ts';
-import { OperationalKey, type Keystore } from '../../signer/index.ts';
+import { chainAdapter, evmAddressOfKey, evmChain, evmOperationalKey, type EvmOperationalKey } from '../chains/index.ts';
+import { withTransaction, type Pool, type Queryable } from '../infra/index.ts';
+import { chart } from '../ledger/index.ts';
+import { OperationalKey, type Keystore } from '../signer/index.ts';
 
 export class RelayError extends Error {
   override name = 'RelayError';

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Relayer as DefenderRelayer } from '@openzeppelin/defender-sdk-relay-signer-client';
 import type { Address } from 'viem';
-import { createRelayBed, type RelayBed } from '../../testing/relay-bed.ts';
+import { createRelayBed, type RelayBed } from '../testing/relay-bed.ts';
 
 const burst = 60;
 const pageLimit = 7;

@@ -5,12 +5,12 @@
 // signing alone allow). Nonces are checked gapless at the end. Every wait has a deadline that
 // grows with the size and fails saying what it waited for: a bench that hangs measures nothing.
 import { createWalletClient, http, type Hex } from 'viem';
-import type { Pool } from '../../infra/index.ts';
-import type { Bench } from '../../bench/index.ts';
-import { signEvmTransactionWithKey } from '../../chains/index.ts';
+import type { Pool } from '../infra/index.ts';
+import type { Bench } from '../bench/index.ts';
+import { signEvmTransactionWithKey } from '../chains/index.ts';
 import { sendInNonceOrder, waitMined } from './raw-sends.ts';
 import { OperationalKeys } from './relayers.ts';
-import { createRelayBed, ether } from '../../testing/relay-bed.ts';
+import { createRelayBed, ether } from '../testing/relay-bed.ts';
 
 /** Limits of the waits: a fixed allowance plus a tenth of a second per transaction, several times a normal run's pace. */
 const waitBaseMs = 60_000;

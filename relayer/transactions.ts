@@ -7,9 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import { getAddress, parseTransaction, type Address, type Hex, type PublicClient, type TransactionSerializable } from 'viem';
 import { z } from 'zod';
-import { withTransaction, type Logger, type Pool, type PoolClient, type Queryable } from '../../infra/index.ts';
-import { canonicalJson, type Json, type LedgerWriter } from '../../ledger/index.ts';
-import { nodeAnswer, signEvmTransactionWithKey } from '../../chains/index.ts';
+import { withTransaction, type Logger, type Pool, type PoolClient, type Queryable } from '../infra/index.ts';
+import { canonicalJson, type Json, type LedgerWriter } from '../ledger/index.ts';
+import { nodeAnswer, signEvmTransactionWithKey } from '../chains/index.ts';
 import { capped, isValidBump, minBump, speeds, type FeeOracle, type Fees, type Speed } from './pricing.ts';
 import { relayChain, relayerAccount, RelayError, sha256, type OperationalKeys, type Relayer } from './relayers.ts';
 

@@ -1,7 +1,8 @@
 // What credits and sweeps read from a `deposit.pending` entry: the indexer's metadata (who,
 // which chain and address, which token contract), parsed with the entry catalogue, and its one
 // posting (asset, amount).
-import { entryMetadata, type JournalEntry } from '../ledger/index.ts';
+import { entryMetadata } from './catalogue.ts';
+import type { JournalEntry } from './types.ts';
 
 export interface DepositDetails {
   userId: string;

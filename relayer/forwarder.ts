@@ -5,7 +5,7 @@
 // each one from the forwarder's ExecutedForwardRequest event when the relay is confirmed.
 import { encodeFunctionData, getAddress, parseAbi, recoverTypedDataAddress, type Address, type Hex } from 'viem';
 import { z } from 'zod';
-import type { Queryable } from '../../infra/index.ts';
+import type { Queryable } from '../infra/index.ts';
 import { listRelayers, randomId, RelayError, type Relayer } from './relayers.ts';
 import { broadcast, relayNow, sendTransaction, type RelayContext } from './transactions.ts';
 

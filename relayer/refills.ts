@@ -1,4 +1,4 @@
-// EVM refills (NEAR's: jobs/near-operations.ts): a repeatable job (every REFILL_INTERVAL_SECONDS)
+// EVM refills (NEAR's: sweeps/near-operations.ts): a repeatable job (every REFILL_INTERVAL_SECONDS)
 // keeps operational balances between fund_below and fund_to — relayer EOAs, the bundler's EOA
 // (a transfer) and the paymaster's deposit at the ERC-4337 EntryPoint (`depositTo`) — paid from
 // the treasury hot wallet (a keystore key). At most one refill per target is in flight, at most daily_cap per target per
@@ -9,10 +9,10 @@
 //          refill.settled   treasury:ethereum:hot → <target account> (amount), → fees:ethereum (gas)
 import { createHmac } from 'node:crypto';
 import { encodeFunctionData, getAddress, parseAbi, type Address, type Hex, type PublicClient, type TransactionSerializableEIP1559 } from 'viem';
-import { broadcastStored, signEvmTransactionWithKey } from '../../chains/index.ts';
-import { withTransaction, type Logger, type Pool, type Queryable } from '../../infra/index.ts';
-import { chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../../ledger/index.ts';
-import { signWebhook } from '../../wallets/index.ts';
+import { broadcastStored, signEvmTransactionWithKey } from '../chains/index.ts';
+import { withTransaction, type Logger, type Pool, type Queryable } from '../infra/index.ts';
+import { chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../ledger/index.ts';
+import { signWebhook } from '../wallets/index.ts';
 import { RelayError, relayChain, type OperationalKeys } from './relayers.ts';
 
 export const treasuryHotAccount = chart.treasuryHot(relayChain.chain);

@@ -4,7 +4,7 @@
 // that is "the last nonce seen" neither skips nor repeats, however many transactions share a
 // moment. Creation time is not such an order: concurrent sends start before they take the
 // lock, and many share a millisecond.
-import type { Queryable } from '../../infra/index.ts';
+import type { Queryable } from '../infra/index.ts';
 import { RelayError } from './relayers.ts';
 import { fromRow, type RelayedTransaction, type RelayStatus } from './transactions.ts';
 

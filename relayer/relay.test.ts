@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { Relayer as DefenderRelayer } from '@openzeppelin/defender-sdk-relay-signer-client';
 import { concatHex, keccak256, recoverAddress, recoverMessageAddress, toHex, type Address, type Hex } from 'viem';
-import { getBalances, getTrialBalance, verifyLedger } from '../../ledger/index.ts';
-import { eventually } from '../../testing/evm-world.ts';
+import { getBalances, getTrialBalance, verifyLedger } from '../ledger/index.ts';
+import { eventually } from '../testing/evm-world.ts';
 import { monitorPass } from './monitor.ts';
 import { relayerAccount } from './relayers.ts';
-import { createRelayBed, ether, type RelayBed } from '../../testing/relay-bed.ts';
+import { createRelayBed, ether, type RelayBed } from '../testing/relay-bed.ts';
 
 let bed: RelayBed;
 let proxy: Server;

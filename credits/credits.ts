@@ -7,7 +7,7 @@
 import { UnrecoverableError } from 'bullmq';
 import type { Pool } from '../infra/index.ts';
 import { chart, creditEntryKinds, depositEntryKinds, entryMetadata, formatUnits, getEntry, getEntryByIdempotencyKey, type AppendRequest, type JournalEntry, type LedgerTransaction, type LedgerWriter } from '../ledger/index.ts';
-import { depositDetails } from './deposit-entry.ts';
+import { depositDetails } from '../ledger/index.ts';
 import { enqueue } from '../infra/index.ts';
 import type { PriceSource } from './prices.ts';
 import { formatFraction, formatUsdMicros, reachesMinimum, reachesNativeMinimum, valueDeposit, type AssetPricing, type Fraction, type Valuation } from './valuation.ts';

@@ -5,7 +5,7 @@
 // nonce of a transaction past validUntil to a NOOP, and at RELAYER_CONFIRMATIONS books what it
 // cost: relayers:ethereum:<address> → fees:ethereum (gas) and → world:ethereum (value).
 import { decodeEventLog, parseAbi, type TransactionReceipt } from 'viem';
-import { chart, relayEntryKinds, type JournalEntry, type PostingInput } from '../../ledger/index.ts';
+import { chart, relayEntryKinds, type JournalEntry, type PostingInput } from '../ledger/index.ts';
 import { bump, repriceCeiling, type Speed } from './pricing.ts';
 import { getRelayer, relayChain, relayerAccount, type Relayer } from './relayers.ts';
 import { broadcast, fromRow, openStatuses, relayNow, replaceWithNoop, resign, type RelayContext, type RelayedTransaction } from './transactions.ts';
