@@ -1,7 +1,6 @@
 // What every route can reach: the domain, never raw connections to build SQL with.
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import type { Logger, Pool } from '../infra/index.ts';
+import type { Logger, Pool, RedisClient } from '../infra/index.ts';
 import type { LedgerWriter } from '../ledger/index.ts';
 import type { DerivationSettings } from '../users/index.ts';
 import type { Keystore } from '../signer/index.ts';
@@ -14,7 +13,7 @@ export interface ApiDependencies {
   writer: LedgerWriter;
   logger: Logger;
   /** Rate limits and readiness; without it, rate limiting is off. */
-  redis?: Redis;
+  redis?: RedisClient;
   redisKeyPrefix?: string;
   /** The cause of the current Redis outage (null while reachable), for /ready. */
   redisHealth?: { problem(): string | null };
