@@ -10,6 +10,10 @@ import type { ForwarderContext, RefillContext, RelayContext, Relayer, TokenSetti
 
 export interface ApiDependencies {
   pool: Pool;
+  /** A streaming read replica (DATABASE_READ_URL) for the ledger's read-only routes; without it they read `pool`. */
+  readPool?: Pool;
+  /** How long a replica read waits for a sequence the client asked for before 503 replica_behind (default 2 s). */
+  replicaWaitMs?: number;
   writer: LedgerWriter;
   logger: Logger;
   /** Rate limits and readiness; without it, rate limiting is off. */

@@ -13,6 +13,11 @@ const schema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must look like postgres://user@host:5432/database')
     .default('postgres://127.0.0.1:5432/coffer'),
+  /** A streaming read replica of DATABASE_URL's database: the ledger's read-only API routes read it. Unset: they read DATABASE_URL. */
+  DATABASE_READ_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must look like postgres://user@replica-host:5432/database')
+    .optional(),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must look like redis://host:6379')

@@ -80,9 +80,13 @@ export async function start(args: string[]): Promise<number> {
     const webhookRoot = await loadWebhookRoot(config.WEBHOOK_ROOT_FILE);
     const { keystore } = await operationalKeystore(config, logger);
     const relay = keystore ? relayServices({ config, pool, writer, logger, keystore, webhookRoot }) : null;
+    // Ledger reads (auditors) go to the replica when there is one; every write stays on `pool`.
+    const readPool = config.DATABASE_READ_URL ? createPool({ connectionString: config.DATABASE_READ_URL, max: 10, applicationName: 'coffer-reads' }) : undefined;
+    if (readPool) stops.push(() => readPool.end());
     const { server, address, port } = await startApiServer(
       {
         pool,
+        ...(readPool ? { readPool } : {}),
         writer,
         logger,
         redis,
