@@ -9,7 +9,8 @@ import { eventually } from '../testing/evm-world.ts';
 import { createPool, silentLogger, type Pool } from '../infra/index.ts';
 import { LedgerWriter } from '../ledger/index.ts';
 import { migrate } from '../migrations/index.ts';
-import { createApiKey, createApp } from './index.ts';
+import { createApiKey } from '../access/index.ts';
+import { createApp } from './index.ts';
 
 let bed: PgReplicaBed;
 let primary: Pool;
