@@ -5,7 +5,7 @@
 // a replica from it (the replica streams from the primary from then on), both with fsync off.
 // As root (a container, CI) the servers run as the `postgres` account: PostgreSQL refuses root.
 import { execFile, execFileSync } from 'node:child_process';
-import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, chown, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +14,9 @@ import { createPool, pg, type Pool } from '../infra/index.ts';
 
 const run = promisify(execFile);
 const startTimeoutMs = 30_000;
+const directoryPrefix = 'coffer-pg-replica-';
+/** pg_ctl daemonizes the servers, so a run that crashed leaves them running: older beds than this are stopped. */
+const staleAfterMs = 3_600_000;
 
 export interface PgReplicaBed {
   /** The primary's database (migrate it, write to it) and the same database on the replica. */
@@ -45,11 +48,25 @@ async function serverAccount(): Promise<{ uid: number; gid: number } | null> {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
+/** Stops the servers of beds left by runs that crashed before their teardown, and removes their directories. */
+async function stopStaleBeds(bin: string, account: { uid: number; gid: number } | null): Promise<void> {
+  for (const name of (await readdir(tmpdir())).filter((entry) => entry.startsWith(directoryPrefix))) {
+    const directory = join(tmpdir(), name);
+    if (Date.now() - (await stat(directory)).mtimeMs < staleAfterMs) continue;
+    for (const dataDir of ['replica', 'primary'].map((server) => join(directory, server))) {
+      const running = await access(join(dataDir, 'postmaster.pid')).then(() => true, () => false);
+      if (running) await run(join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', 'stop'], { ...(account ?? {}), timeout: startTimeoutMs }).catch(() => undefined);
+    }
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
 export async function startPgReplica(options: { database?: string } = {}): Promise<PgReplicaBed> {
   const database = options.database ?? 'coffer';
   const bin = binDirectory();
   const account = await serverAccount();
-  const directory = await mkdtemp(join(tmpdir(), 'coffer-pg-replica-'));
+  await stopStaleBeds(bin, account);
+  const directory = await mkdtemp(join(tmpdir(), directoryPrefix));
   if (account) await chown(directory, account.uid, account.gid);
   const tool = (name: string, args: string[]) => run(join(bin, name), args, { ...(account ?? {}), cwd: directory, timeout: startTimeoutMs });
   const user = userInfo().username;

@@ -3,7 +3,7 @@
 // no persistence — so a node killed and started again comes back owning its slots (its
 // nodes.conf remembers them) but holding nothing: what Redis lost, coffer must offer again.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -15,6 +15,9 @@ const mastersCount = 3;
 const startTimeoutMs = 15_000;
 /** How long a silent node may be before the others call it failed; short, so a test sees it soon. */
 const nodeTimeoutMs = 2_000;
+const directoryPrefix = 'coffer-redis-cluster-';
+/** A run that crashed leaves its nodes running: older clusters than this are stopped. */
+const staleAfterMs = 3_600_000;
 
 export interface RedisClusterBed {
   nodes: readonly RedisNode[];
@@ -22,7 +25,9 @@ export interface RedisClusterBed {
   nodesText: string;
   /** Which node (index into `nodes`) serves the slot of `key` (a hash tag's content decides it). */
   nodeOf(key: string): Promise<number>;
-  /** Keys on one node matching a SCAN pattern. */
+  /** SET on whichever node owns the key. */
+  set(key: string, value: string): Promise<void>;
+  /** Keys on one node matching a KEYS pattern. */
   keysOn(index: number, pattern: string): Promise<string[]>;
   /** SIGKILL: no shutdown, no save; its slots answer nothing until `restart`. */
   kill(index: number): Promise<void>;
@@ -43,8 +48,24 @@ interface Node extends RedisNode {
   process: ChildProcess | null;
 }
 
+/** SIGKILLs the nodes of clusters left by runs that crashed before their teardown (by their pid files), and removes their directories. */
+async function stopStaleClusters(): Promise<void> {
+  for (const name of (await readdir(tmpdir())).filter((entry) => entry.startsWith(directoryPrefix))) {
+    const directory = join(tmpdir(), name);
+    if (Date.now() - (await stat(directory)).mtimeMs < staleAfterMs) continue;
+    for (const pidFile of (await readdir(directory)).filter((entry) => entry.endsWith('.pid'))) {
+      const pid = Number(await readFile(join(directory, pidFile), 'utf8'));
+      // Only if the pid is still a redis-server: a recycled pid belongs to someone else.
+      const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (command.startsWith('redis-server')) process.kill(pid, 'SIGKILL');
+    }
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
 export async function startRedisCluster(): Promise<RedisClusterBed> {
-  const directory = await mkdtemp(join(tmpdir(), 'coffer-redis-cluster-'));
+  await stopStaleClusters();
+  const directory = await mkdtemp(join(tmpdir(), directoryPrefix));
   const nodes: Node[] = [];
   let log = '';
   const launch = (node: Node) => {
@@ -59,6 +80,7 @@ export async function startRedisCluster(): Promise<RedisClusterBed> {
         '--cluster-config-file', join(directory, `nodes-${node.port}.conf`),
         '--cluster-node-timeout', String(nodeTimeoutMs),
         '--dir', directory,
+        '--pidfile', join(directory, `redis-${node.port}.pid`),
         '--save', '',
         '--appendonly', 'no',
         '--protected-mode', 'no',
@@ -91,12 +113,17 @@ export async function startRedisCluster(): Promise<RedisClusterBed> {
     throw error;
   }
 
+  const nodeOf = async (key: string) => {
+    const slot = Number(await withNode(nodes[0]!, (redis) => redis.call('CLUSTER', 'KEYSLOT', key)));
+    return nodes.findIndex((_, i) => slot >= firstSlot(i) && slot < firstSlot(i + 1));
+  };
   return {
     nodes: nodes.map(({ host, port }) => ({ host, port })),
     nodesText: nodes.map((node) => `${node.host}:${node.port}`).join(','),
-    async nodeOf(key) {
-      const slot = Number(await withNode(nodes[0]!, (redis) => redis.call('CLUSTER', 'KEYSLOT', key)));
-      return nodes.findIndex((_, i) => slot >= firstSlot(i) && slot < firstSlot(i + 1));
+    nodeOf,
+    async set(key, value) {
+      const owner = nodes[await nodeOf(key)]!;
+      await withNode(owner, (redis) => redis.set(key, value));
     },
     keysOn: (index, pattern) => withNode(nodes[index]!, (redis) => redis.keys(pattern)),
     async kill(index) {
