@@ -146,10 +146,12 @@ export const commands: Record<string, CommandEntry> = {
   },
   devnet: {
     run: devnetCommand,
-    usage: `  devnet ethereum|bitcoin|solana|near [--json]
-                                        start one local chain on a free loopback port until Ctrl-C;
-                                        the first line (one JSON object with --json) gives its
-                                        rpcUrl and a funded faucet
+    usage: `  devnet ethereum|bitcoin|solana|near|hermes [--host H] [--port N] [--json]
+                                        start one local chain (or the Hermes price replay server)
+                                        on a free loopback port, or on --host/--port (compose),
+                                        until Ctrl-C; the first line (one JSON object with --json)
+                                        gives its rpcUrl and a funded faucet; bitcoin serves the
+                                        credentials of BITCOIN_RPC_URL when it is set
 `,
   },
   contracts: {
