@@ -39,7 +39,7 @@ describe('the encrypted keystore', () => {
     const won = [first, second].filter((result) => result.status === 'fulfilled');
     const refused = [first, second].filter((result) => result.status === 'rejected');
     assert.equal(won.length, 1, 'exactly one creation wins');
-    assert.ok(refused[0]!.reason instanceof KeystoreError && /already exists/.test((refused[0]!.reason as Error).message));
+    assert.ok(refused[0]!.reason instanceof KeystoreError && /already exists/.test((refused[0]!.reason).message));
     assert.deepEqual((await new Keystore({ directory, passphrase, kdf }).load('race')).publicKey, (won[0] as PromiseFulfilledResult<{ publicKey: Uint8Array }>).value.publicKey, 'the stored key is the winner\'s');
     assert.ok((await readdir(directory)).every((name) => !name.endsWith('.tmp')), 'no temporary file left behind');
   });
