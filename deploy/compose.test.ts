@@ -9,7 +9,7 @@ import { commands } from '../cli/commands/index.ts';
 import { devnetChains } from '../cli/commands/devnet.ts';
 import { configVariables } from '../infra/index.ts';
 import { indexerRegistry } from '../indexers/index.ts';
-import { checkCofferCommand, checkCompose, checkDockerfile, composeSchema, dockerignore, importGraph, parseDockerfile, type CodeFacts } from './index.ts';
+import { checkCofferCommand, checkCompose, checkDockerfile, composeSchema, dockerignore, importGraph, missingProductionPeers, parseDockerfile, type CodeFacts, type PackageLock } from './index.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const read = (file: string) => readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
@@ -84,6 +84,15 @@ describe('the Dockerfile', () => {
     assert.equal(dockerignore('**/*.test.ts\ndocs')('ledger/append.test.ts'), false);
     assert.equal(dockerignore('**/*.test.ts\ndocs')('docs/adr/0001-ledger-model.md'), false);
     assert.equal(dockerignore('**/*.test.ts\ndocs')('ledger/append.ts'), true);
+  });
+
+  test('a production install (npm ci --omit=dev, no automatic peers) provides every peer the production tree needs', () => {
+    const lock = JSON.parse(read('package-lock.json')) as PackageLock;
+    assert.deepEqual(missingProductionPeers(lock), []);
+    // As it was before axios became a production dependency: only a dev tool brought it.
+    const broken = structuredClone(lock);
+    broken.packages['node_modules/axios']!.dev = true;
+    assert.deepEqual(missingProductionPeers(broken), ['@zodios/core needs axios, which only a development install provides']);
   });
 
   test('root, a devDependencies install, Node 20, one stage, a baked secret or another entry point is caught', () => {

@@ -3,3 +3,4 @@
 export { checkCompose, checkCofferCommand, checkDockerfile, composeSchema, dockerignore, type CodeFacts } from './check.ts';
 export { parseDockerfile, type Stage, type Instruction } from './dockerfile.ts';
 export { importGraph, type ImportGraph } from './imports.ts';
+export { missingProductionPeers, type PackageLock } from './lockfile.ts';
