@@ -9,9 +9,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { createPublicClient, http, type Address } from 'viem';
 import { createApiKey } from '../api/index.ts';
+import { deleteRedisKeys } from '../cli/commands/demo-cleanup.ts';
 import { freePort, startHermesReplay, type HermesReplay } from '../devnets/index.ts';
 import { createEvmWorld, eventually, whileMining as mining, type EvmWorld, type IndexerProcess } from '../testing/evm-world.ts';
 import { getBalances, getTrialBalance } from '../ledger/index.ts';
@@ -27,6 +27,7 @@ let dir: string;
 let redisPrefix: string;
 let apis: string[] = [];
 const processes: { name: string; process: IndexerProcess }[] = [];
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'coffer-scale-'));
@@ -62,10 +63,7 @@ after(async () => {
   for (const { process } of processes) await process.stop('SIGTERM');
   await hermes?.stop();
   await world?.close();
-  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  const keys = await redis.keys(`${redisPrefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
+  await deleteRedisKeys(redisUrl, redisPrefix);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -140,7 +138,7 @@ describe('two API processes, three worker processes and the indexer on one Postg
     assert.equal(await chain.getBalance({ address: recipient }) - 10_000n * ether, spendWei * BigInt(spendsCount));
 
     // The three worker processes all took part in the queues, and nothing is left undone.
-    const credits = new Queue('credits', { connection: { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }, prefix: `${redisPrefix}bull` });
+    const credits = new Queue('credits', { connection: { url: redisUrl }, prefix: `${redisPrefix}bull` });
     assert.equal(await credits.getWorkersCount(), 3, 'three worker processes serve the credits queue');
     await credits.close();
     assert.equal(await count("SELECT count(*) AS n FROM outbox WHERE completed_at IS NULL AND queue <> 'refills'"), 0, 'no work left behind');
