@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { createPublicClient, http, type Address } from 'viem';
-import { createApiKey } from '../api/index.ts';
+import { createApiKey } from '../access/index.ts';
 import { deleteRedisKeys } from '../cli/commands/demo-cleanup.ts';
 import { freePort, startHermesReplay, type HermesReplay } from '../devnets/index.ts';
 import { createEvmWorld, eventually, whileMining as mining, type EvmWorld, type IndexerProcess } from '../testing/evm-world.ts';
