@@ -54,8 +54,9 @@ before(async () => {
   start('api-2', ['start', '--api', '--port', String(ports[1])]);
   for (const n of [1, 2, 3]) start(`workers-${n}`, ['start', '--workers']);
   start('indexer-evm', ['indexer', 'run', '--chain', 'evm']);
+  // Six Node processes loading at once take ~30 s on a shared 2-core machine; the deadline is for a crash.
   for (const api of apis) {
-    await eventually(`${api} to answer /ready`, async () => (await fetch(`${api}/ready`).then((r) => r.ok).catch(() => false)) || undefined, 45_000, outputs);
+    await eventually(`${api} to answer /ready`, async () => (await fetch(`${api}/ready`).then((r) => r.ok).catch(() => false)) || undefined, 120_000, outputs, 250);
   }
 });
 
