@@ -151,7 +151,9 @@ const schema = z.object({
 export type Config = z.infer<typeof schema>;
 
 export class ConfigError extends Error {
+  static readonly codes = ['invalid_config'] as const;
   override name = 'ConfigError';
+  readonly code = 'invalid_config';
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

@@ -40,7 +40,13 @@ export type JobPayload<Q extends QueueName, N extends JobName<Q>> = z.infer<Sche
 export type CataloguedJob = { [Q in QueueName]: { [N in JobName<Q>]: { queue: Q; name: N; payload: JobPayload<Q, N> } }[JobName<Q>] }[QueueName];
 
 export class JobPayloadError extends Error {
+  static readonly codes = ['unknown_job', 'invalid_job_payload'] as const;
   override name = 'JobPayloadError';
+  readonly code: (typeof JobPayloadError.codes)[number];
+  constructor(code: JobPayloadError['code'], message: string) {
+    super(message);
+    this.code = code;
+  }
 }
 
 /** The payload, checked against the catalogue; throws `JobPayloadError` for an unknown job or a payload that does not fit. */
@@ -49,11 +55,11 @@ export function parseJobPayload(queue: string, name: string, data: unknown): Rec
 export function parseJobPayload(queue: string, name: string, data: unknown): Record<string, string> {
   const byName: Record<string, z.ZodObject> | undefined = Object.hasOwn(jobCatalogue, queue) ? jobCatalogue[queue as QueueName] : undefined;
   const schema = byName && Object.hasOwn(byName, name) ? byName[name] : undefined;
-  if (!schema) throw new JobPayloadError(`the job catalogue has no job "${name}" on queue ${queue}`);
+  if (!schema) throw new JobPayloadError('unknown_job', `the job catalogue has no job "${name}" on queue ${queue}`);
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new JobPayloadError(`job ${queue}/${name}: payload ${issue.path.join('.') || '(root)'} ${issue.message}`);
+    throw new JobPayloadError('invalid_job_payload', `job ${queue}/${name}: payload ${issue.path.join('.') || '(root)'} ${issue.message}`);
   }
   return parsed.data as Record<string, string>;
 }

@@ -74,10 +74,10 @@ export async function listRefillTargets(db: Queryable): Promise<RefillTarget[]> 
 
 /** Adds or changes a target (the bundler EOA, the paymaster deposit); relayers get theirs when created. */
 export async function setRefillTarget(db: Queryable, target: Omit<RefillTarget, 'relayerId' | 'account'> & { account?: string }): Promise<RefillTarget> {
-  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(target.name)) throw new RelayError(400, 'invalid_target', 'a target name is lower-case letters, digits and -');
-  if (target.fundTo <= target.fundBelow) throw new RelayError(400, 'invalid_target', 'fund_to must be above fund_below');
-  if (target.dailyCap <= 0n || target.fundBelow <= 0n) throw new RelayError(400, 'invalid_target', 'fund_below and daily_cap must be positive');
-  if ((target.kind === 'entrypoint-deposit') !== (target.entryPoint !== null)) throw new RelayError(400, 'invalid_target', 'an entrypoint-deposit target names its EntryPoint, and only it');
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(target.name)) throw new RelayError('invalid_target', 'a target name is lower-case letters, digits and -');
+  if (target.fundTo <= target.fundBelow) throw new RelayError('invalid_target', 'fund_to must be above fund_below');
+  if (target.dailyCap <= 0n || target.fundBelow <= 0n) throw new RelayError('invalid_target', 'fund_below and daily_cap must be positive');
+  if ((target.kind === 'entrypoint-deposit') !== (target.entryPoint !== null)) throw new RelayError('invalid_target', 'an entrypoint-deposit target names its EntryPoint, and only it');
   const account = target.account ?? chart.operations(relayChain.chain, target.name);
   const { rows } = await db.query<TargetRow>(
     `INSERT INTO refill_targets (name, chain, kind, address, entry_point, account, fund_below, fund_to, daily_cap)
@@ -112,9 +112,9 @@ export function targetBalance(client: PublicClient, target: RefillTarget): Promi
 export async function recordTreasuryFunding(ctx: Pick<RefillContext, 'writer' | 'client' | 'keys' | 'treasuryKeyName'>, txHash: Hex): Promise<{ amount: bigint; entryId: bigint }> {
   const hot = await ctx.keys.get(ctx.treasuryKeyName);
   const receipt = await ctx.client.getTransactionReceipt({ hash: txHash }).catch(() => null);
-  if (!receipt || receipt.status !== 'success') throw new RelayError(400, 'not_mined', `${txHash} is not a successful mined transaction on this chain`);
+  if (!receipt || receipt.status !== 'success') throw new RelayError('not_mined', `${txHash} is not a successful mined transaction on this chain`);
   const tx = await ctx.client.getTransaction({ hash: txHash });
-  if (tx.to?.toLowerCase() !== hot.address.toLowerCase() || tx.value === 0n) throw new RelayError(400, 'not_a_funding', `${txHash} does not send ETH to the treasury hot wallet ${hot.address}`);
+  if (tx.to?.toLowerCase() !== hot.address.toLowerCase() || tx.value === 0n) throw new RelayError('not_a_funding', `${txHash} does not send ETH to the treasury hot wallet ${hot.address}`);
   const key = `ethereum:${txHash}:0:treasury.funded`;
   const result = await ctx.writer.append({
     kind: relayEntryKinds.treasuryFunded,

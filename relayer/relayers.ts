@@ -8,16 +8,38 @@ import { withTransaction, type Pool, type Queryable } from '../infra/index.ts';
 import { chart } from '../ledger/index.ts';
 import { OperationalKey, type Keystore } from '../signer/index.ts';
 
+/** Why the relayer refused a request. The codes are part of the Defender-compatible API: `api/error-codes.ts` gives each its status. */
 export class RelayError extends Error {
+  static readonly codes = [
+    'invalid_request',
+    'invalid_signature',
+    'invalid_target',
+    'invalid_refill',
+    'deadline_too_soon',
+    'gas_too_high',
+    'insufficient_funds',
+    'not_a_funding',
+    'not_mined',
+    'receiver_not_allowed',
+    'relayer_paused',
+    'replacement_underpriced',
+    'unsupported_chain',
+    'value_not_sponsored',
+    'target_not_allowed',
+    'at_gas_price_cap',
+    'nonce_taken',
+    'nonce_used',
+    'transaction_final',
+    'no_relayer',
+  ] as const;
   override name = 'RelayError';
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
+  readonly code: RelayErrorCode;
+  constructor(code: RelayErrorCode, message: string) {
     super(message);
-    this.status = status;
     this.code = code;
   }
 }
+export type RelayErrorCode = (typeof RelayError.codes)[number];
 
 export interface Relayer {
   id: string;
@@ -100,8 +122,8 @@ export interface CreateRelayerOptions {
  * refill target for its EOA. Only EVM chains (ethereum) have relayers.
  */
 export async function createRelayer(pool: Pool, keystore: Keystore, options: CreateRelayerOptions): Promise<{ relayer: Relayer; apiKey: string; apiSecret: string }> {
-  if (options.chain !== 'ethereum') throw new RelayError(400, 'unsupported_chain', `relayers run on EVM chains; "${options.chain.slice(0, 40)}" is not one (use ethereum)`);
-  if (options.refill.fundTo <= options.refill.fundBelow) throw new RelayError(400, 'invalid_refill', 'fund_to must be above fund_below');
+  if (options.chain !== 'ethereum') throw new RelayError('unsupported_chain', `relayers run on EVM chains; "${options.chain.slice(0, 40)}" is not one (use ethereum)`);
+  if (options.refill.fundTo <= options.refill.fundBelow) throw new RelayError('invalid_refill', 'fund_to must be above fund_below');
   const chainId = await createPublicClient({ transport: http(options.rpcUrl, { retryCount: 1, timeout: 10_000 }) }).getChainId();
   const id = randomId('rl_', 16);
   const keyName = `relayer-${id.slice(3)}`;

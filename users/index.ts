@@ -12,8 +12,9 @@ export { depositChains };
 export type DepositChain = string;
 
 export class UserError extends Error {
+  static readonly codes = ['user_exists', 'invalid_near_account', 'user_not_found', 'unknown_chain'] as const;
   override name = 'UserError';
-  readonly code: 'user_exists' | 'invalid_near_account' | 'user_not_found' | 'unknown_chain';
+  readonly code: (typeof UserError.codes)[number];
   constructor(code: UserError['code'], message: string) {
     super(message);
     this.code = code;

@@ -33,7 +33,7 @@ export type ExecuteOutcome = { status: Spend['status']; txHash: Hex | null; fee:
 
 export async function executeSpend(context: ExecuteContext, spendId: string): Promise<ExecuteOutcome> {
   const spend = await getSpend(context.pool, spendId);
-  if (!spend) throw new WalletError(404, 'spend_not_found', `no spend ${spendId}`);
+  if (!spend) throw new WalletError('spend_not_found', `no spend ${spendId}`);
   const outcome = (s: Spend): ExecuteOutcome => ({ status: s.status, txHash: s.txHash, fee: s.fee, code: s.code });
   if (spend.status !== 'allowed' && spend.status !== 'submitted') return outcome(spend);
   const submitted = spend.status === 'submitted' ? spend : await signAndStore(context, spend);

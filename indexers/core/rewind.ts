@@ -33,7 +33,9 @@ interface DepositRow {
 }
 
 export class RewindError extends Error {
+  static readonly codes = ['rewind_refused'] as const;
   override name = 'RewindError';
+  readonly code = 'rewind_refused';
 }
 
 export interface RewindOptions {
