@@ -126,7 +126,7 @@ export const statusTable: readonly Row<string>[] = [
   row(PriceRefusedError, { price_refused: 500 }),
   row(ValuationConfigError, { invalid_valuation_config: 500 }),
   row(IndexerStoppedError, { indexer_stopped: 500, deep_reorg: 500 }),
-  row(RewindError, { rewind_refused: 500 }),
+  row(RewindError, { rewind_refused: 500, nothing_to_rescan: 500 }),
   row(NearIndexerRpcError, { near_rpc_error: 500 }),
   row(SolanaFundingError, { not_a_fee_payer_funding: 500 }),
   row(SolanaRpcError, { solana_rpc_error: 500 }),

@@ -10,7 +10,7 @@
 import { createHmac } from 'node:crypto';
 import { encodeFunctionData, getAddress, parseAbi, type Address, type Hex, type PublicClient, type TransactionSerializableEIP1559 } from 'viem';
 import { broadcastStored, signEvmTransactionWithKey } from '../chains/index.ts';
-import { withTransaction, type Logger, type Pool, type Queryable } from '../infra/index.ts';
+import { firstRow, withTransaction, type Logger, type Pool, type Queryable } from '../infra/index.ts';
 import { chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../ledger/index.ts';
 import { signWebhook } from '../wallets/index.ts';
 import { RelayError, relayChain, type OperationalKeys } from './relayers.ts';
@@ -87,7 +87,7 @@ export async function setRefillTarget(db: Queryable, target: Omit<RefillTarget, 
      RETURNING *`,
     [target.name, target.kind, getAddress(target.address), target.entryPoint, account, target.fundBelow.toString(), target.fundTo.toString(), target.dailyCap.toString()],
   );
-  return targetFromRow(rows[0]!);
+  return targetFromRow(firstRow(rows, `refill target ${target.name}`));
 }
 
 async function ledgerBalance(db: Queryable, account: string): Promise<bigint> {
@@ -165,7 +165,7 @@ export async function refillPass(ctx: RefillContext): Promise<RefillOutcome | nu
   const lock = await ctx.pool.connect();
   try {
     const { rows } = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [passLock]);
-    if (!rows[0]!.ok) return null;
+    if (!firstRow(rows, 'the refill pass lock').ok) return null;
     try {
       return await pass(ctx);
     } finally {
@@ -210,7 +210,7 @@ async function pass(ctx: RefillContext): Promise<RefillOutcome> {
       `SELECT coalesce(sum(amount), 0)::text AS sum FROM refills WHERE target = $1 AND status <> 'failed' AND created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`,
       [target.name],
     );
-    const room = target.dailyCap - BigInt(today[0]!.sum);
+    const room = target.dailyCap - BigInt(firstRow(today, `today's refills of ${target.name}`).sum);
     const want = target.fundTo - balance;
     const amount = want < room ? want : room;
     if (amount <= 0n) {
@@ -249,7 +249,7 @@ async function submit(ctx: RefillContext, hot: Awaited<ReturnType<OperationalKey
     const { rows: flight } = await client.query<{ reserved: string }>(
       `SELECT coalesce(sum(r.amount), 0)::text AS reserved FROM refills r JOIN refill_targets t ON t.name = r.target WHERE t.chain = 'ethereum' AND r.status = 'submitted'`,
     );
-    const available = (await ledgerBalance(client, treasuryHotAccount)) - BigInt(flight[0]!.reserved);
+    const available = (await ledgerBalance(client, treasuryHotAccount)) - BigInt(firstRow(flight, 'the refills in flight').reserved);
     const cost = amount + gas * maxFeePerGas;
     if (available < cost) {
       ctx.logger.error('refill: the treasury hot wallet cannot pay this refill', { target: target.name, amount: amount.toString(), available: available.toString() });
@@ -263,7 +263,7 @@ async function submit(ctx: RefillContext, hot: Awaited<ReturnType<OperationalKey
       [target.name, amount.toString(), balanceBefore.toString(), hot.address, nonce, signed.hash, signed.raw],
     );
     ctx.logger.info('refill: sending', { target: target.name, amount: amount.toString(), hash: signed.hash });
-    return rows[0]!;
+    return firstRow(rows, `the refill of ${target.name}`);
   });
 }
 
@@ -289,7 +289,7 @@ async function follow(ctx: RefillContext, row: RefillRow, waitMs: number): Promi
 
 async function settle(ctx: RefillContext, row: RefillRow, success: boolean, fee: bigint): Promise<void> {
   const { rows } = await ctx.pool.query<{ account: string }>('SELECT account FROM refill_targets WHERE name = $1', [row.target]);
-  const account = rows[0]!.account;
+  const { account } = firstRow(rows, `refill target ${row.target}`);
   const postings: PostingInput[] = [];
   if (success) postings.push({ source: treasuryHotAccount, destination: account, asset: relayChain.nativeAsset.code, amount: BigInt(row.amount) });
   if (fee > 0n) postings.push({ source: treasuryHotAccount, destination: chart.fees(relayChain.chain), asset: relayChain.feeAsset.code, amount: fee });

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { getAddress, parseTransaction, type Address, type Hex, type PublicClient, type TransactionSerializable } from 'viem';
 import { z } from 'zod';
-import { withTransaction, type Logger, type Pool, type PoolClient, type Queryable } from '../infra/index.ts';
+import { firstRow, withTransaction, type Logger, type Pool, type PoolClient, type Queryable } from '../infra/index.ts';
 import { canonicalJson, type Json, type LedgerWriter } from '../ledger/index.ts';
 import { nodeAnswer, signEvmTransactionWithKey } from '../chains/index.ts';
 import { capped, isValidBump, minBump, speeds, type FeeOracle, type Fees, type Speed } from './pricing.ts';
@@ -245,7 +245,8 @@ async function spendable(client: Queryable, relayer: Relayer, excludeId: string 
                        WHERE relayer_id = $2 AND status = ANY($3::text[]) AND id IS DISTINCT FROM $4::uuid), 0)::text AS pending`,
     [relayerAccount(relayer.address), relayer.id, openStatuses, excludeId, relayChain.nativeAsset.code],
   );
-  return BigInt(rows[0]!.balance) - BigInt(rows[0]!.pending);
+  const { balance, pending } = firstRow(rows, `the spendable balance of relayer ${relayer.id}`);
+  return BigInt(balance) - BigInt(pending);
 }
 
 function unsigned(relayer: Relayer, nonce: bigint, intent: Intent): TransactionSerializable {
@@ -257,7 +258,8 @@ function unsigned(relayer: Relayer, nonce: bigint, intent: Intent): TransactionS
 
 async function lockRelayer(client: PoolClient, relayer: Relayer): Promise<{ nextNonce: bigint; paused: boolean }> {
   const { rows } = await client.query<{ next_nonce: string; paused: boolean }>('SELECT next_nonce, paused FROM relayers WHERE id = $1 FOR UPDATE', [relayer.id]);
-  return { nextNonce: BigInt(rows[0]!.next_nonce), paused: rows[0]!.paused };
+  const row = firstRow(rows, `relayer ${relayer.id}`);
+  return { nextNonce: BigInt(row.next_nonce), paused: row.paused };
 }
 
 function checkPolicies(relayer: Relayer, intent: Intent, available: bigint): void {
@@ -308,7 +310,7 @@ export async function sendTransaction(ctx: RelayContext, relayer: Relayer, body:
       ],
     );
     await client.query('UPDATE relayers SET next_nonce = next_nonce + 1 WHERE id = $1', [relayer.id]);
-    return { tx: fromRow(rows[0]!), replayed: false };
+    return { tx: fromRow(firstRow(rows, 'the inserted relayer transaction')), replayed: false };
   });
   return result;
 }
@@ -376,7 +378,7 @@ export async function resign(ctx: RelayContext, relayer: Relayer, id: string, ch
   return withTransaction(ctx.pool, async (client) => {
     await lockRelayer(client, relayer);
     const { rows } = await client.query<Row>('SELECT * FROM relayer_transactions WHERE id = $1 FOR UPDATE', [id]);
-    const current = fromRow(rows[0]!);
+    const current = fromRow(firstRow(rows, `relayer transaction ${id}`));
     if (!['pending', 'sent', 'submitted', 'inmempool'].includes(current.status)) {
       throw new RelayError('transaction_final', `transaction ${current.id} is ${current.status}; only a transaction not yet mined can be replaced`);
     }
@@ -398,7 +400,7 @@ export async function resign(ctx: RelayContext, relayer: Relayer, id: string, ch
         next.fees.maxPriorityFeePerGas.toString(), next.validUntil, next.noopReason ?? null, signed.hash, signed.raw,
       ],
     );
-    return fromRow(updated[0]!);
+    return fromRow(firstRow(updated, `the replaced relayer transaction ${id}`));
   });
 }
 
@@ -474,7 +476,7 @@ export async function relayerStatus(db: Queryable, relayer: Relayer): Promise<Re
     [relayer.id, openStatuses],
   );
   const { rows: last } = await db.query<Row>(`SELECT * FROM relayer_transactions WHERE relayer_id = $1 AND status = 'confirmed' ORDER BY nonce DESC LIMIT 1`, [relayer.id]);
-  const row = rows[0]!;
+  const row = firstRow(rows, `the status of relayer ${relayer.id}`);
   const lastTx = last[0] ? fromRow(last[0]) : null;
   return {
     relayerId: relayer.id,

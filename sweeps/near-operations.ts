@@ -16,7 +16,7 @@
 // indexer skips transfers signed by the hot account, so it is never credited as one.
 import { createHash } from 'node:crypto';
 import { teraToGas } from 'near-api-js';
-import { finalOutcome, nearRpc, outcomeFeeYocto, outcomeSucceeded, viewAccessKey, viewAccount, callView, functionCallAction, nearTransaction, sealNearTransaction, transferAction, isMissing, type NearRpc, type SignCost } from '../chains/index.ts';
+import { ChainError, finalOutcome, nearRpc, outcomeFeeYocto, outcomeSucceeded, viewAccessKey, viewAccount, callView, functionCallAction, nearTransaction, sealNearTransaction, transferAction, isMissing, type NearRpc, type SignCost } from '../chains/index.ts';
 import { withTransaction, type Logger, type Pool, type Queryable } from '../infra/index.ts';
 import { chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../ledger/index.ts';
 import { nearKeyName, type Signature } from '../signer/index.ts';
@@ -180,14 +180,14 @@ async function ledgerBalance(db: Queryable, account: string): Promise<bigint> {
 /** A transaction from the hot account, signed with its keystore key (not yet sent). */
 async function signFromHot(ctx: NearOperationsContext, rpc: NearRpc, receiverId: string, actions: Parameters<typeof nearTransaction>[0]['actions']) {
   const publicKey = await ctx.publicKeyOf(ctx.hotAccount);
-  if (!publicKey) throw new Error(`no key for coffer's NEAR account ${ctx.hotAccount} in the keystore; import it with \`coffer users import-near-key --account ${ctx.hotAccount}\``);
+  if (!publicKey) throw new ChainError('no_near_key', `no key for coffer's NEAR account ${ctx.hotAccount} in the keystore; import it with \`coffer users import-near-key --account ${ctx.hotAccount}\``);
   const accessKey = await viewAccessKey(rpc, ctx.hotAccount, publicKey);
   const { rows } = await ctx.pool.query<{ nonce: string | null }>(`SELECT max(nonce)::text AS nonce FROM refills WHERE from_address = $1 AND status = 'submitted'`, [ctx.hotAccount]);
   const stored = rows[0]?.nonce ? BigInt(rows[0].nonce) : 0n;
   const nonce = (stored > BigInt(accessKey.nonce) ? stored : BigInt(accessKey.nonce)) + 1n;
   const { borsh, hash } = nearTransaction({ signerId: ctx.hotAccount, publicKey, receiverId, nonce, blockHash: accessKey.block_hash, actions });
   const signature = await ctx.sign(nearKeyName(ctx.hotAccount), hash);
-  if (signature.curve !== 'ed25519') throw new Error(`the key of ${ctx.hotAccount} is not an ed25519 key`);
+  if (signature.curve !== 'ed25519') throw new ChainError('wrong_curve', `the key of ${ctx.hotAccount} is not an ed25519 key`);
   return { nonce, ...sealNearTransaction(borsh, signature.signature) };
 }
 

@@ -12,7 +12,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { evmTransferCall, SimulationError } from '../chains/index.ts';
 import type { Logger, Pool, PoolClient, Queryable } from '../infra/index.ts';
-import { enqueue, isPgError, withTransaction } from '../infra/index.ts';
+import { enqueue, firstRow, isPgError, withTransaction } from '../infra/index.ts';
 import { canonicalJson, spendEntryKinds, spendWindowsProjection, type AppendRequest, type JsonObject, type LedgerTransaction, type LedgerWriter } from '../ledger/index.ts';
 import type { WindowSpec } from './windows.ts';
 import { evaluatePolicy, windowQueries, type Policy, type Severity, type SpendFacts, type Violation, type WalletUsage } from './policy.ts';
@@ -342,7 +342,7 @@ export async function transition(client: Queryable, spend: Spend, wallet: Pick<W
       reserve?.toString() ?? null,
     ],
   );
-  const updated = toSpend(rows[0]!);
+  const updated = toSpend(firstRow(rows, `the updated spend ${spend.id}`));
   await recordWalletEvent(client, {
     walletId: wallet.id,
     kind: `spend.${change.status}`,
@@ -401,7 +401,8 @@ export async function decideSpend(context: SpendContext, spendId: string): Promi
   const first = await getSpend(pool, spendId);
   if (!first) throw new WalletError('spend_not_found', `no spend ${spendId}`);
   if (first.status !== 'pending') return { spend: first, outcome: 'already_decided' };
-  const wallet = (await pool.query<{ address: Address }>('SELECT address FROM wallets WHERE id = $1', [first.walletId])).rows[0]!;
+  const wallets = (await pool.query<{ address: Address }>('SELECT address FROM wallets WHERE id = $1', [first.walletId])).rows;
+  const wallet = firstRow(wallets, `wallet ${first.walletId}`);
 
   let estimate: SpendEstimate | null = null;
   let simulationFailure: string | null = null;

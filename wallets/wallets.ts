@@ -3,7 +3,7 @@
 // switches. Every change is an event in wallet_events, the wallets' audit log.
 import { createHmac } from 'node:crypto';
 import type { Pool, PoolClient, Queryable } from '../infra/index.ts';
-import { isPgError, withTransaction } from '../infra/index.ts';
+import { firstRow, isPgError, withTransaction } from '../infra/index.ts';
 import { chart, getBalances, listAssets, type JsonObject } from '../ledger/index.ts';
 import { chainAdapter, evmChain } from '../chains/index.ts';
 import { derivePublicKey, type NearNetwork } from '../signer/index.ts';
@@ -117,7 +117,7 @@ export async function createWallet(pool: Pool, keys: WalletKeySettings, options:
         [options.id, options.ownerUserId, walletChain.chain, derived.address, keys.predecessor, path, options.webhookUrl ?? null],
       );
       await recordWalletEvent(client, { walletId: options.id, kind: 'wallet.created', actor: options.actor, detail: { ownerUserId: options.ownerUserId, address: derived.address } });
-      return toWallet(rows[0]!);
+      return toWallet(firstRow(rows, `the new wallet ${options.id}`));
     });
   } catch (error) {
     if (isPgError(error, '23505')) throw new WalletError('wallet_exists', `wallet ${options.id} exists already`);
@@ -199,7 +199,7 @@ export async function setPolicy(pool: Pool, walletId: string, input: unknown, ac
        RETURNING version, created_at`,
       [walletId, JSON.stringify(input), actor],
     );
-    const stored = rows[0]!;
+    const stored = firstRow(rows, `the new policy of wallet ${walletId}`);
     await recordWalletEvent(client, { walletId, kind: 'policy.updated', actor, detail: { version: stored.version, rules: policy.rules.length } });
     return { version: stored.version, policy, createdBy: actor, createdAt: stored.created_at };
   });
