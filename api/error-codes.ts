@@ -1,8 +1,9 @@
 // The one table from domain error codes to HTTP statuses. Domain rooms name what went wrong with a
 // stable `code` and know nothing of HTTP; this file decides what each code means to a client.
 // Every class lists its codes in `static codes`, and `statusTable` must give each a status: a new
-// code without one fails the typecheck and error-codes.test.ts. A 500 here means "our fault": the
-// API then answers `internal_error` and never the message, which may name internals.
+// code without one fails the typecheck and error-codes.test.ts (LedgerInputError's are all 422 by
+// rule). A 500 here means "our fault": the API then answers `internal_error` and never the
+// message, which may name internals.
 import { BitcoinAddressError, BitcoinBlockError, BitcoinBroadcastError, BitcoinFeeError, BitcoinRpcError, BitcoinRpcTransportError, BitcoinTransactionError, ChainError, InvalidAddressError } from '../chains/index.ts';
 import { PriceRefusedError, ValuationConfigError } from '../credits/index.ts';
 import { IndexerStoppedError, NearIndexerRpcError, RewindError, SolanaFundingError, SolanaRpcError } from '../indexers/index.ts';
@@ -33,25 +34,13 @@ function row<Code extends string>(errorClass: CodedErrorClass<Code>, statuses: R
   return { errorClass, statuses };
 }
 
+function sameStatus<Code extends string>(errorClass: CodedErrorClass<Code>, status: ProblemStatus): Record<Code, ProblemStatus> {
+  return Object.fromEntries(errorClass.codes.map((code) => [code, status])) as Record<Code, ProblemStatus>;
+}
+
 export const statusTable: readonly Row<string>[] = [
-  row(LedgerInputError, {
-    invalid_account: 422,
-    invalid_account_selector: 422,
-    invalid_amount: 422,
-    invalid_asset: 422,
-    invalid_effective_at: 422,
-    invalid_idempotency_key: 422,
-    invalid_kind: 422,
-    invalid_metadata: 422,
-    invalid_posting: 422,
-    invalid_postings: 422,
-    invalid_reverses: 422,
-    invalid_scale: 422,
-    invalid_source_ref: 422,
-    unknown_asset: 422,
-    asset_conflict: 422,
-    floor_conflict: 422,
-  }),
+  // The ledger refuses an input only for the input's sake: every code of it is the client's to fix.
+  row(LedgerInputError, sameStatus(LedgerInputError, 422)),
   // The client should retry later (the API adds Retry-After).
   row(LedgerOverloadedError, { ledger_overloaded: 503 }),
   row(LedgerClosedError, { ledger_closed: 503 }),
