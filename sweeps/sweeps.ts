@@ -19,7 +19,7 @@
 // (sweeps/sweeps.test.ts).
 import { UnrecoverableError } from 'bullmq';
 import { awaitConfirmations, signTransfer, type AssetSpec, type ChainAdapter, type ChainClient, type SignedTransaction } from '../chains/index.ts';
-import type { Logger, Pool, PoolClient } from '../infra/index.ts';
+import { firstRow, type Logger, type Pool, type PoolClient } from '../infra/index.ts';
 import { chart, getEntry, sweepEntryKinds, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
 import type { KeyReference, Signature, Signer } from '../signer/index.ts';
 import { depositDetails } from '../ledger/index.ts';
@@ -193,7 +193,7 @@ async function submit(
        RETURNING id`,
       [plan.depositEntryId.toString(), plan.userId, plan.chain, plan.address, plan.asset.code, treasury, status, reason],
     );
-    await extra?.(rows[0]!.id);
+    await extra?.(firstRow(rows, `the sweep of deposit ${plan.depositEntryId}`).id);
     return { status, reason };
   };
   if (custody === 0n) return settle('skipped', `nothing left in ${plan.custody} for ${plan.asset.code} (swept with an earlier deposit)`);
@@ -249,7 +249,7 @@ async function submit(
        RETURNING id, status, amount::text, fee::text, tx_hash, raw_tx, submitted_entry_id, reason`,
       [plan.depositEntryId.toString(), plan.userId, plan.chain, plan.address, plan.asset.code, treasury, unsigned.amount.toString(), nonce, signed.id, signed.raw, result.entry.id.toString(), attempt],
     );
-    return rows[0]!;
+    return firstRow(rows, `the sweep of deposit ${plan.depositEntryId}`);
   });
 }
 
