@@ -120,7 +120,7 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   app.get('/docs', (c) => c.html(docs));
 
   if (deps.queues) mountQueueBoard(app, deps.pool, deps.queues);
-  app.route('/', webPages(deps));
+  app.route('/', webPages(deps, domainErrorStatus));
 
   const limit = bodyLimit({ bytesMax: requestBodyBytesMax, drainBytesMax: requestBodyDrainBytesMax });
   const v1 = new Hono<AppEnv>();

@@ -4,6 +4,7 @@
 // code without one fails the typecheck and error-codes.test.ts (LedgerInputError's are all 422 by
 // rule). A 500 here means "our fault": the API then answers `internal_error` and never the
 // message, which may name internals.
+import { ApiKeyError } from '../access/index.ts';
 import { BitcoinAddressError, BitcoinBlockError, BitcoinBroadcastError, BitcoinFeeError, BitcoinRpcError, BitcoinRpcTransportError, BitcoinTransactionError, ChainError, InvalidAddressError } from '../chains/index.ts';
 import { PriceRefusedError, ValuationConfigError } from '../credits/index.ts';
 import { IndexerStoppedError, NearIndexerRpcError, RewindError, SolanaFundingError, SolanaRpcError } from '../indexers/index.ts';
@@ -85,6 +86,7 @@ export const statusTable: readonly Row<string>[] = [
     no_relayer: 503,
   }),
   row(NearKeyError, { invalid_near_key: 400, not_full_access: 422, near_key_conflict: 409, near_unreachable: 502 }),
+  row(ApiKeyError, { invalid_role: 422, invalid_key_owner: 422 }),
   row(InvalidAddressError, { invalid_address: 422 }),
   row(BitcoinAddressError, { invalid_bitcoin_address: 422 }),
   // What follows fails in jobs, indexers, the CLI or at start; should one reach a request, it is ours.

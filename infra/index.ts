@@ -1,4 +1,5 @@
 export { loadConfig, ConfigError, type Config } from './config.ts';
+export { CodedError } from './errors.ts';
 export {
   createPool,
   withTransaction,
@@ -17,3 +18,5 @@ export { createLogger, silentLogger, type Logger } from './logger.ts';
 export { superviseCoffer, stopProcess, type SupervisedProcess, type SupervisorState, type SuperviseOptions } from './supervise.ts';
 export { enqueue, markDone, takeDue, outboxCounts, type OutboxJob, type OutboxRow, type OutboxCounts } from './outbox.ts';
 export { jobCatalogue, parseJobPayload, queueNames, JobPayloadError, type CataloguedJob, type JobName, type JobPayload, type QueueName } from './job-catalogue.ts';
+export { db as sqlBuilder, run, runFirst, runCount } from './sql.ts';
+export type { Database, Json as DatabaseJson } from './schema.ts';

@@ -4,6 +4,7 @@
 // apart. It lives in infra/ beside the outbox because every room that changes the ledger
 // enqueues (indexers, jobs, wallets).
 import { z } from 'zod';
+import { CodedError } from './errors.ts';
 
 /** An entry id, as JSON carries a bigint: decimal digits. */
 const entryId = z.string().regex(/^\d+$/);
@@ -39,14 +40,11 @@ export type JobPayload<Q extends QueueName, N extends JobName<Q>> = z.infer<Sche
 /** One job of the catalogue: its queue, name and payload agree. */
 export type CataloguedJob = { [Q in QueueName]: { [N in JobName<Q>]: { queue: Q; name: N; payload: JobPayload<Q, N> } }[JobName<Q>] }[QueueName];
 
-export class JobPayloadError extends Error {
-  static readonly codes = ['unknown_job', 'invalid_job_payload'] as const;
+const jobPayloadErrorCodes = ['unknown_job', 'invalid_job_payload'] as const;
+
+export class JobPayloadError extends CodedError<(typeof jobPayloadErrorCodes)[number]> {
+  static readonly codes = jobPayloadErrorCodes;
   override name = 'JobPayloadError';
-  readonly code: (typeof JobPayloadError.codes)[number];
-  constructor(code: JobPayloadError['code'], message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 /** The payload, checked against the catalogue; throws `JobPayloadError` for an unknown job or a payload that does not fit. */

@@ -4,40 +4,37 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createPublicClient, getAddress, http, type Address } from 'viem';
 import { chainAdapter, evmAddressOfKey, evmChain, evmOperationalKey, type EvmOperationalKey } from '../chains/index.ts';
-import { withTransaction, type Pool, type Queryable } from '../infra/index.ts';
+import { CodedError, withTransaction, type Pool, type Queryable } from '../infra/index.ts';
 import { chart } from '../ledger/index.ts';
 import { OperationalKey, type Keystore } from '../signer/index.ts';
 
+const relayErrorCodes = [
+  'invalid_request',
+  'invalid_signature',
+  'invalid_target',
+  'invalid_refill',
+  'deadline_too_soon',
+  'gas_too_high',
+  'insufficient_funds',
+  'not_a_funding',
+  'not_mined',
+  'receiver_not_allowed',
+  'relayer_paused',
+  'replacement_underpriced',
+  'unsupported_chain',
+  'value_not_sponsored',
+  'target_not_allowed',
+  'at_gas_price_cap',
+  'nonce_taken',
+  'nonce_used',
+  'transaction_final',
+  'no_relayer',
+] as const;
+
 /** Why the relayer refused a request. The codes are part of the Defender-compatible API: `api/error-codes.ts` gives each its status. */
-export class RelayError extends Error {
-  static readonly codes = [
-    'invalid_request',
-    'invalid_signature',
-    'invalid_target',
-    'invalid_refill',
-    'deadline_too_soon',
-    'gas_too_high',
-    'insufficient_funds',
-    'not_a_funding',
-    'not_mined',
-    'receiver_not_allowed',
-    'relayer_paused',
-    'replacement_underpriced',
-    'unsupported_chain',
-    'value_not_sponsored',
-    'target_not_allowed',
-    'at_gas_price_cap',
-    'nonce_taken',
-    'nonce_used',
-    'transaction_final',
-    'no_relayer',
-  ] as const;
+export class RelayError extends CodedError<(typeof relayErrorCodes)[number]> {
+  static readonly codes = relayErrorCodes;
   override name = 'RelayError';
-  readonly code: RelayErrorCode;
-  constructor(code: RelayErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 export type RelayErrorCode = (typeof RelayError.codes)[number];
 

@@ -19,7 +19,7 @@
 // (sweeps/sweeps.test.ts).
 import { UnrecoverableError } from 'bullmq';
 import { awaitConfirmations, signTransfer, type AssetSpec, type ChainAdapter, type ChainClient, type SignedTransaction } from '../chains/index.ts';
-import { firstRow, type Logger, type Pool, type PoolClient } from '../infra/index.ts';
+import { CodedError, firstRow, type Logger, type Pool, type PoolClient } from '../infra/index.ts';
 import { chart, getEntry, sweepEntryKinds, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
 import type { KeyReference, Signature, Signer } from '../signer/index.ts';
 import { depositDetails } from '../ledger/index.ts';
@@ -87,15 +87,12 @@ interface Route {
   client: ChainClient;
 }
 
+const sweepErrorCodes = ['ledger_refused', 'broadcast_refused', 'not_confirmed', 'transaction_failed'] as const;
+
 /** A sweep step that did not finish; the job retries it (none of these is final). */
-export class SweepError extends Error {
-  static readonly codes = ['ledger_refused', 'broadcast_refused', 'not_confirmed', 'transaction_failed'] as const;
+export class SweepError extends CodedError<(typeof sweepErrorCodes)[number]> {
+  static readonly codes = sweepErrorCodes;
   override name = 'SweepError';
-  readonly code: (typeof SweepError.codes)[number];
-  constructor(code: SweepError['code'], message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 /** The sweep job for one credited deposit. */

@@ -3,35 +3,32 @@
 // switches. Every change is an event in wallet_events, the wallets' audit log.
 import { createHmac } from 'node:crypto';
 import type { Pool, PoolClient, Queryable } from '../infra/index.ts';
-import { firstRow, isPgError, withTransaction } from '../infra/index.ts';
+import { CodedError, firstRow, isPgError, withTransaction } from '../infra/index.ts';
 import { chart, getBalances, listAssets, type JsonObject } from '../ledger/index.ts';
 import { chainAdapter, evmChain } from '../chains/index.ts';
 import { derivePublicKey, type NearNetwork } from '../signer/index.ts';
 import { parsePolicy, type Policy } from './policy.ts';
 
+const walletErrorCodes = [
+  'forbidden',
+  'wallet_not_found',
+  'spend_not_found',
+  'wallet_exists',
+  'wallet_frozen',
+  'approval_expired',
+  'idempotency_conflict',
+  'spend_not_awaiting_approval',
+  'invalid_idempotency_key',
+  'invalid_spend',
+  'invalid_wallet_id',
+  'unknown_asset',
+  'user_not_found',
+] as const;
+
 /** Why a wallet or spend request was refused; `api/error-codes.ts` gives each code its status. */
-export class WalletError extends Error {
-  static readonly codes = [
-    'forbidden',
-    'wallet_not_found',
-    'spend_not_found',
-    'wallet_exists',
-    'wallet_frozen',
-    'approval_expired',
-    'idempotency_conflict',
-    'spend_not_awaiting_approval',
-    'invalid_idempotency_key',
-    'invalid_spend',
-    'invalid_wallet_id',
-    'unknown_asset',
-    'user_not_found',
-  ] as const;
+export class WalletError extends CodedError<(typeof walletErrorCodes)[number]> {
+  static readonly codes = walletErrorCodes;
   override name = 'WalletError';
-  readonly code: WalletErrorCode;
-  constructor(code: WalletErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 export type WalletErrorCode = (typeof WalletError.codes)[number];
 

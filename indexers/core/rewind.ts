@@ -5,7 +5,7 @@
 // events), moves the cursor back to `to` and clears the stop.
 // Deposits in blocks still on the chain are kept: when the indexer re-reads them, their entries
 // replay (same keys), so rewinding further back than needed costs time, never correctness.
-import { enqueue, type Pool, type PoolClient } from '../../infra/index.ts';
+import { CodedError, enqueue, type Pool, type PoolClient } from '../../infra/index.ts';
 import { catchUp, depositEntryKinds, depositsProjection, type AppendRequest, type LedgerWriter } from '../../ledger/index.ts';
 import { depositAccounts, depositReversal } from './accounts.ts';
 
@@ -32,15 +32,12 @@ interface DepositRow {
   wallet_id: string | null;
 }
 
+const rewindErrorCodes = ['rewind_refused', 'nothing_to_rescan'] as const;
+
 /** An operator's rewind or rescan that cannot run as asked; nothing was changed. */
-export class RewindError extends Error {
-  static readonly codes = ['rewind_refused', 'nothing_to_rescan'] as const;
+export class RewindError extends CodedError<(typeof rewindErrorCodes)[number]> {
+  static readonly codes = rewindErrorCodes;
   override name = 'RewindError';
-  readonly code: (typeof RewindError.codes)[number];
-  constructor(code: RewindError['code'], message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 export interface RewindOptions {
