@@ -75,13 +75,13 @@ export function defenderRoutes(deps: ApiDependencies): Hono<AppEnv> {
 
   app.post('/auth/login', async (c) => {
     const body = parseWith(credentials, await readJsonBody(c.req));
-    const tokens = await login(deps.pool, body, deps.relay?.tokens ?? defaultTokenSettings, deps.relay ? relayNow(deps.relay.ctx) : Date.now());
+    const tokens = await login(deps.pool, body, deps.relay?.tokens ?? defaultTokenSettings, relayNow(deps.relay?.ctx ?? {}));
     if (!tokens) throw new ApiError(403, 'forbidden', 'API key or secret is wrong');
     return c.json(tokens satisfies z.input<typeof responses.tokens>);
   });
   app.post('/auth/refresh-token', async (c) => {
     const body = parseWith(refreshBody, await readJsonBody(c.req));
-    const tokens = await refresh(deps.pool, body, deps.relay?.tokens ?? defaultTokenSettings, deps.relay ? relayNow(deps.relay.ctx) : Date.now());
+    const tokens = await refresh(deps.pool, body, deps.relay?.tokens ?? defaultTokenSettings, relayNow(deps.relay?.ctx ?? {}));
     if (!tokens) throw new ApiError(403, 'forbidden', 'API key, secret or refresh token is wrong or expired; log in again');
     return c.json(tokens satisfies z.input<typeof responses.tokens>);
   });
