@@ -1,9 +1,18 @@
 // API keys: `coffer_<id>_<secret>`. The id is public and indexes the row; only SHA-256 of the
 // secret is stored. The full key exists once, in the answer to `coffer keys create`.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Queryable } from '../infra/index.ts';
+import { CodedError, type Queryable } from '../infra/index.ts';
 
 export const roles = ['user', 'agent', 'auditor', 'operator'] as const;
+
+const apiKeyErrorCodes = ['invalid_role', 'invalid_key_owner'] as const;
+
+/** A key that cannot be issued as asked. */
+export class ApiKeyError extends CodedError<(typeof apiKeyErrorCodes)[number]> {
+  static readonly codes = apiKeyErrorCodes;
+  override name = 'ApiKeyError';
+}
+
 export type Role = (typeof roles)[number];
 
 export interface ApiKeyIdentity {
@@ -24,9 +33,9 @@ function hashSecret(secret: string): Buffer {
 }
 
 export async function createApiKey(db: Queryable, options: { role: Role; name?: string; userId?: string; walletId?: string }): Promise<ApiKeyIdentity & { key: string }> {
-  if (!roles.includes(options.role)) throw new Error(`role must be one of ${roles.join(', ')}`);
-  if ((options.role === 'user') !== (options.userId !== undefined)) throw new Error('a user key needs a user id, and only a user key has one');
-  if ((options.role === 'agent') !== (options.walletId !== undefined)) throw new Error('an agent key needs a wallet id, and only an agent key has one');
+  if (!roles.includes(options.role)) throw new ApiKeyError('invalid_role', `role must be one of ${roles.join(', ')}`);
+  if ((options.role === 'user') !== (options.userId !== undefined)) throw new ApiKeyError('invalid_key_owner', 'a user key needs a user id, and only a user key has one');
+  if ((options.role === 'agent') !== (options.walletId !== undefined)) throw new ApiKeyError('invalid_key_owner', 'an agent key needs a wallet id, and only an agent key has one');
   const id = Array.from(randomBytes(16), (byte) => idAlphabet[byte % idAlphabet.length]).join('');
   const secret = randomBytes(32).toString('base64url');
   await db.query('INSERT INTO api_keys (id, role, name, secret_hash, user_id, wallet_id) VALUES ($1, $2, $3, $4, $5, $6)', [

@@ -10,6 +10,7 @@ import { bodyLimit, drainUnreadBody } from './body-limit.ts';
 import { mountQueueBoard } from './board.ts';
 import type { ApiDependencies, AppEnv } from './context.ts';
 import { docsPage, openApiDocument } from './openapi.ts';
+import { domainErrorStatus } from './error-codes.ts';
 import { ApiError, problemBody } from './problem.ts';
 import type * as responses from './responses.ts';
 import type { z } from 'zod';
@@ -19,9 +20,6 @@ import { adminRoutes } from './routes/admin.ts';
 import { spendRoutes, walletRoutes } from './routes/wallets.ts';
 import { defenderRoutes } from './routes/defender.ts';
 import { forwarderRoutes } from './routes/forwarder.ts';
-import { RelayError } from '../relayer/index.ts';
-import { WalletError } from '../wallets/index.ts';
-import { UserError } from '../users/index.ts';
 import { webPages } from '../web/index.ts';
 
 const requestBodyBytesMax = 256 * 1024;
@@ -55,16 +53,10 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
         'Content-Type': 'application/problem+json',
       });
     if (error instanceof ApiError) return send(error.status, error.code, error.message, error.detail);
-    if (error instanceof LedgerInputError) return send(422, error.code, error.message, error.field ? { field: error.field } : undefined);
-    if (error instanceof UserError) {
-      const status = { user_exists: 409, invalid_near_account: 422, user_not_found: 404, unknown_chain: 404 }[error.code];
-      return send(status, error.code, error.message);
-    }
-    if (error instanceof WalletError) return send(error.status, error.code, error.message);
-    if (error instanceof RelayError) return send(error.status, error.code, error.message);
-    if (error instanceof LedgerOverloadedError) {
-      c.header('Retry-After', '1');
-      return send(503, error.code, error.message);
+    const domain = domainErrorStatus(error);
+    if (domain && domain.status !== 500) {
+      if (error instanceof LedgerOverloadedError) c.header('Retry-After', '1');
+      return send(domain.status, domain.code, error.message, error instanceof LedgerInputError && error.field ? { field: error.field } : undefined);
     }
     const postgresCode = (error as { code?: unknown }).code;
     if (typeof postgresCode === 'string' && postgresInputErrorCodes.has(postgresCode)) {
@@ -129,7 +121,7 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   app.get('/docs', (c) => c.html(docs));
 
   if (deps.queues) mountQueueBoard(app, deps.pool, deps.queues);
-  app.route('/', webPages(deps));
+  app.route('/', webPages(deps, domainErrorStatus));
 
   const limit = bodyLimit({ bytesMax: requestBodyBytesMax, drainBytesMax: requestBodyDrainBytesMax });
   const v1 = new Hono<AppEnv>();

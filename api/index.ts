@@ -5,6 +5,7 @@ import { createApp } from './app.ts';
 
 export { createApp } from './app.ts';
 export type { ApiDependencies } from './context.ts';
+export { domainErrorStatus, statusTable, type ProblemStatus } from './error-codes.ts';
 
 /** Binds `hostname` (loopback unless told otherwise); `address` and `port` are what was actually bound. */
 export function startApiServer(deps: ApiDependencies, options: { port: number; hostname?: string }): Promise<{ server: ServerType; address: string; port: number }> {

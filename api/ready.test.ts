@@ -42,13 +42,17 @@ test('Redis down: /ready says "connection refused"; one warning per outage, one 
   const outage = redisOutageLog({ target: url, logger });
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
   redis = client;
-  client.on('error', (error) => outage.failed(error));
+  let failedConnects = 0;
+  client.on('error', (error) => {
+    failedConnects += 1;
+    outage.failed(error);
+  });
   client.on('ready', () => outage.recovered());
   await client.connect().catch((error: unknown) => outage.failed(error));
   const app = createApp({ pool: db.pool, writer, logger, redis: client, redisHealth: outage });
 
-  // Long enough for ioredis to fail many reconnects (its backoff starts at 50 ms).
-  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  // Many failed reconnects (ioredis's backoff starts at 50 ms), still one warning.
+  await waitFor('ioredis to fail five reconnects', () => failedConnects >= 5, 15_000);
   const down = await app.request('/ready');
   const body = (await down.json()) as { status: string; checks: Record<string, string> };
   assert.equal(down.status, 503);

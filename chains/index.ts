@@ -46,6 +46,7 @@ export { nearTransaction, sealNearTransaction, functionCallAction, transferActio
 export { nearKeystoreSignCall, mpcRootKeys, type SignCost } from './near/sign-call.ts';
 export { bitcoinAdapter, type BitcoinChainClient, type ConsolidationInput, type UtxoChainAdapter } from './bitcoin/adapter.ts';
 export { satVbToSatKvb, addressToScript, formatBtc, BitcoinRpcError, BitcoinAddressError, bitcoinNetworkNames } from './bitcoin/index.ts';
+export { BitcoinBlockError, BitcoinBroadcastError, BitcoinFeeError, BitcoinRpcTransportError, BitcoinTransactionError } from './bitcoin/index.ts';
 export { evmGasEstimator, type EvmCall, type EvmGasEstimate } from './evm/gas.ts';
 export { evmTransferCall, signEvmCall, type EvmTransferCall } from './evm/calls.ts';
 export { evmOperationalKey, evmAddressOfKey, signatureHex, type EvmOperationalKey } from './evm/operational-key.ts';

@@ -138,18 +138,40 @@ export interface ChainAdapter {
 }
 
 export class InvalidAddressError extends Error {
+  static readonly codes = ['invalid_address'] as const;
   override name = 'InvalidAddressError';
   readonly code = 'invalid_address';
 }
 
+/** A chain adapter refused or failed an operation; `simulation_failed` and `near_rpc_error` come from its subclasses. */
 export class ChainError extends Error {
+  static readonly codes = [
+    'blockhash_expired',
+    'consolidation_only',
+    'fee_payer_short',
+    'insufficient_balance',
+    'near_key_revoked',
+    'near_rpc_error',
+    'no_address_index',
+    'no_near_key',
+    'no_operational_key',
+    'simulation_failed',
+    'unknown_network',
+    'unsupported_asset',
+    'unsupported_chain',
+    'wrong_curve',
+    'wrong_signature',
+    'wrong_signature_count',
+  ] as const;
   override name = 'ChainError';
-  readonly code: string;
-  constructor(code: string, message: string) {
+  readonly code: ChainErrorCode;
+  constructor(code: ChainErrorCode, message: string) {
     super(message);
     this.code = code;
   }
 }
+
+export type ChainErrorCode = (typeof ChainError.codes)[number];
 
 /** The node simulated the call and it would fail (reverts, or the sender cannot pay). */
 export class SimulationError extends ChainError {

@@ -30,7 +30,9 @@ export interface PriceObservation {
 }
 
 export class PriceRefusedError extends Error {
+  static readonly codes = ['price_refused'] as const;
   override name = 'PriceRefusedError';
+  readonly code = 'price_refused';
   readonly observationId: bigint | null;
   constructor(message: string, observationId: bigint | null) {
     super(message);

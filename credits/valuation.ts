@@ -21,7 +21,9 @@ export const defaultAssetPricing = 'ETH=pyth:ETH/USD,BTC=pyth:BTC/USD,SOL=pyth:S
 export const defaultChainMinimumsUsd = 'ethereum=1,bitcoin=1,solana=1,near=1';
 
 export class ValuationConfigError extends Error {
+  static readonly codes = ['invalid_valuation_config'] as const;
   override name = 'ValuationConfigError';
+  readonly code = 'invalid_valuation_config';
 }
 
 export function parseDecimal(text: string, what: string): Fraction {

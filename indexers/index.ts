@@ -13,4 +13,6 @@ export { ChainFollower, settleDeposits, type BlockSource, type SourceBlock, type
 export { nearRpc, type NearRpc } from './near/rpc.ts';
 export { nearSettings, registerNearTokens, watchedNearAccounts } from './near/run.ts';
 export { NearBlockSource } from './near/source.ts';
-export { solanaRpc, solanaTokens, solanaFollowSettings, registerSolanaTokens, SolanaBlockSource, recordSolanaFeePayerFunding, type SolanaRpc } from './solana/index.ts';
+export { solanaRpc, solanaTokens, solanaFollowSettings, registerSolanaTokens, SolanaBlockSource, recordSolanaFeePayerFunding, SolanaFundingError, SolanaRpcError, type SolanaRpc } from './solana/index.ts';
+// The NEAR indexer's own RPC error; chains/ has a NearRpcError of its own for the adapter's calls.
+export { NearRpcError as NearIndexerRpcError } from './near/rpc.ts';

@@ -34,8 +34,11 @@ describe('the indexer supervisor (coffer start --indexers evm)', () => {
 
       // A stop on purpose (what a deep reorg records) is not undone by restarting.
       await world.db.pool.query("UPDATE indexer_cursors SET stopped_reason = 'test: stopped by an operator' WHERE indexer = 'evm'");
-      process.kill(supervised.pid()!, 'SIGKILL');
-      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      const stopped = supervised.pid();
+      assert.ok(stopped);
+      process.kill(stopped, 'SIGKILL');
+      // The supervisor decides after the exit; a restart would show as 'restarting' and never reach 'held'.
+      await eventually('the supervisor holds the stopped indexer', () => Promise.resolve(supervised.state() === 'held'));
       assert.equal(supervised.pid(), null, 'no new process');
       assert.equal(supervised.restarts(), 1);
     } finally {

@@ -198,7 +198,9 @@ function readFileVariables(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; pr
 }
 
 export class ConfigError extends Error {
+  static readonly codes = ['invalid_config'] as const;
   override name = 'ConfigError';
+  readonly code = 'invalid_config';
 }
 
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {

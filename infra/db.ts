@@ -2,6 +2,7 @@
 // and type parsing that keeps 64-bit integers exact (BigInt) and money as decimal strings.
 import { userInfo } from 'node:os';
 import pg from 'pg';
+import { ConfigError } from './config.ts';
 
 // A URL without a user name means "the user I am", as psql does; pg would otherwise rely on
 // $USER, which services and CI shells do not always set.
@@ -57,7 +58,7 @@ export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolCl
 export function splitDatabaseUrl(connectionString: string): { database: string; maintenanceUrl: string } {
   const url = new URL(connectionString);
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (!database) throw new Error('the database URL names no database (expected postgres://host:5432/<name>)');
+  if (!database) throw new ConfigError('the database URL names no database (expected postgres://host:5432/<name>)');
   url.pathname = '/postgres';
   return { database, maintenanceUrl: url.toString() };
 }
@@ -85,6 +86,16 @@ export async function ensureDatabase(connectionString: string): Promise<boolean>
   } finally {
     await client.end();
   }
+}
+
+/**
+ * The first row of a statement that always yields one (INSERT … RETURNING, an aggregate, a row
+ * locked just before); its absence is a broken invariant, named by `what`, not a non-null `!`.
+ */
+export function firstRow<Row>(rows: readonly Row[], what: string): Row {
+  const row = rows[0];
+  if (row === undefined) throw new Error(`expected a row for ${what}, and the database returned none`);
+  return row;
 }
 
 export function isPgError(error: unknown, code?: string): error is pg.DatabaseError {

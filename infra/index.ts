@@ -1,4 +1,5 @@
 export { loadConfig, configVariables, ConfigError, type Config } from './config.ts';
+export { CodedError } from './errors.ts';
 export {
   createPool,
   withTransaction,
@@ -6,6 +7,7 @@ export {
   splitDatabaseUrl,
   quoteIdentifier,
   isPgError,
+  firstRow,
   pg,
   type Pool,
   type PoolClient,
@@ -25,7 +27,7 @@ export {
   type RedisTarget,
 } from './redis.ts';
 export { createLogger, silentLogger, type Logger } from './logger.ts';
-export { superviseCoffer, stopProcess, type SupervisedProcess, type SuperviseOptions } from './supervise.ts';
+export { superviseCoffer, stopProcess, type SupervisedProcess, type SupervisorState, type SuperviseOptions } from './supervise.ts';
 export { enqueue, markDone, takeDue, outboxCounts, type OutboxJob, type OutboxRow, type OutboxCounts } from './outbox.ts';
 export { jobCatalogue, parseJobPayload, queueNames, JobPayloadError, type CataloguedJob, type JobName, type JobPayload, type QueueName } from './job-catalogue.ts';
 export { db as sqlBuilder, run, runFirst, runCount } from './sql.ts';

@@ -4,6 +4,7 @@
 // apart. It lives in infra/ beside the outbox because every room that changes the ledger
 // enqueues (indexers, jobs, wallets).
 import { z } from 'zod';
+import { CodedError } from './errors.ts';
 
 /** An entry id, as JSON carries a bigint: decimal digits. */
 const entryId = z.string().regex(/^\d+$/);
@@ -39,7 +40,10 @@ export type JobPayload<Q extends QueueName, N extends JobName<Q>> = z.infer<Sche
 /** One job of the catalogue: its queue, name and payload agree. */
 export type CataloguedJob = { [Q in QueueName]: { [N in JobName<Q>]: { queue: Q; name: N; payload: JobPayload<Q, N> } }[JobName<Q>] }[QueueName];
 
-export class JobPayloadError extends Error {
+const jobPayloadErrorCodes = ['unknown_job', 'invalid_job_payload'] as const;
+
+export class JobPayloadError extends CodedError<(typeof jobPayloadErrorCodes)[number]> {
+  static readonly codes = jobPayloadErrorCodes;
   override name = 'JobPayloadError';
 }
 
@@ -49,11 +53,11 @@ export function parseJobPayload(queue: string, name: string, data: unknown): Rec
 export function parseJobPayload(queue: string, name: string, data: unknown): Record<string, string> {
   const byName: Record<string, z.ZodObject> | undefined = Object.hasOwn(jobCatalogue, queue) ? jobCatalogue[queue as QueueName] : undefined;
   const schema = byName && Object.hasOwn(byName, name) ? byName[name] : undefined;
-  if (!schema) throw new JobPayloadError(`the job catalogue has no job "${name}" on queue ${queue}`);
+  if (!schema) throw new JobPayloadError('unknown_job', `the job catalogue has no job "${name}" on queue ${queue}`);
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new JobPayloadError(`job ${queue}/${name}: payload ${issue.path.join('.') || '(root)'} ${issue.message}`);
+    throw new JobPayloadError('invalid_job_payload', `job ${queue}/${name}: payload ${issue.path.join('.') || '(root)'} ${issue.message}`);
   }
   return parsed.data as Record<string, string>;
 }

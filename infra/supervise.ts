@@ -22,9 +22,14 @@ export function stopProcess(child: ChildProcess, graceMs = 3_000): Promise<void>
   });
 }
 
+/** `deciding`: the child exited and the supervisor is asking whether it stopped on purpose; `held`: it did, and stays down. */
+export type SupervisorState = 'running' | 'deciding' | 'restarting' | 'held' | 'stopped';
+
 export interface SupervisedProcess {
   /** The running child's pid, or null between restarts and after a stop. */
   pid(): number | null;
+  /** What the supervisor does now; tests await a state rather than sleep through a backoff. */
+  state(): SupervisorState;
   /** Restarts so far. */
   restarts(): number;
   stop(): Promise<void>;
@@ -49,21 +54,25 @@ export function superviseCoffer(options: SuperviseOptions): SupervisedProcess {
   let failures = 0;
   let timer: NodeJS.Timeout | null = null;
   let restarts = 0;
+  let state: SupervisorState = 'running';
 
   const launch = () => {
     if (stopping) return;
+    state = 'running';
     const startedAt = Date.now();
     child = spawn(process.execPath, [...(options.nodeFlags ?? []), cli, ...options.args], { stdio: ['ignore', 'inherit', 'inherit'], env: options.env ?? process.env });
     logger.info('process started', { process: name, pid: child.pid });
     child.once('exit', (code, signal) => {
       child = null;
       if (stopping) return;
+      state = 'deciding';
       void (async () => {
         const reason = (await options.stoppedReason?.().catch(() => null)) ?? null;
         // stop() may have been called while the reason was being read: then no restart, or the
         // new child would outlive its parent.
         if (stopping) return;
         if (reason) {
+          state = 'held';
           logger.error('process stopped and will not restart until an operator acts', { process: name, reason });
           return;
         }
@@ -72,6 +81,7 @@ export function superviseCoffer(options: SuperviseOptions): SupervisedProcess {
         const delay = Math.min(backoffMaxMs, 500 * 2 ** (failures - 1));
         logger.warn('process exited; restarting', { process: name, code, signal, inMs: delay });
         restarts += 1;
+        state = 'restarting';
         timer = setTimeout(launch, delay);
       })();
     });
@@ -81,8 +91,10 @@ export function superviseCoffer(options: SuperviseOptions): SupervisedProcess {
   return {
     pid: () => child?.pid ?? null,
     restarts: () => restarts,
+    state: () => state,
     stop: async () => {
       stopping = true;
+      state = 'stopped';
       if (timer) clearTimeout(timer);
       if (child) await stopProcess(child, 5_000);
     },

@@ -1,24 +1,47 @@
-// Named errors with a stable code. The API maps codes to HTTP statuses; the CLI prints them.
+// Named errors with a stable code. The API maps codes to HTTP statuses (api/error-codes.ts); the CLI prints them.
 
+/** An entry, account, asset or floor the ledger refuses as given; nothing was written. */
 export class LedgerInputError extends Error {
+  static readonly codes = [
+    'invalid_account',
+    'invalid_account_selector',
+    'invalid_amount',
+    'invalid_asset',
+    'invalid_effective_at',
+    'invalid_idempotency_key',
+    'invalid_kind',
+    'invalid_metadata',
+    'invalid_posting',
+    'invalid_postings',
+    'invalid_reverses',
+    'invalid_scale',
+    'invalid_source_ref',
+    'unknown_asset',
+    'asset_conflict',
+    'floor_conflict',
+  ] as const;
   override name = 'LedgerInputError';
-  readonly code: string;
+  readonly code: LedgerInputErrorCode;
   readonly field: string | undefined;
-  constructor(code: string, message: string, field?: string) {
+  constructor(code: LedgerInputErrorCode, message: string, field?: string) {
     super(message);
     this.code = code;
     this.field = field;
   }
 }
 
+export type LedgerInputErrorCode = (typeof LedgerInputError.codes)[number];
+
 /** The writer's queue is full: the caller should back off and retry later. */
 export class LedgerOverloadedError extends Error {
+  static readonly codes = ['ledger_overloaded'] as const;
   override name = 'LedgerOverloadedError';
   readonly code = 'ledger_overloaded';
 }
 
 /** The writer was closed; no further appends are accepted. */
 export class LedgerClosedError extends Error {
+  static readonly codes = ['ledger_closed'] as const;
   override name = 'LedgerClosedError';
   readonly code = 'ledger_closed';
 }

@@ -19,7 +19,9 @@ export interface MigrateResult {
 }
 
 export class MigrationError extends Error {
+  static readonly codes = ['migration_refused'] as const;
   override name = 'MigrationError';
+  readonly code = 'migration_refused';
 }
 
 const migrationsDirectory = fileURLToPath(new URL('.', import.meta.url));

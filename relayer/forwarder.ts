@@ -125,14 +125,14 @@ export async function submitForwardRequest(ctx: ForwarderContext, body: unknown,
   const parsed = forwardRequestSchema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new RelayError(400, 'invalid_request', `${issue.path.join('.') || 'body'}: ${issue.message}`);
+    throw new RelayError('invalid_request', `${issue.path.join('.') || 'body'}: ${issue.message}`);
   }
   const { request, signature } = parsed.data;
   const margin = BigInt(ctx.deadlineMarginSeconds ?? 30);
-  if (request.value !== 0n) throw new RelayError(400, 'value_not_sponsored', 'gasless requests carry no value (the relayer pays gas, not value)');
-  if (!ctx.allowedTargets.has(request.to.toLowerCase())) throw new RelayError(403, 'target_not_allowed', `${request.to} is not a contract coffer relays to (FORWARDER_ALLOWED_TARGETS)`);
-  if (request.gas > ctx.gasMax) throw new RelayError(400, 'gas_too_high', `gas ${request.gas} is above the ${ctx.gasMax} a forward request may use`);
-  if (request.deadline < BigInt(Math.floor(relayNow(ctx) / 1000)) + margin) throw new RelayError(400, 'deadline_too_soon', `the deadline must be at least ${margin} s ahead`);
+  if (request.value !== 0n) throw new RelayError('value_not_sponsored', 'gasless requests carry no value (the relayer pays gas, not value)');
+  if (!ctx.allowedTargets.has(request.to.toLowerCase())) throw new RelayError('target_not_allowed', `${request.to} is not a contract coffer relays to (FORWARDER_ALLOWED_TARGETS)`);
+  if (request.gas > ctx.gasMax) throw new RelayError('gas_too_high', `gas ${request.gas} is above the ${ctx.gasMax} a forward request may use`);
+  if (request.deadline < BigInt(Math.floor(relayNow(ctx) / 1000)) + margin) throw new RelayError('deadline_too_soon', `the deadline must be at least ${margin} s ahead`);
   const domain = await domainOf(ctx);
   const signer = await recoverTypedDataAddress({
     domain,
@@ -141,9 +141,9 @@ export async function submitForwardRequest(ctx: ForwarderContext, body: unknown,
     message: { ...request, from: getAddress(request.from), to: getAddress(request.to), deadline: Number(request.deadline), data: request.data as Hex },
     signature: signature as Hex,
   }).catch(() => null);
-  if (!signer || signer.toLowerCase() !== request.from.toLowerCase()) throw new RelayError(400, 'invalid_signature', 'the signature does not recover to request.from for this forwarder (EIP-712 domain and ForwardRequest type)');
+  if (!signer || signer.toLowerCase() !== request.from.toLowerCase()) throw new RelayError('invalid_signature', 'the signature does not recover to request.from for this forwarder (EIP-712 domain and ForwardRequest type)');
   const chainNonce = await ctx.client.readContract({ address: ctx.forwarder, abi: forwarderAbi, functionName: 'nonces', args: [getAddress(request.from)] });
-  if (request.nonce < chainNonce) throw new RelayError(409, 'nonce_used', `nonce ${request.nonce} of ${request.from} is used already; the next is ${chainNonce}`);
+  if (request.nonce < chainNonce) throw new RelayError('nonce_used', `nonce ${request.nonce} of ${request.from} is used already; the next is ${chainNonce}`);
   const id = randomId('fwd_', 20);
   const { rows } = await ctx.pool.query<Row>(
     `INSERT INTO forward_requests (id, forwarder, signer, nonce, to_address, value, gas, deadline, data, signature, status, submitted_by)
@@ -155,7 +155,7 @@ export async function submitForwardRequest(ctx: ForwarderContext, body: unknown,
     const existing = await liveRequest(ctx.pool, ctx.forwarder, request.from, request.nonce);
     // The same signed request again is the same request; another one for a taken nonce is a conflict.
     if (existing && existing.signature.toLowerCase() === signature.toLowerCase()) return { request: existing, created: false };
-    throw new RelayError(409, 'nonce_taken', `nonce ${request.nonce} of ${request.from} belongs to another request`);
+    throw new RelayError('nonce_taken', `nonce ${request.nonce} of ${request.from} belongs to another request`);
   }
   await relayQueued(ctx, getAddress(request.from));
   return { request: (await getForwardRequest(ctx.pool, id))!, created: true };
@@ -174,7 +174,7 @@ export async function getForwardRequest(db: Queryable, id: string): Promise<Forw
 async function payingRelayer(ctx: ForwarderContext): Promise<Relayer> {
   const relayers = await listRelayers(ctx.pool);
   const relayer = ctx.relayerId ? relayers.find((r) => r.id === ctx.relayerId) : relayers.find((r) => !r.paused);
-  if (!relayer) throw new RelayError(503, 'no_relayer', 'no relayer is set up to pay for gasless requests (coffer relayers create --chain ethereum)');
+  if (!relayer) throw new RelayError('no_relayer', 'no relayer is set up to pay for gasless requests (coffer relayers create --chain ethereum)');
   return relayer;
 }
 

@@ -14,6 +14,7 @@ export {
   relayerView,
   relayerStatus,
   relayStatus,
+  relayNow,
   type RelayContext,
   type RelayedTransaction,
 } from './transactions.ts';

@@ -35,7 +35,7 @@ export const encodeCursor = (nonce: bigint): string => Buffer.from(`${cursorPref
 
 /** The nonce a `next` continues after; a 400 for anything this API did not return. */
 export function decodeCursor(next: string): bigint {
-  const invalid = () => new RelayError(400, 'invalid_request', 'next is not a cursor this API returned: pass the next of the previous page unchanged, or leave it out for the first page');
+  const invalid = () => new RelayError('invalid_request', 'next is not a cursor this API returned: pass the next of the previous page unchanged, or leave it out for the first page');
   if (next.length > cursorLengthMax || !/^[A-Za-z0-9_-]+$/.test(next)) throw invalid();
   const text = Buffer.from(next, 'base64url').toString('utf8');
   const digits = text.startsWith(cursorPrefix) ? text.slice(cursorPrefix.length) : '';

@@ -10,7 +10,7 @@
 import { createHmac } from 'node:crypto';
 import { encodeFunctionData, getAddress, parseAbi, type Address, type Hex, type PublicClient, type TransactionSerializableEIP1559 } from 'viem';
 import { broadcastStored, signEvmTransactionWithKey } from '../chains/index.ts';
-import { run, sqlBuilder, withTransaction, type Logger, type Pool, type Queryable } from '../infra/index.ts';
+import { firstRow, run, sqlBuilder, withTransaction, type Logger, type Pool, type Queryable } from '../infra/index.ts';
 import { sql } from 'kysely';
 import { chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../ledger/index.ts';
 import { signWebhook } from '../wallets/index.ts';
@@ -75,10 +75,10 @@ export async function listRefillTargets(db: Queryable): Promise<RefillTarget[]> 
 
 /** Adds or changes a target (the bundler EOA, the paymaster deposit); relayers get theirs when created. */
 export async function setRefillTarget(db: Queryable, target: Omit<RefillTarget, 'relayerId' | 'account'> & { account?: string }): Promise<RefillTarget> {
-  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(target.name)) throw new RelayError(400, 'invalid_target', 'a target name is lower-case letters, digits and -');
-  if (target.fundTo <= target.fundBelow) throw new RelayError(400, 'invalid_target', 'fund_to must be above fund_below');
-  if (target.dailyCap <= 0n || target.fundBelow <= 0n) throw new RelayError(400, 'invalid_target', 'fund_below and daily_cap must be positive');
-  if ((target.kind === 'entrypoint-deposit') !== (target.entryPoint !== null)) throw new RelayError(400, 'invalid_target', 'an entrypoint-deposit target names its EntryPoint, and only it');
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(target.name)) throw new RelayError('invalid_target', 'a target name is lower-case letters, digits and -');
+  if (target.fundTo <= target.fundBelow) throw new RelayError('invalid_target', 'fund_to must be above fund_below');
+  if (target.dailyCap <= 0n || target.fundBelow <= 0n) throw new RelayError('invalid_target', 'fund_below and daily_cap must be positive');
+  if ((target.kind === 'entrypoint-deposit') !== (target.entryPoint !== null)) throw new RelayError('invalid_target', 'an entrypoint-deposit target names its EntryPoint, and only it');
   const account = target.account ?? chart.operations(relayChain.chain, target.name);
   const { rows } = await db.query<TargetRow>(
     `INSERT INTO refill_targets (name, chain, kind, address, entry_point, account, fund_below, fund_to, daily_cap)
@@ -88,7 +88,7 @@ export async function setRefillTarget(db: Queryable, target: Omit<RefillTarget, 
      RETURNING *`,
     [target.name, target.kind, getAddress(target.address), target.entryPoint, account, target.fundBelow.toString(), target.fundTo.toString(), target.dailyCap.toString()],
   );
-  return targetFromRow(rows[0]!);
+  return targetFromRow(firstRow(rows, `refill target ${target.name}`));
 }
 
 async function ledgerBalance(db: Queryable, account: string): Promise<bigint> {
@@ -113,9 +113,9 @@ export function targetBalance(client: PublicClient, target: RefillTarget): Promi
 export async function recordTreasuryFunding(ctx: Pick<RefillContext, 'writer' | 'client' | 'keys' | 'treasuryKeyName'>, txHash: Hex): Promise<{ amount: bigint; entryId: bigint }> {
   const hot = await ctx.keys.get(ctx.treasuryKeyName);
   const receipt = await ctx.client.getTransactionReceipt({ hash: txHash }).catch(() => null);
-  if (!receipt || receipt.status !== 'success') throw new RelayError(400, 'not_mined', `${txHash} is not a successful mined transaction on this chain`);
+  if (!receipt || receipt.status !== 'success') throw new RelayError('not_mined', `${txHash} is not a successful mined transaction on this chain`);
   const tx = await ctx.client.getTransaction({ hash: txHash });
-  if (tx.to?.toLowerCase() !== hot.address.toLowerCase() || tx.value === 0n) throw new RelayError(400, 'not_a_funding', `${txHash} does not send ETH to the treasury hot wallet ${hot.address}`);
+  if (tx.to?.toLowerCase() !== hot.address.toLowerCase() || tx.value === 0n) throw new RelayError('not_a_funding', `${txHash} does not send ETH to the treasury hot wallet ${hot.address}`);
   const key = `ethereum:${txHash}:0:treasury.funded`;
   const result = await ctx.writer.append({
     kind: relayEntryKinds.treasuryFunded,
@@ -166,7 +166,7 @@ export async function refillPass(ctx: RefillContext): Promise<RefillOutcome | nu
   const lock = await ctx.pool.connect();
   try {
     const { rows } = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [passLock]);
-    if (!rows[0]!.ok) return null;
+    if (!firstRow(rows, 'the refill pass lock').ok) return null;
     try {
       return await pass(ctx);
     } finally {
@@ -211,7 +211,7 @@ async function pass(ctx: RefillContext): Promise<RefillOutcome> {
       `SELECT coalesce(sum(amount), 0)::text AS sum FROM refills WHERE target = $1 AND status <> 'failed' AND created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`,
       [target.name],
     );
-    const room = target.dailyCap - BigInt(today[0]!.sum);
+    const room = target.dailyCap - BigInt(firstRow(today, `today's refills of ${target.name}`).sum);
     const want = target.fundTo - balance;
     const amount = want < room ? want : room;
     if (amount <= 0n) {
@@ -250,7 +250,7 @@ async function submit(ctx: RefillContext, hot: Awaited<ReturnType<OperationalKey
     const { rows: flight } = await client.query<{ reserved: string }>(
       `SELECT coalesce(sum(r.amount), 0)::text AS reserved FROM refills r JOIN refill_targets t ON t.name = r.target WHERE t.chain = 'ethereum' AND r.status = 'submitted'`,
     );
-    const available = (await ledgerBalance(client, treasuryHotAccount)) - BigInt(flight[0]!.reserved);
+    const available = (await ledgerBalance(client, treasuryHotAccount)) - BigInt(firstRow(flight, 'the refills in flight').reserved);
     const cost = amount + gas * maxFeePerGas;
     if (available < cost) {
       ctx.logger.error('refill: the treasury hot wallet cannot pay this refill', { target: target.name, amount: amount.toString(), available: available.toString() });
@@ -264,7 +264,7 @@ async function submit(ctx: RefillContext, hot: Awaited<ReturnType<OperationalKey
       [target.name, amount.toString(), balanceBefore.toString(), hot.address, nonce, signed.hash, signed.raw],
     );
     ctx.logger.info('refill: sending', { target: target.name, amount: amount.toString(), hash: signed.hash });
-    return rows[0]!;
+    return firstRow(rows, `the refill of ${target.name}`);
   });
 }
 
@@ -290,7 +290,7 @@ async function follow(ctx: RefillContext, row: RefillRow, waitMs: number): Promi
 
 async function settle(ctx: RefillContext, row: RefillRow, success: boolean, fee: bigint): Promise<void> {
   const { rows } = await ctx.pool.query<{ account: string }>('SELECT account FROM refill_targets WHERE name = $1', [row.target]);
-  const account = rows[0]!.account;
+  const { account } = firstRow(rows, `refill target ${row.target}`);
   const postings: PostingInput[] = [];
   if (success) postings.push({ source: treasuryHotAccount, destination: account, asset: relayChain.nativeAsset.code, amount: BigInt(row.amount) });
   if (fee > 0n) postings.push({ source: treasuryHotAccount, destination: chart.fees(relayChain.chain), asset: relayChain.feeAsset.code, amount: fee });

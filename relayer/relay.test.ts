@@ -103,15 +103,20 @@ describe('the official Defender client against coffer', () => {
     const client = sdk();
     await client.getRelayer();
     const before = Number((await rows(`SELECT count(*) AS n FROM relayer_tokens WHERE kind = 'access'`))[0]!.n);
-    await new Promise((resolve) => setTimeout(resolve, 2_300));
-    // Straight at coffer: an expired token is a 401 whose reason phrase is "Unauthorized".
-    const raw = await fetch(`${bed.url}/relayers/self`, { headers: { 'X-Api-Key': bed.apiKey, Authorization: 'Bearer not-a-token' } });
-    assert.equal(raw.status, 401);
-    assert.equal(raw.statusText, 'Unauthorized');
-    const relayer = (await client.getRelayer()) as unknown as { address: string };
-    assert.equal(relayer.address, bed.relayer.address);
-    const after = Number((await rows(`SELECT count(*) AS n FROM relayer_tokens WHERE kind = 'access'`))[0]!.n);
-    assert.equal(after, before + 1, 'one refresh');
+    // The relay's clock moves past the token's 2 s TTL; nothing sleeps.
+    bed.ctx.now = () => Date.now() + 2_300;
+    try {
+      // Straight at coffer: an expired token is a 401 whose reason phrase is "Unauthorized".
+      const raw = await fetch(`${bed.url}/relayers/self`, { headers: { 'X-Api-Key': bed.apiKey, Authorization: 'Bearer not-a-token' } });
+      assert.equal(raw.status, 401);
+      assert.equal(raw.statusText, 'Unauthorized');
+      const relayer = (await client.getRelayer()) as unknown as { address: string };
+      assert.equal(relayer.address, bed.relayer.address);
+      const after = Number((await rows(`SELECT count(*) AS n FROM relayer_tokens WHERE kind = 'access'`))[0]!.n);
+      assert.equal(after, before + 1, 'one refresh');
+    } finally {
+      delete bed.ctx.now;
+    }
   });
 
   test('replace by id and by nonce, and cancel, while the chain does not mine', async () => {

@@ -4,20 +4,39 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createPublicClient, getAddress, http, type Address } from 'viem';
 import { chainAdapter, evmAddressOfKey, evmChain, evmOperationalKey, type EvmOperationalKey } from '../chains/index.ts';
-import { withTransaction, type Pool, type Queryable } from '../infra/index.ts';
+import { CodedError, withTransaction, type Pool, type Queryable } from '../infra/index.ts';
 import { chart } from '../ledger/index.ts';
 import { OperationalKey, type Keystore } from '../signer/index.ts';
 
-export class RelayError extends Error {
+const relayErrorCodes = [
+  'invalid_request',
+  'invalid_signature',
+  'invalid_target',
+  'invalid_refill',
+  'deadline_too_soon',
+  'gas_too_high',
+  'insufficient_funds',
+  'not_a_funding',
+  'not_mined',
+  'receiver_not_allowed',
+  'relayer_paused',
+  'replacement_underpriced',
+  'unsupported_chain',
+  'value_not_sponsored',
+  'target_not_allowed',
+  'at_gas_price_cap',
+  'nonce_taken',
+  'nonce_used',
+  'transaction_final',
+  'no_relayer',
+] as const;
+
+/** Why the relayer refused a request. The codes are part of the Defender-compatible API: `api/error-codes.ts` gives each its status. */
+export class RelayError extends CodedError<(typeof relayErrorCodes)[number]> {
+  static readonly codes = relayErrorCodes;
   override name = 'RelayError';
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
 }
+export type RelayErrorCode = (typeof RelayError.codes)[number];
 
 export interface Relayer {
   id: string;
@@ -100,8 +119,8 @@ export interface CreateRelayerOptions {
  * refill target for its EOA. Only EVM chains (ethereum) have relayers.
  */
 export async function createRelayer(pool: Pool, keystore: Keystore, options: CreateRelayerOptions): Promise<{ relayer: Relayer; apiKey: string; apiSecret: string }> {
-  if (options.chain !== 'ethereum') throw new RelayError(400, 'unsupported_chain', `relayers run on EVM chains; "${options.chain.slice(0, 40)}" is not one (use ethereum)`);
-  if (options.refill.fundTo <= options.refill.fundBelow) throw new RelayError(400, 'invalid_refill', 'fund_to must be above fund_below');
+  if (options.chain !== 'ethereum') throw new RelayError('unsupported_chain', `relayers run on EVM chains; "${options.chain.slice(0, 40)}" is not one (use ethereum)`);
+  if (options.refill.fundTo <= options.refill.fundBelow) throw new RelayError('invalid_refill', 'fund_to must be above fund_below');
   const chainId = await createPublicClient({ transport: http(options.rpcUrl, { retryCount: 1, timeout: 10_000 }) }).getChainId();
   const id = randomId('rl_', 16);
   const keyName = `relayer-${id.slice(3)}`;
@@ -139,9 +158,9 @@ export interface Tokens {
   refreshToken: string;
 }
 
-async function issue(db: Queryable, relayerId: string, kind: 'access' | 'refresh', ttlSeconds: number): Promise<string> {
+async function issue(db: Queryable, relayerId: string, kind: 'access' | 'refresh', ttlSeconds: number, nowMs: number): Promise<string> {
   const token = randomBytes(32).toString('base64url');
-  await db.query(`INSERT INTO relayer_tokens (token_hash, relayer_id, kind, expires_at) VALUES ($1, $2, $3, now() + make_interval(secs => $4))`, [sha256(token), relayerId, kind, ttlSeconds]);
+  await db.query(`INSERT INTO relayer_tokens (token_hash, relayer_id, kind, expires_at) VALUES ($1, $2, $3, $4)`, [sha256(token), relayerId, kind, new Date(nowMs + ttlSeconds * 1000)]);
   return token;
 }
 
@@ -150,29 +169,35 @@ export interface TokenSettings {
   refreshTtlSeconds: number;
 }
 
+// Token lifetimes are read from the caller's clock (`nowMs`, the relay context's in the API), not
+// the database's, so a test drives a token past its TTL instead of sleeping through it.
+
 /** /auth/login: tokens for a relayer's key and secret, or null. Expired tokens are swept here. */
-export async function login(pool: Pool, credentials: { apiKey: string; secretKey: string }, settings: TokenSettings): Promise<Tokens | null> {
+export async function login(pool: Pool, credentials: { apiKey: string; secretKey: string }, settings: TokenSettings, nowMs = Date.now()): Promise<Tokens | null> {
   const relayer = await relayerByCredentials(pool, credentials.apiKey, credentials.secretKey);
   if (!relayer) return null;
-  await pool.query(`DELETE FROM relayer_tokens WHERE expires_at < now() - interval '1 day'`);
-  return { accessToken: await issue(pool, relayer.id, 'access', settings.accessTtlSeconds), refreshToken: await issue(pool, relayer.id, 'refresh', settings.refreshTtlSeconds) };
+  await pool.query(`DELETE FROM relayer_tokens WHERE expires_at < $1::timestamptz - interval '1 day'`, [new Date(nowMs)]);
+  return {
+    accessToken: await issue(pool, relayer.id, 'access', settings.accessTtlSeconds, nowMs),
+    refreshToken: await issue(pool, relayer.id, 'refresh', settings.refreshTtlSeconds, nowMs),
+  };
 }
 
 /** /auth/refresh-token: a new access token for a live refresh token of this relayer. */
-export async function refresh(pool: Pool, credentials: { apiKey: string; secretKey: string; refreshToken: string }, settings: TokenSettings): Promise<Tokens | null> {
+export async function refresh(pool: Pool, credentials: { apiKey: string; secretKey: string; refreshToken: string }, settings: TokenSettings, nowMs = Date.now()): Promise<Tokens | null> {
   const relayer = await relayerByCredentials(pool, credentials.apiKey, credentials.secretKey);
   if (!relayer) return null;
-  const { rows } = await pool.query('SELECT 1 FROM relayer_tokens WHERE token_hash = $1 AND relayer_id = $2 AND kind = $3 AND expires_at > now()', [sha256(credentials.refreshToken), relayer.id, 'refresh']);
+  const { rows } = await pool.query('SELECT 1 FROM relayer_tokens WHERE token_hash = $1 AND relayer_id = $2 AND kind = $3 AND expires_at > $4', [sha256(credentials.refreshToken), relayer.id, 'refresh', new Date(nowMs)]);
   if (!rows[0]) return null;
-  return { accessToken: await issue(pool, relayer.id, 'access', settings.accessTtlSeconds), refreshToken: credentials.refreshToken };
+  return { accessToken: await issue(pool, relayer.id, 'access', settings.accessTtlSeconds, nowMs), refreshToken: credentials.refreshToken };
 }
 
 /** The relayer an access token was issued to, 'expired' for a token past its time, or null. */
-export async function relayerByAccessToken(db: Queryable, apiKey: string, token: string): Promise<Relayer | 'expired' | null> {
+export async function relayerByAccessToken(db: Queryable, apiKey: string, token: string, nowMs = Date.now()): Promise<Relayer | 'expired' | null> {
   const { rows } = await db.query<RelayerRow & { expired: boolean }>(
-    `SELECT r.*, t.expires_at <= now() AS expired FROM relayer_tokens t JOIN relayers r ON r.id = t.relayer_id
+    `SELECT r.*, t.expires_at <= $3 AS expired FROM relayer_tokens t JOIN relayers r ON r.id = t.relayer_id
       WHERE t.token_hash = $1 AND t.kind = 'access' AND r.api_key = $2`,
-    [sha256(token), apiKey.slice(0, 200)],
+    [sha256(token), apiKey.slice(0, 200), new Date(nowMs)],
   );
   const row = rows[0];
   if (!row) return null;

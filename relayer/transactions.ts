@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { getAddress, parseTransaction, type Address, type Hex, type PublicClient, type TransactionSerializable } from 'viem';
 import { z } from 'zod';
-import { withTransaction, type Logger, type Pool, type PoolClient, type Queryable } from '../infra/index.ts';
+import { firstRow, withTransaction, type Logger, type Pool, type PoolClient, type Queryable } from '../infra/index.ts';
 import { canonicalJson, type Json, type LedgerWriter } from '../ledger/index.ts';
 import { nodeAnswer, signEvmTransactionWithKey } from '../chains/index.ts';
 import { capped, isValidBump, minBump, speeds, type FeeOracle, type Fees, type Speed } from './pricing.ts';
@@ -175,19 +175,19 @@ export function parsePayload(body: unknown, nowMs = Date.now()): Payload {
   const parsed = payloadSchema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new RelayError(400, 'invalid_request', `${issue.path.join('.') || 'body'}: ${issue.message}`);
+    throw new RelayError('invalid_request', `${issue.path.join('.') || 'body'}: ${issue.message}`);
   }
   const p = parsed.data;
-  if (!p.to && (!p.data || p.data === '0x')) throw new RelayError(400, 'invalid_request', 'Both txs `to` and `data` fields are missing. At least one of them has to be set.');
+  if (!p.to && (!p.data || p.data === '0x')) throw new RelayError('invalid_request', 'Both txs `to` and `data` fields are missing. At least one of them has to be set.');
   const pricings = [p.speed !== undefined, p.gasPrice !== undefined, p.maxFeePerGas !== undefined || p.maxPriorityFeePerGas !== undefined].filter(Boolean).length;
-  if (pricings > 1) throw new RelayError(400, 'invalid_request', 'send one of speed, gasPrice, or maxFeePerGas with maxPriorityFeePerGas — not a mix');
-  if ((p.maxFeePerGas === undefined) !== (p.maxPriorityFeePerGas === undefined)) throw new RelayError(400, 'invalid_request', 'maxFeePerGas and maxPriorityFeePerGas go together');
-  if (p.maxFeePerGas !== undefined && p.maxFeePerGas < p.maxPriorityFeePerGas!) throw new RelayError(400, 'invalid_request', 'maxFeePerGas must be at least maxPriorityFeePerGas');
-  if (p.gasLimit !== undefined && (p.gasLimit < 21_000n || p.gasLimit > blockGasLimit)) throw new RelayError(400, 'invalid_request', `gasLimit must be between 21000 and ${blockGasLimit}`);
+  if (pricings > 1) throw new RelayError('invalid_request', 'send one of speed, gasPrice, or maxFeePerGas with maxPriorityFeePerGas — not a mix');
+  if ((p.maxFeePerGas === undefined) !== (p.maxPriorityFeePerGas === undefined)) throw new RelayError('invalid_request', 'maxFeePerGas and maxPriorityFeePerGas go together');
+  if (p.maxFeePerGas !== undefined && p.maxFeePerGas < p.maxPriorityFeePerGas!) throw new RelayError('invalid_request', 'maxFeePerGas must be at least maxPriorityFeePerGas');
+  if (p.gasLimit !== undefined && (p.gasLimit < 21_000n || p.gasLimit > blockGasLimit)) throw new RelayError('invalid_request', `gasLimit must be between 21000 and ${blockGasLimit}`);
   if (p.validUntil !== undefined) {
     const until = new Date(p.validUntil);
-    if (Number.isNaN(until.getTime())) throw new RelayError(400, 'invalid_request', 'validUntil must be an ISO 8601 UTC time');
-    if (until.getTime() <= nowMs) throw new RelayError(400, 'invalid_request', 'validUntil is in the past');
+    if (Number.isNaN(until.getTime())) throw new RelayError('invalid_request', 'validUntil must be an ISO 8601 UTC time');
+    if (until.getTime() <= nowMs) throw new RelayError('invalid_request', 'validUntil is in the past');
   }
   return p;
 }
@@ -219,7 +219,7 @@ async function intentOf(ctx: RelayContext, relayer: Relayer, p: Payload, default
   // The relayer's cap overwrites any fee above it (Defender's gasPriceCap policy).
   fees = capped(fees, relayer.gasPriceCap);
   if (txType === 'legacy') fees = { maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxFeePerGas };
-  if (fees.maxFeePerGas === 0n) throw new RelayError(400, 'invalid_request', 'a fee of 0 is never mined');
+  if (fees.maxFeePerGas === 0n) throw new RelayError('invalid_request', 'a fee of 0 is never mined');
   return {
     to: p.to ? getAddress(p.to) : null,
     value: p.value ?? 0n,
@@ -245,7 +245,8 @@ async function spendable(client: Queryable, relayer: Relayer, excludeId: string 
                        WHERE relayer_id = $2 AND status = ANY($3::text[]) AND id IS DISTINCT FROM $4::uuid), 0)::text AS pending`,
     [relayerAccount(relayer.address), relayer.id, openStatuses, excludeId, relayChain.nativeAsset.code],
   );
-  return BigInt(rows[0]!.balance) - BigInt(rows[0]!.pending);
+  const { balance, pending } = firstRow(rows, `the spendable balance of relayer ${relayer.id}`);
+  return BigInt(balance) - BigInt(pending);
 }
 
 function unsigned(relayer: Relayer, nonce: bigint, intent: Intent): TransactionSerializable {
@@ -257,16 +258,17 @@ function unsigned(relayer: Relayer, nonce: bigint, intent: Intent): TransactionS
 
 async function lockRelayer(client: PoolClient, relayer: Relayer): Promise<{ nextNonce: bigint; paused: boolean }> {
   const { rows } = await client.query<{ next_nonce: string; paused: boolean }>('SELECT next_nonce, paused FROM relayers WHERE id = $1 FOR UPDATE', [relayer.id]);
-  return { nextNonce: BigInt(rows[0]!.next_nonce), paused: rows[0]!.paused };
+  const row = firstRow(rows, `relayer ${relayer.id}`);
+  return { nextNonce: BigInt(row.next_nonce), paused: row.paused };
 }
 
 function checkPolicies(relayer: Relayer, intent: Intent, available: bigint): void {
   if (relayer.whitelistReceivers && intent.to && !relayer.whitelistReceivers.includes(intent.to)) {
-    throw new RelayError(400, 'receiver_not_allowed', `this relayer only sends to its whitelisted receivers; ${intent.to} is not one`);
+    throw new RelayError('receiver_not_allowed', `this relayer only sends to its whitelisted receivers; ${intent.to} is not one`);
   }
   const cost = worstCost(intent);
   if (available - cost < relayer.minBalance) {
-    throw new RelayError(400, 'insufficient_funds', `the relayer cannot pay this: it costs up to ${cost} wei (gasLimit × maxFee + value) and ${available} wei is left after pending transactions${relayer.minBalance > 0n ? ` and the ${relayer.minBalance} wei minimum` : ''}`);
+    throw new RelayError('insufficient_funds', `the relayer cannot pay this: it costs up to ${cost} wei (gasLimit × maxFee + value) and ${available} wei is left after pending transactions${relayer.minBalance > 0n ? ` and the ${relayer.minBalance} wei minimum` : ''}`);
   }
 }
 
@@ -293,7 +295,7 @@ export async function sendTransaction(ctx: RelayContext, relayer: Relayer, body:
     // Under the lock: a concurrent copy of this request committed first.
     const again = await findRequest(client, relayer, requestHash, options.idempotencyKey !== undefined, ctx.dedupeWindowSeconds);
     if (again) return { tx: again, replayed: true };
-    if (paused) throw new RelayError(400, 'relayer_paused', 'this relayer is paused');
+    if (paused) throw new RelayError('relayer_paused', 'this relayer is paused');
     checkPolicies(relayer, intent, await spendable(client, relayer, null));
     const signed = signEvmTransactionWithKey(key, unsigned(relayer, nextNonce, intent));
     const { rows } = await client.query<Row>(
@@ -308,7 +310,7 @@ export async function sendTransaction(ctx: RelayContext, relayer: Relayer, body:
       ],
     );
     await client.query('UPDATE relayers SET next_nonce = next_nonce + 1 WHERE id = $1', [relayer.id]);
-    return { tx: fromRow(rows[0]!), replayed: false };
+    return { tx: fromRow(firstRow(rows, 'the inserted relayer transaction')), replayed: false };
   });
   return result;
 }
@@ -376,14 +378,14 @@ export async function resign(ctx: RelayContext, relayer: Relayer, id: string, ch
   return withTransaction(ctx.pool, async (client) => {
     await lockRelayer(client, relayer);
     const { rows } = await client.query<Row>('SELECT * FROM relayer_transactions WHERE id = $1 FOR UPDATE', [id]);
-    const current = fromRow(rows[0]!);
+    const current = fromRow(firstRow(rows, `relayer transaction ${id}`));
     if (!['pending', 'sent', 'submitted', 'inmempool'].includes(current.status)) {
-      throw new RelayError(409, 'transaction_final', `transaction ${current.id} is ${current.status}; only a transaction not yet mined can be replaced`);
+      throw new RelayError('transaction_final', `transaction ${current.id} is ${current.status}; only a transaction not yet mined can be replaced`);
     }
     const next = change(current);
     const previous = { maxFeePerGas: current.maxFeePerGas, maxPriorityFeePerGas: current.maxPriorityFeePerGas };
     if (!isValidBump(previous, next.fees)) {
-      throw new RelayError(400, 'replacement_underpriced', `a replacement must pay at least 10 % more than ${current.maxFeePerGas} / ${current.maxPriorityFeePerGas} wei per gas (max / priority)`);
+      throw new RelayError('replacement_underpriced', `a replacement must pay at least 10 % more than ${current.maxFeePerGas} / ${current.maxPriorityFeePerGas} wei per gas (max / priority)`);
     }
     const intent: Intent = { ...next, txType: current.txType, isPrivate: current.isPrivate };
     checkPolicies(relayer, intent, await spendable(client, relayer, current.id));
@@ -398,7 +400,7 @@ export async function resign(ctx: RelayContext, relayer: Relayer, id: string, ch
         next.fees.maxPriorityFeePerGas.toString(), next.validUntil, next.noopReason ?? null, signed.hash, signed.raw,
       ],
     );
-    return fromRow(updated[0]!);
+    return fromRow(firstRow(updated, `the replaced relayer transaction ${id}`));
   });
 }
 
@@ -406,8 +408,8 @@ export async function resign(ctx: RelayContext, relayer: Relayer, id: string, ch
 export async function replaceTransaction(ctx: RelayContext, relayer: Relayer, id: string, body: unknown): Promise<RelayedTransaction> {
   const payload = parsePayload(body, relayNow(ctx));
   const current = (await getTransaction(ctx.pool, relayer.id, id))!;
-  if (payload.gasPrice !== undefined && current.txType !== 'legacy') throw new RelayError(400, 'invalid_request', 'an EIP-1559 transaction cannot be replaced by a legacy one (gasPrice)');
-  if (payload.maxFeePerGas !== undefined && current.txType === 'legacy') throw new RelayError(400, 'invalid_request', 'a legacy transaction cannot be replaced by an EIP-1559 one');
+  if (payload.gasPrice !== undefined && current.txType !== 'legacy') throw new RelayError('invalid_request', 'an EIP-1559 transaction cannot be replaced by a legacy one (gasPrice)');
+  if (payload.maxFeePerGas !== undefined && current.txType === 'legacy') throw new RelayError('invalid_request', 'a legacy transaction cannot be replaced by an EIP-1559 one');
   const intent = await intentOf(ctx, relayer, payload, { speed: current.speed ?? 'fast' });
   return resign(ctx, relayer, id, (now) => {
     let fees = intent.fees;
@@ -426,7 +428,7 @@ export async function replaceWithNoop(ctx: RelayContext, relayer: Relayer, id: s
     const maxPriorityFeePerGas = minBump(now.maxPriorityFeePerGas) > market.maxPriorityFeePerGas ? minBump(now.maxPriorityFeePerGas) : market.maxPriorityFeePerGas;
     let maxFeePerGas = minBump(now.maxFeePerGas) > market.maxFeePerGas ? minBump(now.maxFeePerGas) : market.maxFeePerGas;
     if (maxFeePerGas < maxPriorityFeePerGas) maxFeePerGas = maxPriorityFeePerGas;
-    if (maxFeePerGas > relayer.gasPriceCap) throw new RelayError(409, 'at_gas_price_cap', `the NOOP for ${id} would need ${maxFeePerGas} wei per gas, above the relayer's cap`);
+    if (maxFeePerGas > relayer.gasPriceCap) throw new RelayError('at_gas_price_cap', `the NOOP for ${id} would need ${maxFeePerGas} wei per gas, above the relayer's cap`);
     const fees = now.txType === 'legacy' ? { maxFeePerGas, maxPriorityFeePerGas: maxFeePerGas } : { maxFeePerGas, maxPriorityFeePerGas };
     return { to: relayer.address, value: 0n, data: '0x', gasLimit: 21_000n, speed: reason === 'cancelled' ? 'fastest' : now.speed, fixedPricing: now.fixedPricing, fees, validUntil: now.validUntil, noopReason: reason };
   });
@@ -474,7 +476,7 @@ export async function relayerStatus(db: Queryable, relayer: Relayer): Promise<Re
     [relayer.id, openStatuses],
   );
   const { rows: last } = await db.query<Row>(`SELECT * FROM relayer_transactions WHERE relayer_id = $1 AND status = 'confirmed' ORDER BY nonce DESC LIMIT 1`, [relayer.id]);
-  const row = rows[0]!;
+  const row = firstRow(rows, `the status of relayer ${relayer.id}`);
   const lastTx = last[0] ? fromRow(last[0]) : null;
   return {
     relayerId: relayer.id,

@@ -30,7 +30,9 @@ export const rootKeys: Record<NearNetwork, { contract: string; secp256k1: string
 };
 
 export class DerivationError extends Error {
+  static readonly codes = ['derivation_refused'] as const;
   override name = 'DerivationError';
+  readonly code = 'derivation_refused';
 }
 
 // NEAR account ids: 2–64 characters of lower-case letters, digits and separators (nearcore's rule).

@@ -14,7 +14,9 @@ import { argon2idAsync } from '@noble/hashes/argon2.js';
 import type { Curve } from './derive.ts';
 
 export class KeystoreError extends Error {
+  static readonly codes = ['keystore_refused'] as const;
   override name = 'KeystoreError';
+  readonly code = 'keystore_refused';
 }
 
 export interface KdfParams {

@@ -14,8 +14,9 @@ import { KeystoreError, type Keystore } from './keystore.ts';
 import { SignerError, type Signature } from './signature.ts';
 
 export class NearKeyError extends Error {
+  static readonly codes = ['invalid_near_key', 'not_full_access', 'near_key_conflict', 'near_unreachable'] as const;
   override name = 'NearKeyError';
-  readonly code: 'invalid_near_key' | 'not_full_access' | 'near_key_conflict' | 'near_unreachable';
+  readonly code: (typeof NearKeyError.codes)[number];
   constructor(code: NearKeyError['code'], message: string) {
     super(message);
     this.code = code;

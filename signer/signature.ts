@@ -9,7 +9,9 @@ export type Signature =
   | { curve: 'ed25519'; signature: Uint8Array };
 
 export class SignerError extends Error {
+  static readonly codes = ['signer_failed'] as const;
   override name = 'SignerError';
+  readonly code = 'signer_failed';
 }
 
 const hexPattern = /^[0-9a-fA-F]+$/;

@@ -16,8 +16,8 @@
 // indexer skips transfers signed by the hot account, so it is never credited as one.
 import { createHash } from 'node:crypto';
 import { teraToGas } from 'near-api-js';
-import { finalOutcome, nearRpc, outcomeFeeYocto, outcomeSucceeded, viewAccessKey, viewAccount, callView, functionCallAction, nearTransaction, sealNearTransaction, transferAction, isMissing, type NearRpc, type SignCost } from '../chains/index.ts';
-import { withTransaction, type Logger, type Pool, type Queryable } from '../infra/index.ts';
+import { ChainError, finalOutcome, nearRpc, outcomeFeeYocto, outcomeSucceeded, viewAccessKey, viewAccount, callView, functionCallAction, nearTransaction, sealNearTransaction, transferAction, isMissing, type NearRpc, type SignCost } from '../chains/index.ts';
+import { firstRow, withTransaction, type Logger, type Pool, type Queryable } from '../infra/index.ts';
 import { chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../ledger/index.ts';
 import { nearKeyName, type Signature } from '../signer/index.ts';
 
@@ -98,7 +98,7 @@ async function underHotLock<T>(ctx: NearOperationsContext, mode: 'try' | 'wait',
   const lock = await ctx.pool.connect();
   try {
     if (mode === 'wait') await lock.query('SELECT pg_advisory_lock(hashtext($1))', [hotLock]);
-    else if (!(await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [hotLock])).rows[0]!.ok) return null;
+    else if (!(await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [hotLock])).rows[0]?.ok) return null;
     try {
       return await work();
     } finally {
@@ -148,7 +148,7 @@ async function pass(ctx: NearOperationsContext): Promise<NearRefillOutcome> {
       `SELECT coalesce(sum(amount), 0)::text AS sum FROM refills WHERE target = $1 AND status <> 'failed' AND created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`,
       [target.name],
     );
-    const room = BigInt(target.daily_cap) - BigInt(today[0]!.sum);
+    const room = BigInt(target.daily_cap) - BigInt(firstRow(today, `today's refills of ${target.name}`).sum);
     const want = BigInt(target.fund_to) - balance;
     const amount = want < room ? want : room;
     if (amount <= 0n) {
@@ -180,14 +180,14 @@ async function ledgerBalance(db: Queryable, account: string): Promise<bigint> {
 /** A transaction from the hot account, signed with its keystore key (not yet sent). */
 async function signFromHot(ctx: NearOperationsContext, rpc: NearRpc, receiverId: string, actions: Parameters<typeof nearTransaction>[0]['actions']) {
   const publicKey = await ctx.publicKeyOf(ctx.hotAccount);
-  if (!publicKey) throw new Error(`no key for coffer's NEAR account ${ctx.hotAccount} in the keystore; import it with \`coffer users import-near-key --account ${ctx.hotAccount}\``);
+  if (!publicKey) throw new ChainError('no_near_key', `no key for coffer's NEAR account ${ctx.hotAccount} in the keystore; import it with \`coffer users import-near-key --account ${ctx.hotAccount}\``);
   const accessKey = await viewAccessKey(rpc, ctx.hotAccount, publicKey);
   const { rows } = await ctx.pool.query<{ nonce: string | null }>(`SELECT max(nonce)::text AS nonce FROM refills WHERE from_address = $1 AND status = 'submitted'`, [ctx.hotAccount]);
   const stored = rows[0]?.nonce ? BigInt(rows[0].nonce) : 0n;
   const nonce = (stored > BigInt(accessKey.nonce) ? stored : BigInt(accessKey.nonce)) + 1n;
   const { borsh, hash } = nearTransaction({ signerId: ctx.hotAccount, publicKey, receiverId, nonce, blockHash: accessKey.block_hash, actions });
   const signature = await ctx.sign(nearKeyName(ctx.hotAccount), hash);
-  if (signature.curve !== 'ed25519') throw new Error(`the key of ${ctx.hotAccount} is not an ed25519 key`);
+  if (signature.curve !== 'ed25519') throw new ChainError('wrong_curve', `the key of ${ctx.hotAccount} is not an ed25519 key`);
   return { nonce, ...sealNearTransaction(borsh, signature.signature) };
 }
 
@@ -197,7 +197,7 @@ async function submit(ctx: NearOperationsContext, rpc: NearRpc, target: TargetRo
     const { rows: flight } = await client.query<{ reserved: string }>(
       `SELECT coalesce(sum(r.amount), 0)::text AS reserved FROM refills r JOIN refill_targets t ON t.name = r.target WHERE t.chain = 'near' AND r.status = 'submitted'`,
     );
-    const available = (await ledgerBalance(client, nearHotAccount)) - BigInt(flight[0]!.reserved);
+    const available = (await ledgerBalance(client, nearHotAccount)) - BigInt(firstRow(flight, 'the NEAR refills in flight').reserved);
     if (available < amount) {
       ctx.logger.error('near refill: the hot account cannot pay this refill', { target: target.address, amount: amount.toString(), available: available.toString() });
       return null;
@@ -210,7 +210,7 @@ async function submit(ctx: NearOperationsContext, rpc: NearRpc, target: TargetRo
       [target.name, amount.toString(), balanceBefore.toString(), ctx.hotAccount, signed.nonce.toString(), signed.id, signed.raw],
     );
     ctx.logger.info('near refill: sending', { target: target.address, amount: amount.toString(), hash: signed.id });
-    return rows[0]!;
+    return firstRow(rows, `the NEAR refill of ${target.name}`);
   });
 }
 
@@ -245,7 +245,7 @@ async function follow(ctx: NearOperationsContext, rpc: NearRpc, row: RefillRow, 
 async function settle(ctx: NearOperationsContext, row: RefillRow, success: boolean, feeYocto: bigint): Promise<void> {
   const { rows } = await ctx.pool.query<{ account: string }>('SELECT account FROM refill_targets WHERE name = $1', [row.target]);
   const postings: PostingInput[] = [];
-  if (success) postings.push({ source: nearHotAccount, destination: rows[0]!.account, asset: 'NEAR', amount: BigInt(row.amount) });
+  if (success) postings.push({ source: nearHotAccount, destination: firstRow(rows, `refill target ${row.target}`).account, asset: 'NEAR', amount: BigInt(row.amount) });
   if (feeYocto > 0n) postings.push({ source: nearHotAccount, destination: chart.fees(nearChain), asset: 'NEAR', amount: feeYocto });
   await ctx.writer.transaction(async (t) => {
     const { rows: current } = await t.client.query<{ status: string }>('SELECT status FROM refills WHERE id = $1 FOR UPDATE', [row.id]);

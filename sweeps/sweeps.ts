@@ -19,7 +19,7 @@
 // (sweeps/sweeps.test.ts).
 import { UnrecoverableError } from 'bullmq';
 import { awaitConfirmations, signTransfer, type AssetSpec, type ChainAdapter, type ChainClient, type SignedTransaction } from '../chains/index.ts';
-import type { Logger, Pool, PoolClient } from '../infra/index.ts';
+import { CodedError, firstRow, type Logger, type Pool, type PoolClient } from '../infra/index.ts';
 import { chart, getEntry, sweepEntryKinds, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
 import type { KeyReference, Signature, Signer } from '../signer/index.ts';
 import { depositDetails } from '../ledger/index.ts';
@@ -87,7 +87,11 @@ interface Route {
   client: ChainClient;
 }
 
-export class SweepError extends Error {
+const sweepErrorCodes = ['ledger_refused', 'broadcast_refused', 'not_confirmed', 'transaction_failed'] as const;
+
+/** A sweep step that did not finish; the job retries it (none of these is final). */
+export class SweepError extends CodedError<(typeof sweepErrorCodes)[number]> {
+  static readonly codes = sweepErrorCodes;
   override name = 'SweepError';
 }
 
@@ -186,7 +190,7 @@ async function submit(
        RETURNING id`,
       [plan.depositEntryId.toString(), plan.userId, plan.chain, plan.address, plan.asset.code, treasury, status, reason],
     );
-    await extra?.(rows[0]!.id);
+    await extra?.(firstRow(rows, `the sweep of deposit ${plan.depositEntryId}`).id);
     return { status, reason };
   };
   if (custody === 0n) return settle('skipped', `nothing left in ${plan.custody} for ${plan.asset.code} (swept with an earlier deposit)`);
@@ -232,7 +236,7 @@ async function submit(
       postings: [{ source: plan.custody, destination: plan.sweeping, asset: plan.asset.code, amount: unsigned.amount }],
     };
     const [result] = await t.append([request]);
-    if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new SweepError(`the ledger refused ${request.idempotencyKey}: ${result?.status}`);
+    if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new SweepError('ledger_refused', `the ledger refused ${request.idempotencyKey}: ${result?.status}`);
     const { rows } = await t.client.query<SweepRow>(
       `INSERT INTO sweeps (deposit_entry_id, user_id, chain, address, asset, treasury, amount, status, nonce, tx_hash, raw_tx, submitted_entry_id, attempts)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'submitted', $8, $9, $10, $11, $12)
@@ -242,7 +246,7 @@ async function submit(
        RETURNING id, status, amount::text, fee::text, tx_hash, raw_tx, submitted_entry_id, reason`,
       [plan.depositEntryId.toString(), plan.userId, plan.chain, plan.address, plan.asset.code, treasury, unsigned.amount.toString(), nonce, signed.id, signed.raw, result.entry.id.toString(), attempt],
     );
-    return rows[0]!;
+    return firstRow(rows, `the sweep of deposit ${plan.depositEntryId}`);
   });
 }
 
@@ -252,7 +256,7 @@ async function track(context: SweepContext, route: Route, plan: Plan, row: Sweep
   const sent = await route.client.broadcast(signed);
   if (sent.status === 'refused') {
     await fail(context, route, plan, row, `broadcast refused: ${sent.message}`, 0n);
-    throw new SweepError(`sweep of deposit ${plan.depositEntryId}: broadcast refused (${sent.message}); will retry`);
+    throw new SweepError('broadcast_refused', `sweep of deposit ${plan.depositEntryId}: broadcast refused (${sent.message}); will retry`);
   }
   const { settings } = route;
   const confirmed = await awaitConfirmations(route.client, signed.id, {
@@ -260,10 +264,10 @@ async function track(context: SweepContext, route: Route, plan: Plan, row: Sweep
     timeoutMs: settings.trackTimeoutMs ?? trackTimeoutMsDefault,
     pollIntervalMs: settings.pollIntervalMs ?? pollIntervalMsDefault,
   });
-  if (!confirmed) throw new SweepError(`sweep of deposit ${plan.depositEntryId}: ${signed.id} not confirmed yet; will check again`);
+  if (!confirmed) throw new SweepError('not_confirmed', `sweep of deposit ${plan.depositEntryId}: ${signed.id} not confirmed yet; will check again`);
   if (!confirmed.success) {
     await fail(context, route, plan, row, `the transaction failed in block ${confirmed.height}`, confirmed.fee);
-    throw new SweepError(`sweep of deposit ${plan.depositEntryId}: transaction ${signed.id} failed; will retry`);
+    throw new SweepError('transaction_failed', `sweep of deposit ${plan.depositEntryId}: transaction ${signed.id} failed; will retry`);
   }
   await confirm(context, route, plan, row, confirmed.fee, confirmed.height, confirmed.rentReclaimed ?? 0n);
   return { status: 'confirmed', amount: BigInt(row.amount!), fee: confirmed.fee, txHash: signed.id };
@@ -286,7 +290,7 @@ async function confirm(context: SweepContext, route: Route, plan: Plan, row: Swe
       postings,
     };
     const [result] = await t.append([request]);
-    if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new SweepError(`the ledger refused ${request.idempotencyKey}: ${JSON.stringify(result, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`);
+    if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new SweepError('ledger_refused', `the ledger refused ${request.idempotencyKey}: ${JSON.stringify(result, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`);
     await t.client.query(`UPDATE sweeps SET status = 'confirmed', fee = $2, settled_entry_id = $3, updated_at = now() WHERE id = $1`, [row.id.toString(), fee.toString(), result.entry.id.toString()]);
   });
 }
@@ -306,7 +310,7 @@ async function fail(context: SweepContext, route: Route, plan: Plan, row: SweepR
     const request: AppendRequest =
       fee > 0n ? { ...base, postings: [back, { source: feeAccount, destination: chart.fees(plan.chain), asset: feeAsset, amount: fee }] } : { ...base, reverses: row.submitted_entry_id!, postings: [back] };
     const [result] = await t.append([request]);
-    if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new SweepError(`the ledger refused ${request.idempotencyKey}`);
+    if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new SweepError('ledger_refused', `the ledger refused ${request.idempotencyKey}`);
     await t.client.query(`UPDATE sweeps SET status = 'failed', reason = $2, fee = $3, settled_entry_id = $4, updated_at = now() WHERE id = $1`, [
       row.id.toString(),
       reason,

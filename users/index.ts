@@ -3,7 +3,7 @@
 // NEAR native deposits go to the user's NEAR account itself (seed 004 §3.0).
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../infra/index.ts';
-import { enqueue, isPgError } from '../infra/index.ts';
+import { enqueue, firstRow, isPgError } from '../infra/index.ts';
 import { addressNetwork, chainCurve, deriveAddress, depositChains, depositsToAccount } from '../chains/index.ts';
 import { assertNearAccountId, DerivationError, type BitcoinNetwork, type Curve, type NearNetwork } from '../signer/index.ts';
 
@@ -12,8 +12,9 @@ export { depositChains };
 export type DepositChain = string;
 
 export class UserError extends Error {
+  static readonly codes = ['user_exists', 'invalid_near_account', 'user_not_found', 'unknown_chain'] as const;
   override name = 'UserError';
-  readonly code: 'user_exists' | 'invalid_near_account' | 'user_not_found' | 'unknown_chain';
+  readonly code: (typeof UserError.codes)[number];
   constructor(code: UserError['code'], message: string) {
     super(message);
     this.code = code;
@@ -69,7 +70,7 @@ export async function createUser(db: Queryable, options: { nearAccountId: string
       'INSERT INTO users (id, near_account_id, is_sweep_enabled) VALUES ($1, $2, $3) RETURNING id, near_account_id, is_sweep_enabled, created_at',
       [id, options.nearAccountId, options.isSweepEnabled ?? true],
     );
-    return toUser(rows[0]!);
+    return toUser(firstRow(rows, `the new user ${id}`));
   } catch (error) {
     if (isPgError(error, '23505')) throw new UserError('user_exists', `a user with NEAR account ${options.nearAccountId} already exists`);
     throw error;
@@ -153,7 +154,7 @@ export async function getDepositAddress(db: Queryable, userId: string, chain: st
     [userId, row.chain, row.network, row.predecessor, row.path, row.public_key, row.address],
   );
   const stored = await db.query<AddressRow>(select, [userId, chain]);
-  return toAddress(stored.rows[0]!);
+  return toAddress(firstRow(stored.rows, `the ${chain} deposit address of user ${userId}`));
 }
 
 export { getDepositHistory, type DepositHistory, type DepositStep, type DepositStepKind } from './history.ts';

@@ -10,7 +10,7 @@
 //          spend.release  reverses the hold (signer down, broadcast refused, reverted)
 //          spend.fee      available → fees:ethereum (the gas a reverted transaction burned)
 import { awaitConfirmations, signEvmCall, type ChainClient } from '../chains/index.ts';
-import type { Logger, Pool } from '../infra/index.ts';
+import { firstRow, type Logger, type Pool } from '../infra/index.ts';
 import { chart, spendEntryKinds, spendWindowsProjection, type AppendRequest, type AppendResult, type JournalEntry, type LedgerWriter } from '../ledger/index.ts';
 import { SignerError, type Signer } from '../signer/index.ts';
 import { getSpend, transition, type Spend } from './spends.ts';
@@ -33,7 +33,7 @@ export type ExecuteOutcome = { status: Spend['status']; txHash: Hex | null; fee:
 
 export async function executeSpend(context: ExecuteContext, spendId: string): Promise<ExecuteOutcome> {
   const spend = await getSpend(context.pool, spendId);
-  if (!spend) throw new WalletError(404, 'spend_not_found', `no spend ${spendId}`);
+  if (!spend) throw new WalletError('spend_not_found', `no spend ${spendId}`);
   const outcome = (s: Spend): ExecuteOutcome => ({ status: s.status, txHash: s.txHash, fee: s.fee, code: s.code });
   if (spend.status !== 'allowed' && spend.status !== 'submitted') return outcome(spend);
   const submitted = spend.status === 'submitted' ? spend : await signAndStore(context, spend);
@@ -43,7 +43,7 @@ export async function executeSpend(context: ExecuteContext, spendId: string): Pr
 
 async function signAndStore(context: ExecuteContext, spend: Spend): Promise<Spend> {
   const { rows } = await context.pool.query<{ address: Address; predecessor: string; path: string }>('SELECT address, predecessor, path FROM wallets WHERE id = $1', [spend.walletId]);
-  const wallet = rows[0]!;
+  const wallet = firstRow(rows, `wallet ${spend.walletId}`);
   // One signer of a wallet's nonces at a time, across workers.
   const lock = await context.pool.connect();
   try {

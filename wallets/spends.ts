@@ -12,7 +12,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { evmTransferCall, SimulationError } from '../chains/index.ts';
 import type { Logger, Pool, PoolClient, Queryable } from '../infra/index.ts';
-import { enqueue, isPgError, withTransaction } from '../infra/index.ts';
+import { enqueue, firstRow, isPgError, withTransaction } from '../infra/index.ts';
 import { canonicalJson, spendEntryKinds, spendWindowsProjection, type AppendRequest, type JsonObject, type LedgerTransaction, type LedgerWriter } from '../ledger/index.ts';
 import type { WindowSpec } from './windows.ts';
 import { evaluatePolicy, windowQueries, type Policy, type Severity, type SpendFacts, type Violation, type WalletUsage } from './policy.ts';
@@ -170,7 +170,7 @@ export async function listSpendsAwaitingApproval(db: Queryable, options: { limit
 
 async function lockSpend(client: PoolClient, id: string): Promise<Spend> {
   const { rows } = await client.query<SpendRow>(`SELECT ${spendColumns} FROM spends WHERE id = $1 FOR UPDATE`, [id]);
-  if (!rows[0]) throw new WalletError(404, 'spend_not_found', `no spend ${id}`);
+  if (!rows[0]) throw new WalletError('spend_not_found', `no spend ${id}`);
   return toSpend(rows[0]);
 }
 
@@ -197,13 +197,13 @@ export async function requestSpend(
   options: { walletId: string; idempotencyKey: string; body: SpendRequestBody; requestedBy: string },
 ): Promise<{ spend: Spend; replayed: boolean }> {
   const { walletId, idempotencyKey, body, requestedBy } = options;
-  if (idempotencyKey.length < 1 || idempotencyKey.length > 200) throw new WalletError(422, 'invalid_idempotency_key', 'Idempotency-Key must be 1–200 characters');
+  if (idempotencyKey.length < 1 || idempotencyKey.length > 200) throw new WalletError('invalid_idempotency_key', 'Idempotency-Key must be 1–200 characters');
   const hash = createHash('sha256').update(canonicalJson(body as unknown as JsonObject)).digest('hex');
   const existing = async (db: Queryable) => {
     const { rows } = await db.query<SpendRow>(`SELECT ${spendColumns} FROM spends WHERE wallet_id = $1 AND idempotency_key = $2`, [walletId, idempotencyKey]);
     const row = rows[0];
     if (!row) return null;
-    if (row.request_hash !== hash) throw new WalletError(409, 'idempotency_conflict', `Idempotency-Key ${idempotencyKey} was used with a different request`);
+    if (row.request_hash !== hash) throw new WalletError('idempotency_conflict', `Idempotency-Key ${idempotencyKey} was used with a different request`);
     return { spend: toSpend(row), replayed: true };
   };
   const before = await existing(pool);
@@ -213,9 +213,9 @@ export async function requestSpend(
   const asset = assets[0];
   const native = body.asset === walletChain.nativeAsset.code;
   if (!asset || (!native && (asset.chain !== walletChain.chain || !asset.contract))) {
-    throw new WalletError(422, 'unknown_asset', `${body.asset} is not ${walletChain.nativeAsset.code} or a registered ${walletChain.chain} token`);
+    throw new WalletError('unknown_asset', `${body.asset} is not ${walletChain.nativeAsset.code} or a registered ${walletChain.chain} token`);
   }
-  if (!native && body.data !== undefined) throw new WalletError(422, 'invalid_spend', 'data goes with ETH spends only; token spends are transfers coffer builds');
+  if (!native && body.data !== undefined) throw new WalletError('invalid_spend', 'data goes with ETH spends only; token spends are transfers coffer builds');
   const amount = BigInt(body.amount);
   const recipient = body.to as Address;
   const tx = evmTransferCall({ recipient, amount, contract: native ? null : asset.contract, ...(body.data !== undefined ? { data: body.data } : {}) });
@@ -236,7 +236,7 @@ export async function requestSpend(
       return { spend: toSpend(rows[0]), replayed: false };
     });
   } catch (error) {
-    if (isPgError(error, '23503')) throw new WalletError(404, 'wallet_not_found', `no wallet ${walletId}`);
+    if (isPgError(error, '23503')) throw new WalletError('wallet_not_found', `no wallet ${walletId}`);
     throw error;
   }
 }
@@ -342,7 +342,7 @@ export async function transition(client: Queryable, spend: Spend, wallet: Pick<W
       reserve?.toString() ?? null,
     ],
   );
-  const updated = toSpend(rows[0]!);
+  const updated = toSpend(firstRow(rows, `the updated spend ${spend.id}`));
   await recordWalletEvent(client, {
     walletId: wallet.id,
     kind: `spend.${change.status}`,
@@ -399,9 +399,10 @@ const pseudoViolation = (code: string, message: string, severity: Severity = 're
 export async function decideSpend(context: SpendContext, spendId: string): Promise<DecisionOutcome> {
   const { pool, writer } = context;
   const first = await getSpend(pool, spendId);
-  if (!first) throw new WalletError(404, 'spend_not_found', `no spend ${spendId}`);
+  if (!first) throw new WalletError('spend_not_found', `no spend ${spendId}`);
   if (first.status !== 'pending') return { spend: first, outcome: 'already_decided' };
-  const wallet = (await pool.query<{ address: Address }>('SELECT address FROM wallets WHERE id = $1', [first.walletId])).rows[0]!;
+  const wallets = (await pool.query<{ address: Address }>('SELECT address FROM wallets WHERE id = $1', [first.walletId])).rows;
+  const wallet = firstRow(wallets, `wallet ${first.walletId}`);
 
   let estimate: SpendEstimate | null = null;
   let simulationFailure: string | null = null;
@@ -472,7 +473,7 @@ export async function rejectUndecidable(context: Pick<SpendContext, 'writer'>, s
 
 async function awaitingApproval(tx: LedgerTransaction, spendId: string, walletId?: string) {
   const spend = await lockSpend(tx.client, spendId);
-  if (walletId && spend.walletId !== walletId) throw new WalletError(404, 'spend_not_found', `no spend ${spendId}`);
+  if (walletId && spend.walletId !== walletId) throw new WalletError('spend_not_found', `no spend ${spendId}`);
   const wallet = await lockWallet(tx.client, spend.walletId);
   return { spend, wallet };
 }
@@ -484,11 +485,11 @@ async function awaitingApproval(tx: LedgerTransaction, spendId: string, walletId
 export async function approveSpend(context: Pick<SpendContext, 'writer' | 'clock'>, spendId: string, actor: string): Promise<Spend> {
   const decided = await context.writer.transaction(async (tx) => {
     const { spend, wallet } = await awaitingApproval(tx, spendId);
-    if (spend.status !== 'awaiting_approval') throw new WalletError(409, 'spend_not_awaiting_approval', `spend ${spendId} is ${spend.status}`);
+    if (spend.status !== 'awaiting_approval') throw new WalletError('spend_not_awaiting_approval', `spend ${spendId} is ${spend.status}`);
     const at = context.clock?.() ?? new Date();
     // Too late: the expiry commits, and the approver is told so after it has.
     if (spend.approvalDeadline && at >= spend.approvalDeadline) return refuse(tx, wallet, spend, 'expired', 'approval_expired', spend.violations, 'policy');
-    if (wallet.frozenAt) throw new WalletError(409, 'wallet_frozen', 'the wallet is frozen; unfreeze it before approving');
+    if (wallet.frozenAt) throw new WalletError('wallet_frozen', 'the wallet is frozen; unfreeze it before approving');
     const stored = await currentPolicy(tx.client, wallet.id);
     if (!stored) return refuse(tx, wallet, spend, 'rejected', 'no_policy', [pseudoViolation('no_policy', 'the wallet has no policy')], actor);
     const verdict = evaluatePolicy(stored.policy, factsOf(spend, at), await walletUsage(tx.client, wallet.id, stored.policy, at), { waive: ['approve'] });
@@ -501,14 +502,14 @@ export async function approveSpend(context: Pick<SpendContext, 'writer' | 'clock
     if ('insufficient' in held) return refuse(tx, wallet, spend, 'rejected', 'insufficient_funds', [pseudoViolation('insufficient_funds', held.insufficient)], actor, stored.version);
     return held;
   });
-  if (decided.status === 'expired') throw new WalletError(409, 'approval_expired', `the approval window of spend ${spendId} closed at ${decided.approvalDeadline?.toISOString()}`);
+  if (decided.status === 'expired') throw new WalletError('approval_expired', `the approval window of spend ${spendId} closed at ${decided.approvalDeadline?.toISOString()}`);
   return decided;
 }
 
 export async function rejectSpend(context: Pick<SpendContext, 'writer'>, spendId: string, actor: string, reason?: string): Promise<Spend> {
   return context.writer.transaction(async (tx) => {
     const { spend, wallet } = await awaitingApproval(tx, spendId);
-    if (spend.status !== 'awaiting_approval') throw new WalletError(409, 'spend_not_awaiting_approval', `spend ${spendId} is ${spend.status}`);
+    if (spend.status !== 'awaiting_approval') throw new WalletError('spend_not_awaiting_approval', `spend ${spendId} is ${spend.status}`);
     return refuse(tx, wallet, spend, 'rejected', 'approval_rejected', [...spend.violations, pseudoViolation('approval_rejected', reason ?? `rejected by ${actor}`)], actor);
   });
 }

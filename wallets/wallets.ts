@@ -3,22 +3,34 @@
 // switches. Every change is an event in wallet_events, the wallets' audit log.
 import { createHmac } from 'node:crypto';
 import type { Pool, PoolClient, Queryable } from '../infra/index.ts';
-import { isPgError, withTransaction } from '../infra/index.ts';
+import { CodedError, firstRow, isPgError, withTransaction } from '../infra/index.ts';
 import { chart, getBalances, listAssets, type JsonObject } from '../ledger/index.ts';
 import { chainAdapter, evmChain } from '../chains/index.ts';
 import { derivePublicKey, type NearNetwork } from '../signer/index.ts';
 import { parsePolicy, type Policy } from './policy.ts';
 
-export class WalletError extends Error {
+const walletErrorCodes = [
+  'forbidden',
+  'wallet_not_found',
+  'spend_not_found',
+  'wallet_exists',
+  'wallet_frozen',
+  'approval_expired',
+  'idempotency_conflict',
+  'spend_not_awaiting_approval',
+  'invalid_idempotency_key',
+  'invalid_spend',
+  'invalid_wallet_id',
+  'unknown_asset',
+  'user_not_found',
+] as const;
+
+/** Why a wallet or spend request was refused; `api/error-codes.ts` gives each code its status. */
+export class WalletError extends CodedError<(typeof walletErrorCodes)[number]> {
+  static readonly codes = walletErrorCodes;
   override name = 'WalletError';
-  readonly code: string;
-  readonly status: 400 | 403 | 404 | 409 | 422 | 503;
-  constructor(status: WalletError['status'], code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
 }
+export type WalletErrorCode = (typeof WalletError.codes)[number];
 
 /** 0x-prefixed hex, as the EVM spells addresses, calldata and hashes. */
 export type Hex = `0x${string}`;
@@ -91,7 +103,7 @@ export async function recordWalletEvent(db: Queryable, event: { walletId: string
 }
 
 export async function createWallet(pool: Pool, keys: WalletKeySettings, options: { id: string; ownerUserId: string; webhookUrl?: string; actor: string }): Promise<Wallet> {
-  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(options.id)) throw new WalletError(422, 'invalid_wallet_id', 'a wallet id is 1–63 lower-case letters, digits and dashes, starting with a letter or digit');
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(options.id)) throw new WalletError('invalid_wallet_id', 'a wallet id is 1–63 lower-case letters, digits and dashes, starting with a letter or digit');
   const path = `wallet-${options.id}`;
   const { publicKey } = derivePublicKey({ root: keys.secp256k1Root, predecessor: keys.predecessor, path });
   const derived = { address: walletChain.address.fromPublicKey(publicKey) };
@@ -102,11 +114,11 @@ export async function createWallet(pool: Pool, keys: WalletKeySettings, options:
         [options.id, options.ownerUserId, walletChain.chain, derived.address, keys.predecessor, path, options.webhookUrl ?? null],
       );
       await recordWalletEvent(client, { walletId: options.id, kind: 'wallet.created', actor: options.actor, detail: { ownerUserId: options.ownerUserId, address: derived.address } });
-      return toWallet(rows[0]!);
+      return toWallet(firstRow(rows, `the new wallet ${options.id}`));
     });
   } catch (error) {
-    if (isPgError(error, '23505')) throw new WalletError(409, 'wallet_exists', `wallet ${options.id} exists already`);
-    if (isPgError(error, '23503')) throw new WalletError(422, 'user_not_found', `no user ${options.ownerUserId} to own the wallet`);
+    if (isPgError(error, '23505')) throw new WalletError('wallet_exists', `wallet ${options.id} exists already`);
+    if (isPgError(error, '23503')) throw new WalletError('user_not_found', `no user ${options.ownerUserId} to own the wallet`);
     throw error;
   }
 }
@@ -118,14 +130,14 @@ export async function getWallet(db: Queryable, id: string): Promise<Wallet | nul
 
 export async function requireWallet(db: Queryable, id: string): Promise<Wallet> {
   const wallet = await getWallet(db, id);
-  if (!wallet) throw new WalletError(404, 'wallet_not_found', `no wallet ${id}`);
+  if (!wallet) throw new WalletError('wallet_not_found', `no wallet ${id}`);
   return wallet;
 }
 
 /** The wallet row locked for the caller's transaction: spends of one wallet decide one at a time. */
 export async function lockWallet(client: PoolClient, id: string): Promise<Wallet> {
   const { rows } = await client.query<WalletRow>(`SELECT ${walletColumns} FROM wallets WHERE id = $1 FOR UPDATE`, [id]);
-  if (!rows[0]) throw new WalletError(404, 'wallet_not_found', `no wallet ${id}`);
+  if (!rows[0]) throw new WalletError('wallet_not_found', `no wallet ${id}`);
   return toWallet(rows[0]);
 }
 
@@ -174,7 +186,7 @@ export async function setPolicy(pool: Pool, walletId: string, input: unknown, ac
   for (const rule of policy.rules) {
     const assets = rule.type === 'per_tx_cap' || rule.type === 'window_limit' ? [rule.asset] : rule.type === 'tokens' ? rule.allow : [];
     const unknown = assets.find((a) => !known.has(a));
-    if (unknown) throw new WalletError(422, 'unknown_asset', `rule ${rule.id} names ${unknown}, which is not a registered asset`);
+    if (unknown) throw new WalletError('unknown_asset', `rule ${rule.id} names ${unknown}, which is not a registered asset`);
   }
   return withTransaction(pool, async (client) => {
     await lockWallet(client, walletId);
@@ -184,7 +196,7 @@ export async function setPolicy(pool: Pool, walletId: string, input: unknown, ac
        RETURNING version, created_at`,
       [walletId, JSON.stringify(input), actor],
     );
-    const stored = rows[0]!;
+    const stored = firstRow(rows, `the new policy of wallet ${walletId}`);
     await recordWalletEvent(client, { walletId, kind: 'policy.updated', actor, detail: { version: stored.version, rules: policy.rules.length } });
     return { version: stored.version, policy, createdBy: actor, createdAt: stored.created_at };
   });
@@ -208,7 +220,7 @@ export async function lockDownWallet(db: Queryable, walletId: string, reason: st
 export async function unfreezeWallet(pool: Pool, walletId: string, actor: string, options: { mayLiftLockdown: boolean }): Promise<Wallet> {
   return withTransaction(pool, async (client) => {
     const wallet = await lockWallet(client, walletId);
-    if (wallet.lockedDownAt && !options.mayLiftLockdown) throw new WalletError(403, 'forbidden', 'a locked-down wallet is unfrozen by an operator');
+    if (wallet.lockedDownAt && !options.mayLiftLockdown) throw new WalletError('forbidden', 'a locked-down wallet is unfrozen by an operator');
     if (wallet.frozenAt) {
       await client.query('UPDATE wallets SET frozen_at = NULL, frozen_reason = NULL, locked_down_at = NULL WHERE id = $1', [walletId]);
       await recordWalletEvent(client, { walletId, kind: 'wallet.unfrozen', actor, detail: { wasLockedDown: wallet.lockedDownAt !== null } });

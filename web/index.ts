@@ -6,7 +6,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie } from 'hono/cookie';
 import { authenticateApiKey } from '../access/index.ts';
-import { type ApiDependencies } from '../api/index.ts';
+import type { ApiDependencies, ProblemStatus } from '../api/index.ts';
 import { WalletError } from '../wallets/index.ts';
 import { assetPaths, css, js } from './assets.ts';
 import { consolePages } from './console.ts';
@@ -88,7 +88,8 @@ function signInRoutes(web: Hono<WebEnv>, deps: ApiDependencies, area: Area): voi
   });
 }
 
-export function webPages(deps: ApiDependencies): Hono<WebEnv> {
+/** `errorStatus` is the API's table from domain error codes to statuses (api/error-codes.ts), handed in so web/ does not import api/ at run time. */
+export function webPages(deps: ApiDependencies, errorStatus: (error: unknown) => { status: ProblemStatus } | undefined): Hono<WebEnv> {
   const web = new Hono<WebEnv>();
   const limitForms = bodyLimit({
     maxSize: formBytesMax,
@@ -123,7 +124,7 @@ export function webPages(deps: ApiDependencies): Hono<WebEnv> {
   web.onError((error, c) => {
     if (error instanceof PageError) return renderPageError(c, error);
     const area: Area = c.req.path.startsWith('/console') ? 'console' : 'app';
-    if (error instanceof WalletError) return c.html(messagePage(area, 'Cannot do that', error.message, { href: `/${area}`, label: 'Back' }), error.status as 404 | 409 | 422);
+    if (error instanceof WalletError) return c.html(messagePage(area, 'Cannot do that', error.message, { href: `/${area}`, label: 'Back' }), errorStatus(error)?.status ?? 500);
     deps.logger.error('page failed', { path: c.req.path, error });
     // Never the underlying message: it may name tables, values or connection details.
     return c.html(messagePage(area, 'Something went wrong', 'Something went wrong on our side. Try again; if it persists, tell an operator the time it happened.'), 500);

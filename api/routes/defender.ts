@@ -9,7 +9,7 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { isHex, type Hex } from 'viem';
 import { z } from 'zod';
-import { broadcast, defenderView, findByIdOrNonce, getTransaction, listTransactions, login, refresh, relayerByAccessToken, relayerByCredentials, relayerStatus, relayerView, relayStatus, replaceTransaction, replaceWithNoop, sendTransaction, type Relayer, type RelayContext } from '../../relayer/index.ts';
+import { broadcast, defenderView, findByIdOrNonce, getTransaction, listTransactions, login, refresh, relayerByAccessToken, relayerByCredentials, relayerStatus, relayerView, relayStatus, replaceTransaction, relayNow, replaceWithNoop, sendTransaction, type Relayer, type RelayContext } from '../../relayer/index.ts';
 import { signatureHex } from '../../chains/index.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
 import { ApiError, readJsonBody, readOptionalJsonBody } from '../problem.ts';
@@ -33,6 +33,8 @@ const rpcMethods = new Set([
   'eth_getTransactionReceipt', 'eth_getTransactionCount', 'eth_getLogs',
 ]);
 
+const defaultTokenSettings = { accessTtlSeconds: 3600, refreshTtlSeconds: 86_400 };
+
 function relayContext(deps: ApiDependencies): RelayContext {
   if (!deps.relay) throw new ApiError(503, 'relayer_unavailable', 'this coffer has no relayer configured (EVM_RPC_URL and the keystore passphrase)');
   return deps.relay.ctx;
@@ -41,12 +43,12 @@ function relayContext(deps: ApiDependencies): RelayContext {
 /** The relayer behind `X-Api-Key` + `Authorization: Bearer <access token>` (or seed 002's `X-Api-Secret`). */
 function relayerAuth(deps: ApiDependencies, options: { allowSecret: boolean }): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    relayContext(deps);
+    const ctx = relayContext(deps);
     const apiKey = c.req.header('x-api-key') ?? '';
     const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
     const secret = c.req.header('x-api-secret');
     let relayer: Relayer | 'expired' | null = null;
-    if (bearer && apiKey) relayer = await relayerByAccessToken(deps.pool, apiKey, bearer);
+    if (bearer && apiKey) relayer = await relayerByAccessToken(deps.pool, apiKey, bearer, relayNow(ctx));
     else if (options.allowSecret && secret && apiKey) relayer = await relayerByCredentials(deps.pool, apiKey, secret);
     // 401 (reason phrase "Unauthorized") makes the official client refresh its token and retry.
     if (relayer === 'expired') throw new ApiError(401, 'token_expired', 'the access token expired; refresh it');
@@ -73,13 +75,13 @@ export function defenderRoutes(deps: ApiDependencies): Hono<AppEnv> {
 
   app.post('/auth/login', async (c) => {
     const body = parseWith(credentials, await readJsonBody(c.req));
-    const tokens = await login(deps.pool, body, deps.relay?.tokens ?? { accessTtlSeconds: 3600, refreshTtlSeconds: 86_400 });
+    const tokens = await login(deps.pool, body, deps.relay?.tokens ?? defaultTokenSettings, relayNow(deps.relay?.ctx ?? {}));
     if (!tokens) throw new ApiError(403, 'forbidden', 'API key or secret is wrong');
     return c.json(tokens satisfies z.input<typeof responses.tokens>);
   });
   app.post('/auth/refresh-token', async (c) => {
     const body = parseWith(refreshBody, await readJsonBody(c.req));
-    const tokens = await refresh(deps.pool, body, deps.relay?.tokens ?? { accessTtlSeconds: 3600, refreshTtlSeconds: 86_400 });
+    const tokens = await refresh(deps.pool, body, deps.relay?.tokens ?? defaultTokenSettings, relayNow(deps.relay?.ctx ?? {}));
     if (!tokens) throw new ApiError(403, 'forbidden', 'API key, secret or refresh token is wrong or expired; log in again');
     return c.json(tokens satisfies z.input<typeof responses.tokens>);
   });

@@ -4,7 +4,7 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { formatUnits } from '../../ledger/index.ts';
 import { accessKeyKind } from '../../chains/index.ts';
-import { importNearKey, NearKeyError } from '../../signer/index.ts';
+import { importNearKey } from '../../signer/index.ts';
 import { createUser, getDepositAddress, getDepositHistory, getUser, setSweepEnabled, getUserBalances, getUserChoco, listUserDeposits, type DepositAddress, type User, type UserDeposit } from '../../users/index.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
@@ -27,8 +27,6 @@ export const createUserBody = z.strictObject({
 export const updateUserBody = z.strictObject({ isSweepEnabled: z.boolean() });
 /** The key as NEAR wallets write it; only its length is checked here, so no message can quote it. */
 export const nearKeyBody = z.strictObject({ privateKey: z.string().min(40).max(200).describe('ed25519:<base58 secret key>') });
-
-const nearKeyStatus: Record<NearKeyError['code'], number> = { invalid_near_key: 400, not_full_access: 422, near_key_conflict: 409, near_unreachable: 502 };
 
 const userJson = (user: User): z.input<typeof responses.user> => ({ id: user.id, nearAccountId: user.nearAccountId, isSweepEnabled: user.isSweepEnabled, createdAt: user.createdAt.toISOString() });
 const addressJson = (a: DepositAddress): z.input<typeof responses.depositAddress> => ({
@@ -104,13 +102,8 @@ export function userRoutes(deps: ApiDependencies): Hono<AppEnv> {
     const user = await getUser(deps.pool, id);
     if (!user) throw new ApiError(404, 'user_not_found', `no user ${id}`);
     const { rpcUrl, keystore } = deps.near;
-    try {
-      const imported = await importNearKey({ keystore, accountId: user.nearAccountId, privateKey: body.privateKey, accessKeyKind: (account, publicKey) => accessKeyKind(rpcUrl, account, publicKey) });
-      return c.json({ userId: id, ...imported } satisfies z.input<typeof responses.nearKey>);
-    } catch (error) {
-      if (error instanceof NearKeyError) throw new ApiError(nearKeyStatus[error.code], error.code, error.message);
-      throw error;
-    }
+    const imported = await importNearKey({ keystore, accountId: user.nearAccountId, privateKey: body.privateKey, accessKeyKind: (account, publicKey) => accessKeyKind(rpcUrl, account, publicKey) });
+    return c.json({ userId: id, ...imported } satisfies z.input<typeof responses.nearKey>);
   });
 
   app.get('/:id/deposit-addresses/:chain', requireRole('operator', 'user'), async (c) => {

@@ -24,7 +24,9 @@ export type BitcoinNetwork = keyof typeof bitcoinNetworks;
 export const bitcoinNetworkNames = Object.keys(bitcoinNetworks) as BitcoinNetwork[];
 
 export class BitcoinAddressError extends Error {
+  static readonly codes = ['invalid_bitcoin_address'] as const;
   override name = 'BitcoinAddressError';
+  readonly code = 'invalid_bitcoin_address';
 }
 
 const base58check = createBase58check(sha256);

@@ -37,7 +37,9 @@ export interface ParsedBlock {
 }
 
 export class BitcoinBlockError extends Error {
+  static readonly codes = ['invalid_bitcoin_block'] as const;
   override name = 'BitcoinBlockError';
+  readonly code = 'invalid_bitcoin_block';
 }
 
 const displayHex = (hash: Uint8Array) => Buffer.from(hash).reverse().toString('hex');

@@ -6,7 +6,9 @@
 import { rpcErrorCodes, BitcoinRpcError, type BitcoinRpc } from './rpc.ts';
 
 export class BitcoinBroadcastError extends Error {
+  static readonly codes = ['bitcoin_broadcast_refused'] as const;
   override name = 'BitcoinBroadcastError';
+  readonly code = 'bitcoin_broadcast_refused';
   readonly txid: string;
   constructor(txid: string, message: string, options?: { cause?: unknown }) {
     super(`transaction ${txid}: ${message}`, options);
@@ -25,7 +27,7 @@ export async function broadcastTransaction(params: { rpc: BitcoinRpc; hex: strin
     const answered = await rpc.sendRawTransaction(params.hex);
     if (answered !== txid) throw new BitcoinBroadcastError(txid, `the node answered txid ${answered}`);
   } catch (error) {
-    if (error instanceof BitcoinRpcError && error.code === rpcErrorCodes.verifyAlreadyInChain) return 'already-in-chain';
+    if (error instanceof BitcoinRpcError && error.rpcCode === rpcErrorCodes.verifyAlreadyInChain) return 'already-in-chain';
     if (error instanceof BitcoinRpcError) throw new BitcoinBroadcastError(txid, `refused: ${error.message}`, { cause: error });
     throw error;
   }

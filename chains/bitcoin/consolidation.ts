@@ -30,7 +30,9 @@ const p2wpkhInputVbytes = 68;
 const halfOrder = secp256k1.Point.Fn.ORDER >> 1n;
 
 export class BitcoinTransactionError extends Error {
+  static readonly codes = ['invalid_bitcoin_transaction'] as const;
   override name = 'BitcoinTransactionError';
+  readonly code = 'invalid_bitcoin_transaction';
 }
 
 export interface P2wpkhUtxo {

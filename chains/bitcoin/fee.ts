@@ -6,7 +6,9 @@
 import { BitcoinRpcError, type BitcoinRpc, type EstimateSmartFeeResult } from './rpc.ts';
 
 export class BitcoinFeeError extends Error {
+  static readonly codes = ['invalid_bitcoin_fee'] as const;
   override name = 'BitcoinFeeError';
+  readonly code = 'invalid_bitcoin_fee';
 }
 
 export interface FeeRatePolicy {

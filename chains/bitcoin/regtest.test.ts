@@ -151,7 +151,7 @@ describe('reorgs', () => {
     assert.equal(await devnet.client.getBlockCount(), height - 1);
     const outOfRange = await devnet.client.getBlockHash(height).then(() => null, (error: unknown) => error);
     assert.ok(outOfRange instanceof BitcoinRpcError);
-    assert.equal(outOfRange.code, rpcErrorCodes.invalidParameter);
+    assert.equal(outOfRange.rpcCode, rpcErrorCodes.invalidParameter);
 
     await devnet.mine(2);
     assert.notEqual(await devnet.client.getBlockHash(height), staleHash);

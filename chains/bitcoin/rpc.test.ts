@@ -43,7 +43,7 @@ describe('the Bitcoin RPC client', () => {
       assert.equal(await rpc.getMempoolEntry('ab'.repeat(32)), null);
       const unknown = await rpc.call('getblockstats').then(() => null, (error: unknown) => error);
       assert.ok(unknown instanceof BitcoinRpcError);
-      assert.equal(unknown.code, -32601);
+      assert.equal(unknown.rpcCode, -32601);
       assert.equal(unknown.method, 'getblockstats');
       assert.equal(isNotFound(unknown), false);
 

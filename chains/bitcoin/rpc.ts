@@ -23,19 +23,24 @@
 //   `getblockhash(height)` with the stored hash instead (measured in regtest.test.ts).
 
 export class BitcoinRpcError extends Error {
+  static readonly codes = ['bitcoin_rpc_error'] as const;
   override name = 'BitcoinRpcError';
+  readonly code = 'bitcoin_rpc_error';
   readonly method: string;
-  readonly code: number;
-  constructor(method: string, code: number, message: string) {
-    super(`${method}: ${message} (code ${code})`);
+  /** Core's JSON-RPC error code (`rpcErrorCodes`). */
+  readonly rpcCode: number;
+  constructor(method: string, rpcCode: number, message: string) {
+    super(`${method}: ${message} (code ${rpcCode})`);
     this.method = method;
-    this.code = code;
+    this.rpcCode = rpcCode;
   }
 }
 
 /** The node could not be reached or answered something that is not JSON-RPC. */
 export class BitcoinRpcTransportError extends Error {
+  static readonly codes = ['bitcoin_unreachable'] as const;
   override name = 'BitcoinRpcTransportError';
+  readonly code = 'bitcoin_unreachable';
   readonly method: string;
   constructor(method: string, message: string, options?: { cause?: unknown }) {
     super(`${method}: ${message}`, options);
@@ -58,8 +63,8 @@ const notFoundMessages = /not found|not in mempool|no such/i;
 /** Core's -5, or bcoin's -1 with a "not found" message. */
 export function isNotFound(error: unknown): boolean {
   if (!(error instanceof BitcoinRpcError)) return false;
-  if (error.code === rpcErrorCodes.invalidAddressOrKey) return true;
-  return error.code === rpcErrorCodes.miscError && notFoundMessages.test(error.message);
+  if (error.rpcCode === rpcErrorCodes.invalidAddressOrKey) return true;
+  return error.rpcCode === rpcErrorCodes.miscError && notFoundMessages.test(error.message);
 }
 
 export interface BlockHeaderInfo {

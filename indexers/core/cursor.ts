@@ -18,12 +18,15 @@ export interface CursorRow {
 }
 
 export class IndexerStoppedError extends Error {
+  static readonly codes = ['indexer_stopped', 'deep_reorg'] as const;
   override name = 'IndexerStoppedError';
+  readonly code: (typeof IndexerStoppedError.codes)[number] = 'indexer_stopped';
 }
 
 /** Thrown when the chain no longer holds a block the indexer already treated as final. */
 export class DeepReorgError extends IndexerStoppedError {
   override name = 'DeepReorgError';
+  override readonly code = 'deep_reorg';
 }
 
 export async function ensureCursor(db: Queryable, settings: CursorSettings): Promise<void> {

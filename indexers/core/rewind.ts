@@ -5,7 +5,7 @@
 // events), moves the cursor back to `to` and clears the stop.
 // Deposits in blocks still on the chain are kept: when the indexer re-reads them, their entries
 // replay (same keys), so rewinding further back than needed costs time, never correctness.
-import { enqueue, type Pool, type PoolClient } from '../../infra/index.ts';
+import { CodedError, enqueue, type Pool, type PoolClient } from '../../infra/index.ts';
 import { catchUp, depositEntryKinds, depositsProjection, type AppendRequest, type LedgerWriter } from '../../ledger/index.ts';
 import { depositAccounts, depositReversal } from './accounts.ts';
 
@@ -32,7 +32,11 @@ interface DepositRow {
   wallet_id: string | null;
 }
 
-export class RewindError extends Error {
+const rewindErrorCodes = ['rewind_refused', 'nothing_to_rescan'] as const;
+
+/** An operator's rewind or rescan that cannot run as asked; nothing was changed. */
+export class RewindError extends CodedError<(typeof rewindErrorCodes)[number]> {
+  static readonly codes = rewindErrorCodes;
   override name = 'RewindError';
 }
 
@@ -49,13 +53,13 @@ export interface RewindOptions {
 
 export async function rewindIndexer(options: RewindOptions): Promise<RewindReport> {
   const { pool, writer, settings, to, blockHashAt } = options;
-  if (!Number.isInteger(to) || to < -1) throw new RewindError('--to must be a block height (or -1 for the very beginning)');
+  if (!Number.isInteger(to) || to < -1) throw new RewindError('rewind_refused', '--to must be a block height (or -1 for the very beginning)');
   const { rows: cursors } = await pool.query<{ processed_height: bigint }>('SELECT processed_height FROM indexer_cursors WHERE indexer = $1', [settings.indexer]);
-  if (!cursors[0]) throw new RewindError(`the ${settings.indexer} indexer has never run; there is nothing to rewind`);
+  if (!cursors[0]) throw new RewindError('rewind_refused', `the ${settings.indexer} indexer has never run; there is nothing to rewind`);
   const from = Number(cursors[0].processed_height);
-  if (to > from) throw new RewindError(`the ${settings.indexer} indexer is at block ${from}; --to ${to} is ahead of it`);
+  if (to > from) throw new RewindError('rewind_refused', `the ${settings.indexer} indexer is at block ${from}; --to ${to} is ahead of it`);
   const toHash = to >= 0 ? await blockHashAt(to) : '0x';
-  if (!toHash) throw new RewindError(`the chain has no block ${to}`);
+  if (!toHash) throw new RewindError('rewind_refused', `the chain has no block ${to}`);
 
   // The deposit view knows every deposit with its block; bring it up to date first.
   await catchUp(pool, depositsProjection);
@@ -101,7 +105,7 @@ export async function rewindIndexer(options: RewindOptions): Promise<RewindRepor
       // Most likely custody already swept to the treasury: taking it back needs an operator's decision.
       const first = refused[0]!;
       const why = first.result.status === 'rejected' ? first.result.rejection.message : first.result.status;
-      throw new RewindError(`the ledger refused ${refused.length} reversal(s), first ${first.key}: ${why}; nothing was changed`);
+      throw new RewindError('rewind_refused', `the ledger refused ${refused.length} reversal(s), first ${first.key}: ${why}; nothing was changed`);
     }
     // A reversed confirmation takes its credit back (or stops it being given): in this transaction.
     await enqueue(

@@ -3,6 +3,7 @@
 import type { Config, Logger } from '../../infra/index.ts';
 import { ConfigError, createPool } from '../../infra/index.ts';
 import { LedgerWriter } from '../../ledger/index.ts';
+import { RewindError } from '../core/index.ts';
 import { runProcessor } from './processor.ts';
 import { chainHead, jsonRpc } from './rpc.ts';
 import { EvmLedgerDatabase, ensureCursor, IndexerStoppedError, type IndexerSettings } from './store.ts';
@@ -92,7 +93,7 @@ export async function runEvmRescan(config: Config, logger: Logger, from: number)
   const to = rows[0] ? Number(rows[0].height) : -1;
   if (to < from) {
     await pool.end();
-    throw new Error(`nothing to rescan: the ${settings.indexer} indexer has finalized blocks up to ${to}, and the rescan starts at ${from}; blocks above the cursor are read by the indexer itself`);
+    throw new RewindError('nothing_to_rescan', `nothing to rescan: the ${settings.indexer} indexer has finalized blocks up to ${to}, and the rescan starts at ${from}; blocks above the cursor are read by the indexer itself`);
   }
   const writer = new LedgerWriter({ pool, logger });
   let found = 0;

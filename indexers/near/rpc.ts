@@ -1,7 +1,9 @@
 // NEAR JSON-RPC for the indexer: named-object params, and nearcore's error envelope turned into
 // an error that keeps its cause name (UNKNOWN_BLOCK marks a height without a block).
 export class NearRpcError extends Error {
+  static readonly codes = ['near_rpc_error'] as const;
   override name = 'NearRpcError';
+  readonly code = 'near_rpc_error';
   readonly causeName: string;
   constructor(method: string, causeName: string, message: string) {
     super(`${method}: ${causeName}: ${message}`);

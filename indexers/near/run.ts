@@ -1,6 +1,7 @@
 // One NEAR indexer process (`coffer indexer run --chain near`): the chain follower over the NEAR
 // block source, with accepted NEP-141 tokens registered as assets first (scale from `ft_metadata`).
 import type { Config, Logger, Pool, Queryable } from '../../infra/index.ts';
+import { ChainError } from '../../chains/index.ts';
 import { ConfigError, createPool } from '../../infra/index.ts';
 import { LedgerWriter, registerAsset, type Asset } from '../../ledger/index.ts';
 import { ChainFollower, rewindIndexer, type FollowSettings, type RewindReport } from '../core/index.ts';
@@ -45,7 +46,7 @@ export async function registerNearTokens(db: Queryable, rpc: NearRpc, tokens: Re
   for (const [contract, code] of tokens) {
     const answer = await rpc<{ result: number[] }>('query', { request_type: 'call_function', account_id: contract, method_name: 'ft_metadata', args_base64: '', finality: 'final' });
     const metadata = JSON.parse(Buffer.from(answer.result).toString('utf8')) as { decimals?: unknown };
-    if (typeof metadata.decimals !== 'number') throw new Error(`the token ${contract} (${code}) states no decimals in ft_metadata`);
+    if (typeof metadata.decimals !== 'number') throw new ChainError('unsupported_asset', `the token ${contract} (${code}) states no decimals in ft_metadata`);
     assets.push(await registerAsset(db, { code, scale: metadata.decimals, chain: 'near', contract }));
   }
   return assets;

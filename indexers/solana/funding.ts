@@ -15,7 +15,9 @@ interface FinalizedTransaction {
 }
 
 export class SolanaFundingError extends Error {
+  static readonly codes = ['not_a_fee_payer_funding'] as const;
   override name = 'SolanaFundingError';
+  readonly code = 'not_a_fee_payer_funding';
 }
 
 export async function recordSolanaFeePayerFunding(ctx: { writer: LedgerWriter; rpc: SolanaRpc; feePayer: string }, signature: string): Promise<{ lamports: bigint; entryId: bigint }> {

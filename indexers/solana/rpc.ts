@@ -6,11 +6,14 @@ export type SolanaRpc = <T>(method: string, params?: unknown[]) => Promise<T>;
 export const noBlockCodes = new Set([-32004, -32007, -32009]);
 
 export class SolanaRpcError extends Error {
+  static readonly codes = ['solana_rpc_error'] as const;
   override name = 'SolanaRpcError';
-  readonly code: number;
-  constructor(method: string, code: number, message: string) {
+  readonly code = 'solana_rpc_error';
+  /** The node's JSON-RPC error code. */
+  readonly rpcCode: number;
+  constructor(method: string, rpcCode: number, message: string) {
     super(`${method}: ${message}`);
-    this.code = code;
+    this.rpcCode = rpcCode;
   }
 }
 
