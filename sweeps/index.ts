@@ -17,3 +17,4 @@ export {
   type NearOperationsContext,
   type NearRefillOutcome,
 } from './near-operations.ts';
+export { recordNearHotFunding, NearFundingError } from './near-funding.ts';
