@@ -81,6 +81,8 @@ const schema = z.object({
   /** The MPC signer contract; default: v1.signer on mainnet, v1.signer-prod.testnet on testnet. */
   NEAR_SIGNER_CONTRACT: z.string().regex(/^(([a-z0-9]+[-_])*[a-z0-9]+\.)*([a-z0-9]+[-_])*[a-z0-9]+$/, 'must be a NEAR account id such as v1.signer').min(2).max(64).optional(),
   NEAR_POLL_INTERVAL_MS: positiveInt.default(1_000),
+  /** The first block a fresh database indexes (as EVM_START_BLOCK, BITCOIN_START_HEIGHT); later runs go on from their cursor. */
+  NEAR_START_BLOCK: z.coerce.number().int().min(0).default(0),
   /** Accepted NEP-141 token contracts, CODE=contract[,CODE=contract…]; a user's NEAR account is registered on each (storage_deposit) when first handed out. */
   NEAR_TOKENS: z.string().regex(/^[A-Z][A-Z0-9]{0,15}=[a-z0-9._-]{2,64}(,[A-Z][A-Z0-9]{0,15}=[a-z0-9._-]{2,64})*$/, 'must be CODE=contract pairs such as USDC=usdc.devnet').optional(),
   /** What a NEAR sweep leaves on the user's account, in yoctoNEAR (seed 004: 0.01 NEAR). */
