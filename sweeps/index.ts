@@ -14,6 +14,8 @@ export {
   nearStorageAccount,
   nearSigningTargetName,
   nearTokenContracts,
+  nearSigningFunding,
+  type NearSigningFunding,
   type NearOperationsContext,
   type NearRefillOutcome,
 } from './near-operations.ts';
