@@ -13,11 +13,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Account, JsonRpcProvider, KeyPair, nearToYocto } from 'near-api-js';
-import { Redis } from 'ioredis';
 import { startNearDevnet, type NearDevnet } from '../../devnets/index.ts';
 import { getBalances, verifyLedger } from '../../ledger/index.ts';
 import { ChainSignaturesEmulator, importNearKey, Keystore } from '../../signer/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing/index.ts';
+import { deleteRedisKeysWithPrefix } from '../../testing/redis.ts';
 import { cofferProcesses, type CofferProcess, type CofferProcesses } from '../../testing/coffer-process.ts';
 import { eventually } from '../../testing/evm-world.ts';
 import { createUser, getDepositAddress } from '../../users/index.ts';
@@ -74,13 +74,7 @@ after(async () => {
   await devnet?.stop();
   await db?.drop();
   if (keystoreDir) await rm(keystoreDir, { recursive: true, force: true });
-  const redis = new Redis(redisUrl);
-  try {
-    const keys = await redis.keys(`${redisPrefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-  } finally {
-    redis.disconnect();
-  }
+  await deleteRedisKeysWithPrefix(redisUrl, redisPrefix);
 });
 
 const count = async (sql: string, params: unknown[] = []) => Number((await db.pool.query<{ n: bigint }>(sql, params)).rows[0]!.n);

@@ -10,7 +10,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { startHermesReplay, startSolanaDevnet, type HermesReplay, type SolanaDevnet } from '../../devnets/index.ts';
 import { silentLogger } from '../../infra/index.ts';
 import { recordSolanaFeePayerFunding, solanaRpc } from '../../indexers/index.ts';
@@ -18,6 +17,7 @@ import { feePayerAccount, SolanaFundingError } from '../../indexers/solana/index
 import { getBalances, LedgerWriter, verifyLedger } from '../../ledger/index.ts';
 import { ChainSignaturesEmulator, Keystore } from '../../signer/index.ts';
 import { createTestDatabase, solanaWallet, type SolanaWallet, type TestDatabase } from '../../testing/index.ts';
+import { deleteRedisKeysWithPrefix } from '../../testing/redis.ts';
 import { cofferProcesses, type CofferProcess, type CofferProcesses } from '../../testing/coffer-process.ts';
 import { eventually } from '../../testing/evm-world.ts';
 import { createUser, getDepositAddress, type DerivationSettings } from '../../users/index.ts';
@@ -84,13 +84,7 @@ after(async () => {
   await devnet?.stop();
   await db?.drop();
   if (keystoreDir) await rm(keystoreDir, { recursive: true, force: true });
-  const redis = new Redis(redisUrl);
-  try {
-    const keys = await redis.keys(`${redisPrefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-  } finally {
-    redis.disconnect();
-  }
+  await deleteRedisKeysWithPrefix(redisUrl, redisPrefix);
 });
 
 const count = async (sql: string, params: unknown[] = []) => Number((await db.pool.query<{ n: bigint }>(sql, params)).rows[0]!.n);
