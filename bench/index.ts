@@ -5,6 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { createPool, loadConfig, pg, quoteIdentifier, type Pool } from '../infra/index.ts';
 import { migrate } from '../migrations/index.ts';
 
+import type { ChildRun } from './child-run.ts';
+
+export { runBenchChild, ChildRunMeter, compareRuns, indexerBenchResult, type ChildRun, type ComparedRuns } from './child-run.ts';
+
 export interface BenchResult {
   bench: string;
   metrics: Record<string, Record<string, number>>;
@@ -63,6 +67,20 @@ export async function withBenchDatabase<T>(work: (pool: Pool, url: string) => Pr
     await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
     await client.end();
   }
+}
+
+/**
+ * An indexer run against a fresh database that `prepare` fills (users, addresses, assets);
+ * a run that did not confirm exactly `expectedDeposits` deposits measured the wrong thing.
+ */
+export function indexerRunOnFreshDatabase(prepare: (pool: Pool) => Promise<unknown>, run: (url: string) => Promise<ChildRun>, expectedDeposits: number): Promise<ChildRun> {
+  return withBenchDatabase(async (pool, url) => {
+    await prepare(pool);
+    const measured = await run(url);
+    const { rows } = await pool.query<{ n: string }>("SELECT count(*)::text AS n FROM journal_entries WHERE kind = 'deposit.confirmed'");
+    if (Number(rows[0]!.n) !== expectedDeposits) throw new Error(`the indexer confirmed ${rows[0]!.n} deposits of ${expectedDeposits}`);
+    return measured;
+  });
 }
 
 export function formatTable(result: BenchResult): string {

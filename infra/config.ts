@@ -103,8 +103,16 @@ const schema = z.object({
   /** The MPC signer contract; default: v1.signer on mainnet, v1.signer-prod.testnet on testnet. */
   NEAR_SIGNER_CONTRACT: z.string().regex(/^(([a-z0-9]+[-_])*[a-z0-9]+\.)*([a-z0-9]+[-_])*[a-z0-9]+$/, 'must be a NEAR account id such as v1.signer').min(2).max(64).optional(),
   NEAR_POLL_INTERVAL_MS: positiveInt.default(1_000),
+  /** The first block a fresh database indexes (as EVM_START_BLOCK, BITCOIN_START_HEIGHT); later runs go on from their cursor. */
+  NEAR_START_BLOCK: z.coerce.number().int().min(0).default(0),
   /** Accepted NEP-141 token contracts, CODE=contract[,CODE=contract…]; a user's NEAR account is registered on each (storage_deposit) when first handed out. */
   NEAR_TOKENS: z.string().regex(/^[A-Z][A-Z0-9]{0,15}=[a-z0-9._-]{2,64}(,[A-Z][A-Z0-9]{0,15}=[a-z0-9._-]{2,64})*$/, 'must be CODE=contract pairs such as USDC=usdc.devnet').optional(),
+  /** coffer keeps every account it signs MPC `sign` calls as funded for signing: below this (yoctoNEAR, default 0.05 NEAR) a refill from its hot account… */
+  NEAR_SIGNING_FUND_BELOW_YOCTO: z.string().regex(/^\d{1,40}$/, 'must be a whole number of yoctoNEAR').default('50000000000000000000000'),
+  /** …tops it up to this (default 0.1 NEAR)… */
+  NEAR_SIGNING_FUND_TO_YOCTO: z.string().regex(/^\d{1,40}$/, 'must be a whole number of yoctoNEAR').default('100000000000000000000000'),
+  /** …and no account gets more than this a day (default 1 NEAR). */
+  NEAR_SIGNING_DAILY_CAP_YOCTO: z.string().regex(/^\d{1,40}$/, 'must be a whole number of yoctoNEAR').default('1000000000000000000000000'),
   /** What a NEAR sweep leaves on the user's account, in yoctoNEAR (seed 004: 0.01 NEAR). */
   NEAR_SWEEP_RESERVE_YOCTO: z.string().regex(/^\d{1,40}$/, 'must be a whole number of yoctoNEAR').default('10000000000000000000000'),
   /** Per chain, the native amount below which a deposit is recorded but not credited, in whole units (`near=0.01,bitcoin=0.0001`). */

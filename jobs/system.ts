@@ -9,7 +9,7 @@ import { loadWebhookRoot, type GasEstimator } from '../wallets/index.ts';
 import { OutboxDispatcher } from './dispatcher.ts';
 import { closeQueues, openQueues, redisConnection, type BullPrefix, type QueueName } from './queues.ts';
 import { bitcoinAdapter, chainAdapter, evmChain, evmGasEstimator, keystoreFeePayer, satVbToSatKvb } from '../chains/index.ts';
-import { nearTokenContracts, type ConsolidationChain, type NearOperationsContext, type SweepChain } from '../sweeps/index.ts';
+import { nearSigningFunding, nearTokenContracts, type ConsolidationChain, type NearOperationsContext, type SweepChain } from '../sweeps/index.ts';
 import { parseAssetPricing, parseChainMinimums, parseDecimal, parseNativeMinimums, PriceSource, type CreditSettings } from '../credits/index.ts';
 import { startWorkers, type RunningWorkers } from './workers.ts';
 
@@ -97,6 +97,7 @@ export async function startJobSystem(options: { config: Config; pool: Pool; writ
           publicKeyOf: (accountId) => storedNearPublicKey(config.COFFER_KEYSTORE_DIR, accountId),
           sign: keystoreSigner(options.keystore),
           tokens: nearTokenContracts(config.NEAR_TOKENS),
+          signingFunding: nearSigningFunding(config),
         }
       : null;
   const queues = openConfiguredQueues(config);

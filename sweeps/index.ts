@@ -14,6 +14,9 @@ export {
   nearStorageAccount,
   nearSigningTargetName,
   nearTokenContracts,
+  nearSigningFunding,
+  type NearSigningFunding,
   type NearOperationsContext,
   type NearRefillOutcome,
 } from './near-operations.ts';
+export { recordNearHotFunding, NearFundingError } from './near-funding.ts';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Account, JsonRpcProvider, KeyPair, nearToYocto } from 'near-api-js';
 import { ftStorageDepositYocto, startNearDevnet, type NearDevnet } from '../devnets/near/index.ts';
-import { silentLogger } from '../infra/index.ts';
+import { loadConfig, silentLogger } from '../infra/index.ts';
 import { chart, getBalances, LedgerWriter, relayEntryKinds, verifyLedger } from '../ledger/index.ts';
 import { ChainSignaturesSigner, importNearKey, Keystore, keystoreSigner, nearKeyName, storedNearPublicKey } from '../signer/index.ts';
 import { accessKeyKind, mpcRootKeys, nearKeystoreSignCall } from '../chains/index.ts';
@@ -17,9 +17,12 @@ import { nearRpc as indexerRpc } from '../indexers/near/rpc.ts';
 import { NearBlockSource } from '../indexers/near/source.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/index.ts';
 import { createUser, getDepositAddress } from '../users/index.ts';
-import { ensureNearSigningTarget, nearRefillPass, nearSignCostBooks, nearSigningAccount, nearSigningFundToYocto, nearStorageAccount, registerNearTokenStorage, type NearOperationsContext } from './near-operations.ts';
+import { ensureNearSigningTarget, nearRefillPass, nearSignCostBooks, nearSigningAccount, nearSigningFunding, nearStorageAccount, registerNearTokenStorage, type NearOperationsContext } from './near-operations.ts';
 
 const hotId = 'coffer.devnet';
+/** From configuration, not the defaults (0.1 NEAR): a refill tops up to exactly 0.12 NEAR. */
+const signingFunding = nearSigningFunding(loadConfig({ NEAR_SIGNING_FUND_TO_YOCTO: '120000000000000000000000' }));
+const nearSigningFundToYocto = signingFunding.fundTo;
 const nearOnly = { nearNetwork: 'testnet', bitcoinNetwork: 'regtest', roots: { secp256k1: 'unused', ed25519: 'unused' } } as const;
 
 let devnet: NearDevnet;
@@ -56,6 +59,7 @@ before(async () => {
     logger: silentLogger,
     rpcUrl: devnet.rpcUrl,
     hotAccount: hotId,
+    signingFunding,
     publicKeyOf: (accountId) => storedNearPublicKey(directory, accountId),
     sign: keystoreSigner(keystore),
     tokens: [devnet.tokens.USDC],
@@ -80,7 +84,7 @@ describe('coffer\'s NEAR hot account', () => {
 
   test('a predecessor below its threshold is refilled to fund_to from the hot account, booked, once; ledger = chain', async () => {
     await faucet.createAccount({ newAccountId: predecessor, publicKey: aliceKey.getPublicKey(), nearToTransfer: ownYocto });
-    await ensureNearSigningTarget(db.pool, predecessor);
+    await ensureNearSigningTarget(db.pool, predecessor, signingFunding);
     const first = await nearRefillPass(ctx);
     assert.deepEqual(first?.targets.map((t) => [t.accountId, t.action, t.amount]), [[predecessor, 'refilled', (nearSigningFundToYocto - ownYocto).toString()]]);
     assert.equal(await onChain(predecessor), nearSigningFundToYocto);
@@ -97,7 +101,7 @@ describe('coffer\'s NEAR hot account', () => {
     const signer = new ChainSignaturesSigner({
       contractId: devnet.signerContract,
       roots: await mpcRootKeys(devnet.rpcUrl, devnet.signerContract),
-      call: nearKeystoreSignCall({ rpcUrl: devnet.rpcUrl, publicKeyOf: ctx.publicKeyOf, keyName: nearKeyName, sign: ctx.sign, onCost: nearSignCostBooks({ pool: db.pool, writer, logger: silentLogger }) }),
+      call: nearKeystoreSignCall({ rpcUrl: devnet.rpcUrl, publicKeyOf: ctx.publicKeyOf, keyName: nearKeyName, sign: ctx.sign, onCost: nearSignCostBooks({ pool: db.pool, writer, logger: silentLogger, signingFunding }) }),
     });
     await signer.sign({ predecessor, path: 'ethereum-1', curve: 'secp256k1' }, new Uint8Array(32).fill(7));
     const signing = await ledger(nearSigningAccount(predecessor));

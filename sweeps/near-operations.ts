@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { teraToGas } from 'near-api-js';
 import { ChainError, finalOutcome, nearRpc, outcomeFeeYocto, outcomeSucceeded, viewAccessKey, viewAccount, callView, functionCallAction, nearTransaction, sealNearTransaction, transferAction, isMissing, type NearRpc, type SignCost } from '../chains/index.ts';
-import { firstRow, withTransaction, type Logger, type Pool, type Queryable } from '../infra/index.ts';
+import { ConfigError, firstRow, withTransaction, type Config, type Logger, type Pool, type Queryable } from '../infra/index.ts';
 import { chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../ledger/index.ts';
 import { nearKeyName, type Signature } from '../signer/index.ts';
 
@@ -29,9 +29,19 @@ export const nearSigningAccount = (accountId: string) => chart.operations(nearCh
 export const nearStorageAccount = (accountId: string) => chart.operations(nearChain, `storage:${accountId}`);
 
 /** Refill a predecessor below 0.05 NEAR up to 0.1 NEAR (three `sign` prepayments), at most 1 NEAR a day. */
-export const nearSigningFundBelowYocto = 5n * 10n ** 22n;
-export const nearSigningFundToYocto = 10n ** 23n;
-export const nearSigningDailyCapYocto = 10n ** 24n;
+/** When a signing account is refilled, to what, and at most how much a day (NEAR_SIGNING_*_YOCTO). */
+export interface NearSigningFunding {
+  fundBelow: bigint;
+  fundTo: bigint;
+  dailyCap: bigint;
+}
+
+export function nearSigningFunding(config: Pick<Config, 'NEAR_SIGNING_FUND_BELOW_YOCTO' | 'NEAR_SIGNING_FUND_TO_YOCTO' | 'NEAR_SIGNING_DAILY_CAP_YOCTO'>): NearSigningFunding {
+  const funding = { fundBelow: BigInt(config.NEAR_SIGNING_FUND_BELOW_YOCTO), fundTo: BigInt(config.NEAR_SIGNING_FUND_TO_YOCTO), dailyCap: BigInt(config.NEAR_SIGNING_DAILY_CAP_YOCTO) };
+  if (funding.fundBelow >= funding.fundTo) throw new ConfigError('NEAR_SIGNING_FUND_BELOW_YOCTO must be below NEAR_SIGNING_FUND_TO_YOCTO');
+  if (funding.dailyCap < funding.fundTo) throw new ConfigError('NEAR_SIGNING_DAILY_CAP_YOCTO must allow at least one refill to NEAR_SIGNING_FUND_TO_YOCTO');
+  return funding;
+}
 const storageDepositGasTera = 30;
 const pollIntervalMs = 250;
 
@@ -46,6 +56,8 @@ export interface NearOperationsContext {
   sign: (keyName: string, bytes: Uint8Array) => Promise<Signature>;
   /** Accepted NEP-141 contracts (NEAR_TOKENS). */
   tokens: readonly string[];
+  /** When signing accounts are refilled (NEAR_SIGNING_*_YOCTO). */
+  signingFunding: NearSigningFunding;
   /** How long a pass waits for a refill to be final before leaving it to the next pass. */
   confirmTimeoutMs?: number;
 }
@@ -56,12 +68,17 @@ export const nearTokenContracts = (text: string | undefined): string[] => (text 
 /** A refill target's name: a-z0-9- only, so the account id is hashed (the address column keeps it). */
 export const nearSigningTargetName = (accountId: string) => `near-signing-${createHash('sha256').update(accountId).digest('hex').slice(0, 24)}`;
 
-/** Makes `accountId` a signing refill target (idempotent); called for every predecessor before it signs. */
-export async function ensureNearSigningTarget(db: Queryable, accountId: string): Promise<void> {
+/**
+ * Makes `accountId` a signing refill target, with the configured thresholds (idempotent; a
+ * changed configuration updates the target); called for every predecessor before it signs.
+ */
+export async function ensureNearSigningTarget(db: Queryable, accountId: string, funding: NearSigningFunding): Promise<void> {
   await db.query(
     `INSERT INTO refill_targets (name, chain, kind, address, entry_point, account, fund_below, fund_to, daily_cap)
-     VALUES ($1, 'near', 'balance', $2, NULL, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING`,
-    [nearSigningTargetName(accountId), accountId, nearSigningAccount(accountId), nearSigningFundBelowYocto.toString(), nearSigningFundToYocto.toString(), nearSigningDailyCapYocto.toString()],
+     VALUES ($1, 'near', 'balance', $2, NULL, $3, $4, $5, $6)
+     ON CONFLICT (name) DO UPDATE SET fund_below = excluded.fund_below, fund_to = excluded.fund_to, daily_cap = excluded.daily_cap
+       WHERE (refill_targets.fund_below, refill_targets.fund_to, refill_targets.daily_cap) IS DISTINCT FROM (excluded.fund_below, excluded.fund_to, excluded.daily_cap)`,
+    [nearSigningTargetName(accountId), accountId, nearSigningAccount(accountId), funding.fundBelow.toString(), funding.fundTo.toString(), funding.dailyCap.toString()],
   );
 }
 
@@ -122,7 +139,7 @@ async function pass(ctx: NearOperationsContext): Promise<NearRefillOutcome> {
   for (const row of open) await follow(ctx, rpc, row, 0);
   // Every predecessor of a derived deposit address whose key coffer holds signs MPC calls for its sweeps.
   const { rows: predecessors } = await ctx.pool.query<{ predecessor: string }>(`SELECT DISTINCT predecessor FROM deposit_addresses WHERE chain <> 'near' ORDER BY predecessor`);
-  for (const { predecessor } of predecessors) if (await ctx.publicKeyOf(predecessor)) await ensureNearSigningTarget(ctx.pool, predecessor);
+  for (const { predecessor } of predecessors) if (await ctx.publicKeyOf(predecessor)) await ensureNearSigningTarget(ctx.pool, predecessor, ctx.signingFunding);
   const outcome: NearRefillOutcome = { targets: [], treasuryLedgerBalance: '0' };
   const { rows: targets } = await ctx.pool.query<TargetRow>(`SELECT name, address, account, fund_below::text, fund_to::text, daily_cap::text FROM refill_targets WHERE chain = 'near' ORDER BY name`);
   for (const target of targets) {
@@ -289,10 +306,10 @@ export async function bookNearSignCost(options: { pool: Pool; writer: LedgerWrit
  * the gas is booked. A booking that fails is logged, not thrown: the signature is already paid
  * for, and losing it would only make the sweep sign (and pay) again.
  */
-export function nearSignCostBooks(options: { pool: Pool; writer: LedgerWriter; logger: Logger }): (cost: SignCost) => Promise<void> {
+export function nearSignCostBooks(options: { pool: Pool; writer: LedgerWriter; logger: Logger; signingFunding: NearSigningFunding }): (cost: SignCost) => Promise<void> {
   return async (cost) => {
     try {
-      await ensureNearSigningTarget(options.pool, cost.predecessor);
+      await ensureNearSigningTarget(options.pool, cost.predecessor, options.signingFunding);
       await bookNearSignCost(options, cost);
     } catch (error) {
       options.logger.error('near sign call: its gas could not be booked', { predecessor: cost.predecessor, txHash: cost.txHash, feeYocto: cost.feeYocto.toString(), error: error instanceof Error ? error.message : String(error) });

@@ -9,9 +9,8 @@ import { createTestDatabase, type TestDatabase } from './index.ts';
 import { createUser, getDepositAddress, type DerivationSettings } from '../users/index.ts';
 import type { ChainFollower, FollowBatch } from '../indexers/core/index.ts';
 import { derivation as evmDerivation, type IndexerProcess } from './evm-world.ts';
-import { runCoffer, startCofferProcess } from './coffer-process.ts';
+import { cofferProcesses } from './coffer-process.ts';
 import { bitcoinFollower } from '../indexers/bitcoin/run.ts';
-
 
 export interface BitcoinWorld {
   devnet: BitcoinDevnet;
@@ -45,7 +44,7 @@ export async function createBitcoinWorld(options: { finalityDepth: number; deriv
     BITCOIN_POLL_INTERVAL_MS: '100',
   };
   const config = loadConfig(env);
-  const processes = new Set<IndexerProcess>();
+  const processes = cofferProcesses(env);
   return {
     devnet,
     db,
@@ -64,14 +63,10 @@ export async function createBitcoinWorld(options: { finalityDepth: number; deriv
       for (let batch = await follower.step(); batch; batch = await follower.step()) batches.push(batch);
       return batches;
     },
-    startCoffer(args, extraEnv = {}) {
-      const handle = startCofferProcess(args, { ...env, ...extraEnv }, (stopped) => processes.delete(stopped));
-      processes.add(handle);
-      return handle;
-    },
-    cli: (args) => runCoffer(args, env),
+    startCoffer: (args, extraEnv = {}) => processes.start(args, extraEnv),
+    cli: (args) => processes.run(args),
     async close() {
-      for (const process of processes) await process.stop('SIGKILL');
+      await processes.killAll();
       await writer.close();
       await devnet.stop();
       await db.drop();

@@ -52,3 +52,28 @@ export async function runCoffer(args: string[], env: NodeJS.ProcessEnv): Promise
   const code = await run.exited;
   return { code, ...run.out() };
 }
+
+export interface CofferProcesses {
+  /** A long-running command (e.g. ['start', '--workers']). */
+  start(args: string[], extraEnv?: NodeJS.ProcessEnv): CofferProcess;
+  /** A command run to its end. */
+  run(args: string[], extraEnv?: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  /** SIGKILLs whatever is still running (a test's `after`). */
+  killAll(): Promise<void>;
+}
+
+/** Commands run with `env` (plus each call's extra variables); the ones still running are tracked for `killAll`. */
+export function cofferProcesses(env: NodeJS.ProcessEnv): CofferProcesses {
+  const running = new Set<CofferProcess>();
+  return {
+    start(args, extraEnv = {}) {
+      const handle = startCofferProcess(args, { ...env, ...extraEnv }, (stopped) => running.delete(stopped));
+      running.add(handle);
+      return handle;
+    },
+    run: (args, extraEnv = {}) => runCoffer(args, { ...env, ...extraEnv }),
+    async killAll() {
+      for (const process of running) await process.stop('SIGKILL');
+    },
+  };
+}

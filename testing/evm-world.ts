@@ -9,7 +9,7 @@ import { registerAsset } from '../ledger/index.ts';
 import { rootKeys } from '../signer/index.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { createUser, getDepositAddress, type DerivationSettings } from '../users/index.ts';
-import { runCoffer, startCofferProcess, type CofferProcess } from './coffer-process.ts';
+import { cofferProcesses, type CofferProcess } from './coffer-process.ts';
 
 export const tokenAsset = testTokenAsset;
 export const tokenTransfer = testTokenTransfer;
@@ -62,12 +62,7 @@ export async function createEvmWorld(options: { finalityDepth: number; derivatio
     EVM_ENTRYPOINT_ADDRESS: contracts.entryPoint,
     SQD_LOG: 'warn',
   };
-  const processes = new Set<IndexerProcess>();
-  const startCoffer = (args: string[], extraEnv: NodeJS.ProcessEnv): IndexerProcess => {
-    const handle = startCofferProcess(args, { ...env, ...extraEnv }, (stopped) => processes.delete(stopped));
-    processes.add(handle);
-    return handle;
-  };
+  const processes = cofferProcesses(env);
   return {
     anvil,
     db,
@@ -86,12 +81,11 @@ export async function createEvmWorld(options: { finalityDepth: number; derivatio
       for (let left = blocks; left > 0; left -= 100) await anvil.rpc('anvil_mine', [`0x${Math.min(left, 100).toString(16)}`]);
     },
     head: async () => Number(await anvil.rpc<string>('eth_blockNumber')),
-    startIndexer: (extraEnv = {}) => startCoffer(['indexer', 'run', '--chain', 'evm'], extraEnv),
-    startCoffer: (args, extraEnv = {}) => startCoffer(args, extraEnv),
-
-    cli: (args) => runCoffer(args, env),
+    startIndexer: (extraEnv = {}) => processes.start(['indexer', 'run', '--chain', 'evm'], extraEnv),
+    startCoffer: (args, extraEnv = {}) => processes.start(args, extraEnv),
+    cli: (args) => processes.run(args),
     async close() {
-      for (const process of processes) await process.stop('SIGKILL');
+      await processes.killAll();
       await anvil.stop();
       await db.drop();
     },

@@ -6,35 +6,27 @@
 // The devnet (a slot every 50 ms, finalized 32 slots later) runs in this process.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { startHermesReplay, startSolanaDevnet, type HermesReplay, type SolanaDevnet } from '../../devnets/index.ts';
 import { silentLogger } from '../../infra/index.ts';
 import { recordSolanaFeePayerFunding, solanaRpc } from '../../indexers/index.ts';
 import { feePayerAccount, SolanaFundingError } from '../../indexers/solana/index.ts';
-import { indexerNodeFlags } from '../../indexers/supervise.ts';
 import { getBalances, LedgerWriter, verifyLedger } from '../../ledger/index.ts';
 import { ChainSignaturesEmulator, Keystore } from '../../signer/index.ts';
 import { createTestDatabase, solanaWallet, type SolanaWallet, type TestDatabase } from '../../testing/index.ts';
+import { deleteRedisKeysWithPrefix } from '../../testing/redis.ts';
+import { cofferProcesses, type CofferProcess, type CofferProcesses } from '../../testing/coffer-process.ts';
 import { eventually } from '../../testing/evm-world.ts';
 import { createUser, getDepositAddress, type DerivationSettings } from '../../users/index.ts';
 import { solanaAddressCodec } from './codec.ts';
 
-const cli = fileURLToPath(new URL('../../cli/coffer.ts', import.meta.url));
 const passphrase = 'solana-sigkill-passphrase';
 const redisUrl = 'redis://127.0.0.1:6379';
 const feePayerFunding = 5_000_000_000n;
 const redisPrefix = `coffer-test-solana-kill-${process.pid}-${randomBytes(2).toString('hex')}:`;
-
-interface CofferProcess {
-  output: () => string;
-  kill: (signal: NodeJS.Signals) => Promise<void>;
-}
 
 let devnet: SolanaDevnet;
 let db: TestDatabase;
@@ -46,26 +38,7 @@ let env: NodeJS.ProcessEnv;
 let indexer: CofferProcess;
 let feePayer: string;
 let funding: { signature: string; entryId: bigint };
-const running = new Set<CofferProcess>();
-
-function startCoffer(args: string[]): CofferProcess {
-  const child = spawn(process.execPath, [...indexerNodeFlags, cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const collect = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000));
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const handle: CofferProcess = {
-    output: () => output,
-    async kill(signal) {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await exited;
-      running.delete(handle);
-    },
-  };
-  running.add(handle);
-  return handle;
-}
+let processes: CofferProcesses;
 
 before(async () => {
   devnet = await startSolanaDevnet({ slotIntervalMs: 50 });
@@ -102,21 +75,16 @@ before(async () => {
     OUTBOX_REOFFER_AFTER_MS: '2000',
     LOG_LEVEL: 'warn',
   };
+  processes = cofferProcesses(env);
 });
 
 after(async () => {
-  for (const process of running) await process.kill('SIGKILL');
+  await processes?.killAll();
   await hermes?.stop();
   await devnet?.stop();
   await db?.drop();
   if (keystoreDir) await rm(keystoreDir, { recursive: true, force: true });
-  const redis = new Redis(redisUrl);
-  try {
-    const keys = await redis.keys(`${redisPrefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-  } finally {
-    redis.disconnect();
-  }
+  await deleteRedisKeysWithPrefix(redisUrl, redisPrefix);
 });
 
 const count = async (sql: string, params: unknown[] = []) => Number((await db.pool.query<{ n: bigint }>(sql, params)).rows[0]!.n);
@@ -150,7 +118,7 @@ describe('Solana under SIGKILL', () => {
   });
 
   test('the indexer process killed mid-run and restarted: one pending, one confirmation, one credit request per deposit', async () => {
-    indexer = startCoffer(['indexer', 'run', '--chain', 'solana']);
+    indexer = processes.start(['indexer', 'run', '--chain', 'solana']);
     await eventually('the solana cursor', async () => (await count("SELECT count(*) AS n FROM indexer_cursors WHERE indexer = 'solana'")) === 1, 30_000, indexer.output);
     const people = await depositors(['kai', 'lea', 'max'], false);
     const ids = people.map((p) => p.userId);
@@ -162,8 +130,8 @@ describe('Solana under SIGKILL', () => {
         await new Promise((resolve) => setTimeout(resolve, 60));
       }
       await eventually(`${threshold} deposits written`, async () => (await entries('deposit.pending', ids)) >= threshold, 60_000, indexer.output, 20);
-      await indexer.kill('SIGKILL');
-      indexer = startCoffer(['indexer', 'run', '--chain', 'solana']);
+      await indexer.stop('SIGKILL');
+      indexer = processes.start(['indexer', 'run', '--chain', 'solana']);
     }
     await eventually('every deposit confirmed', async () => (await confirmations(ids)) === sent, 60_000, indexer.output);
     assert.equal(await confirmations(ids), sent, 'one confirmation per deposit');
@@ -179,11 +147,11 @@ describe('Solana under SIGKILL', () => {
   test('the workers killed while sweeps are in flight: one credit and one landed sweep per deposit', async () => {
     const people = await depositors(['ned', 'ora', 'pia'], true);
     const ids = people.map((p) => p.userId);
-    let workers = startCoffer(['start', '--workers']);
+    let workers = processes.start(['start', '--workers']);
     for (const person of people) await wallet.sendSol(person.address, 1_000_000_000n);
     await eventually('a sweep in flight', async () => (await count("SELECT count(*) AS n FROM sweeps WHERE user_id = ANY($1) AND status = 'submitted'", [ids])) >= 1, 60_000, workers.output, 20);
-    await workers.kill('SIGKILL');
-    workers = startCoffer(['start', '--workers']);
+    await workers.stop('SIGKILL');
+    workers = processes.start(['start', '--workers']);
 
     const output = () => `indexer:\n${indexer.output().slice(-3_000)}\nworkers:\n${workers.output().slice(-5_000)}`;
     await eventually('every sweep confirmed', async () => (await count("SELECT count(*) AS n FROM sweeps WHERE user_id = ANY($1) AND status = 'confirmed'", [ids])) === people.length, 90_000, output);
@@ -199,6 +167,6 @@ describe('Solana under SIGKILL', () => {
     }
     await eventually('the earlier deposits credited too', async () => (await count("SELECT count(*) AS n FROM outbox WHERE completed_at IS NULL AND name = 'credit-deposit'")) === 0, 60_000, output);
     assert.equal((await verifyLedger(db.pool)).ok, true);
-    await workers.kill('SIGTERM');
+    await workers.stop('SIGTERM');
   });
 });

@@ -135,6 +135,10 @@ export const commands: Record<string, CommandEntry> = {
     usage: `  treasury create | show | record-funding --tx <hash>
                                         the treasury hot wallet that pays refills: create its key,
                                         show its balances, book ETH an operator sent to it
+  treasury record-funding --chain solana --tx <signature> [--json]
+                                        book SOL sent to the sweeps' fee payer (SOLANA_FEE_PAYER_KEY)
+  treasury record-funding --chain near --tx <hash> --from <sender> [--json]
+                                        book NEAR sent to coffer's hot account (COFFER_NEAR_ACCOUNT)
 `,
   },
   refills: {

@@ -5,6 +5,7 @@ import { createLogger, loadConfig, type Config } from '../../infra/index.ts';
 import { createRelayer, listRefillTargets, listRelayers, OperationalKeys, recordTreasuryFunding, refillPass, RelayError, relayChain, setRefillTarget, treasuryHotAccount, treasuryNotConfigured } from '../../relayer/index.ts';
 import { getBalances, LedgerWriter } from '../../ledger/index.ts';
 import { keystoreHasKey } from '../../signer/index.ts';
+import { recordChainFunding } from './funding.ts';
 import { operationalKeystore } from './keystore.ts';
 import { parse, printJson, UsageError, withDatabase } from './index.ts';
 
@@ -76,10 +77,11 @@ export async function relayersCommand(args: string[]): Promise<number> {
 }
 
 export async function treasuryCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { tx: { type: 'string' }, json: { type: 'boolean' } });
+  const { values, positionals } = parse(args, { tx: { type: 'string' }, chain: { type: 'string' }, from: { type: 'string' }, json: { type: 'boolean' } });
   const config = loadConfig();
   const action = positionals[0];
-  if (action !== 'create' && action !== 'show' && action !== 'record-funding') throw new UsageError('treasury takes "create", "show" or "record-funding --tx <hash>"');
+  if (action !== 'create' && action !== 'show' && action !== 'record-funding') throw new UsageError('treasury takes "create", "show" or "record-funding [--chain ethereum|solana|near] --tx <hash>"');
+  if (action === 'record-funding' && values.chain !== undefined && values.chain !== relayChain.chain) return recordChainFunding(config, values.chain, values);
   // Looking must not create anything (the keystore directory, a development passphrase file).
   if (action === 'show' && !(await keystoreHasKey(config.COFFER_KEYSTORE_DIR, config.TREASURY_HOT_KEY))) {
     printJson(treasuryNotConfigured(config.TREASURY_HOT_KEY));

@@ -9,7 +9,7 @@ import { mpcRootKeys, nearKeystoreSignCall } from '../../chains/index.ts';
 import type { DerivationSettings } from '../../users/index.ts';
 import { createLogger, createPool, ensureDatabase, loadConfig, openRedis, redisOutageLog, redisTarget, superviseCoffer, type Config, type Logger, type Pool } from '../../infra/index.ts';
 import { closeQueues, openConfiguredQueues, startJobSystem } from '../../jobs/index.ts';
-import { nearSignCostBooks } from '../../sweeps/index.ts';
+import { nearSignCostBooks, nearSigningFunding } from '../../sweeps/index.ts';
 import { relayServices } from '../../relayer/index.ts';
 import { developmentPassphrase, operationalKeystore } from './keystore.ts';
 import { loadWebhookRoot } from '../../wallets/index.ts';
@@ -158,7 +158,7 @@ async function openSigner(config: Config, logger: Logger, books: { pool: Pool; w
     // Each predecessor calls the contract with its own imported key; the roots are the contract's unless overridden.
     const overridden = config.MPC_ROOT_SECP256K1 !== undefined || config.MPC_ROOT_ED25519 !== undefined;
     const roots = overridden ? (await derivationSettings(config, logger)).roots : await mpcRootKeys(config.NEAR_RPC_URL, contractId);
-    const call = nearKeystoreSignCall({ rpcUrl: config.NEAR_RPC_URL, publicKeyOf: (account) => storedNearPublicKey(config.COFFER_KEYSTORE_DIR, account), keyName: nearKeyName, sign: keystoreSigner(keystore), onCost: nearSignCostBooks({ ...books, logger }) });
+    const call = nearKeystoreSignCall({ rpcUrl: config.NEAR_RPC_URL, publicKeyOf: (account) => storedNearPublicKey(config.COFFER_KEYSTORE_DIR, account), keyName: nearKeyName, sign: keystoreSigner(keystore), onCost: nearSignCostBooks({ ...books, logger, signingFunding: nearSigningFunding(config) }) });
     logger.info('chain-signatures signer', { contractId, nearRpcUrl: config.NEAR_RPC_URL });
     return new ChainSignaturesSigner({ contractId, roots, call });
   }

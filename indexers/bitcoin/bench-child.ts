@@ -5,6 +5,7 @@
 //   BENCH_STORE=bare|ledger  BENCH_TO=<last height>  BITCOIN_START_HEIGHT  BITCOIN_RPC_URL  DATABASE_URL
 // `bare` only fetches and parses the blocks through the indexer's block source (no matching, no
 // database); `ledger` is the `ChainFollower` writing the ledger, until the range is final.
+import { ChildRunMeter } from '../../bench/index.ts';
 import { createPool, loadConfig, silentLogger } from '../../infra/index.ts';
 import { LedgerWriter } from '../../ledger/index.ts';
 import { bitcoinFollower, bitcoinSettings, requireBitcoinRpc } from './run.ts';
@@ -17,37 +18,18 @@ if ((store !== 'bare' && store !== 'ledger') || !Number.isInteger(through)) thro
 const settings = bitcoinSettings(config);
 /** The follower's batch size, so both runs ask the node for the same ranges. */
 const batchBlocks = settings.batchBlocksMax;
-const segmentBlocks = 5_000;
 
-let blocks = 0;
-let peakRss = 0;
-const segmentPeaks: number[] = [];
-const sample = () => {
-  const rss = process.memoryUsage().rss;
-  peakRss = Math.max(peakRss, rss);
-  const segment = Math.floor(blocks / segmentBlocks);
-  segmentPeaks[segment] = Math.max(segmentPeaks[segment] ?? 0, rss);
-};
-const sampler = setInterval(sample, 50);
-sampler.unref();
-
-const started = performance.now();
+const meter = new ChildRunMeter();
 if (store === 'bare') {
   const source = bitcoinBlockSource({ rpc: requireBitcoinRpc(config), finalityDepth: settings.finalityDepth, watched: null });
-  for (let after = settings.startBlock - 1; after < through; after += batchBlocks) blocks += (await source.blocks(after, Math.min(after + batchBlocks, through))).length;
+  for (let after = settings.startBlock - 1; after < through; after += batchBlocks) meter.count((await source.blocks(after, Math.min(after + batchBlocks, through))).length);
 } else {
   const pool = createPool({ connectionString: config.DATABASE_URL, max: 4, applicationName: 'coffer-bench-indexer' });
   const writer = new LedgerWriter({ pool, logger: silentLogger });
-  const follower = bitcoinFollower({ config, pool, writer, logger: silentLogger, onBatch: (batch) => (blocks += batch.blocks) });
+  const follower = bitcoinFollower({ config, pool, writer, logger: silentLogger, onBatch: (batch) => meter.count(batch.blocks) });
   await follower.connect();
   for (let batch = await follower.step(); batch && batch.finalizedHeight < through; batch = await follower.step());
   await writer.close();
   await pool.end();
 }
-const ms = Math.round(performance.now() - started);
-sample();
-// With --expose-gc: what the heap still holds after a full collection, what a leak would grow.
-(globalThis as { gc?: () => void }).gc?.();
-const retainedHeapMb = Math.round(process.memoryUsage().heapUsed / 2 ** 20);
-const rssBySegmentMb = Array.from(segmentPeaks, (peak) => Math.round((peak ?? 0) / 2 ** 20));
-process.stdout.write(JSON.stringify({ blocks, ms, peakRssMb: Math.round(peakRss / 2 ** 20), retainedHeapMb, rssBySegmentMb }) + '\n');
+meter.report();

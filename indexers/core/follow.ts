@@ -3,7 +3,9 @@
 // loop keeps the cursor and the unfinalized ("hot") blocks, finds reorgs by comparing the hashes
 // it holds with the chain's hash at each height (never by a node's confirmation count: bcoin
 // keeps stale blocks readable with a positive one), and hands each batch to the deposit core in
-// one ledger transaction. Memory stays bounded: a batch is at most `batchBlocksMax` blocks.
+// one ledger transaction. While that transaction writes, the next range is already being read
+// (the node and the database are other processes: catching up costs the slower of the two, not
+// their sum). Memory stays bounded: at most two batches of `batchBlocksMax` blocks.
 import type { Logger, Pool } from '../../infra/index.ts';
 import type { LedgerWriter } from '../../ledger/index.ts';
 import { DeepReorgError, deepReorgMessage, ensureCursor, hotBlocks, IndexerStoppedError, lockCursor, moveCursor, readCursor, recordStop, type CursorSettings } from './cursor.ts';
@@ -40,9 +42,23 @@ export interface FollowBatch extends SettleStats {
   head: number;
 }
 
+/**
+ * The next range, read while the previous batch was written: the blocks after `after` (whose
+ * hash was `afterHash`), with the heads read before them. Used only if the next pass starts
+ * from that very block; heads read before the blocks keep "a block at or below `finalized` is
+ * final" true of what was read.
+ */
+interface Prefetch {
+  after: number;
+  afterHash: string;
+  heads: { head: number; finalized: number };
+  blocks: Promise<SourceBlock[]>;
+}
+
 export class ChainFollower {
   private readonly options: { pool: Pool; writer: LedgerWriter; source: BlockSource; settings: FollowSettings; logger: Logger; onBatch?: (batch: FollowBatch) => void };
   private stopping = false;
+  private prefetch: Prefetch | null = null;
 
   constructor(options: ChainFollower['options']) {
     this.options = options;
@@ -98,9 +114,10 @@ export class ChainFollower {
     }
     const reorged = held.some((block) => block.height > base.height);
 
-    const { head, finalized } = await source.heads();
+    const prefetched = this.takePrefetch(base);
+    const { head, finalized } = prefetched?.heads ?? (await source.heads());
     const through = Math.min(head, base.height + settings.batchBlocksMax);
-    const blocks = through > base.height ? await source.blocks(base.height, through) : [];
+    const blocks = prefetched ? await prefetched.blocks : through > base.height ? await source.blocks(base.height, through) : [];
     // Parent links: a block whose parent is not the one before it means the chain moved while we read.
     let previous = base;
     for (const block of blocks) {
@@ -114,6 +131,10 @@ export class ChainFollower {
     const known = new Map<number, string>([[final.height, final.hash], ...held.filter((b) => b.height <= base.height).map((b) => [b.height, b.hash] as [number, string]), ...blocks.map((b) => [b.ref.height, b.ref.hash] as [number, string])]);
     const finalizedHash = known.get(finalizedHeight) ?? (await source.hashAt(finalizedHeight));
     if (!finalizedHash) return null;
+
+    // Still catching up: read the next range while this one is written.
+    const last = blocks.at(-1);
+    if (last && readThrough < head) this.startPrefetch({ after: readThrough, afterHash: last.ref.hash, heads: { head, finalized } });
 
     const stats = await this.options.writer.transaction(async (tx) => {
       const locked = await lockCursor(tx.client, settings.indexer);
@@ -143,6 +164,21 @@ export class ChainFollower {
     const batch: FollowBatch = { ...stats, fromHeight: base.height + 1, toHeight: readThrough, blocks: blocks.length, finalizedHeight, head };
     this.options.onBatch?.(batch);
     return batch;
+  }
+
+  private startPrefetch(from: Omit<Prefetch, 'blocks'>): void {
+    const through = Math.min(from.heads.head, from.after + this.options.settings.batchBlocksMax);
+    const blocks = this.options.source.blocks(from.after, through);
+    // A read that fails is reported by the pass that uses it; one never used must not crash the process.
+    blocks.catch(() => undefined);
+    this.prefetch = { ...from, blocks };
+  }
+
+  /** The prefetched range if this pass starts where it does; otherwise (a reorg, a failed write) it is dropped. */
+  private takePrefetch(base: { height: number; hash: string }): Prefetch | null {
+    const prefetch = this.prefetch;
+    this.prefetch = null;
+    return prefetch && prefetch.after === base.height && prefetch.afterHash === base.hash ? prefetch : null;
   }
 
   private async stop(reason: string): Promise<never> {

@@ -3,10 +3,9 @@
 // work, no database), both in the same run on the same anvil. Then, unless --quick, the same
 // over ten times the blocks, to show peak RSS stays flat as the chain grows. Runs use the
 // node flags the supervisor gives indexer processes in production.
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createWalletClient, http, type Address } from 'viem';
-import { withBenchDatabase, type BenchContext, type BenchResult } from '../../bench/index.ts';
+import { compareRuns, indexerBenchResult, indexerRunOnFreshDatabase, runBenchChild, type BenchContext, type BenchResult, type ChildRun } from '../../bench/index.ts';
 import { deployContracts } from '../../contracts/index.ts';
 import { startAnvil, type Anvil } from '../../devnets/index.ts';
 import type { Pool } from '../../infra/index.ts';
@@ -19,27 +18,8 @@ const child = fileURLToPath(new URL('./bench-child.ts', import.meta.url));
 const finalityDepth = 10;
 const usersCount = 100;
 
-interface RunResult {
-  blocks: number;
-  ms: number;
-  peakRssMb: number;
-  retainedHeapMb: number;
-  /** Peak RSS over each 5,000 blocks of the run. */
-  rssBySegmentMb: number[];
-  blocksPerSec: number;
-}
-
-async function measure(store: 'noop' | 'ledger', env: NodeJS.ProcessEnv, to: number): Promise<RunResult> {
-  const proc = spawn(process.execPath, [...indexerNodeFlags, '--expose-gc', child], { env: { ...env, BENCH_STORE: store, BENCH_TO: String(to), SQD_LOG: 'error' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  proc.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
-  const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve));
-  const line = stdout.trim().split('\n').at(-1) ?? '';
-  const result = JSON.parse(line || '{}') as Partial<RunResult> & { code?: number };
-  if (code !== 0 || result.blocks === undefined) throw new Error(`the ${store} indexer run failed (exit ${code}): ${stderr.trim()}`);
-  return { blocks: result.blocks, ms: result.ms!, peakRssMb: result.peakRssMb!, retainedHeapMb: result.retainedHeapMb!, rssBySegmentMb: result.rssBySegmentMb ?? [], blocksPerSec: Math.round((result.blocks * 1000) / result.ms!) };
+function measure(store: 'noop' | 'ledger', env: NodeJS.ProcessEnv, to: number): Promise<ChildRun> {
+  return runBenchChild(child, { label: `${store} indexer`, nodeFlags: indexerNodeFlags, env: { ...env, BENCH_STORE: store, BENCH_TO: String(to), SQD_LOG: 'error' } });
 }
 
 /** Grows the chain to `height` with a deposit (ETH and token in turn) every `every` blocks. */
@@ -95,66 +75,28 @@ export async function indexerBench(context: BenchContext): Promise<BenchResult> 
     // Past the range by the finality depth, so the whole range reads as finalized.
     await anvil.rpc('anvil_mine', [`0x${finalityDepth.toString(16)}`]);
     const env = { ...process.env, EVM_RPC_URL: anvil.url, EVM_FINALITY_DEPTH: String(finalityDepth), BENCH_TOKEN: `${contracts.testToken}:${tokenAsset}` };
-    // Runs of a few seconds swing by ±20 % here; alternate the two stores and take medians.
-    const compare = async (to: number, expectedDeposits: number, rounds: number) => {
-      const noop: RunResult[] = [];
-      const ledger: RunResult[] = [];
-      for (let round = 1; round <= rounds; round += 1) {
-        noop.push(await measure('noop', { ...env, DATABASE_URL: context.url }, to));
-        ledger.push(
-          await withBenchDatabase(async (pool, url) => {
-            await prepare(pool, contracts.testToken);
-            const run = await measure('ledger', { ...env, DATABASE_URL: url }, to);
-            const { rows } = await pool.query<{ n: bigint }>("SELECT count(*) AS n FROM journal_entries WHERE kind = 'deposit.confirmed'");
-            if (Number(rows[0]!.n) !== expectedDeposits) throw new Error(`the ledger store confirmed ${rows[0]!.n} deposits of ${expectedDeposits}`);
-            return run;
-          }),
-        );
-        progress(`${to} blocks, round ${round}/${rounds}: no-op ${noop.at(-1)!.blocksPerSec} blocks/s, ledger ${ledger.at(-1)!.blocksPerSec} blocks/s`);
-      }
-      const pick = (runs: RunResult[]) => {
-        const sorted = [...runs].sort((a, b) => a.blocksPerSec - b.blocksPerSec);
-        return { ...sorted[Math.floor(sorted.length / 2)]!, peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)), retainedHeapMb: Math.max(...runs.map((r) => r.retainedHeapMb)) };
-      };
-      return { noop: pick(noop), ledger: pick(ledger) };
-    };
+    const compare = (to: number, expectedDeposits: number, rounds: number) =>
+      compareRuns(
+        rounds,
+        {
+          baseline: () => measure('noop', { ...env, DATABASE_URL: context.url }, to),
+          indexer: () => indexerRunOnFreshDatabase((pool) => prepare(pool, contracts.testToken), (url) => measure('ledger', { ...env, DATABASE_URL: url }, to), expectedDeposits),
+        },
+        (round, pair) => progress(`${to} blocks, round ${round}/${rounds}: no-op ${pair.baseline.blocksPerSec} blocks/s, ledger ${pair.indexer.blocksPerSec} blocks/s`),
+      );
 
-    const short = await compare(shortChain, shortDeposits, 3);
-    const result: BenchResult = {
-      bench: 'indexer',
-      metrics: {
-        noop_5k: { blocks: short.noop.blocks, blocksPerSec: short.noop.blocksPerSec, peakRssMb: short.noop.peakRssMb, retainedHeapMb: short.noop.retainedHeapMb },
-        ledger_5k: { blocks: short.ledger.blocks, blocksPerSec: short.ledger.blocksPerSec, peakRssMb: short.ledger.peakRssMb, retainedHeapMb: short.ledger.retainedHeapMb, deposits: shortDeposits },
-      },
-      ratios: { indexer_vs_noop: round(short.ledger.blocksPerSec / short.noop.blocksPerSec) },
-      notes: [
-        `${shortDeposits} deposits over ${shortChain} blocks to ${usersCount} users; medians of 3 alternating runs, each in its own process (ledger on a fresh database); peak RSS is the highest of the runs`,
-        'target: indexer_vs_noop >= 0.8; rss_50k_vs_5k near 1 (flat)',
-      ],
-    };
-    if (!context.quick) {
-      progress(`growing the chain to ${longChain} blocks (a deposit every 100 blocks)`);
-      const longDeposits = shortDeposits + (await buildChain(anvil, longChain, 100, (i) => deposit(shortDeposits + i), progress));
-      await anvil.rpc('anvil_mine', [`0x${finalityDepth.toString(16)}`]);
-      const long = await compare(longChain, longDeposits, 1);
-      result.metrics.noop_50k = { blocks: long.noop.blocks, blocksPerSec: long.noop.blocksPerSec, peakRssMb: long.noop.peakRssMb, retainedHeapMb: long.noop.retainedHeapMb };
-      result.metrics.ledger_50k = { blocks: long.ledger.blocks, blocksPerSec: long.ledger.blocksPerSec, peakRssMb: long.ledger.peakRssMb, retainedHeapMb: long.ledger.retainedHeapMb, deposits: longDeposits };
-      result.ratios.indexer_vs_noop_50k = round(long.ledger.blocksPerSec / long.noop.blocksPerSec);
-      result.ratios.rss_50k_vs_5k = round(long.ledger.peakRssMb / short.ledger.peakRssMb);
-      result.ratios.noop_rss_50k_vs_5k = round(long.noop.peakRssMb / short.noop.peakRssMb);
-      result.ratios.retained_heap_50k_vs_5k = round(long.ledger.retainedHeapMb / short.ledger.retainedHeapMb);
-      // Within the one 50,000-block run, once warm: peak RSS over blocks 45,000–50,000 against
-      // blocks 5,000–10,000. Separate runs of different lengths mostly compare V8 warm-up.
-      const segments = long.ledger.rssBySegmentMb.filter((mb) => mb > 0);
-      if (segments.length >= 3) {
-        result.metrics.ledger_50k_rss_by_5k_blocks = Object.fromEntries(segments.map((mb, i) => [`from${i * 5}k`, mb]));
-        result.ratios.rss_at_50k_vs_at_5k_same_run = round(segments.at(-1)! / segments[1]!);
-      }
-    }
-    return result;
+    const short = { ...(await compare(shortChain, shortDeposits, 3)), blocks: shortChain, deposits: shortDeposits };
+    const notes = [
+      `${shortDeposits} deposits over ${shortChain} blocks to ${usersCount} users; medians of 3 alternating runs, each in its own process (ledger on a fresh database); peak RSS is the highest of the runs`,
+      'target: indexer_vs_noop >= 0.8; rss_50k_vs_5k near 1 (flat)',
+    ];
+    if (context.quick) return indexerBenchResult({ bench: 'indexer', baseline: 'noop', short, notes });
+    progress(`growing the chain to ${longChain} blocks (a deposit every 100 blocks)`);
+    const longDeposits = shortDeposits + (await buildChain(anvil, longChain, 100, (i) => deposit(shortDeposits + i), progress));
+    await anvil.rpc('anvil_mine', [`0x${finalityDepth.toString(16)}`]);
+    const long = { ...(await compare(longChain, longDeposits, 1)), blocks: longChain, deposits: longDeposits };
+    return indexerBenchResult({ bench: 'indexer', baseline: 'noop', short, long, notes });
   } finally {
     await anvil.stop();
   }
 }
-
-const round = (value: number) => Math.round(value * 1000) / 1000;

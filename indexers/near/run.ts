@@ -13,12 +13,13 @@ export const nearIndexer = 'near';
 const nearFinalityBlocks = 2;
 const batchBlocksMax = 500;
 
-export function nearSettings(config: Pick<Config, 'NEAR_POLL_INTERVAL_MS'>): FollowSettings {
+/** `NEAR_START_BLOCK` counts on a fresh database only: the cursor, once made, says where to go on. */
+export function nearSettings(config: Pick<Config, 'NEAR_POLL_INTERVAL_MS'> & Partial<Pick<Config, 'NEAR_START_BLOCK'>>): FollowSettings {
   return {
     indexer: nearIndexer,
     chain: 'near',
     finalityDepth: nearFinalityBlocks,
-    startBlock: 0,
+    startBlock: config.NEAR_START_BLOCK ?? 0,
     caseInsensitiveAddresses: false,
     batchBlocksMax,
     pollIntervalMs: config.NEAR_POLL_INTERVAL_MS,

@@ -1,160 +1,104 @@
 // `coffer bench indexer --chain solana`: slots per second of the Solana indexer (the
 // `ChainFollower` over `SolanaBlockSource`, writing the ledger on a fresh database) catching up
 // over a devnet chain whose slots carry deposits (SOL and USDC to watched addresses), against a
-// bare loop that only fetches and decodes the same blocks (`getBlocks`, then `getBlock` with the
-// same options and concurrency, then the same decode) and writes nothing. Both in the same run
-// on the same devnet, which runs in this process, so both pay for its RPC the same way.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { RssSampler, type BenchContext, type BenchResult } from '../../bench/index.ts';
-import { startSolanaDevnet } from '../../devnets/index.ts';
-import { loadConfig, silentLogger } from '../../infra/index.ts';
-import { LedgerWriter } from '../../ledger/index.ts';
+// bare loop that only fetches and decodes the same blocks through the same source and writes
+// nothing, alternating in the same run on the same devnet. Each run is a process of its own
+// (`bench-child.ts`, with the node flags the supervisor gives indexer processes), so its peak
+// RSS is the indexer's; the LiteSVM devnet and its blocks stay in this process. Then, unless
+// --quick, the same over ten times the slots, to show peak RSS stays flat as the chain grows.
+import { fileURLToPath } from 'node:url';
+import { compareRuns, indexerBenchResult, indexerRunOnFreshDatabase, runBenchChild, type BenchContext, type BenchResult, type ChildRun } from '../../bench/index.ts';
+import { startSolanaDevnet, type SolanaDevnet } from '../../devnets/index.ts';
+import { loadConfig, type Pool } from '../../infra/index.ts';
 import { createUser, getDepositAddress } from '../../users/index.ts';
-import { ChainFollower } from '../core/index.ts';
 import { derivation } from '../../testing/evm-world.ts';
-import { solanaWallet } from '../../testing/solana-wallet.ts';
-import { decodeBlock, type AccountsBlock } from './decode.ts';
+import { solanaWallet, type SolanaWallet } from '../../testing/solana-wallet.ts';
+import { indexerNodeFlags } from '../supervise.ts';
 import { solanaRpc } from './rpc.ts';
-import { registerSolanaTokens, solanaFollowSettings, solanaTokens } from './run.ts';
-import { blockOptions, SolanaBlockSource } from './source.ts';
+import { registerSolanaTokens, solanaTokens } from './run.ts';
 
+const child = fileURLToPath(new URL('./bench-child.ts', import.meta.url));
 const usersCount = 20;
 /** One deposit every this many slots: most slots carry one. */
 const depositEverySlots = 2;
-/** The follower's and the bare loop's range per pass, and their concurrent `getBlock`s. */
-const batchSlots = 100;
-const concurrentFetches = 8;
 /** Past the last deposit, so every deposit is finalized (finalized trails by 32 slots). */
 const finalitySlots = 40;
 
-export async function solanaIndexerBench(context: BenchContext): Promise<BenchResult> {
-  // The ratio over the first `measuredSlots`; the full run goes on to 50k slots for peak RSS.
-  const measuredSlots = context.quick ? 1_000 : 5_000;
-  const chainSlots = context.quick ? measuredSlots : 50_000;
-  const devnet = await startSolanaDevnet({ slotIntervalMs: 'manual' });
-  const sampler = new RssSampler();
-  try {
-    const config = loadConfig({ DATABASE_URL: context.url, SOLANA_RPC_URL: devnet.rpcUrl, SOLANA_POLL_INTERVAL_MS: '1000' });
-    const rpc = solanaRpc(devnet.rpcUrl);
-    const tokens = solanaTokens(config);
-    const wallet = await solanaWallet(devnet);
-    const startSlot = devnet.slot();
+function measure(store: 'bare' | 'ledger', env: NodeJS.ProcessEnv, from: number, through: number): Promise<ChildRun> {
+  return runBenchChild(child, { label: store, nodeFlags: indexerNodeFlags, env: { ...env, BENCH_STORE: store, BENCH_FROM: String(from), BENCH_TO: String(through) } });
+}
 
-    const pool = context.pool;
-    const indexer = await (async () => {
-      await registerSolanaTokens(pool, rpc, tokens);
+/** Closes `slots` slots with a deposit in every `depositEverySlots`-th (SOL, every tenth USDC; no two alike); returns how many. */
+async function buildSlots(devnet: SolanaDevnet, wallet: SolanaWallet, addresses: string[], slots: number, firstDeposit: number, progress: (line: string) => void): Promise<number> {
+  let deposits = 0;
+  let lastReport = Date.now();
+  for (let slot = 0; slot < slots; slot += 1) {
+    if (slot % depositEverySlots === 0) {
+      const i = firstDeposit + deposits;
+      const to = addresses[i % addresses.length]!;
+      if (i % 10 === 9) await wallet.sendUsdc(to, BigInt(1_000_000 + i));
+      else await wallet.sendSol(to, BigInt(10_000_000 + i));
+      deposits += 1;
+    }
+    devnet.produceSlots(1);
+    if (Date.now() - lastReport > 5_000) {
+      progress(`chain: ${slot + 1} of ${slots} slots`);
+      lastReport = Date.now();
+    }
+  }
+  return deposits;
+}
+
+export async function solanaIndexerBench(context: BenchContext): Promise<BenchResult> {
+  const { progress } = context;
+  const shortSlots = context.quick ? 1_000 : 5_000;
+  const longSlots = 50_000;
+  const devnet = await startSolanaDevnet({ slotIntervalMs: 'manual' });
+  try {
+    const config = loadConfig({ DATABASE_URL: context.url, SOLANA_RPC_URL: devnet.rpcUrl });
+    const rpc = solanaRpc(devnet.rpcUrl);
+    const prepare = async (pool: Pool) => {
+      await registerSolanaTokens(pool, rpc, solanaTokens(config));
       const addresses: string[] = [];
       for (let i = 0; i < usersCount; i += 1) {
         const user = await createUser(pool, { nearAccountId: `bench-sol-${i}.testnet` });
         addresses.push((await getDepositAddress(pool, user.id, 'solana', derivation)).address);
       }
-
-      context.progress(`building ${chainSlots} slots, a deposit every ${depositEverySlots}`);
-      let deposits = 0;
-      let lastReport = Date.now();
-      for (let slot = 0; slot < chainSlots; slot += 1) {
-        if (slot % depositEverySlots === 0) {
-          const to = addresses[deposits % usersCount]!;
-          // Every tenth a USDC transfer (token balances), the rest SOL: amounts differ, so no two transactions are the same.
-          if (deposits % 10 === 9) await wallet.sendUsdc(to, BigInt(1_000_000 + deposits));
-          else await wallet.sendSol(to, BigInt(10_000_000 + deposits));
-          deposits += 1;
-        }
-        devnet.produceSlots(1);
-        if (Date.now() - lastReport > 5_000) {
-          context.progress(`chain: ${slot + 1} of ${chainSlots} slots`);
-          lastReport = Date.now();
-        }
-      }
-      devnet.produceSlots(finalitySlots);
-      const head = await rpc<number>('getSlot', [{ commitment: 'confirmed' }]);
-
-      // The bare loop: the same blocks, fetched and decoded the same way, nothing written.
-      sampler.reset();
-      let started = performance.now();
-      let transfers = 0;
-      let blocks = 0;
-      const measuredThrough = Math.min(head, startSlot + measuredSlots - 1);
-      for (let after = startSlot - 1; after < measuredThrough; after += batchSlots) {
-        const slots = await rpc<number[]>('getBlocks', [after + 1, Math.min(measuredThrough, after + batchSlots), { commitment: 'confirmed' }]);
-        for (let start = 0; start < slots.length; start += concurrentFetches) {
-          const chunk = slots.slice(start, start + concurrentFetches);
-          const read = await Promise.all(chunk.map((slot) => rpc<AccountsBlock>('getBlock', [slot, blockOptions])));
-          read.forEach((block, index) => {
-            transfers += decodeBlock(chunk[index]!, block, tokens).transfers.length;
-            blocks += 1;
-          });
-        }
-      }
-      const bareMs = performance.now() - started;
-      const bareRssMb = sampler.peakMb();
-
-      const writer = new LedgerWriter({ pool, logger: silentLogger });
-      try {
-        const follower = new ChainFollower({ pool, writer, source: new SolanaBlockSource({ rpc, tokens }), settings: solanaFollowSettings(config, startSlot), logger: silentLogger });
-        await follower.connect();
-        /** Passes until `through`; the slots read (the last pass may overshoot it by less than a batch). */
-        const followThrough = async (through: number) => {
-          let read = 0;
-          for (;;) {
-            const batch = await follower.step();
-            read += batch?.blocks ?? 0;
-            if (!batch || batch.toHeight >= through) return read;
-          }
-        };
-        sampler.reset();
-        started = performance.now();
-        const indexerBlocks = await followThrough(measuredThrough);
-        const ms = performance.now() - started;
-        const rssMb = sampler.peakMb();
-        const heapMb = retainedHeapMb();
-        context.progress(`indexer: ${indexerBlocks} slots measured; following on to slot ${head}`);
-        const restBlocks = await followThrough(head);
-        const rssAtEndMb = sampler.peakMb();
-        const heapAtEndMb = retainedHeapMb();
-        const { rows } = await pool.query<{ n: bigint }>("SELECT count(*) AS n FROM journal_entries WHERE kind = 'deposit.confirmed'");
-        return { ms, deposits, confirmed: Number(rows[0]!.n), rssMb, rssAtEndMb, heapMb, heapAtEndMb, allBlocks: indexerBlocks + restBlocks, indexerBlocks, bareMs, bareRssMb, transfers, blocks };
-      } finally {
-        await writer.close();
-      }
-    })();
-    if (indexer.confirmed !== indexer.deposits) throw new Error(`the indexer confirmed ${indexer.confirmed} deposits of ${indexer.deposits}`);
-    const bareSlotsPerSec = (indexer.blocks * 1000) / indexer.bareMs;
-    const indexerSlotsPerSec = (indexer.indexerBlocks * 1000) / indexer.ms;
-    const full = !context.quick;
-    return {
-      bench: 'indexer-solana',
-      metrics: {
-        bare: { slots: indexer.blocks, slotsPerSec: Math.round(bareSlotsPerSec), peakRssMb: round(indexer.bareRssMb), decodedTransfers: indexer.transfers },
-        indexer: { slots: indexer.indexerBlocks, slotsPerSec: Math.round(indexerSlotsPerSec), peakRssMb: round(indexer.rssMb), retainedHeapMb: indexer.heapMb, deposits: indexer.confirmed },
-        ...(full ? { indexer_all: { slots: indexer.allBlocks, peakRssMb: round(indexer.rssAtEndMb), retainedHeapMb: indexer.heapAtEndMb } } : {}),
-      },
-      ratios: {
-        indexer_vs_bare: round(indexerSlotsPerSec / bareSlotsPerSec),
-        rss_indexer_vs_bare: round(indexer.rssMb / indexer.bareRssMb),
-        ...(full ? { rss_all_vs_measured: round(indexer.rssAtEndMb / indexer.rssMb), retained_heap_all_vs_measured: round(indexer.heapAtEndMb / indexer.heapMb) } : {}),
-      },
-      notes: [
-        `${indexer.deposits} deposits (SOL, every tenth USDC), one every ${depositEverySlots} slots, to ${usersCount} users; the devnet in this process: its blocks are in this process's memory (built before either run), so RSS and heap include them`,
-        `bare and indexer over the first ${measuredSlots} slots${full ? `; the indexer then follows on to ${indexer.allBlocks} slots (indexer_all, rss_all_vs_measured)` : ''}`,
-        'target: indexer_vs_bare >= 0.8; rss_all_vs_measured <= 1.2',
-      ],
+      return addresses;
     };
+    const addresses = await prepare(context.pool);
+    const wallet = await solanaWallet(devnet);
+    const start = devnet.slot();
+    const env = { ...process.env, SOLANA_RPC_URL: devnet.rpcUrl };
+    const compare = async (slots: number, deposits: number, rounds: number) => {
+      const through = start + slots - 1;
+      const runs = await compareRuns(
+        rounds,
+        {
+          baseline: () => measure('bare', { ...env, DATABASE_URL: context.url }, start, through),
+          indexer: () => indexerRunOnFreshDatabase(prepare, (url) => measure('ledger', { ...env, DATABASE_URL: url }, start, through), deposits),
+        },
+        (round, pair) => progress(`${slots} slots, round ${round}/${rounds}: bare fetch+decode ${pair.baseline.blocksPerSec} slots/s, indexer ${pair.indexer.blocksPerSec} slots/s`),
+      );
+      return { ...runs, blocks: slots, deposits };
+    };
+
+    progress(`building ${shortSlots} slots, a deposit every ${depositEverySlots}`);
+    const shortDeposits = await buildSlots(devnet, wallet, addresses, shortSlots, 0, progress);
+    devnet.produceSlots(finalitySlots);
+    const rounds = context.quick ? 1 : 3;
+    const short = await compare(shortSlots, shortDeposits, rounds);
+    const notes = [
+      `solana (LiteSVM devnet, in the bench's process): ${shortDeposits} deposits (SOL, every tenth USDC), one every ${depositEverySlots} slots, over ${shortSlots} slots to ${usersCount} users; medians of ${rounds} alternating runs, each in its own process (the indexer on a fresh database); peak RSS is the highest of the runs`,
+      'target: indexer_vs_bare >= 0.8; rss_50k_vs_5k within 20 % of 1',
+    ];
+    if (context.quick) return indexerBenchResult({ bench: 'indexer-solana', baseline: 'bare', short, notes });
+    // The slots the short runs read stay as they are (the finality slots after them are empty); the same density from here.
+    progress(`growing the chain to ${longSlots} slots`);
+    const longDeposits = shortDeposits + (await buildSlots(devnet, wallet, addresses, longSlots - shortSlots - finalitySlots, shortDeposits, progress));
+    devnet.produceSlots(finalitySlots);
+    return indexerBenchResult({ bench: 'indexer-solana', baseline: 'bare', short, long: await compare(longSlots, longDeposits, 1), notes });
   } finally {
-    sampler.stop();
     await devnet.stop();
   }
-}
-
-const round = (value: number) => Math.round(value * 1000) / 1000;
-
-/**
- * Heap in use after a full collection: what the process keeps, unlike peak RSS, which also holds
- * garbage V8 has not collected yet. The flag set at run time gives a fresh context its `gc`.
- */
-function retainedHeapMb(): number {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
-  return Math.round((process.memoryUsage().heapUsed / 2 ** 20) * 10) / 10;
 }

@@ -1,6 +1,7 @@
 // The Solana indexer against the devnet (manual slots): SOL and USDC deposits sent through the
 // official client become pending at confirmed, confirmed at finalized, and a dropped slot
-// reverses its pending deposit. The follower runs in-process, one pass at a time.
+// reverses its pending deposit, also one the follower read ahead (while writing the batch
+// before it) just before its slot was dropped. The follower runs in-process, one pass at a time.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSolanaDevnet, type SolanaDevnet } from '../../devnets/index.ts';
@@ -9,7 +10,7 @@ import { LedgerWriter, getBalances } from '../../ledger/index.ts';
 import { rootKeys } from '../../signer/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing/index.ts';
 import { createUser, getDepositAddress } from '../../users/index.ts';
-import { ChainFollower, type FollowBatch } from '../core/index.ts';
+import { ChainFollower, type BlockSource, type FollowBatch } from '../core/index.ts';
 import { solanaWallet, type SolanaWallet } from '../../testing/solana-wallet.ts';
 import { registerSolanaTokens, solanaFollowSettings, solanaRpc, solanaTokens, SolanaBlockSource } from './index.ts';
 import { loadConfig } from '../../infra/index.ts';
@@ -19,6 +20,10 @@ let db: TestDatabase;
 let wallet: SolanaWallet;
 let follower: ChainFollower;
 let address: string;
+let source: SolanaBlockSource;
+let settings: ReturnType<typeof solanaFollowSettings>;
+
+const logger = createLogger({ level: 'warn' });
 
 before(async () => {
   devnet = await startSolanaDevnet({ slotIntervalMs: 'manual' });
@@ -30,8 +35,9 @@ before(async () => {
   await registerSolanaTokens(db.pool, rpc, tokens);
   const user = await createUser(db.pool, { nearAccountId: 'sol-ada.testnet' });
   address = (await getDepositAddress(db.pool, user.id, 'solana', { nearNetwork: 'testnet', bitcoinNetwork: 'regtest', roots: rootKeys.testnet })).address;
-  const logger = createLogger({ level: 'warn' });
-  follower = new ChainFollower({ pool: db.pool, writer: new LedgerWriter({ pool: db.pool, logger }), source: new SolanaBlockSource({ rpc, tokens }), settings: solanaFollowSettings(config, 0), logger });
+  source = new SolanaBlockSource({ rpc, tokens });
+  settings = solanaFollowSettings(config, 0);
+  follower = new ChainFollower({ pool: db.pool, writer: new LedgerWriter({ pool: db.pool, logger }), source, settings, logger });
   await follower.connect();
 });
 
@@ -41,10 +47,10 @@ after(async () => {
 });
 
 /** Follows until caught up with the head; returns the passes' totals. */
-async function catchUp(): Promise<{ deposits: number; confirmed: number; reversed: number }> {
+async function catchUp(following = follower): Promise<{ deposits: number; confirmed: number; reversed: number }> {
   const total = { deposits: 0, confirmed: 0, reversed: 0 };
   for (let pass = 0; pass < 50; pass += 1) {
-    const batch: FollowBatch | null = await follower.step();
+    const batch: FollowBatch | null = await following.step();
     if (!batch) return total;
     total.deposits += batch.deposits;
     total.confirmed += batch.confirmed;
@@ -91,5 +97,44 @@ describe('the Solana indexer', () => {
     devnet.produceSlots(40);
     await catchUp();
     assert.equal(await balance(`custody:solana:${address}`, 'SOL'), 1_500_000_000n, 'custody holds only the finalized deposit');
+  });
+
+  test('a slot dropped after the follower read ahead into it: the deposit read there is reversed, never confirmed', async () => {
+    // The same source, with each read's range and result visible to the test.
+    const reads: { after: number; through: number; done: Promise<unknown> }[] = [];
+    const watchedSource: BlockSource = {
+      heads: () => source.heads(),
+      hashAt: (height) => source.hashAt(height),
+      blocks: (after, through) => {
+        const done = source.blocks(after, through);
+        reads.push({ after, through, done });
+        return done;
+      },
+    };
+    const readingAhead = new ChainFollower({ pool: db.pool, writer: new LedgerWriter({ pool: db.pool, logger }), source: watchedSource, settings, logger });
+    await readingAhead.connect();
+    const custodyBefore = await balance(`custody:solana:${address}`, 'SOL');
+    devnet.produceSlots(150);
+    await wallet.sendSol(address, 300_000_000n);
+    const slot = devnet.slot();
+    devnet.produceSlots(1);
+
+    const first = await readingAhead.step();
+    assert.ok(first && first.toHeight < slot, 'the first batch ends before the deposit');
+    const ahead = reads.at(-1)!;
+    assert.equal(ahead.after, first.toHeight, 'the next range was read while the first batch was written');
+    assert.ok(ahead.through >= slot);
+    await ahead.done;
+    assert.equal(devnet.dropSlot(slot).length, 1);
+    devnet.produceSlots(2);
+
+    const second = await readingAhead.step();
+    assert.equal(reads.length, 2, 'the second pass used the blocks read ahead, reading nothing again');
+    assert.equal(second?.deposits, 1, 'the blocks read ahead still held the dropped slot');
+    assert.deepEqual(await catchUp(readingAhead), { deposits: 0, confirmed: 0, reversed: 1 });
+    devnet.produceSlots(40);
+    await catchUp(readingAhead);
+    assert.equal(await balance(`deposits:solana:${address}:pending`, 'SOL'), 0n);
+    assert.equal(await balance(`custody:solana:${address}`, 'SOL'), custodyBefore, 'the dropped deposit never reached custody');
   });
 });
