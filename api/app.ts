@@ -22,10 +22,13 @@ import { forwarderRoutes } from './routes/forwarder.ts';
 import { RelayError } from '../relayer/index.ts';
 import { WalletError } from '../wallets/index.ts';
 import { UserError } from '../users/index.ts';
+import { RemoteSignerError } from '../remote-signer/index.ts';
+import { remoteSignerAdminRoutes, remoteSignerRoutes } from './routes/remote-signer.ts';
 import { webPages } from '../web/index.ts';
 
 const requestBodyBytesMax = 256 * 1024;
 const requestBodyDrainBytesMax = 16 * 1024 * 1024;
+const signerBodyBytesMax = 1024 * 1024;
 // PostgreSQL's refusals of a value's form (NUL or bad encoding, an overlong string, bad text for a
 // type). The edge validates first; an input that slips past still is the client's fault, not ours.
 const postgresInputErrorCodes = new Set(['22021', '22P05', '22001', '22P02', '54000']);
@@ -62,6 +65,10 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
     }
     if (error instanceof WalletError) return send(error.status, error.code, error.message);
     if (error instanceof RelayError) return send(error.status, error.code, error.message);
+    if (error instanceof RemoteSignerError) {
+      const status = { invalid_params: 400, unknown_key: 404, not_found: 404, conflict: 409, policy_refused: 403, key_unavailable: 503, unavailable: 503 }[error.code];
+      return send(status, error.code, error.message, error.detail);
+    }
     if (error instanceof LedgerOverloadedError) {
       c.header('Retry-After', '1');
       return send(503, error.code, error.message);
@@ -140,9 +147,15 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   v1.route('/wallets', walletRoutes(deps));
   v1.route('/spends', spendRoutes(deps));
   v1.route('/forwarder', forwarderRoutes(deps));
+  v1.route('/signer', remoteSignerAdminRoutes(deps));
   app.route('/v1', v1);
   // Defender's relay-signer API and seed 002's relay service live at the root, as their clients expect.
   for (const path of ['/auth/*', '/relayers/*', '/relay']) app.use(path, limit);
   app.route('/', defenderRoutes(deps));
+  // The remote signer's JSON-RPC and Web3Signer's REST, at the root as their clients expect; an
+  // op-batcher's calldata transaction is up to ~128 KB, twice that in hex.
+  app.use('/signer', bodyLimit({ bytesMax: signerBodyBytesMax, drainBytesMax: requestBodyDrainBytesMax }));
+  app.use('/api/v1/eth1/*', limit);
+  app.route('/', remoteSignerRoutes(deps));
   return app;
 }

@@ -14,6 +14,7 @@ import { nearSignCostBooks } from '../../sweeps/index.ts';
 import { relayServices } from '../../relayer/index.ts';
 import { developmentPassphrase, operationalKeystore } from './keystore.ts';
 import { loadWebhookRoot } from '../../wallets/index.ts';
+import { KeyMaterial } from '../../remote-signer/index.ts';
 import { LedgerWriter, ProjectionFollower } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
 import { findIndexer, indexerNames, indexerRegistry, superviseIndexer } from '../../indexers/index.ts';
@@ -81,6 +82,8 @@ export async function start(args: string[]): Promise<number> {
     const webhookRoot = await loadWebhookRoot(config.WEBHOOK_ROOT_FILE);
     const { keystore } = await operationalKeystore(config, logger);
     const relay = keystore ? relayServices({ config, pool, writer, logger, keystore, webhookRoot }) : null;
+    // The remote signer signs with keystore keys and MPC-derived keys; a key whose material is not here refuses.
+    const remoteSigner = { ctx: { pool, logger, material: new KeyMaterial({ keystore, signer: await openSigner(config, logger, { pool, writer }) }) }, authHeader: config.SIGNER_AUTH_HEADER };
     const { server, address, port } = await startApiServer(
       {
         pool,
@@ -96,6 +99,7 @@ export async function start(args: string[]): Promise<number> {
           webhookRoot,
         },
         queues: Object.values(queues),
+        remoteSigner,
         ...(relay ? { relay } : {}),
         ...(config.NEAR_RPC_URL && keystore ? { near: { rpcUrl: config.NEAR_RPC_URL, keystore } } : {}),
       },
@@ -126,7 +130,7 @@ export async function start(args: string[]): Promise<number> {
  * The root keys deposit addresses derive from: the emulator's (created in the keystore on first
  * start) or the published MPC roots (SIGNER_BACKEND=chain-signatures).
  */
-async function derivationSettings(config: Config, logger: Logger): Promise<DerivationSettings> {
+export async function derivationSettings(config: Config, logger: Logger): Promise<DerivationSettings> {
   if (config.SIGNER_BACKEND === 'emulator') {
     await ensureEmulatorRoots(new Keystore({ directory: config.COFFER_KEYSTORE_DIR, passphrase: await developmentPassphrase(config, logger) }));
   }
