@@ -48,9 +48,10 @@ export const eventsPageMax = 500;
 export async function listSignerEvents(db: Queryable, options: { key?: string; kind?: SignerEventKind; beforeId?: string; limit?: number } = {}): Promise<SignerEvent[]> {
   const limit = Math.min(Math.max(options.limit ?? 100, 1), eventsPageMax);
   const { rows } = await db.query<{ id: string; key_name: string; kind: SignerEventKind; actor: string; method: string | null; digest: string | null; chain_id: string | null; value: string | null; code: string | null; detail: JsonObject; at: Date }>(
-    `SELECT id::text, key_name, kind, actor, method, digest, chain_id::text, value::text, code, detail, at FROM remote_signer_events
-      WHERE ($1::text IS NULL OR key_name = $1) AND ($2::text IS NULL OR kind = $2) AND ($3::bigint IS NULL OR id < $3)
-      ORDER BY id DESC LIMIT $4`,
+    `SELECT id::text, key_name, kind, actor, method, digest, chain_id::text, value::text, code, detail, at FROM remote_signer_events e
+      WHERE ($1::text IS NULL OR key_name = $1) AND ($2::text IS NULL OR kind = $2) AND ($3::bigint IS NULL OR e.id < $3)
+      -- e.id: the bigint, not the text column of the same name in the output.
+      ORDER BY e.id DESC LIMIT $4`,
     [options.key ?? null, options.kind ?? null, options.beforeId ?? null, limit],
   );
   return rows.map((row) => ({ id: row.id, key: row.key_name, kind: row.kind, actor: row.actor, method: row.method, digest: row.digest, chainId: row.chain_id, value: row.value, code: row.code, detail: row.detail, at: row.at }));

@@ -2,12 +2,13 @@
 // signer's own rules (chain_ids, fee_cap, messages), and the documents it refuses to store.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { WalletUsage } from '../wallets/index.ts';
 import { judgeSigning, parseSignerPolicy, type SigningFacts } from './policy.ts';
 
 const inbox = '0xff00000000000000000000000000000000000010';
 const other = '0x00000000000000000000000000000000000000aa';
 const at = new Date('2026-12-03T10:00:00Z');
-const noUsage = { windows: new Map<string, { amount: bigint; count: number }>(), lastSpendAt: null };
+const noUsage: WalletUsage = { windows: new Map(), lastSpendAt: null };
 
 const transaction = (overrides: Partial<Extract<SigningFacts, { kind: 'transaction' }>> = {}): SigningFacts => ({
   kind: 'transaction',

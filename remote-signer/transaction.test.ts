@@ -84,7 +84,7 @@ describe('eth_signTransaction parameters', () => {
     const large = describeTransaction(parseTransactionArgs({ ...goShaped, input: `0x${'ab'.repeat(5_000)}` }).transaction).decoded;
     assert.equal(large.input, undefined);
     assert.equal(large.inputBytes, 5_000);
-    assert.match(String(large.inputKeccak256), /^0x[0-9a-f]{64}$/);
+    assert.match(large.inputKeccak256 as string, /^0x[0-9a-f]{64}$/);
   });
 
   test('raw bytes that are an unsigned transaction decode as it; other bytes do not', () => {
