@@ -2,17 +2,15 @@
 // is printed once and stored hashed, a policy from a file, and what the audit trail shows.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { authenticateSigningClient, getSignerKey } from '../remote-signer/index.ts';
 import { evmAddressOfKey } from '../chains/index.ts';
 import { derivePublicKey, resolveRootKeys } from '../signer/index.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/index.ts';
+import { runCoffer } from '../testing/cli.ts';
 
-const entryPoint = fileURLToPath(new URL('./coffer.ts', import.meta.url));
 let db: TestDatabase;
 let dir = '';
 let env: NodeJS.ProcessEnv = {};
@@ -27,17 +25,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function coffer(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [entryPoint, 'signer', ...args], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const coffer = (args: string[]) => runCoffer(['signer', ...args], { env: { ...process.env, ...env }, cwd: dir });
 
 describe('coffer signer', () => {
   test('keys create --json prints {"name","address"}: a keystore key, and an MPC-derived one', async () => {

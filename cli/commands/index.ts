@@ -111,6 +111,8 @@ export const commands: Record<string, CommandEntry> = {
   bench derive [--json] [--quick]       deposit-address derivations per second
   bench relayer [--json] [--quick]      relayed transactions per minute on anvil (Defender API)
                                         against raw signed sends of the same key
+  bench signer [--json] [--quick]       remote signer eth_signTransaction/s over HTTP (policy, audit)
+                                        against health_status and in-process signing
 `,
   },
   derive: {
