@@ -24,7 +24,8 @@ import {
   type Hex,
   type TransactionSerializableEIP1559,
 } from 'viem';
-import { createApiKey, startApiServer } from '../api/index.ts';
+import { createApiKey } from '../access/index.ts';
+import { startApiServer } from '../api/index.ts';
 import { responseSchemas } from '../api/responses.ts';
 import { startAnvil, type Anvil } from '../devnets/index.ts';
 import { silentLogger } from '../infra/index.ts';
