@@ -20,10 +20,13 @@ import { adminRoutes } from './routes/admin.ts';
 import { spendRoutes, walletRoutes } from './routes/wallets.ts';
 import { defenderRoutes } from './routes/defender.ts';
 import { forwarderRoutes } from './routes/forwarder.ts';
+import { RemoteSignerError } from '../remote-signer/index.ts';
+import { remoteSignerAdminRoutes, remoteSignerRoutes } from './routes/remote-signer.ts';
 import { webPages } from '../web/index.ts';
 
 const requestBodyBytesMax = 256 * 1024;
 const requestBodyDrainBytesMax = 16 * 1024 * 1024;
+const signerBodyBytesMax = 1024 * 1024;
 // PostgreSQL's refusals of a value's form (NUL or bad encoding, an overlong string, bad text for a
 // type). The edge validates first; an input that slips past still is the client's fault, not ours.
 const postgresInputErrorCodes = new Set(['22021', '22P05', '22001', '22P02', '54000']);
@@ -56,7 +59,8 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
     const domain = domainErrorStatus(error);
     if (domain && domain.status !== 500) {
       if (error instanceof LedgerOverloadedError) c.header('Retry-After', '1');
-      return send(domain.status, domain.code, error.message, error instanceof LedgerInputError && error.field ? { field: error.field } : undefined);
+      const detail = error instanceof LedgerInputError && error.field ? { field: error.field } : error instanceof RemoteSignerError ? error.detail : undefined;
+      return send(domain.status, domain.code, error.message, detail);
     }
     const postgresCode = (error as { code?: unknown }).code;
     if (typeof postgresCode === 'string' && postgresInputErrorCodes.has(postgresCode)) {
@@ -133,9 +137,15 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   v1.route('/wallets', walletRoutes(deps));
   v1.route('/spends', spendRoutes(deps));
   v1.route('/forwarder', forwarderRoutes(deps));
+  v1.route('/signer', remoteSignerAdminRoutes(deps));
   app.route('/v1', v1);
   // Defender's relay-signer API and seed 002's relay service live at the root, as their clients expect.
   for (const path of ['/auth/*', '/relayers/*', '/relay']) app.use(path, limit);
   app.route('/', defenderRoutes(deps));
+  // The remote signer's JSON-RPC and Web3Signer's REST, at the root as their clients expect; an
+  // op-batcher's calldata transaction is up to ~128 KB, twice that in hex.
+  app.use('/signer', bodyLimit({ bytesMax: signerBodyBytesMax, drainBytesMax: requestBodyDrainBytesMax }));
+  app.use('/api/v1/eth1/*', limit);
+  app.route('/', remoteSignerRoutes(deps));
   return app;
 }

@@ -5,6 +5,7 @@ import type { LedgerWriter } from '../ledger/index.ts';
 import type { DerivationSettings } from '../users/index.ts';
 import type { Keystore } from '../signer/index.ts';
 import type { WalletKeySettings } from '../wallets/index.ts';
+import type { RemoteSignerContext } from '../remote-signer/index.ts';
 import type { ApiKeyIdentity } from '../access/index.ts';
 import type { ForwarderContext, RefillContext, RelayContext, Relayer, TokenSettings } from '../relayer/index.ts';
 
@@ -37,6 +38,8 @@ export interface ApiDependencies {
     forwarder?: ForwarderContext;
     refills?: Pick<RefillContext, 'client' | 'keys' | 'treasuryKeyName'>;
   };
+  /** The remote signer (POST /signer, /api/v1/eth1/*); without it those routes answer 503. `authHeader`: where clients put their token besides Authorization. */
+  remoteSigner?: { ctx: RemoteSignerContext; authHeader?: string };
 }
 
 export type AppEnv = { Variables: { identity: ApiKeyIdentity; requestId: string; relayer: Relayer } };

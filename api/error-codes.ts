@@ -12,6 +12,7 @@ import { ConfigError, JobPayloadError } from '../infra/index.ts';
 import { LedgerClosedError, LedgerInputError, LedgerOverloadedError } from '../ledger/index.ts';
 import { MigrationError } from '../migrations/index.ts';
 import { RelayError } from '../relayer/index.ts';
+import { RemoteSignerError } from '../remote-signer/index.ts';
 import { DerivationError, KeystoreError, NearKeyError, SignerError } from '../signer/index.ts';
 import { SweepError } from '../sweeps/index.ts';
 import { UserError } from '../users/index.ts';
@@ -85,6 +86,7 @@ export const statusTable: readonly Row<string>[] = [
     transaction_final: 409,
     no_relayer: 503,
   }),
+  row(RemoteSignerError, { invalid_params: 400, unknown_key: 404, not_found: 404, conflict: 409, policy_refused: 403, key_unavailable: 503, unavailable: 503 }),
   row(NearKeyError, { invalid_near_key: 400, not_full_access: 422, near_key_conflict: 409, near_unreachable: 502 }),
   row(ApiKeyError, { invalid_role: 422, invalid_key_owner: 422 }),
   row(InvalidAddressError, { invalid_address: 422 }),

@@ -11,6 +11,7 @@ import { LedgerWriter } from '../ledger/index.ts';
 import { ChainSignaturesEmulator, rootKeys } from '../signer/index.ts';
 import { createUser } from '../users/index.ts';
 import { createWallet } from '../wallets/index.ts';
+import { KeyMaterial } from '../remote-signer/index.ts';
 import { createApiKey } from '../access/index.ts';
 import { startApiServer } from './index.ts';
 
@@ -39,6 +40,8 @@ before(async () => {
       logger: silentLogger,
       derivation: { nearNetwork: 'testnet', bitcoinNetwork: 'regtest', roots: { secp256k1: emulator.rootKey('secp256k1'), ed25519: emulator.rootKey('ed25519') } },
       wallets: { keys: walletKeys, webhookRoot: Buffer.alloc(32, 7) },
+      // The remote signer with no key material: its routes run their real checks.
+      remoteSigner: { ctx: { pool: db.pool, logger: silentLogger, material: new KeyMaterial({}) } },
     },
     { port: 0, hostname: '127.0.0.1' },
   );

@@ -9,6 +9,8 @@ import { depositChains } from '../users/index.ts';
 import { policySchema } from '../wallets/index.ts';
 import { forwardRequestSchema } from '../relayer/index.ts';
 import { responseJsonSchemas, type ResponseName } from './responses.ts';
+import { signerEventsQuery } from './routes/remote-signer.ts';
+import { signerPolicySchema } from '../remote-signer/index.ts';
 
 /** A JSON answer whose shape is the named schema of responses.ts. */
 const answer = (description: string, name: ResponseName) => ({ description, content: { 'application/json': { schema: { $ref: `#/components/schemas/${name}` } } } });
@@ -57,6 +59,31 @@ const defenderPaths = {
   '/relayer': { get: relayerOp('Seed 002: {address, balance}', 'RelayerBalance') },
 };
 
+const signerClientAuth = [{ signerClient: [] }];
+const signerKeyName = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,47}$' } };
+
+/** The remote signer: the OP Stack signer client's and Web3Signer's eth1 protocols, at the root. */
+const remoteSignerPaths = {
+  '/signer': {
+    post: {
+      summary:
+        'JSON-RPC (a call or a batch of up to 20): health_status → "OK"; eth_accounts; eth_signTransaction [TransactionArgs] → bare 0x hex of the signed EIP-2718 transaction; eth_sign [address, data]; eth_signTypedData_v4 [address, typedData] → 65-byte r‖s‖v. A refusal is a JSON-RPC error (-32001 refused by policy, -32000 unknown key, -32602 invalid params, -32003 key unavailable) with data.reason',
+      security: signerClientAuth,
+      responses: { '200': answer('a JSON-RPC answer (or an array of them for a batch)', 'JsonRpcAnswer'), '401': answer('no or unknown client token', 'JsonRpcAnswer'), '503': answer('no remote signer in this coffer', 'JsonRpcAnswer') },
+    },
+  },
+  '/upcheck': { get: { summary: 'Web3Signer liveness: OK', responses: { '200': { description: 'OK', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+  '/api/v1/eth1/publicKeys': { get: { summary: "Web3Signer: the public keys this client may sign with (uncompressed, no 04 prefix)", security: signerClientAuth, responses: { '200': answer('OK', 'SignerPublicKeys'), '401': problem } } },
+  '/api/v1/eth1/sign/{identifier}': {
+    post: {
+      summary: 'Web3Signer: {data} → 65-byte r‖s‖v over keccak256(data) as text; bytes that decode as a transaction are judged as that transaction',
+      security: signerClientAuth,
+      parameters: [{ name: 'identifier', in: 'path', required: true, schema: { type: 'string', description: 'the public key (or the address)' } }],
+      responses: { '200': { description: 'the signature', content: { 'text/plain': { schema: { type: 'string' } } } }, '400': problem, '401': problem, '403': problem, '404': problem, '503': problem },
+    },
+  },
+};
+
 export function openApiDocument() {
   const read = (summary: string, response: ResponseName, query?: z.ZodObject, extra: object = {}) => ({
     summary,
@@ -81,6 +108,7 @@ export function openApiDocument() {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'coffer_<id>_<secret> from `coffer keys create`' },
         defenderToken: { type: 'http', scheme: 'bearer', description: 'an access token from /auth/login, with X-Api-Key (relayer key from `coffer relayers create`)' },
+        signerClient: { type: 'http', scheme: 'bearer', description: 'csk_<id>_<secret> from `coffer signer clients create` (or in the header named by SIGNER_AUTH_HEADER)' },
       },
       schemas: {
         Problem: {
@@ -92,6 +120,7 @@ export function openApiDocument() {
         NewUser: z.toJSONSchema(createUserBody, { unrepresentable: 'any' }),
         NewWallet: z.toJSONSchema(createWalletBody, { unrepresentable: 'any' }),
         Policy: z.toJSONSchema(policySchema, { io: 'input', unrepresentable: 'any' }),
+        SignerPolicy: z.toJSONSchema(signerPolicySchema, { io: 'input', unrepresentable: 'any' }),
         SpendRequest: z.toJSONSchema(spendBody, { unrepresentable: 'any' }),
         ...responseJsonSchemas(),
       },
@@ -234,7 +263,20 @@ export function openApiDocument() {
         },
       },
       '/v1/forwarder/requests/{id}': { get: read('A forward request: queued, relayed, executed (its ExecutedForwardRequest seen), failed or expired, with the relay transaction', 'ForwardRequest', undefined, { parameters: [pathId] }) },
+      '/v1/signer/keys': { get: read('Remote signer keys: address, public key, source (keystore or MPC), policy and its version (operator, auditor)', 'SignerKeys') },
+      '/v1/signer/keys/{name}': { get: read('One remote signer key', 'SignerKey', undefined, { parameters: [signerKeyName] }) },
+      '/v1/signer/keys/{name}/policy': {
+        put: {
+          summary: "Replace a signer key's policy (operator): the wallet policies' grammar with chain_ids, fee_cap and messages; every rule rejects. Audited as policy_set",
+          security: [{ bearer: [] }],
+          parameters: [signerKeyName],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/SignerPolicy' } } } },
+          responses: { '200': answer('stored', 'SignerKey'), '400': problem, '403': problem, '404': problem },
+        },
+      },
+      '/v1/signer/events': { get: read('The remote signer audit trail, newest first: every signature (client, key, digest, decoded request), refusal (reason code, violations) and policy version', 'SignerEventPage', signerEventsQuery) },
       ...defenderPaths,
+      ...remoteSignerPaths,
     },
   };
 }

@@ -327,10 +327,10 @@ export const relayer = z.strictObject({
   policies: z.strictObject({ gasPriceCap: decimal.describe('wei per gas'), whitelistReceivers: z.array(address).optional(), EIP1559Pricing: z.boolean(), privateTransactions: z.boolean() }),
 });
 export const signature = z.strictObject({ sig: hex, r: hex, s: hex, v: count });
-const rpcId = z.union([z.number(), z.string()]);
+const rpcId = z.union([z.number(), z.string(), z.null()]);
 export const jsonRpcAnswer = z.union([
   z.strictObject({ jsonrpc: z.literal('2.0'), id: rpcId, result: z.unknown() }),
-  z.strictObject({ jsonrpc: z.literal('2.0'), id: rpcId, error: z.strictObject({ code: z.number().int(), message: z.string() }) }),
+  z.strictObject({ jsonrpc: z.literal('2.0'), id: rpcId, error: z.strictObject({ code: z.number().int(), message: z.string(), data: z.record(z.string(), z.unknown()).optional().describe('the remote signer: {reason} (a stable code), and for a policy refusal every violated rule') }) }),
 ]);
 
 // Seed 002's relay service.
@@ -341,6 +341,35 @@ export const relayerBalance = z.strictObject({ address, balance: decimal.describ
  * The schemas /openapi.json names under components.schemas, each by its name there. Every
  * schema an answer uses is listed, so the generator puts shared parts behind a $ref.
  */
+// The remote signer (issue #25).
+export const signerPublicKeys = z.array(z.string().regex(/^0x[0-9a-f]{128}$/)).describe("Web3Signer's key identifiers: uncompressed secp256k1 points without the 04 prefix");
+export const signerKey = z.strictObject({
+  name: z.string(),
+  address,
+  publicKey: z.string().regex(/^0x[0-9a-f]{128}$/),
+  source: z.enum(['keystore', 'mpc']),
+  predecessor: z.string().nullable().describe('MPC-derived keys: the NEAR account that calls the signer contract'),
+  path: z.string().nullable().describe('MPC-derived keys: the derivation path'),
+  policyVersion: count.describe('0: no policy yet, so the key signs nothing'),
+  policy: jsonObject.nullable(),
+  createdAt: time,
+});
+export const signerKeys = z.strictObject({ data: z.array(signerKey) });
+export const signerEvent = z.strictObject({
+  id: decimal,
+  key: z.string(),
+  kind: z.enum(['signed', 'refused', 'policy_set']),
+  actor: z.string().describe('the signing client id; for policy_set, the operator'),
+  method: z.string().nullable(),
+  digest: hex.nullable().describe('the 32-byte digest that was signed'),
+  chainId: decimal.nullable(),
+  value: decimal.nullable(),
+  code: z.string().nullable().describe('a refusal: the reason code'),
+  detail: jsonObject.describe('the decoded request, the signature or every violated rule, the policy version'),
+  at: time,
+});
+export const signerEvents = page(signerEvent);
+
 export const responseSchemas = {
   Health: health,
   Ready: ready,
@@ -383,6 +412,10 @@ export const responseSchemas = {
   JsonRpcAnswer: jsonRpcAnswer,
   RelayedSeed: relayedSeed,
   RelayerBalance: relayerBalance,
+  SignerPublicKeys: signerPublicKeys,
+  SignerKey: signerKey,
+  SignerKeys: signerKeys,
+  SignerEventPage: signerEvents,
 } as const;
 
 export type ResponseName = keyof typeof responseSchemas;

@@ -20,7 +20,7 @@ export { chainAdapter, chainAdapters, evmChain, type ChainOptions } from './regi
 export { signTransfer, awaitConfirmations, type FollowLimits } from './transfers.ts';
 export { deriveAddress, depositChains, derivedChains, depositsToAccount, chainCurve, addressNetwork, type AddressNetworks, type DerivedAddress } from './deposit-address.ts';
 export { evmPublicClient } from './evm/client.ts';
-export { signEvmTransaction, signEvmTransactionWithKey } from './evm/signing.ts';
+export { signEvmTransaction, signEvmTransactionWithKey, sealEvmTransaction, evmSigningDigest } from './evm/signing.ts';
 export { broadcastStored, nodeAnswer, evmTransactionStatus } from './evm/transactions.ts';
 export { nativeTransferGas } from './evm/adapter.ts';
 // Bitcoin primitives the devnet and the tests build transactions with (chains/bitcoin).

@@ -1,9 +1,8 @@
 // The CLI as a user runs it: a child process, its stdout, stderr and exit code.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createTestDatabase, type TestDatabase } from '../testing/index.ts';
+import { runCoffer } from '../testing/cli.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,24 +12,13 @@ import { createUser } from '../users/index.ts';
 import { createWallet } from '../wallets/index.ts';
 import { startAnvil } from '../devnets/index.ts';
 
-const entryPoint = fileURLToPath(new URL('./coffer.ts', import.meta.url));
 let db: TestDatabase;
 before(async () => {
   db = await createTestDatabase();
 });
 after(() => db.drop());
 
-function coffer(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [entryPoint, ...args], { env: { ...process.env, DATABASE_URL: db.url, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const coffer = (args: string[], env: Record<string, string> = {}) => runCoffer(args, { env: { ...process.env, DATABASE_URL: db.url, ...env } });
 
 describe('the coffer CLI', () => {
   test('migrate is idempotent on an already migrated database', async () => {

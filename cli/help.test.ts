@@ -2,14 +2,12 @@
 // usage errors that point at --help, and looking at the treasury without creating anything.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { createTestDatabase, type TestDatabase } from '../testing/index.ts';
+import { runCoffer } from '../testing/cli.ts';
 import { commands } from './commands/index.ts';
 
-const entryPoint = fileURLToPath(new URL('./coffer.ts', import.meta.url));
 let db: TestDatabase;
 let cwd = '';
 
@@ -22,18 +20,10 @@ after(async () => {
   await rm(cwd, { recursive: true, force: true });
 });
 
-function coffer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const childEnv: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.url, ...env };
-    for (const name of ['COFFER_KEYSTORE_DIR', 'COFFER_KEYSTORE_PASSPHRASE', 'COFFER_KEYSTORE_PASSPHRASE_FILE', 'EVM_RPC_URL']) delete childEnv[name];
-    const child = spawn(process.execPath, [entryPoint, ...args], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function coffer(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.url, ...env };
+  for (const name of ['COFFER_KEYSTORE_DIR', 'COFFER_KEYSTORE_PASSPHRASE', 'COFFER_KEYSTORE_PASSPHRASE_FILE', 'EVM_RPC_URL']) delete childEnv[name];
+  return runCoffer(args, { env: childEnv, cwd });
 }
 
 test('coffer <command> --help and -h: exit 0 and that command\'s usage only, for every command', { timeout: 120_000 }, async () => {

@@ -143,6 +143,8 @@ const schema = z.object({
   SPEND_CONFIRMATIONS: z.coerce.number().int().min(1).max(10_000).default(12),
   /** coffer's webhook root secret (created on first use, mode 0600); wallet webhook secrets derive from it. */
   WEBHOOK_ROOT_FILE: z.string().min(1).default('.coffer/webhook-root'),
+  /** The remote signer (POST /signer, /api/v1/eth1/*) also takes the client token from this header, bare or as "Bearer <token>", for clients such as op-batcher's --signer.header that send a header of their choosing. */
+  SIGNER_AUTH_HEADER: z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'must be an HTTP header name such as X-Signer-Token').default('Authorization'),
   /** Relayer access tokens from /auth/login expire after this (then 401 Unauthorized; the client refreshes). */
   RELAYER_ACCESS_TOKEN_TTL_SECONDS: positiveInt.max(86_400).default(3_600),
   RELAYER_REFRESH_TOKEN_TTL_SECONDS: positiveInt.default(30 * 86_400),

@@ -353,6 +353,46 @@ export interface RelayersTable {
   created_at: Generated<Date>;
 }
 
+export interface RemoteSignerClientKeysTable {
+  client_id: string;
+  key_name: string;
+}
+
+export interface RemoteSignerClientsTable {
+  id: string;
+  name: string | null;
+  secret_hash: Buffer;
+  created_at: Generated<Date>;
+  revoked_at: Date | null;
+}
+
+export interface RemoteSignerEventsTable {
+  id: Generated<bigint>;
+  key_name: string;
+  kind: string;
+  actor: string;
+  method: string | null;
+  digest: string | null;
+  chain_id: bigint | null;
+  value: ColumnType<string | null, string | bigint | null, string | bigint | null>;
+  code: string | null;
+  detail: Generated<Json>;
+  at: Date;
+}
+
+export interface RemoteSignerKeysTable {
+  name: string;
+  address: string;
+  public_key: string;
+  source: string;
+  keystore_name: string | null;
+  predecessor: string | null;
+  path: string | null;
+  policy: Json | null;
+  policy_version: Generated<number>;
+  created_at: Generated<Date>;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -500,6 +540,10 @@ export interface Database {
   relayer_tokens: RelayerTokensTable;
   relayer_transactions: RelayerTransactionsTable;
   relayers: RelayersTable;
+  remote_signer_client_keys: RemoteSignerClientKeysTable;
+  remote_signer_clients: RemoteSignerClientsTable;
+  remote_signer_events: RemoteSignerEventsTable;
+  remote_signer_keys: RemoteSignerKeysTable;
   schema_migrations: SchemaMigrationsTable;
   spend_window_entries: SpendWindowEntriesTable;
   spends: SpendsTable;

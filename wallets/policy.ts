@@ -30,23 +30,38 @@ const windowSchema = z.union([
   z.strictObject({ calendar: z.enum(['day', 'week', 'month']), timeZone: timeZone.optional(), weekStartsOn: z.enum(['monday', 'sunday']).optional() }),
 ]);
 
-const common = {
+/** What every rule has: an id (defaulted from its type and position) and what breaking it does. */
+export const ruleCommon = {
   id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1–64 letters, digits, _ . -').optional(),
   severity: z.enum(severities).default('reject'),
   /** For severity `approve`: how long the owner has before the spend expires. */
   approvalTimeoutSeconds: z.number().int().min(10).max(approvalTimeoutSecondsMax).optional(),
 };
+const common = ruleCommon;
+
+/** Each rule type's schema, so another policy (the remote signer's) can speak the same grammar. */
+export const ruleSchemas = {
+  per_tx_cap: z.strictObject({ type: z.literal('per_tx_cap'), asset: assetCode, max: minorUnits, ...common }),
+  window_limit: z.strictObject({ type: z.literal('window_limit'), asset: assetCode, max: minorUnits, window: windowSchema, ...common }),
+  recipients: z.strictObject({ type: z.literal('recipients'), allow: z.array(address).max(1_000), ...common }),
+  contracts: z.strictObject({ type: z.literal('contracts'), allow: z.array(address).max(1_000), ...common }),
+  selectors: z.strictObject({ type: z.literal('selectors'), allow: z.array(z.string().regex(/^0x[0-9a-fA-F]{8}$/, 'must be a 4-byte selector such as 0xa9059cbb')).max(1_000), ...common }),
+  tokens: z.strictObject({ type: z.literal('tokens'), allow: z.array(assetCode).max(1_000), ...common }),
+  hours: z.strictObject({ type: z.literal('hours'), from: clock, to: clock, days: z.array(weekday).min(1).max(7).optional(), timeZone: timeZone.optional(), ...common }),
+  cooldown: z.strictObject({ type: z.literal('cooldown'), seconds: z.number().int().min(1).max(30 * 86_400), ...common }),
+  velocity: z.strictObject({ type: z.literal('velocity'), max: z.number().int().min(1).max(1_000_000), window: windowSchema, ...common }),
+};
 
 const ruleSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('per_tx_cap'), asset: assetCode, max: minorUnits, ...common }),
-  z.strictObject({ type: z.literal('window_limit'), asset: assetCode, max: minorUnits, window: windowSchema, ...common }),
-  z.strictObject({ type: z.literal('recipients'), allow: z.array(address).max(1_000), ...common }),
-  z.strictObject({ type: z.literal('contracts'), allow: z.array(address).max(1_000), ...common }),
-  z.strictObject({ type: z.literal('selectors'), allow: z.array(z.string().regex(/^0x[0-9a-fA-F]{8}$/, 'must be a 4-byte selector such as 0xa9059cbb')).max(1_000), ...common }),
-  z.strictObject({ type: z.literal('tokens'), allow: z.array(assetCode).max(1_000), ...common }),
-  z.strictObject({ type: z.literal('hours'), from: clock, to: clock, days: z.array(weekday).min(1).max(7).optional(), timeZone: timeZone.optional(), ...common }),
-  z.strictObject({ type: z.literal('cooldown'), seconds: z.number().int().min(1).max(30 * 86_400), ...common }),
-  z.strictObject({ type: z.literal('velocity'), max: z.number().int().min(1).max(1_000_000), window: windowSchema, ...common }),
+  ruleSchemas.per_tx_cap,
+  ruleSchemas.window_limit,
+  ruleSchemas.recipients,
+  ruleSchemas.contracts,
+  ruleSchemas.selectors,
+  ruleSchemas.tokens,
+  ruleSchemas.hours,
+  ruleSchemas.cooldown,
+  ruleSchemas.velocity,
 ]);
 
 export const policySchema = z
@@ -55,18 +70,31 @@ export const policySchema = z
     timeZone: timeZone.default('UTC'),
     rules: z.array(ruleSchema).max(rulesMax),
   })
-  .superRefine((policy, ctx) => {
-    const ids = new Set<string>();
-    policy.rules.forEach((rule, index) => {
-      const id = rule.id ?? `${rule.type}-${index + 1}`;
-      if (ids.has(id)) ctx.addIssue({ code: 'custom', path: ['rules', index, 'id'], message: `rule id ${id} is used twice` });
-      ids.add(id);
-      if (rule.approvalTimeoutSeconds !== undefined && rule.severity !== 'approve') {
-        ctx.addIssue({ code: 'custom', path: ['rules', index, 'approvalTimeoutSeconds'], message: 'only rules with severity approve have an approval timeout' });
-      }
-      if (rule.type === 'hours' && rule.from === rule.to) ctx.addIssue({ code: 'custom', path: ['rules', index, 'to'], message: 'from and to must differ (leave the rule out to allow every hour)' });
-    });
+  .superRefine((policy, ctx) => refineRules(policy.rules, ctx));
+
+/** What the checks across rules need to see of a rule. */
+interface RuleBasics {
+  type: string;
+  id?: string | undefined;
+  severity: Severity;
+  approvalTimeoutSeconds?: number | undefined;
+  from?: string;
+  to?: string;
+}
+
+/** Checks across a policy's rules: ids unique, approval timeouts only on `approve`, hours that span time. */
+export function refineRules(rules: readonly RuleBasics[], ctx: z.RefinementCtx): void {
+  const ids = new Set<string>();
+  rules.forEach((rule, index) => {
+    const id = rule.id ?? `${rule.type}-${index + 1}`;
+    if (ids.has(id)) ctx.addIssue({ code: 'custom', path: ['rules', index, 'id'], message: `rule id ${id} is used twice` });
+    ids.add(id);
+    if (rule.approvalTimeoutSeconds !== undefined && rule.severity !== 'approve') {
+      ctx.addIssue({ code: 'custom', path: ['rules', index, 'approvalTimeoutSeconds'], message: 'only rules with severity approve have an approval timeout' });
+    }
+    if (rule.type === 'hours' && rule.from === rule.to) ctx.addIssue({ code: 'custom', path: ['rules', index, 'to'], message: 'from and to must differ (leave the rule out to allow every hour)' });
   });
+}
 
 export type PolicyInput = z.input<typeof policySchema>;
 type ParsedPolicy = z.output<typeof policySchema>;
@@ -141,7 +169,7 @@ const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 const minutesOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
 /** Checks one rule; null when it holds. */
-function check(rule: PolicyRule, policy: Policy, spend: SpendFacts, usage: WalletUsage): Omit<Violation, 'rule' | 'type' | 'severity'> | null {
+export function checkRule(rule: PolicyRule, policy: Policy, spend: SpendFacts, usage: WalletUsage): Omit<Violation, 'rule' | 'type' | 'severity'> | null {
   switch (rule.type) {
     case 'per_tx_cap':
       return spend.asset === rule.asset && spend.amount > BigInt(rule.max)
@@ -209,7 +237,7 @@ export function evaluatePolicy(policy: Policy, spend: SpendFacts, usage: WalletU
   const violations: Violation[] = [];
   for (const rule of policy.rules) {
     if (options.waive?.includes(rule.severity)) continue;
-    const broken = check(rule, policy, spend, usage);
+    const broken = checkRule(rule, policy, spend, usage);
     if (broken) violations.push({ rule: rule.id, type: rule.type, severity: rule.severity, ...broken });
   }
   if (violations.length === 0) return { outcome: 'allow', violations: [] };

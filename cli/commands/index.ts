@@ -11,6 +11,7 @@ import { migrateCommand } from './migrate.ts';
 import { projectionsCommand } from './projections.ts';
 import { start } from './start.ts';
 import { refillsCommand, relayersCommand, treasuryCommand } from './relayers.ts';
+import { signerCommand } from './signer.ts';
 import { verify } from './verify.ts';
 import { usersCommand } from './users.ts';
 
@@ -112,6 +113,8 @@ export const commands: Record<string, CommandEntry> = {
   bench derive [--json] [--quick]       deposit-address derivations per second
   bench relayer [--json] [--quick]      relayed transactions per minute on anvil (Defender API)
                                         against raw signed sends of the same key
+  bench signer [--json] [--quick]       remote signer eth_signTransaction/s over HTTP (policy, audit)
+                                        against health_status and in-process signing
 `,
   },
   derive: {
@@ -148,6 +151,26 @@ export const commands: Record<string, CommandEntry> = {
                                         keep an EOA (bundler) or a paymaster's EntryPoint deposit
                                         topped up from the treasury hot wallet (amounts in wei)
   refills list | run                    the targets; one refill pass now
+`,
+  },
+  signer: {
+    run: signerCommand,
+    usage: `  signer keys create --name <n> [--mpc [--path <p>]] [--json]
+                                        a remote-signer key: new in the keystore, or derived from the
+                                        MPC root for COFFER_NEAR_ACCOUNT (path remote-signer/<n>);
+                                        prints {"name","address"}; it signs nothing until it has a policy
+  signer keys list [--json]             keys, addresses, sources and policy versions
+  signer clients create --keys <n>[,<m>] [--name <n>] [--json]
+                                        a signing client (op-batcher, a Web3Signer client) for those
+                                        keys; prints {"id","token"} once (sent as Bearer <token>)
+  signer clients list | revoke <id>     the clients; revoke one
+  signer policy set --key <n> --file <json>
+                                        a key's policy: {"rules":[…]} with chain_ids, recipients,
+                                        contracts, selectors, per_tx_cap, window_limit, velocity,
+                                        hours, cooldown, fee_cap, messages (see README)
+  signer policy show --key <n>          the key's policy and its version
+  signer events [--key <n>] [--kind signed|refused|policy_set] [--limit N] [--json]
+                                        the audit trail, newest first
 `,
   },
   devnet: {

@@ -13,6 +13,7 @@ import { nearSignCostBooks, nearSigningFunding } from '../../sweeps/index.ts';
 import { relayServices } from '../../relayer/index.ts';
 import { developmentPassphrase, operationalKeystore } from './keystore.ts';
 import { loadWebhookRoot } from '../../wallets/index.ts';
+import { KeyMaterial } from '../../remote-signer/index.ts';
 import { LedgerWriter, ProjectionFollower } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
 import { findIndexer, indexerNames, indexerRegistry, superviseIndexer } from '../../indexers/index.ts';
@@ -83,6 +84,8 @@ export async function start(args: string[]): Promise<number> {
     // Ledger reads (auditors) go to the replica when there is one; every write stays on `pool`.
     const readPool = config.DATABASE_READ_URL ? createPool({ connectionString: config.DATABASE_READ_URL, max: 10, applicationName: 'coffer-reads' }) : undefined;
     if (readPool) stops.push(() => readPool.end());
+    // The remote signer signs with keystore keys and MPC-derived keys; a key whose material is not here refuses.
+    const remoteSigner = { ctx: { pool, logger, material: new KeyMaterial({ keystore, signer: await openSigner(config, logger, { pool, writer }) }) }, authHeader: config.SIGNER_AUTH_HEADER };
     const { server, address, port } = await startApiServer(
       {
         pool,
@@ -99,6 +102,7 @@ export async function start(args: string[]): Promise<number> {
           webhookRoot,
         },
         queues: Object.values(queues),
+        remoteSigner,
         ...(relay ? { relay } : {}),
         ...(config.NEAR_RPC_URL && keystore ? { near: { rpcUrl: config.NEAR_RPC_URL, keystore } } : {}),
       },
@@ -129,7 +133,7 @@ export async function start(args: string[]): Promise<number> {
  * The root keys deposit addresses derive from: the emulator's (created in the keystore on first
  * start) or the published MPC roots (SIGNER_BACKEND=chain-signatures).
  */
-async function derivationSettings(config: Config, logger: Logger): Promise<DerivationSettings> {
+export async function derivationSettings(config: Config, logger: Logger): Promise<DerivationSettings> {
   if (config.SIGNER_BACKEND === 'emulator') {
     await ensureEmulatorRoots(new Keystore({ directory: config.COFFER_KEYSTORE_DIR, passphrase: await developmentPassphrase(config, logger) }));
   }
