@@ -14,7 +14,7 @@ import { MigrationError } from '../migrations/index.ts';
 import { RelayError } from '../relayer/index.ts';
 import { RemoteSignerError } from '../remote-signer/index.ts';
 import { DerivationError, KeystoreError, NearKeyError, SignerError } from '../signer/index.ts';
-import { SweepError } from '../sweeps/index.ts';
+import { NearFundingError, SweepError } from '../sweeps/index.ts';
 import { UserError } from '../users/index.ts';
 import { WalletError } from '../wallets/index.ts';
 
@@ -122,6 +122,7 @@ export const statusTable: readonly Row<string>[] = [
   row(RewindError, { rewind_refused: 500, nothing_to_rescan: 500 }),
   row(NearIndexerRpcError, { near_rpc_error: 500 }),
   row(SolanaFundingError, { not_a_fee_payer_funding: 500 }),
+  row(NearFundingError, { not_a_funding: 500 }),
   row(SolanaRpcError, { solana_rpc_error: 500 }),
   row(ConfigError, { invalid_config: 500 }),
   row(JobPayloadError, { unknown_job: 500, invalid_job_payload: 500 }),

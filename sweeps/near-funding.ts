@@ -14,6 +14,7 @@ interface FundingOutcome extends FinalOutcomeView {
 }
 
 export class NearFundingError extends Error {
+  static readonly codes = ['not_a_funding'] as const;
   override name = 'NearFundingError';
   readonly code = 'not_a_funding';
 }
