@@ -19,6 +19,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { spendRoutes, walletRoutes } from './routes/wallets.ts';
 import { defenderRoutes } from './routes/defender.ts';
 import { forwarderRoutes } from './routes/forwarder.ts';
+import { paymasterAdminRoutes, paymasterRpcRoute } from './routes/paymaster.ts';
 import { RelayError } from '../relayer/index.ts';
 import { WalletError } from '../wallets/index.ts';
 import { UserError } from '../users/index.ts';
@@ -131,6 +132,9 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   app.route('/', webPages(deps));
 
   const limit = bodyLimit({ bytesMax: requestBodyBytesMax, drainBytesMax: requestBodyDrainBytesMax });
+  // Before /v1's header authentication: the paymaster service also takes ?apikey= (see the route).
+  app.use('/v1/paymaster', limit);
+  app.route('/v1/paymaster', paymasterRpcRoute(deps));
   const v1 = new Hono<AppEnv>();
   v1.use(limit);
   v1.use(authenticate(deps));
@@ -140,6 +144,7 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   v1.route('/wallets', walletRoutes(deps));
   v1.route('/spends', spendRoutes(deps));
   v1.route('/forwarder', forwarderRoutes(deps));
+  v1.route('/paymaster', paymasterAdminRoutes(deps));
   app.route('/v1', v1);
   // Defender's relay-signer API and seed 002's relay service live at the root, as their clients expect.
   for (const path of ['/auth/*', '/relayers/*', '/relay']) app.use(path, limit);

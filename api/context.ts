@@ -7,6 +7,7 @@ import type { DerivationSettings } from '../users/index.ts';
 import type { Keystore } from '../signer/index.ts';
 import type { WalletKeySettings } from '../wallets/index.ts';
 import type { ApiKeyIdentity } from './keys.ts';
+import type { SponsorContext } from '../sponsor/index.ts';
 import type { ForwarderContext, RefillContext, RelayContext, Relayer, TokenSettings } from '../relayer/index.ts';
 
 export interface ApiDependencies {
@@ -34,6 +35,8 @@ export interface ApiDependencies {
     forwarder?: ForwarderContext;
     refills?: Pick<RefillContext, 'client' | 'keys' | 'treasuryKeyName'>;
   };
+  /** The ERC-7677 paymaster service (POST /v1/paymaster); without it that route answers 503. */
+  sponsor?: SponsorContext;
 }
 
 export type AppEnv = { Variables: { identity: ApiKeyIdentity; requestId: string; relayer: Relayer } };

@@ -2,6 +2,7 @@
 // deposit core (core/), which turns what it saw into ledger entries; `registry.ts` lists them.
 export { evmIndexer, evmSettings, runEvmIndexer, runEvmRescan, requireRpcUrl, redactUrl } from './evm/run.ts';
 export { rewindEvmIndexer } from './evm/rewind.ts';
+export { reconcilePaymasterDeposits, type DepositReconciliation } from './evm/sponsored.ts';
 export { rewindIndexer, RewindError, type RewindReport } from './core/index.ts';
 export { EvmLedgerDatabase, IndexerStoppedError, DeepReorgError, ensureCursor, type IndexerSettings, type BatchStats } from './evm/store.ts';
 export { buildProcessor, NoopDatabase } from './evm/processor.ts';

@@ -12,6 +12,7 @@ import { createLogger, createPool, ensureDatabase, loadConfig, redisOutageLog, s
 import { closeQueues, openConfiguredQueues, startJobSystem } from '../../jobs/index.ts';
 import { nearSignCostBooks } from '../../sweeps/index.ts';
 import { relayServices } from '../../relayer/index.ts';
+import { sponsorService } from '../../sponsor/index.ts';
 import { developmentPassphrase, operationalKeystore } from './keystore.ts';
 import { loadWebhookRoot } from '../../wallets/index.ts';
 import { LedgerWriter, ProjectionFollower } from '../../ledger/index.ts';
@@ -81,6 +82,7 @@ export async function start(args: string[]): Promise<number> {
     const webhookRoot = await loadWebhookRoot(config.WEBHOOK_ROOT_FILE);
     const { keystore } = await operationalKeystore(config, logger);
     const relay = keystore ? relayServices({ config, pool, writer, logger, keystore, webhookRoot }) : null;
+    const sponsor = keystore ? await sponsorService({ config, pool, logger, keystore }) : null;
     const { server, address, port } = await startApiServer(
       {
         pool,
@@ -97,6 +99,7 @@ export async function start(args: string[]): Promise<number> {
         },
         queues: Object.values(queues),
         ...(relay ? { relay } : {}),
+        ...(sponsor ? { sponsor } : {}),
         ...(config.NEAR_RPC_URL && keystore ? { near: { rpcUrl: config.NEAR_RPC_URL, keystore } } : {}),
       },
       { port: config.PORT, hostname: config.API_HOST },
