@@ -8,9 +8,10 @@ import { ledgerBench } from '../../ledger/ledger.bench.ts';
 import { deriveBench } from '../../signer/derive.bench.ts';
 import { policyBench } from '../../wallets/policy.bench.ts';
 import { relayerBench } from '../../relayer/relay.bench.ts';
+import { sponsorBench } from '../../sponsor/sponsor.bench.ts';
 import { parse, printJson, UsageError } from './index.ts';
 
-const benches: Record<string, Bench> = { ledger: ledgerBench, indexer: indexerBench, pipeline: pipelineBench, policy: policyBench, relayer: relayerBench };
+const benches: Record<string, Bench> = { ledger: ledgerBench, indexer: indexerBench, pipeline: pipelineBench, policy: policyBench, relayer: relayerBench, sponsor: sponsorBench };
 /** Benchmarks that need no database. */
 const offline: Record<string, (options: { quick: boolean; progress: (line: string) => void }) => BenchResult> = { derive: deriveBench };
 

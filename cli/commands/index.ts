@@ -111,6 +111,8 @@ export const commands: Record<string, CommandEntry> = {
   bench derive [--json] [--quick]       deposit-address derivations per second
   bench relayer [--json] [--quick]      relayed transactions per minute on anvil (Defender API)
                                         against raw signed sends of the same key
+  bench sponsor [--json] [--quick]      sponsorship decisions/s and p95 of pm_getPaymasterData
+                                        (policy checked, decision recorded) against signing alone
 `,
   },
   derive: {
