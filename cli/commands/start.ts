@@ -82,7 +82,13 @@ export async function start(args: string[]): Promise<number> {
     const webhookRoot = await loadWebhookRoot(config.WEBHOOK_ROOT_FILE);
     const { keystore } = await operationalKeystore(config, logger);
     const relay = keystore ? relayServices({ config, pool, writer, logger, keystore, webhookRoot }) : null;
-    const sponsor = keystore ? await sponsorService({ config, pool, logger, keystore }) : null;
+    const alerts = relay?.refills.alerts;
+    const sponsor = keystore
+      ? await sponsorService({
+          config, pool, logger, keystore,
+          ...(alerts ? { onThrottled: async (sender, count) => void (await alerts.raise('sponsor.sender_throttled', { subject: `${sender}:${new Date().toISOString().slice(0, 10)}`, detail: { sender, expiredUnincluded: count } })) } : {}),
+        })
+      : null;
     const { server, address, port } = await startApiServer(
       {
         pool,
