@@ -17,3 +17,5 @@ export { Alerts, activeAlerts, signWebhook, type AlertType, type AlertCondition 
 export { superviseCoffer, stopProcess, type SupervisedProcess, type SuperviseOptions } from './supervise.ts';
 export { enqueue, markDone, takeDue, outboxCounts, type OutboxJob, type OutboxRow, type OutboxCounts } from './outbox.ts';
 export { jobCatalogue, parseJobPayload, queueNames, JobPayloadError, type CataloguedJob, type JobName, type JobPayload, type QueueName } from './job-catalogue.ts';
+export { db as sqlBuilder, run, runFirst, runCount } from './sql.ts';
+export type { Database, Json as DatabaseJson } from './schema.ts';

@@ -62,7 +62,7 @@ async function timedPool(count: number, work: (index: number) => Promise<unknown
 }
 
 export async function sponsorBench(context: BenchContext): Promise<BenchResult> {
-  const operations = context.quick ? 400 : 3_000;
+  const operations = context.quick ? 400 : 1_500;
   const secret = secp256k1.utils.randomSecretKey();
   const signer = evmOperationalKey(new OperationalKey({ name: 'bench-sponsor', curve: 'secp256k1', publicKey: secp256k1.getPublicKey(secret, true), secretScalar: bytesToNumberBE(secret) }));
   const ctx: SponsorContext = {

@@ -8,7 +8,7 @@ import { ZodError } from 'zod';
 import { currentSponsorPolicy, handlePaymasterRpc, listDecisions, setSponsorPolicy, type StoredSponsorPolicy } from '../../sponsor/index.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
-import { authenticateApiKey } from '../keys.ts';
+import { authenticateApiKey } from '../../access/index.ts';
 import { ApiError, readJsonBody } from '../problem.ts';
 
 const rpcError = (code: number, message: string) => ({ jsonrpc: '2.0' as const, id: null, error: { code, message } });

@@ -1,4 +1,4 @@
-import { createApiKey, revokeApiKey, roles, type Role } from '../../api/index.ts';
+import { createApiKey, revokeApiKey, roles, type Role } from '../../access/index.ts';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { loadConfig } from '../../infra/index.ts';
 import { ethereumAddress, Keystore, keystorePassphrase, solanaAddress } from '../../signer/index.ts';
