@@ -175,7 +175,8 @@ describe('refills', () => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
-        received.push({ body, signature: String(req.headers['coffer-signature']) });
+        // The earlier tests left the paymaster target at its daily cap: those alerts come too.
+        if ((JSON.parse(body) as { type: string }).type === 'treasury.low') received.push({ body, signature: String(req.headers['coffer-signature']) });
         res.writeHead(204).end();
       });
     });
