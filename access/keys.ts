@@ -3,7 +3,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { CodedError, type Queryable } from '../infra/index.ts';
 
-export const roles = ['user', 'agent', 'auditor', 'operator'] as const;
+/** `sponsor` keys may only ask the paymaster service (POST /v1/paymaster) for signatures. */
+export const roles = ['user', 'agent', 'auditor', 'operator', 'sponsor'] as const;
 
 const apiKeyErrorCodes = ['invalid_role', 'invalid_key_owner'] as const;
 

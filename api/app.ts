@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { LedgerInputError, LedgerOverloadedError, journalHead } from '../ledger/index.ts';
 import { listIndexerStatus } from '../indexers/index.ts';
-import { describeConnectionError } from '../infra/index.ts';
+import { activeAlerts, describeConnectionError } from '../infra/index.ts';
 import { authenticate } from './auth.ts';
 import { bodyLimit, drainUnreadBody } from './body-limit.ts';
 import { mountQueueBoard } from './board.ts';
@@ -22,6 +22,7 @@ import { defenderRoutes } from './routes/defender.ts';
 import { forwarderRoutes } from './routes/forwarder.ts';
 import { RemoteSignerError } from '../remote-signer/index.ts';
 import { remoteSignerAdminRoutes, remoteSignerRoutes } from './routes/remote-signer.ts';
+import { paymasterAdminRoutes, paymasterRpcRoute } from './routes/paymaster.ts';
 import { webPages } from '../web/index.ts';
 
 const requestBodyBytesMax = 256 * 1024;
@@ -90,6 +91,7 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   app.get('/metrics', async (c) => {
     const head = await journalHead(deps.pool).catch(() => -1n);
     const indexers = await listIndexerStatus(deps.pool).catch(() => []);
+    const alerts = await activeAlerts(deps.pool).catch(() => []);
     const lines = [
       '# HELP coffer_journal_head_sequence Highest journal entry id in the database, read at each scrape: every process\'s writes (-1: the database did not answer).',
       '# TYPE coffer_journal_head_sequence gauge',
@@ -118,6 +120,9 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
       '# HELP coffer_indexer_stopped 1 when the indexer stopped and waits for an operator (deep reorg).',
       '# TYPE coffer_indexer_stopped gauge',
       ...indexers.map((s) => `coffer_indexer_stopped{indexer="${s.indexer}",chain="${s.chain}"} ${s.stoppedReason ? 1 : 0}`),
+      '# HELP coffer_alert_active 1 for each operational alert that fired and still holds (the alerts module: low deposits and EOAs, daily caps, stopped indexers, failed sweeps, throttled senders).',
+      '# TYPE coffer_alert_active gauge',
+      ...alerts.map((a) => `coffer_alert_active{type="${a.type}",subject="${a.subject.replace(/["\\\n]/g, '_')}"} 1`),
     ];
     return c.text(lines.join('\n') + '\n', 200, { 'Content-Type': 'text/plain; version=0.0.4' });
   });
@@ -128,6 +133,9 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   app.route('/', webPages(deps, domainErrorStatus));
 
   const limit = bodyLimit({ bytesMax: requestBodyBytesMax, drainBytesMax: requestBodyDrainBytesMax });
+  // Before /v1's header authentication: the paymaster service also takes ?apikey= (see the route).
+  app.use('/v1/paymaster', limit);
+  app.route('/v1/paymaster', paymasterRpcRoute(deps));
   const v1 = new Hono<AppEnv>();
   v1.use(limit);
   v1.use(authenticate(deps));
@@ -138,6 +146,7 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   v1.route('/spends', spendRoutes(deps));
   v1.route('/forwarder', forwarderRoutes(deps));
   v1.route('/signer', remoteSignerAdminRoutes(deps));
+  v1.route('/paymaster', paymasterAdminRoutes(deps));
   app.route('/v1', v1);
   // Defender's relay-signer API and seed 002's relay service live at the root, as their clients expect.
   for (const path of ['/auth/*', '/relayers/*', '/relay']) app.use(path, limit);

@@ -11,6 +11,8 @@ export function authenticate(deps: ApiDependencies): MiddlewareHandler<AppEnv> {
     if (!match) throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <api key>');
     const identity = await authenticateApiKey(deps.pool, match[1]!);
     if (!identity) throw new ApiError(401, 'unauthorized', 'the API key is unknown or revoked');
+    // A sponsor key is handed to wallets (often in a URL): it reaches the paymaster service and nothing else.
+    if (identity.role === 'sponsor') throw new ApiError(403, 'forbidden', 'a sponsor key only reaches POST /v1/paymaster');
     c.set('identity', identity);
     if (deps.redis && deps.rateLimitPerMinute) {
       const window = Math.floor(Date.now() / 60_000);

@@ -7,6 +7,7 @@ import type { Keystore } from '../signer/index.ts';
 import type { WalletKeySettings } from '../wallets/index.ts';
 import type { RemoteSignerContext } from '../remote-signer/index.ts';
 import type { ApiKeyIdentity } from '../access/index.ts';
+import type { SponsorContext } from '../sponsor/index.ts';
 import type { ForwarderContext, RefillContext, RelayContext, Relayer, TokenSettings } from '../relayer/index.ts';
 
 export interface ApiDependencies {
@@ -40,6 +41,8 @@ export interface ApiDependencies {
   };
   /** The remote signer (POST /signer, /api/v1/eth1/*); without it those routes answer 503. `authHeader`: where clients put their token besides Authorization. */
   remoteSigner?: { ctx: RemoteSignerContext; authHeader?: string };
+  /** The ERC-7677 paymaster service (POST /v1/paymaster); without it that route answers 503. */
+  sponsor?: SponsorContext;
 }
 
 export type AppEnv = { Variables: { identity: ApiKeyIdentity; requestId: string; relayer: Relayer } };

@@ -14,6 +14,7 @@ import { MigrationError } from '../migrations/index.ts';
 import { RelayError } from '../relayer/index.ts';
 import { RemoteSignerError } from '../remote-signer/index.ts';
 import { DerivationError, KeystoreError, NearKeyError, SignerError } from '../signer/index.ts';
+import { SponsorError } from '../sponsor/index.ts';
 import { NearFundingError, SweepError } from '../sweeps/index.ts';
 import { UserError } from '../users/index.ts';
 import { WalletError } from '../wallets/index.ts';
@@ -87,6 +88,7 @@ export const statusTable: readonly Row<string>[] = [
     no_relayer: 503,
   }),
   row(RemoteSignerError, { invalid_params: 400, unknown_key: 404, not_found: 404, conflict: 409, policy_refused: 403, key_unavailable: 503, unavailable: 503 }),
+  row(SponsorError, { invalid_user_operation: 422, invalid_params: 400, invalid_policy: 422, invalid_signature: 422, not_configured: 503 }),
   row(NearKeyError, { invalid_near_key: 400, not_full_access: 422, near_key_conflict: 409, near_unreachable: 502 }),
   row(ApiKeyError, { invalid_role: 422, invalid_key_owner: 422 }),
   row(InvalidAddressError, { invalid_address: 422 }),

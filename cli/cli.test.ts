@@ -182,7 +182,7 @@ describe('the coffer CLI', () => {
       const result = await coffer(['contracts', 'deploy', '--rpc', anvil.url]);
       assert.equal(result.code, 0, result.stderr);
       const deployed = JSON.parse(result.stdout) as Record<string, string | number>;
-      assert.deepEqual(Object.keys(deployed), ['chainId', 'deployer', 'entryPoint', 'forwarder', 'testToken', 'paymentGateway', 'paymaster']);
+      assert.deepEqual(Object.keys(deployed), ['chainId', 'deployer', 'entryPoint', 'simpleAccountFactory', 'forwarder', 'testToken', 'paymentGateway', 'paymaster', 'verifyingPaymaster', 'verifyingPaymasterSigners']);
       assert.equal(deployed.chainId, 31_337);
       const bad = await coffer(['contracts', 'deploy', '--rpc', anvil.url, '--treasury', 'not-an-address']);
       assert.equal(bad.code, 2);

@@ -10,13 +10,17 @@ const require = createRequire(import.meta.url);
 const contractsDirectory = fileURLToPath(new URL('.', import.meta.url));
 export const artifactsDirectory = fileURLToPath(new URL('./artifacts/', import.meta.url));
 
-/** What gets deployed: our sources, plus OpenZeppelin's forwarder and the ERC-4337 EntryPoint as published. */
+/**
+ * What gets compiled: our sources, plus OpenZeppelin's forwarder as published. The ERC-4337
+ * EntryPoint and SimpleAccountFactory are not compiled here: they are deployed from the
+ * package's own artifacts (readPackagedArtifact), whose bytecode gives their canonical addresses.
+ */
 export const contractSources: Record<string, string> = {
   TestToken: 'src/TestToken.sol',
   PaymentGateway: 'src/PaymentGateway.sol',
   CofferPaymaster: 'src/CofferPaymaster.sol',
+  CofferVerifyingPaymaster: 'src/CofferVerifyingPaymaster.sol',
   ERC2771Forwarder: '@openzeppelin/contracts/metatx/ERC2771Forwarder.sol',
-  EntryPoint: '@account-abstraction/contracts/core/EntryPoint.sol',
 };
 
 export const compilerSettings = {
@@ -84,6 +88,13 @@ export async function readArtifacts(): Promise<Record<string, Artifact>> {
   const names = (await readdir(artifactsDirectory)).filter((name) => name.endsWith('.json'));
   const entries = await Promise.all(names.map(async (name) => JSON.parse(await readFile(`${artifactsDirectory}${name}`, 'utf8')) as Artifact));
   return Object.fromEntries(entries.map((artifact) => [artifact.contractName, artifact]));
+}
+
+/** A hardhat artifact shipped by @account-abstraction/contracts (EntryPoint, SimpleAccountFactory, …). */
+export async function readPackagedArtifact(name: string): Promise<Pick<Artifact, 'contractName' | 'abi' | 'bytecode'>> {
+  const path = require.resolve(`@account-abstraction/contracts/artifacts/${name}.json`);
+  const artifact = JSON.parse(await readFile(path, 'utf8')) as { contractName: string; abi: unknown[]; bytecode: `0x${string}` };
+  return { contractName: artifact.contractName, abi: artifact.abi, bytecode: artifact.bytecode };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -2,11 +2,12 @@
 // deposit core (core/), which turns what it saw into ledger entries; `registry.ts` lists them.
 export { evmIndexer, evmSettings, runEvmIndexer, runEvmRescan, requireRpcUrl, redactUrl } from './evm/run.ts';
 export { rewindEvmIndexer } from './evm/rewind.ts';
+export { reconcilePaymasterDeposits, type DepositReconciliation } from './evm/sponsored.ts';
 export { rewindIndexer, RewindError, type RewindReport } from './core/index.ts';
 export { EvmLedgerDatabase, IndexerStoppedError, DeepReorgError, ensureCursor, type IndexerSettings, type BatchStats } from './evm/store.ts';
 export { buildProcessor, NoopDatabase } from './evm/processor.ts';
 export { jsonRpc, chainHead, type JsonRpc } from './evm/rpc.ts';
-export { listIndexerStatus, type IndexerStatus } from './status.ts';
+export { listIndexerStatus, stoppedIndexerConditions, type IndexerStatus } from './status.ts';
 export { superviseIndexer, type SupervisedIndexer } from './supervise.ts';
 export { indexerRegistry, indexerNames, findIndexer, type IndexerDefinition } from './registry.ts';
 export { ChainFollower, settleDeposits, type BlockSource, type SourceBlock, type FollowSettings, type FollowBatch, type ObservedTransfer, type BlockRef } from './core/index.ts';

@@ -1,5 +1,5 @@
 // Where each indexer stands, for /metrics, /v1/admin/indexers and `coffer indexer status`.
-import type { Queryable } from '../infra/index.ts';
+import type { AlertCondition, Queryable } from '../infra/index.ts';
 
 export interface IndexerStatus {
   indexer: string;
@@ -46,4 +46,9 @@ export async function listIndexerStatus(db: Queryable): Promise<IndexerStatus[]>
     chainHeadAt: row.chain_head_at,
     updatedAt: row.updated_at,
   }));
+}
+
+/** Indexers stopped for an operator (a deep reorg), as alert conditions. */
+export async function stoppedIndexerConditions(db: Queryable): Promise<AlertCondition[]> {
+  return (await listIndexerStatus(db)).filter((s) => s.stoppedReason !== null).map((s) => ({ subject: s.indexer, detail: { chain: s.chain, reason: s.stoppedReason, finalizedHeight: s.finalizedHeight } }));
 }

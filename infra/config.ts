@@ -68,6 +68,18 @@ const schema = z.object({
   /** Contracts whose events later flows act on (issues #6, #7): ERC2771Forwarder and the ERC-4337 EntryPoint. */
   EVM_FORWARDER_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address').optional(),
   EVM_ENTRYPOINT_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address').optional(),
+  /** coffer's verifying paymaster (`verifyingPaymaster` in `coffer contracts deploy`'s output): the sponsor service signs for it. */
+  EVM_PAYMASTER_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address').optional(),
+  /** The keystore key the sponsor service signs paymasterData with; the paymaster must accept its address (setSigner). */
+  PAYMASTER_SIGNER_KEY: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a keystore key name').default('paymaster-signer'),
+  /** A sponsor signature is good for this long (validUntil); short, so an unused one dies soon. */
+  SPONSOR_VALIDITY_SECONDS: z.coerce.number().int().min(30).max(3_600).default(300),
+  /** Per sender: at most this many paymaster signatures a minute. */
+  SPONSOR_SIGNATURES_PER_MINUTE: positiveInt.max(10_000).default(10),
+  /** Per sender: this many signed operations expired without inclusion within 24 h, and the sender is throttled (and an alert goes out). */
+  SPONSOR_UNINCLUDED_MAX: positiveInt.max(10_000).default(5),
+  /** Gas the verifying paymaster's validation may use (a signer-set read and an ecrecover need far less). */
+  SPONSOR_PAYMASTER_VERIFICATION_GAS: positiveInt.max(1_000_000).default(60_000),
   /** Where deposits' custody is swept to; without it deposits are credited but not swept. */
   EVM_TREASURY_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address').optional(),
   /**

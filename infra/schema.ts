@@ -20,6 +20,13 @@ export interface AccountsTable {
   created_at: Generated<Date>;
 }
 
+export interface AlertsActiveTable {
+  key: string;
+  type: string;
+  detail: Json;
+  fired_at: Generated<Date>;
+}
+
 export interface ApiKeysTable {
   id: string;
   role: string;
@@ -441,6 +448,32 @@ export interface SpendsTable {
   updated_at: Generated<Date>;
 }
 
+export interface SponsorDecisionsTable {
+  id: Generated<bigint>;
+  decided_at: Generated<Date>;
+  method: string;
+  outcome: string;
+  reason: string | null;
+  message: string | null;
+  sender: string;
+  nonce: ColumnType<string, string | bigint, string | bigint>;
+  policy_version: number | null;
+  api_key_id: string | null;
+  max_cost: ColumnType<string, string | bigint | undefined, string | bigint>;
+  valid_until: Date | null;
+  paymaster_hash: string | null;
+  actual_gas_cost: ColumnType<string | null, string | bigint | null, string | bigint | null>;
+  included_tx_hash: string | null;
+  included_at: Date | null;
+}
+
+export interface SponsorPoliciesTable {
+  version: Generated<number>;
+  document: Json;
+  set_by: string | null;
+  created_at: Generated<Date>;
+}
+
 export interface SweepsTable {
   id: Generated<bigint>;
   deposit_entry_id: bigint;
@@ -514,6 +547,7 @@ export interface WebSessionsTable {
 export interface Database {
   account_volumes: AccountVolumesTable;
   accounts: AccountsTable;
+  alerts_active: AlertsActiveTable;
   api_keys: ApiKeysTable;
   assets: AssetsTable;
   balances: BalancesTable;
@@ -547,6 +581,8 @@ export interface Database {
   schema_migrations: SchemaMigrationsTable;
   spend_window_entries: SpendWindowEntriesTable;
   spends: SpendsTable;
+  sponsor_decisions: SponsorDecisionsTable;
+  sponsor_policies: SponsorPoliciesTable;
   sweeps: SweepsTable;
   users: UsersTable;
   wallet_events: WalletEventsTable;

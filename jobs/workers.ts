@@ -19,8 +19,9 @@ import {
 } from '../wallets/index.ts';
 import { creditDeposit, reverseCredit, type CreditContext } from '../credits/index.ts';
 import { prefixOf, releaseConnection, type BullPrefix, type QueueName } from './queues.ts';
+import { stoppedIndexerConditions } from '../indexers/index.ts';
 import { monitorPass, refillPass, relayAllQueued, type RelayServices } from '../relayer/index.ts';
-import { consolidate, consolidationChains, nearRefillPass, registerNearTokenStorage, sweepOrConsolidate, type NearOperationsContext, type SweepContext } from '../sweeps/index.ts';
+import { consolidate, consolidationChains, failedSweepConditions, nearRefillPass, registerNearTokenStorage, sweepOrConsolidate, type NearOperationsContext, type SweepContext } from '../sweeps/index.ts';
 
 /** A handler for every job of a queue it serves, each taking its catalogued payload. */
 type Handlers = { [Q in QueueName]?: { [N in JobName<Q>]: (payload: JobPayload<Q, N>) => Promise<unknown> } };
@@ -166,7 +167,17 @@ function relayHandlers(relay: RelayServices): Handlers {
         const forwarded = relay.forwarder ? await relayAllQueued(relay.forwarder) : 0;
         return { ...outcome, forwarded };
       },
-      'refill-pass': () => refillPass(relay.refills),
+      // The refill pass is the operations pass: after it, conditions other rooms own are synced
+      // into the alerts module (each fires once, and clears when it no longer holds).
+      'refill-pass': async () => {
+        const outcome = await refillPass(relay.refills);
+        const alerts = relay.refills.alerts;
+        if (alerts) {
+          await alerts.sync('indexer.stopped', await stoppedIndexerConditions(relay.refills.pool));
+          await alerts.sync('sweep.failed', await failedSweepConditions(relay.refills.pool));
+        }
+        return outcome;
+      },
     },
   };
 }

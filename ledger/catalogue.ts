@@ -103,6 +103,23 @@ export const entryCatalogue = {
   /** A NEP-145 storage_deposit coffer paid: treasury:near:hot → operations:near:storage:<account> (and fees). */
   'storage.deposited': z.object({ accountId: id, contract: id, txHash: id, success: z.boolean(), fee: digits }),
 
+  /**
+   * A user operation coffer's verifying paymaster sponsored, included and final: its
+   * actualGasCost left the paymaster's EntryPoint deposit (operations:<chain>:<target>) → fees.
+   */
+  'sponsorship.gas': z.object({
+    userOpHash: id,
+    sender: id,
+    paymaster: id,
+    nonce: digits,
+    success: z.boolean(),
+    actualGasCost: digits,
+    actualGasUsed: digits,
+    txHash: id,
+    logIndex: z.number().int().nonnegative(),
+    blockHeight: height,
+  }),
+
   /** A manual entry; POST /v1/ledger/entries requires its reason, tests' fundings may omit it. */
   adjustment: z.looseObject({ reason: z.string().min(1).optional() }),
 } as const;
@@ -140,4 +157,5 @@ export const depositEntryKinds = {
 export const creditEntryKinds = { issued: 'credit.issued', reversal: 'credit.reversal', clawback: 'credit.clawback' } as const satisfies Record<string, EntryKind>;
 export const sweepEntryKinds = { submitted: 'sweep.submitted', confirmed: 'sweep.confirmed', failed: 'sweep.failed' } as const satisfies Record<string, EntryKind>;
 export const spendEntryKinds = { hold: 'spend.hold', release: 'spend.release', settled: 'spend.settled', fee: 'spend.fee' } as const satisfies Record<string, EntryKind>;
+export const sponsorEntryKinds = { gas: 'sponsorship.gas' } as const satisfies Record<string, EntryKind>;
 export const relayEntryKinds = { settled: 'relay.settled', treasuryFunded: 'treasury.funded', refillSettled: 'refill.settled' } as const satisfies Record<string, EntryKind>;

@@ -23,7 +23,7 @@ export const chart = {
   /** A selector (not a path) matching all three of a wallet's accounts, for `getBalances`. */
   walletAccounts: (walletId: string) => `wallets:${walletId}:*`,
   relayer: (chain: string, address: string) => `relayers:${chain}:${address.toLowerCase()}`,
-  /** An operational balance topped up by refills (a bundler EOA, a paymaster's EntryPoint deposit). */
+  /** An operational balance topped up by refills (a bundler EOA, a paymaster's EntryPoint deposit, which sponsorship.gas entries draw down). */
   operations: (chain: string, name: string) => `operations:${chain}:${name}`,
   userChoco: (userId: string) => `users:${userId}:choco`,
   /** What a user owes back when a credit is taken back after the CHOCO was spent. */

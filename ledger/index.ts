@@ -14,6 +14,7 @@ export {
   sweepEntryKinds,
   spendEntryKinds,
   relayEntryKinds,
+  sponsorEntryKinds,
   type EntryKind,
   type EntryMetadata,
 } from './catalogue.ts';

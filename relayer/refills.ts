@@ -10,10 +10,9 @@
 import { createHmac } from 'node:crypto';
 import { encodeFunctionData, getAddress, parseAbi, type Address, type Hex, type PublicClient, type TransactionSerializableEIP1559 } from 'viem';
 import { broadcastStored, signEvmTransactionWithKey } from '../chains/index.ts';
-import { firstRow, run, sqlBuilder, withTransaction, type Logger, type Pool, type Queryable } from '../infra/index.ts';
+import { firstRow, run, sqlBuilder, withTransaction, type Alerts, type Logger, type Pool, type Queryable } from '../infra/index.ts';
 import { sql } from 'kysely';
 import { chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../ledger/index.ts';
-import { signWebhook } from '../wallets/index.ts';
 import { RelayError, relayChain, type OperationalKeys } from './relayers.ts';
 
 export const treasuryHotAccount = chart.treasuryHot(relayChain.chain);
@@ -27,7 +26,8 @@ export interface RefillContext {
   keys: OperationalKeys;
   treasuryKeyName: string;
   treasuryLowBelow: bigint;
-  alert?: { url: string; secret: string };
+  /** Fires once per condition: a target below its threshold, a daily cap reached, the treasury low. */
+  alerts?: Alerts;
   /** How long a pass waits for its refill to be mined before leaving it to the next pass. */
   confirmTimeoutMs?: number;
 }
@@ -231,8 +231,12 @@ async function pass(ctx: RefillContext): Promise<RefillOutcome> {
   treasuryState.ledgerBalance = treasury.toString();
   if (treasury < ctx.treasuryLowBelow || outcome.targets.some((t) => t.action === 'treasury_short')) {
     treasuryState.low = true;
-    await alert(ctx, { type: 'treasury.low', address: hot.address, ledgerBalance: treasury.toString(), threshold: ctx.treasuryLowBelow.toString(), short: outcome.targets.filter((t) => t.action === 'treasury_short').map((t) => t.name) });
+    ctx.logger.error('the treasury hot wallet is low', { address: hot.address, ledgerBalance: treasury.toString() });
+    await ctx.alerts?.raise('treasury.low', { subject: hot.address, detail: { ledgerBalance: treasury.toString(), threshold: ctx.treasuryLowBelow.toString(), short: outcome.targets.filter((t) => t.action === 'treasury_short').map((t) => t.name) } });
+  } else {
+    await ctx.alerts?.clear('treasury.low', hot.address);
   }
+  await alertTargets(ctx, outcome);
   return outcome;
 }
 
@@ -307,17 +311,20 @@ async function settle(ctx: RefillContext, row: RefillRow, success: boolean, fee:
   ctx.logger.info('refill: settled', { refill: String(row.id), target: row.target, success, amount: row.amount, fee: fee.toString() });
 }
 
-async function alert(ctx: RefillContext, event: Record<string, unknown>): Promise<void> {
-  ctx.logger.error('ALERT treasury hot wallet low', event);
-  if (!ctx.alert) return;
-  const body = JSON.stringify({ id: `alert_${Date.now()}`, createdAt: new Date().toISOString(), ...event });
-  const signature = signWebhook(ctx.alert.secret, body, Math.floor(Date.now() / 1000));
-  try {
-    const response = await fetch(ctx.alert.url, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Coffer-Signature': signature, 'User-Agent': 'coffer-alerts/1' }, body, signal: AbortSignal.timeout(10_000) });
-    await response.body?.cancel();
-    if (!response.ok) ctx.logger.warn('alert webhook answered with an error', { host: new URL(ctx.alert.url).host, status: response.status });
-  } catch (error) {
-    ctx.logger.warn('alert webhook unreachable', { host: new URL(ctx.alert.url).host, error: error instanceof Error ? error.message : String(error) });
+/**
+ * A target still below its threshold after the pass (the refill could not be sent: cap, treasury,
+ * unreadable) and a target whose daily cap stopped a refill are conditions; each fires once and
+ * clears when the target is back above its threshold or refilled.
+ */
+async function alertTargets(ctx: RefillContext, outcome: RefillOutcome): Promise<void> {
+  if (!ctx.alerts) return;
+  for (const line of outcome.targets) {
+    const stillLow = line.action === 'daily_cap_reached' || line.action === 'treasury_short' || line.action === 'unreadable';
+    const detail = { target: line.name, balance: line.balance, action: line.action };
+    if (stillLow) await ctx.alerts.raise('refill.target_low', { subject: line.name, detail });
+    else await ctx.alerts.clear('refill.target_low', line.name);
+    if (line.action === 'daily_cap_reached') await ctx.alerts.raise('refill.daily_cap_reached', { subject: line.name, detail });
+    else if (line.action === 'ok' || line.action === 'refilled') await ctx.alerts.clear('refill.daily_cap_reached', line.name);
   }
 }
 

@@ -1,7 +1,7 @@
 // The relayer's services assembled from configuration, for the API process (sends, signing,
 // reads) and the workers (the monitor and refill passes). Without an EVM node there is none.
 import { createPublicClient, getAddress, http, type PublicClient } from 'viem';
-import type { Config, Logger, Pool } from '../infra/index.ts';
+import { Alerts, type Config, type Logger, type Pool } from '../infra/index.ts';
 import type { LedgerWriter } from '../ledger/index.ts';
 import type { Keystore } from '../signer/index.ts';
 import type { ForwarderContext } from './forwarder.ts';
@@ -46,7 +46,7 @@ export function relayServices(options: { config: Config; pool: Pool; writer: Led
       keys,
       treasuryKeyName: config.TREASURY_HOT_KEY,
       treasuryLowBelow: BigInt(config.TREASURY_LOW_BELOW_WEI),
-      ...(config.ALERT_WEBHOOK_URL ? { alert: { url: config.ALERT_WEBHOOK_URL, secret: alertSecret(options.webhookRoot) } } : {}),
+      alerts: new Alerts({ db: pool, logger, ...(config.ALERT_WEBHOOK_URL ? { webhook: { url: config.ALERT_WEBHOOK_URL, secret: alertSecret(options.webhookRoot) } } : {}) }),
     },
   };
 }

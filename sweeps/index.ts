@@ -3,7 +3,7 @@
 // and what became of each deposit. jobs/ runs them as workers.
 export { sweepDeposit, SweepError, type SweepContext, type SweepChain, type SweepOutcome } from './sweeps.ts';
 export { consolidate, consolidationChains, sweepOrConsolidate, requestConsolidation, type ConsolidationChain, type ConsolidationContext } from './consolidation.ts';
-export { depositProgress, listSweeps, sweepListLimitMax, type DepositCredit, type SweepView, type SweepStatus, type CreditStatus } from './progress.ts';
+export { depositProgress, failedSweepConditions, listSweeps, sweepListLimitMax, type DepositCredit, type SweepView, type SweepStatus, type CreditStatus } from './progress.ts';
 export {
   nearRefillPass,
   ensureNearSigningTarget,

@@ -1,6 +1,6 @@
 // What became of deposits after the indexer booked them: the credit decision and the sweep of
 // each (a user's deposit history), and the sweeps an operator watches (in flight, failed).
-import type { Queryable } from '../infra/index.ts';
+import type { AlertCondition, Queryable } from '../infra/index.ts';
 
 export type SweepStatus = 'waiting_for_gas' | 'submitted' | 'confirmed' | 'failed' | 'skipped';
 export type CreditStatus = 'credited' | 'below_minimum' | 'not_credited_reversed';
@@ -89,4 +89,12 @@ export async function listSweeps(db: Queryable, options: { statuses: readonly Sw
     options.limit,
   ]);
   return rows.map(toSweep);
+}
+
+/** Sweeps that failed for good in the last day, as alert conditions (one per sweep: it fires once). */
+export async function failedSweepConditions(db: Queryable): Promise<AlertCondition[]> {
+  const { rows } = await db.query<{ id: string; chain: string; address: string; reason: string | null; tx_hash: string | null }>(
+    `SELECT id::text, chain, address, reason, tx_hash FROM sweeps WHERE status = 'failed' AND updated_at > now() - interval '1 day' ORDER BY id`,
+  );
+  return rows.map((row) => ({ subject: row.id, detail: { chain: row.chain, address: row.address, reason: row.reason, txHash: row.tx_hash } }));
 }

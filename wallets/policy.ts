@@ -25,7 +25,8 @@ const timeZone = z.string().refine(isTimeZone, 'must be an IANA time zone such a
 const clock = z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'must be HH:MM (24-hour)');
 const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
 
-const windowSchema = z.union([
+/** A spend window as policies write it (`window_limit`, `velocity`, and sponsorship caps in sponsor/). */
+export const windowSchema = z.union([
   z.strictObject({ rolling: z.string().refine((d) => parseDurationSeconds(d) !== null, 'must be a duration such as 24h, 7d or 30d (at most 366d)') }),
   z.strictObject({ calendar: z.enum(['day', 'week', 'month']), timeZone: timeZone.optional(), weekStartsOn: z.enum(['monday', 'sunday']).optional() }),
 ]);

@@ -3,10 +3,10 @@
 // failed delivery with exponential backoff. Receivers check `Coffer-Signature`:
 //   t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" keyed with the wallet's secret>
 // and may drop a delivery they saw before by its `Coffer-Event-Id` (retries resend it).
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Logger, Pool } from '../infra/index.ts';
+import { signWebhook, type Logger, type Pool } from '../infra/index.ts';
 import { getSpend } from './spends.ts';
 import { spendView } from './views.ts';
 import { getWallet, webhookSecret } from './wallets.ts';
@@ -33,9 +33,8 @@ export async function loadWebhookRoot(path: string): Promise<Buffer> {
   return Buffer.from((await readFile(path, 'utf8')).trim(), 'base64url');
 }
 
-export function signWebhook(secret: string, body: string, timestampSeconds: number): string {
-  return `t=${timestampSeconds},v1=${createHmac('sha256', secret).update(`${timestampSeconds}.${body}`).digest('hex')}`;
-}
+/** Written once, in infra/alerts.ts: wallet webhooks and operational alerts sign alike. */
+export { signWebhook };
 
 export interface WebhookContext {
   pool: Pool;

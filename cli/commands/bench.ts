@@ -10,9 +10,10 @@ import { deriveBench } from '../../signer/derive.bench.ts';
 import { policyBench } from '../../wallets/policy.bench.ts';
 import { relayerBench } from '../../relayer/relay.bench.ts';
 import { signerBench } from '../../remote-signer/signer.bench.ts';
+import { sponsorBench } from '../../sponsor/sponsor.bench.ts';
 import { parse, printJson, UsageError } from './index.ts';
 
-const benches: Record<string, Bench> = { ledger: ledgerBench, indexer: indexerBench, pipeline: pipelineBench, workers: workersBench, policy: policyBench, relayer: relayerBench, signer: signerBench };
+const benches: Record<string, Bench> = { ledger: ledgerBench, indexer: indexerBench, pipeline: pipelineBench, workers: workersBench, policy: policyBench, relayer: relayerBench, signer: signerBench, sponsor: sponsorBench };
 /** Benchmarks that need no database. */
 const offline: Record<string, (options: { quick: boolean; progress: (line: string) => void }) => BenchResult> = { derive: deriveBench };
 

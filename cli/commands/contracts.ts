@@ -4,8 +4,8 @@ import { deployContracts } from '../../contracts/index.ts';
 import { parse, printJson, UsageError } from './index.ts';
 
 export async function contracts(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { rpc: { type: 'string' }, treasury: { type: 'string' }, deployer: { type: 'string' } });
-  if (positionals[0] !== 'deploy') throw new UsageError('contracts takes "deploy --rpc <url> [--treasury <address>] [--deployer <address>]"');
+  const { values, positionals } = parse(args, { rpc: { type: 'string' }, treasury: { type: 'string' }, deployer: { type: 'string' }, 'paymaster-signer': { type: 'string', multiple: true } });
+  if (positionals[0] !== 'deploy') throw new UsageError('contracts takes "deploy --rpc <url> [--treasury <address>] [--deployer <address>] [--paymaster-signer <address>]…"');
   if (!values.rpc || !/^https?:\/\//.test(values.rpc)) throw new UsageError('--rpc must be an http(s) JSON-RPC URL');
   // The EVM adapter's codec is the one rule for what an address is; it hands back the stored (lower-case) spelling.
   const codec = chainAdapter(evmChain).address;
@@ -17,6 +17,7 @@ export async function contracts(args: string[]): Promise<number> {
     rpcUrl: values.rpc,
     ...(values.treasury !== undefined ? { treasury: address('--treasury', values.treasury) } : {}),
     ...(values.deployer !== undefined ? { deployer: address('--deployer', values.deployer) } : {}),
+    paymasterSigners: (values['paymaster-signer'] ?? []).map((signer) => address('--paymaster-signer', signer)),
   });
   printJson(deployed);
   return 0;

@@ -8,6 +8,7 @@ import { devnetCommand } from './devnet.ts';
 import { indexerCommand } from './indexer.ts';
 import { keys } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
+import { paymasterCommand } from './paymaster.ts';
 import { projectionsCommand } from './projections.ts';
 import { start } from './start.ts';
 import { refillsCommand, relayersCommand, treasuryCommand } from './relayers.ts';
@@ -70,8 +71,8 @@ export const commands: Record<string, CommandEntry> = {
   keys: {
     run: keys,
     usage: `  keys create --role <role> [--name <n>] [--user <id>] [--json]
-                                        create an API key (roles: user, agent, auditor, operator;
-                                        a user key is scoped to --user); the key is printed once
+                                        create an API key (roles: user, agent, auditor, operator,
+                                        sponsor; a user key is scoped to --user); printed once
   keys revoke <id>                      revoke an API key
   keys create-signing-key --name <n> --curve secp256k1|ed25519
                                         a new operational key in the encrypted keystore; prints only
@@ -115,6 +116,8 @@ export const commands: Record<string, CommandEntry> = {
                                         against raw signed sends of the same key
   bench signer [--json] [--quick]       remote signer eth_signTransaction/s over HTTP (policy, audit)
                                         against health_status and in-process signing
+  bench sponsor [--json] [--quick]      sponsorship decisions/s and p95 of pm_getPaymasterData
+                                        (policy checked, decision recorded) against signing alone
 `,
   },
   derive: {
@@ -185,9 +188,22 @@ export const commands: Record<string, CommandEntry> = {
   },
   contracts: {
     run: contracts,
-    usage: `  contracts deploy --rpc <url> [--treasury <address>] [--deployer <address>]
-                                        deploy EntryPoint, ERC2771Forwarder, the test token, the
-                                        payment gateway and the paymaster; prints their addresses
+    usage: `  contracts deploy --rpc <url> [--treasury <address>] [--deployer <address>] [--paymaster-signer <address>]…
+                                        deploy EntryPoint v0.8 and SimpleAccountFactory at their
+                                        canonical addresses (CREATE2), ERC2771Forwarder, the test
+                                        token, the payment gateway, the allowlist paymaster and
+                                        the verifying paymaster (accepting each --paymaster-signer,
+                                        staked); prints their addresses
+`,
+  },
+  paymaster: {
+    run: paymasterCommand,
+    usage: `  paymaster policy set --file <json>    the sponsorship policy ({"rules":[…]}; the same document
+                                        as PUT /v1/paymaster/policy); a new version
+  paymaster policy show | decisions [--sender <address>]
+                                        the policy in force; the latest sponsorship decisions
+  paymaster reconcile [--rpc <url>]     each paymaster deposit account against the EntryPoint's
+                                        balanceOf at the indexer's finalized block; exit 1 if apart
 `,
   },
 };

@@ -11,6 +11,7 @@ import { createLogger, createPool, ensureDatabase, loadConfig, openRedis, redisO
 import { closeQueues, openConfiguredQueues, startJobSystem } from '../../jobs/index.ts';
 import { nearSignCostBooks, nearSigningFunding } from '../../sweeps/index.ts';
 import { relayServices } from '../../relayer/index.ts';
+import { sponsorService } from '../../sponsor/index.ts';
 import { developmentPassphrase, operationalKeystore } from './keystore.ts';
 import { loadWebhookRoot } from '../../wallets/index.ts';
 import { KeyMaterial } from '../../remote-signer/index.ts';
@@ -86,6 +87,13 @@ export async function start(args: string[]): Promise<number> {
     if (readPool) stops.push(() => readPool.end());
     // The remote signer signs with keystore keys and MPC-derived keys; a key whose material is not here refuses.
     const remoteSigner = { ctx: { pool, logger, material: new KeyMaterial({ keystore, signer: await openSigner(config, logger, { pool, writer }) }) }, authHeader: config.SIGNER_AUTH_HEADER };
+    const alerts = relay?.refills.alerts;
+    const sponsor = keystore
+      ? await sponsorService({
+          config, pool, logger, keystore,
+          ...(alerts ? { onThrottled: async (sender, count) => void (await alerts.raise('sponsor.sender_throttled', { subject: `${sender}:${new Date().toISOString().slice(0, 10)}`, detail: { sender, expiredUnincluded: count } })) } : {}),
+        })
+      : null;
     const { server, address, port } = await startApiServer(
       {
         pool,
@@ -104,6 +112,7 @@ export async function start(args: string[]): Promise<number> {
         queues: Object.values(queues),
         remoteSigner,
         ...(relay ? { relay } : {}),
+        ...(sponsor ? { sponsor } : {}),
         ...(config.NEAR_RPC_URL && keystore ? { near: { rpcUrl: config.NEAR_RPC_URL, keystore } } : {}),
       },
       { port: config.PORT, hostname: config.API_HOST },

@@ -10,6 +10,8 @@ export const contractEventsAbi = parseAbi([
   // ERC-4337 EntryPoint stake manager: the paymaster's deposit moved (issue #7's refills watch it).
   'event Deposited(address indexed account, uint256 totalDeposit)',
   'event Withdrawn(address indexed account, address withdrawAddress, uint256 amount)',
+  // ERC-4337 EntryPoint: an operation was handled; a sponsored one's actualGasCost left its paymaster's deposit (issue #24).
+  'event UserOperationEvent(bytes32 indexed userOpHash, address indexed sender, address indexed paymaster, uint256 nonce, bool success, uint256 actualGasCost, uint256 actualGasUsed)',
 ]);
 
 export const topics = {
@@ -17,6 +19,7 @@ export const topics = {
   executedForwardRequest: toEventSelector('ExecutedForwardRequest(address,uint256,bool)'),
   deposited: toEventSelector('Deposited(address,uint256)'),
   withdrawn: toEventSelector('Withdrawn(address,address,uint256)'),
+  userOperationEvent: toEventSelector('UserOperationEvent(bytes32,address,address,uint256,bool,uint256,uint256)'),
 } as const;
 
 export interface TransferLog {

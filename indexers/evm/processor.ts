@@ -35,7 +35,7 @@ export function buildProcessor(options: ProcessorOptions) {
   if (options.eventContracts.length > 0) {
     processor.addLog({
       address: options.eventContracts.map((address) => address.toLowerCase()),
-      topic0: [topics.executedForwardRequest, topics.deposited, topics.withdrawn],
+      topic0: [topics.executedForwardRequest, topics.deposited, topics.withdrawn, topics.userOperationEvent],
     });
   }
   return processor;

@@ -3,7 +3,8 @@
 // ledger entries, the cursor, the unfinalized blocks and the open-deposit list, so a crash at
 // any point leaves either all of a batch or none of it. What a deposit becomes in the ledger is
 // the chain-neutral deposit core's business (indexers/core); this file adapts Subsquid's
-// batches to it and records the EVM contract events later flows act on.
+// batches to it and records the EVM contract events later flows act on; sponsored user
+// operations are booked once their block is final (sponsored.ts).
 import type { FinalTxInfo, HashAndHeight, HotDatabase, HotDatabaseState, HotTxInfo } from '@subsquid/util-internal-processor-tools';
 import type { Logger, Pool, PoolClient } from '../../infra/index.ts';
 import type { LedgerTransaction, LedgerWriter } from '../../ledger/index.ts';
@@ -24,6 +25,7 @@ import {
   type OrphanScope,
 } from '../core/index.ts';
 import { evmDepositTransfer } from './entries.ts';
+import { bookSponsoredOperations } from './sponsored.ts';
 import { observeBlocks, type Block, type Observation, type ObserveSettings } from './observe.ts';
 
 export { DeepReorgError, IndexerStoppedError };
@@ -202,6 +204,7 @@ export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
       // Blocks held as unfinalized before a restart come back here: those delivered with the
       // same hash replay idempotently, the others are checked as orphans.
       await this.settle(tx, observation, { afterHeight: held.prevHead.height, throughHeight: held.nextHead.height }, held.nextHead.height);
+      await bookSponsoredOperations(tx, this.settings, held.prevHead.height, held.nextHead.height);
       await tx.client.query('DELETE FROM indexer_hot_blocks WHERE indexer = $1', [this.settings.indexer]);
       await moveCursor(tx.client, this.settings.indexer, held.nextHead, held.nextHead.height);
     });
@@ -237,6 +240,7 @@ export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
         await cb(collector, 0, info.newBlocks.length);
         const finalized = info.finalizedHead.height > chain[0]!.height ? info.finalizedHead : chain[0]!;
         await this.settle(tx, collector.merged(), { afterHeight: base.height, throughHeight: null }, finalized.height);
+        await bookSponsoredOperations(tx, this.settings, chain[0]!.height, finalized.height);
         await tx.client.query('DELETE FROM indexer_hot_blocks WHERE indexer = $1 AND (height > $2 OR height <= $3)', [
           this.settings.indexer,
           base.height,

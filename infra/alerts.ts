@@ -1,0 +1,98 @@
+// The one alerts module (issue #24): an operational condition — a paymaster deposit or the
+// bundler's EOA below its threshold, a refill's daily cap reached, the treasury low, an indexer
+// stopped, a sweep failed for good, a sponsored sender throttled — is reported once when it
+// appears, not on every pass that sees it: a log line at error level, a signed webhook
+// (ALERT_WEBHOOK_URL, `Coffer-Signature: t=…,v1=HMAC-SHA256("<t>.<body>")` like wallet
+// webhooks), and a gauge on /metrics while it holds. The memory is a table (alerts_active), so
+// passes in different processes and restarts agree on what was already said.
+import { createHmac } from 'node:crypto';
+import type { Queryable } from './db.ts';
+import type { Logger } from './logger.ts';
+
+export type AlertType =
+  | 'refill.target_low'
+  | 'refill.daily_cap_reached'
+  | 'treasury.low'
+  | 'indexer.stopped'
+  | 'sweep.failed'
+  | 'sponsor.sender_throttled';
+
+export interface AlertCondition {
+  /** What the condition is about, unique within its type (a target name, an indexer, a sweep id). */
+  subject: string;
+  detail: Record<string, unknown>;
+}
+
+const webhookTimeoutMs = 10_000;
+
+/** A webhook body's signature header (alerts and wallet webhooks): t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">. */
+export function signWebhook(secret: string, body: string, timestampSeconds: number): string {
+  return `t=${timestampSeconds},v1=${createHmac('sha256', secret).update(`${timestampSeconds}.${body}`).digest('hex')}`;
+}
+
+export class Alerts {
+  private readonly db: Queryable;
+  private readonly logger: Logger;
+  private readonly webhook: { url: string; secret: string } | undefined;
+
+  constructor(options: { db: Queryable; logger: Logger; webhook?: { url: string; secret: string } }) {
+    this.db = options.db;
+    this.logger = options.logger;
+    this.webhook = options.webhook;
+  }
+
+  /** Reports the condition unless it is already active; true when it fired now. */
+  async raise(type: AlertType, condition: AlertCondition): Promise<boolean> {
+    const key = `${type}:${condition.subject}`;
+    const { rows } = await this.db.query('INSERT INTO alerts_active (key, type, detail) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING RETURNING key', [key, type, JSON.stringify(condition.detail)]);
+    if (rows.length === 0) return false;
+    this.logger.error(`ALERT ${type}`, { subject: condition.subject, ...condition.detail });
+    await this.deliver({ type, subject: condition.subject, status: 'firing', ...condition.detail });
+    return true;
+  }
+
+  /** The condition no longer holds: forget it (a later recurrence fires again). True when it was active. */
+  async clear(type: AlertType, subject: string): Promise<boolean> {
+    const { rows } = await this.db.query('DELETE FROM alerts_active WHERE key = $1 RETURNING key', [`${type}:${subject}`]);
+    if (rows.length === 0) return false;
+    this.logger.info(`alert resolved: ${type}`, { subject });
+    await this.deliver({ type, subject, status: 'resolved' });
+    return true;
+  }
+
+  /** Sets every condition of `type` to exactly `present`: new ones fire, vanished ones clear. */
+  async sync(type: AlertType, present: readonly AlertCondition[]): Promise<void> {
+    for (const condition of present) await this.raise(type, condition);
+    const subjects = new Set(present.map((c) => c.subject));
+    const { rows } = await this.db.query<{ key: string }>('SELECT key FROM alerts_active WHERE type = $1', [type]);
+    for (const { key } of rows) {
+      const subject = key.slice(type.length + 1);
+      if (!subjects.has(subject)) await this.clear(type, subject);
+    }
+  }
+
+  private async deliver(event: Record<string, unknown>): Promise<void> {
+    if (!this.webhook) return;
+    const now = new Date();
+    const body = JSON.stringify({ id: `alert_${now.getTime()}`, createdAt: now.toISOString(), ...event });
+    const host = new URL(this.webhook.url).host;
+    try {
+      const response = await fetch(this.webhook.url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Coffer-Signature': signWebhook(this.webhook.secret, body, Math.floor(now.getTime() / 1000)), 'User-Agent': 'coffer-alerts/1' },
+        body,
+        signal: AbortSignal.timeout(webhookTimeoutMs),
+      });
+      await response.body?.cancel();
+      if (!response.ok) this.logger.warn('alert webhook answered with an error', { host, status: response.status });
+    } catch (error) {
+      this.logger.warn('alert webhook unreachable', { host, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+}
+
+/** Active alerts, for /metrics (`coffer_alert_active{type,subject} 1`). */
+export async function activeAlerts(db: Queryable): Promise<{ type: string; subject: string; firedAt: Date }[]> {
+  const { rows } = await db.query<{ key: string; type: string; fired_at: Date }>('SELECT key, type, fired_at FROM alerts_active ORDER BY key');
+  return rows.map((row) => ({ type: row.type, subject: row.key.slice(row.type.length + 1), firedAt: row.fired_at }));
+}
