@@ -22,6 +22,7 @@ import { forwarderRoutes } from './routes/forwarder.ts';
 import { RelayError } from '../relayer/index.ts';
 import { WalletError } from '../wallets/index.ts';
 import { UserError } from '../users/index.ts';
+import { RotationError } from '../rotations/index.ts';
 import { webPages } from '../web/index.ts';
 
 const requestBodyBytesMax = 256 * 1024;
@@ -29,6 +30,8 @@ const requestBodyDrainBytesMax = 16 * 1024 * 1024;
 // PostgreSQL's refusals of a value's form (NUL or bad encoding, an overlong string, bad text for a
 // type). The edge validates first; an input that slips past still is the client's fault, not ours.
 const postgresInputErrorCodes = new Set(['22021', '22P05', '22001', '22P02', '54000']);
+
+const rotationStatuses: Record<string, number> = { key_not_found: 404, invalid_overlap: 400, key_already_rotated: 409 };
 
 /** Percent-escapes that decode to a NUL byte or another C0 control: no id or query value holds one. */
 const controlInUrl = /%(0[0-9a-f]|1[0-9a-f]|7f)/i;
@@ -61,6 +64,7 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
       return send(status, error.code, error.message);
     }
     if (error instanceof WalletError) return send(error.status, error.code, error.message);
+    if (error instanceof RotationError) return send(rotationStatuses[error.code] ?? 409, error.code, error.message);
     if (error instanceof RelayError) return send(error.status, error.code, error.message);
     if (error instanceof LedgerOverloadedError) {
       c.header('Retry-After', '1');

@@ -9,8 +9,8 @@ export function authenticate(deps: ApiDependencies): MiddlewareHandler<AppEnv> {
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <api key>');
-    const identity = await authenticateApiKey(deps.pool, match[1]!);
-    if (!identity) throw new ApiError(401, 'unauthorized', 'the API key is unknown or revoked');
+    const identity = await authenticateApiKey(deps.pool, match[1]!, deps.now?.() ?? new Date());
+    if (!identity) throw new ApiError(401, 'unauthorized', 'the API key is unknown, revoked, or rotated and past its overlap');
     c.set('identity', identity);
     if (deps.redis && deps.rateLimitPerMinute) {
       const window = Math.floor(Date.now() / 60_000);

@@ -19,6 +19,8 @@ export interface ApiDependencies {
   /** The cause of the current Redis outage (null while reachable), for /ready. */
   redisHealth?: { problem(): string | null };
   rateLimitPerMinute?: number;
+  /** The clock a rotated key's overlap is judged by (the system's when absent); tests drive it instead of sleeping. */
+  now?: () => Date;
   /** Root keys and networks for deposit addresses; without it, the users routes answer 503. */
   derivation?: DerivationSettings;
   /** Wallet keys (derivation) and the webhook root; without them, creating wallets answers 503. */

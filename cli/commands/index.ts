@@ -12,6 +12,8 @@ import { projectionsCommand } from './projections.ts';
 import { start } from './start.ts';
 import { refillsCommand, relayersCommand, treasuryCommand } from './relayers.ts';
 import { verify } from './verify.ts';
+import { rotationsCommand } from './rotations.ts';
+import { keystoreCommand } from './keystore.ts';
 import { usersCommand } from './users.ts';
 
 export class UsageError extends Error {
@@ -71,10 +73,30 @@ export const commands: Record<string, CommandEntry> = {
     usage: `  keys create --role <role> [--name <n>] [--user <id>] [--json]
                                         create an API key (roles: user, agent, auditor, operator;
                                         a user key is scoped to --user); the key is printed once
+  keys rotate <id> [--overlap <duration>] [--json]
+                                        a new key with the same role and scope, printed once; the
+                                        old one keeps working for the overlap (default 24h; 0, 90s,
+                                        15m, 7d …), then is refused. Agent keys too. Audited
   keys revoke <id>                      revoke an API key
   keys create-signing-key --name <n> --curve secp256k1|ed25519
                                         a new operational key in the encrypted keystore; prints only
                                         its public key and address
+`,
+  },
+  keystore: {
+    run: keystoreCommand,
+    usage: `  keystore rekey --new-passphrase-file <path> [--json]
+                                        re-encrypt every keystore key under a new passphrase, each
+                                        file replaced atomically; run it again after an interruption
+                                        and it finishes. Audited
+`,
+  },
+  rotations: {
+    run: rotationsCommand,
+    usage: `  rotations [--kind <kind>] [--subject <s>] [--limit N] [--json]
+                                        the audit log of key rotations, newest first (kinds: api_key,
+                                        agent_key, keystore_passphrase, webhook_root, relayer_key,
+                                        treasury_hot_key)
 `,
   },
   users: {
