@@ -210,7 +210,7 @@ export function openApiDocument() {
       },
       '/v1/wallets/{id}/freeze': { post: { summary: 'Freeze the wallet (owner or operator)', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': answer('frozen', 'Wallet'), '403': problem, '404': problem } } },
       '/v1/wallets/{id}/unfreeze': { post: { summary: 'Unfreeze (owner; a locked-down wallet: operator)', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': answer('unfrozen', 'Wallet'), '403': problem, '404': problem } } },
-      '/v1/wallets/{id}/webhook': { put: { summary: 'Set or clear the webhook URL (owner or operator); answers the signing secret', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': answer('stored', 'Webhook'), '400': problem, '403': problem } } },
+      '/v1/wallets/{id}/webhook': { put: { summary: 'Set or clear the webhook URL (owner or operator); answers the signing secret, and while a rotated webhook root overlaps its successor the previous one too (webhooks carry a v1 signature for each)', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': answer('stored', 'Webhook'), '400': problem, '403': problem } } },
       '/v1/wallets/{id}/keys/{keyId}/rotate': {
         post: {
           summary: 'Rotate an agent key of the wallet (the agent its own key; the owner or an operator any of the wallet\'s): the new key shown once, the old one valid for the overlap. Audited.',

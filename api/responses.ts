@@ -168,7 +168,13 @@ export const wallet = z.strictObject({
 });
 export const newWallet = wallet.extend({ webhookSecret: z.string().describe('signs webhook bodies; shown here and by PUT /webhook') });
 export const storedPolicy = z.strictObject({ walletId: z.string(), version: count, createdBy: z.string(), createdAt: time, policy: policySchema });
-export const webhook = z.strictObject({ walletId: z.string(), webhookUrl: z.string().nullable(), webhookSecret: z.string() });
+export const webhook = z.strictObject({
+  walletId: z.string(),
+  webhookUrl: z.string().nullable(),
+  webhookSecret: z.string(),
+  previousWebhookSecret: z.string().nullable().describe('while a rotated webhook root overlaps its successor: the old secret, still signing every webhook beside the new one'),
+  previousSecretValidUntil: time.nullable(),
+});
 export const rotatedKey = z.strictObject({
   id: z.string(),
   role: z.enum(['user', 'agent', 'auditor', 'operator']),

@@ -181,7 +181,7 @@ describe('refills', () => {
     const secret = 'whsec_test';
     const saved = { alert: bed.refills.alert, low: bed.refills.treasuryLowBelow };
     try {
-      bed.refills.alert = { url: `http://127.0.0.1:${port}/alerts`, secret };
+      bed.refills.alert = { url: `http://127.0.0.1:${port}/alerts`, secrets: () => Promise.resolve([secret]) };
       bed.refills.treasuryLowBelow = 1_000_000n * ether;
       const outcome = await refillPass(bed.refills);
       assert.equal(outcome?.treasury.status === 'configured' && outcome.treasury.low, true);

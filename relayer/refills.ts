@@ -26,7 +26,8 @@ export interface RefillContext {
   keys: OperationalKeys;
   treasuryKeyName: string;
   treasuryLowBelow: bigint;
-  alert?: { url: string; secret: string };
+  /** Where alerts go, and the secrets they are signed with (two while a rotated webhook root overlaps). */
+  alert?: { url: string; secrets: () => Promise<string[]> };
   /** How long a pass waits for its refill to be mined before leaving it to the next pass. */
   confirmTimeoutMs?: number;
 }
@@ -310,7 +311,7 @@ async function alert(ctx: RefillContext, event: Record<string, unknown>): Promis
   ctx.logger.error('ALERT treasury hot wallet low', event);
   if (!ctx.alert) return;
   const body = JSON.stringify({ id: `alert_${Date.now()}`, createdAt: new Date().toISOString(), ...event });
-  const signature = signWebhook(ctx.alert.secret, body, Math.floor(Date.now() / 1000));
+  const signature = signWebhook(await ctx.alert.secrets(), body, Math.floor(Date.now() / 1000));
   try {
     const response = await fetch(ctx.alert.url, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Coffer-Signature': signature, 'User-Agent': 'coffer-alerts/1' }, body, signal: AbortSignal.timeout(10_000) });
     await response.body?.cancel();

@@ -24,6 +24,7 @@ import {
   unfreezeWallet,
   walletBudgets,
   webhookSecret,
+  webhookRootSource,
   type Spend,
   type StoredPolicy,
   type Wallet,
@@ -135,7 +136,8 @@ export function walletRoutes(deps: ApiDependencies): Hono<AppEnv> {
     const settings = requireWalletKeys(deps);
     const body = parseWith(createWalletBody, await readJsonBody(c.req));
     const wallet = await createWallet(deps.pool, settings.keys, { id: body.id, ownerUserId: body.ownerUserId, ...(body.webhookUrl ? { webhookUrl: body.webhookUrl } : {}), actor: actorOf(c) });
-    return c.json({ ...(await walletView(deps, wallet)), webhookSecret: webhookSecret(settings.webhookRoot, wallet.id) } satisfies z.input<typeof responses.newWallet>, 201);
+    const roots = await webhookRootSource(settings.webhookRoot).read(deps.now?.());
+    return c.json({ ...(await walletView(deps, wallet)), webhookSecret: webhookSecret(roots.current, wallet.id) } satisfies z.input<typeof responses.newWallet>, 201);
   });
 
   app.get('/:id', async (c) => {
@@ -182,7 +184,14 @@ export function walletRoutes(deps: ApiDependencies): Hono<AppEnv> {
     assertAccess(c, wallet, 'govern');
     const body = parseWith(z.strictObject({ url: webhookUrl.nullable() }), await readJsonBody(c.req));
     await setWebhookUrl(deps.pool, wallet.id, body.url, actorOf(c));
-    return c.json({ walletId: wallet.id, webhookUrl: body.url, webhookSecret: webhookSecret(settings.webhookRoot, wallet.id) } satisfies z.input<typeof responses.webhook>);
+    const roots = await webhookRootSource(settings.webhookRoot).read(deps.now?.());
+    return c.json({
+      walletId: wallet.id,
+      webhookUrl: body.url,
+      webhookSecret: webhookSecret(roots.current, wallet.id),
+      previousWebhookSecret: roots.previous ? webhookSecret(roots.previous.root, wallet.id) : null,
+      previousSecretValidUntil: roots.previous?.validUntil.toISOString() ?? null,
+    } satisfies z.input<typeof responses.webhook>);
   });
 
   // An agent rotates its own key; the owner or an operator names one of the wallet's agent keys.

@@ -14,6 +14,7 @@ import { refillsCommand, relayersCommand, treasuryCommand } from './relayers.ts'
 import { verify } from './verify.ts';
 import { rotationsCommand } from './rotations.ts';
 import { keystoreCommand } from './keystore.ts';
+import { webhooksCommand } from './webhooks.ts';
 import { usersCommand } from './users.ts';
 
 export class UsageError extends Error {
@@ -89,6 +90,14 @@ export const commands: Record<string, CommandEntry> = {
                                         re-encrypt every keystore key under a new passphrase, each
                                         file replaced atomically; run it again after an interruption
                                         and it finishes. Audited
+`,
+  },
+  webhooks: {
+    run: webhooksCommand,
+    usage: `  webhooks rotate-root [--overlap <duration>] [--json]
+                                        a new webhook root; every webhook is signed with the old and
+                                        the new secrets (two v1 in Coffer-Signature) for the overlap
+                                        (default 24h), so receivers can switch. Audited
 `,
   },
   rotations: {

@@ -13,7 +13,7 @@ import { closeQueues, openConfiguredQueues, startJobSystem } from '../../jobs/in
 import { nearSignCostBooks } from '../../sweeps/index.ts';
 import { relayServices } from '../../relayer/index.ts';
 import { developmentPassphrase, operationalKeystore } from './keystore.ts';
-import { loadWebhookRoot } from '../../wallets/index.ts';
+import { webhookRootFile } from '../../wallets/index.ts';
 import { LedgerWriter, ProjectionFollower } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
 import { findIndexer, indexerNames, indexerRegistry, superviseIndexer } from '../../indexers/index.ts';
@@ -78,9 +78,9 @@ export async function start(args: string[]): Promise<number> {
     redis.on('ready', () => redisOutage.recovered());
     await redis.connect().catch((error: unknown) => redisOutage.failed(error));
     const queues = openConfiguredQueues(config);
-    const webhookRoot = await loadWebhookRoot(config.WEBHOOK_ROOT_FILE);
+    const webhookRoots = webhookRootFile(config.WEBHOOK_ROOT_FILE);
     const { keystore } = await operationalKeystore(config, logger);
-    const relay = keystore ? relayServices({ config, pool, writer, logger, keystore, webhookRoot }) : null;
+    const relay = keystore ? relayServices({ config, pool, writer, logger, keystore, webhookRoots }) : null;
     const { server, address, port } = await startApiServer(
       {
         pool,
@@ -93,7 +93,7 @@ export async function start(args: string[]): Promise<number> {
         derivation,
         wallets: {
           keys: { nearNetwork: derivation.nearNetwork, secp256k1Root: derivation.roots.secp256k1, predecessor: config.COFFER_NEAR_ACCOUNT },
-          webhookRoot,
+          webhookRoot: webhookRoots,
         },
         queues: Object.values(queues),
         ...(relay ? { relay } : {}),
