@@ -8,7 +8,7 @@ import { evmChain } from '../chains/index.ts';
 import { depositChains } from '../users/index.ts';
 import { policySchema, severities, spendStatuses } from '../wallets/index.ts';
 import { speeds } from '../relayer/index.ts';
-import { rotationKinds } from '../rotations/index.ts';
+import { rotationKinds, rotationSteps } from '../rotations/index.ts';
 
 const decimal = z.string().regex(/^-?[0-9]+$/).describe('a whole number as a decimal string (minor units for amounts)');
 const formatted = z.string().regex(/^-?[0-9]+(\.[0-9]+)?$/).describe('an amount in whole units as a decimal string, for display');
@@ -186,7 +186,7 @@ export const rotation = z.strictObject({
   id: decimal,
   kind: z.enum(rotationKinds),
   subject: z.string(),
-  step: z.enum(['rotated', 'drained', 'retired']),
+  step: z.enum(rotationSteps),
   oldRef: z.string().nullable(),
   newRef: z.string().nullable(),
   overlapUntil: time.nullable(),

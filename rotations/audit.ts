@@ -5,7 +5,8 @@ import type { Queryable } from '../infra/index.ts';
 
 export const rotationKinds = ['api_key', 'agent_key', 'keystore_passphrase', 'webhook_root', 'relayer_key', 'treasury_hot_key'] as const;
 export type RotationKind = (typeof rotationKinds)[number];
-export type RotationStep = 'rotated' | 'drained' | 'retired';
+export const rotationSteps = ['rotated', 'activated', 'drained', 'retired'] as const;
+export type RotationStep = (typeof rotationSteps)[number];
 
 export interface RotationEvent {
   kind: RotationKind;

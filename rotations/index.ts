@@ -2,5 +2,5 @@
 // an old key keeps beside its successor. Each key's own rotation lives with the key: API keys in
 // api/, the keystore passphrase in signer/, the webhook root in wallets/, relayer and treasury
 // keys in relayer/.
-export { recordRotation, listRotations, rotationView, rotationKinds, rotationPageMax, type RotationKind, type RotationStep, type RotationEvent, type RecordedRotation } from './audit.ts';
+export { recordRotation, listRotations, rotationView, rotationKinds, rotationSteps, rotationPageMax, type RotationKind, type RotationStep, type RotationEvent, type RecordedRotation } from './audit.ts';
 export { parseOverlapSeconds, defaultOverlapSeconds, RotationError } from './overlap.ts';
