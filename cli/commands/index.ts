@@ -157,6 +157,10 @@ export const commands: Record<string, CommandEntry> = {
                                         (printed once) for the Defender-compatible API, and a
                                         refill target for its EOA
   relayers list [--json]                relayers and their addresses
+  relayers rotate-key <id> [--json]     a new signing key for the relayer (its id and credentials
+                                        stay): funded by the refill job, then it signs; the old key
+                                        finishes what it has in flight, its balance moves to the new
+                                        key (booked), and it is retired. Audited
 `,
   },
   treasury: {
