@@ -1,7 +1,7 @@
 // Bearer API keys, role checks, and a per-key rate limit in Redis (fixed one-minute windows).
 import type { MiddlewareHandler } from 'hono';
 import type { ApiDependencies, AppEnv } from './context.ts';
-import { authenticateApiKey, type Role } from './keys.ts';
+import { authenticateApiKey, type Role } from '../access/index.ts';
 import { ApiError } from './problem.ts';
 
 export function authenticate(deps: ApiDependencies): MiddlewareHandler<AppEnv> {

@@ -8,7 +8,8 @@ import { closeQueues, openQueues, queueNames, redisConnection, type QueueName } 
 import { LedgerWriter } from '../ledger/index.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/index.ts';
 import type { Queue } from 'bullmq';
-import { createApiKey, createApp } from './index.ts';
+import { createApiKey } from '../access/index.ts';
+import { createApp } from './index.ts';
 
 let db: TestDatabase;
 let writer: LedgerWriter;

@@ -10,7 +10,7 @@ import type { Queue } from 'bullmq';
 import type { Hono, MiddlewareHandler } from 'hono';
 import type { Pool } from '../infra/index.ts';
 import type { AppEnv } from './context.ts';
-import { authenticateApiKey } from './keys.ts';
+import { authenticateApiKey } from '../access/index.ts';
 import { problemBody } from './problem.ts';
 
 export const boardPath = '/admin/queues';

@@ -6,7 +6,7 @@ import type { LedgerWriter } from '../ledger/index.ts';
 import type { DerivationSettings } from '../users/index.ts';
 import type { Keystore } from '../signer/index.ts';
 import type { WalletKeySettings, WebhookRootSource } from '../wallets/index.ts';
-import type { ApiKeyIdentity } from './keys.ts';
+import type { ApiKeyIdentity } from '../access/index.ts';
 import type { ForwarderContext, RefillContext, RelayContext, Relayer, TokenSettings } from '../relayer/index.ts';
 
 export interface ApiDependencies {

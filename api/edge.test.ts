@@ -9,7 +9,8 @@ import { createTestDatabase, type TestDatabase } from '../testing/index.ts';
 import { silentLogger } from '../infra/index.ts';
 import { LedgerWriter, normalizeAccount } from '../ledger/index.ts';
 import { rootKeys } from '../signer/index.ts';
-import { createApiKey, startApiServer } from './index.ts';
+import { createApiKey } from '../access/index.ts';
+import { startApiServer } from './index.ts';
 
 let db: TestDatabase;
 let writer: LedgerWriter;

@@ -11,7 +11,8 @@ import { LedgerWriter } from '../ledger/index.ts';
 import { ChainSignaturesEmulator, rootKeys } from '../signer/index.ts';
 import { createUser } from '../users/index.ts';
 import { createWallet } from '../wallets/index.ts';
-import { createApiKey, startApiServer } from './index.ts';
+import { createApiKey } from '../access/index.ts';
+import { startApiServer } from './index.ts';
 
 const seed = Number(process.env.FUZZ_SEED ?? 16);
 const requestTimeoutMs = 10_000;

@@ -4,7 +4,6 @@ import type { ApiDependencies } from './context.ts';
 import { createApp } from './app.ts';
 
 export { createApp } from './app.ts';
-export { createApiKey, authenticateApiKey, revokeApiKey, rotateApiKey, roles, type Role, type ApiKeyIdentity } from './keys.ts';
 export type { ApiDependencies } from './context.ts';
 
 /** Binds `hostname` (loopback unless told otherwise); `address` and `port` are what was actually bound. */

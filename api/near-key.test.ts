@@ -11,7 +11,8 @@ import { createLogger } from '../infra/index.ts';
 import { LedgerWriter } from '../ledger/index.ts';
 import { Keystore, storedNearPublicKey } from '../signer/index.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/index.ts';
-import { createApiKey, createApp } from './index.ts';
+import { createApiKey } from '../access/index.ts';
+import { createApp } from './index.ts';
 
 let devnet: NearDevnet;
 let db: TestDatabase;

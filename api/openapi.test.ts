@@ -9,7 +9,8 @@ import { silentLogger } from '../infra/index.ts';
 import { catchUp, depositsProjection, LedgerWriter } from '../ledger/index.ts';
 import { ChainSignaturesEmulator, rootKeys } from '../signer/index.ts';
 import { createRelayBed, type RelayBed } from '../testing/relay-bed.ts';
-import { createApiKey, createApp } from './index.ts';
+import { createApiKey } from '../access/index.ts';
+import { createApp } from './index.ts';
 import { openApiDocument } from './openapi.ts';
 import { responseSchemas, type ResponseName } from './responses.ts';
 

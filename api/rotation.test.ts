@@ -10,7 +10,8 @@ import { rootKeys } from '../signer/index.ts';
 import { createUser } from '../users/index.ts';
 import { createWallet } from '../wallets/index.ts';
 import { parseOverlapSeconds } from '../rotations/index.ts';
-import { authenticateApiKey, createApiKey, createApp, rotateApiKey } from './index.ts';
+import { authenticateApiKey, createApiKey, rotateApiKey } from '../access/index.ts';
+import { createApp } from './index.ts';
 
 let db: TestDatabase;
 let writer: LedgerWriter;

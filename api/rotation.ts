@@ -4,7 +4,7 @@ import type { Context } from 'hono';
 import { z } from 'zod';
 import { parseOverlapSeconds } from '../rotations/index.ts';
 import type { ApiDependencies, AppEnv } from './context.ts';
-import { rotateApiKey } from './keys.ts';
+import { rotateApiKey } from '../access/index.ts';
 import { readOptionalJsonBody } from './problem.ts';
 import type * as responses from './responses.ts';
 import { parseWith } from './routes/ledger.ts';

@@ -5,7 +5,8 @@ import { silentLogger } from '../infra/index.ts';
 import { LedgerWriter } from '../ledger/index.ts';
 import { deriveAddress } from '../chains/index.ts';
 import { ChainSignaturesEmulator } from '../signer/index.ts';
-import { createApiKey, createApp } from './index.ts';
+import { createApiKey } from '../access/index.ts';
+import { createApp } from './index.ts';
 
 let db: TestDatabase;
 let writer: LedgerWriter;

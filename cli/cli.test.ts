@@ -67,7 +67,7 @@ describe('the coffer CLI', () => {
     const good = await coffer(['verify']);
     assert.equal(good.code, 0, good.stdout + good.stderr);
     assert.match(good.stdout, /verdict: every invariant holds/);
-    const { createApiKey } = await import('../api/index.ts');
+    const { createApiKey } = await import('../access/index.ts');
     assert.ok(await createApiKey(db.pool, { role: 'operator' }));
     const { LedgerWriter } = await import('../ledger/index.ts');
     const writer = new LedgerWriter({ pool: db.pool });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase, type TestDatabase } from '../testing/index.ts';
-import { authenticateApiKey, createApiKey } from '../api/index.ts';
+import { authenticateApiKey, createApiKey } from '../access/index.ts';
 import { Keystore } from '../signer/index.ts';
 
 const entryPoint = fileURLToPath(new URL('./coffer.ts', import.meta.url));

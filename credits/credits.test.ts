@@ -5,7 +5,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createApiKey, createApp } from '../api/index.ts';
+import { createApiKey } from '../access/index.ts';
+import { createApp } from '../api/index.ts';
 import { startHermesReplay, type HermesReplay } from '../devnets/index.ts';
 import { silentLogger } from '../infra/index.ts';
 import {

@@ -8,7 +8,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { createWalletClient, encodeFunctionData, erc20Abi, http, parseAbi, parseSignature, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { createApiKey } from '../api/index.ts';
+import { createApiKey } from '../access/index.ts';
 import { forwarderName } from '../contracts/index.ts';
 import { eventually } from '../testing/evm-world.ts';
 import { getBalances, getTrialBalance, verifyLedger } from '../ledger/index.ts';

@@ -10,7 +10,8 @@
 import { createHmac } from 'node:crypto';
 import { encodeFunctionData, getAddress, parseAbi, type Address, type Hex, type PublicClient, type TransactionSerializableEIP1559 } from 'viem';
 import { broadcastStored, signEvmTransactionWithKey } from '../chains/index.ts';
-import { withTransaction, type Logger, type Pool, type Queryable } from '../infra/index.ts';
+import { run, sqlBuilder, withTransaction, type Logger, type Pool, type Queryable } from '../infra/index.ts';
+import { sql } from 'kysely';
 import { chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../ledger/index.ts';
 import { signWebhook } from '../wallets/index.ts';
 import { RelayError, relayChain, type OperationalKeys } from './relayers.ts';
@@ -324,6 +325,20 @@ async function alert(ctx: RefillContext, event: Record<string, unknown>): Promis
 export async function refillHistory(db: Queryable, limit = 100): Promise<Record<string, unknown>[]> {
   const { rows } = await db.query<RefillRow>('SELECT * FROM refills ORDER BY id DESC LIMIT $1', [limit]);
   return rows.map((r) => ({ id: String(r.id), target: r.target, amount: r.amount, balanceBefore: r.balance_before, status: r.status, statusReason: r.status_reason, txHash: r.tx_hash, fee: r.fee, createdAt: r.created_at.toISOString(), settledAt: r.settled_at?.toISOString() ?? null }));
+}
+
+/** What each target was sent today (UTC), failed refills not counted: target name → amount. */
+export async function refilledToday(db: Queryable): Promise<Map<string, bigint>> {
+  const rows = await run(
+    db,
+    sqlBuilder
+      .selectFrom('refills')
+      .select(['target', sql<string>`sum(amount)::text`.as('sum')])
+      .where('status', '<>', 'failed')
+      .where('created_at', '>=', sql<Date>`date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`)
+      .groupBy('target'),
+  );
+  return new Map(rows.map((row) => [row.target, BigInt(row.sum)]));
 }
 
 /** The alert webhook's signing secret, derived from the webhook root (like wallets'), never stored. */

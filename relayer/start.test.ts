@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Relayer as DefenderRelayer } from '@openzeppelin/defender-sdk-relay-signer-client';
 import { Redis } from 'ioredis';
 import { createPublicClient, createWalletClient, http, type Address, type Hex } from 'viem';
-import { createApiKey } from '../api/index.ts';
+import { createApiKey } from '../access/index.ts';
 import { freePort } from '../devnets/index.ts';
 import { createEvmWorld, eventually, type EvmWorld, type IndexerProcess } from '../testing/evm-world.ts';
 import { getBalances } from '../ledger/index.ts';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createPublicClient, erc20Abi, http, type Address } from 'viem';
-import { createApiKey } from '../api/index.ts';
+import { createApiKey } from '../access/index.ts';
 import { freePort } from '../devnets/index.ts';
 import { createEvmWorld, eventually, tokenAsset, whileMining as mining, type EvmWorld, type IndexerProcess } from '../testing/evm-world.ts';
 import { getBalances, getTrialBalance } from '../ledger/index.ts';

@@ -1,7 +1,7 @@
 // Who may see a page and who may send a form: the session behind the cookie, its role, and the
 // form's CSRF token. Pages read through the same doors as the JSON API; this file only decides.
 import type { Context, MiddlewareHandler } from 'hono';
-import type { ApiKeyIdentity, Role } from '../api/index.ts';
+import type { ApiKeyIdentity, Role } from '../access/index.ts';
 import type { Pool } from '../infra/index.ts';
 import { messagePage } from './layout.ts';
 import { clearSessionCookie, csrfToken, findSession, sessionIdOf, tokensEqual } from './sessions.ts';

@@ -5,7 +5,8 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie } from 'hono/cookie';
-import { authenticateApiKey, type ApiDependencies } from '../api/index.ts';
+import { authenticateApiKey } from '../access/index.ts';
+import { type ApiDependencies } from '../api/index.ts';
 import { WalletError } from '../wallets/index.ts';
 import { assetPaths, css, js } from './assets.ts';
 import { consolePages } from './console.ts';

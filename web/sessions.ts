@@ -9,7 +9,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { Queryable } from '../infra/index.ts';
-import type { ApiKeyIdentity, Role } from '../api/index.ts';
+import type { ApiKeyIdentity, Role } from '../access/index.ts';
 
 export const sessionCookie = 'coffer_session';
 export const signInCookie = 'coffer_sign_in';

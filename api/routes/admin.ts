@@ -6,7 +6,7 @@ import { pathParam } from '../params.ts';
 import { rotateKeyAnswer } from '../rotation.ts';
 import { parseWith } from './ledger.ts';
 import { listIndexerStatus, type IndexerStatus } from '../../indexers/index.ts';
-import { listRefillTargets, refillHistory, relayChain, targetBalance, treasuryHotAccount, treasuryNotConfigured, type RefillContext } from '../../relayer/index.ts';
+import { listRefillTargets, refilledToday, refillHistory, relayChain, targetBalance, treasuryHotAccount, treasuryNotConfigured, type RefillContext } from '../../relayer/index.ts';
 import { getBalances } from '../../ledger/index.ts';
 import { ApiError } from '../problem.ts';
 import { requireRole } from '../auth.ts';
@@ -52,9 +52,7 @@ export function adminRoutes(deps: ApiDependencies): Hono<AppEnv> {
   app.get('/refills', requireRole('operator', 'auditor'), async (c) => {
     const refills = deps.relay?.refills;
     if (!refills) throw new ApiError(503, 'refills_unavailable', 'refills need EVM_RPC_URL and the keystore passphrase');
-    const { rows: today } = await deps.pool.query<{ target: string; sum: string }>(
-      `SELECT target, sum(amount)::text AS sum FROM refills WHERE status <> 'failed' AND created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' GROUP BY target`,
-    );
+    const today = await refilledToday(deps.pool);
     const targets = await Promise.all(
       (await listRefillTargets(deps.pool)).map(async (t) => ({
         name: t.name,
@@ -67,7 +65,7 @@ export function adminRoutes(deps: ApiDependencies): Hono<AppEnv> {
         fundBelow: t.fundBelow.toString(),
         fundTo: t.fundTo.toString(),
         dailyCap: t.dailyCap.toString(),
-        refilledToday: today.find((r) => r.target === t.name)?.sum ?? '0',
+        refilledToday: (today.get(t.name) ?? 0n).toString(),
       })),
     );
     return c.json({

@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createApiKey } from '../../api/index.ts';
+import { createApiKey } from '../../access/index.ts';
 import { chainAdapter, evmChain, evmPublicClient } from '../../chains/index.ts';
 import { deployContracts } from '../../contracts/index.ts';
 import { freePort, mintTestToken, startAnvil, startHermesReplay, testTokenAsset as tokenAsset, testTokenScale, testTokenTransfer as tokenTransfer } from '../../devnets/index.ts';

@@ -1,4 +1,4 @@
-import { createApiKey, revokeApiKey, roles, rotateApiKey, type Role } from '../../api/index.ts';
+import { createApiKey, revokeApiKey, roles, rotateApiKey, type Role } from '../../access/index.ts';
 import { parseOverlapSeconds, RotationError } from '../../rotations/index.ts';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { loadConfig } from '../../infra/index.ts';

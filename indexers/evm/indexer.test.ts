@@ -1,7 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createWalletClient, encodeFunctionData, http, parseAbi } from 'viem';
-import { createApiKey, createApp } from '../../api/index.ts';
+import { createApiKey } from '../../access/index.ts';
+import { createApp } from '../../api/index.ts';
 import { silentLogger } from '../../infra/index.ts';
 import { catchUp, depositsProjection, getBalances, LedgerWriter, verifyLedger } from '../../ledger/index.ts';
 import { deriveAddress } from '../../chains/index.ts';
