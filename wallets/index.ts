@@ -54,7 +54,6 @@ export {
   webhookRootSource,
   rotateWebhookRoot,
   webhookRootFingerprint,
-  WebhookRootError,
   type WebhookRoots,
   type WebhookRootSource,
 } from './webhook-roots.ts';

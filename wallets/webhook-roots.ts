@@ -7,15 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-
-export class WebhookRootError extends Error {
-  override name = 'WebhookRootError';
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
+import { WalletError } from './wallets.ts';
 
 /** The roots valid at one moment: the current one, and the rotated-out one while its overlap lasts. */
 export interface WebhookRoots {
@@ -97,7 +89,7 @@ export async function rotateWebhookRoot(path: string, options: { overlapSeconds:
   const old = await loadWebhookRoot(path);
   const earlier = await readPrevious(path);
   if (earlier && earlier.validUntil > now && !earlier.root.equals(old)) {
-    throw new WebhookRootError('webhook_root_overlapping', `the previous webhook root is valid until ${earlier.validUntil.toISOString()}; rotate again after that`);
+    throw new WalletError(409, 'webhook_root_overlapping', `the previous webhook root is valid until ${earlier.validUntil.toISOString()}; rotate again after that`);
   }
   const validUntil = new Date(now.getTime() + options.overlapSeconds * 1000);
   const fresh = randomBytes(32);

@@ -2,7 +2,7 @@
 // overlap (wallets/webhook-roots.ts). Running processes read the root files at each delivery.
 import { loadConfig } from '../../infra/index.ts';
 import { parseOverlapSeconds, recordRotation, RotationError } from '../../rotations/index.ts';
-import { rotateWebhookRoot, WebhookRootError } from '../../wallets/index.ts';
+import { rotateWebhookRoot, WalletError } from '../../wallets/index.ts';
 import { parse, printJson, UsageError, withDatabase } from './index.ts';
 
 export async function webhooksCommand(args: string[]): Promise<number> {
@@ -19,7 +19,7 @@ export async function webhooksCommand(args: string[]): Promise<number> {
   try {
     rotated = await rotateWebhookRoot(config.WEBHOOK_ROOT_FILE, { overlapSeconds });
   } catch (error) {
-    if (error instanceof WebhookRootError) throw new RotationError(error.code, error.message);
+    if (error instanceof WalletError) throw new RotationError(error.code, error.message);
     throw error;
   }
   await withDatabase(1, (pool) =>
