@@ -1,7 +1,8 @@
 // API keys: `coffer_<id>_<secret>`. The id is public and indexes the row; only SHA-256 of the
 // secret is stored. The full key exists once, in the answer to `coffer keys create`.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { CodedError, type Queryable } from '../infra/index.ts';
+import { CodedError, withTransaction, type Pool, type Queryable } from '../infra/index.ts';
+import { recordRotation, RotationError } from '../rotations/index.ts';
 
 /** `sponsor` keys may only ask the paymaster service (POST /v1/paymaster) for signatures. */
 export const roles = ['user', 'agent', 'auditor', 'operator', 'sponsor'] as const;
@@ -50,12 +51,13 @@ export async function createApiKey(db: Queryable, options: { role: Role; name?: 
   return { id, role: options.role, name: options.name ?? null, userId: options.userId ?? null, walletId: options.walletId ?? null, key: `coffer_${id}_${secret}` };
 }
 
-export async function authenticateApiKey(db: Queryable, key: string): Promise<ApiKeyIdentity | null> {
+/** The key's identity, or null: unknown, revoked, or a rotated key past its overlap at `now`. */
+export async function authenticateApiKey(db: Queryable, key: string, now: Date = new Date()): Promise<ApiKeyIdentity | null> {
   const match = keyPattern.exec(key);
   if (!match) return null;
   const { rows } = await db.query<{ id: string; role: Role; name: string | null; secret_hash: Buffer; user_id: string | null; wallet_id: string | null }>(
-    'SELECT id, role, name, secret_hash, user_id, wallet_id FROM api_keys WHERE id = $1 AND revoked_at IS NULL',
-    [match[1]],
+    'SELECT id, role, name, secret_hash, user_id, wallet_id FROM api_keys WHERE id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)',
+    [match[1], now],
   );
   const row = rows[0];
   if (!row || !timingSafeEqual(row.secret_hash, hashSecret(match[2]!))) return null;
@@ -65,4 +67,42 @@ export async function authenticateApiKey(db: Queryable, key: string): Promise<Ap
 export async function revokeApiKey(db: Queryable, id: string): Promise<boolean> {
   const result = await db.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [id]);
   return (result.rowCount ?? 0) > 0;
+}
+
+/**
+ * Rotation: a new key with the same role and scope, and the old one valid for `overlapSeconds`
+ * more (measured from `now`), then refused. Both, and the audit event, commit together. A key
+ * already rotated is refused (rotate its successor), and so is a revoked one.
+ */
+export async function rotateApiKey(pool: Pool, id: string, options: { overlapSeconds: number; actor: string; now?: Date; walletId?: string }): Promise<ApiKeyIdentity & { key: string; replaces: string; oldExpiresAt: Date }> {
+  const now = options.now ?? new Date();
+  return withTransaction(pool, async (client) => {
+    const { rows } = await client.query<{ role: Role; name: string | null; user_id: string | null; wallet_id: string | null; revoked: boolean; rotated_to: string | null }>(
+      'SELECT role, name, user_id, wallet_id, revoked_at IS NOT NULL AS revoked, rotated_to FROM api_keys WHERE id = $1 FOR UPDATE',
+      [id],
+    );
+    const old = rows[0];
+    // A key outside the wallet a caller is scoped to is, for that caller, no key at all.
+    if (!old || old.revoked || (options.walletId !== undefined && old.wallet_id !== options.walletId)) throw new RotationError('key_not_found', `no active API key ${id.slice(0, 40)}`);
+    if (old.rotated_to) throw new RotationError('key_already_rotated', `key ${id} was already rotated to ${old.rotated_to}; rotate that one`);
+    const created = await createApiKey(client, {
+      role: old.role,
+      ...(old.name !== null ? { name: old.name } : {}),
+      ...(old.user_id !== null ? { userId: old.user_id } : {}),
+      ...(old.wallet_id !== null ? { walletId: old.wallet_id } : {}),
+    });
+    const oldExpiresAt = new Date(now.getTime() + options.overlapSeconds * 1000);
+    await client.query('UPDATE api_keys SET expires_at = $2, rotated_to = $3 WHERE id = $1', [id, oldExpiresAt, created.id]);
+    await recordRotation(client, {
+      kind: old.role === 'agent' ? 'agent_key' : 'api_key',
+      subject: id,
+      step: 'rotated',
+      oldRef: id,
+      newRef: created.id,
+      overlapUntil: oldExpiresAt,
+      actor: options.actor,
+      detail: { role: old.role, ...(old.wallet_id ? { walletId: old.wallet_id } : {}), ...(old.user_id ? { userId: old.user_id } : {}) },
+    });
+    return { ...created, replaces: id, oldExpiresAt };
+  });
 }

@@ -4,7 +4,7 @@ import type { Logger, Pool, RedisClient } from '../infra/index.ts';
 import type { LedgerWriter } from '../ledger/index.ts';
 import type { DerivationSettings } from '../users/index.ts';
 import type { Keystore } from '../signer/index.ts';
-import type { WalletKeySettings } from '../wallets/index.ts';
+import type { WalletKeySettings, WebhookRootSource } from '../wallets/index.ts';
 import type { RemoteSignerContext } from '../remote-signer/index.ts';
 import type { ApiKeyIdentity } from '../access/index.ts';
 import type { SponsorContext } from '../sponsor/index.ts';
@@ -24,10 +24,12 @@ export interface ApiDependencies {
   /** The cause of the current Redis outage (null while reachable), for /ready. */
   redisHealth?: { problem(): string | null };
   rateLimitPerMinute?: number;
+  /** The clock a rotated key's overlap is judged by (the system's when absent); tests drive it instead of sleeping. */
+  now?: () => Date;
   /** Root keys and networks for deposit addresses; without it, the users routes answer 503. */
   derivation?: DerivationSettings;
   /** Wallet keys (derivation) and the webhook root; without them, creating wallets answers 503. */
-  wallets?: { keys: WalletKeySettings; webhookRoot: Buffer };
+  wallets?: { keys: WalletKeySettings; webhookRoot: Buffer | WebhookRootSource };
   /** BullMQ queues shown on the board at /admin/queues (operators); without them, no board. */
   queues?: readonly Queue[];
   /** NEAR key imports (PUT /v1/users/:id/near-key): the node that checks a key and the keystore that seals it; without them, 503. */

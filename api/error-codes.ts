@@ -13,6 +13,7 @@ import { LedgerClosedError, LedgerInputError, LedgerOverloadedError } from '../l
 import { MigrationError } from '../migrations/index.ts';
 import { RelayError } from '../relayer/index.ts';
 import { RemoteSignerError } from '../remote-signer/index.ts';
+import { RotationError } from '../rotations/index.ts';
 import { DerivationError, KeystoreError, NearKeyError, SignerError } from '../signer/index.ts';
 import { SponsorError } from '../sponsor/index.ts';
 import { NearFundingError, SweepError } from '../sweeps/index.ts';
@@ -63,6 +64,7 @@ export const statusTable: readonly Row<string>[] = [
     unknown_asset: 422,
     // The wallet's owner named in the request does not exist: a field of the request, not the path.
     user_not_found: 422,
+    webhook_root_overlapping: 409,
   }),
   // The Defender-compatible relayer's answers: Defender's clients see these exact statuses.
   row(RelayError, {
@@ -86,9 +88,13 @@ export const statusTable: readonly Row<string>[] = [
     nonce_used: 409,
     transaction_final: 409,
     no_relayer: 503,
+    relayer_not_found: 404,
+    rotation_in_progress: 409,
+    refill_in_flight: 409,
   }),
   row(RemoteSignerError, { invalid_params: 400, unknown_key: 404, not_found: 404, conflict: 409, policy_refused: 403, key_unavailable: 503, unavailable: 503 }),
   row(SponsorError, { invalid_user_operation: 422, invalid_params: 400, invalid_policy: 422, invalid_signature: 422, not_configured: 503 }),
+  row(RotationError, { key_not_found: 404, invalid_overlap: 400, key_already_rotated: 409, rotation_refused: 409 }),
   row(NearKeyError, { invalid_near_key: 400, not_full_access: 422, near_key_conflict: 409, near_unreachable: 502 }),
   row(ApiKeyError, { invalid_role: 422, invalid_key_owner: 422 }),
   row(InvalidAddressError, { invalid_address: 422 }),

@@ -8,6 +8,8 @@ import { createWalletBody, spendBody, spendsQuery } from './routes/wallets.ts';
 import { depositChains } from '../users/index.ts';
 import { policySchema } from '../wallets/index.ts';
 import { forwardRequestSchema } from '../relayer/index.ts';
+import { rotationsQuery } from './routes/admin.ts';
+import { rotateKeyBody } from './rotation.ts';
 import { responseJsonSchemas, type ResponseName } from './responses.ts';
 import { signerEventsQuery } from './routes/remote-signer.ts';
 import { signerPolicySchema } from '../remote-signer/index.ts';
@@ -247,12 +249,31 @@ export function openApiDocument() {
       },
       '/v1/wallets/{id}/freeze': { post: { summary: 'Freeze the wallet (owner or operator)', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': answer('frozen', 'Wallet'), '403': problem, '404': problem } } },
       '/v1/wallets/{id}/unfreeze': { post: { summary: 'Unfreeze (owner; a locked-down wallet: operator)', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': answer('unfrozen', 'Wallet'), '403': problem, '404': problem } } },
-      '/v1/wallets/{id}/webhook': { put: { summary: 'Set or clear the webhook URL (owner or operator); answers the signing secret', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': answer('stored', 'Webhook'), '400': problem, '403': problem } } },
+      '/v1/wallets/{id}/webhook': { put: { summary: 'Set or clear the webhook URL (owner or operator); answers the signing secret, and while a rotated webhook root overlaps its successor the previous one too (webhooks carry a v1 signature for each)', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': answer('stored', 'Webhook'), '400': problem, '403': problem } } },
+      '/v1/wallets/{id}/keys/{keyId}/rotate': {
+        post: {
+          summary: 'Rotate an agent key of the wallet (the agent its own key; the owner or an operator any of the wallet\'s): the new key shown once, the old one valid for the overlap. Audited.',
+          security: [{ bearer: [] }],
+          parameters: [pathId, { name: 'keyId', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: { required: false, content: { 'application/json': { schema: z.toJSONSchema(rotateKeyBody, { io: 'input' }) } } },
+          responses: { '201': answer('the new key', 'RotatedKey'), '400': problem, '403': problem, '404': problem, '409': problem },
+        },
+      },
       '/v1/wallets/{id}/events': { get: read('The wallet\'s audit log: policy versions, freezes, lockdowns, every spend status', 'WalletEventPage', undefined, { parameters: [pathId] }) },
       '/v1/spends/{id}': { get: read('One spend: status, code, every violated rule, transaction, fee, ledger entries', 'Spend', undefined, { parameters: [pathId] }) },
       '/v1/spends/{id}/approve': { post: { summary: 'Approve a spend awaiting approval (owner or operator); the other rules are checked again', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': answer('decided', 'Spend'), '403': problem, '404': problem, '409': problem } } },
       '/v1/spends/{id}/reject': { post: { summary: 'Reject a spend awaiting approval (owner or operator)', security: [{ bearer: [] }], parameters: [pathId], responses: { '200': answer('rejected', 'Spend'), '403': problem, '404': problem, '409': problem } } },
       '/v1/admin/indexers': { get: read('Indexers: processed and finalized block, chain head, lag, deposits awaiting confirmation, stop reason (operator, auditor)', 'Indexers') },
+      '/v1/admin/keys/{id}/rotate': {
+        post: {
+          summary: 'Rotate an API key (any role, agent keys included; operator): a new key with the same role and scope, shown once; the old one valid for the overlap (default 24h), then refused. Audited.',
+          security: [{ bearer: [] }],
+          parameters: [pathId],
+          requestBody: { required: false, content: { 'application/json': { schema: z.toJSONSchema(rotateKeyBody, { io: 'input' }) } } },
+          responses: { '201': answer('the new key', 'RotatedKey'), '400': problem, '403': problem, '404': problem, '409': problem },
+        },
+      },
+      '/v1/admin/rotations': { get: read('Key rotations, newest first: API and agent keys, the keystore passphrase, the webhook root, relayer and treasury keys, with each step (rotated, drained, retired) (operator, auditor)', 'RotationPage', rotationsQuery) },
       '/v1/admin/refills': { get: read('Refill targets (relayer and bundler EOAs, paymaster deposits): balance now, fund_below → fund_to, daily cap, refilled today; the treasury hot wallet; refill history (operator, auditor)', 'Refills') },
       '/v1/forwarder/requests': {
         post: {

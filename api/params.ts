@@ -10,6 +10,7 @@ const idFormat = (pattern: RegExp, description: string) => z.string().regex(patt
 
 /** The formats the tables' CHECKs hold (migrations/0005, 0008, 0009), so an id that fails here fails there too. */
 export const idFormats = {
+  apiKey: idFormat(/^[a-z0-9]{16}$/, 'an API key id: the 16 lower-case letters and digits after coffer_'),
   user: idFormat(/^[a-z0-9]{16}$/, 'a user id: 16 lower-case letters and digits'),
   wallet: idFormat(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a wallet id: 1–63 lower-case letters, digits and dashes'),
   spend: idFormat(/^spd_[a-z0-9]{20}$/, 'a spend id: spd_ and 20 lower-case letters and digits'),

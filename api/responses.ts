@@ -8,6 +8,7 @@ import { evmChain } from '../chains/index.ts';
 import { depositChains } from '../users/index.ts';
 import { policySchema, severities, spendStatuses } from '../wallets/index.ts';
 import { speeds } from '../relayer/index.ts';
+import { rotationKinds, rotationSteps } from '../rotations/index.ts';
 
 const decimal = z.string().regex(/^-?[0-9]+$/).describe('a whole number as a decimal string (minor units for amounts)');
 const formatted = z.string().regex(/^-?[0-9]+(\.[0-9]+)?$/).describe('an amount in whole units as a decimal string, for display');
@@ -167,7 +168,33 @@ export const wallet = z.strictObject({
 });
 export const newWallet = wallet.extend({ webhookSecret: z.string().describe('signs webhook bodies; shown here and by PUT /webhook') });
 export const storedPolicy = z.strictObject({ walletId: z.string(), version: count, createdBy: z.string(), createdAt: time, policy: policySchema });
-export const webhook = z.strictObject({ walletId: z.string(), webhookUrl: z.string().nullable(), webhookSecret: z.string() });
+export const webhook = z.strictObject({
+  walletId: z.string(),
+  webhookUrl: z.string().nullable(),
+  webhookSecret: z.string(),
+  previousWebhookSecret: z.string().nullable().describe('while a rotated webhook root overlaps its successor: the old secret, still signing every webhook beside the new one'),
+  previousSecretValidUntil: time.nullable(),
+});
+export const rotatedKey = z.strictObject({
+  id: z.string(),
+  role: z.enum(['user', 'agent', 'auditor', 'operator', 'sponsor']),
+  key: z.string().describe('the new key, shown only here'),
+  replaces: z.string().describe('the rotated key, valid until oldExpiresAt'),
+  oldExpiresAt: time,
+});
+export const rotation = z.strictObject({
+  id: decimal,
+  kind: z.enum(rotationKinds),
+  subject: z.string(),
+  step: z.enum(rotationSteps),
+  oldRef: z.string().nullable(),
+  newRef: z.string().nullable(),
+  overlapUntil: time.nullable(),
+  actor: z.string(),
+  detail: jsonObject,
+  at: time,
+});
+export const rotationsPage = page(rotation);
 export const walletEvent = z.strictObject({ id: decimal, kind: z.string(), spendId: z.string().nullable(), actor: z.string(), detail: jsonObject, at: time });
 export const walletEventsPage = page(walletEvent);
 const ruleTypes = ['per_tx_cap', 'window_limit', 'recipients', 'contracts', 'selectors', 'tokens', 'hours', 'cooldown', 'velocity', 'system'] as const;
@@ -401,6 +428,9 @@ export const responseSchemas = {
   SpendPage: spendsPage,
   Indexers: indexers,
   Refills: refills,
+  RotatedKey: rotatedKey,
+  Rotation: rotation,
+  RotationPage: rotationsPage,
   ForwardRequest: forwardRequest,
   Tokens: tokens,
   DefenderTransaction: defenderTransaction,

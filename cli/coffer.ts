@@ -6,6 +6,7 @@ import { IndexerStoppedError, RewindError } from '../indexers/index.ts';
 import { LedgerInputError } from '../ledger/index.ts';
 import { MigrationError } from '../migrations/index.ts';
 import { DerivationError, KeystoreError } from '../signer/index.ts';
+import { RotationError } from '../rotations/index.ts';
 import { commands, commandUsage, UsageError, usage } from './commands/index.ts';
 
 const [name, ...rest] = process.argv.slice(2);
@@ -37,7 +38,7 @@ main().then(
       // 3: stopped on purpose (a deep reorg); a supervisor must not simply restart it.
       process.stderr.write(`coffer: ${error.message}\n`);
       process.exitCode = 3;
-    } else if (error instanceof RewindError || error instanceof ConfigError || error instanceof MigrationError || error instanceof LedgerInputError || error instanceof DerivationError || error instanceof KeystoreError) {
+    } else if (error instanceof RewindError || error instanceof ConfigError || error instanceof MigrationError || error instanceof LedgerInputError || error instanceof DerivationError || error instanceof KeystoreError || error instanceof RotationError) {
       process.stderr.write(`coffer: ${error.message}\n`);
       process.exitCode = 1;
     } else if (error instanceof Error && 'code' in error && error.code === 'ECONNREFUSED') {

@@ -29,7 +29,7 @@ describe('alerts', () => {
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     const port = (receiver.address() as { port: number }).port;
-    alerts = new Alerts({ db: db.pool, logger: createLogger({ level: 'info', write: (line) => logged.push(line) }), webhook: { url: `http://127.0.0.1:${port}/hook`, secret } });
+    alerts = new Alerts({ db: db.pool, logger: createLogger({ level: 'info', write: (line) => logged.push(line) }), webhook: { url: `http://127.0.0.1:${port}/hook`, secrets: () => Promise.resolve([secret]) } });
   });
   after(async () => {
     await new Promise<void>((resolve) => receiver?.close(() => resolve()));

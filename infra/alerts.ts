@@ -25,17 +25,28 @@ export interface AlertCondition {
 
 const webhookTimeoutMs = 10_000;
 
-/** A webhook body's signature header (alerts and wallet webhooks): t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">. */
-export function signWebhook(secret: string, body: string, timestampSeconds: number): string {
-  return `t=${timestampSeconds},v1=${createHmac('sha256', secret).update(`${timestampSeconds}.${body}`).digest('hex')}`;
+/**
+ * A webhook body's signature header (alerts and wallet webhooks): t=<unix seconds>, then one
+ * v1=<hex HMAC-SHA256 of "<t>.<body>"> per secret — two while a rotated webhook root overlaps
+ * its successor (the current secret's first); a receiver accepts a delivery when any v1 matches.
+ */
+export function signWebhook(secrets: string | readonly string[], body: string, timestampSeconds: number): string {
+  const signatures = (typeof secrets === 'string' ? [secrets] : secrets).map((secret) => `v1=${createHmac('sha256', secret).update(`${timestampSeconds}.${body}`).digest('hex')}`);
+  return [`t=${timestampSeconds}`, ...signatures].join(',');
+}
+
+/** Where alerts go, and the secrets they are signed with now (read at each delivery, so a rotated root takes effect without a restart). */
+export interface AlertWebhook {
+  url: string;
+  secrets: () => Promise<readonly string[]>;
 }
 
 export class Alerts {
   private readonly db: Queryable;
   private readonly logger: Logger;
-  private readonly webhook: { url: string; secret: string } | undefined;
+  private readonly webhook: AlertWebhook | undefined;
 
-  constructor(options: { db: Queryable; logger: Logger; webhook?: { url: string; secret: string } }) {
+  constructor(options: { db: Queryable; logger: Logger; webhook?: AlertWebhook }) {
     this.db = options.db;
     this.logger = options.logger;
     this.webhook = options.webhook;
@@ -79,7 +90,7 @@ export class Alerts {
     try {
       const response = await fetch(this.webhook.url, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'Coffer-Signature': signWebhook(this.webhook.secret, body, Math.floor(now.getTime() / 1000)), 'User-Agent': 'coffer-alerts/1' },
+        headers: { 'Content-Type': 'application/json', 'Coffer-Signature': signWebhook(await this.webhook.secrets(), body, Math.floor(now.getTime() / 1000)), 'User-Agent': 'coffer-alerts/1' },
         body,
         signal: AbortSignal.timeout(webhookTimeoutMs),
       });

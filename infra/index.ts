@@ -27,7 +27,7 @@ export {
   type RedisTarget,
 } from './redis.ts';
 export { createLogger, silentLogger, type Logger } from './logger.ts';
-export { Alerts, activeAlerts, signWebhook, type AlertType, type AlertCondition } from './alerts.ts';
+export { Alerts, activeAlerts, signWebhook, type AlertType, type AlertCondition, type AlertWebhook } from './alerts.ts';
 export { superviseCoffer, stopProcess, type SupervisedProcess, type SupervisorState, type SuperviseOptions } from './supervise.ts';
 export { enqueue, markDone, takeDue, outboxCounts, type OutboxJob, type OutboxRow, type OutboxCounts } from './outbox.ts';
 export { jobCatalogue, parseJobPayload, queueNames, JobPayloadError, type CataloguedJob, type JobName, type JobPayload, type QueueName } from './job-catalogue.ts';

@@ -36,6 +36,8 @@ export interface ApiKeysTable {
   revoked_at: Date | null;
   user_id: string | null;
   wallet_id: string | null;
+  expires_at: Date | null;
+  rotated_to: string | null;
 }
 
 export interface AssetsTable {
@@ -197,6 +199,19 @@ export interface JournalEntriesTable {
   reverses: bigint | null;
 }
 
+export interface KeyRotationsTable {
+  id: Generated<bigint>;
+  kind: string;
+  subject: string;
+  step: string;
+  old_ref: string | null;
+  new_ref: string | null;
+  overlap_until: Date | null;
+  actor: string;
+  detail: Generated<Json>;
+  at: Generated<Date>;
+}
+
 export interface LedgerSealsTable {
   id: bigint;
   first_entry_id: bigint;
@@ -300,6 +315,17 @@ export interface RejectionsTable {
   rejected_at: Generated<Date>;
 }
 
+export interface RelayerKeysTable {
+  relayer_id: string;
+  key_name: string;
+  address: string;
+  status: string;
+  next_nonce: bigint;
+  drain_transaction_id: string | null;
+  rotated_at: Generated<Date>;
+  retired_at: Date | null;
+}
+
 export interface RelayerTokensTable {
   token_hash: Buffer;
   relayer_id: string;
@@ -341,6 +367,7 @@ export interface RelayerTransactionsTable {
   confirmed_at: Date | null;
   fee: ColumnType<string | null, string | bigint | null, string | bigint | null>;
   settled_entry_id: bigint | null;
+  from_address: string;
 }
 
 export interface RelayersTable {
@@ -358,6 +385,8 @@ export interface RelayersTable {
   whitelist_receivers: string[] | null;
   next_nonce: Generated<bigint>;
   created_at: Generated<Date>;
+  pending_key_name: string | null;
+  pending_address: string | null;
 }
 
 export interface RemoteSignerClientKeysTable {
@@ -562,6 +591,7 @@ export interface Database {
   indexer_hot_blocks: IndexerHotBlocksTable;
   indexer_open_deposits: IndexerOpenDepositsTable;
   journal_entries: JournalEntriesTable;
+  key_rotations: KeyRotationsTable;
   ledger_seals: LedgerSealsTable;
   outbox: OutboxTable;
   postings: PostingsTable;
@@ -571,6 +601,7 @@ export interface Database {
   refill_targets: RefillTargetsTable;
   refills: RefillsTable;
   rejections: RejectionsTable;
+  relayer_keys: RelayerKeysTable;
   relayer_tokens: RelayerTokensTable;
   relayer_transactions: RelayerTransactionsTable;
   relayers: RelayersTable;

@@ -5,7 +5,7 @@ import { redisOutageLog, redisTarget, type Config, type Logger, type Pool } from
 import { chart, type LedgerWriter } from '../ledger/index.ts';
 import { keystoreSigner, storedNearPublicKey, type Keystore, type Signer } from '../signer/index.ts';
 import { relayServices } from '../relayer/index.ts';
-import { loadWebhookRoot, type GasEstimator } from '../wallets/index.ts';
+import { webhookRootFile, type GasEstimator } from '../wallets/index.ts';
 import { OutboxDispatcher } from './dispatcher.ts';
 import { closeQueues, openQueues, redisConnection, type BullPrefix, type QueueName } from './queues.ts';
 import { bitcoinAdapter, chainAdapter, evmChain, evmGasEstimator, keystoreFeePayer, satVbToSatKvb } from '../chains/index.ts';
@@ -83,8 +83,8 @@ export interface JobSystem {
  */
 export async function startJobSystem(options: { config: Config; pool: Pool; writer: LedgerWriter; signer: Signer; logger: Logger; keystore?: Keystore }): Promise<JobSystem> {
   const { config, pool, writer, signer, logger } = options;
-  const webhookRoot = await loadWebhookRoot(config.WEBHOOK_ROOT_FILE);
-  const relay = options.keystore ? relayServices({ config, pool, writer, logger, keystore: options.keystore, webhookRoot }) : null;
+  const webhookRoots = webhookRootFile(config.WEBHOOK_ROOT_FILE);
+  const relay = options.keystore ? relayServices({ config, pool, writer, logger, keystore: options.keystore, webhookRoots }) : null;
   const settings = creditSettings(config);
   const near: NearOperationsContext | null =
     config.NEAR_RPC_URL && options.keystore
@@ -115,7 +115,7 @@ export async function startJobSystem(options: { config: Config; pool: Pool; writ
     wallets: {
       spends: { pool, writer, logger, estimateGas: config.EVM_RPC_URL ? evmGasEstimator(config.EVM_RPC_URL) : noChain },
       execute: config.EVM_RPC_URL ? { pool, writer, logger, signer, rpcUrl: config.EVM_RPC_URL, confirmations: config.SPEND_CONFIRMATIONS } : null,
-      webhooks: { pool, logger, root: webhookRoot },
+      webhooks: { pool, logger, roots: webhookRoots },
     },
     ...(relay ? { relay } : {}),
     ...(near ? { near } : {}),

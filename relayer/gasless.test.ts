@@ -185,7 +185,7 @@ describe('refills', () => {
     const secret = 'whsec_test';
     const saved = { alerts: bed.refills.alerts, low: bed.refills.treasuryLowBelow };
     try {
-      bed.refills.alerts = new Alerts({ db: bed.db.pool, logger: silentLogger, webhook: { url: `http://127.0.0.1:${port}/alerts`, secret } });
+      bed.refills.alerts = new Alerts({ db: bed.db.pool, logger: silentLogger, webhook: { url: `http://127.0.0.1:${port}/alerts`, secrets: () => Promise.resolve([secret]) } });
       bed.refills.treasuryLowBelow = 1_000_000n * ether;
       const outcome = await refillPass(bed.refills);
       assert.equal(outcome?.treasury.status === 'configured' && outcome.treasury.low, true);

@@ -4,8 +4,9 @@
 // stuck past its speed's timeout with a ≥ 10 % bump (doubling the wait each time), gives the
 // nonce of a transaction past validUntil to a NOOP, and at RELAYER_CONFIRMATIONS books what it
 // cost: relayers:ethereum:<address> → fees:ethereum (gas) and → world:ethereum (value).
-import { decodeEventLog, parseAbi, type TransactionReceipt } from 'viem';
+import { decodeEventLog, getAddress, parseAbi, type Address, type TransactionReceipt } from 'viem';
 import { chart, relayEntryKinds, type JournalEntry, type PostingInput } from '../ledger/index.ts';
+import { advanceKeyRotations, type RotationProgress } from './key-rotation.ts';
 import { bump, repriceCeiling, type Speed } from './pricing.ts';
 import { getRelayer, relayChain, relayerAccount, type Relayer } from './relayers.ts';
 import { broadcast, fromRow, openStatuses, relayNow, replaceWithNoop, resign, type RelayContext, type RelayedTransaction } from './transactions.ts';
@@ -22,6 +23,8 @@ export interface MonitorOutcome {
   settled: number;
   resubmitted: number;
   noops: number;
+  /** Relayer key rotations moved on by this pass (key-rotation.ts). */
+  rotations: RotationProgress;
 }
 
 const monitorLock = 'relay-monitor';
@@ -33,7 +36,10 @@ export async function monitorPass(ctx: RelayContext, hooks: { afterSettle?: (tx:
     const { rows: got } = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [monitorLock]);
     if (!got[0]!.ok) return null;
     try {
-      return await pass(ctx, hooks);
+      const outcome = await pass(ctx, hooks);
+      // After the pass: a drain waits for what the pass may just have settled.
+      outcome.rotations = await advanceKeyRotations(ctx);
+      return outcome;
     } finally {
       await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [monitorLock]);
     }
@@ -43,25 +49,26 @@ export async function monitorPass(ctx: RelayContext, hooks: { afterSettle?: (tx:
 }
 
 async function pass(ctx: RelayContext, hooks: Parameters<typeof monitorPass>[1]): Promise<MonitorOutcome> {
-  const outcome: MonitorOutcome = { checked: 0, broadcast: 0, mined: 0, settled: 0, resubmitted: 0, noops: 0 };
+  const outcome: MonitorOutcome = { checked: 0, broadcast: 0, mined: 0, settled: 0, resubmitted: 0, noops: 0, rotations: { activated: 0, drainsSent: 0, retired: 0 } };
   const { rows } = await ctx.pool.query<Parameters<typeof fromRow>[0]>(
     'SELECT * FROM relayer_transactions WHERE status = ANY($1::text[]) ORDER BY relayer_id, nonce LIMIT 5000',
     [openStatuses],
   );
   if (rows.length === 0) return outcome;
   const head = await ctx.client.getBlockNumber();
-  const relayers = new Map<string, { relayer: Relayer; minedNonce: bigint }>();
-  for (const id of new Set(rows.map((r) => r.relayer_id))) {
-    const relayer = (await getRelayer(ctx.pool, id))!;
-    relayers.set(id, { relayer, minedNonce: BigInt(await ctx.client.getTransactionCount({ address: relayer.address, blockTag: 'latest' })) });
-  }
+  const relayers = new Map<string, Relayer>();
+  for (const id of new Set(rows.map((r) => r.relayer_id))) relayers.set(id, (await getRelayer(ctx.pool, id))!);
+  // Nonces count per key: a relayer that was rotated has transactions of its old key in flight too.
   const txs = rows.map(fromRow);
+  const minedNonces = new Map<Address, bigint>();
+  for (const from of new Set(txs.map((tx) => tx.from))) minedNonces.set(from, BigInt(await ctx.client.getTransactionCount({ address: from, blockTag: 'latest' })));
   // A few at a time: each step is one to three node round trips.
   let next = 0;
   const worker = async () => {
     while (next < txs.length) {
       const tx = txs[next++]!;
-      const { relayer, minedNonce } = relayers.get(tx.relayerId)!;
+      const relayer = relayers.get(tx.relayerId)!;
+      const minedNonce = minedNonces.get(tx.from)!;
       try {
         await step(ctx, relayer, tx, head, minedNonce, outcome, hooks);
       } catch (error) {
@@ -167,14 +174,18 @@ async function step(
 async function settle(ctx: RelayContext, relayer: Relayer, tx: RelayedTransaction, receipt: TransactionReceipt, hooks: Parameters<typeof monitorPass>[1]): Promise<void> {
   const mined = await ctx.client.getTransaction({ hash: receipt.transactionHash });
   const fee = receipt.gasUsed * receipt.effectiveGasPrice;
-  const account = relayerAccount(relayer.address);
+  const account = relayerAccount(tx.from);
   const reverted = receipt.status !== 'success';
   const status = tx.noopReason === 'expired' ? 'expired' : tx.noopReason === 'cancelled' || reverted ? 'failed' : 'confirmed';
   const reason = tx.noopReason === 'cancelled' ? 'cancelled' : tx.noopReason === 'expired' ? 'validUntil passed; a NOOP took the nonce' : reverted ? 'reverted' : null;
   const postings: PostingInput[] = [];
   if (fee > 0n) postings.push({ source: account, destination: chart.fees(relayChain.chain), asset: relayChain.feeAsset.code, amount: fee });
   // Value leaves only when the call succeeded (a revert returns it) and not to ourselves (a NOOP).
-  if (!reverted && mined.value > 0n && mined.to?.toLowerCase() !== relayer.address.toLowerCase()) postings.push({ source: account, destination: chart.world(relayChain.chain), asset: relayChain.nativeAsset.code, amount: mined.value });
+  // A rotation's drain stays ours: it moves to the successor key's account.
+  if (!reverted && mined.value > 0n && mined.to && mined.to.toLowerCase() !== tx.from.toLowerCase()) {
+    const destination = tx.origin === 'rotation' ? relayerAccount(getAddress(mined.to)) : chart.world(relayChain.chain);
+    postings.push({ source: account, destination, asset: relayChain.nativeAsset.code, amount: mined.value });
+  }
   const settled = await ctx.writer.transaction(async (t) => {
     const { rows } = await t.client.query<{ status: string }>('SELECT status FROM relayer_transactions WHERE id = $1 FOR UPDATE', [tx.id]);
     if (rows[0]?.status !== 'mined') return false;

@@ -29,6 +29,9 @@ const relayErrorCodes = [
   'nonce_used',
   'transaction_final',
   'no_relayer',
+  'relayer_not_found',
+  'rotation_in_progress',
+  'refill_in_flight',
 ] as const;
 
 /** Why the relayer refused a request. The codes are part of the Defender-compatible API: `api/error-codes.ts` gives each its status. */

@@ -4,6 +4,7 @@ import { createPublicClient, getAddress, http, type PublicClient } from 'viem';
 import { Alerts, type Config, type Logger, type Pool } from '../infra/index.ts';
 import type { LedgerWriter } from '../ledger/index.ts';
 import type { Keystore } from '../signer/index.ts';
+import { webhookSecrets, type WebhookRootSource } from '../wallets/index.ts';
 import type { ForwarderContext } from './forwarder.ts';
 import { FeeOracle } from './pricing.ts';
 import { alertSecret, type RefillContext } from './refills.ts';
@@ -17,7 +18,7 @@ export interface RelayServices {
   refills: RefillContext;
 }
 
-export function relayServices(options: { config: Config; pool: Pool; writer: LedgerWriter; logger: Logger; keystore: Keystore; webhookRoot: Buffer }): RelayServices | null {
+export function relayServices(options: { config: Config; pool: Pool; writer: LedgerWriter; logger: Logger; keystore: Keystore; webhookRoots: WebhookRootSource }): RelayServices | null {
   const { config, pool, writer, logger } = options;
   if (!config.EVM_RPC_URL) return null;
   const client = createPublicClient({ transport: http(config.EVM_RPC_URL, { retryCount: 2, timeout: 10_000 }) }) as PublicClient;
@@ -46,7 +47,7 @@ export function relayServices(options: { config: Config; pool: Pool; writer: Led
       keys,
       treasuryKeyName: config.TREASURY_HOT_KEY,
       treasuryLowBelow: BigInt(config.TREASURY_LOW_BELOW_WEI),
-      alerts: new Alerts({ db: pool, logger, ...(config.ALERT_WEBHOOK_URL ? { webhook: { url: config.ALERT_WEBHOOK_URL, secret: alertSecret(options.webhookRoot) } } : {}) }),
+      alerts: new Alerts({ db: pool, logger, ...(config.ALERT_WEBHOOK_URL ? { webhook: { url: config.ALERT_WEBHOOK_URL, secrets: () => webhookSecrets(options.webhookRoots, alertSecret) } } : {}) }),
     },
   };
 }

@@ -34,11 +34,14 @@ export const relayNow = (ctx: Pick<RelayContext, 'now'>): number => ctx.now?.() 
 
 export const openStatuses = ['pending', 'sent', 'submitted', 'inmempool', 'mined'] as const;
 export type RelayStatus = (typeof openStatuses)[number] | 'confirmed' | 'failed' | 'expired';
-export type Origin = 'defender' | 'relay' | 'forwarder';
+/** 'rotation': the transfer that drains a rotated-out key into its successor (key-rotation.ts). */
+export type Origin = 'defender' | 'relay' | 'forwarder' | 'rotation';
 
 export interface RelayedTransaction {
   id: string;
   relayerId: string;
+  /** The key (EOA) that signed it; nonces count per key, and a rotated relayer has had several. */
+  from: Address;
   nonce: bigint;
   origin: Origin;
   to: Address | null;
@@ -72,6 +75,7 @@ export interface RelayedTransaction {
 interface Row {
   id: string;
   relayer_id: string;
+  from_address: string;
   nonce: string;
   origin: Origin;
   to_address: string | null;
@@ -105,6 +109,7 @@ interface Row {
 export const fromRow = (r: Row): RelayedTransaction => ({
   id: r.id,
   relayerId: r.relayer_id,
+  from: getAddress(r.from_address),
   nonce: BigInt(r.nonce),
   origin: r.origin,
   to: r.to_address ? getAddress(r.to_address) : null,
@@ -156,9 +161,9 @@ export const payloadSchema = z.object({
 export type Payload = z.infer<typeof payloadSchema>;
 
 const blockGasLimit = 30_000_000n;
-const defaultValidityMs = 8 * 3_600_000;
+export const defaultValidityMs = 8 * 3_600_000;
 
-interface Intent {
+export interface Intent {
   to: Address | null;
   value: bigint;
   data: Hex;
@@ -236,14 +241,14 @@ async function intentOf(ctx: RelayContext, relayer: Relayer, p: Payload, default
 
 const worstCost = (i: { gasLimit: bigint; value: bigint; fees: Fees }) => i.gasLimit * i.fees.maxFeePerGas + i.value;
 
-/** What the relayer can still commit: its ledger balance minus every open transaction's worst case (one snapshot). */
-async function spendable(client: Queryable, relayer: Relayer, excludeId: string | null): Promise<bigint> {
+/** What a key of the relayer can still commit: its ledger balance minus every open transaction's worst case (one snapshot). */
+async function spendable(client: Queryable, relayer: Relayer, from: Address, excludeId: string | null): Promise<bigint> {
   const { rows } = await client.query<{ balance: string; pending: string }>(
     `SELECT coalesce((SELECT b.balance FROM balances b JOIN accounts a ON a.id = b.account_id JOIN assets s ON s.id = b.asset_id
                        WHERE a.path = $1 AND s.code = $5), 0)::text AS balance,
             coalesce((SELECT sum(gas_limit::numeric * max_fee_per_gas + value) FROM relayer_transactions
-                       WHERE relayer_id = $2 AND status = ANY($3::text[]) AND id IS DISTINCT FROM $4::uuid), 0)::text AS pending`,
-    [relayerAccount(relayer.address), relayer.id, openStatuses, excludeId, relayChain.nativeAsset.code],
+                       WHERE relayer_id = $2 AND from_address = $6 AND status = ANY($3::text[]) AND id IS DISTINCT FROM $4::uuid), 0)::text AS pending`,
+    [relayerAccount(from), relayer.id, openStatuses, excludeId, relayChain.nativeAsset.code, from],
   );
   const { balance, pending } = firstRow(rows, `the spendable balance of relayer ${relayer.id}`);
   return BigInt(balance) - BigInt(pending);
@@ -256,10 +261,24 @@ function unsigned(relayer: Relayer, nonce: bigint, intent: Intent): TransactionS
     : { ...common, type: 'eip1559', maxFeePerGas: intent.fees.maxFeePerGas, maxPriorityFeePerGas: intent.fees.maxPriorityFeePerGas };
 }
 
-async function lockRelayer(client: PoolClient, relayer: Relayer): Promise<{ nextNonce: bigint; paused: boolean }> {
-  const { rows } = await client.query<{ next_nonce: string; paused: boolean }>('SELECT next_nonce, paused FROM relayers WHERE id = $1 FOR UPDATE', [relayer.id]);
+/**
+ * Locks the relayer's row: its nonce counter, and which key signs now. The key is read here,
+ * under the lock, not from the `relayer` a request started with: a rotation may have switched it.
+ */
+export async function lockRelayer(client: PoolClient, relayer: Pick<Relayer, 'id'>): Promise<{ nextNonce: bigint; paused: boolean; address: Address; keyName: string }> {
+  const { rows } = await client.query<{ next_nonce: string; paused: boolean; address: string; key_name: string }>('SELECT next_nonce, paused, address, key_name FROM relayers WHERE id = $1 FOR UPDATE', [relayer.id]);
   const row = firstRow(rows, `relayer ${relayer.id}`);
-  return { nextNonce: BigInt(row.next_nonce), paused: row.paused };
+  return { nextNonce: BigInt(row.next_nonce), paused: row.paused, address: getAddress(row.address), keyName: row.key_name };
+}
+
+/** The keystore name of a key the relayer signs or signed with (its current one, or a rotated-out one still draining). */
+async function keyNameOf(client: Queryable, relayerId: string, address: Address): Promise<string> {
+  const { rows } = await client.query<{ key_name: string }>(
+    'SELECT key_name FROM relayers WHERE id = $1 AND address = $2 UNION ALL SELECT key_name FROM relayer_keys WHERE relayer_id = $1 AND address = $2',
+    [relayerId, address],
+  );
+  if (!rows[0]) throw new Error(`relayer ${relayerId} has no key ${address}`);
+  return rows[0].key_name;
 }
 
 function checkPolicies(relayer: Relayer, intent: Intent, available: bigint): void {
@@ -289,30 +308,42 @@ export async function sendTransaction(ctx: RelayContext, relayer: Relayer, body:
   const earlier = await findRequest(ctx.pool, relayer, requestHash, options.idempotencyKey !== undefined, ctx.dedupeWindowSeconds);
   if (earlier) return { tx: earlier, replayed: true };
   const intent = await intentOf(ctx, relayer, payload, { speed: 'fast' });
-  const key = await ctx.keys.get(relayer.keyName);
   const result = await withTransaction(ctx.pool, async (client) => {
-    const { nextNonce, paused } = await lockRelayer(client, relayer);
+    const { nextNonce, paused, address: from, keyName } = await lockRelayer(client, relayer);
     // Under the lock: a concurrent copy of this request committed first.
     const again = await findRequest(client, relayer, requestHash, options.idempotencyKey !== undefined, ctx.dedupeWindowSeconds);
     if (again) return { tx: again, replayed: true };
     if (paused) throw new RelayError('relayer_paused', 'this relayer is paused');
-    checkPolicies(relayer, intent, await spendable(client, relayer, null));
-    const signed = signEvmTransactionWithKey(key, unsigned(relayer, nextNonce, intent));
-    const { rows } = await client.query<Row>(
-      `INSERT INTO relayer_transactions (id, relayer_id, nonce, request_hash, origin, to_address, value, data, gas_limit, tx_type, speed, fixed_pricing,
-                                         max_fee_per_gas, max_priority_fee_per_gas, valid_until, is_private, status, hash, raw_tx, hashes)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'sent', $17, $18, ARRAY[$17])
-       RETURNING *`,
-      [
-        randomUUID(), relayer.id, nextNonce.toString(), requestHash, options.origin, intent.to, intent.value.toString(), intent.data, intent.gasLimit.toString(),
-        intent.txType, intent.speed, intent.fixedPricing, intent.fees.maxFeePerGas.toString(), intent.fees.maxPriorityFeePerGas.toString(),
-        intent.validUntil, intent.isPrivate, signed.hash, signed.raw,
-      ],
-    );
+    checkPolicies(relayer, intent, await spendable(client, relayer, from, null));
+    // Opened once per process and cached: only a key's first use (after a rotation) waits for the keystore here.
+    const key = await ctx.keys.get(keyName);
+    const tx = await storeSigned(client, key, { relayer, from, nonce: nextNonce, requestHash, origin: options.origin, intent });
     await client.query('UPDATE relayers SET next_nonce = next_nonce + 1 WHERE id = $1', [relayer.id]);
-    return { tx: fromRow(firstRow(rows, 'the inserted relayer transaction')), replayed: false };
+    return { tx, replayed: false };
   });
   return result;
+}
+
+/** Signs a transaction at the nonce the caller took under the relayer's lock, and stores it `sent` (the monitor broadcasts what the caller does not). */
+export async function storeSigned(
+  client: PoolClient,
+  key: Parameters<typeof signEvmTransactionWithKey>[0],
+  t: { relayer: Relayer; from: Address; nonce: bigint; requestHash: Buffer; origin: Origin; intent: Intent },
+): Promise<RelayedTransaction> {
+  const { intent } = t;
+  const signed = signEvmTransactionWithKey(key, unsigned(t.relayer, t.nonce, intent));
+  const { rows } = await client.query<Row>(
+    `INSERT INTO relayer_transactions (id, relayer_id, from_address, nonce, request_hash, origin, to_address, value, data, gas_limit, tx_type, speed, fixed_pricing,
+                                       max_fee_per_gas, max_priority_fee_per_gas, valid_until, is_private, status, hash, raw_tx, hashes)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'sent', $18, $19, ARRAY[$18])
+     RETURNING *`,
+    [
+      randomUUID(), t.relayer.id, t.from, t.nonce.toString(), t.requestHash, t.origin, intent.to, intent.value.toString(), intent.data, intent.gasLimit.toString(),
+      intent.txType, intent.speed, intent.fixedPricing, intent.fees.maxFeePerGas.toString(), intent.fees.maxPriorityFeePerGas.toString(),
+      intent.validUntil, intent.isPrivate, signed.hash, signed.raw,
+    ],
+  );
+  return fromRow(rows[0]!);
 }
 
 async function findRequest(db: Queryable, relayer: Relayer, requestHash: Buffer, keyed: boolean, windowSeconds: number): Promise<RelayedTransaction | null> {
@@ -346,8 +377,13 @@ export async function getTransaction(db: Queryable, relayerId: string, id: strin
   return rows[0] ? fromRow(rows[0]) : null;
 }
 
+/** By nonce: the current key's transaction with it, else (after a rotation) a rotated-out key's. */
 export async function getTransactionByNonce(db: Queryable, relayerId: string, nonce: bigint): Promise<RelayedTransaction | null> {
-  const { rows } = await db.query<Row>('SELECT * FROM relayer_transactions WHERE relayer_id = $1 AND nonce = $2', [relayerId, nonce.toString()]);
+  const { rows } = await db.query<Row>(
+    `SELECT t.* FROM relayer_transactions t JOIN relayers r ON r.id = t.relayer_id WHERE t.relayer_id = $1 AND t.nonce = $2
+      ORDER BY t.from_address = r.address DESC, t.created_at DESC LIMIT 1`,
+    [relayerId, nonce.toString()],
+  );
   return rows[0] ? fromRow(rows[0]) : null;
 }
 
@@ -374,7 +410,6 @@ export interface Replacement {
  * balance must cover the new worst case. The transaction id stays; its hash changes.
  */
 export async function resign(ctx: RelayContext, relayer: Relayer, id: string, change: (current: RelayedTransaction) => Replacement): Promise<RelayedTransaction> {
-  const key = await ctx.keys.get(relayer.keyName);
   return withTransaction(ctx.pool, async (client) => {
     await lockRelayer(client, relayer);
     const { rows } = await client.query<Row>('SELECT * FROM relayer_transactions WHERE id = $1 FOR UPDATE', [id]);
@@ -388,7 +423,9 @@ export async function resign(ctx: RelayContext, relayer: Relayer, id: string, ch
       throw new RelayError('replacement_underpriced', `a replacement must pay at least 10 % more than ${current.maxFeePerGas} / ${current.maxPriorityFeePerGas} wei per gas (max / priority)`);
     }
     const intent: Intent = { ...next, txType: current.txType, isPrivate: current.isPrivate };
-    checkPolicies(relayer, intent, await spendable(client, relayer, current.id));
+    checkPolicies(relayer, intent, await spendable(client, relayer, current.from, current.id));
+    // The key that signed it first: a replacement keeps its sender and nonce, whichever key is current.
+    const key = await ctx.keys.get(await keyNameOf(client, relayer.id, current.from));
     const signed = signEvmTransactionWithKey(key, unsigned(relayer, current.nonce, intent));
     const { rows: updated } = await client.query<Row>(
       `UPDATE relayer_transactions SET to_address = $2, value = $3, data = $4, gas_limit = $5, speed = $6, fixed_pricing = $7, max_fee_per_gas = $8,
@@ -430,7 +467,7 @@ export async function replaceWithNoop(ctx: RelayContext, relayer: Relayer, id: s
     if (maxFeePerGas < maxPriorityFeePerGas) maxFeePerGas = maxPriorityFeePerGas;
     if (maxFeePerGas > relayer.gasPriceCap) throw new RelayError('at_gas_price_cap', `the NOOP for ${id} would need ${maxFeePerGas} wei per gas, above the relayer's cap`);
     const fees = now.txType === 'legacy' ? { maxFeePerGas, maxPriorityFeePerGas: maxFeePerGas } : { maxFeePerGas, maxPriorityFeePerGas };
-    return { to: relayer.address, value: 0n, data: '0x', gasLimit: 21_000n, speed: reason === 'cancelled' ? 'fastest' : now.speed, fixedPricing: now.fixedPricing, fees, validUntil: now.validUntil, noopReason: reason };
+    return { to: now.from, value: 0n, data: '0x', gasLimit: 21_000n, speed: reason === 'cancelled' ? 'fastest' : now.speed, fixedPricing: now.fixedPricing, fees, validUntil: now.validUntil, noopReason: reason };
   });
 }
 
@@ -442,7 +479,7 @@ export function defenderView(tx: RelayedTransaction, relayer: Relayer): Record<s
     transactionId: tx.id,
     hash: tx.minedHash ?? tx.hash,
     to: tx.to ?? undefined,
-    from: relayer.address,
+    from: tx.from,
     value: `0x${tx.value.toString(16)}`,
     data: tx.data,
     speed: tx.speed ?? undefined,
@@ -475,7 +512,7 @@ export async function relayerStatus(db: Queryable, relayer: Relayer): Promise<Re
        FROM relayers r WHERE r.id = $1`,
     [relayer.id, openStatuses],
   );
-  const { rows: last } = await db.query<Row>(`SELECT * FROM relayer_transactions WHERE relayer_id = $1 AND status = 'confirmed' ORDER BY nonce DESC LIMIT 1`, [relayer.id]);
+  const { rows: last } = await db.query<Row>(`SELECT * FROM relayer_transactions WHERE relayer_id = $1 AND status = 'confirmed' ORDER BY confirmed_at DESC, nonce DESC LIMIT 1`, [relayer.id]);
   const row = firstRow(rows, `the status of relayer ${relayer.id}`);
   const lastTx = last[0] ? fromRow(last[0]) : null;
   return {

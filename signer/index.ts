@@ -15,6 +15,7 @@ export {
 } from './derive.ts';
 export { ethereumAddress, bitcoinP2wpkhAddress, solanaAddress, compressSecp256k1, bitcoinHrp, type BitcoinNetwork } from './addresses.ts';
 export { Keystore, KeystoreError, keystoreHasKey, keystorePassphrase, defaultKdf, type KdfParams } from './keystore.ts';
+export { rekeyKeystore, type RekeyReport } from './rekey.ts';
 export { ChainSignaturesEmulator, emulatorRootNames } from './emulator.ts';
 export { EmulatorSigner, ChainSignaturesSigner, signCallArguments, type Signer, type KeyReference, type SignCall } from './signer.ts';
 export { parseSignResponse, toEthereumSignature, toBitcoinDer, toCompact, SignerError, type Signature } from './signature.ts';

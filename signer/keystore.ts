@@ -4,7 +4,7 @@
 // key, KDF parameters) is authenticated data, so editing any of it breaks decryption too.
 // Secrets never leave this module except into the signer backends, and errors never quote them.
 import { createHash, randomBytes } from 'node:crypto';
-import { access, link, mkdir, readFile, readdir, unlink, writeFile } from 'node:fs/promises';
+import { access, link, mkdir, open, readFile, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -29,6 +29,7 @@ export interface KdfParams {
 /** OWASP's Argon2id minimum (19 MiB, 2 passes), which costs well under a second here. */
 export const defaultKdf: KdfParams = { m: 19_456, t: 2, p: 1 };
 const namePattern = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const resealSuffix = '.reseal.tmp';
 
 interface KeyFile {
   version: 1;
@@ -111,6 +112,60 @@ export class Keystore {
     const path = this.path(name);
     const existing = await readFile(path).then(() => true, () => false);
     if (existing) throw new KeystoreError(`a key named ${name} already exists; keys are never overwritten`);
+    const { text, publicKey } = await this.seal(name, curve, secretScalar);
+    await mkdir(this.directory, { recursive: true, mode: 0o700 });
+    // Write, then link into place: a crash never leaves half a key file behind, and link (unlike
+    // rename) fails if the name exists, so two processes creating the same key at once (api and
+    // workers on a fresh volume) cannot both win, one silently replacing the other's key.
+    const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(temporary, text, { mode: 0o600, flag: 'wx' });
+    try {
+      await link(temporary, path);
+    } catch (error) {
+      if (error instanceof Error && 'code' in error && error.code === 'EEXIST') throw new KeystoreError(`a key named ${name} already exists; keys are never overwritten`);
+      throw error;
+    } finally {
+      await unlink(temporary);
+    }
+    return { name, curve, publicKey };
+  }
+
+  /**
+   * Seals an opened key again under this keystore's passphrase, replacing its file in one
+   * rename (the passphrase rotation, `rekeyKeystore`): the file holds the old sealing or the new
+   * one, never a mix, whenever the process stops. The temporary file has a fixed name, so an
+   * interrupted run's leftover is found and removed by the next.
+   */
+  async reseal(stored: StoredKey): Promise<void> {
+    const path = this.path(stored.name);
+    const { text } = await this.seal(stored.name, stored.curve, stored.secretScalar);
+    const temporary = `${path}${resealSuffix}`;
+    await rm(temporary, { force: true });
+    const handle = await open(temporary, 'wx', 0o600);
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, path);
+    // The rename itself is durable only once the directory is.
+    const directory = await open(this.directory, 'r');
+    try {
+      await directory.sync();
+    } finally {
+      await directory.close();
+    }
+  }
+
+  /** Leftovers of an interrupted `reseal` (never a key file: those end in .key.json). */
+  async removeResealLeftovers(): Promise<number> {
+    const names = (await readdir(this.directory).catch(() => [] as string[])).filter((n) => n.endsWith(`.key.json${resealSuffix}`));
+    for (const name of names) await rm(join(this.directory, name), { force: true });
+    return names.length;
+  }
+
+  private async seal(name: string, curve: Curve, secretScalar: bigint): Promise<{ text: string; publicKey: Uint8Array }> {
     const publicKey = publicKeyOf(curve, secretScalar);
     const salt = randomBytes(16);
     const nonce = randomBytes(24);
@@ -121,21 +176,7 @@ export class Keystore {
     plaintext.fill(0);
     key.fill(0);
     const file: KeyFile = { ...fields, cipher: { name: 'xchacha20-poly1305', nonce: nonce.toString('hex') }, ciphertext: Buffer.from(ciphertext).toString('hex') };
-    await mkdir(this.directory, { recursive: true, mode: 0o700 });
-    // Write, then link into place: a crash never leaves half a key file behind, and link (unlike
-    // rename) fails if the name exists, so two processes creating the same key at once (api and
-    // workers on a fresh volume) cannot both win, one silently replacing the other's key.
-    const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(temporary, JSON.stringify(file, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
-    try {
-      await link(temporary, path);
-    } catch (error) {
-      if (error instanceof Error && 'code' in error && error.code === 'EEXIST') throw new KeystoreError(`a key named ${name} already exists; keys are never overwritten`);
-      throw error;
-    } finally {
-      await unlink(temporary);
-    }
-    return { name, curve, publicKey };
+    return { text: JSON.stringify(file, null, 2) + '\n', publicKey };
   }
 
   async load(name: string): Promise<StoredKey> {

@@ -46,6 +46,16 @@ export {
   type DecisionOutcome,
 } from './spends.ts';
 export { executeSpend, type ExecuteContext, type ExecuteOutcome } from './execute.ts';
-export { deliverSpendWebhook, loadWebhookRoot, signWebhook, type WebhookContext } from './webhooks.ts';
+export { deliverSpendWebhook, signWebhook, webhookSecrets, type WebhookContext } from './webhooks.ts';
+export {
+  loadWebhookRoot,
+  webhookRootFile,
+  fixedWebhookRoot,
+  webhookRootSource,
+  rotateWebhookRoot,
+  webhookRootFingerprint,
+  type WebhookRoots,
+  type WebhookRootSource,
+} from './webhook-roots.ts';
 export { spendView } from './views.ts';
 export { listSpendsAwaitingApproval } from './spends.ts';

@@ -23,6 +23,7 @@ const walletErrorCodes = [
   'invalid_wallet_id',
   'unknown_asset',
   'user_not_found',
+  'webhook_root_overlapping',
 ] as const;
 
 /** Why a wallet or spend request was refused; `api/error-codes.ts` gives each code its status. */

@@ -28,14 +28,14 @@ export async function createSession(db: Queryable, apiKeyId: string, lifetimeSec
   return id;
 }
 
-/** The key behind a live session, or null (unknown, expired, or its key revoked). */
+/** The key behind a live session, or null (unknown, expired, or its key revoked or past its rotation overlap). */
 export async function findSession(db: Queryable, id: string): Promise<ApiKeyIdentity | null> {
   if (!sessionIdPattern.test(id)) return null;
   // The key's row is read at every request so that a revoked key ends its sessions at once.
   const { rows } = await db.query<{ id: string; role: Role; name: string | null; user_id: string | null; wallet_id: string | null }>(
     `SELECT k.id, k.role, k.name, k.user_id, k.wallet_id
        FROM web_sessions s JOIN api_keys k ON k.id = s.api_key_id
-      WHERE s.id_hash = $1 AND s.expires_at > now() AND k.revoked_at IS NULL`,
+      WHERE s.id_hash = $1 AND s.expires_at > now() AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())`,
     [hashId(id)],
   );
   const row = rows[0];

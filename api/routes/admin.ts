@@ -1,6 +1,10 @@
 // /v1/admin: operators' view of the moving parts. Indexers: cursor, chain head, lag, stop reason.
 import { Hono } from 'hono';
-import type { z } from 'zod';
+import { z } from 'zod';
+import { listRotations, rotationKinds, rotationPageMax, rotationView } from '../../rotations/index.ts';
+import { pathParam } from '../params.ts';
+import { rotateKeyAnswer } from '../rotation.ts';
+import { parseWith } from './ledger.ts';
 import { listIndexerStatus, type IndexerStatus } from '../../indexers/index.ts';
 import { listRefillTargets, refilledToday, refillHistory, relayChain, targetBalance, treasuryHotAccount, treasuryNotConfigured, type RefillContext } from '../../relayer/index.ts';
 import { getBalances } from '../../ledger/index.ts';
@@ -25,8 +29,24 @@ export const indexerJson = (s: IndexerStatus): z.input<typeof responses.indexer>
   updatedAt: s.updatedAt.toISOString(),
 });
 
+export const rotationsQuery = z.strictObject({
+  kind: z.enum(rotationKinds).optional(),
+  subject: z.string().min(1).max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(rotationPageMax).default(100),
+  /** The `nextCursor` of the previous page (an event id). */
+  cursor: z.string().regex(/^[0-9]{1,19}$/).optional(),
+});
+
 export function adminRoutes(deps: ApiDependencies): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  // Any API key, agent keys included: the new key is in the answer, once; the old one overlaps.
+  app.post('/keys/:id/rotate', requireRole('operator'), (c) => rotateKeyAnswer(c, deps, pathParam(c, 'id', 'apiKey')));
+  // The rotation audit log, every kind of key, newest first.
+  app.get('/rotations', requireRole('operator', 'auditor'), async (c) => {
+    const query = parseWith(rotationsQuery, c.req.query());
+    const events = await listRotations(deps.pool, { limit: query.limit, ...(query.kind ? { kind: query.kind } : {}), ...(query.subject ? { subject: query.subject } : {}), ...(query.cursor ? { before: query.cursor } : {}) });
+    return c.json({ data: events.map(rotationView), nextCursor: events.length === query.limit ? events.at(-1)!.id : null } satisfies z.input<typeof responses.rotationsPage>);
+  });
   app.get('/indexers', requireRole('operator', 'auditor'), async (c) => c.json({ indexers: (await listIndexerStatus(deps.pool)).map(indexerJson) } satisfies z.input<typeof responses.indexers>));
   // Refills: every target with its balance now, thresholds, what was sent today, and the history.
   app.get('/refills', requireRole('operator', 'auditor'), async (c) => {

@@ -24,6 +24,7 @@ import {
   unfreezeWallet,
   walletBudgets,
   webhookSecret,
+  webhookRootSource,
   type Spend,
   type StoredPolicy,
   type Wallet,
@@ -32,6 +33,7 @@ import type { ApiDependencies, AppEnv } from '../context.ts';
 import { ApiError, readJsonBody, readOptionalJsonBody } from '../problem.ts';
 import { pathParam } from '../params.ts';
 import { parseWith } from './ledger.ts';
+import { rotateKeyAnswer } from '../rotation.ts';
 import type * as responses from '../responses.ts';
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address of 20 bytes');
@@ -134,7 +136,8 @@ export function walletRoutes(deps: ApiDependencies): Hono<AppEnv> {
     const settings = requireWalletKeys(deps);
     const body = parseWith(createWalletBody, await readJsonBody(c.req));
     const wallet = await createWallet(deps.pool, settings.keys, { id: body.id, ownerUserId: body.ownerUserId, ...(body.webhookUrl ? { webhookUrl: body.webhookUrl } : {}), actor: actorOf(c) });
-    return c.json({ ...(await walletView(deps, wallet)), webhookSecret: webhookSecret(settings.webhookRoot, wallet.id) } satisfies z.input<typeof responses.newWallet>, 201);
+    const roots = await webhookRootSource(settings.webhookRoot).read(deps.now?.());
+    return c.json({ ...(await walletView(deps, wallet)), webhookSecret: webhookSecret(roots.current, wallet.id) } satisfies z.input<typeof responses.newWallet>, 201);
   });
 
   app.get('/:id', async (c) => {
@@ -181,7 +184,24 @@ export function walletRoutes(deps: ApiDependencies): Hono<AppEnv> {
     assertAccess(c, wallet, 'govern');
     const body = parseWith(z.strictObject({ url: webhookUrl.nullable() }), await readJsonBody(c.req));
     await setWebhookUrl(deps.pool, wallet.id, body.url, actorOf(c));
-    return c.json({ walletId: wallet.id, webhookUrl: body.url, webhookSecret: webhookSecret(settings.webhookRoot, wallet.id) } satisfies z.input<typeof responses.webhook>);
+    const roots = await webhookRootSource(settings.webhookRoot).read(deps.now?.());
+    return c.json({
+      walletId: wallet.id,
+      webhookUrl: body.url,
+      webhookSecret: webhookSecret(roots.current, wallet.id),
+      previousWebhookSecret: roots.previous ? webhookSecret(roots.previous.root, wallet.id) : null,
+      previousSecretValidUntil: roots.previous?.validUntil.toISOString() ?? null,
+    } satisfies z.input<typeof responses.webhook>);
+  });
+
+  // An agent rotates its own key; the owner or an operator names one of the wallet's agent keys.
+  app.post('/:id/keys/:keyId/rotate', async (c) => {
+    const wallet = await requireWallet(deps.pool, pathParam(c, 'id', 'wallet'));
+    const keyId = pathParam(c, 'keyId', 'apiKey');
+    const identity = c.get('identity');
+    // 'spend' is the access that means "this wallet's agent".
+    assertAccess(c, wallet, identity.role === 'agent' && identity.id === keyId ? 'spend' : 'govern');
+    return rotateKeyAnswer(c, deps, keyId, { walletId: wallet.id });
   });
 
   app.get('/:id/events', async (c) => {

@@ -7,7 +7,10 @@ import { SignerError, toEthereumSignature, type KeyReference, type OperationalKe
 
 export function sealEvmTransaction(tx: TransactionSerializable, signature: Signature): { raw: Hex; hash: Hex } {
   if (signature.curve !== 'secp256k1') throw new SignerError('the signer returned a non-ECDSA signature for an EVM transaction');
-  const raw = serializeTransaction(tx, toEthereumSignature(signature));
+  const { r, s, yParity } = toEthereumSignature(signature);
+  // Typed transactions read yParity; a legacy one reads v (27/28, which viem turns into EIP-155's
+  // chainId·2+35+yParity) and without it fails to serialize at all.
+  const raw = serializeTransaction(tx, { r, s, yParity, v: BigInt(27 + yParity) });
   return { raw, hash: keccak256(raw) };
 }
 

@@ -14,6 +14,9 @@ import { start } from './start.ts';
 import { refillsCommand, relayersCommand, treasuryCommand } from './relayers.ts';
 import { signerCommand } from './signer.ts';
 import { verify } from './verify.ts';
+import { rotationsCommand } from './rotations.ts';
+import { keystoreCommand } from './keystore.ts';
+import { webhooksCommand } from './webhooks.ts';
 import { usersCommand } from './users.ts';
 
 export class UsageError extends Error {
@@ -73,10 +76,38 @@ export const commands: Record<string, CommandEntry> = {
     usage: `  keys create --role <role> [--name <n>] [--user <id>] [--json]
                                         create an API key (roles: user, agent, auditor, operator,
                                         sponsor; a user key is scoped to --user); printed once
+  keys rotate <id> [--overlap <duration>] [--json]
+                                        a new key with the same role and scope, printed once; the
+                                        old one keeps working for the overlap (default 24h; 0, 90s,
+                                        15m, 7d …), then is refused. Agent keys too. Audited
   keys revoke <id>                      revoke an API key
   keys create-signing-key --name <n> --curve secp256k1|ed25519
                                         a new operational key in the encrypted keystore; prints only
                                         its public key and address
+`,
+  },
+  keystore: {
+    run: keystoreCommand,
+    usage: `  keystore rekey --new-passphrase-file <path> [--json]
+                                        re-encrypt every keystore key under a new passphrase, each
+                                        file replaced atomically; run it again after an interruption
+                                        and it finishes. Audited
+`,
+  },
+  webhooks: {
+    run: webhooksCommand,
+    usage: `  webhooks rotate-root [--overlap <duration>] [--json]
+                                        a new webhook root; every webhook is signed with the old and
+                                        the new secrets (two v1 in Coffer-Signature) for the overlap
+                                        (default 24h), so receivers can switch. Audited
+`,
+  },
+  rotations: {
+    run: rotationsCommand,
+    usage: `  rotations [--kind <kind>] [--subject <s>] [--limit N] [--json]
+                                        the audit log of key rotations, newest first (kinds: api_key,
+                                        agent_key, keystore_passphrase, webhook_root, relayer_key,
+                                        treasury_hot_key)
 `,
   },
   users: {
@@ -134,6 +165,10 @@ export const commands: Record<string, CommandEntry> = {
                                         (printed once) for the Defender-compatible API, and a
                                         refill target for its EOA
   relayers list [--json]                relayers and their addresses
+  relayers rotate-key <id> [--json]     a new signing key for the relayer (its id and credentials
+                                        stay): funded by the refill job, then it signs; the old key
+                                        finishes what it has in flight, its balance moves to the new
+                                        key (booked), and it is retired. Audited
 `,
   },
   treasury: {

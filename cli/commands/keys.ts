@@ -1,4 +1,5 @@
-import { createApiKey, revokeApiKey, roles, type Role } from '../../access/index.ts';
+import { createApiKey, revokeApiKey, roles, rotateApiKey, type Role } from '../../access/index.ts';
+import { parseOverlapSeconds, RotationError } from '../../rotations/index.ts';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { loadConfig } from '../../infra/index.ts';
 import { ethereumAddress, Keystore, keystorePassphrase, solanaAddress } from '../../signer/index.ts';
@@ -7,7 +8,7 @@ import { getWallet } from '../../wallets/index.ts';
 import { parse, printJson, UsageError, withDatabase } from './index.ts';
 
 export async function keys(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { role: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' }, curve: { type: 'string' }, user: { type: 'string' }, wallet: { type: 'string' } });
+  const { values, positionals } = parse(args, { role: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' }, curve: { type: 'string' }, user: { type: 'string' }, wallet: { type: 'string' }, overlap: { type: 'string' } });
   const [action, id] = positionals;
   if (action === 'create-signing-key') return createSigningKey(values.name, values.curve);
   return withDatabase(1, async (pool) => {
@@ -29,12 +30,25 @@ export async function keys(args: string[]): Promise<number> {
       process.stderr.write(`created ${created.role} key ${created.id}; it is shown only once\n`);
       return 0;
     }
+    if (action === 'rotate' && id) {
+      let overlapSeconds: number;
+      try {
+        overlapSeconds = parseOverlapSeconds(values.overlap);
+      } catch (error) {
+        throw error instanceof RotationError ? new UsageError(`--overlap: ${error.message}`) : error;
+      }
+      const rotated = await rotateApiKey(pool, id, { overlapSeconds, actor: 'cli' });
+      if (values.json) printJson({ id: rotated.id, role: rotated.role, key: rotated.key, replaces: rotated.replaces, oldExpiresAt: rotated.oldExpiresAt.toISOString() });
+      else process.stdout.write(`${rotated.key}\n`);
+      process.stderr.write(`rotated ${rotated.replaces} to ${rotated.id} (shown only once); ${rotated.replaces} is refused from ${rotated.oldExpiresAt.toISOString()}\n`);
+      return 0;
+    }
     if (action === 'revoke' && id) {
       const revoked = await revokeApiKey(pool, id);
       process.stderr.write(revoked ? `revoked ${id}\n` : `no active key ${id}\n`);
       return revoked ? 0 : 1;
     }
-    throw new UsageError('keys takes "create --role <role> [--user <id>] [--wallet <id>]", "revoke <id>" or "create-signing-key --name <n> --curve secp256k1|ed25519"');
+    throw new UsageError('keys takes "create --role <role> [--user <id>] [--wallet <id>]", "rotate <id> [--overlap 24h]", "revoke <id>" or "create-signing-key --name <n> --curve secp256k1|ed25519"');
   });
 }
 

@@ -2,11 +2,12 @@
 // balances the refill job keeps. Keys are created in the keystore; secrets are printed once.
 import { createPublicClient, getAddress, http, type Hex, type PublicClient } from 'viem';
 import { createLogger, loadConfig, type Config } from '../../infra/index.ts';
-import { createRelayer, listRefillTargets, listRelayers, OperationalKeys, recordTreasuryFunding, refillPass, RelayError, relayChain, setRefillTarget, treasuryHotAccount, treasuryNotConfigured } from '../../relayer/index.ts';
+import { createRelayer, startRelayerKeyRotation, listRefillTargets, listRelayers, OperationalKeys, recordTreasuryFunding, refillPass, RelayError, relayChain, setRefillTarget, treasuryHotAccount, treasuryNotConfigured } from '../../relayer/index.ts';
 import { getBalances, LedgerWriter } from '../../ledger/index.ts';
 import { keystoreHasKey } from '../../signer/index.ts';
 import { recordChainFunding } from './funding.ts';
 import { operationalKeystore } from './keystore.ts';
+import { RotationError } from '../../rotations/index.ts';
 import { parse, printJson, UsageError, withDatabase } from './index.ts';
 
 const wei = (value: string | undefined, flag: string, fallback: string): bigint => {
@@ -72,7 +73,20 @@ export async function relayersCommand(args: string[]): Promise<number> {
       else for (const r of relayers) process.stdout.write(`${r.relayerId}  ${r.address}  chain ${r.chainId}${r.paused ? '  paused' : ''}  ${r.name}\n`);
       return 0;
     }
-    throw new UsageError('relayers takes "create --chain ethereum [--name N] [--fund-below W --fund-to W --daily-cap W] [--json]" or "list [--json]"');
+    if (positionals[0] === 'rotate-key' && positionals[1]) {
+      const { keystore } = await keys(config);
+      try {
+        const started = await startRelayerKeyRotation(pool, keystore, positionals[1], { actor: 'cli' });
+        if (values.json) printJson(started);
+        else process.stdout.write(`relayer ${started.relayerId}: new key ${started.newAddress} (old ${started.oldAddress})\n`);
+        process.stderr.write('the refill job funds the new key; the monitor then switches to it, drains the old key into it and retires it (coffer rotations --kind relayer_key)\n');
+        return 0;
+      } catch (error) {
+        if (error instanceof RelayError) throw new RotationError('rotation_refused', error.message);
+        throw error;
+      }
+    }
+    throw new UsageError('relayers takes "create --chain ethereum [--name N] [--fund-below W --fund-to W --daily-cap W] [--json]", "list [--json]" or "rotate-key <id> [--json]"');
   });
 }
 

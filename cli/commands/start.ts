@@ -13,7 +13,7 @@ import { nearSignCostBooks, nearSigningFunding } from '../../sweeps/index.ts';
 import { relayServices } from '../../relayer/index.ts';
 import { sponsorService } from '../../sponsor/index.ts';
 import { developmentPassphrase, operationalKeystore } from './keystore.ts';
-import { loadWebhookRoot } from '../../wallets/index.ts';
+import { webhookRootFile } from '../../wallets/index.ts';
 import { KeyMaterial } from '../../remote-signer/index.ts';
 import { LedgerWriter, ProjectionFollower } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
@@ -79,9 +79,9 @@ export async function start(args: string[]): Promise<number> {
     redis.on('ready', () => redisOutage.recovered());
     await redis.connect().catch((error: unknown) => redisOutage.failed(error));
     const queues = openConfiguredQueues(config);
-    const webhookRoot = await loadWebhookRoot(config.WEBHOOK_ROOT_FILE);
+    const webhookRoots = webhookRootFile(config.WEBHOOK_ROOT_FILE);
     const { keystore } = await operationalKeystore(config, logger);
-    const relay = keystore ? relayServices({ config, pool, writer, logger, keystore, webhookRoot }) : null;
+    const relay = keystore ? relayServices({ config, pool, writer, logger, keystore, webhookRoots }) : null;
     // Ledger reads (auditors) go to the replica when there is one; every write stays on `pool`.
     const readPool = config.DATABASE_READ_URL ? createPool({ connectionString: config.DATABASE_READ_URL, max: 10, applicationName: 'coffer-reads' }) : undefined;
     if (readPool) stops.push(() => readPool.end());
@@ -107,7 +107,7 @@ export async function start(args: string[]): Promise<number> {
         derivation,
         wallets: {
           keys: { nearNetwork: derivation.nearNetwork, secp256k1Root: derivation.roots.secp256k1, predecessor: config.COFFER_NEAR_ACCOUNT },
-          webhookRoot,
+          webhookRoot: webhookRoots,
         },
         queues: Object.values(queues),
         remoteSigner,
