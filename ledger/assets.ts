@@ -1,6 +1,6 @@
 // Registering assets. An asset's scale is fixed forever (the table is append-only), so an
 // amount in minor units means the same thing for the life of the ledger.
-import type { Queryable } from '../infra/index.ts';
+import { run, runFirst, sqlBuilder, type Queryable } from '../infra/index.ts';
 import { LedgerInputError } from './errors.ts';
 
 export interface Asset {
@@ -29,4 +29,9 @@ export async function registerAsset(db: Queryable, asset: Asset): Promise<Asset>
     throw new LedgerInputError('asset_conflict', `asset ${asset.code} is already registered differently`, 'code');
   }
   return stored;
+}
+
+/** The registered asset `code`, or undefined. */
+export async function getAsset(db: Queryable, code: string): Promise<Asset | undefined> {
+  return runFirst(db, sqlBuilder.selectFrom('assets').select(['code', 'scale', 'chain', 'contract']).where('code', '=', code));
 }
