@@ -19,6 +19,7 @@ export {
 } from './catalogue.ts';
 export { getEntry, getEntryByIdempotencyKey, listEntries, journalHead, knownIdempotencyKeys, isReversed, type EntryFilter } from './journal.ts';
 export { getBalances, getTrialBalance, accountBalance, accountBalances, type AccountBalance, type AsOf, type TrialBalanceLine } from './balances.ts';
+export { depositsAbove } from './deposit-view.ts';
 export { getStatement, type Statement, type StatementLine } from './statement.ts';
 export { registerAsset, listAssets, getAsset, type Asset } from './assets.ts';
 export { setFloorRule, listFloorRules, type FloorRule } from './floors.ts';
