@@ -12,9 +12,11 @@ import {
   type Compilable,
   type InferResult,
   type RawBuilder,
+  sql,
 } from 'kysely';
-export { sql } from 'kysely';
-import type { Queryable } from './db.ts';
+
+export { sql };
+import type { Pool, PoolClient, Queryable } from './db.ts';
 import type { Database } from './schema.ts';
 
 /** The query builder for coffer's schema. It cannot execute anything itself; pass its queries to `run`. */
@@ -61,4 +63,19 @@ export async function runOne<Q extends Query>(target: Queryable, query: Q): Prom
 /** How many rows a statement without RETURNING touched (UPDATE, DELETE, INSERT … ON CONFLICT DO NOTHING). */
 export async function runCount(target: Queryable, query: Query): Promise<number> {
   return (await execute(target, query)).rowCount ?? 0;
+}
+
+/**
+ * Runs `work` on a connection holding the session advisory lock named `key` (waiting for it),
+ * so that work on one thing (an address's nonce, a chain's coins) is serialized across workers.
+ */
+export async function withAdvisoryLock<T>(pool: Pool, key: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await run(client, sql`SELECT pg_advisory_lock(hashtext(${key}))`);
+    return await work(client);
+  } finally {
+    await run(client, sql`SELECT pg_advisory_unlock_all()`).catch(() => undefined);
+    client.release();
+  }
 }

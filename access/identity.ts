@@ -1,0 +1,13 @@
+// Who a key is, by its public id, for rooms that hold a key id rather than the key: the pages'
+// sessions (web/) read it at every request, so a revoked key ends its sessions at once.
+import { runFirst, sqlBuilder, type Queryable } from '../infra/index.ts';
+import { roles, type ApiKeyIdentity, type Role } from './keys.ts';
+
+const isRole = (role: string): role is Role => (roles as readonly string[]).includes(role);
+
+/** The identity of key `id` while it is not revoked; null for an unknown or revoked key. */
+export async function liveApiKey(db: Queryable, id: string): Promise<ApiKeyIdentity | null> {
+  const row = await runFirst(db, sqlBuilder.selectFrom('api_keys').select(['id', 'role', 'name', 'user_id', 'wallet_id']).where('id', '=', id).where('revoked_at', 'is', null));
+  if (!row || !isRole(row.role)) return null;
+  return { id: row.id, role: row.role, name: row.name, userId: row.user_id, walletId: row.wallet_id };
+}
