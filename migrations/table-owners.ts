@@ -6,7 +6,7 @@
 // `INTO t`, `UPDATE t`) and in kysely calls (`selectFrom('t')`, `insertInto('t')`, …). It reads
 // string and template literals only, so prose in comments never counts.
 import ts from 'typescript';
-import type { Database } from '../infra/schema.ts';
+import type { Database } from '../infra/index.ts';
 
 export type TableName = keyof Database;
 
