@@ -81,6 +81,7 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   app.get('/ready', async (c) => {
     const checks: Record<string, string> = {};
     await deps.pool.query('SELECT 1').then(() => (checks.postgres = 'ok'), (error: Error) => (checks.postgres = error.message));
+    if (deps.readPool) await deps.readPool.query('SELECT 1').then(() => (checks.replica = 'ok'), (error: Error) => (checks.replica = error.message));
     if (deps.redis) {
       const redis = deps.redis;
       // ioredis answers a command during an outage with its retry-limit text; the outage log knows the cause.

@@ -1,7 +1,6 @@
 // What every route can reach: the domain, never raw connections to build SQL with.
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import type { Logger, Pool } from '../infra/index.ts';
+import type { Logger, Pool, RedisClient } from '../infra/index.ts';
 import type { LedgerWriter } from '../ledger/index.ts';
 import type { DerivationSettings } from '../users/index.ts';
 import type { Keystore } from '../signer/index.ts';
@@ -11,10 +10,14 @@ import type { ForwarderContext, RefillContext, RelayContext, Relayer, TokenSetti
 
 export interface ApiDependencies {
   pool: Pool;
+  /** A streaming read replica (DATABASE_READ_URL) for the ledger's read-only routes; without it they read `pool`. */
+  readPool?: Pool;
+  /** How long a replica read waits for a sequence the client asked for before 503 replica_behind (default 2 s). */
+  replicaWaitMs?: number;
   writer: LedgerWriter;
   logger: Logger;
   /** Rate limits and readiness; without it, rate limiting is off. */
-  redis?: Redis;
+  redis?: RedisClient;
   redisKeyPrefix?: string;
   /** The cause of the current Redis outage (null while reachable), for /ready. */
   redisHealth?: { problem(): string | null };

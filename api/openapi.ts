@@ -1,7 +1,8 @@
 // The OpenAPI document, built from the same zod schemas the routes validate requests with and
 // type their answers by (responses.ts).
 import { z } from 'zod';
-import { balancesQuery, asOfQuery, entriesQuery, manualEntryBody, statementQuery } from './routes/ledger.ts';
+import { balancesQuery, asOfQuery, consistencyQuery, entriesQuery, manualEntryBody, statementQuery } from './routes/ledger.ts';
+import { minSequenceHeader } from './replica.ts';
 import { createUserBody, depositsQuery, nearKeyBody, updateUserBody } from './routes/users.ts';
 import { createWalletBody, spendBody, spendsQuery } from './routes/wallets.ts';
 import { depositChains } from '../users/index.ts';
@@ -64,6 +65,15 @@ export function openApiDocument() {
     responses: { '200': answer('OK', response), '400': problem, '401': problem, '403': problem },
     ...extra,
   });
+  /** A ledger read: it may come from the read replica, which waits for minSequence / X-Min-Sequence or answers 503 replica_behind. */
+  const ledgerRead = (summary: string, response: ResponseName, query: z.ZodObject, extra: { parameters?: object[]; responses?: object } = {}) => {
+    const base = read(`${summary}. Served by the read replica when there is one: minSequence (or the ${minSequenceHeader} header) names a journal sequence the answer must include — it waits up to 2 s, then answers 503 replica_behind`, response, query, extra);
+    return {
+      ...base,
+      parameters: [...base.parameters, { name: minSequenceHeader, in: 'header', required: false, schema: { type: 'string', pattern: '^[0-9]{1,19}$' } }],
+      responses: { ...base.responses, '503': problem },
+    };
+  };
   return {
     openapi: '3.1.0',
     info: { title: 'coffer', version: '0.1.0', description: 'Event-sourced multi-chain custody ledger. Amounts are decimal strings in minor units.' },
@@ -90,9 +100,9 @@ export function openApiDocument() {
       '/health': { get: { summary: 'Liveness', responses: { '200': answer('alive', 'Health') } } },
       '/ready': { get: { summary: 'Readiness: PostgreSQL and Redis answer', responses: { '200': answer('ready', 'Ready'), '503': problem } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'Prometheus text exposition', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
-      '/v1/ledger/assets': { get: read('Registered assets and their scales', 'Assets') },
+      '/v1/ledger/assets': { get: ledgerRead('Registered assets and their scales', 'Assets', consistencyQuery) },
       '/v1/ledger/entries': {
-        get: read('Journal entries by account (or selector like users:42:*), asset, kind and time; cursor pagination. Accept text/csv or application/x-ndjson to export.', 'JournalEntryPage', entriesQuery, {
+        get: ledgerRead('Journal entries by account (or selector like users:42:*), asset, kind and time; cursor pagination. Accept text/csv or application/x-ndjson to export.', 'JournalEntryPage', entriesQuery, {
           responses: {
             '200': {
               description: 'a page; with Accept text/csv or application/x-ndjson, the whole filtered journal as a file',
@@ -115,15 +125,15 @@ export function openApiDocument() {
           responses: { '201': answer('created', 'JournalEntry'), '200': answer('idempotent replay: the original entry', 'JournalEntry'), '400': problem, '409': problem, '422': problem },
         },
       },
-      '/v1/ledger/entries/{id}': { get: read('One journal entry', 'JournalEntry', undefined, { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }] }) },
+      '/v1/ledger/entries/{id}': { get: ledgerRead('One journal entry', 'JournalEntry', consistencyQuery, { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }, ...queryParameters(consistencyQuery)] }) },
       '/v1/ledger/accounts/{account}/statement': {
-        get: read('Account statement with running balance', 'Statement', statementQuery, {
+        get: ledgerRead('Account statement with running balance', 'Statement', statementQuery, {
           parameters: [{ name: 'account', in: 'path', required: true, schema: { type: 'string' } }, ...queryParameters(statementQuery)],
         }),
       },
-      '/v1/ledger/balances': { get: read('Balances by account selector, now or as of a time (effective) or journal sequence', 'Balances', balancesQuery) },
-      '/v1/ledger/trial-balance': { get: read('Trial balance per asset, now or as of a time or sequence', 'TrialBalance', asOfQuery) },
-      '/v1/ledger/verify': { get: read('Re-check every ledger invariant (hash chain, balance, floors, projections)', 'VerifyReport') },
+      '/v1/ledger/balances': { get: ledgerRead('Balances by account selector, now or as of a time (effective) or journal sequence', 'Balances', balancesQuery) },
+      '/v1/ledger/trial-balance': { get: ledgerRead('Trial balance per asset, now or as of a time or sequence', 'TrialBalance', asOfQuery) },
+      '/v1/ledger/verify': { get: read('Re-check every ledger invariant (hash chain, balance, floors, projections), always on the primary (its projection checks need temporary tables)', 'VerifyReport') },
       '/v1/users': {
         post: {
           summary: 'Create a user from a NEAR account (operator)',

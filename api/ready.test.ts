@@ -39,7 +39,7 @@ test('Redis down: /ready says "connection refused"; one warning per outage, one 
   const url = `redis://127.0.0.1:${port}`;
   const lines: { level: string; msg: string }[] = [];
   const logger = createLogger({ level: 'debug', write: (line) => lines.push(JSON.parse(line) as { level: string; msg: string }) });
-  const outage = redisOutageLog({ url, logger });
+  const outage = redisOutageLog({ target: url, logger });
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
   redis = client;
   client.on('error', (error) => outage.failed(error));

@@ -13,10 +13,23 @@ const schema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must look like postgres://user@host:5432/database')
     .default('postgres://127.0.0.1:5432/coffer'),
+  /** A streaming read replica of DATABASE_URL's database: the ledger's read-only API routes read it. Unset: they read DATABASE_URL. */
+  DATABASE_READ_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must look like postgres://user@replica-host:5432/database')
+    .optional(),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must look like redis://host:6379')
     .default('redis://127.0.0.1:6379'),
+  /**
+   * A Redis Cluster for the jobs (BullMQ), rate limits and readiness: seed nodes as host:port,
+   * comma-separated. When set it wins over REDIS_URL; unset, REDIS_URL's one server is used.
+   */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^([0-9A-Za-z.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}(,([0-9A-Za-z.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5})*$/, 'must be comma-separated host:port such as 10.0.0.1:7000,10.0.0.2:7000')
+    .optional(),
   REDIS_KEY_PREFIX: z.string().min(1).default('coffer:'),
   PORT: port.default(3000),
   /** The address the API binds: loopback by default, so a development machine is not open to its network; 0.0.0.0 in a container. */

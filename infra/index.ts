@@ -11,7 +11,19 @@ export {
   type PoolClient,
   type Queryable,
 } from './db.ts';
-export { describeConnectionError, redisAddress, redisOutageLog, type RedisOutageLog } from './redis.ts';
+export {
+  describeConnectionError,
+  openRedis,
+  parseRedisNodes,
+  redisAddress,
+  redisOutageLog,
+  redisTarget,
+  redisTargetAddress,
+  type RedisClient,
+  type RedisNode,
+  type RedisOutageLog,
+  type RedisTarget,
+} from './redis.ts';
 export { createLogger, silentLogger, type Logger } from './logger.ts';
 export { superviseCoffer, stopProcess, type SupervisedProcess, type SuperviseOptions } from './supervise.ts';
 export { enqueue, markDone, takeDue, handBack, listenForOutbox, stopListeningForOutbox, outboxCounts, type OutboxJob, type OutboxRow, type OutboxCounts } from './outbox.ts';

@@ -18,9 +18,9 @@ import { creditDeposit, type CreditContext } from '../credits/credits.ts';
 import { OutboxDispatcher } from './dispatcher.ts';
 import { enqueue } from '../infra/index.ts';
 import { PriceSource } from '../credits/prices.ts';
-import { closeQueues, openQueues } from './queues.ts';
+import { closeQueues, openQueues, redisConnection } from './queues.ts';
 import { parseAssetPricing, parseChainMinimums, parseDecimal } from '../credits/valuation.ts';
-import { redisConnection, startWorkers } from './workers.ts';
+import { startWorkers } from './workers.ts';
 
 const concurrency = 8;
 

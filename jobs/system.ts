@@ -1,20 +1,26 @@
 // The job system assembled from configuration: queues, the outbox dispatcher and the workers,
 // as `coffer start --workers` runs them (and the demo and tests, with their own settings).
 import { UnrecoverableError, type Queue } from 'bullmq';
-import { redisOutageLog, type Config, type Logger, type Pool } from '../infra/index.ts';
+import { redisOutageLog, redisTarget, type Config, type Logger, type Pool } from '../infra/index.ts';
 import { chart, type LedgerWriter } from '../ledger/index.ts';
 import { keystoreSigner, storedNearPublicKey, type Keystore, type Signer } from '../signer/index.ts';
 import { relayServices } from '../relayer/index.ts';
 import { loadWebhookRoot, type GasEstimator } from '../wallets/index.ts';
 import { OutboxDispatcher } from './dispatcher.ts';
-import { closeQueues, openQueues, type QueueName } from './queues.ts';
+import { closeQueues, openQueues, redisConnection, type BullPrefix, type QueueName } from './queues.ts';
 import { bitcoinAdapter, chainAdapter, evmChain, evmGasEstimator, keystoreFeePayer, satVbToSatKvb } from '../chains/index.ts';
 import { nearTokenContracts, type ConsolidationChain, type NearOperationsContext, type SweepChain } from '../sweeps/index.ts';
 import { parseAssetPricing, parseChainMinimums, parseDecimal, parseNativeMinimums, PriceSource, type CreditSettings } from '../credits/index.ts';
-import { redisConnection, startWorkers, type RunningWorkers } from './workers.ts';
+import { startWorkers, type RunningWorkers } from './workers.ts';
 
-/** BullMQ's key prefix under the configured Redis prefix, so the board and the workers agree. */
-export const bullPrefix = (config: Pick<Config, 'REDIS_KEY_PREFIX'>) => `${config.REDIS_KEY_PREFIX}bull`;
+/**
+ * BullMQ's key prefix under the configured Redis prefix, so the board and the workers agree. On a
+ * Redis Cluster each queue's prefix is its own hash tag (see BullPrefix).
+ */
+export function bullPrefix(config: Pick<Config, 'REDIS_KEY_PREFIX' | 'REDIS_CLUSTER_NODES'>): BullPrefix {
+  const prefix = `${config.REDIS_KEY_PREFIX}bull`;
+  return config.REDIS_CLUSTER_NODES ? (queue: QueueName) => `{${prefix}:${queue}}` : prefix;
+}
 
 export function creditSettings(config: Config): CreditSettings {
   return {
@@ -58,7 +64,7 @@ export function sweepChains(config: Config, keystore?: Keystore): ReadonlyMap<st
 }
 
 export function openConfiguredQueues(config: Config): Record<QueueName, Queue> {
-  return openQueues({ connection: redisConnection(config.REDIS_URL), prefix: bullPrefix(config), attempts: config.JOB_ATTEMPTS, backoffMs: config.JOB_BACKOFF_MS });
+  return openQueues({ connection: redisConnection(redisTarget(config)), prefix: bullPrefix(config), attempts: config.JOB_ATTEMPTS, backoffMs: config.JOB_BACKOFF_MS });
 }
 
 /** Without an EVM node a spend cannot be judged (its cost is unknown): the decision fails closed at once. */
@@ -98,11 +104,11 @@ export async function startJobSystem(options: { config: Config; pool: Pool; writ
   const workers = startWorkers({
     pool,
     logger,
-    connection: redisConnection(config.REDIS_URL),
+    connection: redisConnection(redisTarget(config)),
     prefix: bullPrefix(config),
     concurrency: config.WORKER_CONCURRENCY,
     lockMs: config.JOB_LOCK_MS,
-    redisOutage: redisOutageLog({ url: config.REDIS_URL, logger, consequence: 'jobs wait until it is back' }),
+    redisOutage: redisOutageLog({ target: redisTarget(config), logger, consequence: 'jobs wait until it is back' }),
     credits: { pool, writer, prices, settings },
     sweeps: { pool, writer, signer, chains: sweepChains(config, options.keystore), logger, ...(options.keystore ? { operational: keystoreSigner(options.keystore) } : {}) },
     wallets: {

@@ -18,7 +18,7 @@ import {
   type WebhookContext,
 } from '../wallets/index.ts';
 import { creditDeposit, reverseCredit, type CreditContext } from '../credits/index.ts';
-import type { QueueName } from './queues.ts';
+import { prefixOf, releaseConnection, type BullPrefix, type QueueName } from './queues.ts';
 import { monitorPass, refillPass, relayAllQueued, type RelayServices } from '../relayer/index.ts';
 import { consolidate, consolidationChains, nearRefillPass, registerNearTokenStorage, sweepOrConsolidate, type NearOperationsContext, type SweepContext } from '../sweeps/index.ts';
 
@@ -30,7 +30,7 @@ export interface WorkerOptions {
   pool: Pool;
   logger: Logger;
   connection: ConnectionOptions;
-  prefix: string;
+  prefix: BullPrefix;
   concurrency: number;
   /** How long a job's lock lasts without renewal: a dead worker's job is taken over after it. */
   lockMs?: number;
@@ -100,7 +100,7 @@ export function startWorkers(options: WorkerOptions): RunningWorkers {
       },
       {
         connection: options.connection,
-        prefix: options.prefix,
+        prefix: prefixOf(options.prefix, queue as QueueName),
         concurrency: options.concurrency,
         // A worker that dies mid-job: another takes the job over after this long.
         lockDuration: options.lockMs ?? 30_000,
@@ -139,6 +139,7 @@ export function startWorkers(options: WorkerOptions): RunningWorkers {
     workers,
     async close() {
       await Promise.all(workers.map((worker) => worker.close()));
+      await releaseConnection(options.connection);
     },
   };
 }
@@ -178,20 +179,5 @@ function nearHandlers(near: NearOperationsContext | undefined): Handlers {
       'near-refill-pass': () => (near ? nearRefillPass(near) : Promise.resolve(skipped)),
       'near-token-storage': ({ accountId }) => (near ? registerNearTokenStorage(near, accountId) : Promise.resolve(skipped)),
     },
-  };
-}
-
-/** BullMQ connection options from a redis:// URL (BullMQ opens its own connections from them). */
-export function redisConnection(url: string): ConnectionOptions {
-  const parsed = new URL(url);
-  const db = parsed.pathname.replace(/^\//, '');
-  return {
-    host: parsed.hostname,
-    port: Number(parsed.port || 6379),
-    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
-    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
-    ...(db ? { db: Number(db) } : {}),
-    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
-    maxRetriesPerRequest: null,
   };
 }

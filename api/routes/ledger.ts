@@ -23,6 +23,7 @@ import type { ApiDependencies, AppEnv } from '../context.ts';
 import { requireRole } from '../auth.ts';
 import { pathParam } from '../params.ts';
 import { ApiError, readJsonBody } from '../problem.ts';
+import { journalSequenceHeader, ledgerReader } from '../replica.ts';
 import { balanceJson, csvHeader, entryCsvRows, entryJson, statementLineJson, trialBalanceJson, verifyJson } from '../serialize.ts';
 import type * as responses from '../responses.ts';
 
@@ -35,7 +36,10 @@ const assetCode = z.string().regex(/^[A-Z][A-Z0-9_.-]{0,31}$/, 'must be an asset
 const accountSelector = z.string().min(1).max(512).transform(normalizeAccount);
 const accountPath = z.string().max(512).transform(normalizeAccount);
 
-export const entriesQuery = z.object({
+/** A journal sequence the answer must include (a replica waits for it; see api/replica.ts). */
+export const consistencyQuery = z.object({ minSequence: sequence.optional() });
+
+export const entriesQuery = consistencyQuery.extend({
   account: accountSelector.optional(),
   asset: assetCode.optional(),
   kind: z.string().regex(/^[a-z][a-z0-9_.]{0,63}$/).optional(),
@@ -45,7 +49,7 @@ export const entriesQuery = z.object({
   limit: z.coerce.number().int().min(1).max(pageSizeMax).default(100),
 });
 
-export const asOfQuery = z.object({
+export const asOfQuery = consistencyQuery.extend({
   asOf: time.optional(),
   asOfSequence: sequence.optional(),
 });
@@ -55,7 +59,7 @@ export const balancesQuery = asOfQuery.extend({
   asset: assetCode.optional(),
 });
 
-export const statementQuery = z.object({
+export const statementQuery = consistencyQuery.extend({
   asset: assetCode,
   after: sequence.optional(),
   limit: z.coerce.number().int().min(1).max(pageSizeMax).default(100),
@@ -91,11 +95,17 @@ export function ledgerRoutes(deps: ApiDependencies): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const readers = requireRole('auditor', 'operator');
 
-  app.get('/assets', readers, async (c) => c.json({ data: await listAssets(deps.pool) } satisfies z.input<typeof responses.assets>));
+  // Reads go to the replica when there is one (ledgerReader); a cursor or an asOfSequence is a
+  // sequence the answer must include, like minSequence.
+  app.get('/assets', readers, async (c) => {
+    const query = parseWith(consistencyQuery, c.req.query());
+    return c.json({ data: await listAssets(await ledgerReader(c, deps, [query.minSequence])) } satisfies z.input<typeof responses.assets>);
+  });
 
   app.get('/entries', readers, async (c) => {
     const query = parseWith(entriesQuery, c.req.query());
     if (query.account) parseAccountSelector(query.account);
+    const db = await ledgerReader(c, deps, [query.minSequence, query.after]);
     const filter: EntryFilter = {
       limit: query.limit,
       ...(query.account ? { account: query.account } : {}),
@@ -109,14 +119,14 @@ export function ledgerRoutes(deps: ApiDependencies): Hono<AppEnv> {
     if (csv || wants(c, 'application/x-ndjson')) {
       // An export walks the whole filtered journal, page by page, up to the head as it was
       // when the export began — memory stays flat and the file is a consistent cut.
-      const through = await journalHead(deps.pool);
+      const through = await journalHead(db);
       c.header('Content-Type', csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson');
       c.header('Content-Disposition', `attachment; filename="coffer-journal-through-${through}.${csv ? 'csv' : 'ndjson'}"`);
       return stream(c, async (out) => {
         if (csv) await out.write(csvHeader);
         let after = filter.after;
         for (;;) {
-          const page = await listEntries(deps.pool, { ...filter, limit: exportPageSize, throughSequence: through, ...(after !== undefined ? { after } : {}) });
+          const page = await listEntries(db, { ...filter, limit: exportPageSize, throughSequence: through, ...(after !== undefined ? { after } : {}) });
           if (page.length === 0) break;
           await out.write(page.map((entry) => (csv ? entryCsvRows(entry) : JSON.stringify(entryJson(entry)) + '\n')).join(''));
           after = page.at(-1)!.id;
@@ -124,7 +134,7 @@ export function ledgerRoutes(deps: ApiDependencies): Hono<AppEnv> {
         }
       });
     }
-    const entries = await listEntries(deps.pool, filter);
+    const entries = await listEntries(db, filter);
     return c.json({
       data: entries.map(entryJson),
       nextCursor: entries.length === query.limit ? entries.at(-1)!.id.toString() : null,
@@ -133,7 +143,11 @@ export function ledgerRoutes(deps: ApiDependencies): Hono<AppEnv> {
 
   app.get('/entries/:id', readers, async (c) => {
     const id = BigInt(pathParam(c, 'id', 'entry'));
-    const entry = await getEntry(deps.pool, id);
+    const query = parseWith(consistencyQuery, c.req.query());
+    const db = await ledgerReader(c, deps, [query.minSequence]);
+    let entry = await getEntry(db, id);
+    // Missing on the replica but written on the primary: not replayed yet, so wait for it as for minSequence.
+    if (!entry && db !== deps.pool && id <= (await journalHead(deps.pool))) entry = await getEntry(await ledgerReader(c, deps, [id]), id);
     if (!entry) throw new ApiError(404, 'entry_not_found', `journal entry ${id} does not exist`);
     return c.json(entryJson(entry));
   });
@@ -154,6 +168,7 @@ export function ledgerRoutes(deps: ApiDependencies): Hono<AppEnv> {
       sourceRef: `api-key:${identity.id}`,
       metadata: { ...(body.metadata ?? {}), reason: body.reason },
     });
+    if (result.status === 'created' || result.status === 'replayed') c.header(journalSequenceHeader, result.entry.id.toString());
     switch (result.status) {
       case 'created':
         return c.json(entryJson(result.entry), 201);
@@ -169,7 +184,7 @@ export function ledgerRoutes(deps: ApiDependencies): Hono<AppEnv> {
   app.get('/accounts/:account/statement', readers, async (c) => {
     const query = parseWith(statementQuery, c.req.query());
     const account = normalizeAccount(pathParam(c, 'account', 'account'));
-    const statement = await getStatement(deps.pool, {
+    const statement = await getStatement(await ledgerReader(c, deps, [query.minSequence, query.after]), {
       account,
       asset: query.asset,
       limit: query.limit,
@@ -188,7 +203,7 @@ export function ledgerRoutes(deps: ApiDependencies): Hono<AppEnv> {
   app.get('/balances', readers, async (c) => {
     const query = parseWith(balancesQuery, c.req.query());
     const asOf = asOfFrom(query);
-    const rows = await getBalances(deps.pool, {
+    const rows = await getBalances(await ledgerReader(c, deps, [query.minSequence, query.asOfSequence]), {
       ...(query.account ? { account: query.account } : {}),
       ...(query.asset ? { asset: query.asset } : {}),
       ...(asOf ? { asOf } : {}),
@@ -198,10 +213,12 @@ export function ledgerRoutes(deps: ApiDependencies): Hono<AppEnv> {
 
   app.get('/trial-balance', readers, async (c) => {
     const query = parseWith(asOfQuery, c.req.query());
-    const lines = await getTrialBalance(deps.pool, asOfFrom(query));
+    const lines = await getTrialBalance(await ledgerReader(c, deps, [query.minSequence, query.asOfSequence]), asOfFrom(query));
     return c.json({ balanced: lines.every((l) => l.net === 0n), data: lines.map(trialBalanceJson) } satisfies z.input<typeof responses.trialBalance>);
   });
 
+  // On the primary, replica or not: the projection checks rebuild each projection in a temporary
+  // table, and a hot standby cannot create one. The primary holds every sequence there is.
   app.get('/verify', readers, async (c) => c.json(verifyJson(await verifyLedger(deps.pool))));
 
   return app;

@@ -1,7 +1,6 @@
 // What a demo step made and must remove when it ends: its database and its Redis keys. Shared by
 // the demo and its per-chain steps, each of which has its own database and key prefix.
-import { Redis } from 'ioredis';
-import { pg, quoteIdentifier, splitDatabaseUrl } from '../../infra/index.ts';
+import { openRedis, pg, quoteIdentifier, splitDatabaseUrl } from '../../infra/index.ts';
 
 export async function dropDatabase(databaseUrl: string): Promise<void> {
   const { database, maintenanceUrl } = splitDatabaseUrl(databaseUrl);
@@ -17,7 +16,7 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
 /** The demo's queues and rate-limit counters, so a --ci run leaves Redis as it found it. */
 export async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
   // No reconnecting: a cleanup must end even when Redis went away.
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  const redis = openRedis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
   await redis.connect();
   try {
     let cursor = '0';

@@ -6,7 +6,6 @@
 // balance and `coffer verify`'s verdict. `--ci` exits (0 only if every step succeeded);
 // otherwise the API stays up until Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,7 +15,7 @@ import { createApiKey } from '../../access/index.ts';
 import { chainAdapter, evmChain, evmPublicClient } from '../../chains/index.ts';
 import { deployContracts } from '../../contracts/index.ts';
 import { freePort, mintTestToken, startAnvil, startHermesReplay, testTokenAsset as tokenAsset, testTokenScale, testTokenTransfer as tokenTransfer } from '../../devnets/index.ts';
-import { createPool, describeConnectionError, ensureDatabase, loadConfig, pg, quoteIdentifier, redisAddress, splitDatabaseUrl, stopProcess } from '../../infra/index.ts';
+import { createPool, describeConnectionError, ensureDatabase, loadConfig, openRedis, pg, quoteIdentifier, redisAddress, splitDatabaseUrl, stopProcess } from '../../infra/index.ts';
 import { chart, formatUnits, getBalances, getTrialBalance, registerAsset, verifyLedger } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
 import { ChainSignaturesEmulator, Keystore } from '../../signer/index.ts';
@@ -251,7 +250,7 @@ async function postgresProblem(databaseUrl: string): Promise<string | null> {
 }
 
 async function redisProblem(url: string): Promise<string | null> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: connectTimeoutMs });
+  const redis = openRedis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: connectTimeoutMs });
   // The cause arrives as an 'error' event; without a listener ioredis would print it itself.
   let cause: unknown = null;
   redis.on('error', (error) => (cause ??= error));
@@ -297,7 +296,7 @@ async function clean(databaseUrl: string, redisUrl: string): Promise<number> {
   } finally {
     await admin.end();
   }
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  const redis = openRedis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
   await redis.connect();
   try {
     const byPrefix = new Map<string, string[]>();

@@ -3,12 +3,11 @@
 // `--workers` is that child: the outbox dispatcher and the BullMQ workers. Stops cleanly on
 // SIGINT/SIGTERM: the HTTP server stops taking requests, the writer commits what is queued,
 // followers finish their chunk, workers finish or hand back their jobs.
-import { Redis } from 'ioredis';
 import { startApiServer } from '../../api/index.ts';
 import { ChainSignaturesEmulator, ChainSignaturesSigner, EmulatorSigner, ensureEmulatorRoots, Keystore, keystoreSigner, nearKeyName, resolveRootKeys, SignerError, storedNearPublicKey, type Signer } from '../../signer/index.ts';
 import { mpcRootKeys, nearKeystoreSignCall } from '../../chains/index.ts';
 import type { DerivationSettings } from '../../users/index.ts';
-import { createLogger, createPool, ensureDatabase, loadConfig, redisOutageLog, superviseCoffer, type Config, type Logger, type Pool } from '../../infra/index.ts';
+import { createLogger, createPool, ensureDatabase, loadConfig, openRedis, redisOutageLog, redisTarget, superviseCoffer, type Config, type Logger, type Pool } from '../../infra/index.ts';
 import { closeQueues, openConfiguredQueues, startJobSystem } from '../../jobs/index.ts';
 import { nearSignCostBooks } from '../../sweeps/index.ts';
 import { relayServices } from '../../relayer/index.ts';
@@ -72,8 +71,8 @@ export async function start(args: string[]): Promise<number> {
     stops.unshift(() => workers.stop());
   }
   if (derivation) {
-    const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
-    const redisOutage = redisOutageLog({ url: config.REDIS_URL, logger, consequence: 'rate limits are off until it is back' });
+    const redis = openRedis(redisTarget(config), { lazyConnect: true, maxRetriesPerRequest: 2 });
+    const redisOutage = redisOutageLog({ target: redisTarget(config), logger, consequence: 'rate limits are off until it is back' });
     redis.on('error', (error) => redisOutage.failed(error));
     redis.on('ready', () => redisOutage.recovered());
     await redis.connect().catch((error: unknown) => redisOutage.failed(error));
@@ -81,9 +80,13 @@ export async function start(args: string[]): Promise<number> {
     const webhookRoot = await loadWebhookRoot(config.WEBHOOK_ROOT_FILE);
     const { keystore } = await operationalKeystore(config, logger);
     const relay = keystore ? relayServices({ config, pool, writer, logger, keystore, webhookRoot }) : null;
+    // Ledger reads (auditors) go to the replica when there is one; every write stays on `pool`.
+    const readPool = config.DATABASE_READ_URL ? createPool({ connectionString: config.DATABASE_READ_URL, max: 10, applicationName: 'coffer-reads' }) : undefined;
+    if (readPool) stops.push(() => readPool.end());
     const { server, address, port } = await startApiServer(
       {
         pool,
+        ...(readPool ? { readPool } : {}),
         writer,
         logger,
         redis,
