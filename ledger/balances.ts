@@ -1,7 +1,7 @@
 // Balances: current ones from the synchronous projection, and point-in-time ones summed from
 // postings — as of an effective (chain/business) time, or as of a journal sequence (what the
 // ledger knew after entry N). Both roll up by account selector (`users:42:*`).
-import { run, runFirst, sql, sqlBuilder, type Queryable } from '../infra/index.ts';
+import { run, sql, sqlBuilder, type Queryable } from '../infra/index.ts';
 import { likeEscape, parseAccountSelector } from './accounts.ts';
 
 export interface AccountBalance {
@@ -126,17 +126,7 @@ export async function getTrialBalance(db: Queryable, asOf?: AsOf): Promise<Trial
 
 /** One account's balance of one asset: zero when it has never moved. */
 export async function accountBalance(db: Queryable, account: string, asset: string): Promise<bigint> {
-  const row = await runFirst(
-    db,
-    sqlBuilder
-      .selectFrom('balances as b')
-      .innerJoin('accounts as a', 'a.id', 'b.account_id')
-      .innerJoin('assets as s', 's.id', 'b.asset_id')
-      .select(sql<string>`b.balance::text`.as('balance'))
-      .where('a.path', '=', account)
-      .where('s.code', '=', asset),
-  );
-  return BigInt(row?.balance ?? '0');
+  return (await accountBalances(db, [account])).find((held) => held.asset === asset)?.balance ?? 0n;
 }
 
 /** Every non-zero-history balance of the exact accounts `paths` (no selectors), with the asset's scale and contract. */
