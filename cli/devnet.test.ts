@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../devnets/index.ts';
 
 const entryPoint = fileURLToPath(new URL('./coffer.ts', import.meta.url));
 const firstLineTimeoutMs = 60_000;
@@ -22,8 +23,9 @@ async function rpc(url: string, method: string, params: unknown = []): Promise<u
   return body.result;
 }
 
-async function withDevnet(chain: string, check: (line: Record<string, unknown>) => Promise<void>): Promise<void> {
-  const child = spawn(process.execPath, [entryPoint, 'devnet', chain, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `extra`: more arguments (--host, --port) and environment, as a compose service passes them. */
+async function withDevnet(chain: string, check: (line: Record<string, unknown>) => Promise<void>, extra: { args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+  const child = spawn(process.execPath, [entryPoint, 'devnet', chain, '--json', ...(extra.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...extra.env } });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -36,7 +38,7 @@ async function withDevnet(chain: string, check: (line: Record<string, unknown>) 
     const line = JSON.parse(first) as Record<string, unknown>;
     assert.equal(line.chain, chain);
     assert.match(String(line.rpcUrl), /^http:\/\/([^@]+@)?127\.0\.0\.1:\d+/);
-    assert.ok(line.faucet && typeof line.faucet === 'object', 'a faucet is named');
+    if (chain !== 'hermes') assert.ok(line.faucet && typeof line.faucet === 'object', 'a faucet is named');
     await check(line);
   } finally {
     child.kill('SIGTERM');
@@ -70,6 +72,31 @@ describe('coffer devnet', () => {
       assert.equal(typeof line.signerContract, 'string');
       assert.match(String((line.faucet as { privateKey: string }).privateKey), /^ed25519:/);
     });
+  });
+
+  test('hermes on a given host and port (as compose runs it): the replay server answers the price feeds', async () => {
+    const port = await freePort();
+    await withDevnet(
+      'hermes',
+      async (line) => {
+        assert.equal(line.rpcUrl, `http://127.0.0.1:${port}`, 'a wildcard bind is reached over loopback');
+        const feeds = (await (await fetch(`${String(line.rpcUrl)}/v2/price_feeds`)).json()) as unknown[];
+        assert.ok(Array.isArray(feeds) && feeds.length > 0);
+      },
+      { args: ['--host', '0.0.0.0', '--port', String(port)] },
+    );
+  });
+
+  test('bitcoin serves the credentials of BITCOIN_RPC_URL, so the indexer and the devnet share one secret', async () => {
+    const port = await freePort();
+    await withDevnet(
+      'bitcoin',
+      async (line) => {
+        assert.equal(line.rpcUrl, `http://compose:s3cret@127.0.0.1:${port}`);
+        assert.ok(Number(await rpc(String(line.rpcUrl), 'getblockcount')) >= 432);
+      },
+      { args: ['--port', String(port)], env: { BITCOIN_RPC_URL: `http://compose:s3cret@bitcoin:${port}` } },
+    );
   });
 
   test('an unknown chain is a usage error with a hint', async () => {

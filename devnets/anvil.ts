@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { stopProcess } from '../infra/index.ts';
-import { freePort } from './ports.ts';
+import { freePort, localUrl, loopback, type DevnetListen } from './ports.ts';
 
 const require = createRequire(import.meta.url);
 const startTimeoutMs = 15_000;
@@ -45,16 +45,17 @@ async function jsonRpc<T>(url: string, method: string, params: unknown[] = []): 
 }
 
 
-export async function startAnvil(options: { chainId?: number; blockTimeSeconds?: number } = {}): Promise<Anvil> {
+export async function startAnvil(options: { chainId?: number; blockTimeSeconds?: number; listen?: DevnetListen } = {}): Promise<Anvil> {
   let lastError: unknown;
+  const host = options.listen?.host ?? loopback;
   for (let attempt = 1; attempt <= startAttemptsMax; attempt += 1) {
-    const port = await freePort();
-    const args = ['--host', '127.0.0.1', '--port', String(port), '--silent', '--hardfork', 'cancun', '--chain-id', String(options.chainId ?? 31_337)];
+    const port = options.listen?.port ?? (await freePort());
+    const args = ['--host', host, '--port', String(port), '--silent', '--hardfork', 'cancun', '--chain-id', String(options.chainId ?? 31_337)];
     if (options.blockTimeSeconds) args.push('--block-time', String(options.blockTimeSeconds));
     const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2_000)));
-    const url = `http://127.0.0.1:${port}`;
+    const url = localUrl(host, port);
     const deadline = Date.now() + startTimeoutMs;
     try {
       for (;;) {

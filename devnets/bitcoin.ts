@@ -35,7 +35,7 @@ import {
   type BitcoinRpc,
 } from '../chains/index.ts';
 import { stopProcess } from '../infra/index.ts';
-import { freePort } from './ports.ts';
+import { freePort, localUrl, loopback, type DevnetListen } from './ports.ts';
 
 const require = createRequire(import.meta.url);
 const startTimeoutMs = 20_000;
@@ -83,13 +83,18 @@ function segwitIsActive(info: { bip9_softforks?: { segwit?: { status?: string } 
   return info.bip9_softforks?.segwit?.status === 'active' || info.softforks?.segwit?.active === true;
 }
 
-export async function startBitcoinDevnet(options: { initialBlocks?: number } = {}): Promise<BitcoinDevnet> {
+/**
+ * `credentials`: the RPC user and password to serve, when another process was configured with
+ * them (compose: the indexer's BITCOIN_RPC_URL secret); fresh random ones by default.
+ */
+export async function startBitcoinDevnet(options: { initialBlocks?: number; listen?: DevnetListen; credentials?: { user: string; password: string } } = {}): Promise<BitcoinDevnet> {
   const initialBlocks = Math.max(options.initialBlocks ?? bitcoinSegwitActivationHeight, bitcoinSegwitActivationHeight);
+  const host = options.listen?.host ?? loopback;
   let lastError: unknown;
   for (let attempt = 1; attempt <= startAttemptsMax; attempt += 1) {
-    const port = await freePort();
-    const user = randomBytes(6).toString('hex');
-    const password = randomBytes(18).toString('hex');
+    const port = options.listen?.port ?? (await freePort());
+    const user = options.credentials?.user ?? randomBytes(6).toString('hex');
+    const password = options.credentials?.password ?? randomBytes(18).toString('hex');
     const args = [
       bcoinNodeScript(),
       '--network=regtest',
@@ -101,13 +106,16 @@ export async function startBitcoinDevnet(options: { initialBlocks?: number } = {
       '--workers=false',
       '--index-tx=true',
       '--log-level=warning',
-      '--http-host=127.0.0.1',
+      `--http-host=${host}`,
       `--http-port=${port}`,
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: childEnvironment(password) });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2_000)));
-    const rpcUrl = `http://${user}:${password}@127.0.0.1:${port}`;
+    const local = new URL(localUrl(host, port));
+    local.username = user;
+    local.password = password;
+    const rpcUrl = local.toString().replace(/\/$/, '');
     const client = createBitcoinRpc({ url: rpcUrl });
     const deadline = Date.now() + startTimeoutMs;
     try {

@@ -12,7 +12,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { freePort } from './ports.ts';
+import { freePort, localUrl, loopback, type DevnetListen } from './ports.ts';
 
 interface Series {
   expo: number;
@@ -54,7 +54,7 @@ function answer(response: ServerResponse, status: number, body: unknown): void {
   response.end(JSON.stringify(body));
 }
 
-export async function startHermesReplay(options: { port?: number } = {}): Promise<HermesReplay> {
+export async function startHermesReplay(options: DevnetListen = {}): Promise<HermesReplay> {
   let how: Misbehaviour = {};
   const requests = { latest: 0, atTimestamp: 0, feeds: 0 };
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
@@ -104,12 +104,13 @@ export async function startHermesReplay(options: { port?: number } = {}): Promis
     handle(request, response).catch((error: unknown) => answer(response, 500, { message: String(error) }));
   });
   const port = options.port ?? (await freePort());
+  const host = options.host ?? loopback;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+    server.listen(port, host, () => resolve());
   });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: localUrl(host, port),
     requests,
     misbehave(next) {
       how = next;

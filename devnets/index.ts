@@ -2,7 +2,7 @@
 // (Bitcoin), LiteSVM behind our Solana JSON-RPC, our NEAR devnet, and a Hermes replay server.
 // Product code never imports these; it speaks each chain's RPC to whatever URL it is given.
 export { startAnvil, anvilBinary, type Anvil } from './anvil.ts';
-export { freePort } from './ports.ts';
+export { freePort, type DevnetListen } from './ports.ts';
 export { startBitcoinDevnet, describeBitcoinDevnet, bitcoinSegwitActivationHeight, coinbaseMaturityBlocks, type BitcoinDevnet } from './bitcoin.ts';
 export { startHermesReplay, type HermesReplay, type Misbehaviour } from './hermes.ts';
 export { startNearDevnet, ftStorageDepositYocto, type NearDevnet, type NearDevnetOptions, type NearDevnetDescription } from './near/index.ts';

@@ -1,6 +1,10 @@
 // Configuration is read once, at start, from the environment. Every variable has a default
 // that works on a fresh development machine of this project's kind (PostgreSQL and Redis on
 // loopback), and a bad value stops the process with a message naming the variable.
+// Any variable may instead be given as a file, Docker-secret style: `<NAME>_FILE` names a file
+// whose content is the value, so a password in DATABASE_URL or the keystore passphrase never has
+// to sit in an environment block, an image or `docker inspect`.
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(1).max(65_535);
@@ -41,6 +45,11 @@ const schema = z.object({
   PROJECTIONS_POLL_INTERVAL_MS: positiveInt.default(500),
   /** Encrypted operational keys; the passphrase comes from COFFER_KEYSTORE_PASSPHRASE(_FILE), read only when needed. */
   COFFER_KEYSTORE_DIR: z.string().min(1).default('.coffer/keys'),
+  /**
+   * Named here so it is a known variable with a `_FILE` form like the others; the keystore reads
+   * it itself when it opens (signer/keystore.ts), so it never travels in the Config object's users.
+   */
+  COFFER_KEYSTORE_PASSPHRASE: z.string().min(1).optional(),
   /** `emulator` signs locally with development roots; `chain-signatures` uses the NEAR MPC network. */
   SIGNER_BACKEND: z.enum(['emulator', 'chain-signatures']).default('emulator'),
   NEAR_NETWORK: z.enum(['testnet', 'mainnet']).default('testnet'),
@@ -163,11 +172,38 @@ const schema = z.object({
 
 export type Config = z.infer<typeof schema>;
 
+/** Every variable the configuration knows; each may also be given as `<NAME>_FILE`. */
+export const configVariables: readonly string[] = Object.keys(schema.shape);
+const fileSuffix = '_FILE';
+
+/** The environment with each `<NAME>_FILE` replaced by the file's content (without its trailing newline). */
+function readFileVariables(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; problems: string[] } {
+  const resolved: NodeJS.ProcessEnv = { ...env };
+  const problems: string[] = [];
+  for (const variable of configVariables) {
+    const file = env[`${variable}${fileSuffix}`];
+    if (file === undefined) continue;
+    if (env[variable] !== undefined) {
+      problems.push(`  ${variable}: set either ${variable} or ${variable}${fileSuffix}, not both`);
+      continue;
+    }
+    try {
+      resolved[variable] = readFileSync(file, 'utf8').trimEnd();
+    } catch (error) {
+      // The path is not secret; the content never appears in a message.
+      problems.push(`  ${variable}${fileSuffix}: cannot read ${file} (${error instanceof Error && 'code' in error ? String(error.code) : 'unreadable'})`);
+    }
+  }
+  return { env: resolved, problems };
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  const { env, problems } = readFileVariables(environment);
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
   const parsed = schema.safeParse(env);
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((issue) => {

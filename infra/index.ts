@@ -1,4 +1,4 @@
-export { loadConfig, ConfigError, type Config } from './config.ts';
+export { loadConfig, configVariables, ConfigError, type Config } from './config.ts';
 export {
   createPool,
   withTransaction,

@@ -30,7 +30,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Writes `count` confirmed deposits in one transaction; with `outbox`, their credit jobs too. */
-async function confirmDeposits(writer: LedgerWriter, users: string[], count: number, outbox: boolean): Promise<bigint[]> {
+export async function confirmDeposits(writer: LedgerWriter, users: string[], count: number, outbox: boolean): Promise<bigint[]> {
   return writer.transaction(async (tx) => {
     const requests = Array.from({ length: count }, (_, i): AppendRequest[] => {
       const userId = users[i % users.length]!;
@@ -70,7 +70,7 @@ async function creditedCount(pool: Pool, ids: bigint[]): Promise<number> {
   return Number(rows[0]!.n);
 }
 
-async function waitForCredits(pool: Pool, ids: bigint[], timeoutMs: number): Promise<void> {
+export async function waitForCredits(pool: Pool, ids: bigint[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while ((await creditedCount(pool, ids)) < ids.length) {
     if (Date.now() > deadline) throw new Error(`only ${await creditedCount(pool, ids)} of ${ids.length} deposits credited in ${timeoutMs} ms`);

@@ -25,7 +25,10 @@ export class ChainSignaturesEmulator {
     const roots = {} as Record<Curve, bigint>;
     for (const curve of ['secp256k1', 'ed25519'] as const) {
       const name = emulatorRootNames[curve];
-      if (!(await keystore.list()).some((key) => key.name === name)) await keystore.create(name, curve);
+      // Another process may create the root between the check and the create: then its root is the one.
+      if (!(await keystore.has(name))) await keystore.create(name, curve).catch(async (error: unknown) => {
+        if (!(await keystore.has(name))) throw error;
+      });
       roots[curve] = (await keystore.load(name)).secretScalar;
     }
     return new ChainSignaturesEmulator(roots);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Keystore, KeystoreError } from './index.ts';
+import { ChainSignaturesEmulator, Keystore, KeystoreError } from './index.ts';
 
 // Weak Argon2 parameters keep the suite fast; the format and the checks are the same.
 const kdf = { m: 256, t: 1, p: 1 };
@@ -29,6 +29,25 @@ describe('the encrypted keystore', () => {
     assert.deepEqual((await store.load('solana-hot')).publicKey, ed.publicKey);
     assert.deepEqual((await store.list()).map((k) => k.name), ['relayer', 'solana-hot']);
     assert.ok((await readdir(directory)).every((name) => !name.endsWith('.tmp')));
+  });
+
+  test('two keystores creating the same key at once (two processes on one volume): one wins, the other is refused', async () => {
+    const [first, second] = await Promise.allSettled([
+      new Keystore({ directory, passphrase, kdf }).create('race', 'secp256k1'),
+      new Keystore({ directory, passphrase, kdf }).create('race', 'secp256k1'),
+    ]);
+    const won = [first, second].filter((result) => result.status === 'fulfilled');
+    const refused = [first, second].filter((result) => result.status === 'rejected');
+    assert.equal(won.length, 1, 'exactly one creation wins');
+    assert.ok(refused[0]!.reason instanceof KeystoreError && /already exists/.test((refused[0]!.reason).message));
+    assert.deepEqual((await new Keystore({ directory, passphrase, kdf }).load('race')).publicKey, (won[0] as PromiseFulfilledResult<{ publicKey: Uint8Array }>).value.publicKey, 'the stored key is the winner\'s');
+    assert.ok((await readdir(directory)).every((name) => !name.endsWith('.tmp')), 'no temporary file left behind');
+  });
+
+  test('emulators opened at once on a fresh keystore agree on their roots', async () => {
+    const fresh = join(directory, 'fresh');
+    const emulators = await Promise.all(Array.from({ length: 4 }, () => ChainSignaturesEmulator.open(new Keystore({ directory: fresh, passphrase, kdf }))));
+    for (const curve of ['secp256k1', 'ed25519'] as const) assert.equal(new Set(emulators.map((emulator) => emulator.rootKey(curve))).size, 1, `one ${curve} root`);
   });
 
   test('a wrong passphrase fails clearly', async () => {

@@ -4,7 +4,7 @@
 // key, KDF parameters) is authenticated data, so editing any of it breaks decryption too.
 // Secrets never leave this module except into the signer backends, and errors never quote them.
 import { createHash, randomBytes } from 'node:crypto';
-import { access, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { access, link, mkdir, readFile, readdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -120,10 +120,19 @@ export class Keystore {
     key.fill(0);
     const file: KeyFile = { ...fields, cipher: { name: 'xchacha20-poly1305', nonce: nonce.toString('hex') }, ciphertext: Buffer.from(ciphertext).toString('hex') };
     await mkdir(this.directory, { recursive: true, mode: 0o700 });
-    // Write then rename, so a crash never leaves half a key file behind.
-    const temporary = `${path}.${process.pid}.tmp`;
+    // Write, then link into place: a crash never leaves half a key file behind, and link (unlike
+    // rename) fails if the name exists, so two processes creating the same key at once (api and
+    // workers on a fresh volume) cannot both win, one silently replacing the other's key.
+    const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     await writeFile(temporary, JSON.stringify(file, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
-    await rename(temporary, path);
+    try {
+      await link(temporary, path);
+    } catch (error) {
+      if (error instanceof Error && 'code' in error && error.code === 'EEXIST') throw new KeystoreError(`a key named ${name} already exists; keys are never overwritten`);
+      throw error;
+    } finally {
+      await unlink(temporary);
+    }
     return { name, curve, publicKey };
   }
 

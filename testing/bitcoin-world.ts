@@ -1,8 +1,6 @@
 // Test and bench harness for the Bitcoin indexer: a bcoin regtest node, a fresh database, users
 // with Bitcoin deposit addresses, and coffer commands as child processes (so tests can kill
 // them). Not used by product code.
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { addressToScript } from '../chains/bitcoin/index.ts';
 import { startBitcoinDevnet, type BitcoinDevnet } from '../devnets/index.ts';
 import { loadConfig, silentLogger, type Config } from '../infra/index.ts';
@@ -11,10 +9,9 @@ import { createTestDatabase, type TestDatabase } from './index.ts';
 import { createUser, getDepositAddress, type DerivationSettings } from '../users/index.ts';
 import type { ChainFollower, FollowBatch } from '../indexers/core/index.ts';
 import { derivation as evmDerivation, type IndexerProcess } from './evm-world.ts';
-import { indexerNodeFlags } from '../indexers/supervise.ts';
+import { runCoffer, startCofferProcess } from './coffer-process.ts';
 import { bitcoinFollower } from '../indexers/bitcoin/run.ts';
 
-const cli = fileURLToPath(new URL('../cli/coffer.ts', import.meta.url));
 
 export interface BitcoinWorld {
   devnet: BitcoinDevnet;
@@ -49,15 +46,6 @@ export async function createBitcoinWorld(options: { finalityDepth: number; deriv
   };
   const config = loadConfig(env);
   const processes = new Set<IndexerProcess>();
-  const runCli = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
-    const child = spawn(process.execPath, [...indexerNodeFlags, cli, ...args], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-20_000)));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    return { child, exited, out: () => ({ stdout, stderr }) };
-  };
   return {
     devnet,
     db,
@@ -77,26 +65,11 @@ export async function createBitcoinWorld(options: { finalityDepth: number; deriv
       return batches;
     },
     startCoffer(args, extraEnv = {}) {
-      const run = runCli(args, extraEnv);
-      const handle: IndexerProcess = {
-        child: run.child,
-        output: () => run.out().stderr + run.out().stdout,
-        exited: run.exited,
-        async stop(signal = 'SIGTERM') {
-          if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill(signal);
-          const code = await run.exited;
-          processes.delete(handle);
-          return code;
-        },
-      };
+      const handle = startCofferProcess(args, { ...env, ...extraEnv }, (stopped) => processes.delete(stopped));
       processes.add(handle);
       return handle;
     },
-    async cli(args) {
-      const run = runCli(args);
-      const code = await run.exited;
-      return { code, ...run.out() };
-    },
+    cli: (args) => runCoffer(args, env),
     async close() {
       for (const process of processes) await process.stop('SIGKILL');
       await writer.close();

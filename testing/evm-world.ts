@@ -1,8 +1,6 @@
 // Test and bench harness for the EVM indexer: a real anvil, a fresh database, the contracts
 // deployed, a registered test token, and the indexer running as its own process (as in
 // production), so tests can kill it. Not used by product code.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createWalletClient, http, type Address, type Hex } from 'viem';
 import { deployContracts, type DeployedContracts } from '../contracts/index.ts';
 import { mintTestToken, startAnvil, testTokenAsset, testTokenScale, testTokenTransfer, type Anvil } from '../devnets/index.ts';
@@ -11,9 +9,8 @@ import { registerAsset } from '../ledger/index.ts';
 import { rootKeys } from '../signer/index.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { createUser, getDepositAddress, type DerivationSettings } from '../users/index.ts';
-import { indexerNodeFlags } from '../indexers/supervise.ts';
+import { runCoffer, startCofferProcess, type CofferProcess } from './coffer-process.ts';
 
-const cli = fileURLToPath(new URL('../cli/coffer.ts', import.meta.url));
 export const tokenAsset = testTokenAsset;
 export const tokenTransfer = testTokenTransfer;
 
@@ -24,13 +21,7 @@ export async function setUpTestToken(db: Queryable, rpcUrl: string, contracts: D
 }
 export const derivation: DerivationSettings = { nearNetwork: 'testnet', bitcoinNetwork: 'regtest', roots: rootKeys.testnet };
 
-export interface IndexerProcess {
-  child: ChildProcess;
-  output: () => string;
-  /** Resolves with the exit code. */
-  exited: Promise<number | null>;
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
-}
+export type IndexerProcess = CofferProcess;
 
 export interface EvmWorld {
   anvil: Anvil;
@@ -72,28 +63,8 @@ export async function createEvmWorld(options: { finalityDepth: number; derivatio
     SQD_LOG: 'warn',
   };
   const processes = new Set<IndexerProcess>();
-  const runCli = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
-    const child = spawn(process.execPath, [...indexerNodeFlags, cli, ...args], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-20_000)));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    return { child, exited, out: () => ({ stdout, stderr }) };
-  };
   const startCoffer = (args: string[], extraEnv: NodeJS.ProcessEnv): IndexerProcess => {
-    const run = runCli(args, extraEnv);
-    const handle: IndexerProcess = {
-      child: run.child,
-      output: () => run.out().stderr + run.out().stdout,
-      exited: run.exited,
-      async stop(signal = 'SIGTERM') {
-        if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill(signal);
-        const code = await run.exited;
-        processes.delete(handle);
-        return code;
-      },
-    };
+    const handle = startCofferProcess(args, { ...env, ...extraEnv }, (stopped) => processes.delete(stopped));
     processes.add(handle);
     return handle;
   };
@@ -118,11 +89,7 @@ export async function createEvmWorld(options: { finalityDepth: number; derivatio
     startIndexer: (extraEnv = {}) => startCoffer(['indexer', 'run', '--chain', 'evm'], extraEnv),
     startCoffer: (args, extraEnv = {}) => startCoffer(args, extraEnv),
 
-    async cli(args) {
-      const run = runCli(args);
-      const code = await run.exited;
-      return { code, ...run.out() };
-    },
+    cli: (args) => runCoffer(args, env),
     async close() {
       for (const process of processes) await process.stop('SIGKILL');
       await anvil.stop();

@@ -4,13 +4,14 @@ import { nearIndexerBench } from '../../indexers/near/indexer.bench.ts';
 import { bitcoinIndexerBench } from '../../indexers/bitcoin/indexer.bench.ts';
 import { solanaIndexerBench } from '../../indexers/solana/indexer.bench.ts';
 import { pipelineBench } from '../../jobs/pipeline.bench.ts';
+import { workersBench } from '../../jobs/workers.bench.ts';
 import { ledgerBench } from '../../ledger/ledger.bench.ts';
 import { deriveBench } from '../../signer/derive.bench.ts';
 import { policyBench } from '../../wallets/policy.bench.ts';
 import { relayerBench } from '../../relayer/relay.bench.ts';
 import { parse, printJson, UsageError } from './index.ts';
 
-const benches: Record<string, Bench> = { ledger: ledgerBench, indexer: indexerBench, pipeline: pipelineBench, policy: policyBench, relayer: relayerBench };
+const benches: Record<string, Bench> = { ledger: ledgerBench, indexer: indexerBench, pipeline: pipelineBench, workers: workersBench, policy: policyBench, relayer: relayerBench };
 /** Benchmarks that need no database. */
 const offline: Record<string, (options: { quick: boolean; progress: (line: string) => void }) => BenchResult> = { derive: deriveBench };
 

@@ -1,8 +1,9 @@
-// `coffer devnet <chain> [--json]`: one local chain for a newcomer, running until SIGTERM or
-// Ctrl-C. The first line says where it is and how to pay from it; with --json it is one JSON
+// `coffer devnet <chain> [--host H] [--port N] [--json]`: one local chain for a newcomer (or a
+// compose service of the devnets profile), running until SIGTERM or Ctrl-C. The first line says where it is and how to pay from it; with --json it is one JSON
 // object a script can read ({"chain","rpcUrl","faucet",…}), so the same shape serves every chain.
 import { evmChain } from '../../chains/index.ts';
-import { describeBitcoinDevnet, startAnvil, startBitcoinDevnet, startNearDevnet, startSolanaDevnet } from '../../devnets/index.ts';
+import { describeBitcoinDevnet, startAnvil, startBitcoinDevnet, startHermesReplay, startNearDevnet, startSolanaDevnet, type DevnetListen } from '../../devnets/index.ts';
+import { loadConfig } from '../../infra/index.ts';
 import { parse, UsageError } from './index.ts';
 
 interface RunningDevnet {
@@ -10,36 +11,47 @@ interface RunningDevnet {
   stop(): Promise<void>;
 }
 
-const devnets: Record<string, () => Promise<RunningDevnet>> = {
-  async [evmChain]() {
-    const anvil = await startAnvil({ blockTimeSeconds: 1 });
+const devnets: Record<string, (listen: DevnetListen) => Promise<RunningDevnet>> = {
+  async [evmChain](listen) {
+    const anvil = await startAnvil({ blockTimeSeconds: 1, listen });
     // anvil's development accounts are unlocked on the node: the faucet signs with eth_sendTransaction.
     return { description: { chain: evmChain, rpcUrl: anvil.url, chainId: anvil.chainId, faucet: { address: anvil.accounts[0] } }, stop: () => anvil.stop() };
   },
-  async bitcoin() {
-    const devnet = await startBitcoinDevnet();
+  async bitcoin(listen) {
+    // In compose the indexer's BITCOIN_RPC_URL (a secret file) carries the credentials: serve those.
+    const configured = loadConfig().BITCOIN_RPC_URL;
+    const url = configured ? new URL(configured) : null;
+    const credentials = url?.username && url.password ? { user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : undefined;
+    const devnet = await startBitcoinDevnet({ listen, ...(credentials ? { credentials } : {}) });
     return { description: describeBitcoinDevnet(devnet), stop: () => devnet.stop() };
   },
-  async solana() {
-    const devnet = await startSolanaDevnet();
+  async solana(listen) {
+    const devnet = await startSolanaDevnet({ listen });
     return { description: { ...devnet.describe() }, stop: () => devnet.stop() };
   },
-  async near() {
-    const devnet = await startNearDevnet();
+  async near(listen) {
+    const devnet = await startNearDevnet({ ...listen });
     return { description: { ...devnet.describe() }, stop: () => devnet.stop() };
+  },
+  /** Not a chain: the Hermes replay server the credits' prices come from on devnets (HERMES_URL). */
+  async hermes(listen) {
+    const hermes = await startHermesReplay(listen);
+    return { description: { chain: 'hermes', rpcUrl: hermes.url }, stop: () => hermes.stop() };
   },
 };
 
 export const devnetChains = Object.keys(devnets);
 
 export async function devnetCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { json: { type: 'boolean' } });
+  const { values, positionals } = parse(args, { json: { type: 'boolean' }, host: { type: 'string' }, port: { type: 'string' } });
   const [chain, ...extra] = positionals;
   if (!chain) throw new UsageError(`devnet needs a chain: ${devnetChains.join(', ')}`);
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
   const start = devnets[chain];
   if (!start) throw new UsageError(`unknown chain "${chain}" (devnets: ${devnetChains.join(', ')})`);
-  const devnet = await start();
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65_535)) throw new UsageError(`--port must be a port number, not "${values.port}"`);
+  const devnet = await start({ ...(values.host ? { host: values.host } : {}), ...(port !== undefined ? { port } : {}) });
   if (values.json) process.stdout.write(`${JSON.stringify(devnet.description)}\n`);
   else process.stdout.write(`${chain} devnet at ${devnet.description.rpcUrl}\n${JSON.stringify(devnet.description, null, 2)}\nCtrl-C stops it.\n`);
   await new Promise<void>((resolve) => {

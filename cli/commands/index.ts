@@ -107,6 +107,8 @@ export const commands: Record<string, CommandEntry> = {
                                         of the same blocks (bcoin regtest / NEAR / LiteSVM devnet)
   bench pipeline [--json] [--quick]     confirmation → credit through outbox, BullMQ and Hermes:
                                         latency p50/p95 and deposits/s against direct calls
+  bench workers [--json] [--quick]      credits/s with 1 and with 3 'coffer start --workers' processes
+                                        on one PostgreSQL and Redis (ratio three_vs_one)
   bench derive [--json] [--quick]       deposit-address derivations per second
   bench relayer [--json] [--quick]      relayed transactions per minute on anvil (Defender API)
                                         against raw signed sends of the same key
@@ -146,10 +148,12 @@ export const commands: Record<string, CommandEntry> = {
   },
   devnet: {
     run: devnetCommand,
-    usage: `  devnet ethereum|bitcoin|solana|near [--json]
-                                        start one local chain on a free loopback port until Ctrl-C;
-                                        the first line (one JSON object with --json) gives its
-                                        rpcUrl and a funded faucet
+    usage: `  devnet ethereum|bitcoin|solana|near|hermes [--host H] [--port N] [--json]
+                                        start one local chain (or the Hermes price replay server)
+                                        on a free loopback port, or on --host/--port (compose),
+                                        until Ctrl-C; the first line (one JSON object with --json)
+                                        gives its rpcUrl and a funded faucet; bitcoin serves the
+                                        credentials of BITCOIN_RPC_URL when it is set
 `,
   },
   contracts: {

@@ -7,6 +7,7 @@ import { NearChain, type Block } from './chain.ts';
 import { fungibleToken, fungibleTokenGenesis } from './fungible-token.ts';
 import { mpcSigner, randomMpcRoots } from './mpc-signer.ts';
 import { NearRpc } from './rpc.ts';
+import { localUrl, loopback } from '../ports.ts';
 
 export { NearChain, finalityLagBlocks, type Block, type Finality, type TxExecutionStatus } from './chain.ts';
 
@@ -31,6 +32,8 @@ export interface NearDevnetOptions {
   txWaitTimeoutMs?: number;
   /** 0 asks the OS for a free port. */
   port?: number;
+  /** Loopback by default; 0.0.0.0 to serve other containers. */
+  host?: string;
 }
 
 export interface NearDevnetDescription {
@@ -78,8 +81,9 @@ export async function startNearDevnet(options: NearDevnetOptions = {}): Promise<
   });
   const tokens = { USDC: usdcContractId };
   const rpc = new NearRpc({ chain, onDemand: blocks === 'on-demand', txWaitTimeoutMs: options.txWaitTimeoutMs ?? 10_000 });
-  const port = await rpc.listen(options.port ?? 0);
-  const rpcUrl = `http://127.0.0.1:${port}`;
+  const host = options.host ?? loopback;
+  const port = await rpc.listen(options.port ?? 0, host);
+  const rpcUrl = localUrl(host, port);
   const timer = blocks === 'on-demand' ? undefined : setInterval(() => chain.produceBlock(), blocks.intervalMs);
   return {
     rpcUrl,

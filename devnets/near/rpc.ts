@@ -38,7 +38,7 @@ export class NearRpc {
     this.txWaitTimeoutMs = options.txWaitTimeoutMs;
   }
 
-  async listen(port: number): Promise<number> {
+  async listen(port: number, host: string): Promise<number> {
     const server = createServer((request, response) => {
       void this.answer(request).then((body) => {
         response.writeHead(200, { 'content-type': 'application/json' });
@@ -47,11 +47,11 @@ export class NearRpc {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
+      server.listen(port, host, () => resolve());
     });
     this.server = server;
     const bound = (server.address() as AddressInfo).port;
-    this.address = `127.0.0.1:${bound}`;
+    this.address = `${host}:${bound}`;
     return bound;
   }
 

@@ -8,6 +8,7 @@ import { SolanaChain } from './chain.ts';
 import { createFaucet } from './faucet.ts';
 import { createMethods } from './methods.ts';
 import { createRpcServer } from './server.ts';
+import { localUrl, loopback, type DevnetListen } from '../ports.ts';
 
 export { SolanaChain, finalizationDepthSlots, blockhashLifetimeBlocks, type Block, type Commitment, type LandedTransaction } from './chain.ts';
 
@@ -24,6 +25,7 @@ export interface SolanaDevnetOptions {
   slotIntervalMs?: number | 'manual';
   /** base58 of a 64-byte keypair; a fresh one when absent. */
   faucetSecretKey?: string;
+  listen?: DevnetListen;
 }
 
 export interface SolanaDevnetDescription {
@@ -65,10 +67,10 @@ export async function startSolanaDevnet(options: SolanaDevnetOptions = {}): Prom
   const server = createRpcServer(createMethods(chain, faucet));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(options.listen?.port ?? 0, options.listen?.host ?? loopback, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const rpcUrl = `http://127.0.0.1:${port}`;
+  const rpcUrl = localUrl(options.listen?.host ?? loopback, port);
   const interval = options.slotIntervalMs ?? slotIntervalMsDefault;
   const timer = interval === 'manual' ? undefined : setInterval(() => chain.produceSlot(), interval);
   return {
