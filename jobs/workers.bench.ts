@@ -21,7 +21,7 @@ import { createUser } from '../users/index.ts';
 import { startCofferProcess, type CofferProcess } from '../testing/coffer-process.ts';
 import { confirmDeposits, waitForCredits } from './pipeline.bench.ts';
 import { bullPrefix } from './system.ts';
-import { redisConnection } from './workers.ts';
+import { prefixOf, redisConnection } from './queues.ts';
 
 const processCounts = [1, 3] as const;
 const workersReadyTimeoutMs = 60_000;
@@ -42,7 +42,7 @@ export async function workersBench({ pool, url, quick, progress }: BenchContext)
   const writer = new LedgerWriter({ pool });
   const dir = await mkdtemp(join(tmpdir(), 'coffer-bench-workers-'));
   const prefix = `${config.REDIS_KEY_PREFIX}bench-workers-${randomBytes(3).toString('hex')}:`;
-  const credits = new Queue('credits', { connection: redisConnection(config.REDIS_URL), prefix: bullPrefix({ REDIS_KEY_PREFIX: prefix }) });
+  const credits = new Queue('credits', { connection: redisConnection(config.REDIS_URL), prefix: prefixOf(bullPrefix({ REDIS_KEY_PREFIX: prefix, REDIS_CLUSTER_NODES: undefined }), 'credits') });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     DATABASE_URL: url,
