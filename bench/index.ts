@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { createPool, loadConfig, pg, quoteIdentifier, type Pool } from '../infra/index.ts';
 import { migrate } from '../migrations/index.ts';
+import { countEntries } from '../ledger/index.ts';
 
 import type { ChildRun } from './child-run.ts';
 
@@ -77,8 +78,8 @@ export function indexerRunOnFreshDatabase(prepare: (pool: Pool) => Promise<unkno
   return withBenchDatabase(async (pool, url) => {
     await prepare(pool);
     const measured = await run(url);
-    const { rows } = await pool.query<{ n: string }>("SELECT count(*)::text AS n FROM journal_entries WHERE kind = 'deposit.confirmed'");
-    if (Number(rows[0]!.n) !== expectedDeposits) throw new Error(`the indexer confirmed ${rows[0]!.n} deposits of ${expectedDeposits}`);
+    const confirmed = await countEntries(pool, 'deposit.confirmed');
+    if (confirmed !== BigInt(expectedDeposits)) throw new Error(`the indexer confirmed ${confirmed} deposits of ${expectedDeposits}`);
     return measured;
   });
 }

@@ -5,10 +5,25 @@
 // credit twice nor lose the sweep. Pricing happens before, outside the lock; a refused price
 // fails the job, which BullMQ retries later — a deposit is never credited at a bad price.
 import { UnrecoverableError } from 'bullmq';
-import type { Pool } from '../infra/index.ts';
-import { chart, creditEntryKinds, depositEntryKinds, entryMetadata, formatUnits, getEntry, getEntryByIdempotencyKey, type AppendRequest, type JournalEntry, type LedgerTransaction, type LedgerWriter } from '../ledger/index.ts';
-import { depositDetails } from '../ledger/index.ts';
-import { enqueue } from '../infra/index.ts';
+import { enqueue, run, runFirst, sqlBuilder, type Pool } from '../infra/index.ts';
+import {
+  accountBalance,
+  chart,
+  creditEntryKinds,
+  depositDetails,
+  depositEntryKinds,
+  entryMetadata,
+  formatUnits,
+  getAsset,
+  getEntry,
+  getEntryByIdempotencyKey,
+  isReversed,
+  type AppendRequest,
+  type JournalEntry,
+  type LedgerTransaction,
+  type LedgerWriter,
+} from '../ledger/index.ts';
+import { getUser } from '../users/index.ts';
 import type { PriceSource } from './prices.ts';
 import { formatFraction, formatUsdMicros, reachesMinimum, reachesNativeMinimum, valueDeposit, type AssetPricing, type Fraction, type Valuation } from './valuation.ts';
 
@@ -59,11 +74,14 @@ async function depositFacts(pool: Pool, confirmationEntryId: bigint): Promise<De
 }
 
 async function decisionOf(tx: LedgerTransaction, confirmationEntryId: bigint) {
-  const { rows } = await tx.client.query<{ status: string; credit_entry_id: bigint | null; reversal_entry_id: bigint | null; choco: string | null; user_id: string }>(
-    'SELECT status, credit_entry_id, reversal_entry_id, choco::text, user_id FROM credit_decisions WHERE confirmation_entry_id = $1 FOR UPDATE',
-    [confirmationEntryId.toString()],
+  return runFirst(
+    tx.client,
+    sqlBuilder
+      .selectFrom('credit_decisions')
+      .select(['status', 'credit_entry_id', 'reversal_entry_id', 'choco', 'user_id'])
+      .where('confirmation_entry_id', '=', confirmationEntryId)
+      .forUpdate(),
   );
-  return rows[0];
 }
 
 async function recordDecision(
@@ -71,55 +89,49 @@ async function recordDecision(
   facts: DepositFacts,
   decision: { status: string; reason?: string | null; priceObservationId?: bigint | null; valuation?: Valuation | null; creditEntryId?: bigint | null },
 ): Promise<void> {
-  await tx.client.query(
-    `INSERT INTO credit_decisions (confirmation_entry_id, deposit_entry_id, user_id, chain, asset, amount, status, reason, price_observation_id, usd_micros, choco, credit_entry_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-    [
-      facts.confirmation.id.toString(),
-      facts.deposit.id.toString(),
-      facts.userId,
-      facts.chain,
-      facts.asset,
-      facts.amount.toString(),
-      decision.status,
-      decision.reason ?? null,
-      decision.priceObservationId?.toString() ?? null,
-      decision.valuation?.usdMicros.toString() ?? null,
-      decision.valuation?.choco.toString() ?? null,
-      decision.creditEntryId?.toString() ?? null,
-    ],
+  await run(
+    tx.client,
+    sqlBuilder.insertInto('credit_decisions').values({
+      confirmation_entry_id: facts.confirmation.id,
+      deposit_entry_id: facts.deposit.id,
+      user_id: facts.userId,
+      chain: facts.chain,
+      asset: facts.asset,
+      amount: facts.amount,
+      status: decision.status,
+      reason: decision.reason ?? null,
+      price_observation_id: decision.priceObservationId ?? null,
+      usd_micros: decision.valuation?.usdMicros ?? null,
+      choco: decision.valuation?.choco ?? null,
+      credit_entry_id: decision.creditEntryId ?? null,
+    }),
   );
-}
-
-async function confirmationReversed(tx: LedgerTransaction, confirmationEntryId: bigint): Promise<boolean> {
-  const { rowCount } = await tx.client.query('SELECT 1 FROM journal_entries WHERE reverses = $1', [confirmationEntryId.toString()]);
-  return (rowCount ?? 0) > 0;
 }
 
 /** The credit job: prices the deposit at its block time and credits it once. */
 export async function creditDeposit(context: CreditContext, confirmationEntryId: bigint): Promise<CreditOutcome> {
   const { pool, writer, prices, settings } = context;
   const facts = await depositFacts(pool, confirmationEntryId);
-  const { rows: decided } = await pool.query<{ status: string }>('SELECT status FROM credit_decisions WHERE confirmation_entry_id = $1', [confirmationEntryId.toString()]);
-  if (decided[0]) return { status: 'decided_before', userId: facts.userId, decision: decided[0].status };
+  const decided = await runFirst(pool, sqlBuilder.selectFrom('credit_decisions').select('status').where('confirmation_entry_id', '=', confirmationEntryId));
+  if (decided) return { status: 'decided_before', userId: facts.userId, decision: decided.status };
 
   const pricing = settings.pricing.get(facts.asset);
   // A configuration gap is not fixed by retrying: the job fails at once and stays visible.
   if (!pricing) throw new UnrecoverableError(`no pricing is configured for ${facts.asset} (CREDIT_ASSET_PRICING)`);
-  const { rows: assetRows } = await pool.query<{ scale: number }>('SELECT scale FROM assets WHERE code = $1', [facts.asset]);
-  const assetScale = assetRows[0]!.scale;
+  const asset = await getAsset(pool, facts.asset);
+  if (!asset) throw new UnrecoverableError(`the asset ${facts.asset} of deposit ${facts.depositKey} is not registered`);
+  const assetScale = asset.scale;
   const price = pricing.kind === 'pyth' ? await prices.priceAt(pricing.feedId, facts.deposit.effectiveAt) : null;
   const valuation = valueDeposit({ amount: facts.amount, assetScale, pricing, chocoPerUsd: settings.chocoPerUsd, ...(price ? { price } : {}) });
   const minimum = settings.minimumsUsd.get(facts.chain) ?? { n: 0n, d: 1n };
   const minimumNative = facts.contract === null ? settings.minimumsNative?.get(facts.chain) : undefined;
 
-  const { rows: userRows } = await pool.query<{ is_sweep_enabled: boolean }>('SELECT is_sweep_enabled FROM users WHERE id = $1', [facts.userId]);
-  const sweep = (userRows[0]?.is_sweep_enabled ?? false) && settings.sweepChains.has(facts.chain);
+  const sweep = ((await getUser(pool, facts.userId))?.isSweepEnabled ?? false) && settings.sweepChains.has(facts.chain);
 
   return writer.transaction(async (tx): Promise<CreditOutcome> => {
     const before = await decisionOf(tx, confirmationEntryId);
     if (before) return { status: 'decided_before', userId: facts.userId, decision: before.status };
-    if (await confirmationReversed(tx, confirmationEntryId)) {
+    if (await isReversed(tx.client, confirmationEntryId)) {
       const reason = 'the deposit confirmation was reversed (operator rewind) before it was credited';
       await recordDecision(tx, facts, { status: 'not_credited_reversed', reason, priceObservationId: price?.id ?? null, valuation });
       return { status: 'not_credited_reversed', userId: facts.userId, reason };
@@ -184,19 +196,17 @@ export async function reverseCredit(context: Pick<CreditContext, 'pool' | 'write
     }
     if (decision.status !== 'credited') return { status: 'nothing_to_reverse', reason: `the deposit was not credited (${decision.status})` };
     if (decision.reversal_entry_id !== null) return { status: 'reversed', entryId: decision.reversal_entry_id, shortfall: 0n };
-    const credited = BigInt(decision.choco!);
+    // A credited decision always names its CHOCO and its credit entry (recordDecision writes both).
+    if (decision.choco === null || decision.credit_entry_id === null) throw new Error(`the credited decision of confirmation ${confirmationEntryId} names no CHOCO or credit entry`);
+    const credited = BigInt(decision.choco);
+    const creditEntryId = decision.credit_entry_id;
     const account = chart.userChoco(facts.userId);
-    const { rows } = await tx.client.query<{ balance: string }>(
-      `SELECT b.balance::text FROM balances b JOIN accounts a ON a.id = b.account_id JOIN assets s ON s.id = b.asset_id
-        WHERE a.path = $1 AND s.code = 'CHOCO'`,
-      [account],
-    );
-    const available = BigInt(rows[0]?.balance ?? '0');
+    const available = await accountBalance(tx.client, account, 'CHOCO');
     const shortfall = credited > available ? credited - available : 0n;
     const base = { idempotencyKey: `credit:${facts.depositKey}:reversal`, sourceRef: facts.depositKey, metadata: { userId: facts.userId, confirmationEntryId: confirmationEntryId.toString(), reason: 'deposit confirmation reversed', shortfall: shortfall.toString() } };
     const request: AppendRequest =
       shortfall === 0n
-        ? { ...base, kind: creditEntryKinds.reversal, reverses: decision.credit_entry_id!, postings: [{ source: account, destination: chart.issuerChoco, asset: 'CHOCO', amount: credited }] }
+        ? { ...base, kind: creditEntryKinds.reversal, reverses: creditEntryId, postings: [{ source: account, destination: chart.issuerChoco, asset: 'CHOCO', amount: credited }] }
         : {
             ...base,
             kind: creditEntryKinds.clawback,
@@ -207,11 +217,7 @@ export async function reverseCredit(context: Pick<CreditContext, 'pool' | 'write
           };
     const [result] = await tx.append([request]);
     if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused the credit reversal ${request.idempotencyKey}`);
-    await tx.client.query('UPDATE credit_decisions SET reversal_entry_id = $2, shortfall = $3 WHERE confirmation_entry_id = $1', [
-      confirmationEntryId.toString(),
-      result.entry.id.toString(),
-      shortfall.toString(),
-    ]);
+    await run(tx.client, sqlBuilder.updateTable('credit_decisions').set({ reversal_entry_id: result.entry.id, shortfall }).where('confirmation_entry_id', '=', confirmationEntryId));
     return { status: 'reversed', entryId: result.entry.id, shortfall };
   });
 }

@@ -16,3 +16,4 @@ export {
   type Valuation,
 } from './valuation.ts';
 export { creditDeposit, reverseCredit, type CreditContext, type CreditSettings, type CreditOutcome } from './credits.ts';
+export { creditDecisions, type CreditStatus, type DepositCredit } from './decisions.ts';

@@ -3,7 +3,7 @@
 // refused when it is too far from the time asked for (stale) or its confidence interval is too
 // wide; a refused price is never used — the job fails and BullMQ retries it later.
 import { HermesClient } from '@pythnetwork/hermes-client';
-import type { Queryable } from '../infra/index.ts';
+import { runOne, sqlBuilder, type Queryable } from '../infra/index.ts';
 
 /** Pyth's price feed ids (research/relayer-aa-policy.md §5.2), lower-case hex without 0x. */
 export const pythFeeds = {
@@ -78,12 +78,13 @@ export class PriceSource {
       publishTime: new Date(parsed.price.publish_time * 1000),
     };
     const problem = priceProblem(price, at, this.options.limits);
-    const { rows } = await this.options.db.query<{ id: bigint }>(
-      `INSERT INTO price_observations (feed_id, price, conf, expo, publish_time, requested_for, source, refused_reason)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-      [feedId, price.price.toString(), price.conf.toString(), price.expo, price.publishTime, at, new URL(this.options.hermesUrl).host, problem],
+    const { id } = await runOne(
+      this.options.db,
+      sqlBuilder
+        .insertInto('price_observations')
+        .values({ feed_id: feedId, price: price.price, conf: price.conf, expo: price.expo, publish_time: price.publishTime, requested_for: at, source: new URL(this.options.hermesUrl).host, refused_reason: problem })
+        .returning('id'),
     );
-    const id = rows[0]!.id;
     if (problem) throw new PriceRefusedError(`price of feed ${feedId} for ${at.toISOString()} refused: ${problem}`, id);
     return { id, feedId, ...price };
   }

@@ -29,7 +29,7 @@ export {
 export { createLogger, silentLogger, type Logger } from './logger.ts';
 export { Alerts, activeAlerts, signWebhook, type AlertType, type AlertCondition, type AlertWebhook } from './alerts.ts';
 export { superviseCoffer, stopProcess, type SupervisedProcess, type SupervisorState, type SuperviseOptions } from './supervise.ts';
-export { enqueue, markDone, takeDue, outboxCounts, type OutboxJob, type OutboxRow, type OutboxCounts } from './outbox.ts';
+export { enqueue, markDone, takeDue, handBack, listenForOutbox, stopListeningForOutbox, outboxCounts, type OutboxJob, type OutboxRow, type OutboxCounts } from './outbox.ts';
 export { jobCatalogue, parseJobPayload, queueNames, JobPayloadError, type CataloguedJob, type JobName, type JobPayload, type QueueName } from './job-catalogue.ts';
-export { db as sqlBuilder, run, runFirst, runCount } from './sql.ts';
+export { db as sqlBuilder, run, runFirst, runOne, runCount, sql, withAdvisoryLock } from './sql.ts';
 export type { Database, Json as DatabaseJson } from './schema.ts';

@@ -11,8 +11,12 @@ import {
   PostgresQueryCompiler,
   type Compilable,
   type InferResult,
+  type RawBuilder,
+  sql,
 } from 'kysely';
-import type { Queryable } from './db.ts';
+
+export { sql };
+import type { Pool, PoolClient, Queryable } from './db.ts';
 import type { Database } from './schema.ts';
 
 /** The query builder for coffer's schema. It cannot execute anything itself; pass its queries to `run`. */
@@ -25,15 +29,23 @@ export const db = new Kysely<Database>({
   },
 });
 
+/**
+ * A built query, or a raw statement written with kysely's `sql` template (`sql<Row>\`…\``) where
+ * a set-based statement says more than the builder could; the template's type parameter is the
+ * row it returns.
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- kysely's own constraint on InferResult
-type Query = Compilable<any>;
-type Row<Q extends Query> = InferResult<Q> extends (infer R)[] ? R : never;
+type Query = Compilable<any> | RawBuilder<unknown>;
+type Row<Q extends Query> = Q extends RawBuilder<infer R> ? R : Q extends Compilable<infer O> ? (InferResult<Compilable<O>> extends (infer R)[] ? R : never) : never;
+
+async function execute(target: Queryable, query: Query) {
+  const compiled = 'isRawBuilder' in query ? query.compile(db) : query.compile();
+  return target.query(compiled.sql, compiled.parameters as unknown[]);
+}
 
 /** Every row the query returns, typed by the schema. */
 export async function run<Q extends Query>(target: Queryable, query: Q): Promise<Row<Q>[]> {
-  const compiled = query.compile();
-  const result = await target.query(compiled.sql, compiled.parameters as unknown[]);
-  return result.rows as Row<Q>[];
+  return (await execute(target, query)).rows as Row<Q>[];
 }
 
 /** The first row, or undefined when there is none. */
@@ -41,9 +53,29 @@ export async function runFirst<Q extends Query>(target: Queryable, query: Q): Pr
   return (await run(target, query))[0];
 }
 
-/** How many rows an UPDATE or DELETE without RETURNING touched. */
+/** The row of a statement that always returns one (INSERT … RETURNING, an aggregate); throws when it returned none. */
+export async function runOne<Q extends Query>(target: Queryable, query: Q): Promise<Row<Q>> {
+  const [row] = await run(target, query);
+  if (row === undefined) throw new Error('a statement that returns one row returned none');
+  return row;
+}
+
+/** How many rows a statement without RETURNING touched (UPDATE, DELETE, INSERT … ON CONFLICT DO NOTHING). */
 export async function runCount(target: Queryable, query: Query): Promise<number> {
-  const compiled = query.compile();
-  const result = await target.query(compiled.sql, compiled.parameters as unknown[]);
-  return result.rowCount ?? 0;
+  return (await execute(target, query)).rowCount ?? 0;
+}
+
+/**
+ * Runs `work` on a connection holding the session advisory lock named `key` (waiting for it),
+ * so that work on one thing (an address's nonce, a chain's coins) is serialized across workers.
+ */
+export async function withAdvisoryLock<T>(pool: Pool, key: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await run(client, sql`SELECT pg_advisory_lock(hashtext(${key}))`);
+    return await work(client);
+  } finally {
+    await run(client, sql`SELECT pg_advisory_unlock_all()`).catch(() => undefined);
+    client.release();
+  }
 }

@@ -5,7 +5,7 @@
 // is left alone by BullMQ when offered again.
 import type { Queue } from 'bullmq';
 import type { Logger, Pool, PoolClient } from '../infra/index.ts';
-import { silentLogger, takeDue } from '../infra/index.ts';
+import { handBack, listenForOutbox, silentLogger, stopListeningForOutbox, takeDue } from '../infra/index.ts';
 import type { QueueName } from './queues.ts';
 
 /** BullMQ refuses integer job ids, so the outbox id is written `outbox-<id>`: still one job per row. */
@@ -41,7 +41,7 @@ export class OutboxDispatcher {
     this.listener.on('notification', () => this.wake());
     // A dropped LISTEN connection would silently leave only the poll; say so and keep polling.
     this.listener.on('error', (error) => this.options.logger.warn('outbox listener connection failed; polling only', { error }));
-    await this.listener.query('LISTEN coffer_outbox');
+    await listenForOutbox(this.listener);
     this.timer = setInterval(() => this.wake(), this.options.pollIntervalMs);
     this.wake();
   }
@@ -87,7 +87,7 @@ export class OutboxDispatcher {
         }
       } catch (error) {
         // Redis is away: hand the rows back so the next pass offers them at once, not after reofferAfterMs.
-        await this.options.pool.query('UPDATE outbox SET dispatched_at = NULL WHERE id = ANY($1::bigint[]) AND completed_at IS NULL', [rows.map((r) => r.id.toString())]);
+        await handBack(this.options.pool, rows.map((r) => r.id));
         throw error;
       }
       this.dispatched += rows.length;
@@ -100,7 +100,7 @@ export class OutboxDispatcher {
     if (this.timer) clearInterval(this.timer);
     await this.running;
     if (this.listener) {
-      await this.listener.query('UNLISTEN coffer_outbox').catch(() => undefined);
+      await stopListeningForOutbox(this.listener).catch(() => undefined);
       this.listener.release();
       this.listener = null;
     }

@@ -1,7 +1,7 @@
 // Balances: current ones from the synchronous projection, and point-in-time ones summed from
 // postings — as of an effective (chain/business) time, or as of a journal sequence (what the
 // ledger knew after entry N). Both roll up by account selector (`users:42:*`).
-import type { Queryable } from '../infra/index.ts';
+import { run, sql, sqlBuilder, type Queryable } from '../infra/index.ts';
 import { likeEscape, parseAccountSelector } from './accounts.ts';
 
 export interface AccountBalance {
@@ -122,4 +122,26 @@ export async function getTrialBalance(db: Queryable, asOf?: AsOf): Promise<Trial
     params,
   );
   return rows.map((row) => ({ asset: row.asset, scale: row.scale, debits: BigInt(row.debits), credits: BigInt(row.credits), net: BigInt(row.net) }));
+}
+
+/** One account's balance of one asset: zero when it has never moved. */
+export async function accountBalance(db: Queryable, account: string, asset: string): Promise<bigint> {
+  return (await accountBalances(db, [account])).find((held) => held.asset === asset)?.balance ?? 0n;
+}
+
+/** Every non-zero-history balance of the exact accounts `paths` (no selectors), with the asset's scale and contract. */
+export async function accountBalances(db: Queryable, paths: readonly string[]): Promise<(AccountBalance & { contract: string | null })[]> {
+  if (paths.length === 0) return [];
+  const rows = await run(
+    db,
+    sqlBuilder
+      .selectFrom('balances as b')
+      .innerJoin('accounts as a', 'a.id', 'b.account_id')
+      .innerJoin('assets as s', 's.id', 'b.asset_id')
+      .select(['a.path as account', 's.code as asset', 's.scale', 's.contract', sql<string>`b.balance::text`.as('balance')])
+      .where('a.path', 'in', [...paths])
+      .orderBy('a.path')
+      .orderBy('s.code'),
+  );
+  return rows.map((row) => ({ ...row, balance: BigInt(row.balance) }));
 }

@@ -1,8 +1,7 @@
 // Floors by account pattern. Changing a rule re-applies it to every existing balance it now
 // governs, in one transaction; PostgreSQL's CHECK refuses the change if any balance is
 // already below the new floor.
-import type { Pool } from '../infra/index.ts';
-import { isPgError, withTransaction } from '../infra/index.ts';
+import { isPgError, run, runFirst, sql, sqlBuilder, withTransaction, type Pool } from '../infra/index.ts';
 import { parseAccountSelector } from './accounts.ts';
 import { writerLockKey } from './append-sql.ts';
 import { LedgerInputError } from './errors.ts';
@@ -20,22 +19,27 @@ export async function setFloorRule(pool: Pool, rule: FloorRule): Promise<void> {
     await withTransaction(pool, async (client) => {
       // A pipelined writer decides floors from memory while it holds the writer lock; a floor
       // changes only between its runs.
-      await client.query('SELECT pg_advisory_xact_lock($1)', [writerLockKey]);
+      await run(client, sql`SELECT pg_advisory_xact_lock(${writerLockKey})`);
       let assetId: number | null = null;
       if (rule.asset !== null) {
-        const { rows } = await client.query<{ id: number }>('SELECT id FROM assets WHERE code = $1', [rule.asset]);
-        if (!rows[0]) throw new LedgerInputError('unknown_asset', `asset ${rule.asset} is not registered`, 'asset');
-        assetId = rows[0].id;
+        const asset = await runFirst(client, sqlBuilder.selectFrom('assets').select('id').where('code', '=', rule.asset));
+        if (!asset) throw new LedgerInputError('unknown_asset', `asset ${rule.asset} is not registered`, 'asset');
+        assetId = asset.id;
       }
-      await client.query(
-        `INSERT INTO floor_rules (pattern, asset_id, floor) VALUES ($1, $2, $3)
-         ON CONFLICT (pattern, coalesce(asset_id, 0)) DO UPDATE SET floor = excluded.floor`,
-        [rule.pattern, assetId, rule.floor?.toString() ?? null],
+      // The rule's key is an expression index (a null asset is 0), which the builder cannot name.
+      await run(
+        client,
+        sql`INSERT INTO floor_rules (pattern, asset_id, floor) VALUES (${rule.pattern}, ${assetId}, ${rule.floor?.toString() ?? null})
+            ON CONFLICT (pattern, coalesce(asset_id, 0)) DO UPDATE SET floor = excluded.floor`,
       );
-      await client.query(
-        `UPDATE balances b SET floor = ledger_floor_for(a.path, b.asset_id)
-           FROM accounts a WHERE a.id = b.account_id AND a.path ~ ledger_pattern_regex($1)`,
-        [rule.pattern],
+      await run(
+        client,
+        sqlBuilder
+          .updateTable('balances as b')
+          .from('accounts as a')
+          .set({ floor: sql<string>`ledger_floor_for(a.path, b.asset_id)` })
+          .whereRef('a.id', '=', 'b.account_id')
+          .where('a.path', '~', sql<string>`ledger_pattern_regex(${rule.pattern})`),
       );
     });
   } catch (error) {
@@ -47,8 +51,9 @@ export async function setFloorRule(pool: Pool, rule: FloorRule): Promise<void> {
 }
 
 export async function listFloorRules(pool: Pool): Promise<FloorRule[]> {
-  const { rows } = await pool.query<{ pattern: string; asset: string | null; floor: string | null }>(
-    `SELECT r.pattern, s.code AS asset, r.floor::text FROM floor_rules r LEFT JOIN assets s ON s.id = r.asset_id ORDER BY r.pattern`,
+  const rows = await run(
+    pool,
+    sqlBuilder.selectFrom('floor_rules as r').leftJoin('assets as s', 's.id', 'r.asset_id').select(['r.pattern', 's.code as asset', 'r.floor']).orderBy('r.pattern'),
   );
   return rows.map((row) => ({ pattern: row.pattern, asset: row.asset, floor: row.floor === null ? null : BigInt(row.floor) }));
 }

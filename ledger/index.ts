@@ -18,10 +18,11 @@ export {
   type EntryKind,
   type EntryMetadata,
 } from './catalogue.ts';
-export { getEntry, getEntryByIdempotencyKey, listEntries, journalHead, type EntryFilter } from './journal.ts';
-export { getBalances, getTrialBalance, type AccountBalance, type AsOf, type TrialBalanceLine } from './balances.ts';
+export { getEntry, getEntryByIdempotencyKey, listEntries, journalHead, countEntries, knownIdempotencyKeys, isReversed, type EntryFilter } from './journal.ts';
+export { getBalances, getTrialBalance, accountBalance, accountBalances, type AccountBalance, type AsOf, type TrialBalanceLine } from './balances.ts';
+export { depositsAbove } from './deposit-view.ts';
 export { getStatement, type Statement, type StatementLine } from './statement.ts';
-export { registerAsset, listAssets, type Asset } from './assets.ts';
+export { registerAsset, listAssets, getAsset, type Asset } from './assets.ts';
 export { setFloorRule, listFloorRules, type FloorRule } from './floors.ts';
 export { verifyLedger, type VerifyReport, type CheckResult } from './verify.ts';
 export {

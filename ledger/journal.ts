@@ -1,6 +1,6 @@
 // Reading journal entries back: by id, by idempotency key, and as filtered, cursor-paginated
 // lists. Accounts and assets are returned by path and code, never by internal id.
-import type { Queryable } from '../infra/index.ts';
+import { run, runFirst, sqlBuilder, type Queryable } from '../infra/index.ts';
 import { likeEscape, parseAccountSelector } from './accounts.ts';
 import type { JournalEntry, JsonObject, Posting } from './types.ts';
 
@@ -150,4 +150,23 @@ export async function listEntries(db: Queryable, filter: EntryFilter): Promise<J
 export async function journalHead(db: Queryable): Promise<bigint> {
   const { rows } = await db.query<{ head: bigint | null }>('SELECT max(id) AS head FROM journal_entries');
   return rows[0]?.head ?? 0n;
+}
+
+/** Which of `keys` the journal holds already (a block read again after a restart, a rescan). */
+export async function knownIdempotencyKeys(db: Queryable, keys: readonly string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const rows = await run(db, sqlBuilder.selectFrom('journal_entries').select('idempotency_key').where('idempotency_key', 'in', [...keys]));
+  return new Set(rows.map((row) => row.idempotency_key));
+}
+
+/** Whether an entry reverses entry `entryId` (an operator rewind took it back). */
+export async function isReversed(db: Queryable, entryId: bigint): Promise<boolean> {
+  const row = await runFirst(db, sqlBuilder.selectFrom('journal_entries').select('id').where('reverses', '=', entryId).limit(1));
+  return row !== undefined;
+}
+
+/** How many journal entries of `kind` there are (benchmarks check they measured the run they meant). */
+export async function countEntries(db: Queryable, kind: string): Promise<bigint> {
+  const row = await runFirst(db, sqlBuilder.selectFrom('journal_entries').select((eb) => eb.fn.countAll<bigint>().as('n')).where('kind', '=', kind));
+  return BigInt(row?.n ?? 0);
 }

@@ -1,17 +1,12 @@
 // What became of deposits after the indexer booked them: the credit decision and the sweep of
 // each (a user's deposit history), and the sweeps an operator watches (in flight, failed).
-import type { AlertCondition, Queryable } from '../infra/index.ts';
+import { creditDecisions, type DepositCredit } from '../credits/index.ts';
+import { run, sqlBuilder, type AlertCondition, type Queryable } from '../infra/index.ts';
 
+export type { CreditStatus, DepositCredit } from '../credits/index.ts';
 export type SweepStatus = 'waiting_for_gas' | 'submitted' | 'confirmed' | 'failed' | 'skipped';
-export type CreditStatus = 'credited' | 'below_minimum' | 'not_credited_reversed';
-
-export interface DepositCredit {
-  status: CreditStatus;
-  /** CHOCO minor units (scale `chocoScale`), when credited. */
-  choco: bigint | null;
-  reason: string | null;
-  decidedAt: Date;
-}
+const sweepStatuses: readonly string[] = ['waiting_for_gas', 'submitted', 'confirmed', 'failed', 'skipped'] satisfies SweepStatus[];
+const isSweepStatus = (status: string): status is SweepStatus => sweepStatuses.includes(status);
 
 export interface SweepView {
   id: bigint;
@@ -31,23 +26,15 @@ export interface SweepView {
 
 export const sweepListLimitMax = 500;
 
-interface SweepRow {
-  id: bigint;
-  deposit_entry_id: bigint;
-  user_id: string;
-  chain: string;
-  address: string;
-  asset: string;
-  amount: string | null;
-  fee: string | null;
-  status: SweepStatus;
-  reason: string | null;
-  tx_hash: string | null;
-  attempts: number;
-  updated_at: Date;
-}
-const sweepColumns = 'id, deposit_entry_id, user_id, chain, address, asset, amount::text, fee::text, status, reason, tx_hash, attempts, updated_at';
-const toSweep = (r: SweepRow): SweepView => ({
+const sweepsView = sqlBuilder
+  .selectFrom('sweeps')
+  .select(['id', 'deposit_entry_id', 'user_id', 'chain', 'address', 'asset', 'amount', 'fee', 'status', 'reason', 'tx_hash', 'attempts', 'updated_at']);
+type SweepRow = Awaited<ReturnType<typeof run<typeof sweepsView>>>[number];
+
+function toSweep(r: SweepRow): SweepView {
+  // The table's CHECK allows exactly these statuses.
+  if (!isSweepStatus(r.status)) throw new Error(`sweep ${r.id} has an unknown status ${r.status}`);
+  return {
   id: r.id,
   depositEntryId: r.deposit_entry_id,
   userId: r.user_id,
@@ -61,33 +48,22 @@ const toSweep = (r: SweepRow): SweepView => ({
   txHash: r.tx_hash,
   attempts: r.attempts,
   updatedAt: r.updated_at,
-});
+  };
+}
 
 /** Credit and sweep of each given deposit entry (either may be missing: not decided, not swept). */
 export async function depositProgress(db: Queryable, depositEntryIds: readonly bigint[]): Promise<Map<bigint, { credit: DepositCredit | null; sweep: SweepView | null }>> {
-  const ids = depositEntryIds.map(String);
-  const [credits, sweeps] = await Promise.all([
-    db.query<{ deposit_entry_id: bigint; status: CreditStatus; choco: string | null; reason: string | null; decided_at: Date }>(
-      'SELECT deposit_entry_id, status, choco::text, reason, decided_at FROM credit_decisions WHERE deposit_entry_id = ANY($1::bigint[])',
-      [ids],
-    ),
-    db.query<SweepRow>(`SELECT ${sweepColumns} FROM sweeps WHERE deposit_entry_id = ANY($1::bigint[])`, [ids]),
-  ]);
-  const progress = new Map<bigint, { credit: DepositCredit | null; sweep: SweepView | null }>(depositEntryIds.map((id) => [id, { credit: null, sweep: null }]));
-  for (const c of credits.rows) {
-    progress.get(c.deposit_entry_id)!.credit = { status: c.status, choco: c.choco === null ? null : BigInt(c.choco), reason: c.reason, decidedAt: c.decided_at };
-  }
-  for (const s of sweeps.rows) progress.get(s.deposit_entry_id)!.sweep = toSweep(s);
-  return progress;
+  if (depositEntryIds.length === 0) return new Map();
+  const [credits, sweeps] = await Promise.all([creditDecisions(db, depositEntryIds), run(db, sweepsView.where('deposit_entry_id', 'in', [...depositEntryIds]))]);
+  const sweepOf = new Map(sweeps.map((s) => [s.deposit_entry_id, toSweep(s)]));
+  return new Map(depositEntryIds.map((id) => [id, { credit: credits.get(id) ?? null, sweep: sweepOf.get(id) ?? null }]));
 }
 
 /** Sweeps in the given states, most recently changed first. */
 export async function listSweeps(db: Queryable, options: { statuses: readonly SweepStatus[]; limit: number }): Promise<SweepView[]> {
   if (!Number.isInteger(options.limit) || options.limit < 1 || options.limit > sweepListLimitMax) throw new RangeError(`limit must be 1–${sweepListLimitMax}`);
-  const { rows } = await db.query<SweepRow>(`SELECT ${sweepColumns} FROM sweeps WHERE status = ANY($1::text[]) ORDER BY updated_at DESC, id DESC LIMIT $2`, [
-    options.statuses,
-    options.limit,
-  ]);
+  if (options.statuses.length === 0) return [];
+  const rows = await run(db, sweepsView.where('status', 'in', [...options.statuses]).orderBy('updated_at', 'desc').orderBy('id', 'desc').limit(options.limit));
   return rows.map(toSweep);
 }
 

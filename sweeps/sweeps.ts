@@ -19,10 +19,10 @@
 // (sweeps/sweeps.test.ts).
 import { UnrecoverableError } from 'bullmq';
 import { awaitConfirmations, signTransfer, type AssetSpec, type ChainAdapter, type ChainClient, type SignedTransaction } from '../chains/index.ts';
-import { CodedError, firstRow, type Logger, type Pool, type PoolClient } from '../infra/index.ts';
-import { chart, getEntry, sweepEntryKinds, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
+import { CodedError, run, runFirst, runOne, sql, sqlBuilder, withAdvisoryLock, type Logger, type Pool, type PoolClient } from '../infra/index.ts';
+import { accountBalance, accountBalances, chart, depositDetails, getAsset, getEntry, sweepEntryKinds, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
 import type { KeyReference, Signature, Signer } from '../signer/index.ts';
-import { depositDetails } from '../ledger/index.ts';
+import { depositAddressKey } from '../users/index.ts';
 
 
 /** How long one job attempt waits for the confirmations before it lets BullMQ retry. */
@@ -59,15 +59,24 @@ export type SweepOutcome =
   | { status: 'confirmed'; amount: bigint; fee: bigint; txHash: string }
   | { status: 'skipped' | 'waiting_for_gas'; reason: string };
 
-interface SweepRow {
+const sweepColumns = ['id', 'status', 'amount', 'fee', 'tx_hash', 'raw_tx', 'submitted_entry_id', 'reason'] as const;
+type SweepRow = NonNullable<Awaited<ReturnType<typeof sweepRow>>>;
+
+/** A sweep whose transaction is signed and stored: submitted, or settled since. */
+interface SignedSweep {
   id: bigint;
-  status: 'waiting_for_gas' | 'submitted' | 'confirmed' | 'failed' | 'skipped';
-  amount: string | null;
-  fee: string | null;
-  tx_hash: string | null;
-  raw_tx: string | null;
-  submitted_entry_id: bigint | null;
-  reason: string | null;
+  amount: bigint;
+  txHash: string;
+  rawTx: string;
+  submittedEntryId: bigint;
+}
+
+/** The submitted row's transaction; `submit` writes all of it in one statement, so a gap is a broken row. */
+function signedSweep(row: SweepRow): SignedSweep {
+  if (row.amount === null || row.tx_hash === null || row.raw_tx === null || row.submitted_entry_id === null) {
+    throw new UnrecoverableError(`sweep ${row.id} is ${row.status} but has no stored transaction`);
+  }
+  return { id: row.id, amount: BigInt(row.amount), txHash: row.tx_hash, rawTx: row.raw_tx, submittedEntryId: row.submitted_entry_id };
 }
 
 interface Plan {
@@ -106,8 +115,8 @@ export async function sweepDeposit(context: SweepContext, depositEntryId: bigint
   if (!settings) throw new UnrecoverableError(`no sweep settings for ${chain}: set its RPC URL and treasury address`);
   const { adapter } = settings;
   const { address } = details;
-  const { rows: keys } = await pool.query<{ predecessor: string; path: string }>('SELECT predecessor, path FROM deposit_addresses WHERE chain = $1 AND address = $2', [chain, address]);
-  if (!keys[0]) throw new UnrecoverableError(`${address} is not a deposit address`);
+  const key = await depositAddressKey(pool, chain, address);
+  if (!key) throw new UnrecoverableError(`${address} is not a deposit address`);
   const plan: Plan = {
     depositEntryId,
     userId: details.userId,
@@ -116,61 +125,43 @@ export async function sweepDeposit(context: SweepContext, depositEntryId: bigint
     asset: details.contract === null ? adapter.nativeAsset : { code: details.asset, scale: await assetScale(pool, details.asset), contract: details.contract },
     custody: chart.custody(chain, address),
     sweeping: chart.sweeping(chain, address),
-    key: { predecessor: keys[0].predecessor, path: keys[0].path, curve: adapter.curve },
+    key: { predecessor: key.predecessor, path: key.path, curve: adapter.curve },
   };
 
   // One sweep per address at a time, across workers: they share the address's nonce or coins.
-  const lock = await pool.connect();
-  try {
-    await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`sweep:${chain}:${address.toLowerCase()}`]);
-    return await sweepLocked(context, { settings, client: adapter.connect({ rpcUrl: settings.rpcUrl }) }, plan, lock);
-  } finally {
-    await lock.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
-    lock.release();
-  }
+  return withAdvisoryLock(pool, `sweep:${chain}:${address.toLowerCase()}`, (lock) =>
+    sweepLocked(context, { settings, client: adapter.connect({ rpcUrl: settings.rpcUrl }) }, plan, lock),
+  );
 }
 
 async function assetScale(pool: Pool, code: string): Promise<number> {
-  const { rows } = await pool.query<{ scale: number }>('SELECT scale FROM assets WHERE code = $1', [code]);
-  if (!rows[0]) throw new UnrecoverableError(`the asset ${code} is not registered`);
-  return rows[0].scale;
+  const asset = await getAsset(pool, code);
+  if (!asset) throw new UnrecoverableError(`the asset ${code} is not registered`);
+  return asset.scale;
 }
 
 async function sweepLocked(context: SweepContext, route: Route, plan: Plan, db: PoolClient): Promise<SweepOutcome> {
   const existing = await sweepRow(db, plan.depositEntryId);
-  if (existing?.status === 'confirmed') return { status: 'confirmed', amount: BigInt(existing.amount!), fee: BigInt(existing.fee ?? '0'), txHash: existing.tx_hash! };
+  if (existing?.status === 'confirmed') {
+    const { amount, txHash } = signedSweep(existing);
+    return { status: 'confirmed', amount, fee: BigInt(existing.fee ?? '0'), txHash };
+  }
   if (existing?.status === 'skipped') return { status: 'skipped', reason: existing.reason ?? '' };
-  if (existing?.status === 'submitted') return track(context, route, plan, existing);
+  if (existing?.status === 'submitted') return track(context, route, plan, signedSweep(existing));
 
   const submitted = await submit(context, route, plan, db, existing);
   if (!('id' in submitted)) return submitted;
-  return track(context, route, plan, submitted);
+  return track(context, route, plan, signedSweep(submitted));
 }
 
-async function sweepRow(db: PoolClient | Pool, depositEntryId: bigint): Promise<SweepRow | undefined> {
-  const { rows } = await db.query<SweepRow>(
-    'SELECT id, status, amount::text, fee::text, tx_hash, raw_tx, submitted_entry_id, reason FROM sweeps WHERE deposit_entry_id = $1',
-    [depositEntryId.toString()],
-  );
-  return rows[0];
-}
-
-async function ledgerBalance(db: PoolClient, account: string, asset: string): Promise<bigint> {
-  const { rows } = await db.query<{ balance: string }>(
-    `SELECT b.balance::text FROM balances b JOIN accounts a ON a.id = b.account_id JOIN assets s ON s.id = b.asset_id WHERE a.path = $1 AND s.code = $2`,
-    [account, asset],
-  );
-  return BigInt(rows[0]?.balance ?? '0');
+async function sweepRow(db: PoolClient | Pool, depositEntryId: bigint) {
+  return runFirst(db, sqlBuilder.selectFrom('sweeps').select(sweepColumns).where('deposit_entry_id', '=', depositEntryId));
 }
 
 /** Tokens (other than `except`) the address still holds in custody or pending: their sweeps need fees later. */
 async function tokensStillToSweep(db: PoolClient, chain: string, address: string, except: string): Promise<number> {
-  const { rows } = await db.query<{ n: string }>(
-    `SELECT count(DISTINCT s.code) AS n FROM balances b JOIN accounts a ON a.id = b.account_id JOIN assets s ON s.id = b.asset_id
-      WHERE a.path IN ($1, $2) AND s.contract IS NOT NULL AND s.code <> $3 AND b.balance > 0`,
-    [chart.custody(chain, address), chart.depositPending(chain, address), except],
-  );
-  return Number(rows[0]?.n ?? 0);
+  const held = await accountBalances(db, [chart.custody(chain, address), chart.depositPending(chain, address)]);
+  return new Set(held.filter((b) => b.contract !== null && b.asset !== except && b.balance > 0n).map((b) => b.asset)).size;
 }
 
 async function submit(
@@ -181,16 +172,17 @@ async function submit(
   previous: SweepRow | undefined,
 ): Promise<SweepRow | { status: 'skipped' | 'waiting_for_gas'; reason: string }> {
   const { adapter, treasury } = route.settings;
-  const custody = await ledgerBalance(db, plan.custody, plan.asset.code);
+  const custody = await accountBalance(db, plan.custody, plan.asset.code);
   const settle = async (status: 'skipped' | 'waiting_for_gas', reason: string, extra?: (id: bigint) => Promise<void>) => {
-    const { rows } = await db.query<{ id: bigint }>(
-      `INSERT INTO sweeps (deposit_entry_id, user_id, chain, address, asset, treasury, status, reason)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (deposit_entry_id) DO UPDATE SET status = excluded.status, reason = excluded.reason, updated_at = now()
-       RETURNING id`,
-      [plan.depositEntryId.toString(), plan.userId, plan.chain, plan.address, plan.asset.code, treasury, status, reason],
+    const { id } = await runOne(
+      db,
+      sqlBuilder
+        .insertInto('sweeps')
+        .values({ deposit_entry_id: plan.depositEntryId, user_id: plan.userId, chain: plan.chain, address: plan.address, asset: plan.asset.code, treasury, status, reason })
+        .onConflict((conflict) => conflict.column('deposit_entry_id').doUpdateSet((eb) => ({ status: eb.ref('excluded.status'), reason: eb.ref('excluded.reason'), updated_at: sql<Date>`now()` })))
+        .returning('id'),
     );
-    await extra?.(firstRow(rows, `the sweep of deposit ${plan.depositEntryId}`).id);
+    await extra?.(id);
     return { status, reason };
   };
   if (custody === 0n) return settle('skipped', `nothing left in ${plan.custody} for ${plan.asset.code} (swept with an earlier deposit)`);
@@ -203,7 +195,7 @@ async function submit(
     // All of custody (earlier sweeps' leftovers included), keeping fees back for tokens still to leave.
     amount: { all: true, cap: custody, ...(native ? { keepFeesForTransfers: await tokensStillToSweep(db, plan.chain, plan.address, plan.asset.code) } : {}) },
     // The fee is paid from what the ledger holds for this address, never from someone else's money.
-    feeFundsMax: native ? custody : await ledgerBalance(db, plan.custody, adapter.feeAsset.code),
+    feeFundsMax: native ? custody : await accountBalance(db, plan.custody, adapter.feeAsset.code),
   });
   if (outcome.status === 'not_worth_it') return settle('skipped', outcome.reason);
   if (outcome.status === 'needs_fee_funds') {
@@ -212,9 +204,12 @@ async function submit(
     const reason = `${outcome.reason}; refill requested`;
     return context.writer.transaction(async (t) =>
       settle('waiting_for_gas', reason, async (sweepId) => {
-        await t.client.query(
-          `INSERT INTO refill_requests (chain, address, asset, amount, reason, sweep_id) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sweep_id) DO NOTHING`,
-          [plan.chain, plan.address, adapter.feeAsset.code, outcome.shortfall.toString(), `gas for the ${plan.asset.code} sweep of deposit ${plan.depositEntryId}`, sweepId.toString()],
+        await run(
+          t.client,
+          sqlBuilder
+            .insertInto('refill_requests')
+            .values({ chain: plan.chain, address: plan.address, asset: adapter.feeAsset.code, amount: outcome.shortfall, reason: `gas for the ${plan.asset.code} sweep of deposit ${plan.depositEntryId}`, sweep_id: sweepId })
+            .onConflict((conflict) => conflict.column('sweep_id').doNothing()),
         );
       }),
     );
@@ -237,22 +232,48 @@ async function submit(
     };
     const [result] = await t.append([request]);
     if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new SweepError('ledger_refused', `the ledger refused ${request.idempotencyKey}: ${result?.status}`);
-    const { rows } = await t.client.query<SweepRow>(
-      `INSERT INTO sweeps (deposit_entry_id, user_id, chain, address, asset, treasury, amount, status, nonce, tx_hash, raw_tx, submitted_entry_id, attempts)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'submitted', $8, $9, $10, $11, $12)
-       ON CONFLICT (deposit_entry_id) DO UPDATE SET amount = excluded.amount, status = 'submitted', reason = NULL, nonce = excluded.nonce,
-         tx_hash = excluded.tx_hash, raw_tx = excluded.raw_tx, submitted_entry_id = excluded.submitted_entry_id, fee = NULL,
-         settled_entry_id = NULL, attempts = sweeps.attempts + 1, updated_at = now()
-       RETURNING id, status, amount::text, fee::text, tx_hash, raw_tx, submitted_entry_id, reason`,
-      [plan.depositEntryId.toString(), plan.userId, plan.chain, plan.address, plan.asset.code, treasury, unsigned.amount.toString(), nonce, signed.id, signed.raw, result.entry.id.toString(), attempt],
+    return runOne(
+      t.client,
+      sqlBuilder
+        .insertInto('sweeps')
+        .values({
+          deposit_entry_id: plan.depositEntryId,
+          user_id: plan.userId,
+          chain: plan.chain,
+          address: plan.address,
+          asset: plan.asset.code,
+          treasury,
+          amount: unsigned.amount,
+          status: 'submitted',
+          nonce: nonce === null ? null : BigInt(nonce),
+          tx_hash: signed.id,
+          raw_tx: signed.raw,
+          submitted_entry_id: result.entry.id,
+          attempts: attempt,
+        })
+        .onConflict((conflict) =>
+          conflict.column('deposit_entry_id').doUpdateSet((eb) => ({
+            amount: eb.ref('excluded.amount'),
+            status: 'submitted',
+            reason: null,
+            nonce: eb.ref('excluded.nonce'),
+            tx_hash: eb.ref('excluded.tx_hash'),
+            raw_tx: eb.ref('excluded.raw_tx'),
+            submitted_entry_id: eb.ref('excluded.submitted_entry_id'),
+            fee: null,
+            settled_entry_id: null,
+            attempts: sql<number>`sweeps.attempts + 1`,
+            updated_at: sql<Date>`now()`,
+          })),
+        )
+        .returning(sweepColumns),
     );
-    return firstRow(rows, `the sweep of deposit ${plan.depositEntryId}`);
   });
 }
 
 /** Broadcasts (again, harmlessly, if it was already) and waits for the confirmations. */
-async function track(context: SweepContext, route: Route, plan: Plan, row: SweepRow): Promise<SweepOutcome> {
-  const signed: SignedTransaction = { id: row.tx_hash!, raw: row.raw_tx! };
+async function track(context: SweepContext, route: Route, plan: Plan, row: SignedSweep): Promise<SweepOutcome> {
+  const signed: SignedTransaction = { id: row.txHash, raw: row.rawTx };
   const sent = await route.client.broadcast(signed);
   if (sent.status === 'refused') {
     await fail(context, route, plan, row, `broadcast refused: ${sent.message}`, 0n);
@@ -270,53 +291,48 @@ async function track(context: SweepContext, route: Route, plan: Plan, row: Sweep
     throw new SweepError('transaction_failed', `sweep of deposit ${plan.depositEntryId}: transaction ${signed.id} failed; will retry`);
   }
   await confirm(context, route, plan, row, confirmed.fee, confirmed.height, confirmed.rentReclaimed ?? 0n);
-  return { status: 'confirmed', amount: BigInt(row.amount!), fee: confirmed.fee, txHash: signed.id };
+  return { status: 'confirmed', amount: row.amount, fee: confirmed.fee, txHash: signed.id };
 }
 
-async function confirm(context: SweepContext, route: Route, plan: Plan, row: SweepRow, fee: bigint, blockNumber: bigint, rentReclaimed: bigint): Promise<void> {
+async function confirm(context: SweepContext, route: Route, plan: Plan, row: SignedSweep, fee: bigint, blockNumber: bigint, rentReclaimed: bigint): Promise<void> {
   const feeAccount = route.settings.feeAccount ?? plan.custody;
   const feeAsset = route.settings.adapter.feeAsset.code;
   await context.writer.transaction(async (t) => {
-    const postings = [{ source: plan.sweeping, destination: chart.treasury(plan.chain), asset: plan.asset.code, amount: BigInt(row.amount!) }];
+    const postings = [{ source: plan.sweeping, destination: chart.treasury(plan.chain), asset: plan.asset.code, amount: row.amount }];
     // Rent comes back from (or goes into) accounts outside the ledger: the chain's world.
     if (rentReclaimed > 0n) postings.push({ source: chart.world(plan.chain), destination: feeAccount, asset: feeAsset, amount: rentReclaimed });
     if (fee > 0n) postings.push({ source: feeAccount, destination: chart.fees(plan.chain), asset: feeAsset, amount: fee });
     if (rentReclaimed < 0n) postings.push({ source: feeAccount, destination: chart.world(plan.chain), asset: feeAsset, amount: -rentReclaimed });
     const request: AppendRequest = {
       kind: sweepEntryKinds.confirmed,
-      idempotencyKey: `${plan.chain}:${row.tx_hash}:sweep.confirmed`,
-      sourceRef: row.tx_hash!,
-      metadata: { userId: plan.userId, depositEntryId: plan.depositEntryId.toString(), txHash: row.tx_hash, blockNumber: Number(blockNumber), fee: fee.toString(), ...(rentReclaimed !== 0n ? { rentReclaimed: rentReclaimed.toString() } : {}) },
+      idempotencyKey: `${plan.chain}:${row.txHash}:sweep.confirmed`,
+      sourceRef: row.txHash,
+      metadata: { userId: plan.userId, depositEntryId: plan.depositEntryId.toString(), txHash: row.txHash, blockNumber: Number(blockNumber), fee: fee.toString(), ...(rentReclaimed !== 0n ? { rentReclaimed: rentReclaimed.toString() } : {}) },
       postings,
     };
     const [result] = await t.append([request]);
     if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new SweepError('ledger_refused', `the ledger refused ${request.idempotencyKey}: ${JSON.stringify(result, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`);
-    await t.client.query(`UPDATE sweeps SET status = 'confirmed', fee = $2, settled_entry_id = $3, updated_at = now() WHERE id = $1`, [row.id.toString(), fee.toString(), result.entry.id.toString()]);
+    await run(t.client, sqlBuilder.updateTable('sweeps').set({ status: 'confirmed', fee, settled_entry_id: result.entry.id, updated_at: sql<Date>`now()` }).where('id', '=', row.id));
   });
 }
 
 /** Gives the amount back to custody (and books the fee a failed transaction burned); the job retries. */
-async function fail(context: SweepContext, route: Route, plan: Plan, row: SweepRow, reason: string, fee: bigint): Promise<void> {
+async function fail(context: SweepContext, route: Route, plan: Plan, row: SignedSweep, reason: string, fee: bigint): Promise<void> {
   const feeAsset = route.settings.adapter.feeAsset.code;
   await context.writer.transaction(async (t) => {
     const base = {
       kind: sweepEntryKinds.failed,
-      idempotencyKey: `${plan.chain}:${row.tx_hash}:sweep.failed`,
-      sourceRef: row.tx_hash!,
-      metadata: { userId: plan.userId, depositEntryId: plan.depositEntryId.toString(), txHash: row.tx_hash, reason, fee: fee.toString() },
+      idempotencyKey: `${plan.chain}:${row.txHash}:sweep.failed`,
+      sourceRef: row.txHash,
+      metadata: { userId: plan.userId, depositEntryId: plan.depositEntryId.toString(), txHash: row.txHash, reason, fee: fee.toString() },
     };
-    const back = { source: plan.sweeping, destination: plan.custody, asset: plan.asset.code, amount: BigInt(row.amount!) };
+    const back = { source: plan.sweeping, destination: plan.custody, asset: plan.asset.code, amount: row.amount };
     const feeAccount = route.settings.feeAccount ?? plan.custody;
     const request: AppendRequest =
-      fee > 0n ? { ...base, postings: [back, { source: feeAccount, destination: chart.fees(plan.chain), asset: feeAsset, amount: fee }] } : { ...base, reverses: row.submitted_entry_id!, postings: [back] };
+      fee > 0n ? { ...base, postings: [back, { source: feeAccount, destination: chart.fees(plan.chain), asset: feeAsset, amount: fee }] } : { ...base, reverses: row.submittedEntryId, postings: [back] };
     const [result] = await t.append([request]);
     if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new SweepError('ledger_refused', `the ledger refused ${request.idempotencyKey}`);
-    await t.client.query(`UPDATE sweeps SET status = 'failed', reason = $2, fee = $3, settled_entry_id = $4, updated_at = now() WHERE id = $1`, [
-      row.id.toString(),
-      reason,
-      fee.toString(),
-      result.entry.id.toString(),
-    ]);
+    await run(t.client, sqlBuilder.updateTable('sweeps').set({ status: 'failed', reason, fee, settled_entry_id: result.entry.id, updated_at: sql<Date>`now()` }).where('id', '=', row.id));
   });
-  context.logger.warn('sweep failed; the job will retry', { depositEntryId: plan.depositEntryId.toString(), txHash: row.tx_hash, reason });
+  context.logger.warn('sweep failed; the job will retry', { depositEntryId: plan.depositEntryId.toString(), txHash: row.txHash, reason });
 }

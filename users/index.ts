@@ -2,8 +2,8 @@
 // predecessor) and `<chain>-1`, stored on first request and returned unchanged forever after;
 // NEAR native deposits go to the user's NEAR account itself (seed 004 §3.0).
 import { randomBytes } from 'node:crypto';
-import type { Queryable } from '../infra/index.ts';
-import { enqueue, firstRow, isPgError } from '../infra/index.ts';
+import type { Selectable } from 'kysely';
+import { enqueue, isPgError, run, runFirst, runOne, sqlBuilder, type Database, type Queryable } from '../infra/index.ts';
 import { addressNetwork, chainCurve, deriveAddress, depositChains, depositsToAccount } from '../chains/index.ts';
 import { assertNearAccountId, DerivationError, type BitcoinNetwork, type Curve, type NearNetwork } from '../signer/index.ts';
 
@@ -50,13 +50,8 @@ export interface DerivationSettings {
 
 const idAlphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
-interface UserRow {
-  id: string;
-  near_account_id: string;
-  is_sweep_enabled: boolean;
-  created_at: Date;
-}
-const toUser = (row: UserRow): User => ({ id: row.id, nearAccountId: row.near_account_id, isSweepEnabled: row.is_sweep_enabled, createdAt: row.created_at });
+const userColumns = ['id', 'near_account_id', 'is_sweep_enabled', 'created_at'] as const;
+const toUser = (row: { id: string; near_account_id: string; is_sweep_enabled: boolean; created_at: Date }): User => ({ id: row.id, nearAccountId: row.near_account_id, isSweepEnabled: row.is_sweep_enabled, createdAt: row.created_at });
 
 export async function createUser(db: Queryable, options: { nearAccountId: string; isSweepEnabled?: boolean }): Promise<User> {
   try {
@@ -66,11 +61,8 @@ export async function createUser(db: Queryable, options: { nearAccountId: string
   }
   const id = Array.from(randomBytes(16), (byte) => idAlphabet[byte % idAlphabet.length]).join('');
   try {
-    const { rows } = await db.query<UserRow>(
-      'INSERT INTO users (id, near_account_id, is_sweep_enabled) VALUES ($1, $2, $3) RETURNING id, near_account_id, is_sweep_enabled, created_at',
-      [id, options.nearAccountId, options.isSweepEnabled ?? true],
-    );
-    return toUser(firstRow(rows, `the new user ${id}`));
+    const row = await runOne(db, sqlBuilder.insertInto('users').values({ id, near_account_id: options.nearAccountId, is_sweep_enabled: options.isSweepEnabled ?? true }).returning(userColumns));
+    return toUser(row);
   } catch (error) {
     if (isPgError(error, '23505')) throw new UserError('user_exists', `a user with NEAR account ${options.nearAccountId} already exists`);
     throw error;
@@ -78,30 +70,22 @@ export async function createUser(db: Queryable, options: { nearAccountId: string
 }
 
 export async function getUser(db: Queryable, id: string): Promise<User | null> {
-  const { rows } = await db.query<UserRow>('SELECT id, near_account_id, is_sweep_enabled, created_at FROM users WHERE id = $1', [id]);
-  return rows[0] ? toUser(rows[0]) : null;
+  const row = await runFirst(db, sqlBuilder.selectFrom('users').select(userColumns).where('id', '=', id));
+  return row ? toUser(row) : null;
 }
 
 /** An operator turns sweeps of the user's deposits on or off; null when there is no such user. */
 export async function setSweepEnabled(db: Queryable, id: string, enabled: boolean): Promise<User | null> {
-  const { rows } = await db.query<UserRow>('UPDATE users SET is_sweep_enabled = $2 WHERE id = $1 RETURNING id, near_account_id, is_sweep_enabled, created_at', [id, enabled]);
-  return rows[0] ? toUser(rows[0]) : null;
+  const row = await runFirst(db, sqlBuilder.updateTable('users').set({ is_sweep_enabled: enabled }).where('id', '=', id).returning(userColumns));
+  return row ? toUser(row) : null;
 }
 
 function paymentUri(chain: DepositChain, address: string): string {
   return `${chain}:${address}`;
 }
 
-interface AddressRow {
-  user_id: string;
-  chain: DepositChain;
-  network: string;
-  predecessor: string;
-  path: string;
-  public_key: string | null;
-  address: string;
-  created_at: Date;
-}
+const addressColumns = ['user_id', 'chain', 'network', 'predecessor', 'path', 'public_key', 'address', 'created_at'] as const;
+type AddressRow = { [column in (typeof addressColumns)[number]]: Selectable<Database['deposit_addresses']>[column] };
 const toAddress = (row: AddressRow): DepositAddress => ({
   userId: row.user_id,
   chain: row.chain,
@@ -117,9 +101,9 @@ const toAddress = (row: AddressRow): DepositAddress => ({
 /** The user's address on a chain: derived and stored on the first call, the stored one after. */
 export async function getDepositAddress(db: Queryable, userId: string, chain: string, settings: DerivationSettings): Promise<DepositAddress> {
   if (!depositChains.includes(chain)) throw new UserError('unknown_chain', `chain must be one of ${depositChains.join(', ')}`);
-  const select = 'SELECT user_id, chain, network, predecessor, path, public_key, address, created_at FROM deposit_addresses WHERE user_id = $1 AND chain = $2';
-  const existing = await db.query<AddressRow>(select, [userId, chain]);
-  if (existing.rows[0]) return toAddress(existing.rows[0]);
+  const stored = () => runFirst(db, sqlBuilder.selectFrom('deposit_addresses').select(addressColumns).where('user_id', '=', userId).where('chain', '=', chain));
+  const existing = await stored();
+  if (existing) return toAddress(existing);
   const user = await getUser(db, userId);
   if (!user) throw new UserError('user_not_found', `no user ${userId}`);
   let row: Omit<AddressRow, 'created_at' | 'user_id'>;
@@ -148,15 +132,13 @@ export async function getDepositAddress(db: Queryable, userId: string, chain: st
     };
   }
   // Two first requests at once derive the same address; the second insert does nothing.
-  await db.query(
-    `INSERT INTO deposit_addresses (user_id, chain, network, predecessor, path, public_key, address)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, chain) DO NOTHING`,
-    [userId, row.chain, row.network, row.predecessor, row.path, row.public_key, row.address],
-  );
-  const stored = await db.query<AddressRow>(select, [userId, chain]);
-  return toAddress(firstRow(stored.rows, `the ${chain} deposit address of user ${userId}`));
+  await run(db, sqlBuilder.insertInto('deposit_addresses').values({ user_id: userId, ...row }).onConflict((conflict) => conflict.columns(['user_id', 'chain']).doNothing()));
+  const written = await stored();
+  if (!written) throw new Error(`the deposit address of ${userId} on ${chain} was neither written nor found`);
+  return toAddress(written);
 }
 
+export { watchedDepositAddresses, depositAddressesOn, depositAddressKey, type WatchedDepositAddress } from './watched.ts';
 export { getDepositHistory, type DepositHistory, type DepositStep, type DepositStepKind } from './history.ts';
 export { listUserDeposits, getUserBalances, getUserChoco, type UserDeposit, type UserBalance, type DepositStatus } from './deposits.ts';
 export { searchUsers, userSearchLimitMax, type UserWithAddresses } from './directory.ts';

@@ -21,6 +21,7 @@ export {
   type WalletKeySettings,
   type StoredPolicy,
 } from './wallets.ts';
+export { watchedWalletAddresses } from './watched.ts';
 export { parsePolicy, evaluatePolicy, checkRule, refineRules, ruleSchemas, ruleCommon, windowQueries, policySchema, windowSchema, severities, rulesMax, type Policy, type PolicyInput, type PolicyRule, type Verdict, type Violation, type SpendFacts, type WalletUsage, type Severity, type WindowQuery } from './policy.ts';
 export { windowStart, parseDurationSeconds, isTimeZone, localClock, type WindowSpec } from './windows.ts';
 export {

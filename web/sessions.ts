@@ -8,8 +8,8 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import type { Queryable } from '../infra/index.ts';
-import type { ApiKeyIdentity, Role } from '../access/index.ts';
+import { run, runFirst, sql, sqlBuilder, type Queryable } from '../infra/index.ts';
+import { liveApiKey, type ApiKeyIdentity } from '../access/index.ts';
 
 export const sessionCookie = 'coffer_session';
 export const signInCookie = 'coffer_sign_in';
@@ -23,27 +23,21 @@ const hashId = (id: string) => createHash('sha256').update(id).digest();
 export async function createSession(db: Queryable, apiKeyId: string, lifetimeSeconds = sessionLifetimeSeconds): Promise<string> {
   const id = randomBytes(32).toString('base64url');
   // Expired rows are cleared here, where sessions are made, so the table never grows unbounded.
-  await db.query('DELETE FROM web_sessions WHERE expires_at < now()');
-  await db.query("INSERT INTO web_sessions (id_hash, api_key_id, expires_at) VALUES ($1, $2, now() + $3 * interval '1 second')", [hashId(id), apiKeyId, lifetimeSeconds]);
+  await run(db, sqlBuilder.deleteFrom('web_sessions').where('expires_at', '<', sql<Date>`now()`));
+  await run(db, sqlBuilder.insertInto('web_sessions').values({ id_hash: hashId(id), api_key_id: apiKeyId, expires_at: sql<Date>`now() + ${lifetimeSeconds} * interval '1 second'` }));
   return id;
 }
 
 /** The key behind a live session, or null (unknown, expired, or its key revoked or past its rotation overlap). */
 export async function findSession(db: Queryable, id: string): Promise<ApiKeyIdentity | null> {
   if (!sessionIdPattern.test(id)) return null;
-  // The key's row is read at every request so that a revoked key ends its sessions at once.
-  const { rows } = await db.query<{ id: string; role: Role; name: string | null; user_id: string | null; wallet_id: string | null }>(
-    `SELECT k.id, k.role, k.name, k.user_id, k.wallet_id
-       FROM web_sessions s JOIN api_keys k ON k.id = s.api_key_id
-      WHERE s.id_hash = $1 AND s.expires_at > now() AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())`,
-    [hashId(id)],
-  );
-  const row = rows[0];
-  return row ? { id: row.id, role: row.role, name: row.name, userId: row.user_id, walletId: row.wallet_id } : null;
+  const session = await runFirst(db, sqlBuilder.selectFrom('web_sessions').select('api_key_id').where('id_hash', '=', hashId(id)).where('expires_at', '>', sql<Date>`now()`));
+  // The key is read at every request (through access/) so that a revoked key ends its sessions at once.
+  return session ? liveApiKey(db, session.api_key_id) : null;
 }
 
 export async function deleteSession(db: Queryable, id: string): Promise<void> {
-  if (sessionIdPattern.test(id)) await db.query('DELETE FROM web_sessions WHERE id_hash = $1', [hashId(id)]);
+  if (sessionIdPattern.test(id)) await run(db, sqlBuilder.deleteFrom('web_sessions').where('id_hash', '=', hashId(id)));
 }
 
 /** The form token of a session: an HMAC keyed by the session id, which never leaves the cookie. */

@@ -6,22 +6,12 @@
 // and asks for each confirmed user deposit's credit through the outbox, in the same
 // transaction. Nothing is ever deleted or updated in the ledger; a transaction that lands again
 // in another block is a new observation (its key carries the block hash).
-import type { PoolClient } from '../../infra/index.ts';
-import { enqueue } from '../../infra/index.ts';
-import { chart, depositEntryKinds, type AppendRequest, type AppendResult, type LedgerTransaction } from '../../ledger/index.ts';
+import { enqueue, run, sql, sqlBuilder, type Queryable } from '../../infra/index.ts';
+import { chart, depositEntryKinds, knownIdempotencyKeys, type AppendRequest, type AppendResult, type LedgerTransaction } from '../../ledger/index.ts';
+import { watchedDepositAddresses } from '../../users/index.ts';
+import { watchedWalletAddresses } from '../../wallets/index.ts';
 import { depositAccounts, depositKeyBase, depositReversal } from './accounts.ts';
 import type { DepositCoreSettings, DepositObservation, OrphanScope, SettleStats } from './types.ts';
-
-interface OpenDeposit {
-  entry_id: bigint;
-  block_height: bigint;
-  block_hash: string;
-  key_base: string;
-  pending_account: string;
-  custody_account: string;
-  asset: string;
-  amount: string;
-}
 
 /** Whether a block a deposit was seen in is gone, given what this batch delivered. */
 export function orphanTest(observation: Pick<DepositObservation, 'blocks'>, orphans: OrphanScope | null): (height: number, hash: string) => boolean {
@@ -52,10 +42,13 @@ export async function settleDeposits(
   const client = tx.client;
   const isOrphaned = orphanTest(observation, orphans);
 
-  const { rows: open } = await client.query<OpenDeposit>(
-    `SELECT entry_id, block_height, block_hash, key_base, pending_account, custody_account, asset, amount::text
-       FROM indexer_open_deposits WHERE indexer = $1 ORDER BY entry_id`,
-    [indexer],
+  const open = await run(
+    client,
+    sqlBuilder
+      .selectFrom('indexer_open_deposits')
+      .select(['entry_id', 'block_height', 'block_hash', 'key_base', 'pending_account', 'custody_account', 'asset', 'amount'])
+      .where('indexer', '=', indexer)
+      .orderBy('entry_id'),
   );
   const orphaned = open.filter((row) => isOrphaned(Number(row.block_height), row.block_hash));
   const due = open.filter((row) => !orphaned.includes(row) && Number(row.block_height) <= finalizedHeight);
@@ -70,13 +63,7 @@ export async function settleDeposits(
   });
   // A deposit already in the ledger (a block read again after a restart, a rescan) is either
   // still open — settled through the open set — or settled already: either way, not new.
-  const known = new Set<string>();
-  if (candidates.length > 0) {
-    const { rows } = await client.query<{ idempotency_key: string }>('SELECT idempotency_key FROM journal_entries WHERE idempotency_key = ANY($1::text[])', [
-      candidates.map((c) => c.key),
-    ]);
-    for (const row of rows) known.add(row.idempotency_key);
-  }
+  const known = await knownIdempotencyKeys(client, candidates.map((c) => c.key));
   const fresh = candidates.filter((c) => !known.has(c.key));
 
   const requests: AppendRequest[] = [];
@@ -104,10 +91,8 @@ export async function settleDeposits(
   for (const row of due) {
     requests.push(confirmation(row.key_base, row.block_hash, `${row.key_base}:deposit@${row.block_hash}`, Number(row.block_height), row.pending_account, row.custody_account, row.asset, BigInt(row.amount)));
   }
-  const pendingIndex = new Map<string, number>();
   for (const c of fresh) {
     const { transfer, owner } = c;
-    pendingIndex.set(c.key, requests.length);
     requests.push({
       kind: depositEntryKinds.pending,
       idempotencyKey: c.key,
@@ -148,28 +133,22 @@ export async function settleDeposits(
     ),
   );
 
-  const settled = [...orphaned, ...due].map((row) => row.entry_id.toString());
-  if (settled.length > 0) await client.query('DELETE FROM indexer_open_deposits WHERE entry_id = ANY($1::bigint[])', [settled]);
+  const settled = [...orphaned, ...due].map((row) => row.entry_id);
+  if (settled.length > 0) await run(client, sqlBuilder.deleteFrom('indexer_open_deposits').where('entry_id', 'in', settled));
+  // Every request was written (checked above), so each pending key has its entry id.
+  const entryIds = new Map(results.flatMap((result) => (isWritten(result) ? [[result.entry.idempotencyKey, result.entry.id] as const] : [])));
   const stillOpen = fresh.filter((c) => c.transfer.block.height > finalizedHeight);
   if (stillOpen.length > 0) {
-    await client.query(
-      `INSERT INTO indexer_open_deposits (entry_id, indexer, block_height, block_hash, key_base, pending_account, custody_account, asset, amount)
-       SELECT e, $1, h, bh, k, p, c, a, amt FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::numeric[])
-         AS t(e, h, bh, k, p, c, a, amt)`,
-      [
-        indexer,
-        stillOpen.map((c) => {
-          const result = results[pendingIndex.get(c.key)!]!;
-          return (result as { entry: { id: bigint } }).entry.id.toString();
-        }),
-        stillOpen.map((c) => c.transfer.block.height),
-        stillOpen.map((c) => c.transfer.block.hash),
-        stillOpen.map((c) => c.keyBase),
-        stillOpen.map((c) => c.pendingAccount),
-        stillOpen.map((c) => c.custodyAccount),
-        stillOpen.map((c) => c.transfer.asset),
-        stillOpen.map((c) => c.transfer.amount.toString()),
-      ],
+    // One statement for the whole batch, columns as arrays (a block can carry thousands of deposits).
+    await run(
+      client,
+      sql`INSERT INTO indexer_open_deposits (entry_id, indexer, block_height, block_hash, key_base, pending_account, custody_account, asset, amount)
+          SELECT e, ${indexer}, h, bh, k, p, c, a, amt
+            FROM unnest(${stillOpen.map((c) => entryIds.get(c.key))}::bigint[], ${stillOpen.map((c) => c.transfer.block.height)}::bigint[],
+                        ${stillOpen.map((c) => c.transfer.block.hash)}::text[], ${stillOpen.map((c) => c.keyBase)}::text[],
+                        ${stillOpen.map((c) => c.pendingAccount)}::text[], ${stillOpen.map((c) => c.custodyAccount)}::text[],
+                        ${stillOpen.map((c) => c.transfer.asset)}::text[], ${stillOpen.map((c) => c.transfer.amount.toString())}::numeric[])
+              AS t(e, h, bh, k, p, c, a, amt)`,
     );
   }
 
@@ -180,20 +159,14 @@ export async function settleDeposits(
   };
 }
 
-/** Users' deposit addresses, and agent wallets (money sent to them funds their spends). */
-async function watchedRecipients(client: PoolClient, settings: DepositCoreSettings, observation: DepositObservation) {
+/** Users' deposit addresses (users/ owns them), and agent wallets (wallets/; money sent to them funds their spends). */
+async function watchedRecipients(db: Queryable, settings: DepositCoreSettings, observation: DepositObservation) {
   const fold = (address: string) => (settings.caseInsensitiveAddresses ? address.toLowerCase() : address);
   const recipients = [...new Set(observation.transfers.map((t) => fold(t.to)))];
+  const options = { caseInsensitive: settings.caseInsensitiveAddresses };
   const watched = new Map<string, { userId: string | null; walletId: string | null; address: string }>();
-  if (recipients.length === 0) return watched;
-  const column = settings.caseInsensitiveAddresses ? 'lower(address)' : 'address';
-  const { rows } = await client.query<{ user_id: string | null; wallet_id: string | null; address: string }>(
-    `SELECT user_id, NULL AS wallet_id, address FROM deposit_addresses WHERE chain = $1 AND ${column} = ANY($2::text[])
-     UNION ALL
-     SELECT NULL, id, address FROM wallets WHERE chain = $1 AND ${column} = ANY($2::text[])`,
-    [settings.chain, recipients],
-  );
-  for (const row of rows) watched.set(fold(row.address), { userId: row.user_id, walletId: row.wallet_id, address: row.address });
+  for (const row of await watchedDepositAddresses(db, settings.chain, recipients, options)) watched.set(fold(row.address), { userId: row.userId, walletId: null, address: row.address });
+  for (const row of await watchedWalletAddresses(db, settings.chain, recipients, options)) watched.set(fold(row.address), { userId: null, walletId: row.walletId, address: row.address });
   return watched;
 }
 

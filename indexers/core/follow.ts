@@ -8,7 +8,7 @@
 // their sum). Memory stays bounded: at most two batches of `batchBlocksMax` blocks.
 import type { Logger, Pool } from '../../infra/index.ts';
 import type { LedgerWriter } from '../../ledger/index.ts';
-import { DeepReorgError, deepReorgMessage, ensureCursor, hotBlocks, IndexerStoppedError, lockCursor, moveCursor, readCursor, recordStop, type CursorSettings } from './cursor.ts';
+import { DeepReorgError, deepReorgMessage, ensureCursor, hotBlocks, IndexerStoppedError, keepHotBlocks, recordChainHead, lockCursor, moveCursor, readCursor, recordStop, type CursorSettings } from './cursor.ts';
 import { settleDeposits } from './deposits.ts';
 import type { BlockRef, DepositCoreSettings, ObservedTransfer, SettleStats } from './types.ts';
 
@@ -148,17 +148,9 @@ export class ChainFollower {
         { afterHeight: base.height, throughHeight: null },
         finalizedHeight,
       );
-      await tx.client.query('DELETE FROM indexer_hot_blocks WHERE indexer = $1 AND (height > $2 OR height <= $3)', [settings.indexer, base.height, finalizedHeight]);
-      const hot = blocks.filter((b) => b.ref.height > finalizedHeight);
-      if (hot.length > 0) {
-        await tx.client.query('INSERT INTO indexer_hot_blocks (indexer, height, hash) SELECT $1, * FROM unnest($2::bigint[], $3::text[])', [
-          settings.indexer,
-          hot.map((b) => b.ref.height),
-          hot.map((b) => b.ref.hash),
-        ]);
-      }
+      await keepHotBlocks(tx.client, settings.indexer, base.height, finalizedHeight, blocks.filter((b) => b.ref.height > finalizedHeight).map((b) => b.ref));
       await moveCursor(tx.client, settings.indexer, { height: finalizedHeight, hash: finalizedHash }, Math.max(readThrough, finalizedHeight));
-      await tx.client.query('UPDATE indexer_cursors SET chain_head = greatest(chain_head, $2), chain_head_at = now() WHERE indexer = $1', [settings.indexer, head]);
+      await recordChainHead(tx.client, settings.indexer, head, { monotonic: true });
       return settled;
     });
     const batch: FollowBatch = { ...stats, fromHeight: base.height + 1, toHeight: readThrough, blocks: blocks.length, finalizedHeight, head };

@@ -5,9 +5,10 @@
 // events), moves the cursor back to `to` and clears the stop.
 // Deposits in blocks still on the chain are kept: when the indexer re-reads them, their entries
 // replay (same keys), so rewinding further back than needed costs time, never correctness.
-import { CodedError, enqueue, type Pool, type PoolClient } from '../../infra/index.ts';
-import { catchUp, depositEntryKinds, depositsProjection, type AppendRequest, type LedgerWriter } from '../../ledger/index.ts';
+import { CodedError, enqueue, run, runFirst, sql, sqlBuilder, type Pool, type PoolClient } from '../../infra/index.ts';
+import { catchUp, depositEntryKinds, depositsAbove, depositsProjection, type AppendRequest, type LedgerWriter } from '../../ledger/index.ts';
 import { depositAccounts, depositReversal } from './accounts.ts';
+import { clearHotBlocks } from './cursor.ts';
 
 export interface RewindReport {
   indexer: string;
@@ -17,19 +18,6 @@ export interface RewindReport {
   confirmationsReversed: number;
   depositsKept: number;
   eventsOrphaned: number;
-}
-
-interface DepositRow {
-  entry_id: bigint;
-  address: string;
-  asset: string;
-  amount: string;
-  block_height: bigint;
-  block_hash: string;
-  deposit_key: string;
-  confirmed_entry_id: bigint | null;
-  confirmation_reversed: boolean;
-  wallet_id: string | null;
 }
 
 const rewindErrorCodes = ['rewind_refused', 'nothing_to_rescan'] as const;
@@ -54,28 +42,22 @@ export interface RewindOptions {
 export async function rewindIndexer(options: RewindOptions): Promise<RewindReport> {
   const { pool, writer, settings, to, blockHashAt } = options;
   if (!Number.isInteger(to) || to < -1) throw new RewindError('rewind_refused', '--to must be a block height (or -1 for the very beginning)');
-  const { rows: cursors } = await pool.query<{ processed_height: bigint }>('SELECT processed_height FROM indexer_cursors WHERE indexer = $1', [settings.indexer]);
-  if (!cursors[0]) throw new RewindError('rewind_refused', `the ${settings.indexer} indexer has never run; there is nothing to rewind`);
-  const from = Number(cursors[0].processed_height);
+  const cursor = await runFirst(pool, sqlBuilder.selectFrom('indexer_cursors').select('processed_height').where('indexer', '=', settings.indexer));
+  if (!cursor) throw new RewindError('rewind_refused', `the ${settings.indexer} indexer has never run; there is nothing to rewind`);
+  const from = Number(cursor.processed_height);
   if (to > from) throw new RewindError('rewind_refused', `the ${settings.indexer} indexer is at block ${from}; --to ${to} is ahead of it`);
   const toHash = to >= 0 ? await blockHashAt(to) : '0x';
   if (!toHash) throw new RewindError('rewind_refused', `the chain has no block ${to}`);
 
   // The deposit view knows every deposit with its block; bring it up to date first.
   await catchUp(pool, depositsProjection);
-  const { rows: deposits } = await pool.query<DepositRow>(
-    `SELECT d.entry_id, d.address, d.wallet_id, d.asset, d.amount::text, d.block_height, d.block_hash, e.idempotency_key AS deposit_key,
-            d.confirmed_entry_id, d.confirmation_reversed
-       FROM deposits d JOIN journal_entries e ON e.id = d.entry_id
-      WHERE d.chain = $1 AND d.block_height > $2 AND d.reversal_entry_id IS NULL ORDER BY d.entry_id`,
-    [settings.chain, to],
-  );
+  const deposits = await depositsAbove(pool, settings.chain, to);
   const canonical = new Map<number, string | null>();
   for (const height of new Set(deposits.map((d) => Number(d.block_height)))) canonical.set(height, await blockHashAt(height));
   const gone = deposits.filter((d) => canonical.get(Number(d.block_height)) !== d.block_hash);
 
   return writer.transaction(async (tx) => {
-    await tx.client.query('SELECT 1 FROM indexer_cursors WHERE indexer = $1 FOR UPDATE', [settings.indexer]);
+    await run(tx.client, sqlBuilder.selectFrom('indexer_cursors').select('indexer').where('indexer', '=', settings.indexer).forUpdate());
     const requests: AppendRequest[] = [];
     let confirmationsReversed = 0;
     for (const d of gone) {
@@ -116,7 +98,7 @@ export async function rewindIndexer(options: RewindOptions): Promise<RewindRepor
           : [],
       ),
     );
-    await tx.client.query('DELETE FROM indexer_open_deposits WHERE entry_id = ANY($1::bigint[])', [gone.map((d) => d.entry_id.toString())]);
+    if (gone.length > 0) await run(tx.client, sqlBuilder.deleteFrom('indexer_open_deposits').where('entry_id', 'in', gone.map((d) => d.entry_id)));
     const canonicalHashesAbove = async (heights: number[]) => {
       const hashes: string[] = [];
       for (const height of heights) {
@@ -126,10 +108,13 @@ export async function rewindIndexer(options: RewindOptions): Promise<RewindRepor
       return hashes;
     };
     const eventsOrphaned = (await options.orphanRecords?.(tx.client, canonicalHashesAbove)) ?? 0;
-    await tx.client.query('DELETE FROM indexer_hot_blocks WHERE indexer = $1', [settings.indexer]);
-    await tx.client.query(
-      `UPDATE indexer_cursors SET height = $2, hash = $3, processed_height = $2, stopped_reason = NULL, updated_at = now() WHERE indexer = $1`,
-      [settings.indexer, to, toHash],
+    await clearHotBlocks(tx.client, settings.indexer);
+    await run(
+      tx.client,
+      sqlBuilder
+        .updateTable('indexer_cursors')
+        .set({ height: BigInt(to), hash: toHash, processed_height: BigInt(to), stopped_reason: null, updated_at: sql<Date>`now()` })
+        .where('indexer', '=', settings.indexer),
     );
     return {
       indexer: settings.indexer,

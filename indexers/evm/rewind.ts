@@ -1,6 +1,6 @@
 // Rewinding the EVM indexer: the deposit core's rewind, reading block hashes over JSON-RPC, and
 // marking the contract events recorded from blocks the chain no longer has.
-import type { Pool } from '../../infra/index.ts';
+import { run, runCount, sql, sqlBuilder, type Pool } from '../../infra/index.ts';
 import type { LedgerWriter } from '../../ledger/index.ts';
 import { rewindIndexer, type RewindReport } from '../core/index.ts';
 import type { JsonRpc } from './rpc.ts';
@@ -15,16 +15,19 @@ export async function rewindEvmIndexer(options: { pool: Pool; writer: LedgerWrit
     to,
     blockHashAt: (height) => blockHash(rpc, height),
     async orphanRecords(client, canonicalHashesAbove) {
-      const { rows } = await client.query<{ block_height: bigint }>(
-        'SELECT DISTINCT block_height FROM evm_contract_events WHERE indexer = $1 AND block_height > $2 AND NOT orphaned',
-        [settings.indexer, to],
+      const held = sqlBuilder.selectFrom('evm_contract_events').where('indexer', '=', settings.indexer).where('block_height', '>', BigInt(to)).where('orphaned', '=', false);
+      const heights = await run(client, held.select('block_height').distinct());
+      const canonical = await canonicalHashesAbove(heights.map((row) => Number(row.block_height)));
+      return runCount(
+        client,
+        sqlBuilder
+          .updateTable('evm_contract_events')
+          .set({ orphaned: true })
+          .where('indexer', '=', settings.indexer)
+          .where('block_height', '>', BigInt(to))
+          .where('orphaned', '=', false)
+          .where('block_hash', '<>', sql<string>`all(${canonical}::text[])`),
       );
-      const events = await client.query(
-        `UPDATE evm_contract_events SET orphaned = true WHERE indexer = $1 AND block_height > $2 AND NOT orphaned
-            AND block_hash <> ALL($3::text[])`,
-        [settings.indexer, to, await canonicalHashesAbove(rows.map((row) => Number(row.block_height)))],
-      );
-      return events.rowCount ?? 0;
     },
   });
 }

@@ -3,7 +3,7 @@
 import type { Config, Logger } from '../../infra/index.ts';
 import { ConfigError, createPool } from '../../infra/index.ts';
 import { LedgerWriter } from '../../ledger/index.ts';
-import { RewindError } from '../core/index.ts';
+import { readCursor, recordChainHead, RewindError } from '../core/index.ts';
 import { runProcessor } from './processor.ts';
 import { chainHead, jsonRpc } from './rpc.ts';
 import { EvmLedgerDatabase, ensureCursor, IndexerStoppedError, type IndexerSettings } from './store.ts';
@@ -36,17 +36,17 @@ export async function runEvmIndexer(config: Config, logger: Logger): Promise<voi
   const writer = new LedgerWriter({ pool, logger });
   const rpc = jsonRpc(rpcUrl);
   await ensureCursor(pool, settings);
-  const { rows } = await pool.query<{ stopped_reason: string | null }>('SELECT stopped_reason FROM indexer_cursors WHERE indexer = $1', [settings.indexer]);
-  if (rows[0]?.stopped_reason) {
+  const stoppedReason = (await readCursor(pool, settings.indexer))?.stopped_reason;
+  if (stoppedReason) {
     await pool.end();
-    throw new IndexerStoppedError(rows[0].stopped_reason);
+    throw new IndexerStoppedError(stoppedReason);
   }
 
   // The chain head, for lag on /metrics and /v1/admin/indexers without the API calling the chain.
   const recordHead = async () => {
     try {
       const head = await chainHead(rpc);
-      await pool.query('UPDATE indexer_cursors SET chain_head = $2, chain_head_at = now() WHERE indexer = $1', [settings.indexer, head]);
+      await recordChainHead(pool, settings.indexer, head, { monotonic: false });
     } catch (error) {
       logger.warn('could not read the chain head', { indexer: settings.indexer, error });
     }
@@ -89,8 +89,8 @@ export async function runEvmRescan(config: Config, logger: Logger, from: number)
   const rpcUrl = requireRpcUrl(config);
   const settings = evmSettings(config);
   const pool = createPool({ connectionString: config.DATABASE_URL, max: 4 });
-  const { rows } = await pool.query<{ height: bigint }>('SELECT height FROM indexer_cursors WHERE indexer = $1', [settings.indexer]);
-  const to = rows[0] ? Number(rows[0].height) : -1;
+  const cursor = await readCursor(pool, settings.indexer);
+  const to = cursor ? Number(cursor.height) : -1;
   if (to < from) {
     await pool.end();
     throw new RewindError('nothing_to_rescan', `nothing to rescan: the ${settings.indexer} indexer has finalized blocks up to ${to}, and the rescan starts at ${from}; blocks above the cursor are read by the indexer itself`);

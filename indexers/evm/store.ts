@@ -6,14 +6,16 @@
 // batches to it and records the EVM contract events later flows act on; sponsored user
 // operations are booked once their block is final (sponsored.ts).
 import type { FinalTxInfo, HashAndHeight, HotDatabase, HotDatabaseState, HotTxInfo } from '@subsquid/util-internal-processor-tools';
-import type { Logger, Pool, PoolClient } from '../../infra/index.ts';
-import type { LedgerTransaction, LedgerWriter } from '../../ledger/index.ts';
+import { run, sql, sqlBuilder, type Logger, type Pool, type PoolClient } from '../../infra/index.ts';
+import { listAssets, type LedgerTransaction, type LedgerWriter } from '../../ledger/index.ts';
 import {
   DeepReorgError,
   deepReorgMessage,
   ensureCursor as ensureCoreCursor,
+  clearHotBlocks,
   hotBlocks,
   IndexerStoppedError,
+  keepHotBlocks,
   lockCursor,
   moveCursor,
   orphanTest,
@@ -205,7 +207,7 @@ export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
       // same hash replay idempotently, the others are checked as orphans.
       await this.settle(tx, observation, { afterHeight: held.prevHead.height, throughHeight: held.nextHead.height }, held.nextHead.height);
       await bookSponsoredOperations(tx, this.settings, held.prevHead.height, held.nextHead.height);
-      await tx.client.query('DELETE FROM indexer_hot_blocks WHERE indexer = $1', [this.settings.indexer]);
+      await clearHotBlocks(tx.client, this.settings.indexer);
       await moveCursor(tx.client, this.settings.indexer, held.nextHead, held.nextHead.height);
     });
   }
@@ -227,11 +229,7 @@ export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
     try {
       await this.options.writer.transaction(async (tx) => {
         const cursor = await lockCursor(tx.client, this.settings.indexer);
-        const { rows } = await tx.client.query<{ height: bigint; hash: string }>(
-          'SELECT height, hash FROM indexer_hot_blocks WHERE indexer = $1 ORDER BY height',
-          [this.settings.indexer],
-        );
-        const chain = [{ height: Number(cursor.height), hash: cursor.hash }, ...rows.map((row) => ({ height: Number(row.height), hash: row.hash }))];
+        const chain = [{ height: Number(cursor.height), hash: cursor.hash }, ...(await hotBlocks(tx.client, this.settings.indexer))];
         const base = chain.find((block) => block.height === info.baseHead.height && block.hash === info.baseHead.hash);
         if (!base) {
           throw new DeepReorgError(deepReorgMessage(this.settings, info.baseHead.height, chain.find((b) => b.height === info.baseHead.height)?.hash ?? '(not held)', info.baseHead.hash));
@@ -241,19 +239,7 @@ export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
         const finalized = info.finalizedHead.height > chain[0]!.height ? info.finalizedHead : chain[0]!;
         await this.settle(tx, collector.merged(), { afterHeight: base.height, throughHeight: null }, finalized.height);
         await bookSponsoredOperations(tx, this.settings, chain[0]!.height, finalized.height);
-        await tx.client.query('DELETE FROM indexer_hot_blocks WHERE indexer = $1 AND (height > $2 OR height <= $3)', [
-          this.settings.indexer,
-          base.height,
-          finalized.height,
-        ]);
-        const hot = info.newBlocks.filter((block) => block.height > finalized.height);
-        if (hot.length > 0) {
-          await tx.client.query('INSERT INTO indexer_hot_blocks (indexer, height, hash) SELECT $1, * FROM unnest($2::bigint[], $3::text[])', [
-            this.settings.indexer,
-            hot.map((block) => block.height),
-            hot.map((block) => block.hash),
-          ]);
-        }
+        await keepHotBlocks(tx.client, this.settings.indexer, base.height, finalized.height, info.newBlocks.filter((block) => block.height > finalized.height));
         const processed = info.newBlocks.at(-1)?.height ?? base.height;
         await moveCursor(tx.client, this.settings.indexer, finalized, Math.max(processed, finalized.height));
       });
@@ -277,13 +263,13 @@ export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
 
   private async observeSettings(client: PoolClient): Promise<ObserveSettings> {
     // Read per batch: a token registered while the indexer runs is picked up at the next batch.
-    const { rows } = await client.query<{ code: string; contract: string }>(
-      'SELECT code, lower(contract) AS contract FROM assets WHERE chain = $1 AND contract IS NOT NULL',
-      [this.settings.chain],
-    );
+    const tokens = new Map<string, string>();
+    for (const asset of await listAssets(client)) {
+      if (asset.chain === this.settings.chain && asset.contract !== null) tokens.set(asset.contract.toLowerCase(), asset.code);
+    }
     return {
       nativeAsset: this.settings.nativeAsset,
-      tokens: new Map(rows.map((row) => [row.contract, row.code])),
+      tokens,
       eventContracts: new Set(this.settings.eventContracts.map((address) => address.toLowerCase())),
     };
   }
@@ -297,21 +283,15 @@ export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
 
     if (observation.events.length > 0) {
       const events = observation.events;
-      await client.query(
-        `INSERT INTO evm_contract_events (indexer, block_height, block_hash, tx_hash, log_index, contract, event, args, block_time)
-         SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::jsonb[], $9::timestamptz[])
-         ON CONFLICT DO NOTHING`,
-        [
-          this.settings.indexer,
-          events.map((e) => e.block.height),
-          events.map((e) => e.block.hash),
-          events.map((e) => e.txHash),
-          events.map((e) => e.logIndex),
-          events.map((e) => e.contract),
-          events.map((e) => e.event),
-          events.map((e) => JSON.stringify(e.args)),
-          events.map((e) => e.block.timestamp),
-        ],
+      // One statement per batch, columns as arrays: a batch can carry thousands of events.
+      await run(
+        client,
+        sql`INSERT INTO evm_contract_events (indexer, block_height, block_hash, tx_hash, log_index, contract, event, args, block_time)
+            SELECT ${this.settings.indexer}, *
+              FROM unnest(${events.map((e) => e.block.height)}::bigint[], ${events.map((e) => e.block.hash)}::text[], ${events.map((e) => e.txHash)}::text[],
+                          ${events.map((e) => e.logIndex)}::int[], ${events.map((e) => e.contract)}::text[], ${events.map((e) => e.event)}::text[],
+                          ${events.map((e) => JSON.stringify(e.args))}::jsonb[], ${events.map((e) => e.block.timestamp)}::timestamptz[])
+            ON CONFLICT DO NOTHING`,
       );
     }
 
@@ -326,14 +306,17 @@ export class EvmLedgerDatabase implements HotDatabase<BatchCollector> {
 
   /** Contract events from orphaned blocks are kept and marked. */
   private async orphanEvents(client: PoolClient, scope: OrphanScope, isOrphaned: (height: number, hash: string) => boolean): Promise<void> {
-    const { rows } = await client.query<{ block_height: bigint; block_hash: string }>(
-      `SELECT DISTINCT block_height, block_hash FROM evm_contract_events
-        WHERE indexer = $1 AND NOT orphaned AND block_height > $2 AND ($3::bigint IS NULL OR block_height <= $3)`,
-      [this.settings.indexer, scope.afterHeight, scope.throughHeight],
-    );
-    const gone = rows.filter((row) => isOrphaned(Number(row.block_height), row.block_hash)).map((row) => row.block_hash);
+    let held = sqlBuilder
+      .selectFrom('evm_contract_events')
+      .select(['block_height', 'block_hash'])
+      .distinct()
+      .where('indexer', '=', this.settings.indexer)
+      .where('orphaned', '=', false)
+      .where('block_height', '>', BigInt(scope.afterHeight));
+    if (scope.throughHeight !== null) held = held.where('block_height', '<=', BigInt(scope.throughHeight));
+    const gone = (await run(client, held)).filter((row) => isOrphaned(Number(row.block_height), row.block_hash)).map((row) => row.block_hash);
     if (gone.length > 0) {
-      await client.query('UPDATE evm_contract_events SET orphaned = true WHERE indexer = $1 AND block_hash = ANY($2::text[])', [this.settings.indexer, gone]);
+      await run(client, sqlBuilder.updateTable('evm_contract_events').set({ orphaned: true }).where('indexer', '=', this.settings.indexer).where('block_hash', 'in', gone));
     }
   }
 }
