@@ -37,20 +37,14 @@ export type RelayStatus = (typeof openStatuses)[number] | 'confirmed' | 'failed'
 /** 'rotation': the transfer that drains a rotated-out key into its successor (key-rotation.ts). */
 export type Origin = 'defender' | 'relay' | 'forwarder' | 'rotation';
 
-export interface RelayedTransaction {
+/** A stored transaction: the intent it was sent with, and what became of it. */
+export interface RelayedTransaction extends Pick<Intent, 'to' | 'value' | 'data' | 'gasLimit' | 'txType' | 'speed' | 'fixedPricing'> {
   id: string;
   relayerId: string;
   /** The key (EOA) that signed it; nonces count per key, and a rotated relayer has had several. */
   from: Address;
   nonce: bigint;
   origin: Origin;
-  to: Address | null;
-  value: bigint;
-  data: Hex;
-  gasLimit: bigint;
-  txType: 'eip1559' | 'legacy';
-  speed: Speed | null;
-  fixedPricing: boolean;
   maxFeePerGas: bigint;
   maxPriorityFeePerGas: bigint;
   validUntil: Date;
