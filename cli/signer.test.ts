@@ -60,7 +60,11 @@ describe('coffer signer', () => {
     const client = await authenticateSigningClient(db.pool, created.token!);
     assert.deepEqual(client?.keyNames, ['batcher', 'proposer']);
     const { rows } = await db.pool.query<{ secret_hash: Buffer }>('SELECT secret_hash FROM remote_signer_clients WHERE id = $1', [created.id]);
-    assert.ok(!rows[0]!.secret_hash.toString('latin1').includes(created.token!.split('_')[2]!));
+    // The secret is base64url and may itself hold '_', so it is everything after `csk_<16-char id>_`.
+    const secret = created.token!.slice('csk_'.length + 16 + 1);
+    assert.equal(secret.length, 43);
+    assert.ok(!rows[0]!.secret_hash.toString('latin1').includes(secret));
+    assert.ok(!rows[0]!.secret_hash.toString('base64url').includes(secret));
     const unknown = await coffer(['clients', 'create', '--keys', 'nobody', '--json']);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no signer key named nobody/);

@@ -74,6 +74,9 @@ test('coffer relayers create + coffer start: refilled, relayed, confirmed and bo
   await eventually('the API to answer', async () => (await fetch(`${api}/health`).then((r) => r.ok).catch(() => false)) || undefined, 30_000, () => coffer!.output());
   const client = createPublicClient({ transport: http(world.anvil.url) });
   await eventually('the refill pass funds the relayer', async () => ((await client.getBalance({ address })) === 3n * ether ? true : undefined), 30_000, () => coffer!.output());
+  // The relayer spends what the ledger says it has, so a send waits for the refill to be booked
+  // (its confirmation), not just mined.
+  await eventually('the ledger books the refill', async () => ((await getBalances(world.db.pool, { account: relayerAccount(address), asset: 'ETH' }))[0]?.balance === 3n * ether ? true : undefined), 30_000, () => coffer!.output());
 
   process.env.DEFENDER_API_URL = `${api}/`;
   const sdk = new DefenderRelayer({ apiKey, apiSecret } as ConstructorParameters<typeof DefenderRelayer>[0]);
