@@ -65,6 +65,11 @@ export const statusTable: readonly Row<string>[] = [
     // The wallet's owner named in the request does not exist: a field of the request, not the path.
     user_not_found: 422,
     webhook_root_overlapping: 409,
+    approval_not_due: 500,
+    not_confirmed: 500,
+    webhook_failed: 500,
+    ledger_refused: 500,
+    spend_state_invalid: 500,
   }),
   // The Defender-compatible relayer's answers: Defender's clients see these exact statuses.
   row(RelayError, {

@@ -27,11 +27,6 @@ const stillToMove: Record<string, string[]> = {
   'relayer/transactions.ts': ['balances', 'accounts', 'assets'],
   // to move: refills and refill targets through relayer/'s door; deposit addresses through users/; balances through ledger/.
   'sweeps/near-operations.ts': ['refill_targets', 'refills', 'deposit_addresses', 'balances', 'accounts', 'assets'],
-  // to move: postings, assets, balances and the spend-window projection through ledger/'s read API.
-  'wallets/execute.ts': ['postings', 'accounts', 'assets'],
-  'wallets/spends.ts': ['assets', 'spend_window_entries', 'balances', 'accounts'],
-  // to move: API keys through access/'s door (liveApiKey).
-  'wallets/wallets.ts': ['api_keys'],
 
   // Left by issue #18's kysely branch (out of time), not rooms edited elsewhere. They compose
   // several rooms' tables for one view; read through the doors, users/ would import credits/,
