@@ -327,7 +327,7 @@ describe('fail closed on the signer, and the projection', () => {
     const decided = await spendAndDecide(w.id, eth(milli), new Date());
     assert.equal(decided.outcome, 'allow');
     // The production signer with a NEAR network that does not answer.
-    const unreachable = new ChainSignaturesSigner({ contractId: 'v1.signer-prod.testnet', roots: rootKeys.testnet, call: () => Promise.reject(new SignerError('the NEAR RPC did not answer')) });
+    const unreachable = new ChainSignaturesSigner({ contractId: 'v1.signer-prod.testnet', roots: rootKeys.testnet, call: () => Promise.reject(new SignerError('signer_unavailable', 'the NEAR RPC did not answer')) });
     const executed = await executeSpend({ pool: db.pool, writer, logger: silentLogger, signer: unreachable, rpcUrl: anvil.url, confirmations: 1 }, decided.spend.id);
     assert.equal(executed.status, 'failed');
     assert.equal(executed.code, 'signer_unavailable');
