@@ -136,7 +136,7 @@ export const statusTable: readonly Row<string>[] = [
   row(NearIndexerRpcError, { near_rpc_error: 500 }),
   row(SolanaFundingError, { funding_not_finalized: 500, not_a_fee_payer_funding: 500 }),
   row(NearFundingError, { funding_not_final: 500, not_a_funding: 500 }),
-  row(SolanaRpcError, { solana_rpc_error: 500 }),
+  row(SolanaRpcError, { solana_rpc_error: 500, solana_unavailable: 500 }),
   row(ConfigError, { invalid_config: 500 }),
   row(JobPayloadError, { unknown_job: 500, invalid_job_payload: 500 }),
   row(MigrationError, sameStatus(MigrationError, 500)),
