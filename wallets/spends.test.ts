@@ -96,7 +96,7 @@ interface ApiBody {
   version: number;
   balances: { asset: string; available: string; held: string }[];
   budgets: { remaining: string }[];
-  data: { kind: string }[];
+  data: { kind: string; detail: { revokedKeys?: string[] } }[];
   policy: { rules: { id: string }[] };
 }
 
@@ -275,6 +275,8 @@ describe('freeze and lockdown', () => {
       events.body.data.map((e) => e.kind).filter((k) => k.startsWith('wallet.')),
       ['wallet.unfrozen', 'wallet.locked_down', 'wallet.frozen', 'wallet.created'],
     );
+    // The lockdown names the keys it revoked (access/ revokes them): the wallet's one agent key.
+    assert.deepEqual(events.body.data.find((e) => e.kind === 'wallet.locked_down')?.detail.revokedKeys, [w.agentKey.split('_')[1]]);
   });
 });
 
