@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Keystore, KeystoreError, rekeyKeystore } from './index.ts';
+import { Keystore, rekeyKeystore } from './index.ts';
 
 // Weak Argon2 parameters keep the suite fast; the format and the checks are the same.
 const kdf = { m: 256, t: 1, p: 1 };
