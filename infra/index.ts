@@ -1,4 +1,5 @@
 export { loadConfig, configVariables, ConfigError, type Config } from './config.ts';
+export { signerTlsMaterial, type SignerTls } from './signer-tls.ts';
 export { CodedError } from './errors.ts';
 export {
   createPool,
