@@ -9,11 +9,11 @@
 //
 // Fail closed: no policy, a policy that does not parse, a frozen wallet, or a decision that
 // cannot be made (the chain cannot estimate the transaction) rejects the spend; nothing moves.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { evmTransferCall, SimulationError } from '../chains/index.ts';
 import type { Selectable, UpdateObject } from 'kysely';
 import type { Database, Logger, Pool, PoolClient, Queryable } from '../infra/index.ts';
-import { enqueue, isPgError, run, runFirst, runOne, sql, sqlBuilder, withTransaction } from '../infra/index.ts';
+import { enqueue, isPgError, randomId, run, runFirst, runOne, sql, sqlBuilder, withTransaction } from '../infra/index.ts';
 import {
   accountBalance,
   canonicalJson,
@@ -201,7 +201,7 @@ export interface SpendRequestBody {
   data?: string;
 }
 
-const newSpendId = () => `spd_${Array.from(randomBytes(20), (b) => 'abcdefghijklmnopqrstuvwxyz0123456789'[b % 36]).join('')}`;
+const newSpendId = () => randomId(20, 'spd_');
 
 /**
  * Records a spend request and asks for its decision (202 in the API). The same idempotency key
