@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { teraToGas } from 'near-api-js';
 import { ChainError, finalOutcome, nearRpc, outcomeFeeYocto, outcomeSucceeded, viewAccessKey, viewAccount, callView, functionCallAction, nearTransaction, sealNearTransaction, transferAction, isMissing, type NearRpc, type SignCost } from '../chains/index.ts';
-import { ConfigError, firstRow, withTransaction, type Config, type Logger, type Pool, type Queryable } from '../infra/index.ts';
+import { ConfigError, firstRow, run, runFirst, runOne, sqlBuilder, withTransaction, type Config, type Logger, type Pool, type Queryable } from '../infra/index.ts';
 import { chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../ledger/index.ts';
 import { nearKeyName, type Signature } from '../signer/index.ts';
 
@@ -200,8 +200,12 @@ async function signFromHot(ctx: NearOperationsContext, rpc: NearRpc, receiverId:
   if (!publicKey) throw new ChainError('no_near_key', `no key for coffer's NEAR account ${ctx.hotAccount} in the keystore; import it with \`coffer users import-near-key --account ${ctx.hotAccount}\``);
   const accessKey = await viewAccessKey(rpc, ctx.hotAccount, publicKey);
   const { rows } = await ctx.pool.query<{ nonce: string | null }>(`SELECT max(nonce)::text AS nonce FROM refills WHERE from_address = $1 AND status = 'submitted'`, [ctx.hotAccount]);
-  const stored = rows[0]?.nonce ? BigInt(rows[0].nonce) : 0n;
-  const nonce = (stored > BigInt(accessKey.nonce) ? stored : BigInt(accessKey.nonce)) + 1n;
+  // A registration stored by a process that died may still land: its nonce is taken too.
+  const storage = await runOne(
+    ctx.pool,
+    sqlBuilder.selectFrom('near_storage_deposits').select((eb) => eb.fn.max('nonce').as('nonce')).where('from_address', '=', ctx.hotAccount).where('status', '=', 'submitted'),
+  );
+  const nonce = [rows[0]?.nonce ? BigInt(rows[0].nonce) : 0n, storage.nonce ?? 0n, BigInt(accessKey.nonce)].reduce((max, n) => (n > max ? n : max)) + 1n;
   const { borsh, hash } = nearTransaction({ signerId: ctx.hotAccount, publicKey, receiverId, nonce, blockHash: accessKey.block_hash, actions });
   const signature = await ctx.sign(nearKeyName(ctx.hotAccount), hash);
   if (signature.curve !== 'ed25519') throw new ChainError('wrong_curve', `the key of ${ctx.hotAccount} is not an ed25519 key`);
@@ -320,33 +324,102 @@ export function nearSignCostBooks(options: { pool: Pool; writer: LedgerWriter; l
 /**
  * Registers a user's NEAR account on every accepted token (NEP-145 `storage_deposit`, paid by
  * the hot account) and books each registration. Already registered: nothing is sent.
+ *
+ * Crash-safe as sweeps are: the signed transaction is stored before it is sent, and a later
+ * attempt finishes a stored one (awaits its final outcome and books it, once) before it reads
+ * the account's registration. Reading first would find the account registered by the
+ * transaction a dead process sent, and what the hot account paid would never be booked.
  */
 export async function registerNearTokenStorage(ctx: NearOperationsContext, accountId: string): Promise<{ contract: string; action: 'registered' | 'already_registered' }[]> {
   const rpc = nearRpc(ctx.rpcUrl);
+  const waitMs = ctx.confirmTimeoutMs ?? 60_000;
   const done: { contract: string; action: 'registered' | 'already_registered' }[] = [];
   for (const contract of ctx.tokens) {
     // Checked under the lock: two deliveries of the job never both pay (a second deposit would be refunded, not booked).
     const action = await underHotLock(ctx, 'wait', async () => {
+      const unfinished = await runFirst(
+        ctx.pool,
+        sqlBuilder.selectFrom('near_storage_deposits').select(storageColumns).where('account_id', '=', accountId).where('contract', '=', contract).where('status', '=', 'submitted'),
+      );
+      if (unfinished && (await finishStorageDeposit(ctx, rpc, unfinished, waitMs)) === 'confirmed') return 'registered' as const;
       if ((await callView<unknown>(rpc, contract, 'storage_balance_of', { account_id: accountId })) !== null) return 'already_registered' as const;
       const depositYocto = BigInt((await callView<{ min: string }>(rpc, contract, 'storage_balance_bounds', {})).min);
       const signed = await signFromHot(ctx, rpc, contract, [functionCallAction('storage_deposit', { account_id: accountId, registration_only: true }, teraToGas(storageDepositGasTera), depositYocto)]);
-      await rpc.call('send_tx', { signed_tx_base64: signed.raw, wait_until: 'NONE' });
-      const outcome = await awaitFinal(rpc, signed.id, ctx.hotAccount, ctx.confirmTimeoutMs ?? 60_000);
-      const success = outcomeSucceeded(outcome);
-      const feeYocto = outcomeFeeYocto(outcome);
-      const postings: PostingInput[] = [];
-      if (success) postings.push({ source: nearHotAccount, destination: nearStorageAccount(accountId), asset: 'NEAR', amount: depositYocto });
-      if (feeYocto > 0n) postings.push({ source: nearHotAccount, destination: chart.fees(nearChain), asset: 'NEAR', amount: feeYocto });
-      const key = `near:${signed.id}:storage.deposited`;
-      const result = await ctx.writer.append({ kind: 'storage.deposited', idempotencyKey: key, sourceRef: signed.id, metadata: { accountId, contract, txHash: signed.id, success, fee: feeYocto.toString() }, postings });
-      if (result.status !== 'created' && result.status !== 'replayed') throw new Error(`the ledger refused ${key}: ${result.status}`);
-      if (!success) throw new Error(`storage_deposit of ${accountId} on ${contract} failed on chain (${signed.id})`);
+      // Stored before it is sent: a crash after this finishes these bytes, never signs again.
+      const stored = await runOne(
+        ctx.pool,
+        sqlBuilder
+          .insertInto('near_storage_deposits')
+          .values({ account_id: accountId, contract, deposit: depositYocto, status: 'submitted', from_address: ctx.hotAccount, nonce: signed.nonce, tx_hash: signed.id, raw_tx: signed.raw })
+          .returning(storageColumns),
+      );
+      if ((await finishStorageDeposit(ctx, rpc, stored, waitMs)) !== 'confirmed') throw new Error(`storage_deposit of ${accountId} on ${contract} failed (${signed.id})`);
       ctx.logger.info('near token storage registered', { accountId, contract, txHash: signed.id });
       return 'registered' as const;
     });
     done.push({ contract, action: action! });
   }
   return done;
+}
+
+const storageColumns = ['id', 'account_id', 'contract', 'deposit', 'tx_hash', 'raw_tx'] as const;
+type StorageRow = { id: bigint; account_id: string; contract: string; deposit: string; tx_hash: string; raw_tx: string };
+
+/**
+ * Sends a stored registration (again: the same bytes are the same transaction) and books its
+ * final outcome. A transaction the node refuses and does not know never moves anything: it is
+ * closed unbooked. Not final within `waitMs`: throws, and the row waits for the next attempt.
+ */
+async function finishStorageDeposit(ctx: NearOperationsContext, rpc: NearRpc, row: StorageRow, waitMs: number): Promise<'confirmed' | 'failed'> {
+  let outcome = await finalOutcome(rpc, row.tx_hash, ctx.hotAccount);
+  if (!outcome) {
+    try {
+      await rpc.call('send_tx', { signed_tx_base64: row.raw_tx, wait_until: 'NONE' });
+    } catch (error) {
+      // Sent before (its nonce reads as used) or not: only the chain knowing the hash tells.
+      if (!isMissing(error, 'TIMEOUT_ERROR') && !(await nearTransactionKnown(rpc, row.tx_hash, ctx.hotAccount))) {
+        const reason = error instanceof Error ? error.message.slice(0, 300) : 'refused';
+        await run(ctx.pool, sqlBuilder.updateTable('near_storage_deposits').set({ status: 'failed', status_reason: reason, settled_at: new Date() }).where('id', '=', row.id).where('status', '=', 'submitted'));
+        ctx.logger.error('near token storage: the node refused the registration; nothing moved', { accountId: row.account_id, contract: row.contract, txHash: row.tx_hash, error: reason });
+        return 'failed';
+      }
+    }
+    outcome = await awaitFinal(rpc, row.tx_hash, ctx.hotAccount, waitMs);
+  }
+  const success = outcomeSucceeded(outcome);
+  const feeYocto = outcomeFeeYocto(outcome);
+  const postings: PostingInput[] = [];
+  if (success) postings.push({ source: nearHotAccount, destination: nearStorageAccount(row.account_id), asset: 'NEAR', amount: BigInt(row.deposit) });
+  if (feeYocto > 0n) postings.push({ source: nearHotAccount, destination: chart.fees(nearChain), asset: 'NEAR', amount: feeYocto });
+  const key = `near:${row.tx_hash}:storage.deposited`;
+  await ctx.writer.transaction(async (t) => {
+    const current = await runFirst(t.client, sqlBuilder.selectFrom('near_storage_deposits').select('status').where('id', '=', row.id).forUpdate());
+    if (current?.status !== 'submitted') return;
+    const [result] = await t.append([
+      { kind: 'storage.deposited', idempotencyKey: key, sourceRef: row.tx_hash, metadata: { accountId: row.account_id, contract: row.contract, txHash: row.tx_hash, success, fee: feeYocto.toString() }, postings },
+    ]);
+    if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused ${key}: ${result?.status}`);
+    await run(
+      t.client,
+      sqlBuilder
+        .updateTable('near_storage_deposits')
+        .set({ status: success ? 'confirmed' : 'failed', status_reason: success ? null : 'failed on chain', fee: feeYocto, entry_id: result.entry.id, settled_at: new Date() })
+        .where('id', '=', row.id),
+    );
+  });
+  return success ? 'confirmed' : 'failed';
+}
+
+/** Whether the node has seen the transaction at all (included, or waiting to be). */
+async function nearTransactionKnown(rpc: NearRpc, hash: string, sender: string): Promise<boolean> {
+  try {
+    await rpc.call('tx', { tx_hash: hash, sender_account_id: sender, wait_until: 'NONE' });
+    return true;
+  } catch (error) {
+    if (isMissing(error, 'UNKNOWN_TRANSACTION')) return false;
+    if (isMissing(error, 'TIMEOUT_ERROR')) return true;
+    throw error;
+  }
 }
 
 async function awaitFinal(rpc: NearRpc, hash: string, sender: string, waitMs: number) {
