@@ -152,8 +152,7 @@ describe('coffer\'s NEAR hot account', () => {
     const dies = () => Promise.reject(new Error('the process died before booking'));
     const diesBeforeBooking = { transaction: dies, append: dies } as unknown as LedgerWriter;
     await assert.rejects(registerNearTokenStorage({ ...ctx, writer: diesBeforeBooking }, accountId), /died before booking/);
-    const storageOf = () => provider.callFunction<{ total: string } | null>({ contractId: devnet.tokens.USDC, method: 'storage_balance_of', args: { account_id: accountId } });
-    const registered = await storageOf();
+    const registered = (await provider.callFunction({ contractId: devnet.tokens.USDC, method: 'storage_balance_of', args: { account_id: accountId } })) as { total: string } | null;
     assert.ok(registered, 'the storage_deposit landed on chain');
     const entriesOf = async () =>
       (
