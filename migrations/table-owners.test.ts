@@ -21,7 +21,6 @@ const stillToMove: Record<string, string[]> = {
   'cli/commands/projections.ts': ['projection_checkpoints'],
   // to move: watched addresses through users/ (watchedDepositAddresses, depositAddressesOn) and wallets/ (watchedWalletAddresses).
   'indexers/bitcoin/watched.ts': ['deposit_addresses'],
-  'indexers/near/run.ts': ['deposit_addresses', 'wallets'],
   // to move: balances through ledger/ (accountBalance).
   'relayer/refills.ts': ['balances', 'accounts', 'assets'],
   'relayer/transactions.ts': ['balances', 'accounts', 'assets'],
