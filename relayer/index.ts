@@ -24,3 +24,17 @@ export { startRelayerKeyRotation, advanceKeyRotations, type RotationProgress } f
 export { submitForwardRequest, forwardRequestSchema, getForwardRequest, relayAllQueued, forwardRequestView, forwardRequestTypes, forwarderAbi, type ForwarderContext, type ForwardRequest } from './forwarder.ts';
 export { refillPass, refilledToday, recordTreasuryFunding, setRefillTarget, listRefillTargets, listRefillTargetsOfEveryChain, targetBalance, refillHistory, alertSecret, treasuryHotAccount, entryPointAbi, treasuryNotConfigured, type TreasuryHotState, type RefillContext, type RefillOutcome, type RefillTarget, type RefillTargetOfChain } from './refills.ts';
 export { relayServices, type RelayServices } from './services.ts';
+export {
+  ensureRefillTargetOn,
+  refillTargetsOn,
+  refillTargetAccount,
+  openRefillsOn,
+  refillInFlight,
+  refillsInFlightAmountOn,
+  highestOpenRefillNonce,
+  recordSignedRefill,
+  lockOpenRefill,
+  closeRefill,
+  type ChainRefillTarget,
+  type OpenRefill,
+} from './refill-records.ts';
