@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { teraToGas } from 'near-api-js';
 import { ChainError, finalOutcome, nearRpc, outcomeFeeYocto, outcomeSucceeded, viewAccessKey, viewAccount, callView, functionCallAction, nearTransaction, sealNearTransaction, transferAction, isMissing, type NearRpc, type SignCost } from '../chains/index.ts';
-import { ConfigError, run, runFirst, runOne, sqlBuilder, withTransaction, type Config, type Logger, type Pool, type Queryable } from '../infra/index.ts';
+import { ConfigError, run, runFirst, runOne, sql, sqlBuilder, withTransaction, type Config, type Logger, type Pool, type Queryable } from '../infra/index.ts';
 import { accountBalance, chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../ledger/index.ts';
 import {
   closeRefill,
@@ -108,12 +108,12 @@ const hotLock = 'near-hot-account';
 async function underHotLock<T>(ctx: NearOperationsContext, mode: 'try' | 'wait', work: () => Promise<T>): Promise<T | null> {
   const lock = await ctx.pool.connect();
   try {
-    if (mode === 'wait') await lock.query('SELECT pg_advisory_lock(hashtext($1))', [hotLock]);
-    else if (!(await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [hotLock])).rows[0]?.ok) return null;
+    if (mode === 'wait') await run(lock, sql`SELECT pg_advisory_lock(hashtext(${hotLock}))`);
+    else if (!(await runOne(lock, sql<{ ok: boolean }>`SELECT pg_try_advisory_lock(hashtext(${hotLock})) AS ok`)).ok) return null;
     try {
       return await work();
     } finally {
-      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [hotLock]);
+      await run(lock, sql`SELECT pg_advisory_unlock(hashtext(${hotLock}))`);
     }
   } finally {
     lock.release();
