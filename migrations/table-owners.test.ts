@@ -21,12 +21,9 @@ const stillToMove: Record<string, string[]> = {
   'cli/commands/projections.ts': ['projection_checkpoints'],
   // to move: watched addresses through users/ (watchedDepositAddresses, depositAddressesOn) and wallets/ (watchedWalletAddresses).
   'indexers/bitcoin/watched.ts': ['deposit_addresses'],
-  'indexers/near/run.ts': ['deposit_addresses', 'wallets'],
   // to move: balances through ledger/ (accountBalance).
   'relayer/refills.ts': ['balances', 'accounts', 'assets'],
   'relayer/transactions.ts': ['balances', 'accounts', 'assets'],
-  // to move: refills and refill targets through relayer/'s door; deposit addresses through users/; balances through ledger/.
-  'sweeps/near-operations.ts': ['refill_targets', 'refills', 'deposit_addresses', 'balances', 'accounts', 'assets'],
 
   // Left by issue #18's kysely branch (out of time), not rooms edited elsewhere. They compose
   // several rooms' tables for one view; read through the doors, users/ would import credits/,
