@@ -138,7 +138,7 @@ export const statusTable: readonly Row<string>[] = [
   row(DerivationError, { derivation_refused: 500 }),
   row(KeystoreError, { keystore_refused: 500 }),
   row(SignerError, { signer_failed: 500 }),
-  row(SweepError, { ledger_refused: 500, broadcast_refused: 500, not_confirmed: 500, transaction_failed: 500 }),
+  row(SweepError, { ledger_refused: 500, broadcast_refused: 500, not_confirmed: 500, transaction_failed: 500, already_in_sweep: 500 }),
 ];
 
 const rowByClass = new Map<unknown, Row<string>>(statusTable.map((entry) => [entry.errorClass, entry]));

@@ -116,20 +116,20 @@ export async function listEntries(db: Queryable, filter: EntryFilter): Promise<J
   if (filter.to !== undefined) query = query.where('e.effective_at', '<', filter.to);
   const { asset, account } = filter;
   if (asset !== undefined || account !== undefined) {
-    query = query.where(({ exists, selectFrom }) => {
-      let postings = selectFrom('postings as p').innerJoin('assets as s', 's.id', 'p.asset_id').select('p.entry_id').whereRef('p.entry_id', '=', 'e.id');
+    query = query.where((outer) => {
+      let postings = outer.selectFrom('postings as p').innerJoin('assets as s', 's.id', 'p.asset_id').select('p.entry_id').whereRef('p.entry_id', '=', 'e.id');
       if (asset !== undefined) postings = postings.where('s.code', '=', asset);
       if (account !== undefined) {
-        postings = postings.where(({ exists, selectFrom }) =>
-          exists(
-            selectFrom('accounts as a')
+        postings = postings.where((inner) =>
+          inner.exists(
+            inner.selectFrom('accounts as a')
               .select('a.id')
               .where((eb) => eb.or([eb('a.id', '=', eb.ref('p.source_account_id')), eb('a.id', '=', eb.ref('p.destination_account_id'))]))
               .where(pathMatches('a.path', account)),
           ),
         );
       }
-      return exists(postings);
+      return outer.exists(postings);
     });
   }
   return attachPostings(db, await run(db, query.orderBy('e.id').limit(filter.limit)));

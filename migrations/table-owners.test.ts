@@ -32,16 +32,6 @@ const stillToMove: Record<string, string[]> = {
   'wallets/spends.ts': ['assets', 'spend_window_entries', 'balances', 'accounts'],
   // to move: API keys through access/'s door (liveApiKey).
   'wallets/wallets.ts': ['api_keys'],
-
-  // Left by issue #18's kysely branch (out of time), not rooms edited elsewhere. They compose
-  // several rooms' tables for one view; read through the doors, users/ would import credits/,
-  // sweeps/ and indexers/, which import users/ — so these views move to a room above them.
-  // to move: a deposit's history through ledger/ (getEntry), credits/ (creditDecisions) and sweeps/ (depositProgress).
-  'users/history.ts': ['journal_entries', 'postings', 'assets', 'credit_decisions', 'sweeps'],
-  // to move: deposits and balances through ledger/ (deposit view, accountBalances), chain heads through indexers/ (listIndexerStatus).
-  'users/deposits.ts': ['deposits', 'assets', 'indexer_cursors', 'accounts', 'balances'],
-  // to move: confirmed deposits through ledger/'s deposit view, decided ones through credits/, address keys through users/ (depositAddressKey).
-  'sweeps/consolidation.ts': ['deposits', 'journal_entries', 'credit_decisions', 'deposit_addresses'],
 };
 
 function productFiles(): string[] {

@@ -11,7 +11,8 @@ import { ChainFollower, NearBlockSource, nearRpc, nearSettings, registerNearToke
 import { creditDeposit, parseAssetPricing, parseChainMinimums, parseDecimal, parseNativeMinimums, PriceSource } from '../../credits/index.ts';
 import { formatUnits, LedgerWriter, verifyLedger } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
-import { createUser, getDepositAddress, getDepositHistory, type DerivationSettings } from '../../users/index.ts';
+import { createUser, getDepositAddress, type DerivationSettings } from '../../users/index.ts';
+import { getDepositHistory } from '../../deposit-views/index.ts';
 import { nearSweepDemo } from './demo-near-sweep.ts';
 import { dropDatabase } from './demo-cleanup.ts';
 
