@@ -39,6 +39,8 @@ export interface DepositHistory {
   scale: number;
   amount: bigint;
   txHash: string | null;
+  /** The block (slot, height) the indexer saw it in. */
+  blockHeight: number | null;
   steps: DepositStep[];
 }
 
@@ -119,5 +121,5 @@ export async function getDepositHistory(db: Queryable, userId: string, entryId: 
       fee: sweep.fee,
     });
   }
-  return { entryId: deposit.id, chain: text(deposit.metadata.chain) ?? '', address: text(deposit.metadata.address) ?? '', asset: moved.asset, scale, amount: moved.amount, txHash, steps };
+  return { entryId: deposit.id, chain: text(deposit.metadata.chain) ?? '', address: text(deposit.metadata.address) ?? '', asset: moved.asset, scale, amount: moved.amount, txHash, blockHeight: typeof deposit.metadata.blockHeight === 'number' ? deposit.metadata.blockHeight : null, steps };
 }

@@ -20,6 +20,7 @@ import { chart, formatUnits, getBalances, getTrialBalance, registerAsset, verify
 import { migrate } from '../../migrations/index.ts';
 import { ChainSignaturesEmulator, Keystore } from '../../signer/index.ts';
 import { createUser, getDepositAddress } from '../../users/index.ts';
+import { depositHistories, describeCredit, stepOf } from './demo-narration.ts';
 import { nearDemo } from './demo-near.ts';
 import { bitcoinDemoStep } from './demo-bitcoin.ts';
 import { solanaDemo } from './demo-solana.ts';
@@ -144,46 +145,29 @@ export async function demo(args: string[]): Promise<number> {
         say(`${what}: ${detail}`);
       }
     };
-    const one = async <T extends pg.QueryResultRow>(sql: string, params: unknown[]) => (await pool.query<T>(sql, params)).rows;
+    const deposits = () => depositHistories(pool, user.id, evmChain, address);
     await milestone('seen', 'deposits seen (pending)', async () => {
-      const rows = await one<{ asset: string; height: string }>(
-        `SELECT s.code AS asset, e.metadata->>'blockHeight' AS height FROM journal_entries e
-           JOIN postings p ON p.entry_id = e.id JOIN assets s ON s.id = p.asset_id
-          WHERE e.kind = 'deposit.pending' AND e.metadata->>'userId' = $1`,
-        [user.id],
-      );
-      return rows.length === 2 ? rows.map((r) => `${r.asset} in block ${r.height}`).join(', ') : undefined;
+      const seenDeposits = await deposits();
+      return seenDeposits.length === 2 ? seenDeposits.map((d) => `${d.asset} in block ${d.blockHeight}`).join(', ') : undefined;
     });
     await milestone('confirmed', `deposits confirmed (${finalityDepth} blocks deep)`, async () => {
-      const { rows } = await pool.query<{ n: string }>(
-        `SELECT count(*)::text AS n FROM journal_entries c JOIN journal_entries p ON p.idempotency_key = c.metadata->>'depositKey'
-          WHERE c.kind = 'deposit.confirmed' AND p.metadata->>'userId' = $1`,
-        [user.id],
-      );
-      return rows[0]!.n === '2' ? 'pending → custody for both' : undefined;
+      const confirmed = (await deposits()).filter((d) => stepOf(d, 'confirmed'));
+      return confirmed.length === 2 ? 'pending → custody for both' : undefined;
     });
     await milestone('credited', 'priced and credited', async () => {
-      const rows = await one<{ asset: string; choco: string; status: string; price: string | null; expo: number | null }>(
-        `SELECT d.asset, d.choco::text, d.status, o.price::text, o.expo FROM credit_decisions d LEFT JOIN price_observations o ON o.id = d.price_observation_id
-          WHERE d.user_id = $1 ORDER BY d.asset`,
-        [user.id],
-      );
-      if (rows.length < 2) return undefined;
-      return rows
-        .map((r) => `${r.asset} ${r.status}${r.price ? ` at ETH/USD ${formatUnits(BigInt(r.price), -(r.expo ?? 0))} (Pyth, via Hermes)` : ' at the fixed $1'} → ${formatUnits(BigInt(r.choco ?? '0'), 18)} CHOCO`)
-        .join('; ');
+      const credits = (await deposits()).map(describeCredit);
+      return credits.length === 2 && credits.every((line) => line !== undefined) ? credits.sort().join('; ') : undefined;
     });
     await milestone('swept', `swept to the treasury (${sweepConfirmations} confirmations)`, async () => {
-      const rows = await one<{ asset: string; amount: string; fee: string; tx_hash: string; status: string }>(
-        `SELECT asset, amount::text, fee::text, tx_hash, status FROM sweeps WHERE user_id = $1 ORDER BY asset`,
-        [user.id],
-      );
-      if (rows.length < 2 || rows.some((r) => r.status !== 'confirmed')) {
-        const failed = rows.find((r) => r.status === 'failed' || r.status === 'waiting_for_gas');
-        if (failed) say(`  (a sweep is ${failed.status}; waiting for its retry)`);
+      const swept = (await deposits()).map((d) => ({ deposit: d, sweep: stepOf(d, 'sweep') }));
+      if (swept.length < 2 || swept.some(({ sweep }) => sweep?.status !== 'confirmed')) {
+        const failed = swept.find(({ sweep }) => sweep?.status === 'failed' || sweep?.status === 'waiting_for_gas');
+        if (failed) say(`  (a sweep is ${failed.sweep?.status}; waiting for its retry)`);
         return undefined;
       }
-      return rows.map((r) => `${r.asset} ${formatUnits(BigInt(r.amount), r.asset === evm.nativeAsset.code ? evm.nativeAsset.scale : testTokenScale)} in ${r.tx_hash.slice(0, 12)}… (gas ${formatUnits(BigInt(r.fee), evm.feeAsset.scale)} ${evm.feeAsset.code})`).join('; ');
+      return swept
+        .map(({ deposit, sweep }) => `${deposit.asset} ${formatUnits(sweep?.amount ?? 0n, deposit.scale)} in ${sweep?.txHash?.slice(0, 12)}… (gas ${formatUnits(sweep?.fee ?? 0n, evm.feeAsset.scale)} ${evm.feeAsset.code})`)
+        .join('; ');
     });
 
     await bitcoin.run({ pool, derivation });
