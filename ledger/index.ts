@@ -32,6 +32,7 @@ export {
   chocoBalancesProjection,
   spendWindowsProjection,
   replayProjection,
+  projectionCheckpoints,
   catchUp,
   ProjectionFollower,
   type ProjectionDefinition,

@@ -17,8 +17,6 @@ const stillToMove: Record<string, string[]> = {
   'cli/commands/demo-bitcoin.ts': ['journal_entries', 'credit_decisions', 'sweeps'],
   'cli/commands/demo-solana.ts': ['journal_entries', 'credit_decisions', 'sweeps'],
   'cli/commands/demo-near.ts': ['outbox', 'journal_entries'],
-  // to move: projection checkpoints through ledger/'s projection API.
-  'cli/commands/projections.ts': ['projection_checkpoints'],
   // to move: watched addresses through users/ (watchedDepositAddresses, depositAddressesOn) and wallets/ (watchedWalletAddresses).
   'indexers/bitcoin/watched.ts': ['deposit_addresses'],
   'indexers/near/run.ts': ['deposit_addresses', 'wallets'],
