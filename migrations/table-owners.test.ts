@@ -18,7 +18,6 @@ const stillToMove: Record<string, string[]> = {
   'cli/commands/demo-solana.ts': ['journal_entries', 'credit_decisions', 'sweeps'],
   'cli/commands/demo-near.ts': ['outbox', 'journal_entries'],
   // to move: watched addresses through users/ (watchedDepositAddresses, depositAddressesOn) and wallets/ (watchedWalletAddresses).
-  'indexers/bitcoin/watched.ts': ['deposit_addresses'],
   'indexers/near/run.ts': ['deposit_addresses', 'wallets'],
   // to move: balances through ledger/ (accountBalance).
   'relayer/refills.ts': ['balances', 'accounts', 'assets'],
