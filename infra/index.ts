@@ -4,6 +4,7 @@ export {
   createPool,
   withTransaction,
   ensureDatabase,
+  dropDatabase,
   splitDatabaseUrl,
   quoteIdentifier,
   isPgError,

@@ -6,14 +6,13 @@
 // these credits.
 import { Account, JsonRpcProvider, KeyPair, nearToYocto } from 'near-api-js';
 import { ftStorageDepositYocto, startNearDevnet } from '../../devnets/index.ts';
-import { createPool, ensureDatabase, silentLogger, splitDatabaseUrl } from '../../infra/index.ts';
+import { createPool, dropDatabase, ensureDatabase, silentLogger, splitDatabaseUrl } from '../../infra/index.ts';
 import { ChainFollower, NearBlockSource, nearRpc, nearSettings, registerNearTokens, watchedNearAccounts } from '../../indexers/index.ts';
 import { creditDeposit, parseAssetPricing, parseChainMinimums, parseDecimal, parseNativeMinimums, PriceSource } from '../../credits/index.ts';
 import { formatUnits, LedgerWriter, verifyLedger } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
 import { createUser, getDepositAddress, type DerivationSettings } from '../../users/index.ts';
 import { nearSweepDemo } from './demo-near-sweep.ts';
-import { dropDatabase } from './demo-cleanup.ts';
 import { depositHistories, describeCredit, stepOf } from './demo-narration.ts';
 
 const followStepsMax = 50;

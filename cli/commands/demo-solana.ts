@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { solanaAddressCodec } from '../../chains/index.ts';
 import { startSolanaDevnet } from '../../devnets/index.ts';
-import { createPool, ensureDatabase, loadConfig, silentLogger, splitDatabaseUrl } from '../../infra/index.ts';
+import { createPool, dropDatabase, ensureDatabase, loadConfig, silentLogger, splitDatabaseUrl } from '../../infra/index.ts';
 import { ChainFollower, recordSolanaFeePayerFunding, registerSolanaTokens, SolanaBlockSource, solanaFollowSettings, solanaRpc, solanaTokens } from '../../indexers/index.ts';
 import { startJobSystem } from '../../jobs/index.ts';
 import { chart, formatUnits, getBalances, LedgerWriter, verifyLedger } from '../../ledger/index.ts';
@@ -18,7 +18,7 @@ import { migrate } from '../../migrations/index.ts';
 import { EmulatorSigner, Keystore, type ChainSignaturesEmulator } from '../../signer/index.ts';
 import { solanaWallet } from '../../testing/index.ts';
 import { createUser, getDepositAddress, type DerivationSettings } from '../../users/index.ts';
-import { dropDatabase, deleteRedisKeys } from './demo-cleanup.ts';
+import { deleteRedisKeys } from './demo-cleanup.ts';
 import { depositHistories, describeCredit, stepOf } from './demo-narration.ts';
 
 const slotIntervalMs = 100;

@@ -15,7 +15,7 @@ import { createApiKey } from '../../access/index.ts';
 import { chainAdapter, evmChain, evmPublicClient } from '../../chains/index.ts';
 import { deployContracts } from '../../contracts/index.ts';
 import { freePort, mintTestToken, startAnvil, startHermesReplay, testTokenAsset as tokenAsset, testTokenScale, testTokenTransfer as tokenTransfer } from '../../devnets/index.ts';
-import { createPool, describeConnectionError, ensureDatabase, loadConfig, openRedis, pg, quoteIdentifier, redisAddress, splitDatabaseUrl, stopProcess } from '../../infra/index.ts';
+import { createPool, describeConnectionError, dropDatabase, ensureDatabase, loadConfig, openRedis, pg, quoteIdentifier, redisAddress, splitDatabaseUrl, stopProcess } from '../../infra/index.ts';
 import { chart, formatUnits, getBalances, getTrialBalance, registerAsset, verifyLedger } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
 import { ChainSignaturesEmulator, Keystore } from '../../signer/index.ts';
@@ -25,7 +25,7 @@ import { nearDemo } from './demo-near.ts';
 import { bitcoinDemoStep } from './demo-bitcoin.ts';
 import { solanaDemo } from './demo-solana.ts';
 import { parse, UsageError } from './index.ts';
-import { dropDatabase, deleteRedisKeys } from './demo-cleanup.ts';
+import { deleteRedisKeys } from './demo-cleanup.ts';
 
 const cli = fileURLToPath(new URL('../coffer.ts', import.meta.url));
 const finalityDepth = 3;
