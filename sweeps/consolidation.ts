@@ -331,9 +331,9 @@ export function feeShares(fee: bigint, values: bigint[]): bigint[] {
   const total = values.reduce((sum, value) => sum + value, 0n);
   if (fee < 0n || fee > total) throw new RangeError(`a fee of ${fee} cannot be split over inputs worth ${total}`);
   const shares = values.map((value) => (fee * value) / total);
-  let remainder = fee - shares.reduce((sum, share) => sum + share, 0n);
-  for (let i = 0; remainder > 0n; i += 1, remainder -= 1n) shares[i] = shares[i]! + 1n;
-  return shares;
+  const remainder = fee - shares.reduce((sum, share) => sum + share, 0n);
+  // Each floor lost less than one unit, so the remainder is less than the number of inputs.
+  return shares.map((share, i) => (BigInt(i) < remainder ? share + 1n : share));
 }
 
 async function book(context: ConsolidationContext, settings: ConsolidationChain, rows: [LiveRow, ...LiveRow[]], outcome: 'confirmed' | 'failed', detail: { blockHeight?: number; reason?: string }): Promise<void> {

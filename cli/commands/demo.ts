@@ -75,9 +75,10 @@ export async function demo(args: string[]): Promise<number> {
     const pool = createPool({ connectionString: databaseUrl, max: 4, applicationName: 'coffer-demo' });
     cleanups.push(() => pool.end());
 
-    const contracts = await deployContracts({ rpcUrl: anvil.url, treasury: anvil.accounts[9]! });
-    const funder = anvil.accounts[1]!;
-    const treasury = anvil.accounts[8]!;
+    // anvil's development accounts: one funds the deposits, one is the sweeps' treasury, one the contracts'.
+    const [, funder, , , , , , , treasury, contractsTreasury] = anvil.accounts;
+    if (!funder || !treasury || !contractsTreasury) throw new Error(`anvil offers ${anvil.accounts.length} development accounts; the demo needs 10`);
+    const contracts = await deployContracts({ rpcUrl: anvil.url, treasury: contractsTreasury });
     await registerAsset(pool, { code: tokenAsset, scale: testTokenScale, chain: evmChain, contract: contracts.testToken.toLowerCase() });
     await mintTestToken(anvil.url, contracts, funder, 10n ** 12n);
     say(`contracts deployed: EntryPoint ${contracts.entryPoint}, forwarder ${contracts.forwarder}, ${tokenAsset} (6 decimals) ${contracts.testToken}`);
@@ -123,8 +124,8 @@ export async function demo(args: string[]): Promise<number> {
     const collect = (chunk: Buffer) => {
       appLog = (appLog + chunk.toString()).slice(-20_000);
     };
-    running.stdout!.on('data', collect);
-    running.stderr!.on('data', collect);
+    running.stdout?.on('data', collect);
+    running.stderr?.on('data', collect);
     cleanups.unshift(() => stopProcess(running, 10_000));
     const apiUrl = `http://127.0.0.1:${port}`;
     await until('the API to answer', async () => (await fetch(`${apiUrl}/health`).then((r) => r.ok).catch(() => false)) || undefined, () => appLog);

@@ -156,7 +156,6 @@ const sampleMax = 20;
 
 export async function diffTables(client: PoolClient, projection: ProjectionDefinition, live: string, shadow: string): Promise<ProjectionDiff> {
   const [firstKey] = projection.keyColumns;
-  if (firstKey === undefined) throw new Error(`projection ${projection.name} names no key column`);
   const keys = projection.keyColumns.map((column) => sql.id(column));
   const first = sql.id(firstKey);
   const column = (alias: string, name: string) => sql.ref(`${alias}.${name}`);

@@ -11,7 +11,7 @@ export interface ProjectionDefinition {
   /** The live table. */
   table: string;
   /** Columns that identify a row, and the columns compared by a diff. */
-  keyColumns: string[];
+  keyColumns: [string, ...string[]];
   valueColumns: string[];
   /** Maintained in the append transaction (balances) rather than by following the journal. */
   synchronous: boolean;
