@@ -12,11 +12,6 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** `file → tables it may still name though another room owns them`. */
 const stillToMove: Record<string, string[]> = {
-  // to move: the demos read entries, decisions and sweeps through ledger/, credits/ and sweeps/ doors.
-  'cli/commands/demo.ts': ['journal_entries', 'postings', 'assets', 'credit_decisions', 'price_observations', 'sweeps'],
-  'cli/commands/demo-bitcoin.ts': ['journal_entries', 'credit_decisions', 'sweeps'],
-  'cli/commands/demo-solana.ts': ['journal_entries', 'credit_decisions', 'sweeps'],
-  'cli/commands/demo-near.ts': ['outbox', 'journal_entries'],
   // to move: watched addresses through users/ (watchedDepositAddresses, depositAddressesOn) and wallets/ (watchedWalletAddresses).
   'indexers/near/run.ts': ['deposit_addresses', 'wallets'],
   // to move: balances through ledger/ (accountBalance).
