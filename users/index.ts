@@ -135,5 +135,5 @@ export async function getDepositAddress(db: Queryable, userId: string, chain: st
   return toAddress(written);
 }
 
-export { watchedDepositAddresses, depositAddressesOn, depositAddressKey, depositAddressKeys, depositAddressCount, userDepositAddresses, type WatchedDepositAddress } from './watched.ts';
+export { watchedDepositAddresses, depositAddressesOn, depositAddressKey, depositAddressKeys, depositAddressCount, depositAddressPredecessors, userDepositAddresses, type WatchedDepositAddress } from './watched.ts';
 export { searchUsers, userSearchLimitMax, type UserWithAddresses } from './directory.ts';

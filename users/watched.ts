@@ -63,3 +63,9 @@ export async function depositAddressCount(db: Queryable, chain: string): Promise
 export async function userDepositAddresses(db: Queryable, userId: string): Promise<{ chain: string; address: string }[]> {
   return run(db, sqlBuilder.selectFrom('deposit_addresses').select(['chain', 'address']).where('user_id', '=', userId).orderBy('chain'));
 }
+
+/** The NEAR accounts that sign for deposit addresses on chains other than `exceptChain`, each once. */
+export async function depositAddressPredecessors(db: Queryable, options: { exceptChain: string }): Promise<string[]> {
+  const rows = await run(db, sqlBuilder.selectFrom('deposit_addresses').select('predecessor').distinct().where('chain', '<>', options.exceptChain).orderBy('predecessor'));
+  return rows.map((row) => row.predecessor);
+}
