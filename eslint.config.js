@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /** The top-level folders, each one room with one front door. */
-const rooms = ['access', 'api', 'bench', 'chains', 'cli', 'contracts', 'credits', 'deploy', 'devnets', 'indexers', 'infra', 'jobs', 'ledger', 'migrations', 'relayer', 'remote-signer', 'rotations', 'signer', 'sponsor', 'sweeps', 'testing', 'users', 'wallets', 'web'];
+const rooms = ['access', 'api', 'bench', 'chains', 'cli', 'contracts', 'credits', 'deploy', 'deposit-views', 'devnets', 'indexers', 'infra', 'jobs', 'ledger', 'migrations', 'relayer', 'remote-signer', 'rotations', 'signer', 'sponsor', 'sweeps', 'testing', 'users', 'wallets', 'web'];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'contracts/artifacts/**'] },

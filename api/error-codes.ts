@@ -144,7 +144,7 @@ export const statusTable: readonly Row<string>[] = [
   row(KeystoreError, sameStatus(KeystoreError, 500)),
   // A signer that cannot be reached now may answer later; anything else it refused is ours.
   row(SignerError, { signer_unavailable: 503, no_signing_key: 500, wrong_curve: 500, invalid_payload: 500, invalid_signature: 500 }),
-  row(SweepError, { ledger_refused: 500, broadcast_refused: 500, not_confirmed: 500, transaction_failed: 500 }),
+  row(SweepError, { ledger_refused: 500, broadcast_refused: 500, not_confirmed: 500, transaction_failed: 500, already_in_sweep: 500 }),
 ];
 
 const rowByClass = new Map<unknown, Row<string>>(statusTable.map((entry) => [entry.errorClass, entry]));

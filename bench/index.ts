@@ -2,7 +2,7 @@
 // baselines measured in the same run (machines here are noisy; ratios travel, absolutes don't),
 // as a table, or as one JSON object { bench, metrics, ratios } with --json.
 import { randomBytes } from 'node:crypto';
-import { createPool, loadConfig, pg, quoteIdentifier, type Pool } from '../infra/index.ts';
+import { createPool, dropDatabase, ensureDatabase, loadConfig, type Pool } from '../infra/index.ts';
 import { migrate } from '../migrations/index.ts';
 import { countEntries } from '../ledger/index.ts';
 
@@ -47,15 +47,9 @@ export class RssSampler {
 
 /** A throwaway, migrated database on the configured server, dropped afterwards. */
 export async function withBenchDatabase<T>(work: (pool: Pool, url: string) => Promise<T>): Promise<T> {
-  const base = new URL(loadConfig().DATABASE_URL);
-  const name = `coffer_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new URL(base);
-  admin.pathname = '/postgres';
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  const client = new pg.Client({ connectionString: admin.toString() });
-  await client.connect();
-  await client.query(`CREATE DATABASE ${quoteIdentifier(name)}`);
+  const url = new URL(loadConfig().DATABASE_URL);
+  url.pathname = `/coffer_bench_${randomBytes(4).toString('hex')}`;
+  await ensureDatabase(url.toString());
   try {
     await migrate({ connectionString: url.toString() });
     const pool = createPool({ connectionString: url.toString(), max: 12, applicationName: 'coffer-bench' });
@@ -65,8 +59,7 @@ export async function withBenchDatabase<T>(work: (pool: Pool, url: string) => Pr
       await pool.end();
     }
   } finally {
-    await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
-    await client.end();
+    await dropDatabase(url.toString());
   }
 }
 

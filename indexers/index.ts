@@ -7,7 +7,7 @@ export { rewindIndexer, RewindError, type RewindReport } from './core/index.ts';
 export { EvmLedgerDatabase, IndexerStoppedError, DeepReorgError, ensureCursor, type IndexerSettings, type BatchStats } from './evm/store.ts';
 export { buildProcessor, NoopDatabase } from './evm/processor.ts';
 export { jsonRpc, chainHead, type JsonRpc } from './evm/rpc.ts';
-export { listIndexerStatus, stoppedIndexerConditions, type IndexerStatus } from './status.ts';
+export { listIndexerStatus, stoppedIndexerConditions, chainHeads, type IndexerStatus, type ChainHead } from './status.ts';
 export { superviseIndexer, type SupervisedIndexer } from './supervise.ts';
 export { indexerRegistry, indexerNames, findIndexer, type IndexerDefinition } from './registry.ts';
 export { ChainFollower, settleDeposits, type BlockSource, type SourceBlock, type FollowSettings, type FollowBatch, type ObservedTransfer, type BlockRef } from './core/index.ts';

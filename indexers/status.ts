@@ -1,5 +1,5 @@
 // Where each indexer stands, for /metrics, /v1/admin/indexers and `coffer indexer status`.
-import type { AlertCondition, Queryable } from '../infra/index.ts';
+import { run, sqlBuilder, type AlertCondition, type Queryable } from '../infra/index.ts';
 
 export interface IndexerStatus {
   indexer: string;
@@ -51,4 +51,20 @@ export async function listIndexerStatus(db: Queryable): Promise<IndexerStatus[]>
 /** Indexers stopped for an operator (a deep reorg), as alert conditions. */
 export async function stoppedIndexerConditions(db: Queryable): Promise<AlertCondition[]> {
   return (await listIndexerStatus(db)).filter((s) => s.stoppedReason !== null).map((s) => ({ subject: s.indexer, detail: { chain: s.chain, reason: s.stoppedReason, finalizedHeight: s.finalizedHeight } }));
+}
+
+export interface ChainHead {
+  /** The newest block the chain's indexer saw; null before its first look. */
+  chainHead: number | null;
+  finalityDepth: number;
+}
+
+/** Each chain's head as its indexer saw it (the first indexer by name, where a chain has several), for counting confirmations. */
+export async function chainHeads(db: Queryable): Promise<Map<string, ChainHead>> {
+  const rows = await run(db, sqlBuilder.selectFrom('indexer_cursors').select(['chain', 'chain_head', 'finality_depth']).orderBy('indexer'));
+  const heads = new Map<string, ChainHead>();
+  for (const row of rows) {
+    if (!heads.has(row.chain)) heads.set(row.chain, { chainHead: row.chain_head === null ? null : Number(row.chain_head), finalityDepth: row.finality_depth });
+  }
+  return heads;
 }

@@ -88,6 +88,18 @@ export async function ensureDatabase(connectionString: string): Promise<boolean>
   }
 }
 
+/** Drops the database of `connectionString` if it exists, closing its connections (a throwaway database: a bench's, a demo's). */
+export async function dropDatabase(connectionString: string): Promise<void> {
+  const { database, maintenanceUrl } = splitDatabaseUrl(connectionString);
+  const client = new pg.Client({ connectionString: maintenanceUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(database)} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
 /**
  * The first row of a statement that always yields one (INSERT … RETURNING, an aggregate, a row
  * locked just before); its absence is a broken invariant, named by `what`, not a non-null `!`.

@@ -6,6 +6,7 @@ export {
   createPool,
   withTransaction,
   ensureDatabase,
+  dropDatabase,
   splitDatabaseUrl,
   quoteIdentifier,
   isPgError,

@@ -3,6 +3,8 @@
 // an exact path, `*` for exactly one segment, and a trailing `*` for one or more segments,
 // so `users:42:*` rolls up everything under user 42. These rules mirror the CHECKs in
 // migrations/0001_ledger.sql; keep them in step.
+import type { RawBuilder } from 'kysely';
+import { sql } from '../infra/index.ts';
 import { LedgerInputError } from './errors.ts';
 
 export const accountPathLengthMax = 512;
@@ -54,6 +56,13 @@ export function parseAccountSelector(text: string, field = 'account'): AccountSe
 /** Escapes LIKE wildcards so a literal prefix matches only itself. */
 export function likeEscape(prefix: string): string {
   return prefix.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** The SQL condition that `column` (an account path) matches `selector`: equality, or the literal prefix (indexed) and the regex. */
+export function pathMatches(column: string, selector: string): RawBuilder<boolean> {
+  const parsed = parseAccountSelector(selector);
+  if (parsed.regex === null) return sql<boolean>`${sql.ref(column)} = ${parsed.text}`;
+  return sql<boolean>`${sql.ref(column)} LIKE ${likeEscape(parsed.likePrefix) + '%'} AND ${sql.ref(column)} ~ ${parsed.regex}`;
 }
 
 const evmAddressSegment = /^0x[0-9a-fA-F]{40}$/;

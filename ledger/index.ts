@@ -18,9 +18,9 @@ export {
   type EntryKind,
   type EntryMetadata,
 } from './catalogue.ts';
-export { getEntry, getEntryByIdempotencyKey, listEntries, journalHead, countEntries, knownIdempotencyKeys, isReversed, type EntryFilter } from './journal.ts';
+export { getEntry, getEntryByIdempotencyKey, getEntriesByIdempotencyKeys, listEntries, journalHead, countEntries, knownIdempotencyKeys, isReversed, type EntryFilter } from './journal.ts';
 export { getBalances, getTrialBalance, accountBalance, accountBalances, type AccountBalance, type AsOf, type TrialBalanceLine } from './balances.ts';
-export { depositsAbove } from './deposit-view.ts';
+export { depositsAbove, userDeposits, confirmedDeposits, type ViewedDeposit, type ConfirmedDeposit, type DepositViewStatus } from './deposit-view.ts';
 export { spendWindowUsage, type SpendWindow, type SpendWindowUsage } from './spend-window-usage.ts';
 export { getStatement, type Statement, type StatementLine } from './statement.ts';
 export { registerAsset, listAssets, getAsset, type Asset } from './assets.ts';
@@ -33,6 +33,7 @@ export {
   chocoBalancesProjection,
   spendWindowsProjection,
   replayProjection,
+  projectionCheckpoints,
   catchUp,
   ProjectionFollower,
   type ProjectionDefinition,

@@ -1,43 +1,37 @@
 // Reading journal entries back: by id, by idempotency key, and as filtered, cursor-paginated
 // lists. Accounts and assets are returned by path and code, never by internal id.
-import { run, runFirst, sqlBuilder, type Queryable } from '../infra/index.ts';
-import { likeEscape, parseAccountSelector } from './accounts.ts';
+import { run, runFirst, sql, sqlBuilder, type Queryable } from '../infra/index.ts';
+import { pathMatches } from './accounts.ts';
 import type { JournalEntry, JsonObject, Posting } from './types.ts';
-
-export interface EntryRow {
-  id: bigint;
-  kind: string;
-  idempotency_key: string;
-  request_hash: string;
-  effective_ms: bigint;
-  inserted_ms: bigint;
-  source_ref: string | null;
-  metadata: JsonObject;
-  reverses: bigint | null;
-}
-
-export interface PostingRow {
-  entry_id: bigint;
-  posting_index: number;
-  source: string;
-  destination: string;
-  asset: string;
-  amount: string;
-}
 
 // Timestamps as epoch milliseconds: parsing timestamptz text into Dates was the largest single
 // cost of reading a long journal (verify), and the ledger stores milliseconds anyway.
-export const entryColumns = `e.id, e.kind, e.idempotency_key, encode(e.request_hash, 'hex') AS request_hash,
-  floor(extract(epoch FROM e.effective_at) * 1000)::bigint AS effective_ms,
-  floor(extract(epoch FROM e.inserted_at) * 1000)::bigint AS inserted_ms,
-  e.source_ref, e.metadata, e.reverses`;
+const entriesSelect = sqlBuilder
+  .selectFrom('journal_entries as e')
+  .select([
+    'e.id',
+    'e.kind',
+    'e.idempotency_key',
+    sql<string>`encode(e.request_hash, 'hex')`.as('request_hash'),
+    sql<bigint>`floor(extract(epoch FROM e.effective_at) * 1000)::bigint`.as('effective_ms'),
+    sql<bigint>`floor(extract(epoch FROM e.inserted_at) * 1000)::bigint`.as('inserted_ms'),
+    'e.source_ref',
+    // The table's CHECK keeps metadata an object.
+    sql<JsonObject>`e.metadata`.as('metadata'),
+    'e.reverses',
+  ]);
+export type EntryRow = Awaited<ReturnType<typeof run<typeof entriesSelect>>>[number];
 
-export const postingsWithNamesSql = `SELECT p.entry_id, p.posting_index, sa.path AS source, da.path AS destination,
-    s.code AS asset, p.amount::text AS amount
-  FROM postings p
-  JOIN accounts sa ON sa.id = p.source_account_id
-  JOIN accounts da ON da.id = p.destination_account_id
-  JOIN assets s ON s.id = p.asset_id`;
+const postingsWithNames = sqlBuilder
+  .selectFrom('postings as p')
+  .innerJoin('accounts as sa', 'sa.id', 'p.source_account_id')
+  .innerJoin('accounts as da', 'da.id', 'p.destination_account_id')
+  .innerJoin('assets as s', 's.id', 'p.asset_id')
+  .select(['p.entry_id', 'p.posting_index', 'sa.path as source', 'da.path as destination', 's.code as asset', sql<string>`p.amount::text`.as('amount')]);
+export type PostingRow = Awaited<ReturnType<typeof run<typeof postingsWithNames>>>[number];
+
+/** `column = any($1::bigint[])`: one parameter however many ids (an IN list would bind one each). */
+const anyId = (ids: readonly bigint[]) => sql<bigint>`any(${ids.map(String)}::bigint[])`;
 
 export function toPosting(row: PostingRow): Posting {
   return { index: row.posting_index, source: row.source, destination: row.destination, asset: row.asset, amount: BigInt(row.amount) };
@@ -60,11 +54,7 @@ export function toEntry(row: EntryRow, postings: Posting[]): JournalEntry {
 
 async function attachPostings(db: Queryable, rows: EntryRow[]): Promise<JournalEntry[]> {
   if (rows.length === 0) return [];
-  const ids = rows.map((row) => row.id.toString());
-  const { rows: postingRows } = await db.query<PostingRow>(
-    `${postingsWithNamesSql} WHERE p.entry_id = ANY($1::bigint[]) ORDER BY p.entry_id, p.posting_index`,
-    [ids],
-  );
+  const postingRows = await run(db, postingsWithNames.where('p.entry_id', '=', anyId(rows.map((row) => row.id))).orderBy('p.entry_id').orderBy('p.posting_index'));
   const byEntry = groupPostings(postingRows);
   return rows.map((row) => toEntry(row, byEntry.get(row.id) ?? []));
 }
@@ -81,10 +71,8 @@ export function groupPostings(rows: PostingRow[]): Map<bigint, Posting[]> {
 }
 
 export async function loadEntries(db: Queryable, ids: readonly bigint[]): Promise<Map<bigint, JournalEntry>> {
-  const { rows } = await db.query<EntryRow>(`SELECT ${entryColumns} FROM journal_entries e WHERE e.id = ANY($1::bigint[])`, [
-    ids.map(String),
-  ]);
-  const entries = await attachPostings(db, rows);
+  if (ids.length === 0) return new Map();
+  const entries = await attachPostings(db, await run(db, entriesSelect.where('e.id', '=', anyId(ids))));
   return new Map(entries.map((entry) => [entry.id, entry]));
 }
 
@@ -93,8 +81,13 @@ export async function getEntry(db: Queryable, id: bigint): Promise<JournalEntry 
 }
 
 export async function getEntryByIdempotencyKey(db: Queryable, key: string): Promise<JournalEntry | null> {
-  const { rows } = await db.query<EntryRow>(`SELECT ${entryColumns} FROM journal_entries e WHERE e.idempotency_key = $1`, [key]);
-  return (await attachPostings(db, rows))[0] ?? null;
+  return (await getEntriesByIdempotencyKeys(db, [key]))[0] ?? null;
+}
+
+/** The entries booked under any of `keys`, in journal order. */
+export async function getEntriesByIdempotencyKeys(db: Queryable, keys: readonly string[]): Promise<JournalEntry[]> {
+  if (keys.length === 0) return [];
+  return attachPostings(db, await run(db, entriesSelect.where('e.idempotency_key', '=', sql<string>`any(${[...keys]}::text[])`).orderBy('e.id')));
 }
 
 export interface EntryFilter {
@@ -115,41 +108,36 @@ export interface EntryFilter {
 
 /** Entries in journal order; the last id of a page is the cursor for the next. */
 export async function listEntries(db: Queryable, filter: EntryFilter): Promise<JournalEntry[]> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  const param = (value: unknown) => {
-    params.push(value);
-    return `$${params.length}`;
-  };
-  if (filter.after !== undefined) where.push(`e.id > ${param(filter.after.toString())}`);
-  if (filter.throughSequence !== undefined) where.push(`e.id <= ${param(filter.throughSequence.toString())}`);
-  if (filter.kind !== undefined) where.push(`e.kind = ${param(filter.kind)}`);
-  if (filter.from !== undefined) where.push(`e.effective_at >= ${param(filter.from)}`);
-  if (filter.to !== undefined) where.push(`e.effective_at < ${param(filter.to)}`);
-  const postingConditions: string[] = [];
-  if (filter.asset !== undefined) postingConditions.push(`s.code = ${param(filter.asset)}`);
-  if (filter.account !== undefined) {
-    const selector = parseAccountSelector(filter.account);
-    const accountMatch =
-      selector.regex === null
-        ? `a.path = ${param(selector.text)}`
-        : `a.path LIKE ${param(likeEscape(selector.likePrefix) + '%')} AND a.path ~ ${param(selector.regex)}`;
-    postingConditions.push(`EXISTS (SELECT 1 FROM accounts a WHERE a.id IN (p.source_account_id, p.destination_account_id) AND ${accountMatch})`);
+  let query = entriesSelect;
+  if (filter.after !== undefined) query = query.where('e.id', '>', filter.after);
+  if (filter.throughSequence !== undefined) query = query.where('e.id', '<=', filter.throughSequence);
+  if (filter.kind !== undefined) query = query.where('e.kind', '=', filter.kind);
+  if (filter.from !== undefined) query = query.where('e.effective_at', '>=', filter.from);
+  if (filter.to !== undefined) query = query.where('e.effective_at', '<', filter.to);
+  const { asset, account } = filter;
+  if (asset !== undefined || account !== undefined) {
+    query = query.where((outer) => {
+      let postings = outer.selectFrom('postings as p').innerJoin('assets as s', 's.id', 'p.asset_id').select('p.entry_id').whereRef('p.entry_id', '=', 'e.id');
+      if (asset !== undefined) postings = postings.where('s.code', '=', asset);
+      if (account !== undefined) {
+        postings = postings.where((inner) =>
+          inner.exists(
+            inner.selectFrom('accounts as a')
+              .select('a.id')
+              .where((eb) => eb.or([eb('a.id', '=', eb.ref('p.source_account_id')), eb('a.id', '=', eb.ref('p.destination_account_id'))]))
+              .where(pathMatches('a.path', account)),
+          ),
+        );
+      }
+      return outer.exists(postings);
+    });
   }
-  if (postingConditions.length > 0) {
-    where.push(`EXISTS (SELECT 1 FROM postings p JOIN assets s ON s.id = p.asset_id
-      WHERE p.entry_id = e.id AND ${postingConditions.join(' AND ')})`);
-  }
-  const sql = `SELECT ${entryColumns} FROM journal_entries e
-    ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-    ORDER BY e.id LIMIT ${param(filter.limit)}`;
-  const { rows } = await db.query<EntryRow>(sql, params);
-  return attachPostings(db, rows);
+  return attachPostings(db, await run(db, query.orderBy('e.id').limit(filter.limit)));
 }
 
 export async function journalHead(db: Queryable): Promise<bigint> {
-  const { rows } = await db.query<{ head: bigint | null }>('SELECT max(id) AS head FROM journal_entries');
-  return rows[0]?.head ?? 0n;
+  const row = await runFirst(db, sqlBuilder.selectFrom('journal_entries').select((eb) => eb.fn.max('id').as('head')));
+  return row?.head ?? 0n;
 }
 
 /** Which of `keys` the journal holds already (a block read again after a restart, a rescan). */

@@ -1,7 +1,7 @@
 // An account statement: every posting that touched one account in one asset, in journal
 // order, with the running balance after each line. Paginated by journal sequence; the opening
 // balance of a page is the sum of everything before it.
-import type { Queryable } from '../infra/index.ts';
+import { run, runFirst, runOne, sql, sqlBuilder, type Queryable } from '../infra/index.ts';
 import { assertAccountPath } from './accounts.ts';
 
 export interface StatementLine {
@@ -29,45 +29,47 @@ export async function getStatement(
   options: { account: string; asset: string; after?: bigint; limit: number },
 ): Promise<Statement | null> {
   assertAccountPath(options.account);
-  const { rows: ids } = await db.query<{ account_id: bigint; asset_id: number }>(
-    `SELECT a.id AS account_id, s.id AS asset_id FROM accounts a, assets s WHERE a.path = $1 AND s.code = $2`,
-    [options.account, options.asset],
+  const found = await runFirst(
+    db,
+    sqlBuilder
+      .selectFrom('accounts as a')
+      .innerJoin('assets as s', (join) => join.onTrue())
+      .select(['a.id as account_id', 's.id as asset_id'])
+      .where('a.path', '=', options.account)
+      .where('s.code', '=', options.asset),
   );
-  const found = ids[0];
   if (!found) return null;
-  const after = options.after ?? 0n;
-  const { rows: opening } = await db.query<{ balance: string }>(
-    `SELECT (coalesce((SELECT sum(amount) FROM postings WHERE destination_account_id = $1 AND asset_id = $2 AND entry_id <= $3), 0)
-           - coalesce((SELECT sum(amount) FROM postings WHERE source_account_id = $1 AND asset_id = $2 AND entry_id <= $3), 0))::text AS balance`,
-    [found.account_id.toString(), found.asset_id, after.toString()],
+  const account = found.account_id.toString();
+  const after = (options.after ?? 0n).toString();
+  const opening = await runOne(
+    db,
+    sql<{ balance: string }>`SELECT (coalesce((SELECT sum(amount) FROM postings WHERE destination_account_id = ${account} AND asset_id = ${found.asset_id} AND entry_id <= ${after}), 0)
+           - coalesce((SELECT sum(amount) FROM postings WHERE source_account_id = ${account} AND asset_id = ${found.asset_id} AND entry_id <= ${after}), 0))::text AS balance`,
   );
-  const openingBalance = BigInt(opening[0]!.balance);
-  const { rows } = await db.query<{
-    entry_id: bigint;
-    posting_index: number;
-    kind: string;
-    effective_at: Date;
-    counterparty: string;
-    amount: string;
-  }>(
-    `SELECT m.entry_id, m.posting_index, e.kind, e.effective_at, c.path AS counterparty, m.amount::text AS amount
+  const openingBalance = BigInt(opening.balance);
+  // Each side's first rows by journal order, merged: both halves use the (account, asset, entry) indexes.
+  const fetched = options.limit + 1;
+  const rows = await run(
+    db,
+    sql<{ entry_id: bigint; posting_index: number; kind: string; effective_at: Date; counterparty: string; amount: string }>`
+     SELECT m.entry_id, m.posting_index, e.kind, e.effective_at, c.path AS counterparty, m.amount::text AS amount
        FROM (
          (SELECT entry_id, posting_index, source_account_id AS other, amount FROM postings
-           WHERE destination_account_id = $1 AND asset_id = $2 AND entry_id > $3 ORDER BY entry_id LIMIT $4)
+           WHERE destination_account_id = ${account} AND asset_id = ${found.asset_id} AND entry_id > ${after} ORDER BY entry_id LIMIT ${fetched})
          UNION ALL
          (SELECT entry_id, posting_index, destination_account_id, -amount FROM postings
-           WHERE source_account_id = $1 AND asset_id = $2 AND entry_id > $3 ORDER BY entry_id LIMIT $4)
+           WHERE source_account_id = ${account} AND asset_id = ${found.asset_id} AND entry_id > ${after} ORDER BY entry_id LIMIT ${fetched})
        ) m
        JOIN journal_entries e ON e.id = m.entry_id
        JOIN accounts c ON c.id = m.other
-      ORDER BY m.entry_id, m.posting_index LIMIT $4`,
-    [found.account_id.toString(), found.asset_id, after.toString(), options.limit + 1],
+      ORDER BY m.entry_id, m.posting_index LIMIT ${fetched}`,
   );
   // Whole entries per page: one more row was fetched to learn whether another page exists,
   // and a page never ends in the middle of an entry's postings.
   let page = rows.slice(0, options.limit);
-  if (rows.length > options.limit) {
-    const lastEntry = rows[options.limit]!.entry_id;
+  const firstOfNextPage = rows[options.limit];
+  if (firstOfNextPage) {
+    const lastEntry = firstOfNextPage.entry_id;
     const trimmed = page.filter((row) => row.entry_id !== lastEntry);
     if (trimmed.length > 0) page = trimmed;
   }

@@ -1,10 +1,11 @@
 // `coffer verify`: re-checks every ledger invariant from the stored rows, independently of
 // the code that wrote them. Streams the journal page by page, so memory stays flat however
 // long the journal is. Each check reports the first broken entry it finds.
+import type { RawBuilder } from 'kysely';
 import type { Pool, PoolClient } from '../infra/index.ts';
-import { quoteIdentifier, withTransaction } from '../infra/index.ts';
+import { run, runFirst, runOne, sql, sqlBuilder, withTransaction } from '../infra/index.ts';
 import { encodeEntryLineV1, SealHasher, zeroHash } from './canonical.ts';
-import { diffTables, projections, type ProjectionDiff } from './projections/index.ts';
+import { diffTables, projections, type ProjectionDefinition, type ProjectionDiff } from './projections/index.ts';
 import type { Json } from './types.ts';
 
 export interface CheckResult {
@@ -43,22 +44,23 @@ export async function verifyLedger(pool: Pool, options: { onProgress?: (done: bi
   // (PostgreSQL-bound) run at the same time on two connections that share that snapshot, so
   // verify uses both cores. Needs two connections from the pool.
   return withTransaction(pool, async (client) => {
-    await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-    const { rows } = await client.query<{ entries: bigint; postings: bigint; seals: bigint; max_id: bigint | null; snapshot: string }>(
-      `SELECT (SELECT count(*) FROM journal_entries) AS entries, (SELECT count(*) FROM postings) AS postings,
+    await run(client, sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`);
+    const totals = await runOne(
+      client,
+      sql<{ entries: bigint; postings: bigint; seals: bigint; max_id: bigint | null; snapshot: string }>`SELECT (SELECT count(*) FROM journal_entries) AS entries, (SELECT count(*) FROM postings) AS postings,
               (SELECT count(*) FROM ledger_seals) AS seals, (SELECT max(id) FROM journal_entries) AS max_id,
               pg_export_snapshot() AS snapshot`,
     );
-    const totals = rows[0]!;
     const sqlChecks = withTransaction(pool, async (other) => {
-      await other.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-      await other.query(`SET TRANSACTION SNAPSHOT '${totals.snapshot.replace(/[^0-9A-F-]/gi, '')}'`);
+      await run(other, sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`);
+      // SET takes no parameters; the snapshot id is PostgreSQL's own (hex and dashes), kept to those characters.
+      await run(other, sql`SET TRANSACTION SNAPSHOT ${sql.lit(totals.snapshot.replace(/[^0-9A-F-]/gi, ''))}`);
       const results: CheckResult[] = [];
       results.push(await timed(() => checkEntriesComplete(other)));
       results.push(await timed(() => checkPostingsBalanced(other)));
       results.push(await timed(() => checkTrialBalance(other)));
       results.push(await timed(() => checkFloors(other)));
-      for (const projection of projections) results.push(await timed(() => checkProjection(other, projection.name)));
+      for (const projection of projections) results.push(await timed(() => checkProjection(other, projection)));
       return results;
     });
     // Wait for both even if one fails, so no query is left running on a released connection.
@@ -75,15 +77,6 @@ export async function verifyLedger(pool: Pool, options: { onProgress?: (done: bi
       durationMs: Math.round(performance.now() - started),
     };
   });
-}
-
-interface SealRow {
-  id: bigint;
-  first_entry_id: bigint;
-  last_entry_id: bigint;
-  encoding_version: number;
-  previous_hash: Buffer;
-  hash: Buffer;
 }
 
 /**
@@ -184,9 +177,7 @@ async function* journalPages(client: PoolClient, maxId: bigint): AsyncGenerator<
 
 async function checkHashChain(client: PoolClient, maxId: bigint, onProgress?: (done: bigint, total: bigint) => void): Promise<CheckResult> {
   const name = 'hash_chain';
-  const { rows: seals } = await client.query<SealRow>(
-    'SELECT id, first_entry_id, last_entry_id, encoding_version, previous_hash, hash FROM ledger_seals ORDER BY id',
-  );
+  const seals = await run(client, sqlBuilder.selectFrom('ledger_seals').select(['id', 'first_entry_id', 'last_entry_id', 'encoding_version', 'previous_hash', 'hash']).orderBy('id'));
   const fail = (message: string, entryId?: bigint): CheckResult => ({ name, ok: false, message, ...(entryId === undefined ? {} : { firstBrokenEntryId: entryId }) });
   let previousHash: Buffer = zeroHash;
   let expectedFirst = 1n;
@@ -206,9 +197,10 @@ async function checkHashChain(client: PoolClient, maxId: bigint, onProgress?: (d
         if (!seal.previous_hash.equals(previousHash)) return fail(`seal ${seal.id} does not link to the hash of seal ${seal.id - 1n}`, entry.id);
         hasher = new SealHasher(previousHash, seal.encoding_version);
       }
-      hasher!.addLine(entry.line);
+      if (!hasher) return fail(`entry ${entry.id} is not covered by any seal`, entry.id);
+      hasher.addLine(entry.line);
       if (entry.id === seal.last_entry_id) {
-        const computed = hasher!.digest();
+        const computed = hasher.digest();
         if (!computed.equals(seal.hash)) {
           return fail(`seal ${seal.id} (entries ${seal.first_entry_id}–${seal.last_entry_id}) does not match its entries: a row was changed`, seal.first_entry_id);
         }
@@ -220,20 +212,20 @@ async function checkHashChain(client: PoolClient, maxId: bigint, onProgress?: (d
     }
     onProgress?.(expectedId - 1n, maxId);
   }
-  if (sealIndex !== seals.length) return fail(`seal ${seals[sealIndex]!.id} covers entries that do not exist`, seals[sealIndex]!.first_entry_id);
+  const unused = seals[sealIndex];
+  if (unused) return fail(`seal ${unused.id} covers entries that do not exist`, unused.first_entry_id);
   return { name, ok: true, message: `${seals.length} seals recomputed from ${maxId} entries` };
 }
 
-async function firstId(client: PoolClient, sql: string): Promise<bigint | null> {
-  const { rows } = await client.query<{ id: bigint }>(sql);
-  return rows[0]?.id ?? null;
+async function firstId(client: PoolClient, query: RawBuilder<{ id: bigint }>): Promise<bigint | null> {
+  return (await runFirst(client, query))?.id ?? null;
 }
 
 async function checkEntriesComplete(client: PoolClient): Promise<CheckResult> {
   const name = 'entries_complete';
-  const empty = await firstId(client, `SELECT e.id FROM journal_entries e WHERE NOT EXISTS (SELECT 1 FROM postings p WHERE p.entry_id = e.id) ORDER BY e.id LIMIT 1`);
+  const empty = await firstId(client, sql<{ id: bigint }>`SELECT e.id FROM journal_entries e WHERE NOT EXISTS (SELECT 1 FROM postings p WHERE p.entry_id = e.id) ORDER BY e.id LIMIT 1`);
   if (empty !== null) return { name, ok: false, message: `entry ${empty} has no postings`, firstBrokenEntryId: empty };
-  const orphan = await firstId(client, `SELECT p.entry_id AS id FROM postings p WHERE NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.id = p.entry_id) ORDER BY 1 LIMIT 1`);
+  const orphan = await firstId(client, sql<{ id: bigint }>`SELECT p.entry_id AS id FROM postings p WHERE NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.id = p.entry_id) ORDER BY 1 LIMIT 1`);
   if (orphan !== null) return { name, ok: false, message: `postings refer to entry ${orphan}, which does not exist`, firstBrokenEntryId: orphan };
   return { name, ok: true, message: 'every entry has postings and every posting an entry' };
 }
@@ -244,7 +236,7 @@ async function checkPostingsBalanced(client: PoolClient): Promise<CheckResult> {
   // in an existing asset; a reversal must mirror its target exactly.
   const bad = await firstId(
     client,
-    `SELECT p.entry_id AS id FROM postings p
+    sql<{ id: bigint }>`SELECT p.entry_id AS id FROM postings p
       WHERE p.amount <= 0 OR p.source_account_id = p.destination_account_id
          OR NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = p.source_account_id)
          OR NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = p.destination_account_id)
@@ -254,7 +246,7 @@ async function checkPostingsBalanced(client: PoolClient): Promise<CheckResult> {
   if (bad !== null) return { name, ok: false, message: `entry ${bad} has a posting that does not balance`, firstBrokenEntryId: bad };
   const mirror = await firstId(
     client,
-    `SELECT r.id FROM journal_entries r WHERE r.reverses IS NOT NULL AND EXISTS (
+    sql<{ id: bigint }>`SELECT r.id FROM journal_entries r WHERE r.reverses IS NOT NULL AND EXISTS (
        (SELECT posting_index, asset_id, destination_account_id, source_account_id, amount FROM postings WHERE entry_id = r.reverses
         EXCEPT ALL SELECT posting_index, asset_id, source_account_id, destination_account_id, amount FROM postings WHERE entry_id = r.id)
        UNION ALL
@@ -268,9 +260,15 @@ async function checkPostingsBalanced(client: PoolClient): Promise<CheckResult> {
 
 async function checkTrialBalance(client: PoolClient): Promise<CheckResult> {
   const name = 'trial_balance';
-  const { rows } = await client.query<{ code: string; net: string }>(
-    `SELECT s.code, sum(b.balance)::text AS net FROM balances b JOIN assets s ON s.id = b.asset_id
-      GROUP BY s.code HAVING sum(b.balance) <> 0 ORDER BY s.code`,
+  const rows = await run(
+    client,
+    sqlBuilder
+      .selectFrom('balances as b')
+      .innerJoin('assets as s', 's.id', 'b.asset_id')
+      .select(['s.code', sql<string>`sum(b.balance)::text`.as('net')])
+      .groupBy('s.code')
+      .having(sql<boolean>`sum(b.balance) <> 0`)
+      .orderBy('s.code'),
   );
   if (rows.length > 0) {
     return { name, ok: false, message: `balances do not sum to zero: ${rows.map((r) => `${r.code} ${r.net}`).join(', ')}` };
@@ -280,29 +278,34 @@ async function checkTrialBalance(client: PoolClient): Promise<CheckResult> {
 
 async function checkFloors(client: PoolClient): Promise<CheckResult> {
   const name = 'floors';
-  const { rows } = await client.query<{ path: string; code: string; balance: string; floor: string; last_entry_id: bigint | null }>(
-    `SELECT a.path, s.code, b.balance::text, b.floor::text, b.last_entry_id FROM balances b
-       JOIN accounts a ON a.id = b.account_id JOIN assets s ON s.id = b.asset_id
-      WHERE b.floor IS NOT NULL AND b.balance < b.floor ORDER BY b.last_entry_id LIMIT 1`,
+  const row = await runFirst(
+    client,
+    sqlBuilder
+      .selectFrom('balances as b')
+      .innerJoin('accounts as a', 'a.id', 'b.account_id')
+      .innerJoin('assets as s', 's.id', 'b.asset_id')
+      .select(['a.path', 's.code', sql<string>`b.balance::text`.as('balance'), sql<string>`b.floor::text`.as('floor'), 'b.last_entry_id'])
+      .where('b.floor', 'is not', null)
+      .whereRef('b.balance', '<', 'b.floor')
+      .orderBy('b.last_entry_id')
+      .limit(1),
   );
-  const row = rows[0];
   if (row) {
     return { name, ok: false, message: `${row.path} holds ${row.balance} ${row.code}, below its floor ${row.floor}`, ...(row.last_entry_id === null ? {} : { firstBrokenEntryId: row.last_entry_id }) };
   }
   return { name, ok: true, message: 'no account is below its floor' };
 }
 
-async function checkProjection(client: PoolClient, projectionName: string): Promise<CheckResult> {
-  const projection = projections.find((p) => p.name === projectionName)!;
+async function checkProjection(client: PoolClient, projection: ProjectionDefinition): Promise<CheckResult> {
   const name = `projection:${projection.name}`;
   let through: bigint;
   if (projection.synchronous) {
-    through = (await client.query<{ head: bigint | null }>('SELECT max(id) AS head FROM journal_entries')).rows[0]?.head ?? 0n;
+    through = (await runFirst(client, sqlBuilder.selectFrom('journal_entries').select((eb) => eb.fn.max('id').as('head'))))?.head ?? 0n;
   } else {
-    through = (await client.query<{ last_entry_id: bigint }>('SELECT last_entry_id FROM projection_checkpoints WHERE name = $1', [projection.name])).rows[0]?.last_entry_id ?? 0n;
+    through = (await runFirst(client, sqlBuilder.selectFrom('projection_checkpoints').select('last_entry_id').where('name', '=', projection.name)))?.last_entry_id ?? 0n;
   }
   const scratch = `verify_${projection.table}`;
-  await client.query(`CREATE TEMP TABLE ${quoteIdentifier(scratch)} (LIKE ${quoteIdentifier(projection.table)} INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING INDEXES) ON COMMIT DROP`);
+  await run(client, sql`CREATE TEMP TABLE ${sql.id(scratch)} (LIKE ${sql.id(projection.table)} INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING INDEXES) ON COMMIT DROP`);
   await projection.apply(client, scratch, 0n, through);
   const diff: ProjectionDiff = await diffTables(client, projection, projection.table, scratch);
   const differences = diff.onlyLive + diff.onlyReplay + diff.different;

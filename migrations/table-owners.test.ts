@@ -12,28 +12,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** `file → tables it may still name though another room owns them`. */
 const stillToMove: Record<string, string[]> = {
-  // to move: the demos read entries, decisions and sweeps through ledger/, credits/ and sweeps/ doors.
-  'cli/commands/demo.ts': ['journal_entries', 'postings', 'assets', 'credit_decisions', 'price_observations', 'sweeps'],
-  'cli/commands/demo-bitcoin.ts': ['journal_entries', 'credit_decisions', 'sweeps'],
-  'cli/commands/demo-solana.ts': ['journal_entries', 'credit_decisions', 'sweeps'],
-  'cli/commands/demo-near.ts': ['outbox', 'journal_entries'],
-  // to move: projection checkpoints through ledger/'s projection API.
-  'cli/commands/projections.ts': ['projection_checkpoints'],
-  // to move: watched addresses through users/ (watchedDepositAddresses, depositAddressesOn) and wallets/ (watchedWalletAddresses).
-  'indexers/bitcoin/watched.ts': ['deposit_addresses'],
   // to move: balances through ledger/ (accountBalance).
   'relayer/refills.ts': ['balances', 'accounts', 'assets'],
   'relayer/transactions.ts': ['balances', 'accounts', 'assets'],
-
-  // Left by issue #18's kysely branch (out of time), not rooms edited elsewhere. They compose
-  // several rooms' tables for one view; read through the doors, users/ would import credits/,
-  // sweeps/ and indexers/, which import users/ — so these views move to a room above them.
-  // to move: a deposit's history through ledger/ (getEntry), credits/ (creditDecisions) and sweeps/ (depositProgress).
-  'users/history.ts': ['journal_entries', 'postings', 'assets', 'credit_decisions', 'sweeps'],
-  // to move: deposits and balances through ledger/ (deposit view, accountBalances), chain heads through indexers/ (listIndexerStatus).
-  'users/deposits.ts': ['deposits', 'assets', 'indexer_cursors', 'accounts', 'balances'],
-  // to move: confirmed deposits through ledger/'s deposit view, decided ones through credits/, address keys through users/ (depositAddressKey).
-  'sweeps/consolidation.ts': ['deposits', 'journal_entries', 'credit_decisions', 'deposit_addresses'],
 };
 
 function productFiles(): string[] {

@@ -20,14 +20,17 @@
 // order: the treasury's account equals the treasury's output on chain.
 import { UnrecoverableError } from 'bullmq';
 import { signTransfer, type BitcoinChainClient, type ConsolidationInput, type SignedTransaction, type UtxoChainAdapter } from '../chains/index.ts';
-import { enqueue, type Logger, type Pool, type PoolClient } from '../infra/index.ts';
-import { catchUp, depositsProjection, getEntry, sweepEntryKinds, type AppendRequest, type LedgerWriter } from '../ledger/index.ts';
+import { creditDecisions } from '../credits/index.ts';
+import { enqueue, run, sql, sqlBuilder, withAdvisoryLock, type Logger, type Pool, type PoolClient } from '../infra/index.ts';
+import { catchUp, confirmedDeposits, depositDetails, depositsProjection, getEntry, sweepEntryKinds, type AppendRequest, type AppendResult, type LedgerWriter } from '../ledger/index.ts';
 import { compressSecp256k1, type Signer } from '../signer/index.ts';
-import { depositDetails } from '../ledger/index.ts';
-import { sweepDeposit, type SweepChain, type SweepContext, type SweepOutcome } from './sweeps.ts';
+import { depositAddressKeys } from '../users/index.ts';
+import { SweepError, sweepDeposit, type SweepChain, type SweepContext, type SweepOutcome } from './sweeps.ts';
 
 /** Inputs per consolidation transaction; the rest wait for the next one (chains/bitcoin bounds it at 250). */
 const inputsPerTransactionMax = 100;
+/** Confirmed deposits read per page while looking for ready UTXOs. */
+const readyScanPageSize = 500;
 
 export interface ConsolidationChain extends Omit<SweepChain, 'adapter'> {
   adapter: UtxoChainAdapter;
@@ -53,26 +56,32 @@ export interface ConsolidationReport {
 }
 
 interface ReadyUtxo {
-  entry_id: bigint;
-  user_id: string;
+  entryId: bigint;
+  userId: string;
   address: string;
-  amount: string;
-  tx_hash: string;
+  amount: bigint;
+  txHash: string;
   vout: number;
-  predecessor: string;
-  path: string;
-  public_key: string;
+  key: { predecessor: string; path: string };
+  publicKey: string;
 }
+
+const liveSweeps = sqlBuilder
+  .selectFrom('sweeps')
+  .select(['id', 'deposit_entry_id', 'address', 'amount', 'fee', 'tx_hash', 'raw_tx', 'submitted_entry_id'])
+  .where('status', '=', 'submitted')
+  .orderBy('tx_hash')
+  .orderBy('id');
 
 interface LiveRow {
   id: bigint;
-  deposit_entry_id: bigint;
+  depositEntryId: bigint;
   address: string;
-  amount: string;
-  fee: string;
-  tx_hash: string;
-  raw_tx: string;
-  submitted_entry_id: bigint;
+  amount: bigint;
+  fee: bigint;
+  txHash: string;
+  rawTx: string;
+  submittedEntryId: bigint;
 }
 
 /** A batch window, at least a second: consolidation requests are deduplicated per window. */
@@ -80,7 +89,8 @@ const batchWindowMs = (settings: Pick<ConsolidationChain, 'batchWindowSeconds'>)
 
 /** The `sweep-deposit` job of a consolidating chain: one `consolidate` job per chain and window. */
 export async function requestConsolidation(context: Pick<ConsolidationContext, 'pool' | 'chains'>, chain: string, nowMs = Date.now()): Promise<{ status: 'consolidation_requested'; runAfter: string }> {
-  const settings = context.chains.get(chain)!;
+  const settings = context.chains.get(chain);
+  if (!settings) throw new UnrecoverableError(`no consolidation settings for ${chain}: set its RPC URL and treasury address`);
   const windowMs = batchWindowMs(settings);
   const windowEndMs = Math.ceil((nowMs + 1) / windowMs) * windowMs;
   const runAfter = new Date(Math.min(windowEndMs, nowMs + settings.batchWindowSeconds * 1000));
@@ -111,9 +121,7 @@ export async function consolidate(context: ConsolidationContext, chain: string):
   const settings = context.chains.get(chain);
   if (!settings) throw new UnrecoverableError(`no consolidation settings for ${chain}: set its RPC URL and treasury address`);
   const client = settings.adapter.connect({ rpcUrl: settings.rpcUrl });
-  const lock = await context.pool.connect();
-  try {
-    await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`consolidate:${chain}`]);
+  return withAdvisoryLock(context.pool, `consolidate:${chain}`, async (lock) => {
     const report: ConsolidationReport = { chain, submitted: null, confirmed: [], failed: [], skipped: 0, following: [] };
     await follow(context, settings, client, lock, report);
     const built = await build(context, settings, client, lock, report);
@@ -123,31 +131,32 @@ export async function consolidate(context: ConsolidationContext, chain: string):
     // "now" would hit, and then nothing would follow the transaction any more.
     if (report.following.length > 0) await requestConsolidation(context, chain, Date.now() + batchWindowMs(settings));
     return report;
-  } finally {
-    await lock.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
-    lock.release();
-  }
+  });
 }
 
-async function liveRows(db: PoolClient, chain: string): Promise<LiveRow[]> {
-  const { rows } = await db.query<LiveRow>(
-    `SELECT id, deposit_entry_id, address, amount::text, fee::text, tx_hash, raw_tx, submitted_entry_id
-       FROM sweeps WHERE chain = $1 AND status = 'submitted' ORDER BY tx_hash, id`,
-    [chain],
-  );
-  return rows;
+/** The submitted sweeps of `chain`, a row per input, grouped by transaction. `build` writes each with its amount, fee share, signed bytes and entry. */
+async function liveTransactions(db: PoolClient, chain: string): Promise<Map<string, { raw: string; rows: [LiveRow, ...LiveRow[]] }>> {
+  const byTx = new Map<string, { raw: string; rows: [LiveRow, ...LiveRow[]] }>();
+  for (const row of await run(db, liveSweeps.where('chain', '=', chain))) {
+    if (row.amount === null || row.fee === null || row.tx_hash === null || row.raw_tx === null || row.submitted_entry_id === null) {
+      throw new Error(`submitted sweep ${row.id} lacks its amount, fee, transaction or entry`);
+    }
+    const live = { id: row.id, depositEntryId: row.deposit_entry_id, address: row.address, amount: BigInt(row.amount), fee: BigInt(row.fee), txHash: row.tx_hash, rawTx: row.raw_tx, submittedEntryId: row.submitted_entry_id };
+    const transaction = byTx.get(row.tx_hash);
+    if (transaction) transaction.rows.push(live);
+    else byTx.set(row.tx_hash, { raw: row.raw_tx, rows: [live] });
+  }
+  return byTx;
 }
 
 /** Re-broadcasts each live transaction's stored bytes and books those at depth, or fails those the node refuses. */
 async function follow(context: ConsolidationContext, settings: ConsolidationChain, client: BitcoinChainClient, db: PoolClient, report: ConsolidationReport): Promise<void> {
   const chain = settings.adapter.chain;
-  const byTx = new Map<string, LiveRow[]>();
-  for (const row of await liveRows(db, chain)) byTx.set(row.tx_hash, [...(byTx.get(row.tx_hash) ?? []), row]);
-  for (const [txid, rows] of byTx) {
-    const signed: SignedTransaction = { id: txid, raw: rows[0]!.raw_tx };
+  for (const [txid, { raw, rows }] of await liveTransactions(db, chain)) {
+    const signed: SignedTransaction = { id: txid, raw };
     const status = await client.status(txid);
     if (status.status === 'included' && status.confirmations >= settings.confirmations) {
-      await book(context, chain, rows, 'confirmed', { blockHeight: Number(status.height) });
+      await book(context, settings, rows, 'confirmed', { blockHeight: Number(status.height) });
       report.confirmed.push(txid);
       continue;
     }
@@ -155,7 +164,7 @@ async function follow(context: ConsolidationContext, settings: ConsolidationChai
       // Never broadcast, lost from the mempool, or dropped by a reorg: the stored bytes go again.
       const sent = await client.broadcast(signed);
       if (sent.status === 'refused') {
-        await book(context, chain, rows, 'failed', { reason: `broadcast refused: ${sent.message}` });
+        await book(context, settings, rows, 'failed', { reason: `broadcast refused: ${sent.message}` });
         report.failed.push(txid);
         context.logger.warn('consolidation refused; its UTXOs go back to custody and are planned again', { chain, txid, reason: sent.message });
         continue;
@@ -165,41 +174,76 @@ async function follow(context: ConsolidationContext, settings: ConsolidationChai
   }
 }
 
+/**
+ * Confirmed, decided, not reversed, and in no live or settled sweep, with the key that signs for
+ * its address: up to `inputsPerTransactionMax` UTXOs, in journal order. Read through the doors
+ * (the deposit view in ledger/, decisions in credits/, address keys in users/), a page of
+ * confirmed deposits at a time; the sweeps table is this room's own.
+ */
+async function readyUtxos(context: ConsolidationContext, db: PoolClient, chain: string): Promise<ReadyUtxo[]> {
+  const ready: ReadyUtxo[] = [];
+  for (let after = 0n; ready.length < inputsPerTransactionMax; ) {
+    const page = await confirmedDeposits(db, chain, { after, limit: readyScanPageSize });
+    const last = page.at(-1);
+    if (!last) break;
+    after = last.entryId;
+    const ids = page.map((deposit) => deposit.entryId);
+    const decided = await creditDecisions(db, ids);
+    const swept = new Set((await run(db, sqlBuilder.selectFrom('sweeps').select('deposit_entry_id').where('deposit_entry_id', 'in', ids).where('status', '<>', 'failed'))).map((row) => row.deposit_entry_id));
+    const candidates = page.filter((deposit) => decided.has(deposit.entryId) && !swept.has(deposit.entryId));
+    const keys = await depositAddressKeys(db, chain, [...new Set(candidates.map((deposit) => deposit.address))]);
+    for (const deposit of candidates) {
+      const key = keys.get(deposit.address);
+      // A decided deposit is a user's, at a deposit address; a UTXO deposit names its output.
+      if (deposit.userId === null || deposit.vout === null || !key?.publicKey) {
+        context.logger.warn('a decided deposit lacks its user, output index or address key; it is not consolidated', { chain, entryId: deposit.entryId.toString() });
+        continue;
+      }
+      ready.push({ entryId: deposit.entryId, userId: deposit.userId, address: deposit.address, amount: deposit.amount, txHash: deposit.txHash, vout: deposit.vout, key: { predecessor: key.predecessor, path: key.path }, publicKey: key.publicKey });
+      if (ready.length === inputsPerTransactionMax) break;
+    }
+    if (page.length < readyScanPageSize) break;
+  }
+  return ready;
+}
+
+/** The ledger's answer to a consolidation's entry, when it booked it; a refusal is a retry. */
+function booked(result: AppendResult | undefined, key: string): Extract<AppendResult, { status: 'created' | 'replayed' }> {
+  if (result?.status === 'created' || result?.status === 'replayed') return result;
+  throw new SweepError('ledger_refused', `the ledger refused ${key}: ${result?.status === 'rejected' ? result.rejection.message : result?.status}`);
+}
+
 async function build(context: ConsolidationContext, settings: ConsolidationChain, client: BitcoinChainClient, db: PoolClient, report: ConsolidationReport): Promise<boolean> {
   const chain = settings.adapter.chain;
+  const asset = settings.adapter.nativeAsset.code;
   await catchUp(context.pool, depositsProjection);
-  // Confirmed, credited, not reversed, and in no live or settled sweep.
-  const { rows: ready } = await db.query<ReadyUtxo>(
-    `SELECT d.entry_id, d.user_id, d.address, d.amount::text, d.tx_hash, (e.metadata->>'vout')::integer AS vout, a.predecessor, a.path, a.public_key
-       FROM deposits d
-       JOIN journal_entries e ON e.id = d.entry_id
-       JOIN credit_decisions c ON c.deposit_entry_id = d.entry_id
-       JOIN deposit_addresses a ON a.chain = d.chain AND a.address = d.address
-       LEFT JOIN sweeps s ON s.deposit_entry_id = d.entry_id
-      WHERE d.chain = $1 AND d.confirmed_entry_id IS NOT NULL AND NOT d.confirmation_reversed AND d.reversal_entry_id IS NULL
-        AND (s.id IS NULL OR s.status = 'failed')
-      ORDER BY d.entry_id LIMIT $2`,
-    [chain, inputsPerTransactionMax],
-  );
+  const ready = await readyUtxos(context, db, chain);
   if (ready.length === 0) return false;
   const inputs: (ConsolidationInput & { row: ReadyUtxo })[] = ready.map((row) => ({
     row,
-    txid: row.tx_hash,
+    txid: row.txHash,
     vout: row.vout,
-    valueSat: BigInt(row.amount),
-    publicKey: compressSecp256k1(Buffer.from(row.public_key, 'hex')),
-    key: { predecessor: row.predecessor, path: row.path },
+    valueSat: row.amount,
+    publicKey: compressSecp256k1(Buffer.from(row.publicKey, 'hex')),
+    key: row.key,
   }));
   const rowOf = new Map(inputs.map((input) => [`${input.txid}:${input.vout}`, input.row]));
+  /** The ready UTXO a plan names; the plan only ever names the inputs it was given. */
+  const readyOf = (utxo: { txid: string; vout: number }): ReadyUtxo => {
+    const row = rowOf.get(`${utxo.txid}:${utxo.vout}`);
+    if (!row) throw new Error(`the consolidation plan names ${utxo.txid}:${utxo.vout}, which it was not given`);
+    return row;
+  };
   const outcome = await client.planConsolidation({ inputs, to: settings.treasury });
   const skip = async (utxos: { txid: string; vout: number; inputFeeSat: bigint }[], reason: (fee: bigint) => string) => {
     for (const utxo of utxos) {
-      const row = rowOf.get(`${utxo.txid}:${utxo.vout}`)!;
-      await db.query(
-        `INSERT INTO sweeps (deposit_entry_id, user_id, chain, address, asset, treasury, amount, status, reason)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'skipped', $8)
-         ON CONFLICT (deposit_entry_id) DO UPDATE SET status = 'skipped', reason = excluded.reason, updated_at = now()`,
-        [row.entry_id.toString(), row.user_id, chain, row.address, settings.adapter.nativeAsset.code, settings.treasury, row.amount, reason(utxo.inputFeeSat)],
+      const row = readyOf(utxo);
+      await run(
+        db,
+        sqlBuilder
+          .insertInto('sweeps')
+          .values({ deposit_entry_id: row.entryId, user_id: row.userId, chain, address: row.address, asset, treasury: settings.treasury, amount: row.amount, status: 'skipped', reason: reason(utxo.inputFeeSat) })
+          .onConflict((conflict) => conflict.column('deposit_entry_id').doUpdateSet((eb) => ({ status: 'skipped', reason: eb.ref('excluded.reason'), updated_at: sql<Date>`now()` }))),
       );
       report.skipped += 1;
     }
@@ -213,33 +257,67 @@ async function build(context: ConsolidationContext, settings: ConsolidationChain
   }
 
   const signed = await signTransfer({ adapter: settings.adapter, unsigned: outcome.unsigned, signer: context.signer });
-  const spent = outcome.inputs.map((input) => rowOf.get(`${input.txid}:${input.vout}`)!);
-  const shares = feeShares(outcome.unsigned.feeMax, spent.map((row) => BigInt(row.amount)));
+  const spent = outcome.inputs.map(readyOf);
+  const shares = feeShares(outcome.unsigned.feeMax, spent.map((row) => row.amount));
 
   // Commit the signed transaction with its entry before the broadcast.
   await context.writer.transaction(async (t) => {
-    const { rows: taken } = await t.client.query<{ deposit_entry_id: bigint }>(
-      `SELECT deposit_entry_id FROM sweeps WHERE deposit_entry_id = ANY($1::bigint[]) AND status <> 'failed' FOR UPDATE`,
-      [spent.map((row) => row.entry_id.toString())],
+    const taken = await run(
+      t.client,
+      sqlBuilder
+        .selectFrom('sweeps')
+        .select('deposit_entry_id')
+        .where('deposit_entry_id', 'in', spent.map((row) => row.entryId))
+        .where('status', '<>', 'failed')
+        .forUpdate(),
     );
-    if (taken.length > 0) throw new Error(`deposit ${taken[0]!.deposit_entry_id} is already in a sweep; not spending it twice`);
+    const [first] = taken;
+    if (first) throw new SweepError('already_in_sweep', `deposit ${first.deposit_entry_id} is already in a sweep; not spending it twice`);
     const request: AppendRequest = {
       kind: sweepEntryKinds.submitted,
       idempotencyKey: `${chain}:${signed.id}:sweep.submitted`,
       sourceRef: signed.id,
       metadata: { txHash: signed.id, treasury: settings.treasury, inputs: spent.length, feeSat: outcome.unsigned.feeMax.toString(), consolidation: true },
-      postings: spent.map((row) => ({ source: `custody:${chain}:${row.address}`, destination: `custody:${chain}:${row.address}:sweeping`, asset: settings.adapter.nativeAsset.code, amount: BigInt(row.amount) })),
+      postings: spent.map((row) => ({ source: `custody:${chain}:${row.address}`, destination: `custody:${chain}:${row.address}:sweeping`, asset, amount: row.amount })),
     };
     const [result] = await t.append([request]);
-    if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused ${request.idempotencyKey}: ${result?.status === 'rejected' ? result.rejection.message : result?.status}`);
+    const entryId = booked(result, request.idempotencyKey).entry.id;
     for (const [i, row] of spent.entries()) {
-      await t.client.query(
-        `INSERT INTO sweeps (deposit_entry_id, user_id, chain, address, asset, treasury, amount, fee, status, tx_hash, raw_tx, submitted_entry_id, attempts)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'submitted', $9, $10, $11, 1)
-         ON CONFLICT (deposit_entry_id) DO UPDATE SET amount = excluded.amount, fee = excluded.fee, status = 'submitted', reason = NULL,
-           tx_hash = excluded.tx_hash, raw_tx = excluded.raw_tx, submitted_entry_id = excluded.submitted_entry_id, settled_entry_id = NULL,
-           attempts = sweeps.attempts + 1, updated_at = now()`,
-        [row.entry_id.toString(), row.user_id, chain, row.address, settings.adapter.nativeAsset.code, settings.treasury, row.amount, shares[i]!.toString(), signed.id, signed.raw, result.entry.id.toString()],
+      const fee = shares[i];
+      if (fee === undefined) throw new Error('feeShares gives one share per input');
+      await run(
+        t.client,
+        sqlBuilder
+          .insertInto('sweeps')
+          .values({
+            deposit_entry_id: row.entryId,
+            user_id: row.userId,
+            chain,
+            address: row.address,
+            asset,
+            treasury: settings.treasury,
+            amount: row.amount,
+            fee,
+            status: 'submitted',
+            tx_hash: signed.id,
+            raw_tx: signed.raw,
+            submitted_entry_id: entryId,
+            attempts: 1,
+          })
+          .onConflict((conflict) =>
+            conflict.column('deposit_entry_id').doUpdateSet((eb) => ({
+              amount: eb.ref('excluded.amount'),
+              fee: eb.ref('excluded.fee'),
+              status: 'submitted',
+              reason: null,
+              tx_hash: eb.ref('excluded.tx_hash'),
+              raw_tx: eb.ref('excluded.raw_tx'),
+              submitted_entry_id: eb.ref('excluded.submitted_entry_id'),
+              settled_entry_id: null,
+              attempts: sql<number>`sweeps.attempts + 1`,
+              updated_at: sql<Date>`now()`,
+            })),
+          ),
       );
     }
   });
@@ -253,42 +331,43 @@ export function feeShares(fee: bigint, values: bigint[]): bigint[] {
   const total = values.reduce((sum, value) => sum + value, 0n);
   if (fee < 0n || fee > total) throw new RangeError(`a fee of ${fee} cannot be split over inputs worth ${total}`);
   const shares = values.map((value) => (fee * value) / total);
-  let remainder = fee - shares.reduce((sum, share) => sum + share, 0n);
-  for (let i = 0; remainder > 0n; i += 1, remainder -= 1n) shares[i] = shares[i]! + 1n;
-  return shares;
+  const remainder = fee - shares.reduce((sum, share) => sum + share, 0n);
+  // Each floor lost less than one unit, so the remainder is less than the number of inputs.
+  return shares.map((share, i) => (BigInt(i) < remainder ? share + 1n : share));
 }
 
-async function book(context: ConsolidationContext, chain: string, rows: LiveRow[], outcome: 'confirmed' | 'failed', detail: { blockHeight?: number; reason?: string }): Promise<void> {
-  const settings = context.chains.get(chain)!;
+async function book(context: ConsolidationContext, settings: ConsolidationChain, rows: [LiveRow, ...LiveRow[]], outcome: 'confirmed' | 'failed', detail: { blockHeight?: number; reason?: string }): Promise<void> {
+  const [first] = rows;
+  const chain = settings.adapter.chain;
   const asset = settings.adapter.nativeAsset.code;
-  const txid = rows[0]!.tx_hash;
+  const txid = first.txHash;
   await context.writer.transaction(async (t) => {
     const postings =
       outcome === 'confirmed'
         ? rows.flatMap((row) => {
-            const fee = BigInt(row.fee);
             const sweeping = `custody:${chain}:${row.address}:sweeping`;
             return [
-              { source: sweeping, destination: `treasury:${chain}`, asset, amount: BigInt(row.amount) - fee },
-              ...(fee > 0n ? [{ source: sweeping, destination: `fees:${chain}`, asset, amount: fee }] : []),
+              { source: sweeping, destination: `treasury:${chain}`, asset, amount: row.amount - row.fee },
+              ...(row.fee > 0n ? [{ source: sweeping, destination: `fees:${chain}`, asset, amount: row.fee }] : []),
             ];
           })
-        : rows.map((row) => ({ source: `custody:${chain}:${row.address}:sweeping`, destination: `custody:${chain}:${row.address}`, asset, amount: BigInt(row.amount) }));
+        : rows.map((row) => ({ source: `custody:${chain}:${row.address}:sweeping`, destination: `custody:${chain}:${row.address}`, asset, amount: row.amount }));
     const request: AppendRequest = {
       kind: outcome === 'confirmed' ? sweepEntryKinds.confirmed : sweepEntryKinds.failed,
       idempotencyKey: `${chain}:${txid}:sweep.${outcome}`,
       sourceRef: txid,
-      ...(outcome === 'failed' ? { reverses: rows[0]!.submitted_entry_id } : {}),
-      metadata: { txHash: txid, inputs: rows.length, feeSat: rows.reduce((sum, row) => sum + BigInt(row.fee), 0n).toString(), ...detail },
+      ...(outcome === 'failed' ? { reverses: first.submittedEntryId } : {}),
+      metadata: { txHash: txid, inputs: rows.length, feeSat: rows.reduce((sum, row) => sum + row.fee, 0n).toString(), ...detail },
       postings: postings.filter((posting) => posting.amount > 0n),
     };
     const [result] = await t.append([request]);
-    if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused ${request.idempotencyKey}: ${result?.status === 'rejected' ? result.rejection.message : result?.status}`);
-    await t.client.query(`UPDATE sweeps SET status = $2, reason = $3, settled_entry_id = $4, updated_at = now() WHERE id = ANY($1::bigint[])`, [
-      rows.map((row) => row.id.toString()),
-      outcome,
-      detail.reason ?? null,
-      result.entry.id.toString(),
-    ]);
+    const entryId = booked(result, request.idempotencyKey).entry.id;
+    await run(
+      t.client,
+      sqlBuilder
+        .updateTable('sweeps')
+        .set({ status: outcome, reason: detail.reason ?? null, settled_entry_id: entryId, updated_at: sql<Date>`now()` })
+        .where('id', 'in', rows.map((row) => row.id)),
+    );
   });
 }

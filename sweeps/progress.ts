@@ -1,7 +1,7 @@
 // What became of deposits after the indexer booked them: the credit decision and the sweep of
 // each (a user's deposit history), and the sweeps an operator watches (in flight, failed).
 import { creditDecisions, type DepositCredit } from '../credits/index.ts';
-import { run, sqlBuilder, type AlertCondition, type Queryable } from '../infra/index.ts';
+import { run, sql, sqlBuilder, type AlertCondition, type Queryable } from '../infra/index.ts';
 
 export type { CreditStatus, DepositCredit } from '../credits/index.ts';
 export type SweepStatus = 'waiting_for_gas' | 'submitted' | 'confirmed' | 'failed' | 'skipped';
@@ -22,32 +22,38 @@ export interface SweepView {
   txHash: string | null;
   attempts: number;
   updatedAt: Date;
+  /** The `sweep.submitted` entry, once signed and committed. */
+  submittedEntryId: bigint | null;
+  /** The entry that closed it: `sweep.confirmed` or `sweep.failed`. */
+  settledEntryId: bigint | null;
 }
 
 export const sweepListLimitMax = 500;
 
 const sweepsView = sqlBuilder
   .selectFrom('sweeps')
-  .select(['id', 'deposit_entry_id', 'user_id', 'chain', 'address', 'asset', 'amount', 'fee', 'status', 'reason', 'tx_hash', 'attempts', 'updated_at']);
+  .select(['id', 'deposit_entry_id', 'user_id', 'chain', 'address', 'asset', 'amount', 'fee', 'status', 'reason', 'tx_hash', 'attempts', 'updated_at', 'submitted_entry_id', 'settled_entry_id']);
 type SweepRow = Awaited<ReturnType<typeof run<typeof sweepsView>>>[number];
 
 function toSweep(r: SweepRow): SweepView {
   // The table's CHECK allows exactly these statuses.
   if (!isSweepStatus(r.status)) throw new Error(`sweep ${r.id} has an unknown status ${r.status}`);
   return {
-  id: r.id,
-  depositEntryId: r.deposit_entry_id,
-  userId: r.user_id,
-  chain: r.chain,
-  address: r.address,
-  asset: r.asset,
-  amount: r.amount === null ? null : BigInt(r.amount),
-  fee: r.fee === null ? null : BigInt(r.fee),
-  status: r.status,
-  reason: r.reason,
-  txHash: r.tx_hash,
-  attempts: r.attempts,
-  updatedAt: r.updated_at,
+    id: r.id,
+    depositEntryId: r.deposit_entry_id,
+    userId: r.user_id,
+    chain: r.chain,
+    address: r.address,
+    asset: r.asset,
+    amount: r.amount === null ? null : BigInt(r.amount),
+    fee: r.fee === null ? null : BigInt(r.fee),
+    status: r.status,
+    reason: r.reason,
+    txHash: r.tx_hash,
+    attempts: r.attempts,
+    updatedAt: r.updated_at,
+    submittedEntryId: r.submitted_entry_id,
+    settledEntryId: r.settled_entry_id,
   };
 }
 
@@ -69,8 +75,14 @@ export async function listSweeps(db: Queryable, options: { statuses: readonly Sw
 
 /** Sweeps that failed for good in the last day, as alert conditions (one per sweep: it fires once). */
 export async function failedSweepConditions(db: Queryable): Promise<AlertCondition[]> {
-  const { rows } = await db.query<{ id: string; chain: string; address: string; reason: string | null; tx_hash: string | null }>(
-    `SELECT id::text, chain, address, reason, tx_hash FROM sweeps WHERE status = 'failed' AND updated_at > now() - interval '1 day' ORDER BY id`,
+  const rows = await run(
+    db,
+    sqlBuilder
+      .selectFrom('sweeps')
+      .select(['id', 'chain', 'address', 'reason', 'tx_hash'])
+      .where('status', '=', 'failed')
+      .where('updated_at', '>', sql<Date>`now() - interval '1 day'`)
+      .orderBy('id'),
   );
-  return rows.map((row) => ({ subject: row.id, detail: { chain: row.chain, address: row.address, reason: row.reason, txHash: row.tx_hash } }));
+  return rows.map((row) => ({ subject: row.id.toString(), detail: { chain: row.chain, address: row.address, reason: row.reason, txHash: row.tx_hash } }));
 }

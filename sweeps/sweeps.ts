@@ -96,7 +96,7 @@ interface Route {
   client: ChainClient;
 }
 
-const sweepErrorCodes = ['ledger_refused', 'broadcast_refused', 'not_confirmed', 'transaction_failed'] as const;
+const sweepErrorCodes = ['ledger_refused', 'broadcast_refused', 'not_confirmed', 'transaction_failed', 'already_in_sweep'] as const;
 
 /** A sweep step that did not finish; the job retries it (none of these is final). */
 export class SweepError extends CodedError<(typeof sweepErrorCodes)[number]> {

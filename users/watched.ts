@@ -1,7 +1,7 @@
 // Deposit addresses as other rooms need them, read here because users/ owns the table: the
 // indexers ask which recipients of a block are users' deposit addresses, the sweeps which key
 // signs for an address.
-import { run, runFirst, sql, sqlBuilder, type Queryable } from '../infra/index.ts';
+import { run, runFirst, runOne, sql, sqlBuilder, type Queryable } from '../infra/index.ts';
 
 export interface WatchedDepositAddress {
   userId: string;
@@ -41,6 +41,27 @@ export async function depositAddressKey(db: Queryable, chain: string, address: s
     sqlBuilder.selectFrom('deposit_addresses').select(['predecessor', 'path', 'public_key']).where('chain', '=', chain).where('address', '=', address),
   );
   return row && { predecessor: row.predecessor, path: row.path, publicKey: row.public_key };
+}
+
+/** The signing keys of `chain`'s deposit addresses among `addresses`, by address (a consolidation signs one input per address). */
+export async function depositAddressKeys(db: Queryable, chain: string, addresses: readonly string[]): Promise<Map<string, { predecessor: string; path: string; publicKey: string | null }>> {
+  if (addresses.length === 0) return new Map();
+  const rows = await run(
+    db,
+    sqlBuilder.selectFrom('deposit_addresses').select(['address', 'predecessor', 'path', 'public_key']).where('chain', '=', chain).where('address', '=', sql<string>`any(${[...addresses]}::text[])`),
+  );
+  return new Map(rows.map((row) => [row.address, { predecessor: row.predecessor, path: row.path, publicKey: row.public_key }]));
+}
+
+/** How many deposit addresses `chain` has: they are only ever added, so a watcher reloads its set when this grows. */
+export async function depositAddressCount(db: Queryable, chain: string): Promise<number> {
+  const row = await runOne(db, sqlBuilder.selectFrom('deposit_addresses').select((eb) => eb.fn.countAll<bigint>().as('n')).where('chain', '=', chain));
+  return Number(row.n);
+}
+
+/** The user's deposit address on each chain they asked one for. */
+export async function userDepositAddresses(db: Queryable, userId: string): Promise<{ chain: string; address: string }[]> {
+  return run(db, sqlBuilder.selectFrom('deposit_addresses').select(['chain', 'address']).where('user_id', '=', userId).orderBy('chain'));
 }
 
 /** The NEAR accounts that sign for deposit addresses on chains other than `exceptChain`, each once. */

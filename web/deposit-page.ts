@@ -9,7 +9,8 @@ import type { ApiDependencies } from '../api/index.ts';
 import { chocoScale } from '../credits/index.ts';
 import { depositProgress, type DepositCredit, type SweepView } from '../sweeps/index.ts';
 import { formatUnits } from '../ledger/index.ts';
-import { depositChains, getDepositAddress, getUser, getUserBalances, getUserChoco, listUserDeposits, type DepositAddress, type UserDeposit } from '../users/index.ts';
+import { depositChains, getDepositAddress, getUser, type DepositAddress } from '../users/index.ts';
+import { getUserBalances, getUserChoco, listUserDeposits, type UserDeposit } from '../deposit-views/index.ts';
 import { PageError, requireCsrf, requireSession, type WebEnv } from './guard.ts';
 import { html, page, raw, shortHash, statusBadge, when, type Markup } from './layout.ts';
 

@@ -127,17 +127,19 @@ export function ledgerRoutes(deps: ApiDependencies): Hono<AppEnv> {
         let after = filter.after;
         for (;;) {
           const page = await listEntries(db, { ...filter, limit: exportPageSize, throughSequence: through, ...(after !== undefined ? { after } : {}) });
-          if (page.length === 0) break;
+          const last = page.at(-1);
+          if (!last) break;
           await out.write(page.map((entry) => (csv ? entryCsvRows(entry) : JSON.stringify(entryJson(entry)) + '\n')).join(''));
-          after = page.at(-1)!.id;
+          after = last.id;
           if (page.length < exportPageSize) break;
         }
       });
     }
     const entries = await listEntries(db, filter);
+    const last = entries.at(-1);
     return c.json({
       data: entries.map(entryJson),
-      nextCursor: entries.length === query.limit ? entries.at(-1)!.id.toString() : null,
+      nextCursor: entries.length === query.limit && last ? last.id.toString() : null,
     } satisfies z.input<typeof responses.entriesPage>);
   });
 

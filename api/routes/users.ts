@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { formatUnits } from '../../ledger/index.ts';
 import { accessKeyKind } from '../../chains/index.ts';
 import { importNearKey } from '../../signer/index.ts';
-import { createUser, getDepositAddress, getDepositHistory, getUser, setSweepEnabled, getUserBalances, getUserChoco, listUserDeposits, type DepositAddress, type User, type UserDeposit } from '../../users/index.ts';
+import { createUser, getDepositAddress, getUser, setSweepEnabled, type DepositAddress, type User } from '../../users/index.ts';
+import { getDepositHistory, getUserBalances, getUserChoco, listUserDeposits, type UserDeposit } from '../../deposit-views/index.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
 import { ApiError, readJsonBody } from '../problem.ts';
@@ -119,7 +120,8 @@ export function userRoutes(deps: ApiDependencies): Hono<AppEnv> {
     const query = parseWith(depositsQuery, c.req.query());
     await assertUserExists(deps, id);
     const rows = await listUserDeposits(deps.pool, id, { limit: query.limit, ...(query.cursor ? { before: BigInt(query.cursor) } : {}) });
-    return c.json({ data: rows.map(depositJson), nextCursor: rows.length === query.limit ? rows.at(-1)!.entryId.toString() : null } satisfies z.input<typeof responses.depositsPage>);
+    const last = rows.at(-1);
+    return c.json({ data: rows.map(depositJson), nextCursor: rows.length === query.limit && last ? last.entryId.toString() : null } satisfies z.input<typeof responses.depositsPage>);
   });
 
   app.get('/:id/deposits/:entryId', requireRole('operator', 'user', 'auditor'), async (c) => {

@@ -7,8 +7,9 @@ import { Transaction } from 'bitcoinjs-lib';
 import { addressToScript, formatBtc, p2wpkhAddress } from '../../chains/index.ts';
 import { startBitcoinDevnet } from '../../devnets/index.ts';
 import type { Pool } from '../../infra/index.ts';
-import { formatUnits, getBalances } from '../../ledger/index.ts';
+import { getBalances } from '../../ledger/index.ts';
 import { createUser, getDepositAddress, type DerivationSettings } from '../../users/index.ts';
+import { depositHistories, describeCredit, stepOf } from './demo-narration.ts';
 
 const finalityDepth = 3;
 const depositSat = 1_000_000n;
@@ -54,29 +55,29 @@ export async function bitcoinDemoStep(options: { cleanups: (() => Promise<unknow
             await new Promise((resolve) => setTimeout(resolve, 250));
           }
         };
-        const kindOf = async (kind: string) =>
-          (await pool.query<{ height: string }>(`SELECT metadata->>'blockHeight' AS height FROM journal_entries WHERE kind = $1 AND metadata->>'userId' = $2`, [kind, user.id])).rows[0];
+        const history = async () => (await depositHistories(pool, user.id, 'bitcoin', deposit.address))[0];
         await until('seen (pending)', async () => {
-          const row = await kindOf('deposit.pending');
-          return row ? `in block ${row.height}` : undefined;
+          const seen = await history();
+          return seen ? `in block ${seen.blockHeight}` : undefined;
         });
         await until(`confirmed (${finalityDepth} confirmations)`, async () => {
-          const { rows } = await pool.query(
-            `SELECT 1 FROM journal_entries c JOIN journal_entries p ON p.idempotency_key = c.metadata->>'depositKey' WHERE c.kind = 'deposit.confirmed' AND p.metadata->>'userId' = $1`,
-            [user.id],
-          );
-          return rows.length > 0 ? 'pending → custody' : undefined;
+          const seen = await history();
+          return seen && stepOf(seen, 'confirmed') ? 'pending → custody' : undefined;
         });
         await until('priced and credited', async () => {
-          const { rows } = await pool.query<{ status: string; choco: string | null }>('SELECT status, choco::text FROM credit_decisions WHERE user_id = $1', [user.id]);
-          return rows[0] ? `${rows[0].status} at BTC/USD (Pyth, via Hermes) → ${formatUnits(BigInt(rows[0].choco ?? '0'), 18)} CHOCO` : undefined;
+          const seen = await history();
+          return seen && describeCredit(seen);
         });
         await until('swept to the treasury in a consolidation', async () => {
-          const { rows } = await pool.query<{ tx_hash: string; fee: string; status: string }>('SELECT tx_hash, fee::text, status FROM sweeps WHERE user_id = $1', [user.id]);
-          if (rows[0]?.status !== 'confirmed') return undefined;
-          const transaction = Transaction.fromHex((await devnet.client.getRawTransaction(rows[0].tx_hash))!);
+          const seen = await history();
+          const sweep = seen && stepOf(seen, 'sweep');
+          if (sweep?.status !== 'confirmed' || !sweep.txHash) return undefined;
+          const raw = await devnet.client.getRawTransaction(sweep.txHash);
+          if (!raw) return undefined;
+          const transaction = Transaction.fromHex(raw);
           const booked = (await getBalances(pool, { account: 'treasury:bitcoin', asset: 'BTC' }))[0]?.balance ?? 0n;
-          return `${rows[0].tx_hash.slice(0, 12)}… with ${transaction.ins.length} input(s), fee ${rows[0].fee} sat; treasury output ${formatBtc(transaction.outs[0]!.value)} BTC on chain = treasury:bitcoin ${formatBtc(booked)} BTC in the ledger`;
+          const treasuryOutput = transaction.outs[0]?.value ?? 0n;
+          return `${sweep.txHash.slice(0, 12)}… with ${transaction.ins.length} input(s), fee ${sweep.fee} sat; treasury output ${formatBtc(treasuryOutput)} BTC on chain = treasury:bitcoin ${formatBtc(booked)} BTC in the ledger`;
         });
       } finally {
         clearInterval(miner);

@@ -6,14 +6,14 @@
 // these credits.
 import { Account, JsonRpcProvider, KeyPair, nearToYocto } from 'near-api-js';
 import { ftStorageDepositYocto, startNearDevnet } from '../../devnets/index.ts';
-import { createPool, ensureDatabase, silentLogger, splitDatabaseUrl } from '../../infra/index.ts';
+import { createPool, dropDatabase, ensureDatabase, silentLogger, splitDatabaseUrl } from '../../infra/index.ts';
 import { ChainFollower, NearBlockSource, nearRpc, nearSettings, registerNearTokens, watchedNearAccounts } from '../../indexers/index.ts';
 import { creditDeposit, parseAssetPricing, parseChainMinimums, parseDecimal, parseNativeMinimums, PriceSource } from '../../credits/index.ts';
 import { formatUnits, LedgerWriter, verifyLedger } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
-import { createUser, getDepositAddress, getDepositHistory, type DerivationSettings } from '../../users/index.ts';
+import { createUser, getDepositAddress, type DerivationSettings } from '../../users/index.ts';
 import { nearSweepDemo } from './demo-near-sweep.ts';
-import { dropDatabase } from './demo-cleanup.ts';
+import { depositHistories, describeCredit, stepOf } from './demo-narration.ts';
 
 const followStepsMax = 50;
 
@@ -62,20 +62,20 @@ export async function nearDemo(options: { databaseUrl: string; derivation: Deriv
       chocoPerUsd: parseDecimal('100', 'demo'),
       sweepChains: new Set<string>(),
     };
-    const { rows } = await pool.query<{ payload: { confirmationEntryId: string } }>("SELECT payload FROM outbox WHERE name = 'credit-deposit' ORDER BY id");
-    for (const row of rows) await creditDeposit({ pool, writer, prices, settings }, BigInt(row.payload.confirmationEntryId));
+    // The credit jobs `coffer start` would run, one per confirmation, run here in order.
+    const confirmedDeposits = await depositHistories(pool, user.id, 'near', account);
+    for (const deposit of confirmedDeposits) {
+      const confirmation = stepOf(deposit, 'confirmed')?.entryId;
+      if (confirmation) await creditDeposit({ pool, writer, prices, settings }, confirmation);
+    }
 
-    const { rows: deposits } = await pool.query<{ id: string }>("SELECT id::text FROM journal_entries WHERE kind = 'deposit.pending' ORDER BY id");
     // The 1.5 NEAR deposit (the first): its sweep moves the account's custody, the 0.009 NEAR with it.
-    const swept = await nearSweepDemo({ pool, writer, devnet, accountId: account, privateKey: userKey.toString(), depositEntryId: BigInt(deposits[0]!.id), say });
-    for (const { id } of deposits) {
-      const history = (await getDepositHistory(pool, user.id, BigInt(id)))!;
-      const decision = history.steps.find((s) => s.step === 'credited' || s.step === 'not_credited');
-      const verdict =
-        decision?.step === 'credited' ? `credited ${formatUnits(decision.amount!, decision.scale)} CHOCO (${decision.pricing} ${decision.rate} per ${history.asset})` : `not credited: ${decision?.reason ?? 'undecided'}`;
-      const sweep = history.steps.find((s) => s.step === 'sweep');
+    const first = confirmedDeposits[0];
+    const swept = first !== undefined && (await nearSweepDemo({ pool, writer, devnet, accountId: account, privateKey: userKey.toString(), depositEntryId: first.entryId, say }));
+    for (const history of await depositHistories(pool, user.id, 'near', account)) {
+      const sweep = stepOf(history, 'sweep');
       const sweepLine = sweep ? `; swept ${formatUnits(sweep.amount ?? 0n, sweep.scale)} ${sweep.asset} in ${sweep.txHash?.slice(0, 10)}…` : '';
-      say(`  ${formatUnits(history.amount, history.scale)} ${history.asset} (tx ${history.txHash?.slice(0, 10)}…): ${history.steps.map((s) => s.step).join(' → ')}; ${verdict}${sweepLine}`);
+      say(`  ${formatUnits(history.amount, history.scale)} ${history.asset} (tx ${history.txHash?.slice(0, 10)}…): ${history.steps.map((s) => s.step).join(' → ')}; ${describeCredit(history) ?? 'undecided'}${sweepLine}`);
     }
     const report = await verifyLedger(pool);
     say(`NEAR ledger: ${report.ok ? 'every invariant holds' : 'VIOLATIONS FOUND'} (${report.entries} entries)`);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { solanaAddressCodec } from '../../chains/index.ts';
 import { startSolanaDevnet } from '../../devnets/index.ts';
-import { createPool, ensureDatabase, loadConfig, silentLogger, splitDatabaseUrl } from '../../infra/index.ts';
+import { createPool, dropDatabase, ensureDatabase, loadConfig, silentLogger, splitDatabaseUrl } from '../../infra/index.ts';
 import { ChainFollower, recordSolanaFeePayerFunding, registerSolanaTokens, SolanaBlockSource, solanaFollowSettings, solanaRpc, solanaTokens } from '../../indexers/index.ts';
 import { startJobSystem } from '../../jobs/index.ts';
 import { chart, formatUnits, getBalances, LedgerWriter, verifyLedger } from '../../ledger/index.ts';
@@ -18,7 +18,8 @@ import { migrate } from '../../migrations/index.ts';
 import { EmulatorSigner, Keystore, type ChainSignaturesEmulator } from '../../signer/index.ts';
 import { solanaWallet } from '../../testing/index.ts';
 import { createUser, getDepositAddress, type DerivationSettings } from '../../users/index.ts';
-import { dropDatabase, deleteRedisKeys } from './demo-cleanup.ts';
+import { deleteRedisKeys } from './demo-cleanup.ts';
+import { depositHistories, describeCredit, stepOf } from './demo-narration.ts';
 
 const slotIntervalMs = 100;
 const depositLamports = 1_500_000_000n;
@@ -100,31 +101,28 @@ export async function solanaDemo(options: {
     const paid = await wallet.sendSol(address, depositLamports);
     say(`user ${user.id}: sent ${formatUnits(depositLamports, lamportsScale)} SOL to solana deposit address ${address} (${paid.slice(0, 12)}…)`);
 
-    const entryOf = async (kind: string) =>
-      (await pool.query<{ slot: string }>(`SELECT metadata->>'blockHeight' AS slot FROM journal_entries WHERE kind = $1 AND metadata->>'userId' = $2`, [kind, user.id])).rows[0];
-    const pending = await until('the SOL deposit seen', () => entryOf('deposit.pending'));
-    say(`seen (pending at confirmed): in slot ${pending.slot}`);
+    const history = async () => (await depositHistories(pool, user.id, 'solana', address))[0];
+    const pending = await until('the SOL deposit seen', history);
+    say(`seen (pending at confirmed): in slot ${pending.blockHeight}`);
     await until('the SOL deposit finalized', async () => {
-      const { rows } = await pool.query(
-        `SELECT 1 FROM journal_entries c JOIN journal_entries p ON p.idempotency_key = c.metadata->>'depositKey' WHERE c.kind = 'deposit.confirmed' AND p.metadata->>'userId' = $1`,
-        [user.id],
-      );
-      return rows.length > 0 ? true : undefined;
+      const seen = await history();
+      return seen && stepOf(seen, 'confirmed');
     });
     say('confirmed (finalized): pending → custody');
     const credit = await until('the SOL deposit credited', async () => {
-      const { rows } = await pool.query<{ status: string; choco: string | null }>('SELECT status, choco::text FROM credit_decisions WHERE user_id = $1', [user.id]);
-      return rows[0];
+      const seen = await history();
+      return seen && describeCredit(seen);
     });
-    say(`priced and credited: ${credit.status} at SOL/USD (Pyth, via Hermes) → ${formatUnits(BigInt(credit.choco ?? '0'), 18)} CHOCO`);
+    say(`priced and credited: ${credit}`);
     const sweep = await until('the SOL sweep finalized', async () => {
-      const { rows } = await pool.query<{ tx_hash: string; fee: string; status: string }>('SELECT tx_hash, fee::text, status FROM sweeps WHERE user_id = $1', [user.id]);
-      return rows[0]?.status === 'confirmed' ? rows[0] : undefined;
+      const seen = await history();
+      const step = seen && stepOf(seen, 'sweep');
+      return step?.status === 'confirmed' ? step : undefined;
     });
     const onChain = async (account: string) => BigInt(await rpc<{ value: number }>('getBalance', [account, { commitment: 'confirmed' }]).then((r) => r.value));
     const booked = async (account: string) => (await getBalances(pool, { account, asset: 'SOL' }))[0]?.balance ?? 0n;
     const [treasuryChain, treasuryLedger, payerChain, payerLedger] = await Promise.all([onChain(treasury), booked(chart.treasury('solana')), onChain(feePayer), booked(chart.operations('solana', 'fee-payer'))]);
-    say(`swept to the treasury: ${sweep.tx_hash.slice(0, 12)}…, fee ${sweep.fee} lamports paid by the fee payer`);
+    say(`swept to the treasury: ${sweep.txHash?.slice(0, 12)}…, fee ${sweep.fee} lamports paid by the fee payer`);
     say(`  treasury ${formatUnits(treasuryChain, lamportsScale)} SOL on chain = ${formatUnits(treasuryLedger, lamportsScale)} SOL in the ledger; fee payer ${formatUnits(payerChain, lamportsScale)} SOL on chain = ${formatUnits(payerLedger, lamportsScale)} SOL in the ledger`);
     const report = await verifyLedger(pool);
     say(`ledger: ${report.ok ? 'every invariant holds' : 'VIOLATIONS FOUND'} (${report.entries} entries)`);

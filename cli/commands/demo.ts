@@ -15,16 +15,17 @@ import { createApiKey } from '../../access/index.ts';
 import { chainAdapter, evmChain, evmPublicClient } from '../../chains/index.ts';
 import { deployContracts } from '../../contracts/index.ts';
 import { freePort, mintTestToken, startAnvil, startHermesReplay, testTokenAsset as tokenAsset, testTokenScale, testTokenTransfer as tokenTransfer } from '../../devnets/index.ts';
-import { createPool, describeConnectionError, ensureDatabase, loadConfig, openRedis, pg, quoteIdentifier, redisAddress, splitDatabaseUrl, stopProcess } from '../../infra/index.ts';
+import { createPool, describeConnectionError, dropDatabase, ensureDatabase, loadConfig, openRedis, pg, quoteIdentifier, redisAddress, splitDatabaseUrl, stopProcess } from '../../infra/index.ts';
 import { chart, formatUnits, getBalances, getTrialBalance, registerAsset, verifyLedger } from '../../ledger/index.ts';
 import { migrate } from '../../migrations/index.ts';
 import { ChainSignaturesEmulator, Keystore } from '../../signer/index.ts';
 import { createUser, getDepositAddress } from '../../users/index.ts';
+import { depositHistories, describeCredit, stepOf } from './demo-narration.ts';
 import { nearDemo } from './demo-near.ts';
 import { bitcoinDemoStep } from './demo-bitcoin.ts';
 import { solanaDemo } from './demo-solana.ts';
 import { parse, UsageError } from './index.ts';
-import { dropDatabase, deleteRedisKeys } from './demo-cleanup.ts';
+import { deleteRedisKeys } from './demo-cleanup.ts';
 
 const cli = fileURLToPath(new URL('../coffer.ts', import.meta.url));
 const finalityDepth = 3;
@@ -74,9 +75,10 @@ export async function demo(args: string[]): Promise<number> {
     const pool = createPool({ connectionString: databaseUrl, max: 4, applicationName: 'coffer-demo' });
     cleanups.push(() => pool.end());
 
-    const contracts = await deployContracts({ rpcUrl: anvil.url, treasury: anvil.accounts[9]! });
-    const funder = anvil.accounts[1]!;
-    const treasury = anvil.accounts[8]!;
+    // anvil's development accounts: one funds the deposits, one is the sweeps' treasury, one the contracts'.
+    const [, funder, , , , , , , treasury, contractsTreasury] = anvil.accounts;
+    if (!funder || !treasury || !contractsTreasury) throw new Error(`anvil offers ${anvil.accounts.length} development accounts; the demo needs 10`);
+    const contracts = await deployContracts({ rpcUrl: anvil.url, treasury: contractsTreasury });
     await registerAsset(pool, { code: tokenAsset, scale: testTokenScale, chain: evmChain, contract: contracts.testToken.toLowerCase() });
     await mintTestToken(anvil.url, contracts, funder, 10n ** 12n);
     say(`contracts deployed: EntryPoint ${contracts.entryPoint}, forwarder ${contracts.forwarder}, ${tokenAsset} (6 decimals) ${contracts.testToken}`);
@@ -122,8 +124,8 @@ export async function demo(args: string[]): Promise<number> {
     const collect = (chunk: Buffer) => {
       appLog = (appLog + chunk.toString()).slice(-20_000);
     };
-    running.stdout!.on('data', collect);
-    running.stderr!.on('data', collect);
+    running.stdout?.on('data', collect);
+    running.stderr?.on('data', collect);
     cleanups.unshift(() => stopProcess(running, 10_000));
     const apiUrl = `http://127.0.0.1:${port}`;
     await until('the API to answer', async () => (await fetch(`${apiUrl}/health`).then((r) => r.ok).catch(() => false)) || undefined, () => appLog);
@@ -144,46 +146,29 @@ export async function demo(args: string[]): Promise<number> {
         say(`${what}: ${detail}`);
       }
     };
-    const one = async <T extends pg.QueryResultRow>(sql: string, params: unknown[]) => (await pool.query<T>(sql, params)).rows;
+    const deposits = () => depositHistories(pool, user.id, evmChain, address);
     await milestone('seen', 'deposits seen (pending)', async () => {
-      const rows = await one<{ asset: string; height: string }>(
-        `SELECT s.code AS asset, e.metadata->>'blockHeight' AS height FROM journal_entries e
-           JOIN postings p ON p.entry_id = e.id JOIN assets s ON s.id = p.asset_id
-          WHERE e.kind = 'deposit.pending' AND e.metadata->>'userId' = $1`,
-        [user.id],
-      );
-      return rows.length === 2 ? rows.map((r) => `${r.asset} in block ${r.height}`).join(', ') : undefined;
+      const seenDeposits = await deposits();
+      return seenDeposits.length === 2 ? seenDeposits.map((d) => `${d.asset} in block ${d.blockHeight}`).join(', ') : undefined;
     });
     await milestone('confirmed', `deposits confirmed (${finalityDepth} blocks deep)`, async () => {
-      const { rows } = await pool.query<{ n: string }>(
-        `SELECT count(*)::text AS n FROM journal_entries c JOIN journal_entries p ON p.idempotency_key = c.metadata->>'depositKey'
-          WHERE c.kind = 'deposit.confirmed' AND p.metadata->>'userId' = $1`,
-        [user.id],
-      );
-      return rows[0]!.n === '2' ? 'pending → custody for both' : undefined;
+      const confirmed = (await deposits()).filter((d) => stepOf(d, 'confirmed'));
+      return confirmed.length === 2 ? 'pending → custody for both' : undefined;
     });
     await milestone('credited', 'priced and credited', async () => {
-      const rows = await one<{ asset: string; choco: string; status: string; price: string | null; expo: number | null }>(
-        `SELECT d.asset, d.choco::text, d.status, o.price::text, o.expo FROM credit_decisions d LEFT JOIN price_observations o ON o.id = d.price_observation_id
-          WHERE d.user_id = $1 ORDER BY d.asset`,
-        [user.id],
-      );
-      if (rows.length < 2) return undefined;
-      return rows
-        .map((r) => `${r.asset} ${r.status}${r.price ? ` at ETH/USD ${formatUnits(BigInt(r.price), -(r.expo ?? 0))} (Pyth, via Hermes)` : ' at the fixed $1'} → ${formatUnits(BigInt(r.choco ?? '0'), 18)} CHOCO`)
-        .join('; ');
+      const credits = (await deposits()).map(describeCredit);
+      return credits.length === 2 && credits.every((line) => line !== undefined) ? credits.sort().join('; ') : undefined;
     });
     await milestone('swept', `swept to the treasury (${sweepConfirmations} confirmations)`, async () => {
-      const rows = await one<{ asset: string; amount: string; fee: string; tx_hash: string; status: string }>(
-        `SELECT asset, amount::text, fee::text, tx_hash, status FROM sweeps WHERE user_id = $1 ORDER BY asset`,
-        [user.id],
-      );
-      if (rows.length < 2 || rows.some((r) => r.status !== 'confirmed')) {
-        const failed = rows.find((r) => r.status === 'failed' || r.status === 'waiting_for_gas');
-        if (failed) say(`  (a sweep is ${failed.status}; waiting for its retry)`);
+      const swept = (await deposits()).map((d) => ({ deposit: d, sweep: stepOf(d, 'sweep') }));
+      if (swept.length < 2 || swept.some(({ sweep }) => sweep?.status !== 'confirmed')) {
+        const failed = swept.find(({ sweep }) => sweep?.status === 'failed' || sweep?.status === 'waiting_for_gas');
+        if (failed) say(`  (a sweep is ${failed.sweep?.status}; waiting for its retry)`);
         return undefined;
       }
-      return rows.map((r) => `${r.asset} ${formatUnits(BigInt(r.amount), r.asset === evm.nativeAsset.code ? evm.nativeAsset.scale : testTokenScale)} in ${r.tx_hash.slice(0, 12)}… (gas ${formatUnits(BigInt(r.fee), evm.feeAsset.scale)} ${evm.feeAsset.code})`).join('; ');
+      return swept
+        .map(({ deposit, sweep }) => `${deposit.asset} ${formatUnits(sweep?.amount ?? 0n, deposit.scale)} in ${sweep?.txHash?.slice(0, 12)}… (gas ${formatUnits(sweep?.fee ?? 0n, evm.feeAsset.scale)} ${evm.feeAsset.code})`)
+        .join('; ');
     });
 
     await bitcoin.run({ pool, derivation });

@@ -1,4 +1,4 @@
-import { findProjection, projections, replayProjection } from '../../ledger/index.ts';
+import { findProjection, projectionCheckpoints, projections, replayProjection } from '../../ledger/index.ts';
 import { parse, printJson, UsageError, withDatabase } from './index.ts';
 
 export async function projectionsCommand(args: string[]): Promise<number> {
@@ -6,9 +6,9 @@ export async function projectionsCommand(args: string[]): Promise<number> {
   const [action, name] = positionals;
   return withDatabase(2, async (pool) => {
     if (action === 'list') {
-      const { rows } = await pool.query<{ name: string; last_entry_id: bigint }>('SELECT name, last_entry_id FROM projection_checkpoints ORDER BY name');
+      const checkpoints = await projectionCheckpoints(pool);
       for (const p of projections) {
-        const checkpoint = p.synchronous ? 'in the append transaction' : `through entry ${rows.find((r) => r.name === p.name)?.last_entry_id ?? 0n}`;
+        const checkpoint = p.synchronous ? 'in the append transaction' : `through entry ${checkpoints.get(p.name) ?? 0n}`;
         process.stdout.write(`${p.name.padEnd(20)} ${checkpoint}\n`);
       }
       return 0;

@@ -8,7 +8,7 @@ import { startHermesReplay, type HermesReplay } from '../../devnets/index.ts';
 import { creditDeposit, PriceSource, pythFeeds } from '../../credits/index.ts';
 import { parseAssetPricing, parseChainMinimums, parseDecimal } from '../../credits/valuation.ts';
 import { catchUp, depositsProjection, getBalances, verifyLedger } from '../../ledger/index.ts';
-import { listUserDeposits } from '../../users/index.ts';
+import { listUserDeposits } from '../../deposit-views/index.ts';
 import { DeepReorgError } from '../core/index.ts';
 import { eventually } from '../../testing/evm-world.ts';
 import { createBitcoinWorld, type BitcoinWorld } from '../../testing/bitcoin-world.ts';

@@ -3,6 +3,7 @@
 // reloaded when the count grows; between reloads a batch costs one count query.
 import { addressToScript, BitcoinAddressError, bitcoinNetworkNames } from '../../chains/index.ts';
 import type { Logger, Queryable } from '../../infra/index.ts';
+import { depositAddressCount, depositAddressesOn } from '../../users/index.ts';
 
 export interface WatchedScripts {
   current(): Promise<ReadonlyMap<string, string>>;
@@ -26,12 +27,10 @@ export function watchedDepositScripts(options: { db: Queryable; chain: string; l
   let loadedCount = -1;
   return {
     async current() {
-      const { rows } = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM deposit_addresses WHERE chain = $1', [chain]);
-      const count = Number(rows[0]!.n);
+      const count = await depositAddressCount(db, chain);
       if (count === loadedCount) return scripts;
-      const { rows: addresses } = await db.query<{ address: string }>('SELECT address FROM deposit_addresses WHERE chain = $1', [chain]);
       const next = new Map<string, string>();
-      for (const { address } of addresses) {
+      for (const address of await depositAddressesOn(db, chain)) {
         const script = scriptHexOf(address);
         if (script === null) logger.warn('a stored Bitcoin deposit address does not decode; it is not watched', { address });
         else next.set(script, address);

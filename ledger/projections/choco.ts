@@ -1,7 +1,7 @@
 // CHOCO per user: what was credited to and debited from `users:<id>:choco`, folded from the
 // journal's postings, so a replay from the journal gives the same table.
-import { quoteIdentifier } from '../../infra/index.ts';
-import { postingSidesInRangeSql, type ProjectionDefinition } from './types.ts';
+import { run, sql } from '../../infra/index.ts';
+import { postingSidesInRange, type ProjectionDefinition } from './types.ts';
 
 export const chocoBalancesProjection: ProjectionDefinition = {
   name: 'choco_balances',
@@ -10,11 +10,11 @@ export const chocoBalancesProjection: ProjectionDefinition = {
   valueColumns: ['credited', 'debited', 'last_entry_id'],
   synchronous: false,
   async apply(db, table, afterId, throughId) {
-    const t = quoteIdentifier(table);
-    await db.query(
-      `INSERT INTO ${t} AS c (user_id, credited, debited, last_entry_id)
+    await run(
+      db,
+      sql`INSERT INTO ${sql.id(table)} AS c (user_id, credited, debited, last_entry_id)
        SELECT split_part(a.path, ':', 2), sum(m.input), sum(m.output), max(m.entry_id)
-         FROM (${postingSidesInRangeSql}) m
+         FROM (${postingSidesInRange(afterId, throughId)}) m
          JOIN accounts a ON a.id = m.account_id
          JOIN assets s ON s.id = m.asset_id
         WHERE s.code = 'CHOCO' AND a.path LIKE 'users:%:choco' AND split_part(a.path, ':', 4) = ''
@@ -23,7 +23,6 @@ export const chocoBalancesProjection: ProjectionDefinition = {
          credited = c.credited + excluded.credited,
          debited = c.debited + excluded.debited,
          last_entry_id = greatest(c.last_entry_id, excluded.last_entry_id)`,
-      [afterId.toString(), throughId.toString()],
     );
   },
 };

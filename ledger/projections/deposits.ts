@@ -6,7 +6,7 @@
 //   deposit.confirmed                → confirmed_entry_id (status confirmed; names its deposit by key)
 //   deposit.confirmation_reversal    → confirmation_reversed (an operator rewind took it back)
 //   deposit.reversal                 → reversal_entry_id (status reverted)
-import { quoteIdentifier } from '../../infra/index.ts';
+import { run, sql } from '../../infra/index.ts';
 import { depositEntryKinds } from '../catalogue.ts';
 import type { ProjectionDefinition } from './types.ts';
 
@@ -20,37 +20,38 @@ export const depositsProjection: ProjectionDefinition = {
   ],
   synchronous: false,
   async apply(db, table, afterId, throughId) {
-    const t = quoteIdentifier(table);
-    const range = [afterId.toString(), throughId.toString()];
+    const t = sql.id(table);
+    const after = afterId.toString();
+    const through = throughId.toString();
     // A pending entry always precedes the entries that settle it, so one pass in this order sees
     // every row it must update, also when a chunk holds a deposit's whole life.
-    await db.query(
-      `INSERT INTO ${t} (entry_id, chain, user_id, wallet_id, address, asset, amount, tx_hash, log_index, block_height, block_hash, effective_at)
+    await run(
+      db,
+      sql`INSERT INTO ${t} (entry_id, chain, user_id, wallet_id, address, asset, amount, tx_hash, log_index, block_height, block_hash, effective_at)
        SELECT e.id, e.metadata->>'chain', e.metadata->>'userId', e.metadata->>'walletId', e.metadata->>'address', s.code, p.amount,
               e.metadata->>'txHash', (e.metadata->>'logIndex')::integer, (e.metadata->>'blockHeight')::bigint,
               e.metadata->>'blockHash', e.effective_at
          FROM journal_entries e
          JOIN postings p ON p.entry_id = e.id AND p.posting_index = 0
          JOIN assets s ON s.id = p.asset_id
-        WHERE e.id > $1 AND e.id <= $2 AND e.kind = '${depositEntryKinds.pending}'
+        WHERE e.id > ${after} AND e.id <= ${through} AND e.kind = ${depositEntryKinds.pending}
        ON CONFLICT (entry_id) DO NOTHING`,
-      range,
     );
-    await db.query(
-      `UPDATE ${t} d SET confirmed_entry_id = e.id
+    await run(
+      db,
+      sql`UPDATE ${t} d SET confirmed_entry_id = e.id
          FROM journal_entries e JOIN journal_entries p ON p.idempotency_key = e.metadata->>'depositKey'
-        WHERE e.id > $1 AND e.id <= $2 AND e.kind = '${depositEntryKinds.confirmed}' AND d.entry_id = p.id`,
-      range,
+        WHERE e.id > ${after} AND e.id <= ${through} AND e.kind = ${depositEntryKinds.confirmed} AND d.entry_id = p.id`,
     );
-    await db.query(
-      `UPDATE ${t} d SET confirmation_reversed = true FROM journal_entries e
-        WHERE e.id > $1 AND e.id <= $2 AND e.kind = '${depositEntryKinds.confirmationReversal}' AND e.reverses = d.confirmed_entry_id`,
-      range,
+    await run(
+      db,
+      sql`UPDATE ${t} d SET confirmation_reversed = true FROM journal_entries e
+        WHERE e.id > ${after} AND e.id <= ${through} AND e.kind = ${depositEntryKinds.confirmationReversal} AND e.reverses = d.confirmed_entry_id`,
     );
-    await db.query(
-      `UPDATE ${t} d SET reversal_entry_id = e.id FROM journal_entries e
-        WHERE e.id > $1 AND e.id <= $2 AND e.kind = '${depositEntryKinds.reversal}' AND e.reverses = d.entry_id`,
-      range,
+    await run(
+      db,
+      sql`UPDATE ${t} d SET reversal_entry_id = e.id FROM journal_entries e
+        WHERE e.id > ${after} AND e.id <= ${through} AND e.kind = ${depositEntryKinds.reversal} AND e.reverses = d.entry_id`,
     );
   },
 };

@@ -2,7 +2,7 @@
 // projection from the journal into a shadow table that is diffed against the live one and,
 // when asked, swapped in.
 import type { Logger, Pool, PoolClient, Queryable } from '../../infra/index.ts';
-import { quoteIdentifier, silentLogger, withTransaction } from '../../infra/index.ts';
+import { run, runFirst, runOne, silentLogger, sql, sqlBuilder, withTransaction } from '../../infra/index.ts';
 import { writerLockKey } from '../append-sql.ts';
 import { accountVolumes } from './account-volumes.ts';
 import { balancesProjection } from './balances.ts';
@@ -23,27 +23,38 @@ export function findProjection(name: string): ProjectionDefinition | undefined {
 }
 
 async function sealedHead(db: Queryable): Promise<bigint> {
-  const { rows } = await db.query<{ head: bigint | null }>('SELECT max(last_entry_id) AS head FROM ledger_seals');
-  return rows[0]?.head ?? 0n;
+  const row = await runFirst(db, sqlBuilder.selectFrom('ledger_seals').select((eb) => eb.fn.max('last_entry_id').as('head')));
+  return row?.head ?? 0n;
+}
+
+/** The last entry an asynchronous projection has applied (0 before its first step), locked for update when `forUpdate`. */
+async function checkpointOf(db: Queryable, name: string, options: { forUpdate?: boolean } = {}): Promise<bigint> {
+  const query = sqlBuilder.selectFrom('projection_checkpoints').select('last_entry_id').where('name', '=', name);
+  const row = await runFirst(db, options.forUpdate ? query.forUpdate() : query);
+  return row?.last_entry_id ?? 0n;
+}
+
+/** Each asynchronous projection's checkpoint, by name (for `coffer projections list`). */
+export async function projectionCheckpoints(db: Queryable): Promise<Map<string, bigint>> {
+  const rows = await run(db, sqlBuilder.selectFrom('projection_checkpoints').select(['name', 'last_entry_id']).orderBy('name'));
+  return new Map(rows.map((row) => [row.name, row.last_entry_id]));
 }
 
 /** Applies one chunk of new entries to an asynchronous projection; returns false when caught up. */
 export async function followStep(pool: Pool, projection: ProjectionDefinition, chunkEntries = 10_000): Promise<boolean> {
   if (projection.synchronous) throw new Error(`${projection.name} is maintained in the append transaction, not by following`);
   return withTransaction(pool, async (client) => {
-    const { rows } = await client.query<{ last_entry_id: bigint }>(
-      'SELECT last_entry_id FROM projection_checkpoints WHERE name = $1 FOR UPDATE',
-      [projection.name],
-    );
-    const checkpoint = rows[0]?.last_entry_id ?? 0n;
+    const checkpoint = await checkpointOf(client, projection.name, { forUpdate: true });
     const head = await sealedHead(client);
     if (head <= checkpoint) return false;
     const through = head < checkpoint + BigInt(chunkEntries) ? head : checkpoint + BigInt(chunkEntries);
     await projection.apply(client, projection.table, checkpoint, through);
-    await client.query(
-      `INSERT INTO projection_checkpoints (name, last_entry_id, updated_at) VALUES ($1, $2, now())
-       ON CONFLICT (name) DO UPDATE SET last_entry_id = excluded.last_entry_id, updated_at = now()`,
-      [projection.name, through.toString()],
+    await run(
+      client,
+      sqlBuilder
+        .insertInto('projection_checkpoints')
+        .values({ name: projection.name, last_entry_id: through, updated_at: sql<Date>`now()` })
+        .onConflict((conflict) => conflict.column('name').doUpdateSet((eb) => ({ last_entry_id: eb.ref('excluded.last_entry_id'), updated_at: sql<Date>`now()` }))),
     );
     return true;
   });
@@ -75,7 +86,7 @@ export class ProjectionFollower {
   async start(): Promise<void> {
     this.listener = await this.options.pool.connect();
     this.listener.on('notification', () => this.wake());
-    await this.listener.query('LISTEN coffer_ledger');
+    await run(this.listener, sql`LISTEN coffer_ledger`);
     this.timer = setInterval(() => this.wake(), this.options.pollIntervalMs ?? 500);
     this.wake();
   }
@@ -117,7 +128,7 @@ export class ProjectionFollower {
     if (this.timer) clearInterval(this.timer);
     while (this.running) await this.running;
     if (this.listener) {
-      await this.listener.query('UNLISTEN coffer_ledger').catch(() => undefined);
+      await run(this.listener, sql`UNLISTEN coffer_ledger`).catch(() => undefined);
       this.listener.release();
     }
   }
@@ -144,34 +155,35 @@ export interface ReplayReport {
 const sampleMax = 20;
 
 export async function diffTables(client: PoolClient, projection: ProjectionDefinition, live: string, shadow: string): Promise<ProjectionDiff> {
-  const keyColumns = projection.keyColumns.map(quoteIdentifier);
-  const first = keyColumns[0]!;
-  const values = projection.valueColumns;
-  const differs = values.map((c) => `l.${quoteIdentifier(c)} IS DISTINCT FROM r.${quoteIdentifier(c)}`).join(' OR ');
+  const [firstKey] = projection.keyColumns;
+  const keys = projection.keyColumns.map((column) => sql.id(column));
+  const first = sql.id(firstKey);
+  const column = (alias: string, name: string) => sql.ref(`${alias}.${name}`);
+  const differs = sql.join(projection.valueColumns.map((c) => sql`${column('l', c)} IS DISTINCT FROM ${column('r', c)}`), sql` OR `);
   const asJson = (alias: string) =>
-    `CASE WHEN ${alias}.${first} IS NULL THEN NULL ELSE json_build_object(${values
-      .map((c) => `'${c}', ${alias}.${quoteIdentifier(c)}::text`)
-      .join(', ')}) END`;
+    sql`CASE WHEN ${column(alias, firstKey)} IS NULL THEN NULL ELSE json_build_object(${sql.join(projection.valueColumns.map((c) => sql`${sql.lit(c)}, ${column(alias, c)}::text`))}) END`;
   // Rows keyed by account and asset are named by path and code; others by their key columns.
   const accountKeyed = projection.keyColumns.join() === 'account_id,asset_id';
   const sampleKey = accountKeyed
-    ? `(SELECT a.path FROM accounts a WHERE a.id = d2.account_id) || ' ' || (SELECT s.code FROM assets s WHERE s.id = d2.asset_id)`
-    : keyColumns.map((c) => `'${c.replaceAll('"', '')}=' || d2.${c}::text`).join(` || ' ' || `);
-  const { rows } = await client.query<{ only_live: string; only_replay: string; different: string; sample: ProjectionDiff['sample'] | null }>(
-    `WITH d AS (
-       SELECT ${keyColumns.map((c) => `coalesce(l.${c}, r.${c}) AS ${c}`).join(', ')},
+    ? sql`(SELECT a.path FROM accounts a WHERE a.id = d2.account_id) || ' ' || (SELECT s.code FROM assets s WHERE s.id = d2.asset_id)`
+    : sql.join(projection.keyColumns.map((c) => sql`${sql.lit(`${c}=`)} || ${column('d2', c)}::text`), sql` || ' ' || `);
+  // emptyRowCondition is the definition's own SQL text, never input.
+  const liveRows = projection.emptyRowCondition ? sql`SELECT * FROM ${sql.id(live)} WHERE NOT (${sql.raw(projection.emptyRowCondition)})` : sql`SELECT * FROM ${sql.id(live)}`;
+  const row = await runOne(
+    client,
+    sql<{ only_live: string; only_replay: string; different: string; sample: ProjectionDiff['sample'] | null }>`WITH d AS (
+       SELECT ${sql.join(keys.map((key) => sql`coalesce(l.${key}, r.${key}) AS ${key}`))},
               (r.${first} IS NULL) AS only_live, (l.${first} IS NULL) AS only_replay,
               ${asJson('l')} AS live, ${asJson('r')} AS replay
-         FROM (SELECT * FROM ${quoteIdentifier(live)} ${projection.emptyRowCondition ? `WHERE NOT (${projection.emptyRowCondition})` : ''}) l
-         FULL JOIN ${quoteIdentifier(shadow)} r USING (${keyColumns.join(', ')})
+         FROM (${liveRows}) l
+         FULL JOIN ${sql.id(shadow)} r USING (${sql.join(keys)})
         WHERE l.${first} IS NULL OR r.${first} IS NULL OR ${differs})
      SELECT count(*) FILTER (WHERE only_live) AS only_live, count(*) FILTER (WHERE only_replay) AS only_replay,
             count(*) FILTER (WHERE NOT only_live AND NOT only_replay) AS different,
             (SELECT json_agg(x) FROM (SELECT ${sampleKey} AS key, d2.live, d2.replay FROM d d2
-               ORDER BY 1 LIMIT ${sampleMax}) x) AS sample
+               ORDER BY 1 LIMIT ${sql.lit(sampleMax)}) x) AS sample
        FROM d`,
   );
-  const row = rows[0]!;
   return { onlyLive: Number(row.only_live), onlyReplay: Number(row.only_replay), different: Number(row.different), sample: row.sample ?? [] };
 }
 
@@ -191,10 +203,8 @@ export async function replayProjection(
   }
   const shadow = `${projection.table}_replay`;
   const chunk = BigInt(options.chunkEntries ?? replayChunkEntries);
-  await pool.query(`DROP TABLE IF EXISTS ${quoteIdentifier(shadow)}`);
-  await pool.query(
-    `CREATE TABLE ${quoteIdentifier(shadow)} (LIKE ${quoteIdentifier(projection.table)} INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING CONSTRAINTS INCLUDING INDEXES)`,
-  );
+  await run(pool, sql`DROP TABLE IF EXISTS ${sql.id(shadow)}`);
+  await run(pool, sql`CREATE TABLE ${sql.id(shadow)} (LIKE ${sql.id(projection.table)} INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING CONSTRAINTS INCLUDING INDEXES)`);
   let done = 0n;
   const build = async (db: Queryable, through: bigint) => {
     while (done < through) {
@@ -211,17 +221,13 @@ export async function replayProjection(
     return await withTransaction(pool, async (client) => {
       let through: bigint;
       if (projection.synchronous) {
-        await client.query('SELECT pg_advisory_xact_lock($1)', [writerLockKey]);
+        await run(client, sql`SELECT pg_advisory_xact_lock(${writerLockKey})`);
         through = await sealedHead(client);
       } else {
-        const { rows } = await client.query<{ last_entry_id: bigint }>(
-          'SELECT last_entry_id FROM projection_checkpoints WHERE name = $1 FOR UPDATE',
-          [projection.name],
-        );
-        through = rows[0]?.last_entry_id ?? 0n;
+        through = await checkpointOf(client, projection.name, { forUpdate: true });
         if (through < done) {
           // The live projection is behind the journal; compare like with like by rebuilding to its checkpoint.
-          await client.query(`TRUNCATE ${quoteIdentifier(shadow)}`);
+          await run(client, sql`TRUNCATE ${sql.id(shadow)}`);
           done = 0n;
         }
       }
@@ -230,15 +236,15 @@ export async function replayProjection(
       let swapped = false;
       if (options.swap) {
         const old = `${projection.table}_previous`;
-        await client.query(`DROP TABLE IF EXISTS ${quoteIdentifier(old)}`);
-        await client.query(`ALTER TABLE ${quoteIdentifier(projection.table)} RENAME TO ${quoteIdentifier(old)}`);
-        await client.query(`ALTER TABLE ${quoteIdentifier(shadow)} RENAME TO ${quoteIdentifier(projection.table)}`);
-        await client.query(`DROP TABLE ${quoteIdentifier(old)}`);
+        await run(client, sql`DROP TABLE IF EXISTS ${sql.id(old)}`);
+        await run(client, sql`ALTER TABLE ${sql.id(projection.table)} RENAME TO ${sql.id(old)}`);
+        await run(client, sql`ALTER TABLE ${sql.id(shadow)} RENAME TO ${sql.id(projection.table)}`);
+        await run(client, sql`DROP TABLE ${sql.id(old)}`);
         swapped = true;
       }
       return { projection: projection.name, throughEntryId: through, diff, swapped };
     });
   } finally {
-    await pool.query(`DROP TABLE IF EXISTS ${quoteIdentifier(shadow)}`);
+    await run(pool, sql`DROP TABLE IF EXISTS ${sql.id(shadow)}`);
   }
 }

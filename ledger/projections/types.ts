@@ -1,4 +1,4 @@
-import type { Queryable } from '../../infra/index.ts';
+import { sql, type Queryable } from '../../infra/index.ts';
 
 /**
  * A projection derived from the journal. `apply` folds the postings of entries in
@@ -11,7 +11,7 @@ export interface ProjectionDefinition {
   /** The live table. */
   table: string;
   /** Columns that identify a row, and the columns compared by a diff. */
-  keyColumns: string[];
+  keyColumns: [string, ...string[]];
   valueColumns: string[];
   /** Maintained in the append transaction (balances) rather than by following the journal. */
   synchronous: boolean;
@@ -21,13 +21,17 @@ export interface ProjectionDefinition {
 }
 
 /**
- * Both sides of every posting of entries in ($1, $2]: one row per account touched, with what
- * came in and what went out. Projections aggregate this; keeping it in one place means they
- * all read the journal the same way.
+ * Both sides of every posting of entries in (afterId, throughId]: one row per account touched,
+ * with what came in and what went out. Projections aggregate this; keeping it in one place means
+ * they all read the journal the same way.
  */
-export const postingSidesInRangeSql = `
+export const postingSidesInRange = (afterId: bigint, throughId: bigint) => {
+  const after = afterId.toString();
+  const through = throughId.toString();
+  return sql`
   SELECT destination_account_id AS account_id, asset_id, amount AS input, 0 AS output, entry_id
-    FROM postings WHERE entry_id > $1 AND entry_id <= $2
+    FROM postings WHERE entry_id > ${after} AND entry_id <= ${through}
   UNION ALL
   SELECT source_account_id, asset_id, 0, amount, entry_id
-    FROM postings WHERE entry_id > $1 AND entry_id <= $2`;
+    FROM postings WHERE entry_id > ${after} AND entry_id <= ${through}`;
+};
