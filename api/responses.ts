@@ -397,6 +397,29 @@ export const signerEvent = z.strictObject({
 });
 export const signerEvents = page(signerEvent);
 
+// ERC-4337 sponsorship (issue #24): the paymaster service's policy and its decisions.
+export const storedSponsorPolicy = z.strictObject({
+  version: count,
+  policy: jsonObject.describe('the document as set: {"rules":[…]} (global, per_sender, per_operation, senders, targets, selectors, active, gas)'),
+  setBy: z.string().nullable().describe('the API key id (or "cli") that set it'),
+  createdAt: time,
+});
+export const sponsorDecision = z.strictObject({
+  id: decimal,
+  decidedAt: time,
+  method: z.enum(['pm_getPaymasterStubData', 'pm_getPaymasterData']),
+  outcome: z.enum(['stub', 'signed', 'refused']),
+  reason: z.string().nullable().describe('a refusal: its reason code'),
+  message: z.string().nullable(),
+  sender: address,
+  nonce: decimal,
+  maxCost: decimal.describe('wei: what the operation may cost at most (every gas limit × maxFeePerGas)'),
+  validUntil: time.nullable().describe('signed: when the signature expires'),
+  actualGasCost: decimal.nullable().describe('wei, once the indexer saw the operation included'),
+  includedTxHash: hex.nullable(),
+});
+export const sponsorDecisions = z.strictObject({ decisions: z.array(sponsorDecision).describe('newest first, at most 200') });
+
 export const responseSchemas = {
   Health: health,
   Ready: ready,
@@ -446,6 +469,9 @@ export const responseSchemas = {
   SignerKey: signerKey,
   SignerKeys: signerKeys,
   SignerEventPage: signerEvents,
+  StoredSponsorPolicy: storedSponsorPolicy,
+  SponsorDecision: sponsorDecision,
+  SponsorDecisions: sponsorDecisions,
 } as const;
 
 export type ResponseName = keyof typeof responseSchemas;

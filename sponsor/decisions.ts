@@ -120,8 +120,8 @@ export async function settleIncludedOperations(client: PoolClient | Pool, operat
 export interface DecisionView {
   id: string;
   decidedAt: string;
-  method: string;
-  outcome: string;
+  method: DecisionRecord['method'];
+  outcome: DecisionRecord['outcome'];
   reason: string | null;
   message: string | null;
   sender: string;
@@ -134,7 +134,7 @@ export interface DecisionView {
 
 export async function listDecisions(db: Queryable, options: { sender?: string; limit?: number } = {}): Promise<DecisionView[]> {
   const { rows } = await db.query<{
-    id: string; decided_at: Date; method: string; outcome: string; reason: string | null; message: string | null; sender: string; nonce: string;
+    id: string; decided_at: Date; method: DecisionRecord['method']; outcome: DecisionRecord['outcome']; reason: string | null; message: string | null; sender: string; nonce: string;
     max_cost: string; valid_until: Date | null; actual_gas_cost: string | null; included_tx_hash: string | null;
   }>(
     `SELECT id::text, decided_at, method, outcome, reason, message, sender, nonce::text, max_cost::text, valid_until, actual_gas_cost::text, included_tx_hash

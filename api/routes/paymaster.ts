@@ -4,12 +4,16 @@
 // that route is mounted before /v1's header authentication and only it reads the query.
 import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { ZodError } from 'zod';
+import { z, ZodError } from 'zod';
 import { currentSponsorPolicy, handlePaymasterRpc, listDecisions, setSponsorPolicy, type StoredSponsorPolicy } from '../../sponsor/index.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
 import { authenticateApiKey } from '../../access/index.ts';
 import { ApiError, readJsonBody } from '../problem.ts';
+import type * as responses from '../responses.ts';
+import { parseWith } from './ledger.ts';
+
+export const decisionsQuery = z.strictObject({ sender: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address').optional() });
 
 const rpcError = (code: number, message: string) => ({ jsonrpc: '2.0' as const, id: null, error: { code, message } });
 
@@ -35,7 +39,8 @@ export function paymasterRpcRoute(deps: ApiDependencies): Hono<AppEnv> {
   return app;
 }
 
-const policyJson = (stored: StoredSponsorPolicy) => ({ version: stored.version, policy: stored.document, setBy: stored.setBy, createdAt: stored.createdAt.toISOString() });
+const policyJson = (stored: StoredSponsorPolicy) =>
+  ({ version: stored.version, policy: stored.document as Record<string, unknown>, setBy: stored.setBy, createdAt: stored.createdAt.toISOString() }) satisfies z.input<typeof responses.storedSponsorPolicy>;
 
 /** /v1/paymaster/policy and /v1/paymaster/decisions, behind /v1's authentication. */
 export function paymasterAdminRoutes(deps: ApiDependencies): Hono<AppEnv> {
@@ -56,9 +61,8 @@ export function paymasterAdminRoutes(deps: ApiDependencies): Hono<AppEnv> {
     }
   });
   app.get('/decisions', requireRole('operator', 'auditor'), async (c) => {
-    const sender = c.req.query('sender');
-    if (sender !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(sender)) throw new ApiError(400, 'invalid_request', 'sender must be a 0x address');
-    return c.json({ decisions: await listDecisions(deps.pool, { ...(sender ? { sender } : {}), limit: 200 }) });
+    const { sender } = parseWith(decisionsQuery, c.req.query());
+    return c.json({ decisions: await listDecisions(deps.pool, { ...(sender ? { sender } : {}), limit: 200 }) } satisfies z.input<typeof responses.sponsorDecisions>);
   });
   return app;
 }
