@@ -160,8 +160,8 @@ test('every operation in /openapi.json survives hostile input: no 5xx, no droppe
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
   const random = generator(seed);
   const failures: string[] = [];
-  // Services this test server runs without (a relayer needs an EVM node): their 503 is the documented answer.
-  const unconfigured = new Set(['relayer_unavailable', 'forwarder_unavailable', 'refills_unavailable']);
+  // Services this test server runs without (a relayer and the paymaster's signer rotation need an EVM node): their 503 is the documented answer.
+  const unconfigured = new Set(['relayer_unavailable', 'forwarder_unavailable', 'refills_unavailable', 'paymaster_signer_unavailable']);
   let requests = 0;
   try {
     const documentResponse = await fetch(`http://127.0.0.1:${port}/openapi.json`);
@@ -199,7 +199,7 @@ test('every operation in /openapi.json survives hostile input: no 5xx, no droppe
       }
     }
     // The unconfigured services' 503s: allowed only with their own codes, checked once each.
-    for (const path of ['/relayers/self', '/v1/admin/refills']) {
+    for (const path of ['/relayers/self', '/v1/admin/refills', '/v1/paymaster/signer']) {
       const answer = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${keys[2]}` } });
       const body = (await answer.json()) as { code: string };
       if (answer.status === 503) assert.ok(unconfigured.has(body.code), `${path}: ${body.code}`);
@@ -207,7 +207,7 @@ test('every operation in /openapi.json survives hostile input: no 5xx, no droppe
   } finally {
     agent.destroy();
   }
-  const allowed = failures.filter((failure) => !/→ 503$/.test(failure) || !/\/relayers|\/relay|\/v1\/forwarder\/requests|\/v1\/admin\/refills/.test(failure));
+  const allowed = failures.filter((failure) => !/→ 503$/.test(failure) || !/\/relayers|\/relay|\/v1\/forwarder\/requests|\/v1\/admin\/refills|\/v1\/paymaster\/signer/.test(failure));
   assert.deepEqual(allowed, [], `seed ${seed}: ${allowed.length} of ${requests} requests failed`);
 });
 

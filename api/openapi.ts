@@ -339,6 +339,18 @@ export function openApiDocument() {
           responses: { '200': answer('stored', 'StoredSponsorPolicy'), '400': problem, '401': problem, '403': problem, '422': problem },
         },
       },
+      '/v1/paymaster/signer': {
+        get: read('The verifying paymaster\'s signing key: the keystore key the service signs with, and every rotation with its status (operator, auditor)', 'PaymasterSigner', undefined, { responses: { '200': answer('OK', 'PaymasterSigner'), '401': problem, '403': problem, '503': problem } }),
+      },
+      '/v1/paymaster/signer/rotate': {
+        post: {
+          summary:
+            'Rotate the paymaster\'s signing key (operator): a new keystore key, setSigner(new, true) mined, and the service signs with it from the answer on; the old key leaves the signer set (setSigner(old, false)) after the overlap (default 24h) and once every operation it signed has expired. A stopped rotation is resumed instead; a rotation under way is waited for. Audited (kind paymaster_signer)',
+          security: [{ bearer: [] }],
+          requestBody: { required: false, content: { 'application/json': { schema: z.toJSONSchema(rotateKeyBody, { io: 'input' }) } } },
+          responses: { '201': answer('activated', 'PaymasterSignerRotation'), '400': problem, '401': problem, '403': problem, '404': problem, '409': problem, '503': problem },
+        },
+      },
       '/v1/paymaster/decisions': { get: read('Sponsorship decisions, newest first (at most 200): stubs, signatures (with validUntil, and actualGasCost once included) and refusals with their reason (operator, auditor)', 'SponsorDecisions', decisionsQuery) },
       ...paymasterPaths,
       ...defenderPaths,

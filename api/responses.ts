@@ -420,6 +420,25 @@ export const sponsorDecision = z.strictObject({
 });
 export const sponsorDecisions = z.strictObject({ decisions: z.array(sponsorDecision).describe('newest first, at most 200') });
 
+export const paymasterSignerRotation = z.strictObject({
+  id: decimal,
+  paymaster: address,
+  status: z.enum(['prepared', 'activated', 'retired']).describe('prepared: a new key, not yet accepted on chain; activated: the service signs with it; retired: the old key left the signer set'),
+  oldKeyName: z.string(),
+  oldAddress: address,
+  newKeyName: z.string().describe('the keystore key (no secret)'),
+  newAddress: address,
+  overlapSeconds: count,
+  activatedAt: time.nullable(),
+  retireAfter: time.nullable().describe('the old key leaves the signer set after this and once the last operation it signed has expired'),
+  retiredAt: time.nullable(),
+});
+export const paymasterSigner = z.strictObject({
+  paymaster: address,
+  activeKey: z.string().describe('the keystore key the service signs with'),
+  rotations: z.array(paymasterSignerRotation).describe('newest first'),
+});
+
 export const responseSchemas = {
   Health: health,
   Ready: ready,
@@ -472,6 +491,8 @@ export const responseSchemas = {
   StoredSponsorPolicy: storedSponsorPolicy,
   SponsorDecision: sponsorDecision,
   SponsorDecisions: sponsorDecisions,
+  PaymasterSignerRotation: paymasterSignerRotation,
+  PaymasterSigner: paymasterSigner,
 } as const;
 
 export type ResponseName = keyof typeof responseSchemas;

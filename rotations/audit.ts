@@ -3,7 +3,7 @@
 // references only — key ids, addresses, counts — so the log can be shown to any operator.
 import type { Queryable } from '../infra/index.ts';
 
-export const rotationKinds = ['api_key', 'agent_key', 'keystore_passphrase', 'webhook_root', 'relayer_key', 'treasury_hot_key'] as const;
+export const rotationKinds = ['api_key', 'agent_key', 'keystore_passphrase', 'webhook_root', 'relayer_key', 'treasury_hot_key', 'paymaster_signer'] as const;
 export type RotationKind = (typeof rotationKinds)[number];
 export const rotationSteps = ['rotated', 'activated', 'drained', 'retired'] as const;
 export type RotationStep = (typeof rotationSteps)[number];
@@ -69,7 +69,7 @@ export async function listRotations(db: Queryable, query: { kind?: RotationKind;
   const { rows } = await db.query<Row>(
     `SELECT id::text, kind, subject, step, old_ref, new_ref, overlap_until, actor, detail, at FROM key_rotations
       WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR subject = $2) AND ($3::bigint IS NULL OR id < $3)
-      ORDER BY id DESC LIMIT $4`,
+      ORDER BY key_rotations.id DESC LIMIT $4`,
     [query.kind ?? null, query.subject ?? null, query.before ?? null, limit],
   );
   return rows.map(fromRow);

@@ -78,14 +78,16 @@ export interface DecisionRecord {
   maxCostWei: bigint;
   validUntil: Date | null;
   paymasterHash: Hex | null;
+  /** The key that signed (signed decisions only), so a rotation knows when its old key's signatures are dead. */
+  signerAddress: string | null;
   decidedAt: Date;
 }
 
 export async function recordDecision(db: Queryable, d: DecisionRecord): Promise<bigint> {
   const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO sponsor_decisions (decided_at, method, outcome, reason, message, sender, nonce, policy_version, api_key_id, max_cost, valid_until, paymaster_hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id::text`,
-    [d.decidedAt, d.method, d.outcome, d.reason, d.message?.slice(0, 500) ?? null, d.sender.toLowerCase(), d.nonce.toString(), d.policyVersion, d.apiKeyId, d.maxCostWei.toString(), d.validUntil, d.paymasterHash],
+    `INSERT INTO sponsor_decisions (decided_at, method, outcome, reason, message, sender, nonce, policy_version, api_key_id, max_cost, valid_until, paymaster_hash, signer_address)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id::text`,
+    [d.decidedAt, d.method, d.outcome, d.reason, d.message?.slice(0, 500) ?? null, d.sender.toLowerCase(), d.nonce.toString(), d.policyVersion, d.apiKeyId, d.maxCostWei.toString(), d.validUntil, d.paymasterHash, d.signerAddress],
   );
   return BigInt(rows[0]!.id);
 }
@@ -138,7 +140,7 @@ export async function listDecisions(db: Queryable, options: { sender?: string; l
     max_cost: string; valid_until: Date | null; actual_gas_cost: string | null; included_tx_hash: string | null;
   }>(
     `SELECT id::text, decided_at, method, outcome, reason, message, sender, nonce::text, max_cost::text, valid_until, actual_gas_cost::text, included_tx_hash
-       FROM sponsor_decisions WHERE ($1::text IS NULL OR sender = $1) ORDER BY id DESC LIMIT $2`,
+       FROM sponsor_decisions WHERE ($1::text IS NULL OR sender = $1) ORDER BY sponsor_decisions.id DESC LIMIT $2`,
     [options.sender?.toLowerCase() ?? null, Math.min(options.limit ?? 100, 1_000)],
   );
   return rows.map((r) => ({

@@ -239,6 +239,12 @@ export const commands: Record<string, CommandEntry> = {
                                         the policy in force; the latest sponsorship decisions
   paymaster reconcile [--rpc <url>]     each paymaster deposit account against the EntryPoint's
                                         balanceOf at the indexer's finalized block; exit 1 if apart
+  paymaster signer rotate [--overlap <duration>] [--json]
+                                        a new keystore key for the verifying paymaster: setSigner
+                                        (new, true), the service signs with it at once; the old key
+                                        leaves the signer set after the overlap (default 24h) and
+                                        its last validUntil. Resumes a stopped rotation; audited
+  paymaster signer show                 the active signing key and the rotations
 `,
   },
 };
