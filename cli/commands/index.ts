@@ -213,12 +213,15 @@ export const commands: Record<string, CommandEntry> = {
   },
   devnet: {
     run: devnetCommand,
-    usage: `  devnet ethereum|bitcoin|solana|near|hermes [--host H] [--port N] [--json]
+    usage: `  devnet ethereum|bitcoin|solana|near|hermes|alto [--host H] [--port N] [--json]
                                         start one local chain (or the Hermes price replay server)
                                         on a free loopback port, or on --host/--port (compose),
                                         until Ctrl-C; the first line (one JSON object with --json)
                                         gives its rpcUrl and a funded faucet; bitcoin serves the
-                                        credentials of BITCOIN_RPC_URL when it is set
+                                        credentials of BITCOIN_RPC_URL when it is set; alto is the
+                                        ERC-4337 bundler on EVM_RPC_URL's anvil (executor key from
+                                        ALTO_EXECUTOR_PRIVATE_KEY(_FILE); the dev-tools image only),
+                                        started once the EntryPoint is deployed
 `,
   },
   contracts: {
