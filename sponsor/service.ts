@@ -10,7 +10,7 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { concatHex, getAddress, keccak256, numberToHex, pad, toHex, type Address, type Hex } from 'viem';
 import { signatureHex } from '../chains/index.ts';
-import { withTransaction, type Logger, type Pool, type Queryable } from '../infra/index.ts';
+import { run, sql, withTransaction, type Logger, type Pool, type Queryable } from '../infra/index.ts';
 import { currentSponsorPolicy, readUsage, recordDecision, senderSignatures, throttledSince } from './decisions.ts';
 import { SponsorError } from './errors.ts';
 import { evaluateSponsorPolicy, usageQueries, type SponsorPolicy } from './policy.ts';
@@ -117,7 +117,7 @@ async function decide(ctx: SponsorContext, method: 'pm_getPaymasterStubData' | '
   const cost = maxCostWei(op, gas);
   let throttledNow: number | null = null;
   const decided = await withTransaction(ctx.pool, async (client): Promise<Decided> => {
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [lockName(stored.policy, op)]);
+    await run(client, sql`SELECT pg_advisory_xact_lock(hashtext(${lockName(stored.policy, op)}))`);
     const refuse = async (code: string, message: string, detail?: unknown): Promise<Decided> => {
       await record(client, { outcome: 'refused', reason: code, message, policyVersion: stored.version, cost });
       return { outcome: 'refused', code, message, detail };
