@@ -8,10 +8,8 @@ import type { ServerType } from '@hono/node-server';
 import { createTestDatabase, type TestDatabase } from '../testing/index.ts';
 import { silentLogger } from '../infra/index.ts';
 import { LedgerWriter } from '../ledger/index.ts';
-import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { bytesToNumberBE } from '@noble/curves/utils.js';
-import { evmOperationalKey } from '../chains/index.ts';
-import { ChainSignaturesEmulator, OperationalKey, rootKeys } from '../signer/index.ts';
+import { ChainSignaturesEmulator, rootKeys } from '../signer/index.ts';
+import { inMemorySigner } from '../testing/user-operations.ts';
 import { setSponsorPolicy } from '../sponsor/index.ts';
 import { createUser } from '../users/index.ts';
 import { createWallet } from '../wallets/index.ts';
@@ -31,7 +29,6 @@ let writer: LedgerWriter;
 let server: ServerType;
 let port: number;
 const keys: (string | null)[] = [null, 'coffer_aaaaaaaaaaaaaaaa_bogus'];
-const sponsorSecret = secp256k1.utils.randomSecretKey();
 
 before(async () => {
   db = await createTestDatabase();
@@ -51,7 +48,7 @@ before(async () => {
       // only the database, so its routes run every check, signing included, with no chain.
       sponsor: {
         pool: db.pool, logger: silentLogger, chainId: 31_337, entryPoint: '0x4337084D9E255Ff0702461CF8895CE9E3b5Ff108', paymaster: '0x0165878A594ca255338adfa4d48449f69242Eb8F',
-        signer: evmOperationalKey(new OperationalKey({ name: 'paymaster-signer', curve: 'secp256k1', publicKey: secp256k1.getPublicKey(sponsorSecret, true), secretScalar: bytesToNumberBE(sponsorSecret) })),
+        signer: inMemorySigner('paymaster-signer'),
         validitySeconds: 300, paymasterVerificationGasLimit: 60_000n, signaturesPerMinuteMax: 10_000, unincludedMax: 10_000,
       },
     },

@@ -7,13 +7,11 @@ import type { z } from 'zod';
 import { createTestDatabase, type TestDatabase } from '../testing/index.ts';
 import { silentLogger } from '../infra/index.ts';
 import { catchUp, depositsProjection, LedgerWriter } from '../ledger/index.ts';
-import { ChainSignaturesEmulator, OperationalKey, rootKeys } from '../signer/index.ts';
+import { ChainSignaturesEmulator, rootKeys } from '../signer/index.ts';
 import { createRelayBed, type RelayBed } from '../testing/relay-bed.ts';
 import { createApiKey } from '../access/index.ts';
-import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { bytesToNumberBE } from '@noble/curves/utils.js';
-import { evmOperationalKey } from '../chains/index.ts';
 import type { SponsorContext } from '../sponsor/index.ts';
+import { inMemorySigner, unsignedUserOperation } from '../testing/user-operations.ts';
 import { createApp } from './index.ts';
 import { openApiDocument } from './openapi.ts';
 import { responseSchemas, type ResponseName } from './responses.ts';
@@ -288,7 +286,6 @@ describe('the paymaster service, its policy and decisions answer as documented',
   let operator: string;
   let sponsorKey: string;
   const entryPoint = '0x4337084D9E255Ff0702461CF8895CE9E3b5Ff108';
-  const secret = secp256k1.utils.randomSecretKey();
 
   before(async () => {
     db = await createTestDatabase();
@@ -296,7 +293,7 @@ describe('the paymaster service, its policy and decisions answer as documented',
     // The service signs locally and reads only the database: no chain is needed to answer.
     const sponsor: SponsorContext = {
       pool: db.pool, logger: silentLogger, chainId: 31_337, entryPoint, paymaster: '0x0165878A594ca255338adfa4d48449f69242Eb8F',
-      signer: evmOperationalKey(new OperationalKey({ name: 'paymaster-signer', curve: 'secp256k1', publicKey: secp256k1.getPublicKey(secret, true), secretScalar: bytesToNumberBE(secret) })),
+      signer: inMemorySigner('paymaster-signer'),
       validitySeconds: 300, paymasterVerificationGasLimit: 60_000n, signaturesPerMinuteMax: 10, unincludedMax: 5,
     };
     app = createApp({ pool: db.pool, writer, logger: silentLogger, sponsor });
@@ -311,7 +308,7 @@ describe('the paymaster service, its policy and decisions answer as documented',
   const call = (path: string, init: RequestInit & { key?: string } = {}) =>
     app.request(path, { ...init, headers: { authorization: `Bearer ${init.key ?? operator}`, 'content-type': 'application/json', ...(init.headers as Record<string, string>) } });
   const rpc = (method: string, sender: string, nonce: number) =>
-    JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: [{ sender, nonce: `0x${nonce.toString(16)}`, callData: '0x', callGasLimit: '0x5000', verificationGasLimit: '0x10000', preVerificationGas: '0xc000', maxFeePerGas: '0x3b9aca00', maxPriorityFeePerGas: '0x1', signature: '0x' }, entryPoint, '0x7a69', null] });
+    JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: [unsignedUserOperation(sender, nonce), entryPoint, '0x7a69', null] });
 
   test('the policy, a stub, a signature, a refusal, the decisions', async () => {
     const policy = { rules: [{ type: 'per_sender', maxCount: 1, window: { rolling: '24h' } }] };

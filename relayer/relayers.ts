@@ -1,10 +1,10 @@
 // Relayers: an EOA per relayer whose key is in the keystore, and the Defender-style credentials
 // clients log in with (API key + secret → expiring access token + refresh token). Secrets and
 // tokens are kept only as SHA-256 hashes; they are shown once, on creation or login.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createPublicClient, getAddress, http, type Address } from 'viem';
 import { chainAdapter, evmAddressOfKey, evmChain, evmOperationalKey, type EvmOperationalKey } from '../chains/index.ts';
-import { CodedError, withTransaction, type Pool, type Queryable } from '../infra/index.ts';
+import { CodedError, randomId, randomSecret, secretHash, secretMatches, withTransaction, type Pool, type Queryable } from '../infra/index.ts';
 import { chart } from '../ledger/index.ts';
 import { OperationalKey, type Keystore } from '../signer/index.ts';
 
@@ -56,8 +56,6 @@ export interface Relayer {
   createdAt: Date;
 }
 
-const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
-export const randomId = (prefix: string, length: number) => `${prefix}${Array.from(randomBytes(length), (b) => alphabet[b % 36]).join('')}`;
 export const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
 
 /** The relayer is EVM by nature (ERC-2771, Defender): its chain's name and fee asset come from the EVM adapter. */
@@ -125,17 +123,17 @@ export async function createRelayer(pool: Pool, keystore: Keystore, options: Cre
   if (options.chain !== 'ethereum') throw new RelayError('unsupported_chain', `relayers run on EVM chains; "${options.chain.slice(0, 40)}" is not one (use ethereum)`);
   if (options.refill.fundTo <= options.refill.fundBelow) throw new RelayError('invalid_refill', 'fund_to must be above fund_below');
   const chainId = await createPublicClient({ transport: http(options.rpcUrl, { retryCount: 1, timeout: 10_000 }) }).getChainId();
-  const id = randomId('rl_', 16);
+  const id = randomId(16, 'rl_');
   const keyName = `relayer-${id.slice(3)}`;
   const stored = await keystore.create(keyName, 'secp256k1');
   const address = evmAddressOfKey(stored.publicKey);
-  const apiKey = randomBytes(18).toString('base64url');
-  const apiSecret = randomBytes(32).toString('base64url');
+  const apiKey = randomSecret(18);
+  const apiSecret = randomSecret();
   await withTransaction(pool, async (client) => {
     await client.query(
       `INSERT INTO relayers (id, name, chain, chain_id, address, key_name, api_key, secret_hash, min_balance, gas_price_cap, whitelist_receivers)
        VALUES ($1, $2, 'ethereum', $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [id, options.name ?? `relayer ${id}`, chainId, address, keyName, apiKey, sha256(apiSecret), (options.minBalance ?? 0n).toString(), options.gasPriceCap.toString(), options.whitelistReceivers ?? null],
+      [id, options.name ?? `relayer ${id}`, chainId, address, keyName, apiKey, secretHash(apiSecret), (options.minBalance ?? 0n).toString(), options.gasPriceCap.toString(), options.whitelistReceivers ?? null],
     );
     await client.query(
       `INSERT INTO refill_targets (name, chain, kind, address, account, fund_below, fund_to, daily_cap, relayer_id)
@@ -145,8 +143,6 @@ export async function createRelayer(pool: Pool, keystore: Keystore, options: Cre
   });
   return { relayer: (await getRelayer(pool, id))!, apiKey, apiSecret };
 }
-
-const secretMatches = (stored: Buffer, secret: string) => timingSafeEqual(stored, sha256(secret));
 
 /** The relayer whose API key and secret these are, or null (no hint which part was wrong). */
 export async function relayerByCredentials(db: Queryable, apiKey: string, secret: string): Promise<Relayer | null> {
@@ -162,8 +158,8 @@ export interface Tokens {
 }
 
 async function issue(db: Queryable, relayerId: string, kind: 'access' | 'refresh', ttlSeconds: number, nowMs: number): Promise<string> {
-  const token = randomBytes(32).toString('base64url');
-  await db.query(`INSERT INTO relayer_tokens (token_hash, relayer_id, kind, expires_at) VALUES ($1, $2, $3, $4)`, [sha256(token), relayerId, kind, new Date(nowMs + ttlSeconds * 1000)]);
+  const token = randomSecret();
+  await db.query(`INSERT INTO relayer_tokens (token_hash, relayer_id, kind, expires_at) VALUES ($1, $2, $3, $4)`, [secretHash(token), relayerId, kind, new Date(nowMs + ttlSeconds * 1000)]);
   return token;
 }
 
@@ -190,7 +186,7 @@ export async function login(pool: Pool, credentials: { apiKey: string; secretKey
 export async function refresh(pool: Pool, credentials: { apiKey: string; secretKey: string; refreshToken: string }, settings: TokenSettings, nowMs = Date.now()): Promise<Tokens | null> {
   const relayer = await relayerByCredentials(pool, credentials.apiKey, credentials.secretKey);
   if (!relayer) return null;
-  const { rows } = await pool.query('SELECT 1 FROM relayer_tokens WHERE token_hash = $1 AND relayer_id = $2 AND kind = $3 AND expires_at > $4', [sha256(credentials.refreshToken), relayer.id, 'refresh', new Date(nowMs)]);
+  const { rows } = await pool.query('SELECT 1 FROM relayer_tokens WHERE token_hash = $1 AND relayer_id = $2 AND kind = $3 AND expires_at > $4', [secretHash(credentials.refreshToken), relayer.id, 'refresh', new Date(nowMs)]);
   if (!rows[0]) return null;
   return { accessToken: await issue(pool, relayer.id, 'access', settings.accessTtlSeconds, nowMs), refreshToken: credentials.refreshToken };
 }
@@ -200,7 +196,7 @@ export async function relayerByAccessToken(db: Queryable, apiKey: string, token:
   const { rows } = await db.query<RelayerRow & { expired: boolean }>(
     `SELECT r.*, t.expires_at <= $3 AS expired FROM relayer_tokens t JOIN relayers r ON r.id = t.relayer_id
       WHERE t.token_hash = $1 AND t.kind = 'access' AND r.api_key = $2`,
-    [sha256(token), apiKey.slice(0, 200), new Date(nowMs)],
+    [secretHash(token), apiKey.slice(0, 200), new Date(nowMs)],
   );
   const row = rows[0];
   if (!row) return null;
