@@ -22,5 +22,19 @@ export { listTransactions, type ListQuery } from './listing.ts';
 export { monitorPass, type MonitorOutcome } from './monitor.ts';
 export { startRelayerKeyRotation, advanceKeyRotations, type RotationProgress } from './key-rotation.ts';
 export { submitForwardRequest, forwardRequestSchema, getForwardRequest, relayAllQueued, forwardRequestView, forwardRequestTypes, forwarderAbi, type ForwarderContext, type ForwardRequest } from './forwarder.ts';
-export { refillPass, refilledToday, recordTreasuryFunding, setRefillTarget, listRefillTargets, targetBalance, refillHistory, alertSecret, treasuryHotAccount, entryPointAbi, treasuryNotConfigured, type TreasuryHotState, type RefillContext, type RefillOutcome, type RefillTarget } from './refills.ts';
+export { refillPass, refilledToday, recordTreasuryFunding, setRefillTarget, listRefillTargets, listRefillTargetsOfEveryChain, targetBalance, refillHistory, alertSecret, treasuryHotAccount, entryPointAbi, treasuryNotConfigured, type TreasuryHotState, type RefillContext, type RefillOutcome, type RefillTarget, type RefillTargetOfChain } from './refills.ts';
 export { relayServices, type RelayServices } from './services.ts';
+export {
+  ensureRefillTargetOn,
+  refillTargetsOn,
+  refillTargetAccount,
+  openRefillsOn,
+  refillInFlight,
+  refillsInFlightAmountOn,
+  highestOpenRefillNonce,
+  recordSignedRefill,
+  lockOpenRefill,
+  closeRefill,
+  type ChainRefillTarget,
+  type OpenRefill,
+} from './refill-records.ts';
