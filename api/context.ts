@@ -7,7 +7,7 @@ import type { Keystore } from '../signer/index.ts';
 import type { WalletKeySettings, WebhookRootSource } from '../wallets/index.ts';
 import type { RemoteSignerContext } from '../remote-signer/index.ts';
 import type { ApiKeyIdentity } from '../access/index.ts';
-import type { SponsorContext } from '../sponsor/index.ts';
+import type { SignerRotationContext, SponsorContext } from '../sponsor/index.ts';
 import type { ForwarderContext, RefillContext, RelayContext, Relayer, TokenSettings } from '../relayer/index.ts';
 
 export interface ApiDependencies {
@@ -49,6 +49,8 @@ export interface ApiDependencies {
   remoteSigner?: { ctx: RemoteSignerContext; authHeader?: string; tls?: SignerTls };
   /** The ERC-7677 paymaster service (POST /v1/paymaster); without it that route answers 503. */
   sponsor?: SponsorContext;
+  /** The verifying paymaster's signer rotation (EVM_RPC_URL, EVM_PAYMASTER_ADDRESS, the keystore); without it those routes answer 503. */
+  paymasterSigner?: SignerRotationContext;
 }
 
 export type AppEnv = { Variables: { identity: ApiKeyIdentity; requestId: string; relayer: Relayer } };

@@ -9,6 +9,8 @@ import { createTestDatabase, type TestDatabase } from '../testing/index.ts';
 import { silentLogger } from '../infra/index.ts';
 import { LedgerWriter } from '../ledger/index.ts';
 import { ChainSignaturesEmulator, rootKeys } from '../signer/index.ts';
+import { inMemorySigner } from '../testing/user-operations.ts';
+import { setSponsorPolicy } from '../sponsor/index.ts';
 import { createUser } from '../users/index.ts';
 import { createWallet } from '../wallets/index.ts';
 import { KeyMaterial } from '../remote-signer/index.ts';
@@ -42,6 +44,13 @@ before(async () => {
       wallets: { keys: walletKeys, webhookRoot: Buffer.alloc(32, 7) },
       // The remote signer with no key material: its routes run their real checks.
       remoteSigner: { ctx: { pool: db.pool, logger: silentLogger, material: new KeyMaterial({}) } },
+      // The paymaster service with a policy that sponsors everything: it signs locally and reads
+      // only the database, so its routes run every check, signing included, with no chain.
+      sponsor: {
+        pool: db.pool, logger: silentLogger, chainId: 31_337, entryPoint: '0x4337084D9E255Ff0702461CF8895CE9E3b5Ff108', paymaster: '0x0165878A594ca255338adfa4d48449f69242Eb8F',
+        signer: inMemorySigner('paymaster-signer'),
+        validitySeconds: 300, paymasterVerificationGasLimit: 60_000n, signaturesPerMinuteMax: 10_000, unincludedMax: 10_000,
+      },
     },
     { port: 0, hostname: '127.0.0.1' },
   );
@@ -49,7 +58,8 @@ before(async () => {
   port = started.port;
   const owner = await createUser(db.pool, { nearAccountId: 'fuzz-owner.testnet' });
   await createWallet(db.pool, walletKeys, { id: 'fuzz-wallet', ownerUserId: owner.id, actor: 'test' });
-  for (const role of ['operator', 'auditor'] as const) keys.push((await createApiKey(db.pool, { role })).key);
+  for (const role of ['operator', 'auditor', 'sponsor'] as const) keys.push((await createApiKey(db.pool, { role })).key);
+  await setSponsorPolicy(db.pool, { rules: [] }, 'fuzz');
   keys.push((await createApiKey(db.pool, { role: 'user', userId: owner.id })).key);
   keys.push((await createApiKey(db.pool, { role: 'agent', walletId: 'fuzz-wallet' })).key);
 });
@@ -147,8 +157,8 @@ test('every operation in /openapi.json survives hostile input: no 5xx, no droppe
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
   const random = generator(seed);
   const failures: string[] = [];
-  // Services this test server runs without (a relayer needs an EVM node): their 503 is the documented answer.
-  const unconfigured = new Set(['relayer_unavailable', 'forwarder_unavailable', 'refills_unavailable']);
+  // Services this test server runs without (a relayer and the paymaster's signer rotation need an EVM node): their 503 is the documented answer.
+  const unconfigured = new Set(['relayer_unavailable', 'forwarder_unavailable', 'refills_unavailable', 'paymaster_signer_unavailable']);
   let requests = 0;
   try {
     const documentResponse = await fetch(`http://127.0.0.1:${port}/openapi.json`);
@@ -186,7 +196,7 @@ test('every operation in /openapi.json survives hostile input: no 5xx, no droppe
       }
     }
     // The unconfigured services' 503s: allowed only with their own codes, checked once each.
-    for (const path of ['/relayers/self', '/v1/admin/refills']) {
+    for (const path of ['/relayers/self', '/v1/admin/refills', '/v1/paymaster/signer']) {
       const answer = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${keys[2]}` } });
       const body = (await answer.json()) as { code: string };
       if (answer.status === 503) assert.ok(unconfigured.has(body.code), `${path}: ${body.code}`);
@@ -194,6 +204,30 @@ test('every operation in /openapi.json survives hostile input: no 5xx, no droppe
   } finally {
     agent.destroy();
   }
-  const allowed = failures.filter((failure) => !/→ 503$/.test(failure) || !/\/relayers|\/relay|\/v1\/forwarder\/requests|\/v1\/admin\/refills/.test(failure));
+  const allowed = failures.filter((failure) => !/→ 503$/.test(failure) || !/\/relayers|\/relay|\/v1\/forwarder\/requests|\/v1\/admin\/refills|\/v1\/paymaster\/signer/.test(failure));
   assert.deepEqual(allowed, [], `seed ${seed}: ${allowed.length} of ${requests} requests failed`);
+});
+
+test('the paymaster service survives hostile user operations: no 5xx, a JSON-RPC answer each time', async () => {
+  const random = generator(seed + 1);
+  const sponsorKey = keys.at(-3)!;
+  // Each field of a v0.8 user operation, given values at and past its edges: the widest hex
+  // quantities, lengths that do not fit their packed slot, non-hex, wrong types.
+  const edges = ['0x0', '0x1', `0x${'f'.repeat(32)}`, `0x${'f'.repeat(33)}`, `0x${'f'.repeat(64)}`, `0x${'f'.repeat(65)}`, '0x', '0xzz', '', '-0x1', 1, null, [], {}, `0x${'ab'.repeat(20)}`, `0x${'00'.repeat(5_000)}`];
+  const fields = ['sender', 'nonce', 'factory', 'factoryData', 'callData', 'callGasLimit', 'verificationGasLimit', 'preVerificationGas', 'maxFeePerGas', 'maxPriorityFeePerGas', 'paymasterVerificationGasLimit', 'paymasterPostOpGasLimit'];
+  const valid = { sender: '0x00000000000000000000000000000000000000f1', nonce: '0x0', callData: '0x', callGasLimit: '0x5000', verificationGasLimit: '0x10000', preVerificationGas: '0xc000', maxFeePerGas: '0x3b9aca00', maxPriorityFeePerGas: '0x1' };
+  const failures: string[] = [];
+  for (let index = 0; index < 200; index += 1) {
+    const op: Record<string, unknown> = { ...valid, sender: `0x${(index + 1).toString(16).padStart(40, '0')}` };
+    for (let changed = 0; changed < 1 + Math.floor(random.next() * 3); changed += 1) op[random.pick(fields)] = random.pick(edges);
+    const method = random.pick(['pm_getPaymasterStubData', 'pm_getPaymasterData']);
+    // Mostly the right EntryPoint and chain, so most operations reach the policy and the signature.
+    const where = random.next() < 0.8 ? ['0x4337084D9E255Ff0702461CF8895CE9E3b5Ff108', '0x7a69'] : [random.pick(['0x', null, 7]), random.pick([`0x${'f'.repeat(64)}`, '0x', 31_337])];
+    const params = random.next() < 0.05 ? [op] : [op, ...where, random.pick([null, {}, 'x'])];
+    const body = JSON.stringify({ jsonrpc: '2.0', id: index, method, params });
+    const response = await fetch(`http://127.0.0.1:${port}/v1/paymaster`, { method: 'POST', headers: { authorization: `Bearer ${sponsorKey}`, 'content-type': 'application/json' }, body });
+    const text = await response.text();
+    if (response.status !== 200 || !/"jsonrpc":"2.0"/.test(text)) failures.push(`${method} ${JSON.stringify(op).slice(0, 300)} → ${response.status} ${text.slice(0, 200)}`);
+  }
+  assert.deepEqual(failures, [], `seed ${seed + 1}: ${failures.length} of 200 user operations failed`);
 });

@@ -10,6 +10,8 @@ import { catchUp, depositsProjection, LedgerWriter } from '../ledger/index.ts';
 import { ChainSignaturesEmulator, rootKeys } from '../signer/index.ts';
 import { createRelayBed, type RelayBed } from '../testing/relay-bed.ts';
 import { createApiKey } from '../access/index.ts';
+import type { SponsorContext } from '../sponsor/index.ts';
+import { inMemorySigner, unsignedUserOperation } from '../testing/user-operations.ts';
 import { createApp } from './index.ts';
 import { openApiDocument } from './openapi.ts';
 import { responseSchemas, type ResponseName } from './responses.ts';
@@ -274,5 +276,53 @@ describe('the relayer, Defender\'s API and seed 002 answer as documented', () =>
     const operator = (await createApiKey(bed.db.pool, { role: 'operator' })).key;
     const refills = await documented<{ targets: unknown[]; history: unknown[] }>(await fetch(`${bed.url}/v1/admin/refills`, { headers: { authorization: `Bearer ${operator}` } }), 'get', '/v1/admin/refills');
     assert.ok(refills.targets.length > 0 && refills.history.length > 0, 'targets and history were validated');
+  });
+});
+
+describe('the paymaster service, its policy and decisions answer as documented', () => {
+  let db: TestDatabase;
+  let writer: LedgerWriter;
+  let app: ReturnType<typeof createApp>;
+  let operator: string;
+  let sponsorKey: string;
+  const entryPoint = '0x4337084D9E255Ff0702461CF8895CE9E3b5Ff108';
+
+  before(async () => {
+    db = await createTestDatabase();
+    writer = new LedgerWriter({ pool: db.pool });
+    // The service signs locally and reads only the database: no chain is needed to answer.
+    const sponsor: SponsorContext = {
+      pool: db.pool, logger: silentLogger, chainId: 31_337, entryPoint, paymaster: '0x0165878A594ca255338adfa4d48449f69242Eb8F',
+      signer: inMemorySigner('paymaster-signer'),
+      validitySeconds: 300, paymasterVerificationGasLimit: 60_000n, signaturesPerMinuteMax: 10, unincludedMax: 5,
+    };
+    app = createApp({ pool: db.pool, writer, logger: silentLogger, sponsor });
+    operator = (await createApiKey(db.pool, { role: 'operator' })).key;
+    sponsorKey = (await createApiKey(db.pool, { role: 'sponsor' })).key;
+  });
+  after(async () => {
+    await writer.close();
+    await db.drop();
+  });
+
+  const call = (path: string, init: RequestInit & { key?: string } = {}) =>
+    app.request(path, { ...init, headers: { authorization: `Bearer ${init.key ?? operator}`, 'content-type': 'application/json', ...(init.headers as Record<string, string>) } });
+  const rpc = (method: string, sender: string, nonce: number) =>
+    JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: [unsignedUserOperation(sender, nonce), entryPoint, '0x7a69', null] });
+
+  test('the policy, a stub, a signature, a refusal, the decisions', async () => {
+    const policy = { rules: [{ type: 'per_sender', maxCount: 1, window: { rolling: '24h' } }] };
+    const stored = await documented<{ version: number }>(await call('/v1/paymaster/policy', { method: 'PUT', body: JSON.stringify(policy) }), 'put', '/v1/paymaster/policy');
+    assert.equal((await documented<{ version: number }>(await call('/v1/paymaster/policy'), 'get', '/v1/paymaster/policy')).version, stored.version);
+    const sender = '0x00000000000000000000000000000000000000a1';
+    const stub = await documented<{ result?: { isFinal: boolean } }>(await call('/v1/paymaster', { method: 'POST', key: sponsorKey, body: rpc('pm_getPaymasterStubData', sender, 0) }), 'post', '/v1/paymaster');
+    assert.equal(stub.result?.isFinal, false);
+    const signed = await documented<{ result?: { paymasterData: string } }>(await app.request(`/v1/paymaster?apikey=${sponsorKey}`, { method: 'POST', body: rpc('pm_getPaymasterData', sender, 0) }), 'post', '/v1/paymaster');
+    assert.ok(signed.result?.paymasterData.startsWith('0x'), 'signed with the key in the query');
+    const refused = await documented<{ error?: { code: number; data: { reason: string } } }>(await call('/v1/paymaster', { method: 'POST', key: sponsorKey, body: rpc('pm_getPaymasterData', sender, 1) }), 'post', '/v1/paymaster');
+    assert.equal(refused.error?.data.reason, 'sender_count_exceeded');
+    await documented(await app.request('/v1/paymaster', { method: 'POST', body: rpc('pm_getPaymasterData', sender, 1) }), 'post', '/v1/paymaster', 401);
+    const decisions = await documented<{ decisions: { outcome: string }[] }>(await call(`/v1/paymaster/decisions?sender=${sender}`), 'get', '/v1/paymaster/decisions');
+    assert.deepEqual(decisions.decisions.map((d) => d.outcome), ['refused', 'signed', 'stub']);
   });
 });

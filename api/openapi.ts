@@ -13,6 +13,8 @@ import { rotateKeyBody } from './rotation.ts';
 import { responseJsonSchemas, type ResponseName } from './responses.ts';
 import { signerEventsQuery } from './routes/remote-signer.ts';
 import { signerPolicySchema } from '../remote-signer/index.ts';
+import { sponsorPolicySchema } from '../sponsor/index.ts';
+import { decisionsQuery } from './routes/paymaster.ts';
 
 /** A JSON answer whose shape is the named schema of responses.ts. */
 const answer = (description: string, name: ResponseName) => ({ description, content: { 'application/json': { schema: { $ref: `#/components/schemas/${name}` } } } });
@@ -86,6 +88,36 @@ const remoteSignerPaths = {
   },
 };
 
+/** The ERC-7677 paymaster service and its policy (issue #24). */
+const paymasterRequest = {
+  type: 'object',
+  description: 'JSON-RPC 2.0: pm_getPaymasterStubData or pm_getPaymasterData with params [userOperation, entryPoint, chainId (hex), context]',
+  properties: {
+    jsonrpc: { const: '2.0' },
+    id: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'null' }] },
+    method: { type: 'string', enum: ['pm_getPaymasterStubData', 'pm_getPaymasterData'] },
+    params: { type: 'array', minItems: 3, maxItems: 4, items: {} },
+  },
+  required: ['jsonrpc', 'method', 'params'],
+};
+const paymasterPaths = {
+  '/v1/paymaster': {
+    post: {
+      summary:
+        'ERC-7677 paymaster service (a key with role sponsor or operator, as a bearer token or ?apikey=): pm_getPaymasterStubData → {paymaster, paymasterData (no valid signature), gas limits, sponsor, isFinal:false}; pm_getPaymasterData → paymasterData = validUntil ‖ validAfter ‖ the sponsor key\'s signature. Both check the policy and are recorded; a refusal is JSON-RPC error -32001 with data.reason and no signature; invalid params -32602',
+      security: [{ bearer: [] }, { apiKeyQuery: [] }],
+      parameters: [{ name: 'apikey', in: 'query', required: false, schema: { type: 'string', description: 'the API key, for wallets that cannot set headers' } }],
+      requestBody: { required: true, content: { 'application/json': { schema: paymasterRequest } } },
+      responses: {
+        '200': answer('a JSON-RPC answer: the paymaster fields, or an error with data.reason', 'JsonRpcAnswer'),
+        '401': answer('no or unknown key (a JSON-RPC error)', 'JsonRpcAnswer'),
+        '403': answer('a key of another role (a JSON-RPC error)', 'JsonRpcAnswer'),
+        '503': answer('no paymaster service in this coffer (a JSON-RPC error)', 'JsonRpcAnswer'),
+      },
+    },
+  },
+};
+
 export function openApiDocument() {
   const read = (summary: string, response: ResponseName, query?: z.ZodObject, extra: object = {}) => ({
     summary,
@@ -111,6 +143,7 @@ export function openApiDocument() {
         bearer: { type: 'http', scheme: 'bearer', description: 'coffer_<id>_<secret> from `coffer keys create`' },
         defenderToken: { type: 'http', scheme: 'bearer', description: 'an access token from /auth/login, with X-Api-Key (relayer key from `coffer relayers create`)' },
         signerClient: { type: 'http', scheme: 'bearer', description: 'csk_<id>_<secret> from `coffer signer clients create` (or in the header named by SIGNER_AUTH_HEADER)' },
+        apiKeyQuery: { type: 'apiKey', in: 'query', name: 'apikey', description: 'the API key in the URL, as hosted paymasters take it (POST /v1/paymaster only)' },
       },
       schemas: {
         Problem: {
@@ -123,6 +156,7 @@ export function openApiDocument() {
         NewWallet: z.toJSONSchema(createWalletBody, { unrepresentable: 'any' }),
         Policy: z.toJSONSchema(policySchema, { io: 'input', unrepresentable: 'any' }),
         SignerPolicy: z.toJSONSchema(signerPolicySchema, { io: 'input', unrepresentable: 'any' }),
+        SponsorPolicyDocument: z.toJSONSchema(sponsorPolicySchema, { io: 'input', unrepresentable: 'any' }),
         SpendRequest: z.toJSONSchema(spendBody, { unrepresentable: 'any' }),
         ...responseJsonSchemas(),
       },
@@ -296,6 +330,29 @@ export function openApiDocument() {
         },
       },
       '/v1/signer/events': { get: read('The remote signer audit trail, newest first: every signature (client, key, digest, decoded request), refusal (reason code, violations) and policy version', 'SignerEventPage', signerEventsQuery) },
+      '/v1/paymaster/policy': {
+        get: read('The sponsorship policy in force and its version (operator, auditor); 404 no_policy when none is set, and then nothing is sponsored', 'StoredSponsorPolicy', undefined, { responses: { '200': answer('OK', 'StoredSponsorPolicy'), '401': problem, '403': problem, '404': problem } }),
+        put: {
+          summary: 'Set the sponsorship policy (operator): a new version, in force at once; the same document as `coffer paymaster policy set --file`',
+          security: [{ bearer: [] }],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/SponsorPolicyDocument' } } } },
+          responses: { '200': answer('stored', 'StoredSponsorPolicy'), '400': problem, '401': problem, '403': problem, '422': problem },
+        },
+      },
+      '/v1/paymaster/signer': {
+        get: read('The verifying paymaster\'s signing key: the keystore key the service signs with, and every rotation with its status (operator, auditor)', 'PaymasterSigner', undefined, { responses: { '200': answer('OK', 'PaymasterSigner'), '401': problem, '403': problem, '503': problem } }),
+      },
+      '/v1/paymaster/signer/rotate': {
+        post: {
+          summary:
+            'Rotate the paymaster\'s signing key (operator): a new keystore key, setSigner(new, true) mined, and the service signs with it from the answer on; the old key leaves the signer set (setSigner(old, false)) after the overlap (default 24h) and once every operation it signed has expired. A stopped rotation is resumed instead; a rotation under way is waited for. Audited (kind paymaster_signer)',
+          security: [{ bearer: [] }],
+          requestBody: { required: false, content: { 'application/json': { schema: z.toJSONSchema(rotateKeyBody, { io: 'input' }) } } },
+          responses: { '201': answer('activated', 'PaymasterSignerRotation'), '400': problem, '401': problem, '403': problem, '404': problem, '409': problem, '503': problem },
+        },
+      },
+      '/v1/paymaster/decisions': { get: read('Sponsorship decisions, newest first (at most 200): stubs, signatures (with validUntil, and actualGasCost once included) and refusals with their reason (operator, auditor)', 'SponsorDecisions', decisionsQuery) },
+      ...paymasterPaths,
       ...defenderPaths,
       ...remoteSignerPaths,
     },

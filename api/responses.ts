@@ -398,6 +398,48 @@ export const signerEvent = z.strictObject({
 });
 export const signerEvents = page(signerEvent);
 
+// ERC-4337 sponsorship (issue #24): the paymaster service's policy and its decisions.
+export const storedSponsorPolicy = z.strictObject({
+  version: count,
+  policy: jsonObject.describe('the document as set: {"rules":[…]} (global, per_sender, per_operation, senders, targets, selectors, active, gas)'),
+  setBy: z.string().nullable().describe('the API key id (or "cli") that set it'),
+  createdAt: time,
+});
+export const sponsorDecision = z.strictObject({
+  id: decimal,
+  decidedAt: time,
+  method: z.enum(['pm_getPaymasterStubData', 'pm_getPaymasterData']),
+  outcome: z.enum(['stub', 'signed', 'refused']),
+  reason: z.string().nullable().describe('a refusal: its reason code'),
+  message: z.string().nullable(),
+  sender: address,
+  nonce: decimal,
+  maxCost: decimal.describe('wei: what the operation may cost at most (every gas limit × maxFeePerGas)'),
+  validUntil: time.nullable().describe('signed: when the signature expires'),
+  actualGasCost: decimal.nullable().describe('wei, once the indexer saw the operation included'),
+  includedTxHash: hex.nullable(),
+});
+export const sponsorDecisions = z.strictObject({ decisions: z.array(sponsorDecision).describe('newest first, at most 200') });
+
+export const paymasterSignerRotation = z.strictObject({
+  id: decimal,
+  paymaster: address,
+  status: z.enum(['prepared', 'activated', 'retired']).describe('prepared: a new key, not yet accepted on chain; activated: the service signs with it; retired: the old key left the signer set'),
+  oldKeyName: z.string(),
+  oldAddress: address,
+  newKeyName: z.string().describe('the keystore key (no secret)'),
+  newAddress: address,
+  overlapSeconds: count,
+  activatedAt: time.nullable(),
+  retireAfter: time.nullable().describe('the old key leaves the signer set after this and once the last operation it signed has expired'),
+  retiredAt: time.nullable(),
+});
+export const paymasterSigner = z.strictObject({
+  paymaster: address,
+  activeKey: z.string().describe('the keystore key the service signs with'),
+  rotations: z.array(paymasterSignerRotation).describe('newest first'),
+});
+
 export const responseSchemas = {
   Health: health,
   Ready: ready,
@@ -447,6 +489,11 @@ export const responseSchemas = {
   SignerKey: signerKey,
   SignerKeys: signerKeys,
   SignerEventPage: signerEvents,
+  StoredSponsorPolicy: storedSponsorPolicy,
+  SponsorDecision: sponsorDecision,
+  SponsorDecisions: sponsorDecisions,
+  PaymasterSignerRotation: paymasterSignerRotation,
+  PaymasterSigner: paymasterSigner,
 } as const;
 
 export type ResponseName = keyof typeof responseSchemas;

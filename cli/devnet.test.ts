@@ -1,12 +1,17 @@
 // `coffer devnet <chain> --json` as a newcomer runs it: a child process whose first line is one
-// JSON object naming the chain, its RPC URL and a faucet; the RPC answers its chain's protocol;
+// JSON object naming the chain, its RPC URL and a faucet (Hermes and Alto are services, not chains); the RPC answers its chain's protocol;
 // SIGTERM stops it and the port is free again.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../devnets/index.ts';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { canonicalEntryPoint, deployContracts } from '../contracts/index.ts';
+import { freePort, startAnvil } from '../devnets/index.ts';
 
 const entryPoint = fileURLToPath(new URL('./coffer.ts', import.meta.url));
 const firstLineTimeoutMs = 60_000;
@@ -23,11 +28,22 @@ async function rpc(url: string, method: string, params: unknown = []): Promise<u
   return body.result;
 }
 
-/** `extra`: more arguments (--host, --port) and environment, as a compose service passes them. */
-async function withDevnet(chain: string, check: (line: Record<string, unknown>) => Promise<void>, extra: { args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+/**
+ * `extra`: more arguments (--host, --port) and environment, as a compose service passes them;
+ * `beforeFirstLine` runs once stderr matches its pattern (a devnet waiting for something).
+ */
+async function withDevnet(
+  chain: string,
+  check: (line: Record<string, unknown>) => Promise<void>,
+  extra: { args?: string[]; env?: NodeJS.ProcessEnv; beforeFirstLine?: { stderr: RegExp; run: () => Promise<void> } } = {},
+): Promise<void> {
   const child = spawn(process.execPath, [entryPoint, 'devnet', chain, '--json', ...(extra.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...extra.env } });
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
+  const waited: { ran?: Promise<void> } = {};
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4_000);
+    if (!waited.ran && extra.beforeFirstLine?.stderr.test(stderr)) waited.ran = extra.beforeFirstLine.run();
+  });
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   try {
     const lines = createInterface({ input: child.stdout });
@@ -36,9 +52,11 @@ async function withDevnet(chain: string, check: (line: Record<string, unknown>) 
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no first line from coffer devnet ${chain} within ${firstLineTimeoutMs} ms: ${stderr}`)), firstLineTimeoutMs).unref()),
     ]);
     const line = JSON.parse(first) as Record<string, unknown>;
+    if (extra.beforeFirstLine) assert.ok(waited.ran, `coffer devnet ${chain} printed its line before ${extra.beforeFirstLine.stderr}: ${stderr}`);
+    await waited.ran;
     assert.equal(line.chain, chain);
     assert.match(String(line.rpcUrl), /^http:\/\/([^@]+@)?127\.0\.0\.1:\d+/);
-    if (chain !== 'hermes') assert.ok(line.faucet && typeof line.faucet === 'object', 'a faucet is named');
+    if (chain !== 'hermes' && chain !== 'alto') assert.ok(line.faucet && typeof line.faucet === 'object', 'a faucet is named');
     await check(line);
   } finally {
     child.kill('SIGTERM');
@@ -106,5 +124,33 @@ describe('coffer devnet', () => {
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     assert.notEqual(code, 0);
     assert.match(stderr, /unknown chain "dogecoin"/);
+  });
+
+  test('alto as compose runs it: the executor key from a file, waiting for the EntryPoint, then bundling for it', async () => {
+    const anvil = await startAnvil();
+    const dir = await mkdtemp(join(tmpdir(), 'coffer-alto-'));
+    try {
+      const keyFile = join(dir, 'alto_executor_key');
+      const executorKey = generatePrivateKey();
+      await writeFile(keyFile, `${executorKey}\n`, { mode: 0o600 });
+      const port = await freePort();
+      await withDevnet(
+        'alto',
+        async (line) => {
+          assert.equal(line.rpcUrl, `http://127.0.0.1:${port}`);
+          assert.equal(line.executor, privateKeyToAccount(executorKey).address);
+          assert.deepEqual(await rpc(String(line.rpcUrl), 'eth_supportedEntryPoints'), [canonicalEntryPoint]);
+        },
+        {
+          args: ['--host', '0.0.0.0', '--port', String(port)],
+          env: { EVM_RPC_URL: anvil.url, ALTO_EXECUTOR_PRIVATE_KEY_FILE: keyFile },
+          // Deployed only once it says it waits: Alto would refuse to start without the EntryPoint.
+          beforeFirstLine: { stderr: /waiting for the EntryPoint/, run: async () => void (await deployContracts({ rpcUrl: anvil.url })) },
+        },
+      );
+    } finally {
+      await anvil.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

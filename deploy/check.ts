@@ -17,6 +17,8 @@ export interface CodeFacts {
   indexers: readonly { name: string; needs: string }[];
   /** What `coffer devnet` starts (cli/commands/devnet.ts). */
   devnets: readonly string[];
+  /** Those of them that need devDependencies (Alto), so only the dev-tools image runs them. */
+  devToolDevnets: readonly string[];
 }
 
 const serviceSchema = z.object({
@@ -151,6 +153,43 @@ export function checkCompose(compose: Compose, facts: CodeFacts): string[] {
   }
   for (const devnet of facts.devnets) {
     if (!runs.some((run) => run.args[0] === 'devnet' && run.positionals[0] === devnet && run.profiles.includes('devnets'))) problems.push(`the devnets profile does not run coffer devnet ${devnet}`);
+  }
+  return problems;
+}
+
+/** A service's build target: null when it builds the Dockerfile's default (last) stage. */
+function buildTarget(service: Service): string | null {
+  const build = service.build;
+  if (typeof build !== 'object' || build === null) return null;
+  const target = (build as { target?: unknown }).target;
+  return typeof target === 'string' ? target : null;
+}
+
+/**
+ * Which image each coffer service runs: product services the production image (the Dockerfile's
+ * final stage, without devDependencies), dev tools such as Alto an image built from another
+ * target, each target a real stage, and no image tag shared by two builds that differ (the
+ * second build would replace the first under the same tag).
+ */
+export function checkImages(compose: Compose, stages: Stage[], facts: CodeFacts): string[] {
+  const problems: string[] = [];
+  const final = stages.at(-1)?.name ?? null;
+  const names = stages.map((stage) => stage.name).filter((name): name is string => name !== null);
+  const tags = new Map<string, { service: string; target: string | null }>();
+  for (const [name, service] of Object.entries(compose.services)) {
+    if (!isCoffer(service) || service.build === undefined) continue;
+    const target = buildTarget(service);
+    const production = target === null || target === final;
+    if (target !== null && !names.includes(target)) problems.push(`${name}: build target "${target}" is not a stage of the Dockerfile (stages: ${names.join(', ')})`);
+    const args = commandOf(service);
+    const devTool = args[0] === 'devnet' && facts.devToolDevnets.includes(checkCofferCommand(args, facts).positionals[0] ?? '');
+    if (devTool && production) problems.push(`${name}: coffer ${args.slice(0, 2).join(' ')} needs devDependencies, which the production image does not have: build it from the dev-tools target`);
+    if (!devTool && !production) problems.push(`${name}: builds the Dockerfile target ${target}, not the production image (${final ?? 'the last stage'}); only dev tools run from another image`);
+    const tag = service.image;
+    if (tag === undefined) continue;
+    const seen = tags.get(tag);
+    if (!seen) tags.set(tag, { service: name, target: production ? null : target });
+    else if (seen.target !== (production ? null : target)) problems.push(`${name}: shares the image ${tag} with ${seen.service} but builds ${target ?? 'the default stage'}, not ${seen.target ?? 'the default stage'}`);
   }
   return problems;
 }

@@ -19,3 +19,5 @@ write postgres_password "$postgres_password"
 write database_url "postgres://coffer:${postgres_password}@postgres:5432/coffer"
 write keystore_passphrase "$(random)"
 write bitcoin_rpc_url "http://coffer:$(random)@bitcoin:18443"
+# The devnets' Alto bundler's executor key (a devnet key: fund its address as a refill target).
+write alto_executor_key "0x$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { stopProcess } from '../infra/index.ts';
-import { freePort } from './ports.ts';
+import { freePort, localUrl, type DevnetListen } from './ports.ts';
 
 const require = createRequire(import.meta.url);
 const startTimeoutMs = 60_000;
@@ -30,10 +30,16 @@ async function anvilRpc(url: string, method: string, params: unknown[]): Promise
  * `executorPrivateKey` is the bundler's EOA (it pays the bundles' gas, which the EntryPoint
  * pays back from the paymaster's deposit); fund it (as a refill target) before sending.
  */
-export async function startAlto(options: { rpcUrl: string; entryPoint: string; executorPrivateKey: `0x${string}` }): Promise<Alto> {
+export async function startAlto(options: { rpcUrl: string; entryPoint: string; executorPrivateKey: `0x${string}`; listen?: DevnetListen }): Promise<Alto> {
   // The package exports only its library entry (esm/index.js); its CLI sits beside it.
-  const bin = join(dirname(require.resolve('@pimlico/alto')), 'cli', 'alto.js');
-  const port = await freePort();
+  let bin: string;
+  try {
+    bin = join(dirname(require.resolve('@pimlico/alto')), 'cli', 'alto.js');
+  } catch {
+    throw new Error('Alto (@pimlico/alto) is a devDependency, not in the production image: run it from the dev-tools image (the Dockerfile\'s devtools target, as compose\'s alto service does)');
+  }
+  // Alto always binds every interface; a fixed port is how other containers reach it.
+  const port = options.listen?.port ?? (await freePort());
   // Alto's utility account deploys its simulation contracts: a fresh key, funded by anvil itself.
   const utilityKey = generatePrivateKey();
   await anvilRpc(options.rpcUrl, 'anvil_setBalance', [privateKeyToAccount(utilityKey).address, '0x8ac7230489e80000']);
@@ -55,7 +61,7 @@ export async function startAlto(options: { rpcUrl: string; entryPoint: string; e
   const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4_000));
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const url = `http://127.0.0.1:${port}`;
+  const url = localUrl(options.listen?.host ?? '127.0.0.1', port);
   const deadline = Date.now() + startTimeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`alto exited (${child.exitCode}): ${output.trim().slice(-1_500) || 'no output'}`);

@@ -72,6 +72,16 @@ const schema = z.object({
   EVM_PAYMASTER_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address').optional(),
   /** The keystore key the sponsor service signs paymasterData with; the paymaster must accept its address (setSigner). */
   PAYMASTER_SIGNER_KEY: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a keystore key name').default('paymaster-signer'),
+  /**
+   * The keystore key that owns the verifying paymaster and sends its setSigner in a signer
+   * rotation. Unset: the paymaster's owner() must be an account the EVM node holds (devnets).
+   */
+  PAYMASTER_OWNER_KEY: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a keystore key name').optional(),
+  /**
+   * The executor key of Alto, the ERC-4337 bundler of the compose devnets profile (`coffer devnet
+   * alto`): its EOA sends the bundles and is a refill target. A secret: give it as a file.
+   */
+  ALTO_EXECUTOR_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte private key as 0x hex').optional(),
   /** A sponsor signature is good for this long (validUntil); short, so an unused one dies soon. */
   SPONSOR_VALIDITY_SECONDS: z.coerce.number().int().min(30).max(3_600).default(300),
   /** Per sender: at most this many paymaster signatures a minute. */

@@ -252,6 +252,22 @@ export interface OutboxTable {
   run_after: Date | null;
 }
 
+export interface PaymasterSignerRotationsTable {
+  id: Generated<bigint>;
+  paymaster: string;
+  old_key_name: string;
+  old_address: string;
+  new_key_name: string;
+  new_address: string;
+  status: string;
+  overlap_seconds: number;
+  actor: string;
+  created_at: Generated<Date>;
+  activated_at: Date | null;
+  retire_after: Date | null;
+  retired_at: Date | null;
+}
+
 export interface PostingsTable {
   entry_id: bigint;
   posting_index: number;
@@ -511,6 +527,7 @@ export interface SponsorDecisionsTable {
   actual_gas_cost: ColumnType<string | null, string | bigint | null, string | bigint | null>;
   included_tx_hash: string | null;
   included_at: Date | null;
+  signer_address: string | null;
 }
 
 export interface SponsorPoliciesTable {
@@ -612,6 +629,7 @@ export interface Database {
   ledger_seals: LedgerSealsTable;
   near_storage_deposits: NearStorageDepositsTable;
   outbox: OutboxTable;
+  paymaster_signer_rotations: PaymasterSignerRotationsTable;
   postings: PostingsTable;
   price_observations: PriceObservationsTable;
   projection_checkpoints: ProjectionCheckpointsTable;

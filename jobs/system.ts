@@ -5,6 +5,7 @@ import { redisOutageLog, redisTarget, type Config, type Logger, type Pool } from
 import { chart, type LedgerWriter } from '../ledger/index.ts';
 import { keystoreSigner, storedNearPublicKey, type Keystore, type Signer } from '../signer/index.ts';
 import { relayServices } from '../relayer/index.ts';
+import { paymasterSignerRotation } from '../sponsor/index.ts';
 import { webhookRootFile, type GasEstimator } from '../wallets/index.ts';
 import { OutboxDispatcher } from './dispatcher.ts';
 import { closeQueues, openQueues, redisConnection, type BullPrefix, type QueueName } from './queues.ts';
@@ -85,6 +86,7 @@ export async function startJobSystem(options: { config: Config; pool: Pool; writ
   const { config, pool, writer, signer, logger } = options;
   const webhookRoots = webhookRootFile(config.WEBHOOK_ROOT_FILE);
   const relay = options.keystore ? relayServices({ config, pool, writer, logger, keystore: options.keystore, webhookRoots }) : null;
+  const paymasterSigner = options.keystore ? paymasterSignerRotation({ config, pool, logger, keystore: options.keystore }) : null;
   const settings = creditSettings(config);
   const near: NearOperationsContext | null =
     config.NEAR_RPC_URL && options.keystore
@@ -119,6 +121,7 @@ export async function startJobSystem(options: { config: Config; pool: Pool; writ
     },
     ...(relay ? { relay } : {}),
     ...(near ? { near } : {}),
+    ...(paymasterSigner ? { paymasterSigner } : {}),
   });
   if (relay) {
     // One scheduler per job across all workers processes (upsert by id): a pass every interval.

@@ -21,6 +21,7 @@ import { creditDeposit, reverseCredit, type CreditContext } from '../credits/ind
 import { prefixOf, releaseConnection, type BullPrefix, type QueueName } from './queues.ts';
 import { stoppedIndexerConditions } from '../indexers/index.ts';
 import { monitorPass, refillPass, relayAllQueued, type RelayServices } from '../relayer/index.ts';
+import { advancePaymasterSignerRotations, type SignerRotationContext } from '../sponsor/index.ts';
 import { consolidate, consolidationChains, failedSweepConditions, nearRefillPass, registerNearTokenStorage, sweepOrConsolidate, type NearOperationsContext, type SweepContext } from '../sweeps/index.ts';
 
 /** A handler for every job of a queue it serves, each taking its catalogued payload. */
@@ -44,6 +45,8 @@ export interface WorkerOptions {
   relay?: RelayServices;
   /** coffer's NEAR hot account's work: signing refills and token storage (with NEAR_RPC_URL and a keystore). */
   near?: NearOperationsContext;
+  /** The verifying paymaster's signer rotation: the refill pass retires old keys once they are due. */
+  paymasterSigner?: SignerRotationContext;
   /** Reports a Redis outage once for all the workers' connections; without it each connection error is a warning. */
   redisOutage?: RedisOutageLog;
 }
@@ -70,7 +73,7 @@ export function startWorkers(options: WorkerOptions): RunningWorkers {
         } satisfies Handlers)
       : {}),
     ...(options.wallets ? walletHandlers(options.wallets) : {}),
-    ...(options.relay ? relayHandlers(options.relay) : {}),
+    ...(options.relay ? relayHandlers(options.relay, options.paymasterSigner) : {}),
     ...nearHandlers(options.near),
   };
   /** What a job that failed for good leaves behind: a spend that could not be decided is rejected (fail closed). */
@@ -159,7 +162,7 @@ function walletHandlers(wallets: NonNullable<WorkerOptions['wallets']>): Handler
   };
 }
 
-function relayHandlers(relay: RelayServices): Handlers {
+function relayHandlers(relay: RelayServices, paymasterSigner: SignerRotationContext | undefined): Handlers {
   return {
     relays: {
       'relay-monitor': async () => {
@@ -176,7 +179,15 @@ function relayHandlers(relay: RelayServices): Handlers {
           await alerts.sync('indexer.stopped', await stoppedIndexerConditions(relay.refills.pool));
           await alerts.sync('sweep.failed', await failedSweepConditions(relay.refills.pool));
         }
-        return outcome;
+        // A paymaster signer rotation's old key leaves the signer set once its overlap and its
+        // signatures are over; a failure here is logged and tried again next pass, the refills stand.
+        const paymasterSigners = paymasterSigner
+          ? await advancePaymasterSignerRotations(paymasterSigner).catch((error: unknown) => {
+              relay.refills.logger.error('paymaster signer rotation: the pass failed; it runs again with the next refill pass', { error });
+              return { failed: true };
+            })
+          : null;
+        return { ...outcome, ...(paymasterSigners ? { paymasterSigners } : {}) };
       },
     },
   };

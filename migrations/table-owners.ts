@@ -49,6 +49,7 @@ export const tableOwners: Record<TableName, string> = {
   remote_signer_events: 'remote-signer',
   sponsor_decisions: 'sponsor',
   sponsor_policies: 'sponsor',
+  paymaster_signer_rotations: 'sponsor',
   // Gas top-ups the sweeps ask for before they can move a token; they are the only users.
   refill_requests: 'sweeps',
   near_storage_deposits: 'sweeps',

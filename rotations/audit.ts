@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { Selectable } from 'kysely';
 import { run, runOne, sql, sqlBuilder, type Database, type Queryable } from '../infra/index.ts';
 
-export const rotationKinds = ['api_key', 'agent_key', 'keystore_passphrase', 'webhook_root', 'relayer_key', 'treasury_hot_key'] as const;
+export const rotationKinds = ['api_key', 'agent_key', 'keystore_passphrase', 'webhook_root', 'relayer_key', 'treasury_hot_key', 'paymaster_signer'] as const;
 export type RotationKind = (typeof rotationKinds)[number];
 export const rotationSteps = ['rotated', 'activated', 'drained', 'retired'] as const;
 export type RotationStep = (typeof rotationSteps)[number];

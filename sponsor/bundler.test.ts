@@ -27,7 +27,7 @@ import { getBalances, LedgerWriter } from '../ledger/index.ts';
 import { entryPointAbi, refillPass, setRefillTarget } from '../relayer/index.ts';
 import { createRelayBed, ether, type RelayBed } from '../testing/relay-bed.ts';
 import { eventually } from '../testing/evm-world.ts';
-import { encodePaymasterData, paymasterHash, setSponsorPolicy, type SponsorContext } from './index.ts';
+import { encodePaymasterData, paymasterHash, setSponsorPolicy, type SponsorContext, type SponsorSigner } from './index.ts';
 
 const cli = fileURLToPath(new URL('../cli/coffer.ts', import.meta.url));
 const paymasterAdminAbi = parseAbi(['function setSigner(address signer, bool accepted)']);
@@ -42,6 +42,7 @@ describe('sponsored user operations through Alto', () => {
   let apiUrl: string;
   let sponsorKey: string;
   let sponsor: SponsorContext;
+  let sponsorSigner: SponsorSigner;
   let indexer: ReturnType<typeof spawn>;
   let indexerOutput = '';
   let writer: LedgerWriter;
@@ -53,6 +54,7 @@ describe('sponsored user operations through Alto', () => {
     const { contracts, anvil, client } = bed;
     await bed.keystore.create('paymaster-signer', 'secp256k1');
     const signer = await bed.ctx.keys.get('paymaster-signer');
+    sponsorSigner = signer;
     // Deployed with no signer: the owner adds the sponsor key afterwards, as a rotation would.
     const deployer = createWalletClient({ account: contracts.deployer, transport: http(anvil.url) });
     await client.waitForTransactionReceipt({ hash: await deployer.writeContract({ address: contracts.verifyingPaymaster, abi: paymasterAdminAbi, functionName: 'setSigner', args: [signer.address, true], chain: null }) });
@@ -172,7 +174,7 @@ describe('sponsored user operations through Alto', () => {
       const op: ViemUserOperation<'0.8'> = { ...unsigned, signature: await account.signUserOperation({ ...unsigned, chainId: bed.anvil.chainId }) };
       return bed.client.simulateContract({ address: bed.contracts.entryPoint, abi: entryPoint, functionName: 'handleOps', args: [[toPackedUserOperation(op)], bed.anvil.accounts[0]!], account: bed.anvil.accounts[0]! });
     };
-    const sponsorKeySigns = (hash: Hex) => Promise.resolve(signatureHex(sponsor.signer.signMessage(hash)).sig);
+    const sponsorKeySigns = (hash: Hex) => Promise.resolve(signatureHex(sponsorSigner.signMessage(hash)).sig);
     const strangerSigns = (hash: Hex) => privateKeyToAccount(generatePrivateKey()).signMessage({ message: { raw: hash } });
 
     await assert.rejects(handle(now + 300, strangerSigns), (error: Error) => /AA34 signature error/.test(error.message), 'a signature by a key outside the signer set');

@@ -3,7 +3,7 @@
 // sees it included (then at actualGasCost), and stops counting once its signature expired
 // unused; the same rows give the per-sender signature rate and the signed-vs-included ratio.
 import type { Hex } from 'viem';
-import type { Pool, PoolClient, Queryable } from '../infra/index.ts';
+import { run, runCount, runFirst, runOne, sql, sqlBuilder, type Pool, type PoolClient, type Queryable } from '../infra/index.ts';
 import { parseSponsorPolicy, type SponsorPolicy, type Usage, type UsageQuery } from './policy.ts';
 
 export interface StoredSponsorPolicy {
@@ -17,53 +17,56 @@ export interface StoredSponsorPolicy {
 /** Validates and stores a new policy version (the one in force from now on). */
 export async function setSponsorPolicy(db: Queryable, document: unknown, setBy: string | null): Promise<StoredSponsorPolicy> {
   const policy = parseSponsorPolicy(document);
-  const { rows } = await db.query<{ version: number; created_at: Date }>('INSERT INTO sponsor_policies (document, set_by) VALUES ($1, $2) RETURNING version, created_at', [
-    JSON.stringify(document),
-    setBy,
-  ]);
-  return { version: rows[0]!.version, policy, document, setBy, createdAt: rows[0]!.created_at };
+  const row = await runOne(db, sqlBuilder.insertInto('sponsor_policies').values({ document: JSON.stringify(document), set_by: setBy }).returning(['version', 'created_at']));
+  return { version: row.version, policy, document, setBy, createdAt: row.created_at };
 }
 
 /** The policy in force, or null when none was ever set (then nothing is sponsored). */
 export async function currentSponsorPolicy(db: Queryable): Promise<StoredSponsorPolicy | null> {
-  const { rows } = await db.query<{ version: number; document: unknown; set_by: string | null; created_at: Date }>(
-    'SELECT version, document, set_by, created_at FROM sponsor_policies ORDER BY version DESC LIMIT 1',
-  );
-  const row = rows[0];
+  const row = await runFirst(db, sqlBuilder.selectFrom('sponsor_policies').select(['version', 'document', 'set_by', 'created_at']).orderBy('version', 'desc').limit(1));
   return row ? { version: row.version, policy: parseSponsorPolicy(row.document), document: row.document, setBy: row.set_by, createdAt: row.created_at } : null;
 }
 
-const liveCost = `CASE WHEN actual_gas_cost IS NOT NULL THEN actual_gas_cost WHEN valid_until > $1 THEN max_cost ELSE 0 END`;
-const counts = `outcome = 'signed' AND (actual_gas_cost IS NOT NULL OR valid_until > $1)`;
 
 /** Count and wei of each cap's window, for one sender. */
 export async function readUsage(db: Queryable, queries: readonly UsageQuery[], sender: string, now: Date): Promise<Map<string, Usage>> {
   const usage = new Map<string, Usage>();
   for (const query of queries) {
-    const { rows } = await db.query<{ count: number; wei: string }>(
-      `SELECT count(*)::int AS count, coalesce(sum(${liveCost}), 0)::text AS wei FROM sponsor_decisions
-        WHERE ${counts} AND ($2::timestamptz IS NULL OR decided_at >= $2) AND ($3::text IS NULL OR sender = $3)`,
-      [now, query.since, query.scope === 'sender' ? sender : null],
-    );
-    usage.set(query.rule, { count: rows[0]!.count, wei: BigInt(rows[0]!.wei) });
+    // A signed operation counts at what it cost once included, at its worst case while its signature lives, then not at all.
+    let counted = sqlBuilder
+      .selectFrom('sponsor_decisions')
+      .select([
+        sql<number>`count(*)::int`.as('count'),
+        sql<string>`coalesce(sum(CASE WHEN actual_gas_cost IS NOT NULL THEN actual_gas_cost WHEN valid_until > ${now} THEN max_cost ELSE 0 END), 0)::text`.as('wei'),
+      ])
+      .where('outcome', '=', 'signed')
+      .where((eb) => eb.or([eb('actual_gas_cost', 'is not', null), eb('valid_until', '>', now)]));
+    if (query.since) counted = counted.where('decided_at', '>=', query.since);
+    if (query.scope === 'sender') counted = counted.where('sender', '=', sender);
+    const row = await runOne(db, counted);
+    usage.set(query.rule, { count: row.count, wei: BigInt(row.wei) });
   }
   return usage;
 }
 
 /** Signatures this sender got since `since`, and how many of them expired without being included. */
 export async function senderSignatures(db: Queryable, sender: string, since: Date, now: Date): Promise<{ signed: number; expiredUnincluded: number }> {
-  const { rows } = await db.query<{ signed: number; expired: number }>(
-    `SELECT count(*)::int AS signed, count(*) FILTER (WHERE actual_gas_cost IS NULL AND valid_until <= $3)::int AS expired
-       FROM sponsor_decisions WHERE outcome = 'signed' AND sender = $1 AND decided_at >= $2`,
-    [sender, since, now],
+  const row = await runOne(
+    db,
+    sqlBuilder
+      .selectFrom('sponsor_decisions')
+      .select([sql<number>`count(*)::int`.as('signed'), sql<number>`(count(*) FILTER (WHERE actual_gas_cost IS NULL AND valid_until <= ${now}))::int`.as('expired')])
+      .where('outcome', '=', 'signed')
+      .where('sender', '=', sender)
+      .where('decided_at', '>=', since),
   );
-  return { signed: rows[0]!.signed, expiredUnincluded: rows[0]!.expired };
+  return { signed: row.signed, expiredUnincluded: row.expired };
 }
 
 /** Whether this sender was refused as throttled since `since`. */
 export async function throttledSince(db: Queryable, sender: string, since: Date): Promise<boolean> {
-  const { rows } = await db.query(`SELECT 1 FROM sponsor_decisions WHERE sender = $1 AND reason = 'sender_throttled' AND decided_at >= $2 LIMIT 1`, [sender, since]);
-  return rows.length > 0;
+  const row = await runFirst(db, sqlBuilder.selectFrom('sponsor_decisions').select(sql<number>`1`.as('found')).where('sender', '=', sender).where('reason', '=', 'sender_throttled').where('decided_at', '>=', since).limit(1));
+  return row !== undefined;
 }
 
 export interface DecisionRecord {
@@ -78,16 +81,23 @@ export interface DecisionRecord {
   maxCostWei: bigint;
   validUntil: Date | null;
   paymasterHash: Hex | null;
+  /** The key that signed (signed decisions only), so a rotation knows when its old key's signatures are dead. */
+  signerAddress: string | null;
   decidedAt: Date;
 }
 
 export async function recordDecision(db: Queryable, d: DecisionRecord): Promise<bigint> {
-  const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO sponsor_decisions (decided_at, method, outcome, reason, message, sender, nonce, policy_version, api_key_id, max_cost, valid_until, paymaster_hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id::text`,
-    [d.decidedAt, d.method, d.outcome, d.reason, d.message?.slice(0, 500) ?? null, d.sender.toLowerCase(), d.nonce.toString(), d.policyVersion, d.apiKeyId, d.maxCostWei.toString(), d.validUntil, d.paymasterHash],
+  const row = await runOne(
+    db,
+    sqlBuilder
+      .insertInto('sponsor_decisions')
+      .values({
+        decided_at: d.decidedAt, method: d.method, outcome: d.outcome, reason: d.reason, message: d.message?.slice(0, 500) ?? null, sender: d.sender.toLowerCase(), nonce: d.nonce,
+        policy_version: d.policyVersion, api_key_id: d.apiKeyId, max_cost: d.maxCostWei, valid_until: d.validUntil, paymaster_hash: d.paymasterHash, signer_address: d.signerAddress,
+      })
+      .returning(sql<string>`id::text`.as('id')),
   );
-  return BigInt(rows[0]!.id);
+  return BigInt(row.id);
 }
 
 /** A sponsored operation the chain included: its signed decision now counts at what it cost. */
@@ -102,26 +112,22 @@ export interface IncludedOperation {
 /** Settles signed decisions against included operations (called by the indexer, inside its batch). */
 export async function settleIncludedOperations(client: PoolClient | Pool, operations: readonly IncludedOperation[]): Promise<number> {
   if (operations.length === 0) return 0;
-  const result = await client.query(
-    `UPDATE sponsor_decisions d SET actual_gas_cost = o.cost, included_tx_hash = o.tx, included_at = o.at
-       FROM unnest($1::text[], $2::numeric[], $3::numeric[], $4::text[], $5::timestamptz[]) AS o(sender, nonce, cost, tx, at)
-      WHERE d.outcome = 'signed' AND d.sender = o.sender AND d.nonce = o.nonce AND d.actual_gas_cost IS NULL`,
-    [
-      operations.map((o) => o.sender.toLowerCase()),
-      operations.map((o) => o.nonce.toString()),
-      operations.map((o) => o.actualGasCost.toString()),
-      operations.map((o) => o.txHash),
-      operations.map((o) => o.blockTime),
-    ],
+  // Set-based: every included operation of the batch in one statement.
+  return runCount(
+    client,
+    sql`UPDATE sponsor_decisions d SET actual_gas_cost = o.cost, included_tx_hash = o.tx, included_at = o.at
+          FROM unnest(${operations.map((o) => o.sender.toLowerCase())}::text[], ${operations.map((o) => o.nonce.toString())}::numeric[],
+                      ${operations.map((o) => o.actualGasCost.toString())}::numeric[], ${operations.map((o) => o.txHash)}::text[], ${operations.map((o) => o.blockTime)}::timestamptz[])
+               AS o(sender, nonce, cost, tx, at)
+         WHERE d.outcome = 'signed' AND d.sender = o.sender AND d.nonce = o.nonce AND d.actual_gas_cost IS NULL`,
   );
-  return result.rowCount ?? 0;
 }
 
 export interface DecisionView {
   id: string;
   decidedAt: string;
-  method: string;
-  outcome: string;
+  method: DecisionRecord['method'];
+  outcome: DecisionRecord['outcome'];
   reason: string | null;
   message: string | null;
   sender: string;
@@ -133,16 +139,17 @@ export interface DecisionView {
 }
 
 export async function listDecisions(db: Queryable, options: { sender?: string; limit?: number } = {}): Promise<DecisionView[]> {
-  const { rows } = await db.query<{
-    id: string; decided_at: Date; method: string; outcome: string; reason: string | null; message: string | null; sender: string; nonce: string;
-    max_cost: string; valid_until: Date | null; actual_gas_cost: string | null; included_tx_hash: string | null;
-  }>(
-    `SELECT id::text, decided_at, method, outcome, reason, message, sender, nonce::text, max_cost::text, valid_until, actual_gas_cost::text, included_tx_hash
-       FROM sponsor_decisions WHERE ($1::text IS NULL OR sender = $1) ORDER BY id DESC LIMIT $2`,
-    [options.sender?.toLowerCase() ?? null, Math.min(options.limit ?? 100, 1_000)],
-  );
-  return rows.map((r) => ({
-    id: r.id, decidedAt: r.decided_at.toISOString(), method: r.method, outcome: r.outcome, reason: r.reason, message: r.message, sender: r.sender, nonce: r.nonce,
+  let query = sqlBuilder
+    .selectFrom('sponsor_decisions')
+    .select([
+      sql<string>`id::text`.as('id'), 'decided_at', 'method', 'outcome', 'reason', 'message', 'sender', 'nonce', 'max_cost', 'valid_until', 'actual_gas_cost', 'included_tx_hash',
+    ])
+    // The column, not the text alias above: as text, '9' sorts after '10'.
+    .orderBy('sponsor_decisions.id', 'desc')
+    .limit(Math.min(options.limit ?? 100, 1_000));
+  if (options.sender) query = query.where('sender', '=', options.sender.toLowerCase());
+  return (await run(db, query)).map((r) => ({
+    id: r.id, decidedAt: r.decided_at.toISOString(), method: r.method as DecisionRecord['method'], outcome: r.outcome as DecisionRecord['outcome'], reason: r.reason, message: r.message, sender: r.sender, nonce: r.nonce,
     maxCost: r.max_cost, validUntil: r.valid_until?.toISOString() ?? null, actualGasCost: r.actual_gas_cost, includedTxHash: r.included_tx_hash,
   }));
 }

@@ -9,11 +9,12 @@
 // the last unit of a cap.
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { concatHex, getAddress, keccak256, numberToHex, pad, toHex, type Address, type Hex } from 'viem';
-import { signatureHex, type EvmOperationalKey } from '../chains/index.ts';
-import { withTransaction, type Logger, type Pool } from '../infra/index.ts';
+import { signatureHex } from '../chains/index.ts';
+import { run, sql, withTransaction, type Logger, type Pool, type Queryable } from '../infra/index.ts';
 import { currentSponsorPolicy, readUsage, recordDecision, senderSignatures, throttledSince } from './decisions.ts';
 import { SponsorError } from './errors.ts';
 import { evaluateSponsorPolicy, usageQueries, type SponsorPolicy } from './policy.ts';
+import type { SponsorSigner } from './signer-rotation.ts';
 import { accountCalls, encodePaymasterData, maxCostWei, paymasterHash, parseUserOperation, type PaymasterGas, type UserOperation } from './user-operation.ts';
 
 export interface SponsorContext {
@@ -22,8 +23,11 @@ export interface SponsorContext {
   chainId: number;
   entryPoint: Address;
   paymaster: Address;
-  /** The operational key (keystore, through signer/) whose address the paymaster accepts. */
-  signer: Pick<EvmOperationalKey, 'address' | 'signMessage'>;
+  /**
+   * The operational key (keystore, through signer/) whose address the paymaster accepts: a fixed
+   * one, or the paymaster's active key read in each decision's transaction (signer-rotation.ts).
+   */
+  signer: SponsorSigner | ((db: Queryable) => Promise<SponsorSigner>);
   /** validUntil = now + this: a signature not used soon is dead. */
   validitySeconds: number;
   /** What the paymaster's validation may use; fixed, so the stub and the final data agree. */
@@ -86,10 +90,10 @@ async function decide(ctx: SponsorContext, method: 'pm_getPaymasterStubData' | '
   const op = parseUserOperation(rawOp);
   const at = ctx.now?.() ?? new Date();
   const gas: PaymasterGas = { verificationGasLimit: ctx.paymasterVerificationGasLimit, postOpGasLimit: 0n };
-  const record = (client: Parameters<typeof recordDecision>[0], fields: { outcome: 'stub' | 'signed' | 'refused'; reason?: string; message?: string; policyVersion: number | null; validUntil?: Date; hash?: Hex; cost?: bigint }) =>
+  const record = (client: Parameters<typeof recordDecision>[0], fields: { outcome: 'stub' | 'signed' | 'refused'; reason?: string; message?: string; policyVersion: number | null; validUntil?: Date; hash?: Hex; cost?: bigint; signer?: Address }) =>
     recordDecision(client, {
       method, outcome: fields.outcome, reason: fields.reason ?? null, message: fields.message ?? null, sender: op.sender, nonce: op.nonce, policyVersion: fields.policyVersion,
-      apiKeyId: caller.apiKeyId, maxCostWei: fields.cost ?? 0n, validUntil: fields.validUntil ?? null, paymasterHash: fields.hash ?? null, decidedAt: at,
+      apiKeyId: caller.apiKeyId, maxCostWei: fields.cost ?? 0n, validUntil: fields.validUntil ?? null, paymasterHash: fields.hash ?? null, signerAddress: fields.signer ?? null, decidedAt: at,
     });
 
   // Requests for another EntryPoint or chain are refused, and recorded like any refusal.
@@ -113,7 +117,7 @@ async function decide(ctx: SponsorContext, method: 'pm_getPaymasterStubData' | '
   const cost = maxCostWei(op, gas);
   let throttledNow: number | null = null;
   const decided = await withTransaction(ctx.pool, async (client): Promise<Decided> => {
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [lockName(stored.policy, op)]);
+    await run(client, sql`SELECT pg_advisory_xact_lock(hashtext(${lockName(stored.policy, op)}))`);
     const refuse = async (code: string, message: string, detail?: unknown): Promise<Decided> => {
       await record(client, { outcome: 'refused', reason: code, message, policyVersion: stored.version, cost });
       return { outcome: 'refused', code, message, detail };
@@ -139,8 +143,10 @@ async function decide(ctx: SponsorContext, method: 'pm_getPaymasterStubData' | '
     }
     const validUntil = Math.floor(at.getTime() / 1000) + ctx.validitySeconds;
     const hash = paymasterHash(op, gas, { chainId: ctx.chainId, paymaster: ctx.paymaster, validUntil, validAfter: 0 });
-    const signature = signatureHex(ctx.signer.signMessage(hash)).sig;
-    await record(client, { outcome: 'signed', policyVersion: stored.version, validUntil: new Date(validUntil * 1000), hash, cost });
+    // The key in force at this decision: a rotation's switch commits before or after it, never during.
+    const signer = typeof ctx.signer === 'function' ? await ctx.signer(client) : ctx.signer;
+    const signature = signatureHex(signer.signMessage(hash)).sig;
+    await record(client, { outcome: 'signed', policyVersion: stored.version, validUntil: new Date(validUntil * 1000), hash, cost, signer: signer.address });
     return { outcome: 'signed', result: { ...fields, paymasterData: encodePaymasterData(validUntil, 0, signature) } };
   });
   if (throttledNow !== null) await ctx.onThrottled?.(op.sender, throttledNow);

@@ -10,7 +10,7 @@
 //                      in memory (ratios decisions_*_vs_signing)
 import type { Address, Hex } from 'viem';
 import type { BenchContext, BenchResult } from '../bench/index.ts';
-import { silentLogger } from '../infra/index.ts';
+import { runOne, silentLogger, sql, sqlBuilder } from '../infra/index.ts';
 import { inMemorySigner, unsignedUserOperation } from '../testing/user-operations.ts';
 import { setSponsorPolicy } from './decisions.ts';
 import type { SponsorPolicyInput } from './policy.ts';
@@ -88,8 +88,8 @@ export async function sponsorBench(context: BenchContext): Promise<BenchResult> 
   context.progress(`decisions, with a global cap: ${operations}`);
   await setSponsorPolicy(context.pool, { rules: withGlobal }, 'bench');
   const global = await timedPool(operations, decide, concurrency);
-  const { rows } = await context.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM sponsor_decisions WHERE outcome = 'signed'`);
-  if (rows[0]!.n !== 2 * operations + 50) throw new Error(`expected ${2 * operations + 50} recorded signed decisions, found ${rows[0]!.n}`);
+  const signed = await runOne(context.pool, sqlBuilder.selectFrom('sponsor_decisions').select(sql<number>`count(*)::int`.as('n')).where('outcome', '=', 'signed'));
+  if (signed.n !== 2 * operations + 50) throw new Error(`expected ${2 * operations + 50} recorded signed decisions, found ${signed.n}`);
 
   const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
   return {

@@ -6,10 +6,16 @@ import { z } from 'zod';
 import { SponsorError } from './errors.ts';
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address');
-const quantity = z.string().regex(/^0x[0-9a-fA-F]{1,64}$/, 'must be a hex quantity such as 0x1');
+const quantity = z.string().regex(/^0x[0-9a-fA-F]{1,64}$/, 'must be a hex quantity of at most 256 bits such as 0x1');
+/**
+ * Gas limits and fees are packed two to a word (accountGasLimits, gasFees, the paymaster's
+ * limits), so each is at most 128 bits; preVerificationGas is a full word on chain, but no
+ * operation can pay for 2^128 gas. Bounded so, the worst-case cost fits numeric(78,0).
+ */
+const quantity128 = z.string().regex(/^0x[0-9a-fA-F]{1,32}$/, 'must be a hex quantity of at most 128 bits such as 0x1');
 const bytes = z.string().regex(/^0x([0-9a-fA-F]{2})*$/, 'must be 0x-prefixed hex bytes').max(200_000);
 /** viem sends 0x0 for gas limits it has not estimated yet; a stub request may omit them. */
-const gasLimit = quantity.optional().default('0x0');
+const gasLimit = quantity128.optional().default('0x0');
 
 export const userOperationSchema = z.looseObject({
   sender: address,
@@ -20,10 +26,10 @@ export const userOperationSchema = z.looseObject({
   callGasLimit: gasLimit,
   verificationGasLimit: gasLimit,
   preVerificationGas: gasLimit,
-  maxFeePerGas: quantity,
-  maxPriorityFeePerGas: quantity,
-  paymasterVerificationGasLimit: quantity.nullish(),
-  paymasterPostOpGasLimit: quantity.nullish(),
+  maxFeePerGas: quantity128,
+  maxPriorityFeePerGas: quantity128,
+  paymasterVerificationGasLimit: quantity128.nullish(),
+  paymasterPostOpGasLimit: quantity128.nullish(),
 });
 
 export interface UserOperation {

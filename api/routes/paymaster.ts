@@ -4,12 +4,29 @@
 // that route is mounted before /v1's header authentication and only it reads the query.
 import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { ZodError } from 'zod';
-import { currentSponsorPolicy, handlePaymasterRpc, listDecisions, setSponsorPolicy, type StoredSponsorPolicy } from '../../sponsor/index.ts';
+import { z, ZodError } from 'zod';
+import {
+  activeSignerKeyName,
+  currentSponsorPolicy,
+  handlePaymasterRpc,
+  listDecisions,
+  listPaymasterSignerRotations,
+  rotatePaymasterSigner,
+  setSponsorPolicy,
+  signerRotationView,
+  type SignerRotationContext,
+  type StoredSponsorPolicy,
+} from '../../sponsor/index.ts';
+import { parseOverlapSeconds } from '../../rotations/index.ts';
+import { rotateKeyBody } from '../rotation.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
 import { authenticateApiKey } from '../../access/index.ts';
-import { ApiError, readJsonBody } from '../problem.ts';
+import { ApiError, readJsonBody, readOptionalJsonBody } from '../problem.ts';
+import type * as responses from '../responses.ts';
+import { parseWith } from './ledger.ts';
+
+export const decisionsQuery = z.strictObject({ sender: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address').optional() });
 
 const rpcError = (code: number, message: string) => ({ jsonrpc: '2.0' as const, id: null, error: { code, message } });
 
@@ -35,9 +52,15 @@ export function paymasterRpcRoute(deps: ApiDependencies): Hono<AppEnv> {
   return app;
 }
 
-const policyJson = (stored: StoredSponsorPolicy) => ({ version: stored.version, policy: stored.document, setBy: stored.setBy, createdAt: stored.createdAt.toISOString() });
+const policyJson = (stored: StoredSponsorPolicy) =>
+  ({ version: stored.version, policy: stored.document as Record<string, unknown>, setBy: stored.setBy, createdAt: stored.createdAt.toISOString() }) satisfies z.input<typeof responses.storedSponsorPolicy>;
 
-/** /v1/paymaster/policy and /v1/paymaster/decisions, behind /v1's authentication. */
+function signerRotation(deps: ApiDependencies): SignerRotationContext {
+  if (!deps.paymasterSigner) throw new ApiError(503, 'paymaster_signer_unavailable', 'the paymaster signer rotation needs EVM_RPC_URL, EVM_PAYMASTER_ADDRESS and the keystore passphrase');
+  return deps.paymasterSigner;
+}
+
+/** /v1/paymaster/policy, /decisions and /signer, behind /v1's authentication. */
 export function paymasterAdminRoutes(deps: ApiDependencies): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get('/policy', requireRole('operator', 'auditor'), async (c) => {
@@ -56,9 +79,25 @@ export function paymasterAdminRoutes(deps: ApiDependencies): Hono<AppEnv> {
     }
   });
   app.get('/decisions', requireRole('operator', 'auditor'), async (c) => {
-    const sender = c.req.query('sender');
-    if (sender !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(sender)) throw new ApiError(400, 'invalid_request', 'sender must be a 0x address');
-    return c.json({ decisions: await listDecisions(deps.pool, { ...(sender ? { sender } : {}), limit: 200 }) });
+    const { sender } = parseWith(decisionsQuery, c.req.query());
+    return c.json({ decisions: await listDecisions(deps.pool, { ...(sender ? { sender } : {}), limit: 200 }) } satisfies z.input<typeof responses.sponsorDecisions>);
+  });
+  // The signing key: which one signs, and its rotations (each step also in /v1/admin/rotations).
+  app.get('/signer', requireRole('operator', 'auditor'), async (c) => {
+    const rotation = signerRotation(deps);
+    return c.json({
+      paymaster: rotation.paymaster,
+      activeKey: await activeSignerKeyName(deps.pool, rotation.paymaster, rotation.initialKeyName),
+      rotations: (await listPaymasterSignerRotations(deps.pool, rotation.paymaster)).map(signerRotationView),
+    } satisfies z.input<typeof responses.paymasterSigner>);
+  });
+  // Answers once the new key signs (setSigner mined); waits while another rotation runs.
+  app.post('/signer/rotate', requireRole('operator'), async (c) => {
+    const rotation = signerRotation(deps);
+    const body = parseWith(rotateKeyBody, await readOptionalJsonBody(c.req));
+    const identity = c.get('identity');
+    const rotated = await rotatePaymasterSigner(rotation, { overlapSeconds: parseOverlapSeconds(body.overlap), actor: `${identity.role}:${identity.id}` });
+    return c.json(signerRotationView(rotated) satisfies z.input<typeof responses.paymasterSignerRotation>, 201);
   });
   return app;
 }

@@ -1,9 +1,12 @@
-// `coffer devnet <chain> [--host H] [--port N] [--json]`: one local chain for a newcomer (or a
+// `coffer devnet <chain> [--host H] [--port N] [--json]`: one local chain (or service: Hermes, Alto) for a newcomer (or a
 // compose service of the devnets profile), running until SIGTERM or Ctrl-C. The first line says where it is and how to pay from it; with --json it is one JSON
 // object a script can read ({"chain","rpcUrl","faucet",…}), so the same shape serves every chain.
 import { evmChain } from '../../chains/index.ts';
-import { describeBitcoinDevnet, startAnvil, startBitcoinDevnet, startHermesReplay, startNearDevnet, startSolanaDevnet, type DevnetListen } from '../../devnets/index.ts';
-import { loadConfig } from '../../infra/index.ts';
+import { createPublicClient, getAddress, http, type Address } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { canonicalEntryPoint } from '../../contracts/index.ts';
+import { describeBitcoinDevnet, startAlto, startAnvil, startBitcoinDevnet, startHermesReplay, startNearDevnet, startSolanaDevnet, type DevnetListen } from '../../devnets/index.ts';
+import { createLogger, loadConfig } from '../../infra/index.ts';
 import { parse, UsageError } from './index.ts';
 
 interface RunningDevnet {
@@ -38,9 +41,43 @@ const devnets: Record<string, (listen: DevnetListen) => Promise<RunningDevnet>> 
     const hermes = await startHermesReplay(listen);
     return { description: { chain: 'hermes', rpcUrl: hermes.url }, stop: () => hermes.stop() };
   },
+  /**
+   * Not a chain: Alto, the ERC-4337 bundler (GPL, a devDependency, so only in the dev-tools
+   * image), on the EVM devnet (EVM_RPC_URL) for the EntryPoint (EVM_ENTRYPOINT_ADDRESS, else the
+   * canonical v0.8). Alto refuses to start before the EntryPoint exists, so this waits for
+   * `coffer contracts deploy` to place it. Its executor EOA is a refill target.
+   */
+  async alto(listen) {
+    const config = loadConfig();
+    if (!config.EVM_RPC_URL) throw new UsageError('devnet alto bundles on an EVM chain: set EVM_RPC_URL');
+    if (!config.ALTO_EXECUTOR_PRIVATE_KEY) throw new UsageError('devnet alto needs its executor key: set ALTO_EXECUTOR_PRIVATE_KEY_FILE to a file holding it');
+    const entryPoint = getAddress(config.EVM_ENTRYPOINT_ADDRESS ?? canonicalEntryPoint);
+    await waitForContract(config.EVM_RPC_URL, entryPoint);
+    const executorKey = config.ALTO_EXECUTOR_PRIVATE_KEY as `0x${string}`;
+    const alto = await startAlto({ rpcUrl: config.EVM_RPC_URL, entryPoint, executorPrivateKey: executorKey, listen });
+    return { description: { chain: 'alto', rpcUrl: alto.url, entryPoint, executor: privateKeyToAccount(executorKey).address }, stop: () => alto.stop() };
+  },
 };
 
+const contractPollMs = 2_000;
+
+/** Until `address` has code; the chain may not be up yet either. Stopped by SIGTERM like the devnet itself. */
+async function waitForContract(rpcUrl: string, address: Address): Promise<void> {
+  const client = createPublicClient({ transport: http(rpcUrl, { retryCount: 0, timeout: 5_000 }) });
+  const logger = createLogger({ level: 'info' });
+  let told = false;
+  for (;;) {
+    const code = await client.getCode({ address }).catch(() => undefined);
+    if (code && code !== '0x') return;
+    if (!told) logger.info('waiting for the EntryPoint before starting Alto: coffer contracts deploy places it', { rpcUrl, entryPoint: address });
+    told = true;
+    await new Promise((resolve) => setTimeout(resolve, contractPollMs));
+  }
+}
+
 export const devnetChains = Object.keys(devnets);
+/** Devnets that need devDependencies (Alto is one), so compose runs them from the dev-tools image. */
+export const devToolDevnets: readonly string[] = ['alto'];
 
 export async function devnetCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { json: { type: 'boolean' }, host: { type: 'string' }, port: { type: 'string' } });

@@ -213,12 +213,15 @@ export const commands: Record<string, CommandEntry> = {
   },
   devnet: {
     run: devnetCommand,
-    usage: `  devnet ethereum|bitcoin|solana|near|hermes [--host H] [--port N] [--json]
+    usage: `  devnet ethereum|bitcoin|solana|near|hermes|alto [--host H] [--port N] [--json]
                                         start one local chain (or the Hermes price replay server)
                                         on a free loopback port, or on --host/--port (compose),
                                         until Ctrl-C; the first line (one JSON object with --json)
                                         gives its rpcUrl and a funded faucet; bitcoin serves the
-                                        credentials of BITCOIN_RPC_URL when it is set
+                                        credentials of BITCOIN_RPC_URL when it is set; alto is the
+                                        ERC-4337 bundler on EVM_RPC_URL's anvil (executor key from
+                                        ALTO_EXECUTOR_PRIVATE_KEY(_FILE); the dev-tools image only),
+                                        started once the EntryPoint is deployed
 `,
   },
   contracts: {
@@ -239,6 +242,12 @@ export const commands: Record<string, CommandEntry> = {
                                         the policy in force; the latest sponsorship decisions
   paymaster reconcile [--rpc <url>]     each paymaster deposit account against the EntryPoint's
                                         balanceOf at the indexer's finalized block; exit 1 if apart
+  paymaster signer rotate [--overlap <duration>] [--json]
+                                        a new keystore key for the verifying paymaster: setSigner
+                                        (new, true), the service signs with it at once; the old key
+                                        leaves the signer set after the overlap (default 24h) and
+                                        its last validUntil. Resumes a stopped rotation; audited
+  paymaster signer show                 the active signing key and the rotations
 `,
   },
 };

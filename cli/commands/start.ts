@@ -11,7 +11,7 @@ import { createLogger, createPool, ensureDatabase, loadConfig, openRedis, redisO
 import { closeQueues, openConfiguredQueues, startJobSystem } from '../../jobs/index.ts';
 import { nearSignCostBooks, nearSigningFunding } from '../../sweeps/index.ts';
 import { relayServices } from '../../relayer/index.ts';
-import { sponsorService } from '../../sponsor/index.ts';
+import { paymasterSignerRotation, sponsorService } from '../../sponsor/index.ts';
 import { developmentPassphrase, operationalKeystore } from './keystore.ts';
 import { webhookRootFile } from '../../wallets/index.ts';
 import { KeyMaterial } from '../../remote-signer/index.ts';
@@ -100,6 +100,7 @@ export async function start(args: string[]): Promise<number> {
           ...(alerts ? { onThrottled: async (sender, count) => void (await alerts.raise('sponsor.sender_throttled', { subject: `${sender}:${new Date().toISOString().slice(0, 10)}`, detail: { sender, expiredUnincluded: count } })) } : {}),
         })
       : null;
+    const paymasterSigner = keystore ? paymasterSignerRotation({ config, pool, logger, keystore }) : null;
     const { server, address, port, signerTls: signerServer } = await startApiServer(
       {
         pool,
@@ -119,6 +120,7 @@ export async function start(args: string[]): Promise<number> {
         remoteSigner,
         ...(relay ? { relay } : {}),
         ...(sponsor ? { sponsor } : {}),
+        ...(paymasterSigner ? { paymasterSigner } : {}),
         ...(config.NEAR_RPC_URL && keystore ? { near: { rpcUrl: config.NEAR_RPC_URL, keystore } } : {}),
       },
       { port: config.PORT, hostname: config.API_HOST },

@@ -5,28 +5,38 @@
 // (prefund and refund emit nothing), so this event is the one record of what was spent; with
 // refills booking what went in, the account equals the EntryPoint's balanceOf (research §A6).
 import { getAddress, type Address, type PublicClient } from 'viem';
-import type { Queryable } from '../../infra/index.ts';
+import { run, runFirst, sql, sqlBuilder, type Queryable } from '../../infra/index.ts';
 import { chart, getBalances, sponsorEntryKinds, type AppendRequest, type LedgerTransaction } from '../../ledger/index.ts';
 import { entryPointAbi, listRefillTargets, relayChain } from '../../relayer/index.ts';
 import { settleIncludedOperations } from '../../sponsor/index.ts';
 
-interface EventRow {
-  tx_hash: string;
-  log_index: number;
-  block_height: string;
-  block_time: Date;
-  contract: string;
-  args: { userOpHash: string; sender: string; paymaster: string; nonce: string; success: boolean; actualGasCost: string; actualGasUsed: string };
+/** UserOperationEvent's arguments as the indexer stores them (numbers as decimal strings). */
+interface UserOperationEventArgs {
+  userOpHash: string;
+  sender: string;
+  paymaster: string;
+  nonce: string;
+  success: boolean;
+  actualGasCost: string;
+  actualGasUsed: string;
 }
 
 /** Books the UserOperationEvents of blocks (afterHeight, throughHeight] that are now final; returns how many. */
 export async function bookSponsoredOperations(tx: LedgerTransaction, settings: { indexer: string; chain: string; nativeAsset: string }, afterHeight: number, throughHeight: number): Promise<number> {
   if (throughHeight <= afterHeight) return 0;
-  const { rows } = await tx.client.query<EventRow>(
-    `SELECT tx_hash, log_index, block_height::text, block_time, contract, args FROM evm_contract_events
-      WHERE indexer = $1 AND event = 'UserOperationEvent' AND NOT orphaned AND block_height > $2 AND block_height <= $3
-      ORDER BY block_height, log_index`,
-    [settings.indexer, afterHeight, throughHeight],
+  const rows = await run(
+    tx.client,
+    sqlBuilder
+      .selectFrom('evm_contract_events')
+      .select(['tx_hash', 'log_index', sql<string>`block_height::text`.as('block_height'), 'block_time', 'contract', sql<UserOperationEventArgs>`args`.as('args')])
+      .where('indexer', '=', settings.indexer)
+      .where('event', '=', 'UserOperationEvent')
+      .where('orphaned', '=', false)
+      .where('block_height', '>', BigInt(afterHeight))
+      .where('block_height', '<=', BigInt(throughHeight))
+      // The column, not the text alias above: as text, '9' sorts after '10'.
+      .orderBy('evm_contract_events.block_height')
+      .orderBy('log_index'),
   );
   if (rows.length === 0) return 0;
   const deposits = new Map(
@@ -89,9 +99,9 @@ export interface DepositReconciliation {
  * finality depth shows as a difference until the indexer passes it.
  */
 export async function reconcilePaymasterDeposits(db: Queryable, client: PublicClient, indexer: string): Promise<DepositReconciliation[]> {
-  const { rows } = await db.query<{ height: string }>('SELECT height::text FROM indexer_cursors WHERE indexer = $1', [indexer]);
-  if (!rows[0] || Number(rows[0].height) < 0) throw new Error(`the ${indexer} indexer has no finalized block yet: run it first`);
-  const blockNumber = BigInt(rows[0].height);
+  const cursor = await runFirst(db, sqlBuilder.selectFrom('indexer_cursors').select(sql<string>`height::text`.as('height')).where('indexer', '=', indexer));
+  if (!cursor || Number(cursor.height) < 0) throw new Error(`the ${indexer} indexer has no finalized block yet: run it first`);
+  const blockNumber = BigInt(cursor.height);
   const targets = (await listRefillTargets(db)).filter((target) => target.kind === 'entrypoint-deposit');
   const lines: DepositReconciliation[] = [];
   for (const target of targets) {
