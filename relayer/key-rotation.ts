@@ -11,13 +11,11 @@
 //                  relayers:<old> → relayers:<new> when the monitor settles it.
 //   4. retired   — the old key signs nothing more.
 import { getAddress, type Address } from 'viem';
-import { evmAddressOfKey } from '../chains/index.ts';
 import { withTransaction, type Pool, type Queryable } from '../infra/index.ts';
 import { getBalances } from '../ledger/index.ts';
 import { recordRotation } from '../rotations/index.ts';
-import type { Keystore } from '../signer/index.ts';
 import { capped } from './pricing.ts';
-import { getRelayer, relayChain, relayerAccount, RelayError, sha256 } from './relayers.ts';
+import { getRelayer, relayChain, relayerAccount, RelayError, sha256, type OperationalKeys } from './relayers.ts';
 import { broadcast, defaultValidityMs, lockRelayer, openStatuses, relayNow, storeSigned, type RelayContext } from './transactions.ts';
 
 /** A plain transfer's gas, exactly: the drain pays gasLimit × gasPrice and nothing is left behind. */
@@ -32,14 +30,13 @@ async function ledgerBalance(db: Queryable, address: Address): Promise<bigint> {
  * while a rotation of this relayer is under way, or while a refill to it is in flight (it would be
  * booked to whichever key the target names when it settles).
  */
-export async function startRelayerKeyRotation(pool: Pool, keystore: Keystore, relayerId: string, options: { actor: string }): Promise<{ relayerId: string; oldAddress: Address; newAddress: Address; keyName: string }> {
+export async function startRelayerKeyRotation(pool: Pool, keys: Pick<OperationalKeys, 'ensure'>, relayerId: string, options: { actor: string }): Promise<{ relayerId: string; oldAddress: Address; newAddress: Address; keyName: string }> {
   const relayer = await getRelayer(pool, relayerId);
   if (!relayer) throw new RelayError('relayer_not_found', `no relayer ${relayerId.slice(0, 40)}`);
   const { rows: generations } = await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM relayer_keys WHERE relayer_id = $1', [relayer.id]);
   // Named by generation, so a start that failed after creating the key finds and reuses it.
   const keyName = `relayer-${relayer.id.slice(3)}-k${Number(generations[0]!.n) + 2}`;
-  if (!(await keystore.has(keyName))) await keystore.create(keyName, 'secp256k1');
-  const newAddress = evmAddressOfKey((await keystore.load(keyName)).publicKey);
+  const newAddress = (await keys.ensure(keyName)).address;
   await withTransaction(pool, async (client) => {
     const locked = await lockRelayer(client, relayer);
     const { rows: busy } = await client.query<{ pending: string | null; draining: boolean; refilling: boolean }>(

@@ -5,8 +5,11 @@
 // UTC day, and never more than the treasury's ledger balance after what is in flight. When the
 // treasury itself is low an alert goes out (a log line, and a signed webhook if configured).
 //
-// Ledger:  treasury.funded  world:ethereum → treasury:ethereum:hot   (money sent to the hot wallet, recorded by an operator)
-//          refill.settled   treasury:ethereum:hot → <target account> (amount), → fees:ethereum (gas)
+// The hot wallet's key is rotatable (treasury-rotation.ts): the key that pays is the active one in
+// `treasury_keys` (treasury-keys.ts), and each key books into its own treasury account.
+//
+// Ledger:  treasury.funded  world:ethereum → the receiving key's treasury account (money sent to the hot wallet, recorded by an operator)
+//          refill.settled   the paying key's treasury account → <target account> (amount), → fees:ethereum (gas)
 import { createHmac } from 'node:crypto';
 import { encodeFunctionData, getAddress, parseAbi, type Address, type Hex, type PublicClient, type TransactionSerializableEIP1559 } from 'viem';
 import { broadcastStored, signEvmTransactionWithKey } from '../chains/index.ts';
@@ -14,8 +17,7 @@ import { firstRow, run, sqlBuilder, withTransaction, type Alerts, type Logger, t
 import { sql } from 'kysely';
 import { chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../ledger/index.ts';
 import { RelayError, relayChain, type OperationalKeys } from './relayers.ts';
-
-export const treasuryHotAccount = chart.treasuryHot(relayChain.chain);
+import { activeTreasuryKey, drainingTreasuryKey, treasuryAccountOf, treasuryNotConfigured, type TreasuryKey } from './treasury-keys.ts';
 export const entryPointAbi = parseAbi(['function depositTo(address account) payable', 'function balanceOf(address account) view returns (uint256)']);
 
 export interface RefillContext {
@@ -24,6 +26,7 @@ export interface RefillContext {
   logger: Logger;
   client: PublicClient;
   keys: OperationalKeys;
+  /** The first treasury key's name (TREASURY_HOT_KEY); after that, `treasury_keys` says which key pays. */
   treasuryKeyName: string;
   treasuryLowBelow: bigint;
   /** Fires once per condition: a target below its threshold, a daily cap reached, the treasury low. */
@@ -108,27 +111,31 @@ export function targetBalance(client: PublicClient, target: RefillTarget): Promi
 
 /**
  * Books money an operator sent to the treasury hot wallet: the transaction must be mined,
- * successful and pay the hot wallet. Recording it twice is one entry.
+ * successful and pay the active key, or the key a rotation is draining (whose drain then moves
+ * it on). Recording it twice is one entry.
  */
-export async function recordTreasuryFunding(ctx: Pick<RefillContext, 'writer' | 'client' | 'keys' | 'treasuryKeyName'>, txHash: Hex): Promise<{ amount: bigint; entryId: bigint }> {
-  const hot = await ctx.keys.get(ctx.treasuryKeyName);
+export async function recordTreasuryFunding(ctx: Pick<RefillContext, 'pool' | 'writer' | 'client' | 'keys' | 'treasuryKeyName'>, txHash: Hex): Promise<{ amount: bigint; entryId: bigint; account: string }> {
+  const active = await activeTreasuryKey(ctx.pool, ctx.keys, ctx.treasuryKeyName);
+  if (!active) throw new RelayError('treasury_not_configured', treasuryNotConfigured(ctx.treasuryKeyName).hint);
   const receipt = await ctx.client.getTransactionReceipt({ hash: txHash }).catch(() => null);
   if (!receipt || receipt.status !== 'success') throw new RelayError('not_mined', `${txHash} is not a successful mined transaction on this chain`);
   const tx = await ctx.client.getTransaction({ hash: txHash });
-  if (tx.to?.toLowerCase() !== hot.address.toLowerCase() || tx.value === 0n) throw new RelayError('not_a_funding', `${txHash} does not send ETH to the treasury hot wallet ${hot.address}`);
+  const draining = await drainingTreasuryKey(ctx.pool);
+  const paid = [active, draining].find((k) => k && tx.to?.toLowerCase() === k.address.toLowerCase());
+  if (!paid || tx.value === 0n) throw new RelayError('not_a_funding', `${txHash} does not send ETH to the treasury hot wallet ${active.address}`);
   const key = `ethereum:${txHash}:0:treasury.funded`;
   const result = await ctx.writer.append({
     kind: relayEntryKinds.treasuryFunded,
     idempotencyKey: key,
     sourceRef: txHash,
     metadata: { hash: txHash, from: tx.from, blockNumber: receipt.blockNumber.toString() },
-    postings: [{ source: chart.world(relayChain.chain), destination: treasuryHotAccount, asset: relayChain.nativeAsset.code, amount: tx.value }],
+    postings: [{ source: chart.world(relayChain.chain), destination: paid.account, asset: relayChain.nativeAsset.code, amount: tx.value }],
   });
   if (result.status !== 'created' && result.status !== 'replayed') throw new Error(`the ledger refused ${key}: ${result.status}`);
-  return { amount: tx.value, entryId: result.entry.id };
+  return { amount: tx.value, entryId: result.entry.id, account: paid.account };
 }
 
-interface RefillRow {
+export interface RefillRow {
   id: bigint;
   target: string;
   amount: string;
@@ -141,18 +148,11 @@ interface RefillRow {
   settled_at: Date | null;
   balance_before: string;
   status_reason: string | null;
+  from_address: string;
 }
 
-/** The treasury hot wallet as operators see it. Not set up yet (a fresh install, the demo) is a state, not an error. */
-export type TreasuryHotState =
-  | { status: 'configured'; address: Address; ledgerBalance: string; low: boolean }
-  | { status: 'not_configured'; keyName: string; hint: string };
-
-export const treasuryNotConfigured = (keyName: string): TreasuryHotState => ({
-  status: 'not_configured',
-  keyName,
-  hint: `no key named ${keyName} in the keystore (TREASURY_HOT_KEY); create it with 'coffer treasury create', then fund it`,
-});
+/** The treasury hot wallet as a refill pass saw it. Not set up yet (a fresh install, the demo) is a state, not an error. */
+export type TreasuryHotState = { status: 'configured'; address: Address; account: string; ledgerBalance: string; low: boolean } | ReturnType<typeof treasuryNotConfigured>;
 
 export interface RefillOutcome {
   targets: { name: string; balance: string; action: 'ok' | 'refilled' | 'in_flight' | 'daily_cap_reached' | 'treasury_short' | 'unreadable'; amount?: string }[];
@@ -160,6 +160,8 @@ export interface RefillOutcome {
 }
 
 const passLock = 'refill-pass';
+/** Held while a refill is signed and stored, and by a treasury key rotation's switch. */
+export const refillSubmitLock = 'refill-submit';
 
 /** One pass over every target. Null when another worker's pass is running. */
 export async function refillPass(ctx: RefillContext): Promise<RefillOutcome | null> {
@@ -178,15 +180,16 @@ export async function refillPass(ctx: RefillContext): Promise<RefillOutcome | nu
 }
 
 async function pass(ctx: RefillContext): Promise<RefillOutcome> {
-  if (!(await ctx.keys.has(ctx.treasuryKeyName))) {
+  const active = await activeTreasuryKey(ctx.pool, ctx.keys, ctx.treasuryKeyName);
+  if (!active) {
     const treasury = treasuryNotConfigured(ctx.treasuryKeyName);
     ctx.logger.info('refill pass skipped: the treasury hot wallet is not configured', treasury);
     return { targets: [], treasury };
   }
-  const hot = await ctx.keys.get(ctx.treasuryKeyName);
+  const hot = await ctx.keys.get(active.keyName);
   const { rows: open } = await ctx.pool.query<RefillRow>(`SELECT r.* FROM refills r JOIN refill_targets t ON t.name = r.target WHERE t.chain = 'ethereum' AND r.status = 'submitted' ORDER BY r.id`);
   for (const row of open) await follow(ctx, row, 0);
-  const treasuryState = { status: 'configured' as const, address: hot.address, ledgerBalance: '0', low: false };
+  const treasuryState = { status: 'configured' as const, address: hot.address, account: active.account, ledgerBalance: '0', low: false };
   const outcome: RefillOutcome = { targets: [], treasury: treasuryState };
   for (const target of await listRefillTargets(ctx.pool)) {
     let balance: bigint;
@@ -219,7 +222,7 @@ async function pass(ctx: RefillContext): Promise<RefillOutcome> {
       outcome.targets.push({ ...line, action: 'daily_cap_reached' });
       continue;
     }
-    const submitted = await submit(ctx, hot, target, amount, balance);
+    const submitted = await submit(ctx, active, target, amount, balance);
     if (!submitted) {
       outcome.targets.push({ ...line, action: 'treasury_short', amount: amount.toString() });
       continue;
@@ -227,9 +230,11 @@ async function pass(ctx: RefillContext): Promise<RefillOutcome> {
     await follow(ctx, submitted, ctx.confirmTimeoutMs ?? 30_000);
     outcome.targets.push({ ...line, action: 'refilled', amount: amount.toString() });
   }
-  const treasury = await ledgerBalance(ctx.pool, treasuryHotAccount);
+  const treasury = await ledgerBalance(ctx.pool, active.account);
   treasuryState.ledgerBalance = treasury.toString();
-  if (treasury < ctx.treasuryLowBelow || outcome.targets.some((t) => t.action === 'treasury_short')) {
+  // While a rotation drains the old key, the new one is short until the drain lands: not an alert.
+  const rotating = (await drainingTreasuryKey(ctx.pool)) !== null;
+  if (!rotating && (treasury < ctx.treasuryLowBelow || outcome.targets.some((t) => t.action === 'treasury_short'))) {
     treasuryState.low = true;
     ctx.logger.error('the treasury hot wallet is low', { address: hot.address, ledgerBalance: treasury.toString() });
     await ctx.alerts?.raise('treasury.low', { subject: hot.address, detail: { ledgerBalance: treasury.toString(), threshold: ctx.treasuryLowBelow.toString(), short: outcome.targets.filter((t) => t.action === 'treasury_short').map((t) => t.name) } });
@@ -240,21 +245,29 @@ async function pass(ctx: RefillContext): Promise<RefillOutcome> {
   return outcome;
 }
 
-async function submit(ctx: RefillContext, hot: Awaited<ReturnType<OperationalKeys['get']>>, target: RefillTarget, amount: bigint, balanceBefore: bigint): Promise<RefillRow | null> {
+async function submit(ctx: RefillContext, payer: TreasuryKey, target: RefillTarget, amount: bigint, balanceBefore: bigint): Promise<RefillRow | null> {
   const data = target.kind === 'entrypoint-deposit' ? encodeFunctionData({ abi: entryPointAbi, functionName: 'depositTo', args: [target.address] }) : undefined;
   const to = target.kind === 'entrypoint-deposit' ? target.entryPoint! : target.address;
-  const gas = target.kind === 'balance' ? 21_000n : ((await ctx.client.estimateGas({ account: hot.address, to, data, value: amount })) * 12n) / 10n;
+  const gas = target.kind === 'balance' ? 21_000n : ((await ctx.client.estimateGas({ account: payer.address, to, data, value: amount })) * 12n) / 10n;
   const fees = await ctx.client.estimateFeesPerGas();
   // Refills should not wait behind a fee spike: twice the market, as Alto and Rundler price theirs.
   const maxFeePerGas = fees.maxFeePerGas * 2n;
   const maxPriorityFeePerGas = fees.maxPriorityFeePerGas * 2n;
   return withTransaction(ctx.pool, async (client) => {
-    // Serialized with other refills' bookkeeping: the treasury check counts what is in flight.
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['refill-submit']);
+    // Serialized with other refills' bookkeeping (the treasury check counts what is in flight) and
+    // with a treasury key rotation's switch: a refill is signed by the key active at its commit.
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [refillSubmitLock]);
+    const current = await activeTreasuryKey(client, ctx.keys, ctx.treasuryKeyName);
+    if (current?.keyName !== payer.keyName) {
+      ctx.logger.info('refill: the treasury key was rotated during the pass; the next pass pays from the new key', { target: target.name });
+      return null;
+    }
+    const hot = await ctx.keys.get(payer.keyName);
     const { rows: flight } = await client.query<{ reserved: string }>(
-      `SELECT coalesce(sum(r.amount), 0)::text AS reserved FROM refills r JOIN refill_targets t ON t.name = r.target WHERE t.chain = 'ethereum' AND r.status = 'submitted'`,
+      `SELECT coalesce(sum(r.amount), 0)::text AS reserved FROM refills r JOIN refill_targets t ON t.name = r.target WHERE t.chain = 'ethereum' AND r.status = 'submitted' AND r.from_address = $1`,
+      [payer.address],
     );
-    const available = (await ledgerBalance(client, treasuryHotAccount)) - BigInt(firstRow(flight, 'the refills in flight').reserved);
+    const available = (await ledgerBalance(client, payer.account)) - BigInt(firstRow(flight, 'the refills in flight').reserved);
     const cost = amount + gas * maxFeePerGas;
     if (available < cost) {
       ctx.logger.error('refill: the treasury hot wallet cannot pay this refill', { target: target.name, amount: amount.toString(), available: available.toString() });
@@ -273,7 +286,7 @@ async function submit(ctx: RefillContext, hot: Awaited<ReturnType<OperationalKey
 }
 
 /** Broadcasts (again) and, once mined, books the refill. Unmined after `waitMs`: the next pass looks again. */
-async function follow(ctx: RefillContext, row: RefillRow, waitMs: number): Promise<void> {
+export async function follow(ctx: RefillContext, row: RefillRow, waitMs: number): Promise<void> {
   const sent = await broadcastStored(ctx.client, row.raw_tx, row.tx_hash);
   if (sent.status === 'refused') {
     await ctx.pool.query(`UPDATE refills SET status = 'failed', status_reason = $2, settled_at = now() WHERE id = $1 AND status = 'submitted'`, [row.id.toString(), sent.message.slice(0, 300)]);
@@ -295,9 +308,11 @@ async function follow(ctx: RefillContext, row: RefillRow, waitMs: number): Promi
 async function settle(ctx: RefillContext, row: RefillRow, success: boolean, fee: bigint): Promise<void> {
   const { rows } = await ctx.pool.query<{ account: string }>('SELECT account FROM refill_targets WHERE name = $1', [row.target]);
   const { account } = firstRow(rows, `refill target ${row.target}`);
+  // From the key that signed it, which a rotation may have made inactive since.
+  const payer = await treasuryAccountOf(ctx.pool, row.from_address);
   const postings: PostingInput[] = [];
-  if (success) postings.push({ source: treasuryHotAccount, destination: account, asset: relayChain.nativeAsset.code, amount: BigInt(row.amount) });
-  if (fee > 0n) postings.push({ source: treasuryHotAccount, destination: chart.fees(relayChain.chain), asset: relayChain.feeAsset.code, amount: fee });
+  if (success) postings.push({ source: payer, destination: account, asset: relayChain.nativeAsset.code, amount: BigInt(row.amount) });
+  if (fee > 0n) postings.push({ source: payer, destination: chart.fees(relayChain.chain), asset: relayChain.feeAsset.code, amount: fee });
   await ctx.writer.transaction(async (t) => {
     const { rows: current } = await t.client.query<{ status: string }>('SELECT status FROM refills WHERE id = $1 FOR UPDATE', [row.id.toString()]);
     if (current[0]?.status !== 'submitted') return;

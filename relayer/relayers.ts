@@ -32,6 +32,8 @@ const relayErrorCodes = [
   'relayer_not_found',
   'rotation_in_progress',
   'refill_in_flight',
+  'treasury_not_configured',
+  'treasury_unbooked',
 ] as const;
 
 /** Why the relayer refused a request. The codes are part of the Defender-compatible API: `api/error-codes.ts` gives each its status. */
@@ -217,6 +219,11 @@ export class OperationalKeys {
   /** Whether the keystore holds this key (a treasury not set up yet is a state, not an error). */
   has(name: string): Promise<boolean> {
     return this.keystore.has(name);
+  }
+  /** Opens the key, creating it first when the keystore has none by this name: a rotation's successor, which a rerun finds again. */
+  async ensure(name: string): Promise<EvmOperationalKey> {
+    if (!(await this.keystore.has(name))) await this.keystore.create(name, 'secp256k1');
+    return this.get(name);
   }
   get(name: string): Promise<EvmOperationalKey> {
     let key = this.opened.get(name);
