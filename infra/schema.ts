@@ -368,6 +368,7 @@ export interface RelayerTransactionsTable {
   fee: ColumnType<string | null, string | bigint | null, string | bigint | null>;
   settled_entry_id: bigint | null;
   from_address: string;
+  seq: Generated<bigint>;
 }
 
 export interface RelayersTable {

@@ -31,3 +31,20 @@ CREATE TABLE treasury_keys (
 -- One key pays refills; one rotation at a time (a key drains before the next rotation starts).
 CREATE UNIQUE INDEX treasury_keys_one_active ON treasury_keys (chain) WHERE status = 'active';
 CREATE UNIQUE INDEX treasury_keys_one_draining ON treasury_keys (chain) WHERE status = 'draining';
+
+-- GET /relayers/self/txs pages by `seq`, not by nonce: after a relayer key rotation the old and
+-- the new key both have a nonce 0, 1, …, so "the last nonce seen" would repeat or skip. `seq` is
+-- taken when a transaction is stored, and every store for a relayer happens under that relayer's
+-- row lock, held to commit: per relayer, seq order is the order transactions became visible, so
+-- a cursor "after seq N" neither repeats nor skips, even while sends arrive. Existing rows are
+-- numbered as they would have been: by key (the retired keys in the order they were replaced,
+-- then the current one), then nonce.
+ALTER TABLE relayer_transactions ADD COLUMN seq bigint;
+UPDATE relayer_transactions t SET seq = o.seq
+  FROM (SELECT x.id, row_number() OVER (ORDER BY x.relayer_id, coalesce(k.rotated_at, 'infinity'::timestamptz), x.nonce, x.id) AS seq
+          FROM relayer_transactions x LEFT JOIN relayer_keys k ON k.relayer_id = x.relayer_id AND k.address = x.from_address) o
+ WHERE o.id = t.id;
+ALTER TABLE relayer_transactions ALTER COLUMN seq SET NOT NULL;
+ALTER TABLE relayer_transactions ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY;
+SELECT setval(pg_get_serial_sequence('relayer_transactions', 'seq'), coalesce((SELECT max(seq) FROM relayer_transactions), 0) + 1, false);
+CREATE UNIQUE INDEX relayer_transactions_listing ON relayer_transactions (relayer_id, seq);
