@@ -22,9 +22,6 @@ const stillToMove: Record<string, string[]> = {
   // to move: watched addresses through users/ (watchedDepositAddresses, depositAddressesOn) and wallets/ (watchedWalletAddresses).
   'indexers/bitcoin/watched.ts': ['deposit_addresses'],
   'indexers/near/run.ts': ['deposit_addresses', 'wallets'],
-  // to move: balances through ledger/ (accountBalance).
-  'relayer/refills.ts': ['balances', 'accounts', 'assets'],
-  'relayer/transactions.ts': ['balances', 'accounts', 'assets'],
   // to move: refills and refill targets through relayer/'s door; deposit addresses through users/; balances through ledger/.
   'sweeps/near-operations.ts': ['refill_targets', 'refills', 'deposit_addresses', 'balances', 'accounts', 'assets'],
   // to move: postings, assets, balances and the spend-window projection through ledger/'s read API.

@@ -15,7 +15,7 @@ import { encodeFunctionData, getAddress, parseAbi, type Address, type Hex, type 
 import { broadcastStored, signEvmTransactionWithKey } from '../chains/index.ts';
 import { firstRow, run, sqlBuilder, withTransaction, type Alerts, type Logger, type Pool, type Queryable } from '../infra/index.ts';
 import { sql } from 'kysely';
-import { chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../ledger/index.ts';
+import { accountBalance, chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../ledger/index.ts';
 import { RelayError, relayChain, type OperationalKeys } from './relayers.ts';
 import { activeTreasuryKey, drainingTreasuryKey, treasuryAccountOf, treasuryNotConfigured, type TreasuryKey } from './treasury-keys.ts';
 export const entryPointAbi = parseAbi(['function depositTo(address account) payable', 'function balanceOf(address account) view returns (uint256)']);
@@ -94,13 +94,7 @@ export async function setRefillTarget(db: Queryable, target: Omit<RefillTarget, 
   return targetFromRow(firstRow(rows, `refill target ${target.name}`));
 }
 
-async function ledgerBalance(db: Queryable, account: string): Promise<bigint> {
-  const { rows } = await db.query<{ balance: string }>(
-    `SELECT b.balance::text FROM balances b JOIN accounts a ON a.id = b.account_id JOIN assets s ON s.id = b.asset_id WHERE a.path = $1 AND s.code = $2`,
-    [account, relayChain.nativeAsset.code],
-  );
-  return rows[0] ? BigInt(rows[0].balance) : 0n;
-}
+const ledgerBalance = (db: Queryable, account: string): Promise<bigint> => accountBalance(db, account, relayChain.nativeAsset.code);
 
 /** What the target holds now: an EOA's balance, or the paymaster's deposit at the EntryPoint. */
 export function targetBalance(client: PublicClient, target: RefillTarget): Promise<bigint> {
@@ -267,6 +261,7 @@ async function submit(ctx: RefillContext, payer: TreasuryKey, target: RefillTarg
       `SELECT coalesce(sum(r.amount), 0)::text AS reserved FROM refills r JOIN refill_targets t ON t.name = r.target WHERE t.chain = 'ethereum' AND r.status = 'submitted' AND r.from_address = $1`,
       [payer.address],
     );
+    // In flight first: a refill settling between the two reads then counts twice, never not at all.
     const available = (await ledgerBalance(client, payer.account)) - BigInt(firstRow(flight, 'the refills in flight').reserved);
     const cost = amount + gas * maxFeePerGas;
     if (available < cost) {

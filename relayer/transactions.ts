@@ -7,8 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { getAddress, parseTransaction, type Address, type Hex, type PublicClient, type TransactionSerializable } from 'viem';
 import { z } from 'zod';
-import { firstRow, withTransaction, type Logger, type Pool, type PoolClient, type Queryable } from '../infra/index.ts';
-import { canonicalJson, type Json, type LedgerWriter } from '../ledger/index.ts';
+import { firstRow, runOne, sql, sqlBuilder, withTransaction, type Logger, type Pool, type PoolClient, type Queryable } from '../infra/index.ts';
+import { accountBalance, canonicalJson, type Json, type LedgerWriter } from '../ledger/index.ts';
 import { nodeAnswer, signEvmTransactionWithKey } from '../chains/index.ts';
 import { capped, isValidBump, minBump, speeds, type FeeOracle, type Fees, type Speed } from './pricing.ts';
 import { relayChain, relayerAccount, RelayError, sha256, type OperationalKeys, type Relayer } from './relayers.ts';
@@ -235,17 +235,21 @@ async function intentOf(ctx: RelayContext, relayer: Relayer, p: Payload, default
 
 const worstCost = (i: { gasLimit: bigint; value: bigint; fees: Fees }) => i.gasLimit * i.fees.maxFeePerGas + i.value;
 
-/** What a key of the relayer can still commit: its ledger balance minus every open transaction's worst case (one snapshot). */
+/**
+ * What a key of the relayer can still commit: its ledger balance minus every open transaction's
+ * worst case. The open ones are read first: a settlement that commits between the two reads then
+ * counts twice (open and already booked), never not at all, so the answer errs low.
+ */
 async function spendable(client: Queryable, relayer: Relayer, from: Address, excludeId: string | null): Promise<bigint> {
-  const { rows } = await client.query<{ balance: string; pending: string }>(
-    `SELECT coalesce((SELECT b.balance FROM balances b JOIN accounts a ON a.id = b.account_id JOIN assets s ON s.id = b.asset_id
-                       WHERE a.path = $1 AND s.code = $5), 0)::text AS balance,
-            coalesce((SELECT sum(gas_limit::numeric * max_fee_per_gas + value) FROM relayer_transactions
-                       WHERE relayer_id = $2 AND from_address = $6 AND status = ANY($3::text[]) AND id IS DISTINCT FROM $4::uuid), 0)::text AS pending`,
-    [relayerAccount(from), relayer.id, openStatuses, excludeId, relayChain.nativeAsset.code, from],
-  );
-  const { balance, pending } = firstRow(rows, `the spendable balance of relayer ${relayer.id}`);
-  return BigInt(balance) - BigInt(pending);
+  let open = sqlBuilder
+    .selectFrom('relayer_transactions')
+    .select(sql<string>`coalesce(sum(gas_limit::numeric * max_fee_per_gas + value), 0)::text`.as('pending'))
+    .where('relayer_id', '=', relayer.id)
+    .where('from_address', '=', from)
+    .where('status', 'in', openStatuses);
+  if (excludeId !== null) open = open.where('id', '<>', excludeId);
+  const { pending } = await runOne(client, open);
+  return (await accountBalance(client, relayerAccount(from), relayChain.nativeAsset.code)) - BigInt(pending);
 }
 
 function unsigned(relayer: Relayer, nonce: bigint, intent: Intent): TransactionSerializable {
