@@ -6,7 +6,7 @@
 // each have a nonce 0, 1, … (the nonce alone repeats or skips there). Within one key it is nonce
 // order. Creation time is not such an order: concurrent sends start before they take the lock,
 // and many share a millisecond.
-import type { Queryable } from '../infra/index.ts';
+import { run, sqlBuilder, type Queryable } from '../infra/index.ts';
 import { RelayError } from './relayers.ts';
 import { fromRow, type RelayedTransaction, type RelayStatus } from './transactions.ts';
 
@@ -48,28 +48,14 @@ export function decodeCursor(next: string): bigint {
 /** A page of transactions in stored order (`asc` oldest first); `next` only when more follow. */
 export async function listTransactions(db: Queryable, relayerId: string, query: ListQuery): Promise<{ items: RelayedTransaction[]; next?: string }> {
   const after = query.next === undefined ? undefined : decodeCursor(query.next);
-  const params: unknown[] = [relayerId];
-  const where = ['relayer_id = $1'];
-  if (query.status) {
-    params.push(statusGroups[query.status]);
-    where.push(`status = ANY($${params.length}::text[])`);
-  }
-  if (query.since) {
-    params.push(query.since);
-    where.push(`created_at >= $${params.length}`);
-  }
-  if (after !== undefined) {
-    params.push(after.toString());
-    where.push(`seq ${query.sort === 'asc' ? '>' : '<'} $${params.length}::bigint`);
-  }
+  let select = sqlBuilder.selectFrom('relayer_transactions').selectAll().where('relayer_id', '=', relayerId);
+  if (query.status) select = select.where('status', 'in', statusGroups[query.status]);
+  if (query.since) select = select.where('created_at', '>=', query.since);
+  if (after !== undefined) select = select.where('seq', query.sort === 'asc' ? '>' : '<', after);
   // One more than asked: whether it exists decides `next`, so the last page never has one.
-  params.push(query.limit + 1);
-  const { rows } = await db.query<Parameters<typeof fromRow>[0] & { seq: bigint }>(
-    `SELECT * FROM relayer_transactions WHERE ${where.join(' AND ')} ORDER BY seq ${query.sort === 'asc' ? 'ASC' : 'DESC'} LIMIT $${params.length}`,
-    params,
-  );
+  const rows = await run(db, select.orderBy('seq', query.sort).limit(query.limit + 1));
   const page = rows.slice(0, query.limit);
   const last = page.at(-1);
   const items = page.map(fromRow);
-  return rows.length > query.limit && last ? { items, next: encodeCursor(BigInt(last.seq)) } : { items };
+  return rows.length > query.limit && last ? { items, next: encodeCursor(last.seq) } : { items };
 }
