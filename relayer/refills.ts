@@ -13,8 +13,8 @@
 import { createHmac } from 'node:crypto';
 import { encodeFunctionData, getAddress, parseAbi, type Address, type Hex, type PublicClient, type TransactionSerializableEIP1559 } from 'viem';
 import { broadcastStored, signEvmTransactionWithKey } from '../chains/index.ts';
-import { firstRow, run, sqlBuilder, withTransaction, type Alerts, type Logger, type Pool, type Queryable } from '../infra/index.ts';
-import { sql } from 'kysely';
+import type { Selectable } from 'kysely';
+import { run, runFirst, runOne, sql, sqlBuilder, withTransaction, type Alerts, type Database, type Logger, type Pool, type Queryable } from '../infra/index.ts';
 import { accountBalance, chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../ledger/index.ts';
 import { RelayError, relayChain, type OperationalKeys } from './relayers.ts';
 import { activeTreasuryKey, drainingTreasuryKey, treasuryAccountOf, treasuryNotConfigured, type TreasuryKey } from './treasury-keys.ts';
@@ -47,21 +47,11 @@ export interface RefillTarget {
   relayerId: string | null;
 }
 
-interface TargetRow {
-  name: string;
-  kind: RefillTarget['kind'];
-  address: string;
-  entry_point: string | null;
-  account: string;
-  fund_below: string;
-  fund_to: string;
-  daily_cap: string;
-  relayer_id: string | null;
-}
+type TargetRow = Selectable<Database['refill_targets']>;
 
 const targetFromRow = (r: TargetRow): RefillTarget => ({
   name: r.name,
-  kind: r.kind,
+  kind: r.kind as RefillTarget['kind'],
   address: getAddress(r.address),
   entryPoint: r.entry_point ? getAddress(r.entry_point) : null,
   account: r.account,
@@ -72,8 +62,7 @@ const targetFromRow = (r: TargetRow): RefillTarget => ({
 });
 
 export async function listRefillTargets(db: Queryable): Promise<RefillTarget[]> {
-  const { rows } = await db.query<TargetRow>(`SELECT * FROM refill_targets WHERE chain = 'ethereum' ORDER BY name`);
-  return rows.map(targetFromRow);
+  return (await run(db, sqlBuilder.selectFrom('refill_targets').selectAll().where('chain', '=', relayChain.chain).orderBy('name'))).map(targetFromRow);
 }
 
 /** Adds or changes a target (the bundler EOA, the paymaster deposit); relayers get theirs when created. */
@@ -83,15 +72,36 @@ export async function setRefillTarget(db: Queryable, target: Omit<RefillTarget, 
   if (target.dailyCap <= 0n || target.fundBelow <= 0n) throw new RelayError('invalid_target', 'fund_below and daily_cap must be positive');
   if ((target.kind === 'entrypoint-deposit') !== (target.entryPoint !== null)) throw new RelayError('invalid_target', 'an entrypoint-deposit target names its EntryPoint, and only it');
   const account = target.account ?? chart.operations(relayChain.chain, target.name);
-  const { rows } = await db.query<TargetRow>(
-    `INSERT INTO refill_targets (name, chain, kind, address, entry_point, account, fund_below, fund_to, daily_cap)
-     VALUES ($1, 'ethereum', $2, $3, $4, $5, $6, $7, $8)
-     ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, address = excluded.address, entry_point = excluded.entry_point, fund_below = excluded.fund_below,
-                                      fund_to = excluded.fund_to, daily_cap = excluded.daily_cap, updated_at = now()
-     RETURNING *`,
-    [target.name, target.kind, getAddress(target.address), target.entryPoint, account, target.fundBelow.toString(), target.fundTo.toString(), target.dailyCap.toString()],
+  const row = await runOne(
+    db,
+    sqlBuilder
+      .insertInto('refill_targets')
+      .values({
+        name: target.name,
+        chain: relayChain.chain,
+        kind: target.kind,
+        address: getAddress(target.address),
+        entry_point: target.entryPoint,
+        account,
+        fund_below: target.fundBelow,
+        fund_to: target.fundTo,
+        daily_cap: target.dailyCap,
+      })
+      // The account stays what it was: entries already booked there.
+      .onConflict((conflict) =>
+        conflict.column('name').doUpdateSet((eb) => ({
+          kind: eb.ref('excluded.kind'),
+          address: eb.ref('excluded.address'),
+          entry_point: eb.ref('excluded.entry_point'),
+          fund_below: eb.ref('excluded.fund_below'),
+          fund_to: eb.ref('excluded.fund_to'),
+          daily_cap: eb.ref('excluded.daily_cap'),
+          updated_at: sql<Date>`now()`,
+        })),
+      )
+      .returningAll(),
   );
-  return targetFromRow(firstRow(rows, `refill target ${target.name}`));
+  return targetFromRow(row);
 }
 
 const ledgerBalance = (db: Queryable, account: string): Promise<bigint> => accountBalance(db, account, relayChain.nativeAsset.code);
@@ -129,21 +139,7 @@ export async function recordTreasuryFunding(ctx: Pick<RefillContext, 'pool' | 'w
   return { amount: tx.value, entryId: result.entry.id, account: paid.account };
 }
 
-export interface RefillRow {
-  id: bigint;
-  target: string;
-  amount: string;
-  status: 'submitted' | 'confirmed' | 'failed';
-  tx_hash: Hex;
-  raw_tx: Hex;
-  nonce: string;
-  fee: string | null;
-  created_at: Date;
-  settled_at: Date | null;
-  balance_before: string;
-  status_reason: string | null;
-  from_address: string;
-}
+export type RefillRow = Selectable<Database['refills']>;
 
 /** The treasury hot wallet as a refill pass saw it. Not set up yet (a fresh install, the demo) is a state, not an error. */
 export type TreasuryHotState = { status: 'configured'; address: Address; account: string; ledgerBalance: string; low: boolean } | ReturnType<typeof treasuryNotConfigured>;
@@ -161,12 +157,12 @@ export const refillSubmitLock = 'refill-submit';
 export async function refillPass(ctx: RefillContext): Promise<RefillOutcome | null> {
   const lock = await ctx.pool.connect();
   try {
-    const { rows } = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [passLock]);
-    if (!firstRow(rows, 'the refill pass lock').ok) return null;
+    const { ok } = await runOne(lock, sql<{ ok: boolean }>`SELECT pg_try_advisory_lock(hashtext(${passLock})) AS ok`);
+    if (!ok) return null;
     try {
       return await pass(ctx);
     } finally {
-      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [passLock]);
+      await run(lock, sql`SELECT pg_advisory_unlock(hashtext(${passLock}))`);
     }
   } finally {
     lock.release();
@@ -181,7 +177,10 @@ async function pass(ctx: RefillContext): Promise<RefillOutcome> {
     return { targets: [], treasury };
   }
   const hot = await ctx.keys.get(active.keyName);
-  const { rows: open } = await ctx.pool.query<RefillRow>(`SELECT r.* FROM refills r JOIN refill_targets t ON t.name = r.target WHERE t.chain = 'ethereum' AND r.status = 'submitted' ORDER BY r.id`);
+  const open = await run(
+    ctx.pool,
+    sqlBuilder.selectFrom('refills as r').innerJoin('refill_targets as t', 't.name', 'r.target').selectAll('r').where('t.chain', '=', relayChain.chain).where('r.status', '=', 'submitted').orderBy('r.id'),
+  );
   for (const row of open) await follow(ctx, row, 0);
   const treasuryState = { status: 'configured' as const, address: hot.address, account: active.account, ledgerBalance: '0', low: false };
   const outcome: RefillOutcome = { targets: [], treasury: treasuryState };
@@ -195,8 +194,8 @@ async function pass(ctx: RefillContext): Promise<RefillOutcome> {
       continue;
     }
     const line = { name: target.name, balance: balance.toString() };
-    const { rows: inFlight } = await ctx.pool.query(`SELECT 1 FROM refills WHERE target = $1 AND status = 'submitted'`, [target.name]);
-    if (inFlight[0]) {
+    const inFlight = await runFirst(ctx.pool, sqlBuilder.selectFrom('refills').select('id').where('target', '=', target.name).where('status', '=', 'submitted'));
+    if (inFlight) {
       outcome.targets.push({ ...line, action: 'in_flight' });
       continue;
     }
@@ -204,11 +203,7 @@ async function pass(ctx: RefillContext): Promise<RefillOutcome> {
       outcome.targets.push({ ...line, action: 'ok' });
       continue;
     }
-    const { rows: today } = await ctx.pool.query<{ sum: string }>(
-      `SELECT coalesce(sum(amount), 0)::text AS sum FROM refills WHERE target = $1 AND status <> 'failed' AND created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`,
-      [target.name],
-    );
-    const room = target.dailyCap - BigInt(firstRow(today, `today's refills of ${target.name}`).sum);
+    const room = target.dailyCap - ((await refilledToday(ctx.pool)).get(target.name) ?? 0n);
     const want = target.fundTo - balance;
     const amount = want < room ? want : room;
     if (amount <= 0n) {
@@ -250,19 +245,23 @@ async function submit(ctx: RefillContext, payer: TreasuryKey, target: RefillTarg
   return withTransaction(ctx.pool, async (client) => {
     // Serialized with other refills' bookkeeping (the treasury check counts what is in flight) and
     // with a treasury key rotation's switch: a refill is signed by the key active at its commit.
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [refillSubmitLock]);
+    await run(client, sql`SELECT pg_advisory_xact_lock(hashtext(${refillSubmitLock}))`);
     const current = await activeTreasuryKey(client, ctx.keys, ctx.treasuryKeyName);
     if (current?.keyName !== payer.keyName) {
       ctx.logger.info('refill: the treasury key was rotated during the pass; the next pass pays from the new key', { target: target.name });
       return null;
     }
     const hot = await ctx.keys.get(payer.keyName);
-    const { rows: flight } = await client.query<{ reserved: string }>(
-      `SELECT coalesce(sum(r.amount), 0)::text AS reserved FROM refills r JOIN refill_targets t ON t.name = r.target WHERE t.chain = 'ethereum' AND r.status = 'submitted' AND r.from_address = $1`,
-      [payer.address],
+    const { reserved } = await runOne(
+      client,
+      sqlBuilder
+        .selectFrom('refills')
+        .select(sql<string>`coalesce(sum(amount), 0)::text`.as('reserved'))
+        .where('status', '=', 'submitted')
+        .where('from_address', '=', payer.address),
     );
     // In flight first: a refill settling between the two reads then counts twice, never not at all.
-    const available = (await ledgerBalance(client, payer.account)) - BigInt(firstRow(flight, 'the refills in flight').reserved);
+    const available = (await ledgerBalance(client, payer.account)) - BigInt(reserved);
     const cost = amount + gas * maxFeePerGas;
     if (available < cost) {
       ctx.logger.error('refill: the treasury hot wallet cannot pay this refill', { target: target.name, amount: amount.toString(), available: available.toString() });
@@ -271,26 +270,33 @@ async function submit(ctx: RefillContext, payer: TreasuryKey, target: RefillTarg
     const nonce = await ctx.client.getTransactionCount({ address: hot.address, blockTag: 'pending' });
     const tx: TransactionSerializableEIP1559 = { type: 'eip1559', chainId: await ctx.client.getChainId(), nonce, to, value: amount, data, gas, maxFeePerGas, maxPriorityFeePerGas };
     const signed = signEvmTransactionWithKey(hot, tx);
-    const { rows } = await client.query<RefillRow>(
-      `INSERT INTO refills (target, amount, balance_before, status, from_address, nonce, tx_hash, raw_tx) VALUES ($1, $2, $3, 'submitted', $4, $5, $6, $7) RETURNING *`,
-      [target.name, amount.toString(), balanceBefore.toString(), hot.address, nonce, signed.hash, signed.raw],
+    const row = await runOne(
+      client,
+      sqlBuilder
+        .insertInto('refills')
+        .values({ target: target.name, amount, balance_before: balanceBefore, status: 'submitted', from_address: hot.address, nonce: BigInt(nonce), tx_hash: signed.hash, raw_tx: signed.raw })
+        .returningAll(),
     );
     ctx.logger.info('refill: sending', { target: target.name, amount: amount.toString(), hash: signed.hash });
-    return firstRow(rows, `the refill of ${target.name}`);
+    return row;
   });
 }
 
 /** Broadcasts (again) and, once mined, books the refill. Unmined after `waitMs`: the next pass looks again. */
 export async function follow(ctx: RefillContext, row: RefillRow, waitMs: number): Promise<void> {
-  const sent = await broadcastStored(ctx.client, row.raw_tx, row.tx_hash);
+  const hash = row.tx_hash as Hex;
+  const sent = await broadcastStored(ctx.client, row.raw_tx as Hex, hash);
   if (sent.status === 'refused') {
-    await ctx.pool.query(`UPDATE refills SET status = 'failed', status_reason = $2, settled_at = now() WHERE id = $1 AND status = 'submitted'`, [row.id.toString(), sent.message.slice(0, 300)]);
+    await run(
+      ctx.pool,
+      sqlBuilder.updateTable('refills').set({ status: 'failed', status_reason: sent.message.slice(0, 300), settled_at: sql<Date>`now()` }).where('id', '=', row.id).where('status', '=', 'submitted'),
+    );
     ctx.logger.error('refill: the node refused it', { refill: String(row.id), target: row.target, error: sent.message.slice(0, 300) });
     return;
   }
   const deadline = Date.now() + waitMs;
   for (;;) {
-    const receipt = await ctx.client.getTransactionReceipt({ hash: row.tx_hash }).catch(() => null);
+    const receipt = await ctx.client.getTransactionReceipt({ hash }).catch(() => null);
     if (receipt) {
       await settle(ctx, row, receipt.status === 'success', receipt.gasUsed * receipt.effectiveGasPrice);
       return;
@@ -301,22 +307,25 @@ export async function follow(ctx: RefillContext, row: RefillRow, waitMs: number)
 }
 
 async function settle(ctx: RefillContext, row: RefillRow, success: boolean, fee: bigint): Promise<void> {
-  const { rows } = await ctx.pool.query<{ account: string }>('SELECT account FROM refill_targets WHERE name = $1', [row.target]);
-  const { account } = firstRow(rows, `refill target ${row.target}`);
+  const { account } = await runOne(ctx.pool, sqlBuilder.selectFrom('refill_targets').select('account').where('name', '=', row.target));
   // From the key that signed it, which a rotation may have made inactive since.
   const payer = await treasuryAccountOf(ctx.pool, row.from_address);
   const postings: PostingInput[] = [];
   if (success) postings.push({ source: payer, destination: account, asset: relayChain.nativeAsset.code, amount: BigInt(row.amount) });
   if (fee > 0n) postings.push({ source: payer, destination: chart.fees(relayChain.chain), asset: relayChain.feeAsset.code, amount: fee });
   await ctx.writer.transaction(async (t) => {
-    const { rows: current } = await t.client.query<{ status: string }>('SELECT status FROM refills WHERE id = $1 FOR UPDATE', [row.id.toString()]);
-    if (current[0]?.status !== 'submitted') return;
+    const current = await runFirst(t.client, sqlBuilder.selectFrom('refills').select('status').where('id', '=', row.id).forUpdate());
+    if (current?.status !== 'submitted') return;
     const key = `refill:${row.id}:settled`;
     const [result] = await t.append([{ kind: relayEntryKinds.refillSettled, idempotencyKey: key, sourceRef: row.tx_hash, metadata: { refillId: String(row.id), target: row.target, hash: row.tx_hash, success, fee: fee.toString() }, postings }]);
     if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused ${key}: ${result?.status}`);
-    await t.client.query(`UPDATE refills SET status = $2, status_reason = $3, fee = $4, entry_id = $5, settled_at = now() WHERE id = $1`, [
-      row.id.toString(), success ? 'confirmed' : 'failed', success ? null : 'reverted', fee.toString(), result.entry.id.toString(),
-    ]);
+    await run(
+      t.client,
+      sqlBuilder
+        .updateTable('refills')
+        .set({ status: success ? 'confirmed' : 'failed', status_reason: success ? null : 'reverted', fee, entry_id: result.entry.id, settled_at: sql<Date>`now()` })
+        .where('id', '=', row.id),
+    );
   });
   ctx.logger.info('refill: settled', { refill: String(row.id), target: row.target, success, amount: row.amount, fee: fee.toString() });
 }
@@ -339,7 +348,7 @@ async function alertTargets(ctx: RefillContext, outcome: RefillOutcome): Promise
 }
 
 export async function refillHistory(db: Queryable, limit = 100): Promise<Record<string, unknown>[]> {
-  const { rows } = await db.query<RefillRow>('SELECT * FROM refills ORDER BY id DESC LIMIT $1', [limit]);
+  const rows = await run(db, sqlBuilder.selectFrom('refills').selectAll().orderBy('id', 'desc').limit(limit));
   return rows.map((r) => ({ id: String(r.id), target: r.target, amount: r.amount, balanceBefore: r.balance_before, status: r.status, statusReason: r.status_reason, txHash: r.tx_hash, fee: r.fee, createdAt: r.created_at.toISOString(), settledAt: r.settled_at?.toISOString() ?? null }));
 }
 

@@ -15,7 +15,7 @@ import { broadcastStored, signEvmTransactionWithKey } from '../chains/index.ts';
 import { isPgError, run, runCount, sql, sqlBuilder, withTransaction, type Pool, type PoolClient } from '../infra/index.ts';
 import { chart, getBalances, relayEntryKinds } from '../ledger/index.ts';
 import { recordRotation } from '../rotations/index.ts';
-import { follow, refillSubmitLock, type RefillContext, type RefillRow } from './refills.ts';
+import { follow, refillSubmitLock, type RefillContext } from './refills.ts';
 import { RelayError, relayChain } from './relayers.ts';
 import { activeTreasuryKey, drainingTreasuryKey, treasuryKeyByGeneration, type TreasuryKey } from './treasury-keys.ts';
 
@@ -74,9 +74,9 @@ async function withRotationLock<T>(pool: Pool, waitMs: number, work: () => Promi
   const client = await pool.connect();
   try {
     // lock_timeout bounds the wait for an advisory lock too; 0 would mean "forever".
-    await client.query(`SELECT set_config('lock_timeout', $1, false)`, [`${Math.max(1, waitMs)}ms`]);
+    await run(client, sql`SELECT set_config('lock_timeout', ${`${Math.max(1, waitMs)}ms`}, false)`);
     try {
-      await client.query('SELECT pg_advisory_lock(hashtext($1))', [rotationLock]);
+      await run(client, sql`SELECT pg_advisory_lock(hashtext(${rotationLock}))`);
     } catch (error) {
       if (isPgError(error) && error.code === '55P03') throw new RelayError('rotation_in_progress', 'another treasury key rotation is running; run again once it has finished');
       throw error;
@@ -84,10 +84,10 @@ async function withRotationLock<T>(pool: Pool, waitMs: number, work: () => Promi
     try {
       return await work();
     } finally {
-      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [rotationLock]);
+      await run(client, sql`SELECT pg_advisory_unlock(hashtext(${rotationLock}))`);
     }
   } finally {
-    await client.query('RESET lock_timeout').catch(() => undefined);
+    await run(client, sql`RESET lock_timeout`).catch(() => undefined);
     client.release();
   }
 }
@@ -100,7 +100,7 @@ async function switchKeys(ctx: RefillContext, actor: string): Promise<TreasuryKe
   const keyName = `${ctx.treasuryKeyName.slice(0, 56)}-k${generation}`;
   const next = await ctx.keys.ensure(keyName);
   await withTransaction(ctx.pool, async (client) => {
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [refillSubmitLock]);
+    await run(client, sql`SELECT pg_advisory_xact_lock(hashtext(${refillSubmitLock}))`);
     const switched = await runCount(client, sqlBuilder.updateTable('treasury_keys').set({ status: 'draining' }).where('key_name', '=', active.keyName).where('status', '=', 'active'));
     if (switched !== 1) throw new RelayError('rotation_in_progress', 'the treasury key changed while this rotation started; run it again');
     await run(
@@ -153,7 +153,7 @@ async function advance(ctx: RefillContext, old: TreasuryKey, deadline: number, r
 
 /** True once nothing the old key signed for a refill is in flight; follows each meanwhile (booked from its account). */
 async function settleOldRefills(ctx: RefillContext, key: TreasuryKey, deadline: number): Promise<boolean> {
-  const open = async () => (await ctx.pool.query<RefillRow>(`SELECT * FROM refills WHERE status = 'submitted' AND from_address = $1 ORDER BY id`, [key.address])).rows;
+  const open = () => run(ctx.pool, sqlBuilder.selectFrom('refills').selectAll().where('status', '=', 'submitted').where('from_address', '=', key.address).orderBy('id'));
   for (const row of await open()) await follow(ctx, row, Math.max(0, deadline - Date.now()));
   return (await open()).length === 0;
 }
