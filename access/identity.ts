@@ -1,9 +1,7 @@
 // Who a key is, by its public id, for rooms that hold a key id rather than the key: the pages'
 // sessions (web/) read it at every request, so a revoked key ends its sessions at once.
 import { runFirst, sql, sqlBuilder, type Queryable } from '../infra/index.ts';
-import { roles, type ApiKeyIdentity, type Role } from './keys.ts';
-
-const isRole = (role: string): role is Role => (roles as readonly string[]).includes(role);
+import { isRole, type ApiKeyIdentity } from './keys.ts';
 
 /** The identity of key `id` while it is neither revoked nor rotated past its overlap; null otherwise. */
 export async function liveApiKey(db: Queryable, id: string): Promise<ApiKeyIdentity | null> {

@@ -21,7 +21,7 @@ import { spendRoutes, walletRoutes } from './routes/wallets.ts';
 import { defenderRoutes } from './routes/defender.ts';
 import { forwarderRoutes } from './routes/forwarder.ts';
 import { RemoteSignerError } from '../remote-signer/index.ts';
-import { remoteSignerAdminRoutes, remoteSignerRoutes } from './routes/remote-signer.ts';
+import { remoteSignerAdminRoutes, remoteSignerOverTlsOnly, remoteSignerRoutes } from './routes/remote-signer.ts';
 import { paymasterAdminRoutes, paymasterRpcRoute } from './routes/paymaster.ts';
 import { webPages } from '../web/index.ts';
 
@@ -35,7 +35,13 @@ const postgresInputErrorCodes = new Set(['22021', '22P05', '22001', '22P02', '54
 /** Percent-escapes that decode to a NUL byte or another C0 control: no id or query value holds one. */
 const controlInUrl = /%(0[0-9a-f]|1[0-9a-f]|7f)/i;
 
-export function createApp(deps: ApiDependencies): Hono<AppEnv> {
+/**
+ * Which listener the app serves: the API port (everything), or the remote signer's mutual-TLS
+ * port (only the signer's routes, behind the TLS handshake's client-certificate check).
+ */
+export type ApiListener = 'api' | 'signer-tls';
+
+export function createApp(deps: ApiDependencies, options: { listener?: ApiListener } = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const counters = { requests: 0, errors5xx: 0 };
   const document = openApiDocument();
@@ -73,6 +79,19 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
     return send(500, 'internal_error', `something went wrong on our side; quote request id ${c.get('requestId')}`);
   });
   app.notFound((c) => c.newResponse(JSON.stringify(problemBody(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`)), 404, { 'Content-Type': 'application/problem+json' }));
+
+  const limit = bodyLimit({ bytesMax: requestBodyBytesMax, drainBytesMax: requestBodyDrainBytesMax });
+  const mountRemoteSigner = (routes: Hono<AppEnv>) => {
+    // The remote signer's JSON-RPC and Web3Signer's REST, at the root as their clients expect; an
+    // op-batcher's calldata transaction is up to ~128 KB, twice that in hex.
+    app.use('/signer', bodyLimit({ bytesMax: signerBodyBytesMax, drainBytesMax: requestBodyDrainBytesMax }));
+    app.use('/api/v1/eth1/*', limit);
+    app.route('/', routes);
+  };
+  if (options.listener === 'signer-tls') {
+    mountRemoteSigner(remoteSignerRoutes(deps));
+    return app;
+  }
 
   app.get('/health', (c) => c.json({ status: 'ok' } satisfies z.input<typeof responses.health>));
   app.get('/ready', async (c) => {
@@ -132,7 +151,6 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   if (deps.queues) mountQueueBoard(app, deps.pool, deps.queues);
   app.route('/', webPages(deps, domainErrorStatus));
 
-  const limit = bodyLimit({ bytesMax: requestBodyBytesMax, drainBytesMax: requestBodyDrainBytesMax });
   // Before /v1's header authentication: the paymaster service also takes ?apikey= (see the route).
   app.use('/v1/paymaster', limit);
   app.route('/v1/paymaster', paymasterRpcRoute(deps));
@@ -151,10 +169,8 @@ export function createApp(deps: ApiDependencies): Hono<AppEnv> {
   // Defender's relay-signer API and seed 002's relay service live at the root, as their clients expect.
   for (const path of ['/auth/*', '/relayers/*', '/relay']) app.use(path, limit);
   app.route('/', defenderRoutes(deps));
-  // The remote signer's JSON-RPC and Web3Signer's REST, at the root as their clients expect; an
-  // op-batcher's calldata transaction is up to ~128 KB, twice that in hex.
-  app.use('/signer', bodyLimit({ bytesMax: signerBodyBytesMax, drainBytesMax: requestBodyDrainBytesMax }));
-  app.use('/api/v1/eth1/*', limit);
-  app.route('/', remoteSignerRoutes(deps));
+  // With mutual TLS configured, signing on the plain port would go around the client-certificate check.
+  const tls = deps.remoteSigner?.tls;
+  mountRemoteSigner(tls ? remoteSignerOverTlsOnly(tls.port) : remoteSignerRoutes(deps));
   return app;
 }

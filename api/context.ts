@@ -1,6 +1,6 @@
 // What every route can reach: the domain, never raw connections to build SQL with.
 import type { Queue } from 'bullmq';
-import type { Logger, Pool, RedisClient } from '../infra/index.ts';
+import type { Logger, Pool, RedisClient, SignerTls } from '../infra/index.ts';
 import type { LedgerWriter } from '../ledger/index.ts';
 import type { DerivationSettings } from '../users/index.ts';
 import type { Keystore } from '../signer/index.ts';
@@ -41,8 +41,12 @@ export interface ApiDependencies {
     forwarder?: ForwarderContext;
     refills?: RefillContext;
   };
-  /** The remote signer (POST /signer, /api/v1/eth1/*); without it those routes answer 503. `authHeader`: where clients put their token besides Authorization. */
-  remoteSigner?: { ctx: RemoteSignerContext; authHeader?: string };
+  /**
+   * The remote signer (POST /signer, /api/v1/eth1/*); without it those routes answer 503.
+   * `authHeader`: where clients put their token besides Authorization. `tls`: serve them over
+   * mutual TLS on their own port instead of the API port (startApiServer).
+   */
+  remoteSigner?: { ctx: RemoteSignerContext; authHeader?: string; tls?: SignerTls };
   /** The ERC-7677 paymaster service (POST /v1/paymaster); without it that route answers 503. */
   sponsor?: SponsorContext;
 }

@@ -157,6 +157,18 @@ const schema = z.object({
   WEBHOOK_ROOT_FILE: z.string().min(1).default('.coffer/webhook-root'),
   /** The remote signer (POST /signer, /api/v1/eth1/*) also takes the client token from this header, bare or as "Bearer <token>", for clients such as op-batcher's --signer.header that send a header of their choosing. */
   SIGNER_AUTH_HEADER: z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'must be an HTTP header name such as X-Signer-Token').default('Authorization'),
+  /**
+   * Mutual TLS for the remote signer (issue #25): its server certificate chain, its private key,
+   * and the CA whose certificates clients must present. Each is a PEM file's path, or the PEM
+   * itself (which is what `<NAME>_FILE` gives, so SIGNER_TLS_KEY_FILE=/run/secrets/signer-tls-key
+   * works as for any secret). All three or none: with them, the signer's routes are served over
+   * HTTPS on SIGNER_TLS_PORT only (infra/signer-tls.ts).
+   */
+  SIGNER_TLS_CERT: z.string().min(1).optional(),
+  SIGNER_TLS_KEY: z.string().min(1).optional(),
+  SIGNER_TLS_CLIENT_CA: z.string().min(1).optional(),
+  /** The port of the mutual-TLS signer (9000: Web3Signer's own default); used only with the three above. */
+  SIGNER_TLS_PORT: port.default(9000),
   /** Relayer access tokens from /auth/login expire after this (then 401 Unauthorized; the client refreshes). */
   RELAYER_ACCESS_TOKEN_TTL_SECONDS: positiveInt.max(86_400).default(3_600),
   RELAYER_REFRESH_TOKEN_TTL_SECONDS: positiveInt.default(30 * 86_400),
@@ -225,11 +237,27 @@ export class ConfigError extends Error {
   readonly code = 'invalid_config';
 }
 
+/** Variables that only make sense together. The messages name variables, never their values. */
+function crossVariableProblems(config: Config): string[] {
+  const problems: string[] = [];
+  const tls = ['SIGNER_TLS_CERT', 'SIGNER_TLS_KEY', 'SIGNER_TLS_CLIENT_CA'] as const;
+  const missing = tls.filter((variable) => config[variable] === undefined);
+  if (missing.length > 0 && missing.length < tls.length) {
+    problems.push(`  ${missing.join(', ')}: mutual TLS for the remote signer needs ${tls.join(', ')} together (set all three, or none); ${missing.length === 1 ? 'this one is' : 'these are'} missing`);
+  }
+  if (missing.length === 0 && config.SIGNER_TLS_PORT === config.PORT) problems.push(`  SIGNER_TLS_PORT: must differ from PORT (${config.PORT}), where the plain-HTTP API listens`);
+  return problems;
+}
+
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
   const { env, problems } = readFileVariables(environment);
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
   const parsed = schema.safeParse(env);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    const problems = crossVariableProblems(parsed.data);
+    if (problems.length > 0) throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
+    return parsed.data;
+  }
   const lines = parsed.error.issues.map((issue) => {
     const variable = issue.path.join('.');
     // Never echo the value: a malformed URL may still carry a password.

@@ -1,5 +1,7 @@
 export { loadConfig, configVariables, ConfigError, type Config } from './config.ts';
+export { signerTlsMaterial, type SignerTls } from './signer-tls.ts';
 export { CodedError } from './errors.ts';
+export { randomId, randomSecret, secretHash, secretMatches } from './random.ts';
 export {
   createPool,
   withTransaction,

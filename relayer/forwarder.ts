@@ -6,8 +6,8 @@
 import { encodeFunctionData, getAddress, parseAbi, recoverTypedDataAddress, type Address, type Hex } from 'viem';
 import { z } from 'zod';
 import type { Selectable } from 'kysely';
-import { run, runFirst, runOne, sql, sqlBuilder, type Database, type Queryable } from '../infra/index.ts';
-import { listRelayers, randomId, RelayError, type Relayer } from './relayers.ts';
+import { randomId, run, runFirst, runOne, sql, sqlBuilder, type Database, type Queryable } from '../infra/index.ts';
+import { listRelayers, RelayError, type Relayer } from './relayers.ts';
 import { broadcast, relayNow, sendTransaction, type RelayContext } from './transactions.ts';
 
 export const forwarderAbi = parseAbi([
@@ -131,7 +131,7 @@ export async function submitForwardRequest(ctx: ForwarderContext, body: unknown,
   if (!signer || signer.toLowerCase() !== request.from.toLowerCase()) throw new RelayError('invalid_signature', 'the signature does not recover to request.from for this forwarder (EIP-712 domain and ForwardRequest type)');
   const chainNonce = await ctx.client.readContract({ address: ctx.forwarder, abi: forwarderAbi, functionName: 'nonces', args: [getAddress(request.from)] });
   if (request.nonce < chainNonce) throw new RelayError('nonce_used', `nonce ${request.nonce} of ${request.from} is used already; the next is ${chainNonce}`);
-  const id = randomId('fwd_', 20);
+  const id = randomId(20, 'fwd_');
   const inserted = await runFirst(
     ctx.pool,
     sqlBuilder

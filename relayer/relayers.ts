@@ -1,11 +1,11 @@
 // Relayers: an EOA per relayer whose key is in the keystore, and the Defender-style credentials
 // clients log in with (API key + secret → expiring access token + refresh token). Secrets and
 // tokens are kept only as SHA-256 hashes; they are shown once, on creation or login.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createPublicClient, getAddress, http, type Address } from 'viem';
 import { chainAdapter, evmAddressOfKey, evmChain, evmOperationalKey, type EvmOperationalKey } from '../chains/index.ts';
 import type { Selectable } from 'kysely';
-import { CodedError, run, runFirst, sqlBuilder, withTransaction, type Database, type Pool, type Queryable } from '../infra/index.ts';
+import { CodedError, randomId, randomSecret, run, runFirst, secretHash, secretMatches, sqlBuilder, withTransaction, type Database, type Pool, type Queryable } from '../infra/index.ts';
 import { chart } from '../ledger/index.ts';
 import { OperationalKey, type Keystore } from '../signer/index.ts';
 
@@ -59,8 +59,6 @@ export interface Relayer {
   createdAt: Date;
 }
 
-const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
-export const randomId = (prefix: string, length: number) => `${prefix}${Array.from(randomBytes(length), (b) => alphabet[b % 36]).join('')}`;
 export const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
 
 /** The relayer is EVM by nature (ERC-2771, Defender): its chain's name and fee asset come from the EVM adapter. */
@@ -117,12 +115,12 @@ export async function createRelayer(pool: Pool, keystore: Keystore, options: Cre
   if (options.chain !== 'ethereum') throw new RelayError('unsupported_chain', `relayers run on EVM chains; "${options.chain.slice(0, 40)}" is not one (use ethereum)`);
   if (options.refill.fundTo <= options.refill.fundBelow) throw new RelayError('invalid_refill', 'fund_to must be above fund_below');
   const chainId = await createPublicClient({ transport: http(options.rpcUrl, { retryCount: 1, timeout: 10_000 }) }).getChainId();
-  const id = randomId('rl_', 16);
+  const id = randomId(16, 'rl_');
   const keyName = `relayer-${id.slice(3)}`;
   const stored = await keystore.create(keyName, 'secp256k1');
   const address = evmAddressOfKey(stored.publicKey);
-  const apiKey = randomBytes(18).toString('base64url');
-  const apiSecret = randomBytes(32).toString('base64url');
+  const apiKey = randomSecret(18);
+  const apiSecret = randomSecret();
   await withTransaction(pool, async (client) => {
     await run(
       client,
@@ -134,7 +132,7 @@ export async function createRelayer(pool: Pool, keystore: Keystore, options: Cre
         address,
         key_name: keyName,
         api_key: apiKey,
-        secret_hash: sha256(apiSecret),
+        secret_hash: secretHash(apiSecret),
         min_balance: options.minBalance ?? 0n,
         gas_price_cap: options.gasPriceCap,
         whitelist_receivers: options.whitelistReceivers ?? null,
@@ -158,8 +156,6 @@ export async function createRelayer(pool: Pool, keystore: Keystore, options: Cre
   return { relayer: (await getRelayer(pool, id))!, apiKey, apiSecret };
 }
 
-const secretMatches = (stored: Buffer, secret: string) => timingSafeEqual(stored, sha256(secret));
-
 /** The relayer whose API key and secret these are, or null (no hint which part was wrong). */
 export async function relayerByCredentials(db: Queryable, apiKey: string, secret: string): Promise<Relayer | null> {
   const row = await runFirst(db, sqlBuilder.selectFrom('relayers').select([...relayerColumns, 'secret_hash']).where('api_key', '=', apiKey.slice(0, 200)));
@@ -173,8 +169,8 @@ export interface Tokens {
 }
 
 async function issue(db: Queryable, relayerId: string, kind: 'access' | 'refresh', ttlSeconds: number, nowMs: number): Promise<string> {
-  const token = randomBytes(32).toString('base64url');
-  await run(db, sqlBuilder.insertInto('relayer_tokens').values({ token_hash: sha256(token), relayer_id: relayerId, kind, expires_at: new Date(nowMs + ttlSeconds * 1000) }));
+  const token = randomSecret();
+  await run(db, sqlBuilder.insertInto('relayer_tokens').values({ token_hash: secretHash(token), relayer_id: relayerId, kind, expires_at: new Date(nowMs + ttlSeconds * 1000) }));
   return token;
 }
 
@@ -209,7 +205,7 @@ export async function refresh(pool: Pool, credentials: { apiKey: string; secretK
     sqlBuilder
       .selectFrom('relayer_tokens')
       .select('relayer_id')
-      .where('token_hash', '=', sha256(credentials.refreshToken))
+      .where('token_hash', '=', secretHash(credentials.refreshToken))
       .where('relayer_id', '=', relayer.id)
       .where('kind', '=', 'refresh')
       .where('expires_at', '>', new Date(nowMs)),
@@ -226,7 +222,7 @@ export async function relayerByAccessToken(db: Queryable, apiKey: string, token:
       .selectFrom('relayer_tokens as t')
       .innerJoin('relayers as r', 'r.id', 't.relayer_id')
       .select([...relayerQualified, 't.expires_at'])
-      .where('t.token_hash', '=', sha256(token))
+      .where('t.token_hash', '=', secretHash(token))
       .where('t.kind', '=', 'access')
       .where('r.api_key', '=', apiKey.slice(0, 200)),
   );

@@ -1,31 +1,34 @@
 // The operator's side: setting a key's policy (a new version, recorded as an event) and reading
 // the audit trail of signatures, refusals and policy versions.
-import { withTransaction, type Pool, type Queryable } from '../infra/index.ts';
+import assert from 'node:assert/strict';
+import { run, runFirst, sql, sqlBuilder, withTransaction, type DatabaseJson, type Pool, type Queryable } from '../infra/index.ts';
 import type { JsonObject } from '../ledger/index.ts';
 import { RemoteSignerError } from './errors.ts';
-import { keyColumns, toSignerKey, type KeyRow, type SignerKey } from './keys.ts';
+import { keyColumns, toSignerKey, type SignerKey } from './keys.ts';
 import { parseSignerPolicy } from './policy.ts';
 
 /** Replaces the key's policy (validated; a ZodError names the field) and records the new version. `actor`: who set it. */
 export async function setSignerPolicy(pool: Pool, options: { key: string; policy: unknown; actor: string }): Promise<SignerKey> {
   const policy = parseSignerPolicy(options.policy);
   return withTransaction(pool, async (db) => {
-    const { rows } = await db.query<KeyRow>(
-      `UPDATE remote_signer_keys SET policy = $2, policy_version = policy_version + 1 WHERE name = $1 RETURNING ${keyColumns}`,
-      [options.key, policy],
+    const row = await runFirst(
+      db,
+      sqlBuilder
+        .updateTable('remote_signer_keys')
+        .set((eb) => ({ policy: JSON.stringify(policy), policy_version: eb('policy_version', '+', 1) }))
+        .where('name', '=', options.key)
+        .returning(keyColumns),
     );
-    if (!rows[0]) throw new RemoteSignerError('not_found', `no signer key named ${options.key}`);
-    const key = toSignerKey(rows[0]);
-    await db.query(`INSERT INTO remote_signer_events (key_name, actor, kind, detail, at) VALUES ($1, $2, 'policy_set', $3, now())`, [
-      key.name,
-      options.actor,
-      { version: key.policyVersion, policy } satisfies Record<string, unknown>,
-    ]);
+    if (!row) throw new RemoteSignerError('not_found', `no signer key named ${options.key}`);
+    const key = toSignerKey(row);
+    const detail = { version: key.policyVersion, policy } satisfies Record<string, unknown>;
+    await run(db, sqlBuilder.insertInto('remote_signer_events').values({ key_name: key.name, actor: options.actor, kind: 'policy_set', detail: JSON.stringify(detail), at: sql<Date>`now()` }));
     return key;
   });
 }
 
-export type SignerEventKind = 'signed' | 'refused' | 'policy_set';
+export const signerEventKinds = ['signed', 'refused', 'policy_set'] as const;
+export type SignerEventKind = (typeof signerEventKinds)[number];
 
 export interface SignerEvent {
   id: string;
@@ -47,12 +50,22 @@ export const eventsPageMax = 500;
 /** The audit trail, newest first: of one key or all, of one kind or all, before an event id (paging). */
 export async function listSignerEvents(db: Queryable, options: { key?: string; kind?: SignerEventKind; beforeId?: string; limit?: number } = {}): Promise<SignerEvent[]> {
   const limit = Math.min(Math.max(options.limit ?? 100, 1), eventsPageMax);
-  const { rows } = await db.query<{ id: string; key_name: string; kind: SignerEventKind; actor: string; method: string | null; digest: string | null; chain_id: string | null; value: string | null; code: string | null; detail: JsonObject; at: Date }>(
-    `SELECT id::text, key_name, kind, actor, method, digest, chain_id::text, value::text, code, detail, at FROM remote_signer_events e
-      WHERE ($1::text IS NULL OR key_name = $1) AND ($2::text IS NULL OR kind = $2) AND ($3::bigint IS NULL OR e.id < $3)
-      -- e.id: the bigint, not the text column of the same name in the output.
-      ORDER BY e.id DESC LIMIT $4`,
-    [options.key ?? null, options.kind ?? null, options.beforeId ?? null, limit],
-  );
-  return rows.map((row) => ({ id: row.id, key: row.key_name, kind: row.kind, actor: row.actor, method: row.method, digest: row.digest, chainId: row.chain_id, value: row.value, code: row.code, detail: row.detail, at: row.at }));
+  let select = sqlBuilder
+    .selectFrom('remote_signer_events')
+    .select(['id', 'key_name', 'kind', 'actor', 'method', 'digest', 'chain_id', 'value', 'code', 'detail', 'at'])
+    .orderBy('id', 'desc')
+    .limit(limit);
+  if (options.key !== undefined) select = select.where('key_name', '=', options.key);
+  if (options.kind !== undefined) select = select.where('kind', '=', options.kind);
+  // Cast by PostgreSQL, as before: a cursor that is not a number is its input error (400), not ours.
+  if (options.beforeId !== undefined) select = select.where('id', '<', sql<bigint>`${options.beforeId}::bigint`);
+  return (await run(db, select)).map((row) => {
+    const { kind, detail } = row;
+    // The table's CHECK constraint holds kinds to this list, and every detail written is an object.
+    assert.ok(isSignerEventKind(kind) && isJsonObject(detail), `remote_signer_events row ${row.id} does not have the shape this code knows`);
+    return { id: row.id.toString(), key: row.key_name, kind, actor: row.actor, method: row.method, digest: row.digest, chainId: row.chain_id?.toString() ?? null, value: row.value, code: row.code, detail, at: row.at };
+  });
 }
+
+const isSignerEventKind = (kind: string): kind is SignerEventKind => (signerEventKinds as readonly string[]).includes(kind);
+const isJsonObject = (value: DatabaseJson): value is JsonObject => value !== null && typeof value === 'object' && !Array.isArray(value);

@@ -1,8 +1,7 @@
 // Signing clients: who may ask for signatures, and with which keys. A client's token,
 // `csk_<id>_<secret>`, is printed once at creation; only SHA-256 of the secret is stored (32
 // random bytes, so a plain hash cannot be searched), and it is compared in constant time.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { withTransaction, type Pool, type Queryable } from '../infra/index.ts';
+import { randomId, randomSecret, run, runCount, runFirst, runOne, secretHash, secretMatches, sql, sqlBuilder, withTransaction, type Pool, type Queryable } from '../infra/index.ts';
 import { RemoteSignerError } from './errors.ts';
 
 export interface SigningClient {
@@ -18,57 +17,58 @@ export interface SigningClient {
 export const clientKeysMax = 100;
 
 const tokenPattern = /^csk_([a-z0-9]{16})_([A-Za-z0-9_-]{43})$/;
-const idAlphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
-const hashSecret = (secret: string) => createHash('sha256').update(secret).digest();
 
 /** A new client for `keyNames`; the token is in this answer only. */
 export async function createSigningClient(pool: Pool, options: { keyNames: string[]; name?: string }): Promise<SigningClient & { token: string }> {
-  const keyNames = [...new Set(options.keyNames)];
+  const keyNames = [...new Set(options.keyNames)].sort();
   if (keyNames.length === 0 || keyNames.length > clientKeysMax) throw new RemoteSignerError('invalid_params', `a signing client is given 1 to ${clientKeysMax} keys`);
   if (options.name !== undefined && (options.name.length < 1 || options.name.length > 100)) throw new RemoteSignerError('invalid_params', 'a client name is 1–100 characters');
-  const id = Array.from(randomBytes(16), (byte) => idAlphabet[byte % idAlphabet.length]).join('');
-  const secret = randomBytes(32).toString('base64url');
+  const id = randomId(16);
+  const secret = randomSecret();
   return withTransaction(pool, async (client) => {
-    const { rows: known } = await client.query<{ name: string }>('SELECT name FROM remote_signer_keys WHERE name = ANY($1::text[])', [keyNames]);
+    const known = await run(client, sqlBuilder.selectFrom('remote_signer_keys').select('name').where('name', 'in', keyNames));
     const missing = keyNames.filter((name) => !known.some((row) => row.name === name));
     if (missing.length) throw new RemoteSignerError('not_found', `no signer key named ${missing.join(', ')}; create it with \`coffer signer keys create --name <n>\``);
-    const { rows } = await client.query<{ created_at: Date }>('INSERT INTO remote_signer_clients (id, name, secret_hash) VALUES ($1, $2, $3) RETURNING created_at', [id, options.name ?? null, hashSecret(secret)]);
-    await client.query('INSERT INTO remote_signer_client_keys (client_id, key_name) SELECT $1, unnest($2::text[])', [id, keyNames]);
-    return { id, name: options.name ?? null, keyNames: keyNames.sort(), createdAt: rows[0]!.created_at, revokedAt: null, token: `csk_${id}_${secret}` };
+    const { created_at: createdAt } = await runOne(client, sqlBuilder.insertInto('remote_signer_clients').values({ id, name: options.name ?? null, secret_hash: secretHash(secret) }).returning('created_at'));
+    await run(client, sqlBuilder.insertInto('remote_signer_client_keys').values(keyNames.map((keyName) => ({ client_id: id, key_name: keyName }))));
+    return { id, name: options.name ?? null, keyNames, createdAt, revokedAt: null, token: `csk_${id}_${secret}` };
   });
 }
 
-interface ClientRow {
-  id: string;
-  name: string | null;
-  secret_hash: Buffer;
-  key_names: string[] | null;
-  created_at: Date;
-  revoked_at: Date | null;
-}
+/** Clients with the names of their keys (an empty list for a client whose keys are all gone). */
+const selectClients = () =>
+  sqlBuilder
+    .selectFrom('remote_signer_clients as c')
+    .select((eb) => [
+      'c.id',
+      'c.name',
+      'c.secret_hash',
+      'c.created_at',
+      'c.revoked_at',
+      eb.fn
+        .coalesce(
+          eb.selectFrom('remote_signer_client_keys as ck').select(sql<string[]>`array_agg(ck.key_name ORDER BY ck.key_name)`.as('names')).whereRef('ck.client_id', '=', 'c.id'),
+          sql<string[]>`'{}'::text[]`,
+        )
+        .as('key_names'),
+    ]);
 
-const clientQuery = `SELECT c.id, c.name, c.secret_hash, c.created_at, c.revoked_at,
-  (SELECT array_agg(key_name ORDER BY key_name) FROM remote_signer_client_keys WHERE client_id = c.id) AS key_names
-  FROM remote_signer_clients c`;
-
-const toClient = (row: ClientRow): SigningClient => ({ id: row.id, name: row.name, keyNames: row.key_names ?? [], createdAt: row.created_at, revokedAt: row.revoked_at });
+type ClientRow = { id: string; name: string | null; key_names: string[]; created_at: Date; revoked_at: Date | null };
+const toClient = (row: ClientRow): SigningClient => ({ id: row.id, name: row.name, keyNames: row.key_names, createdAt: row.created_at, revokedAt: row.revoked_at });
 
 /** The client a token belongs to, or null (unknown, wrong secret, revoked). */
 export async function authenticateSigningClient(db: Queryable, token: string): Promise<SigningClient | null> {
-  const match = tokenPattern.exec(token);
-  if (!match) return null;
-  const { rows } = await db.query<ClientRow>(`${clientQuery} WHERE c.id = $1 AND c.revoked_at IS NULL`, [match[1]]);
-  const row = rows[0];
-  if (!row || !timingSafeEqual(row.secret_hash, hashSecret(match[2]!))) return null;
+  const [, id, secret] = tokenPattern.exec(token) ?? [];
+  if (id === undefined || secret === undefined) return null;
+  const row = await runFirst(db, selectClients().where('c.id', '=', id).where('c.revoked_at', 'is', null));
+  if (!row || !secretMatches(row.secret_hash, secret)) return null;
   return toClient(row);
 }
 
 export async function listSigningClients(db: Queryable): Promise<SigningClient[]> {
-  const { rows } = await db.query<ClientRow>(`${clientQuery} ORDER BY c.created_at, c.id`);
-  return rows.map(toClient);
+  return (await run(db, selectClients().orderBy('c.created_at').orderBy('c.id'))).map(toClient);
 }
 
 export async function revokeSigningClient(db: Queryable, id: string): Promise<boolean> {
-  const result = await db.query('UPDATE remote_signer_clients SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [id]);
-  return (result.rowCount ?? 0) > 0;
+  return (await runCount(db, sqlBuilder.updateTable('remote_signer_clients').set({ revoked_at: sql<Date>`now()` }).where('id', '=', id).where('revoked_at', 'is', null))) > 0;
 }

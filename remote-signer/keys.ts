@@ -2,10 +2,12 @@
 // sealed in the encrypted keystore) or an MPC-derived key (coffer's NEAR account + a path,
 // signed by chain signatures). Only public facts are stored; the material is reached through
 // KeyMaterial at signing time, and any failure to reach it refuses (fail closed).
+import assert from 'node:assert/strict';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import type { Hex } from 'viem';
+import type { Selectable } from 'kysely';
+import { isHex, type Hex } from 'viem';
 import { evmAddressOfKey, type EvmOperationalKey, evmOperationalKey } from '../chains/index.ts';
-import { isPgError, withTransaction, type Pool, type Queryable } from '../infra/index.ts';
+import { isPgError, run, runFirst, runOne, sqlBuilder, withTransaction, type Database, type Pool, type Queryable } from '../infra/index.ts';
 import { derivePublicKey, KeystoreError, OperationalKey, SignerError, type Keystore, type KeyReference, type Signature, type Signer } from '../signer/index.ts';
 import { RemoteSignerError } from './errors.ts';
 import { parseSignerPolicy, type SignerPolicy } from './policy.ts';
@@ -32,34 +34,27 @@ export interface SignerKey {
   createdAt: Date;
 }
 
-export interface KeyRow {
-  name: string;
-  address: Hex;
-  public_key: Hex;
-  source: 'keystore' | 'mpc';
-  keystore_name: string | null;
-  predecessor: string | null;
-  path: string | null;
-  policy: unknown;
-  policy_version: number;
-  created_at: Date;
+export const keyColumns = ['name', 'address', 'public_key', 'source', 'keystore_name', 'predecessor', 'path', 'policy', 'policy_version', 'created_at'] as const;
+export type KeyRow = Pick<Selectable<Database['remote_signer_keys']>, (typeof keyColumns)[number]>;
+
+export function toSignerKey(row: KeyRow): SignerKey {
+  const { address, public_key: publicKey, source } = row;
+  // The table's CHECK constraints hold these shapes; a row outside them is drift between schema and code.
+  assert.ok(isHex(address) && isHex(publicKey) && (source === 'keystore' || source === 'mpc'), `remote_signer_keys row ${row.name} does not have the shape this code knows`);
+  return {
+    name: row.name,
+    address,
+    publicKey,
+    source,
+    keystoreName: row.keystore_name,
+    predecessor: row.predecessor,
+    path: row.path,
+    // Stored policies were validated when set; parsing again fills ids and defaults the same way.
+    policy: row.policy === null ? null : parseSignerPolicy(row.policy),
+    policyVersion: row.policy_version,
+    createdAt: row.created_at,
+  };
 }
-
-export const keyColumns = 'name, address, public_key, source, keystore_name, predecessor, path, policy, policy_version, created_at';
-
-export const toSignerKey = (row: KeyRow): SignerKey => ({
-  name: row.name,
-  address: row.address,
-  publicKey: row.public_key,
-  source: row.source,
-  keystoreName: row.keystore_name,
-  predecessor: row.predecessor,
-  path: row.path,
-  // Stored policies were validated when set; parsing again fills ids and defaults the same way.
-  policy: row.policy === null ? null : parseSignerPolicy(row.policy),
-  policyVersion: row.policy_version,
-  createdAt: row.created_at,
-});
 
 /** The Web3Signer identifier of a secp256k1 public key (compressed or uncompressed bytes). */
 export function web3signerPublicKey(publicKey: Uint8Array): Hex {
@@ -72,11 +67,7 @@ function assertName(name: string): void {
 
 async function insertKey(db: Queryable, key: Omit<KeyRow, 'policy' | 'policy_version' | 'created_at'>): Promise<SignerKey> {
   try {
-    const { rows } = await db.query<KeyRow>(
-      `INSERT INTO remote_signer_keys (name, address, public_key, source, keystore_name, predecessor, path) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${keyColumns}`,
-      [key.name, key.address, key.public_key, key.source, key.keystore_name, key.predecessor, key.path],
-    );
-    return toSignerKey(rows[0]!);
+    return toSignerKey(await runOne(db, sqlBuilder.insertInto('remote_signer_keys').values(key).returning(keyColumns)));
   } catch (error) {
     if (isPgError(error) && error.code === '23505') throw new RemoteSignerError('conflict', `a signer key named ${key.name}, or with its address or path, exists already`);
     throw error;
@@ -89,8 +80,7 @@ export async function createKeystoreSignerKey(pool: Pool, keystore: Keystore, na
   const keystoreName = `${keystorePrefix}${name}`;
   // The row is written in the transaction that creates the file, so a refused name leaves no key behind.
   return withTransaction(pool, async (client) => {
-    const existing = await client.query('SELECT 1 FROM remote_signer_keys WHERE name = $1', [name]);
-    if (existing.rowCount) throw new RemoteSignerError('conflict', `a signer key named ${name} exists already`);
+    if (await runFirst(client, sqlBuilder.selectFrom('remote_signer_keys').select('name').where('name', '=', name))) throw new RemoteSignerError('conflict', `a signer key named ${name} exists already`);
     if (await keystore.has(keystoreName)) throw new RemoteSignerError('conflict', `the keystore already holds ${keystoreName}; keys are never overwritten`);
     const created = await keystore.create(keystoreName, 'secp256k1');
     return insertKey(client, {
@@ -123,13 +113,12 @@ export async function createMpcSignerKey(pool: Pool, options: { name: string; se
 }
 
 export async function getSignerKey(db: Queryable, name: string): Promise<SignerKey | null> {
-  const { rows } = await db.query<KeyRow>(`SELECT ${keyColumns} FROM remote_signer_keys WHERE name = $1`, [name]);
-  return rows[0] ? toSignerKey(rows[0]) : null;
+  const row = await runFirst(db, sqlBuilder.selectFrom('remote_signer_keys').select(keyColumns).where('name', '=', name));
+  return row ? toSignerKey(row) : null;
 }
 
 export async function listSignerKeys(db: Queryable): Promise<SignerKey[]> {
-  const { rows } = await db.query<KeyRow>(`SELECT ${keyColumns} FROM remote_signer_keys ORDER BY name`);
-  return rows.map(toSignerKey);
+  return (await run(db, sqlBuilder.selectFrom('remote_signer_keys').select(keyColumns).orderBy('name'))).map(toSignerKey);
 }
 
 /**

@@ -4,11 +4,11 @@
 // violated rule, and signs nothing. A key without a policy signs nothing.
 import { bytesToHex, hexToBytes, type Hex } from 'viem';
 import { sealEvmTransaction, evmSigningDigest, signatureHex } from '../chains/index.ts';
-import { withTransaction, type Logger, type Pool, type PoolClient } from '../infra/index.ts';
+import { run, runFirst, runOne, sql, sqlBuilder, withTransaction, type Logger, type Pool, type PoolClient } from '../infra/index.ts';
 import type { JsonObject } from '../ledger/index.ts';
 import type { SigningClient } from './clients.ts';
 import { RemoteSignerError } from './errors.ts';
-import { keyColumns, toSignerKey, type EcdsaSignature, type KeyMaterial, type KeyRow, type SignerKey } from './keys.ts';
+import { keyColumns, toSignerKey, type EcdsaSignature, type KeyMaterial, type SignerKey } from './keys.ts';
 import { personalMessage, rawMessage, typedData, type SigningRequest } from './messages.ts';
 import { judgeSigning, signerWindowQueries, type SignerPolicy, type SignerViolation } from './policy.ts';
 import { describeTransaction, parseTransactionArgs } from './transaction.ts';
@@ -28,9 +28,14 @@ const hexPublicKey = /^0x[0-9a-fA-F]{128}$/;
 
 /** The keys this client may use, by name order. */
 export async function clientKeys(ctx: Pick<RemoteSignerContext, 'pool'>, client: SigningClient): Promise<SignerKey[]> {
-  const { rows } = await ctx.pool.query<KeyRow>(
-    `SELECT ${keyColumns.split(', ').map((column) => `k.${column}`).join(', ')} FROM remote_signer_keys k JOIN remote_signer_client_keys ck ON ck.key_name = k.name WHERE ck.client_id = $1 ORDER BY k.name`,
-    [client.id],
+  const rows = await run(
+    ctx.pool,
+    sqlBuilder
+      .selectFrom('remote_signer_keys as k')
+      .innerJoin('remote_signer_client_keys as ck', 'ck.key_name', 'k.name')
+      .select(keyColumns.map((column) => `k.${column}` as const))
+      .where('ck.client_id', '=', client.id)
+      .orderBy('k.name'),
   );
   return rows.map(toSignerKey);
 }
@@ -48,17 +53,18 @@ async function clientKey(ctx: RemoteSignerContext, client: SigningClient, identi
 
 async function usageOf(db: PoolClient, key: string, policy: SignerPolicy, at: Date) {
   const queries = signerWindowQueries(policy, at);
-  const { rows } = await db.query<{ key: string; count: number; amount: string }>(
-    `SELECT q.key, count(e.id)::int AS count, coalesce(sum(e.value), 0)::text AS amount
-       FROM unnest($2::text[], $3::timestamptz[]) AS q(key, since)
-       LEFT JOIN remote_signer_events e ON e.key_name = $1 AND e.kind = 'signed' AND e.at >= q.since AND e.at <= $4
+  // Set-based: every window of the policy counted in one pass over the key's signatures.
+  const rows = await run(
+    db,
+    sql<{ key: string; count: number; amount: string }>`SELECT q.key, count(e.id)::int AS count, coalesce(sum(e.value), 0)::text AS amount
+       FROM unnest(${queries.map((q) => q.key)}::text[], ${queries.map((q) => q.since)}::timestamptz[]) AS q(key, since)
+       LEFT JOIN remote_signer_events e ON e.key_name = ${key} AND e.kind = 'signed' AND e.at >= q.since AND e.at <= ${at}
       GROUP BY q.key`,
-    [key, queries.map((q) => q.key), queries.map((q) => q.since), at],
   );
-  const { rows: last } = await db.query<{ at: Date | null }>(`SELECT max(at) AS at FROM remote_signer_events WHERE key_name = $1 AND kind = 'signed'`, [key]);
+  const last = await runOne(db, sqlBuilder.selectFrom('remote_signer_events').select((eb) => eb.fn.max<Date | null>('at').as('at')).where('key_name', '=', key).where('kind', '=', 'signed'));
   return {
     windows: new Map(rows.map((row) => [row.key, { count: row.count, amount: BigInt(row.amount) }])),
-    lastSpendAt: last[0]?.at ?? null,
+    lastSpendAt: last.at,
   };
 }
 
@@ -70,37 +76,34 @@ const noPolicy = (key: string): SignerViolation => ({
   detail: {},
 });
 
-type Outcome = { signed: EcdsaSignature } | { refused: SignerViolation[] };
+type Outcome = { signed: EcdsaSignature } | { refused: { deciding: SignerViolation; violations: SignerViolation[] } };
 
 /** Judges, signs and records one request; throws `policy_refused` (after recording the refusal) when the policy says no. */
 async function signUnderPolicy(ctx: RemoteSignerContext, client: SigningClient, key: SignerKey, method: SigningMethod, request: SigningRequest): Promise<EcdsaSignature> {
   const transaction = request.facts.kind === 'transaction' ? request.facts : null;
   const outcome = await withTransaction<Outcome>(ctx.pool, async (db) => {
-    const { rows } = await db.query<KeyRow>(`SELECT ${keyColumns} FROM remote_signer_keys WHERE name = $1 FOR UPDATE`, [key.name]);
-    if (!rows[0]) throw new RemoteSignerError('unknown_key', `the key ${key.name} is gone`);
+    const row = await runFirst(db, sqlBuilder.selectFrom('remote_signer_keys').select(keyColumns).where('name', '=', key.name).forUpdate());
+    if (!row) throw new RemoteSignerError('unknown_key', `the key ${key.name} is gone`);
     // The policy as of this moment, read under the lock: a policy change lands between requests, never in one.
-    const current = toSignerKey(rows[0]);
+    const current = toSignerKey(row);
     const at = ctx.now?.() ?? new Date();
     const violations = current.policy ? judgeSigning(current.policy, request.facts, await usageOf(db, key.name, current.policy, at), at) : [noPolicy(key.name)];
-    const event = [key.name, client.id, method, transaction?.chainId.toString() ?? null, transaction?.value.toString() ?? null, at] as const;
-    if (violations.length > 0) {
-      await db.query(
-        `INSERT INTO remote_signer_events (key_name, actor, method, chain_id, value, at, kind, code, detail) VALUES ($1, $2, $3, $4, $5, $6, 'refused', $7, $8)`,
-        [...event, violations[0]!.code, { request: request.decoded, digest: request.digest, policyVersion: current.policyVersion, violations } satisfies Record<string, unknown>],
-      );
-      return { refused: violations };
+    const event = { key_name: key.name, actor: client.id, method, chain_id: transaction?.chainId ?? null, value: transaction?.value ?? null, at };
+    const [deciding] = violations;
+    if (deciding) {
+      const detail = { request: request.decoded, digest: request.digest, policyVersion: current.policyVersion, violations } satisfies Record<string, unknown>;
+      await run(db, sqlBuilder.insertInto('remote_signer_events').values({ ...event, kind: 'refused', code: deciding.code, detail: JSON.stringify(detail) }));
+      return { refused: { deciding, violations } };
     }
     const signed = await ctx.material.signDigest(current, hexToBytes(request.digest));
-    await db.query(
-      `INSERT INTO remote_signer_events (key_name, actor, method, chain_id, value, at, kind, digest, detail) VALUES ($1, $2, $3, $4, $5, $6, 'signed', $7, $8)`,
-      [...event, request.digest.toLowerCase(), { request: request.decoded, signature: signatureHex(signed).sig, policyVersion: current.policyVersion } satisfies Record<string, JsonObject | number | string>],
-    );
+    const detail: JsonObject = { request: request.decoded, signature: signatureHex(signed).sig, policyVersion: current.policyVersion };
+    await run(db, sqlBuilder.insertInto('remote_signer_events').values({ ...event, kind: 'signed', digest: request.digest.toLowerCase(), detail: JSON.stringify(detail) }));
     return { signed };
   });
   if ('signed' in outcome) return outcome.signed;
-  const [deciding] = outcome.refused;
-  ctx.logger.info('remote signer refused a request', { key: key.name, client: client.id, method, code: deciding!.code });
-  throw new RemoteSignerError('policy_refused', `refused by the policy of ${key.name}: ${outcome.refused.map((v) => v.message).join('; ')}`, { reason: deciding!.code, violations: outcome.refused });
+  const { deciding, violations } = outcome.refused;
+  ctx.logger.info('remote signer refused a request', { key: key.name, client: client.id, method, code: deciding.code });
+  throw new RemoteSignerError('policy_refused', `refused by the policy of ${key.name}: ${violations.map((v) => v.message).join('; ')}`, { reason: deciding.code, violations });
 }
 
 /** eth_signTransaction: the bare 0x hex of the signed EIP-2718 transaction (0x02…, 0x03… without its sidecar, or legacy). */

@@ -1,7 +1,9 @@
 // The audit log of key rotations: every rotation of every kind of key, and each later step of
 // one (a relayer's old key drained, then retired), as an append-only row. Rows hold public
 // references only — key ids, addresses, counts — so the log can be shown to any operator.
-import type { Queryable } from '../infra/index.ts';
+import assert from 'node:assert/strict';
+import type { Selectable } from 'kysely';
+import { run, runOne, sql, sqlBuilder, type Database, type Queryable } from '../infra/index.ts';
 
 export const rotationKinds = ['api_key', 'agent_key', 'keystore_passphrase', 'webhook_root', 'relayer_key', 'treasury_hot_key'] as const;
 export type RotationKind = (typeof rotationKinds)[number];
@@ -25,40 +27,47 @@ export interface RecordedRotation extends Required<Omit<RotationEvent, 'detail'>
   at: Date;
 }
 
-interface Row {
-  id: string;
-  kind: RotationKind;
-  subject: string;
-  step: RotationStep;
-  old_ref: string | null;
-  new_ref: string | null;
-  overlap_until: Date | null;
-  actor: string;
-  detail: Record<string, unknown>;
-  at: Date;
-}
+const columns = ['id', 'kind', 'subject', 'step', 'old_ref', 'new_ref', 'overlap_until', 'actor', 'detail', 'at'] as const;
+type Row = Pick<Selectable<Database['key_rotations']>, (typeof columns)[number]>;
 
-const fromRow = (r: Row): RecordedRotation => ({
-  id: r.id,
-  kind: r.kind,
-  subject: r.subject,
-  step: r.step,
-  oldRef: r.old_ref,
-  newRef: r.new_ref,
-  overlapUntil: r.overlap_until,
-  actor: r.actor,
-  detail: r.detail,
-  at: r.at,
-});
+const oneOf = <T extends string>(values: readonly T[], value: string): value is T => (values as readonly string[]).includes(value);
+
+function fromRow(r: Row): RecordedRotation {
+  // The table's CHECK constraints hold kinds and steps to these lists: a row outside them is drift between schema and code.
+  assert.ok(oneOf(rotationKinds, r.kind) && oneOf(rotationSteps, r.step), `key_rotations row ${r.id} has kind ${r.kind} and step ${r.step}, which this code does not know`);
+  return {
+    id: r.id.toString(),
+    kind: r.kind,
+    subject: r.subject,
+    step: r.step,
+    oldRef: r.old_ref,
+    newRef: r.new_ref,
+    overlapUntil: r.overlap_until,
+    actor: r.actor,
+    detail: r.detail !== null && typeof r.detail === 'object' && !Array.isArray(r.detail) ? r.detail : {},
+    at: r.at,
+  };
+}
 
 /** Appends one event; pass the transaction that made the change, so the log and the change commit together. */
 export async function recordRotation(db: Queryable, event: RotationEvent): Promise<RecordedRotation> {
-  const { rows } = await db.query<Row>(
-    `INSERT INTO key_rotations (kind, subject, step, old_ref, new_ref, overlap_until, actor, detail)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id::text, kind, subject, step, old_ref, new_ref, overlap_until, actor, detail, at`,
-    [event.kind, event.subject, event.step, event.oldRef ?? null, event.newRef ?? null, event.overlapUntil ?? null, event.actor.slice(0, 200), JSON.stringify(event.detail ?? {})],
+  const row = await runOne(
+    db,
+    sqlBuilder
+      .insertInto('key_rotations')
+      .values({
+        kind: event.kind,
+        subject: event.subject,
+        step: event.step,
+        old_ref: event.oldRef ?? null,
+        new_ref: event.newRef ?? null,
+        overlap_until: event.overlapUntil ?? null,
+        actor: event.actor.slice(0, 200),
+        detail: JSON.stringify(event.detail ?? {}),
+      })
+      .returning(columns),
   );
-  return fromRow(rows[0]!);
+  return fromRow(row);
 }
 
 export const rotationPageMax = 500;
@@ -66,13 +75,12 @@ export const rotationPageMax = 500;
 /** Newest first; `before` (an id) pages further back. */
 export async function listRotations(db: Queryable, query: { kind?: RotationKind; subject?: string; before?: string; limit?: number } = {}): Promise<RecordedRotation[]> {
   const limit = Math.min(Math.max(query.limit ?? 100, 1), rotationPageMax);
-  const { rows } = await db.query<Row>(
-    `SELECT id::text, kind, subject, step, old_ref, new_ref, overlap_until, actor, detail, at FROM key_rotations
-      WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR subject = $2) AND ($3::bigint IS NULL OR id < $3)
-      ORDER BY id DESC LIMIT $4`,
-    [query.kind ?? null, query.subject ?? null, query.before ?? null, limit],
-  );
-  return rows.map(fromRow);
+  let select = sqlBuilder.selectFrom('key_rotations').select(columns).orderBy('id', 'desc').limit(limit);
+  if (query.kind !== undefined) select = select.where('kind', '=', query.kind);
+  if (query.subject !== undefined) select = select.where('subject', '=', query.subject);
+  // Cast by PostgreSQL, as before: a cursor that is not a number is its input error (400), not ours.
+  if (query.before !== undefined) select = select.where('id', '<', sql<bigint>`${query.before}::bigint`);
+  return (await run(db, select)).map(fromRow);
 }
 
 /** The JSON shape the CLI and the operator API show. */

@@ -4,32 +4,18 @@
 // caps that hold under concurrent requests, and reservations released when a signature dies.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { bytesToNumberBE } from '@noble/curves/utils.js';
-import { numberToHex, recoverMessageAddress, slice, type Address, type Hex } from 'viem';
-import { evmOperationalKey } from '../chains/index.ts';
+import { recoverMessageAddress, slice, type Address, type Hex } from 'viem';
 import { silentLogger } from '../infra/index.ts';
-import { OperationalKey } from '../signer/index.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/index.ts';
+import { inMemorySigner, unsignedUserOperation } from '../testing/user-operations.ts';
 import { handlePaymasterRpc, paymasterHash, parseUserOperation, setSponsorPolicy, settleIncludedOperations, type SponsorContext } from './index.ts';
 
 const entryPoint: Address = '0x4337084D9E255Ff0702461CF8895CE9E3b5Ff108';
 const paymaster: Address = '0x0165878A594ca255338adfa4d48449f69242Eb8F';
-const secret = secp256k1.utils.randomSecretKey();
-const signer = evmOperationalKey(new OperationalKey({ name: 'paymaster-signer', curve: 'secp256k1', publicKey: secp256k1.getPublicKey(secret, true), secretScalar: bytesToNumberBE(secret) }));
+const signer = inMemorySigner('paymaster-signer');
 
 const senderAt = (n: number): Address => `0x${n.toString(16).padStart(40, '0')}`;
-const userOp = (sender: Address, nonce: number) => ({
-  sender,
-  nonce: numberToHex(nonce),
-  callData: '0x',
-  callGasLimit: '0x5000',
-  verificationGasLimit: '0x10000',
-  preVerificationGas: '0xc000',
-  maxFeePerGas: '0x3b9aca00',
-  maxPriorityFeePerGas: '0x1',
-  signature: '0x',
-});
+const userOp = (sender: Address, nonce: number) => unsignedUserOperation(sender, nonce);
 
 describe('paymaster service', () => {
   let db: TestDatabase;

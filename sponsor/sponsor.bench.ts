@@ -8,13 +8,10 @@
 //   decisions_sender   the same without the global cap: decisions serialize per sender only
 //   signing            the baseline: the paymaster hash and the sponsor key's signature alone,
 //                      in memory (ratios decisions_*_vs_signing)
-import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { bytesToNumberBE } from '@noble/curves/utils.js';
-import { numberToHex, type Address } from 'viem';
+import type { Address, Hex } from 'viem';
 import type { BenchContext, BenchResult } from '../bench/index.ts';
-import { evmOperationalKey } from '../chains/index.ts';
 import { silentLogger } from '../infra/index.ts';
-import { OperationalKey } from '../signer/index.ts';
+import { inMemorySigner, unsignedUserOperation } from '../testing/user-operations.ts';
 import { setSponsorPolicy } from './decisions.ts';
 import type { SponsorPolicyInput } from './policy.ts';
 import { handlePaymasterRpc, type SponsorContext } from './service.ts';
@@ -25,7 +22,7 @@ const senders = 200;
 const entryPoint: Address = '0x4337084D9E255Ff0702461CF8895CE9E3b5Ff108';
 const paymaster: Address = '0x0165878A594ca255338adfa4d48449f69242Eb8F';
 const target: Address = '0x000000000000000000000000000000000000dEaD';
-const execute = `0xb61d27f6${target.slice(2).toLowerCase().padStart(64, '0')}${'0'.repeat(64)}${(96).toString(16).padStart(64, '0')}${'0'.repeat(64)}`;
+const execute: Hex = `0xb61d27f6${target.slice(2).toLowerCase().padStart(64, '0')}${'0'.repeat(64)}${(96).toString(16).padStart(64, '0')}${'0'.repeat(64)}`;
 
 const senderCaps: SponsorPolicyInput['rules'] = [
   { type: 'per_sender', maxCount: 1_000_000, window: { rolling: '24h' } },
@@ -63,24 +60,13 @@ async function timedPool(count: number, work: (index: number) => Promise<unknown
 
 export async function sponsorBench(context: BenchContext): Promise<BenchResult> {
   const operations = context.quick ? 400 : 1_500;
-  const secret = secp256k1.utils.randomSecretKey();
-  const signer = evmOperationalKey(new OperationalKey({ name: 'bench-sponsor', curve: 'secp256k1', publicKey: secp256k1.getPublicKey(secret, true), secretScalar: bytesToNumberBE(secret) }));
+  const signer = inMemorySigner('bench-sponsor');
   const ctx: SponsorContext = {
     pool: context.pool, logger: silentLogger, chainId: 31_337, entryPoint, paymaster, signer, validitySeconds: 300, paymasterVerificationGasLimit: 60_000n,
     signaturesPerMinuteMax: 1_000_000, unincludedMax: 1_000_000,
   };
   let nonce = 0;
-  const op = (index: number) => ({
-    sender: `0x${(0x1000 + (index % senders)).toString(16).padStart(40, '0')}`,
-    nonce: numberToHex(nonce++),
-    callData: execute,
-    callGasLimit: '0x5000',
-    verificationGasLimit: '0x10000',
-    preVerificationGas: '0xc000',
-    maxFeePerGas: '0x3b9aca00',
-    maxPriorityFeePerGas: '0x1',
-    signature: '0x',
-  });
+  const op = (index: number) => unsignedUserOperation(`0x${(0x1000 + (index % senders)).toString(16).padStart(40, '0')}`, nonce++, execute);
   const decide = async (index: number) => {
     const answer = await handlePaymasterRpc(ctx, { jsonrpc: '2.0', id: index, method: 'pm_getPaymasterData', params: [op(index), entryPoint, '0x7a69', null] }, { apiKeyId: null });
     if (!('result' in answer)) throw new Error(`the bench policy refused: ${JSON.stringify(answer.error)}`);

@@ -1,9 +1,8 @@
 // Users and their deposit addresses. An address is derived from the user's NEAR account (the
 // predecessor) and `<chain>-1`, stored on first request and returned unchanged forever after;
 // NEAR native deposits go to the user's NEAR account itself (seed 004 §3.0).
-import { randomBytes } from 'node:crypto';
 import type { Selectable } from 'kysely';
-import { enqueue, isPgError, run, runFirst, runOne, sqlBuilder, type Database, type Queryable } from '../infra/index.ts';
+import { enqueue, isPgError, randomId, run, runFirst, runOne, sqlBuilder, type Database, type Queryable } from '../infra/index.ts';
 import { addressNetwork, chainCurve, deriveAddress, depositChains, depositsToAccount } from '../chains/index.ts';
 import { assertNearAccountId, DerivationError, type BitcoinNetwork, type Curve, type NearNetwork } from '../signer/index.ts';
 
@@ -48,8 +47,6 @@ export interface DerivationSettings {
   roots: Record<Curve, string>;
 }
 
-const idAlphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
-
 const userColumns = ['id', 'near_account_id', 'is_sweep_enabled', 'created_at'] as const;
 const toUser = (row: { id: string; near_account_id: string; is_sweep_enabled: boolean; created_at: Date }): User => ({ id: row.id, nearAccountId: row.near_account_id, isSweepEnabled: row.is_sweep_enabled, createdAt: row.created_at });
 
@@ -59,7 +56,7 @@ export async function createUser(db: Queryable, options: { nearAccountId: string
   } catch (error) {
     throw new UserError('invalid_near_account', error instanceof DerivationError ? error.message : 'invalid NEAR account');
   }
-  const id = Array.from(randomBytes(16), (byte) => idAlphabet[byte % idAlphabet.length]).join('');
+  const id = randomId(16);
   try {
     const row = await runOne(db, sqlBuilder.insertInto('users').values({ id, near_account_id: options.nearAccountId, is_sweep_enabled: options.isSweepEnabled ?? true }).returning(userColumns));
     return toUser(row);

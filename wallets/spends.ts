@@ -9,10 +9,10 @@
 //
 // Fail closed: no policy, a policy that does not parse, a frozen wallet, or a decision that
 // cannot be made (the chain cannot estimate the transaction) rejects the spend; nothing moves.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { evmTransferCall, SimulationError } from '../chains/index.ts';
 import type { Logger, Pool, PoolClient, Queryable } from '../infra/index.ts';
-import { enqueue, firstRow, isPgError, withTransaction } from '../infra/index.ts';
+import { enqueue, firstRow, isPgError, randomId, withTransaction } from '../infra/index.ts';
 import { canonicalJson, spendEntryKinds, spendWindowsProjection, type AppendRequest, type JsonObject, type LedgerTransaction, type LedgerWriter } from '../ledger/index.ts';
 import type { WindowSpec } from './windows.ts';
 import { evaluatePolicy, windowQueries, type Policy, type Severity, type SpendFacts, type Violation, type WalletUsage } from './policy.ts';
@@ -185,7 +185,7 @@ export interface SpendRequestBody {
   data?: string;
 }
 
-const newSpendId = () => `spd_${Array.from(randomBytes(20), (b) => 'abcdefghijklmnopqrstuvwxyz0123456789'[b % 36]).join('')}`;
+const newSpendId = () => randomId(20, 'spd_');
 
 /**
  * Records a spend request and asks for its decision (202 in the API). The same idempotency key

@@ -172,6 +172,21 @@ export function remoteSignerRoutes(deps: ApiDependencies): Hono<AppEnv> {
   return app;
 }
 
+/**
+ * The API port's answer to signing clients when the signer is served over mutual TLS: a pointer
+ * to the TLS port, and nothing signed. /upcheck stays, as a liveness probe that reveals nothing.
+ */
+export function remoteSignerOverTlsOnly(tlsPort: number): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const message = `this coffer serves its remote signer over mutual TLS on port ${tlsPort}: connect there with a client certificate`;
+  app.get('/upcheck', (c) => c.text('OK'));
+  app.post('/signer', (c) => c.json(rpcError(null, signerRpcCodes.unauthorized, message), 403));
+  app.all('/api/v1/eth1/*', () => {
+    throw new ApiError(403, 'signer_requires_mtls', message);
+  });
+  return app;
+}
+
 export const signerKeyJson = (key: SignerKey): z.input<typeof responses.signerKey> => ({
   name: key.name,
   address: key.address,

@@ -8,24 +8,17 @@
 // 100 ms) runs in this process.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Account, JsonRpcProvider, KeyPair, nearToYocto } from 'near-api-js';
 import { startNearDevnet, type NearDevnet } from '../../devnets/index.ts';
 import { getBalances, verifyLedger } from '../../ledger/index.ts';
 import { ChainSignaturesEmulator, importNearKey, Keystore } from '../../signer/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing/index.ts';
-import { deleteRedisKeysWithPrefix } from '../../testing/redis.ts';
-import { cofferProcesses, type CofferProcess, type CofferProcesses } from '../../testing/coffer-process.ts';
+import { type CofferProcess, type CofferProcesses } from '../../testing/coffer-process.ts';
+import { createSigkillBed, type SigkillBed } from '../../testing/sigkill-bed.ts';
 import { eventually } from '../../testing/evm-world.ts';
 import { createUser, getDepositAddress } from '../../users/index.ts';
 import { accessKeyKind, nearRpc, sweepReserveYoctoDefault, viewAccessKey } from '../index.ts';
 
-const passphrase = 'near-sigkill-passphrase';
-const redisUrl = 'redis://127.0.0.1:6379';
-const redisPrefix = `coffer-test-near-kill-${process.pid}-${randomBytes(2).toString('hex')}:`;
 const treasuryId = 'treasury.devnet';
 const depositYocto = nearToYocto('1');
 /** The faucet's 0.1 NEAR that creates each account is a deposit too (a Transfer to the user's account); then 1 NEAR. */
@@ -37,7 +30,7 @@ let devnet: NearDevnet;
 let provider: JsonRpcProvider;
 let faucet: Account;
 let db: TestDatabase;
-let keystoreDir: string;
+let bed: SigkillBed;
 let processes: CofferProcesses;
 
 before(async () => {
@@ -46,39 +39,25 @@ before(async () => {
   faucet = new Account(devnet.faucet.accountId, provider, devnet.faucet.privateKey);
   await faucet.createAccount({ newAccountId: treasuryId, publicKey: KeyPair.fromRandom('ed25519').getPublicKey(), nearToTransfer: nearToYocto('1') });
   db = await createTestDatabase();
-  keystoreDir = await mkdtemp(join(tmpdir(), 'coffer-near-kill-'));
+  bed = await createSigkillBed({ name: 'near-kill', db, passphrase: 'near-sigkill-passphrase' });
   // The workers open the emulator signer from this keystore (never asked for a NEAR sweep, which the account's own key signs).
-  await ChainSignaturesEmulator.open(new Keystore({ directory: keystoreDir, passphrase, kdf: { m: 256, t: 1, p: 1 } }));
-  processes = cofferProcesses({
-    ...process.env,
-    DATABASE_URL: db.url,
-    REDIS_URL: redisUrl,
-    REDIS_KEY_PREFIX: redisPrefix,
+  await ChainSignaturesEmulator.open(new Keystore({ directory: bed.keystoreDir, passphrase: bed.passphrase, kdf: { m: 256, t: 1, p: 1 } }));
+  processes = bed.processes({
     NEAR_RPC_URL: devnet.rpcUrl,
     NEAR_TREASURY_ACCOUNT: treasuryId,
     NEAR_POLL_INTERVAL_MS: '100',
     CREDIT_ASSET_PRICING: 'NEAR=choco:5000',
-    COFFER_KEYSTORE_DIR: keystoreDir,
-    COFFER_KEYSTORE_PASSPHRASE: passphrase,
-    JOB_BACKOFF_MS: '200',
-    // A killed worker's job is taken over after this long.
-    JOB_LOCK_MS: '3000',
-    OUTBOX_POLL_INTERVAL_MS: '100',
-    OUTBOX_REOFFER_AFTER_MS: '2000',
-    LOG_LEVEL: 'warn',
   });
 });
 
 after(async () => {
-  await processes?.killAll();
+  await bed?.cleanup();
   await devnet?.stop();
   await db?.drop();
-  if (keystoreDir) await rm(keystoreDir, { recursive: true, force: true });
-  await deleteRedisKeysWithPrefix(redisUrl, redisPrefix);
 });
 
-const count = async (sql: string, params: unknown[] = []) => Number((await db.pool.query<{ n: bigint }>(sql, params)).rows[0]!.n);
-const entries = (kind: string, users: string[]) => count("SELECT count(*) AS n FROM journal_entries WHERE kind = $1 AND metadata->>'userId' = ANY($2)", [kind, users]);
+const count = (query: string, params?: unknown[]) => bed.count(query, params);
+const entries = (kind: string, users: string[]) => bed.entries(kind, users);
 const ledgerNear = async (account: string) => (await getBalances(db.pool, { account, asset: 'NEAR' }))[0]?.balance ?? 0n;
 const onChain = async (accountId: string) => BigInt((await provider.viewAccount({ accountId, blockQuery: { finality: 'final' } })).amount);
 
@@ -90,7 +69,7 @@ async function nearUser(accountId: string): Promise<{ userId: string; accountId:
   assert.equal((await getDepositAddress(db.pool, user.id, 'near', nearOnly)).address, accountId);
   // The key is checked at `final`, a couple of blocks after the account is created.
   await eventually(`${accountId} final`, async () => (await accessKeyKind(devnet.rpcUrl, accountId, key.getPublicKey().toString())) === 'full-access', 10_000);
-  const keystore = new Keystore({ directory: keystoreDir, passphrase, kdf: { m: 256, t: 1, p: 1 } });
+  const keystore = new Keystore({ directory: bed.keystoreDir, passphrase: bed.passphrase, kdf: { m: 256, t: 1, p: 1 } });
   await importNearKey({ keystore, accountId, privateKey: key.toString(), accessKeyKind: (account, publicKey) => accessKeyKind(devnet.rpcUrl, account, publicKey) });
   return { userId: user.id, accountId, publicKey: key.getPublicKey().toString() };
 }

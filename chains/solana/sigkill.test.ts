@@ -7,9 +7,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startHermesReplay, startSolanaDevnet, type HermesReplay, type SolanaDevnet } from '../../devnets/index.ts';
 import { silentLogger } from '../../infra/index.ts';
 import { recordSolanaFeePayerFunding, solanaRpc } from '../../indexers/index.ts';
@@ -17,24 +14,20 @@ import { feePayerAccount, SolanaFundingError } from '../../indexers/solana/index
 import { getBalances, LedgerWriter, verifyLedger } from '../../ledger/index.ts';
 import { ChainSignaturesEmulator, Keystore } from '../../signer/index.ts';
 import { createTestDatabase, solanaWallet, type SolanaWallet, type TestDatabase } from '../../testing/index.ts';
-import { deleteRedisKeysWithPrefix } from '../../testing/redis.ts';
-import { cofferProcesses, type CofferProcess, type CofferProcesses } from '../../testing/coffer-process.ts';
+import { type CofferProcess, type CofferProcesses } from '../../testing/coffer-process.ts';
+import { createSigkillBed, type SigkillBed } from '../../testing/sigkill-bed.ts';
 import { eventually } from '../../testing/evm-world.ts';
 import { createUser, getDepositAddress, type DerivationSettings } from '../../users/index.ts';
 import { solanaAddressCodec } from './codec.ts';
 
-const passphrase = 'solana-sigkill-passphrase';
-const redisUrl = 'redis://127.0.0.1:6379';
 const feePayerFunding = 5_000_000_000n;
-const redisPrefix = `coffer-test-solana-kill-${process.pid}-${randomBytes(2).toString('hex')}:`;
 
 let devnet: SolanaDevnet;
 let db: TestDatabase;
+let bed: SigkillBed;
 let hermes: HermesReplay;
 let wallet: SolanaWallet;
-let keystoreDir: string;
 let derivation: DerivationSettings;
-let env: NodeJS.ProcessEnv;
 let indexer: CofferProcess;
 let feePayer: string;
 let funding: { signature: string; entryId: bigint };
@@ -43,10 +36,10 @@ let processes: CofferProcesses;
 before(async () => {
   devnet = await startSolanaDevnet({ slotIntervalMs: 50 });
   db = await createTestDatabase();
+  bed = await createSigkillBed({ name: 'solana-kill', db, passphrase: 'solana-sigkill-passphrase' });
   hermes = await startHermesReplay();
   wallet = await solanaWallet(devnet);
-  keystoreDir = await mkdtemp(join(tmpdir(), 'coffer-solana-kill-'));
-  const keystore = new Keystore({ directory: keystoreDir, passphrase, kdf: { m: 256, t: 1, p: 1 } });
+  const keystore = new Keystore({ directory: bed.keystoreDir, passphrase: bed.passphrase, kdf: { m: 256, t: 1, p: 1 } });
   const emulator = await ChainSignaturesEmulator.open(keystore);
   derivation = { nearNetwork: 'testnet', bitcoinNetwork: 'regtest', roots: { secp256k1: emulator.rootKey('secp256k1'), ed25519: emulator.rootKey('ed25519') } };
   feePayer = solanaAddressCodec.fromPublicKey((await keystore.create('solana-fee-payer', 'ed25519')).publicKey);
@@ -58,37 +51,23 @@ before(async () => {
   } finally {
     await writer.close();
   }
-  env = {
-    ...process.env,
-    DATABASE_URL: db.url,
-    REDIS_URL: redisUrl,
-    REDIS_KEY_PREFIX: redisPrefix,
+  processes = bed.processes({
     HERMES_URL: hermes.url,
     SOLANA_RPC_URL: devnet.rpcUrl,
     SOLANA_TREASURY_ADDRESS: solanaAddressCodec.fromPublicKey(randomBytes(32)),
     SOLANA_POLL_INTERVAL_MS: '100',
-    COFFER_KEYSTORE_DIR: keystoreDir,
-    COFFER_KEYSTORE_PASSPHRASE: passphrase,
-    JOB_BACKOFF_MS: '200',
-    JOB_LOCK_MS: '3000',
-    OUTBOX_POLL_INTERVAL_MS: '100',
-    OUTBOX_REOFFER_AFTER_MS: '2000',
-    LOG_LEVEL: 'warn',
-  };
-  processes = cofferProcesses(env);
+  });
 });
 
 after(async () => {
-  await processes?.killAll();
+  await bed?.cleanup();
   await hermes?.stop();
   await devnet?.stop();
   await db?.drop();
-  if (keystoreDir) await rm(keystoreDir, { recursive: true, force: true });
-  await deleteRedisKeysWithPrefix(redisUrl, redisPrefix);
 });
 
-const count = async (sql: string, params: unknown[] = []) => Number((await db.pool.query<{ n: bigint }>(sql, params)).rows[0]!.n);
-const entries = (kind: string, users: string[]) => count("SELECT count(*) AS n FROM journal_entries WHERE kind = $1 AND metadata->>'userId' = ANY($2)", [kind, users]);
+const count = (query: string, params?: unknown[]) => bed.count(query, params);
+const entries = (kind: string, users: string[]) => bed.entries(kind, users);
 /** Confirmations name their deposit by its key, not its user. */
 const confirmations = (users: string[]) =>
   count("SELECT count(*) AS n FROM journal_entries c JOIN journal_entries p ON p.idempotency_key = c.metadata->>'depositKey' WHERE c.kind = 'deposit.confirmed' AND p.metadata->>'userId' = ANY($1)", [users]);

@@ -7,7 +7,7 @@ import { startApiServer } from '../../api/index.ts';
 import { ChainSignaturesEmulator, ChainSignaturesSigner, EmulatorSigner, ensureEmulatorRoots, Keystore, keystoreSigner, nearKeyName, resolveRootKeys, SignerError, storedNearPublicKey, type Signer } from '../../signer/index.ts';
 import { mpcRootKeys, nearKeystoreSignCall } from '../../chains/index.ts';
 import type { DerivationSettings } from '../../users/index.ts';
-import { createLogger, createPool, ensureDatabase, loadConfig, openRedis, redisOutageLog, redisTarget, superviseCoffer, type Config, type Logger, type Pool } from '../../infra/index.ts';
+import { createLogger, createPool, ensureDatabase, loadConfig, openRedis, redisOutageLog, redisTarget, signerTlsMaterial, superviseCoffer, type Config, type Logger, type Pool } from '../../infra/index.ts';
 import { closeQueues, openConfiguredQueues, startJobSystem } from '../../jobs/index.ts';
 import { nearSignCostBooks, nearSigningFunding } from '../../sweeps/index.ts';
 import { relayServices } from '../../relayer/index.ts';
@@ -30,6 +30,8 @@ export async function start(args: string[]): Promise<number> {
   });
   const config = loadConfig(values.port ? { ...process.env, PORT: values.port } : process.env);
   const everything = !values.api && !values.projections && !values.workers && values.indexers === undefined;
+  // With SIGNER_TLS_* the remote signer listens on its own port over mutual TLS; bad material stops the start before anything runs.
+  const signerTls = everything || values.api ? signerTlsMaterial(config) : null;
   const configured = indexerRegistry.filter((indexer) => config[indexer.needs] !== undefined).map((indexer) => indexer.name);
   const indexers = values.indexers !== undefined ? values.indexers.split(',').map((name) => name.trim()).filter(Boolean) : everything ? configured : [];
   for (const name of indexers) {
@@ -86,7 +88,11 @@ export async function start(args: string[]): Promise<number> {
     const readPool = config.DATABASE_READ_URL ? createPool({ connectionString: config.DATABASE_READ_URL, max: 10, applicationName: 'coffer-reads' }) : undefined;
     if (readPool) stops.push(() => readPool.end());
     // The remote signer signs with keystore keys and MPC-derived keys; a key whose material is not here refuses.
-    const remoteSigner = { ctx: { pool, logger, material: new KeyMaterial({ keystore, signer: await openSigner(config, logger, { pool, writer }) }) }, authHeader: config.SIGNER_AUTH_HEADER };
+    const remoteSigner = {
+      ctx: { pool, logger, material: new KeyMaterial({ keystore, signer: await openSigner(config, logger, { pool, writer }) }) },
+      authHeader: config.SIGNER_AUTH_HEADER,
+      ...(signerTls ? { tls: signerTls } : {}),
+    };
     const alerts = relay?.refills.alerts;
     const sponsor = keystore
       ? await sponsorService({
@@ -94,7 +100,7 @@ export async function start(args: string[]): Promise<number> {
           ...(alerts ? { onThrottled: async (sender, count) => void (await alerts.raise('sponsor.sender_throttled', { subject: `${sender}:${new Date().toISOString().slice(0, 10)}`, detail: { sender, expiredUnincluded: count } })) } : {}),
         })
       : null;
-    const { server, address, port } = await startApiServer(
+    const { server, address, port, signerTls: signerServer } = await startApiServer(
       {
         pool,
         ...(readPool ? { readPool } : {}),
@@ -118,10 +124,12 @@ export async function start(args: string[]): Promise<number> {
       { port: config.PORT, hostname: config.API_HOST },
     );
     stops.unshift(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    if (signerServer) stops.unshift(() => new Promise<void>((resolve) => signerServer.server.close(() => resolve())));
     stops.push(() => closeQueues(queues));
     stops.push(() => Promise.resolve(redis.disconnect()));
     const origin = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
     logger.info('API listening', { url: origin, docs: `${origin}/docs`, queues: `${origin}/admin/queues` });
+    if (signerServer) logger.info('remote signer listening with mutual TLS', { url: `https://${address.includes(':') ? `[${address}]` : address}:${signerServer.port}/signer` });
   }
 
   await new Promise<void>((resolve) => {

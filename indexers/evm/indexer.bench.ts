@@ -4,7 +4,7 @@
 // over ten times the blocks, to show peak RSS stays flat as the chain grows. Runs use the
 // node flags the supervisor gives indexer processes in production.
 import { fileURLToPath } from 'node:url';
-import { createWalletClient, http, type Address } from 'viem';
+import { createWalletClient, http, type Address, type Hex } from 'viem';
 import { compareRuns, indexerBenchResult, indexerRunOnFreshDatabase, runBenchChild, type BenchContext, type BenchResult, type ChildRun } from '../../bench/index.ts';
 import { deployContracts } from '../../contracts/index.ts';
 import { startAnvil, type Anvil } from '../../devnets/index.ts';
@@ -22,14 +22,18 @@ function measure(store: 'noop' | 'ledger', env: NodeJS.ProcessEnv, to: number): 
   return runBenchChild(child, { label: `${store} indexer`, nodeFlags: indexerNodeFlags, env: { ...env, BENCH_STORE: store, BENCH_TO: String(to), SQD_LOG: 'error' } });
 }
 
-/** Grows the chain to `height` with a deposit (ETH and token in turn) every `every` blocks. */
-async function buildChain(anvil: Anvil, height: number, every: number, deposit: (i: number) => Promise<unknown>, progress: (line: string) => void): Promise<number> {
+/**
+ * Grows the chain to `height` with a deposit (ETH and token in turn) every `every` blocks; the
+ * deposits' transaction hashes. anvil mines a sent transaction on its own schedule, so the last
+ * one may land past `height`: what a run over a range must confirm is counted by block
+ * (`depositsThrough`), never by how many were sent.
+ */
+async function buildChain(anvil: Anvil, height: number, every: number, deposit: (i: number) => Promise<Hex>, progress: (line: string) => void, sent = 0): Promise<Hex[]> {
   let head = Number(await anvil.rpc<string>('eth_blockNumber'));
-  let deposits = 0;
+  const hashes: Hex[] = [];
   let lastReport = Date.now();
   while (head < height) {
-    await deposit(deposits);
-    deposits += 1;
+    hashes.push(await deposit(sent + hashes.length));
     const gap = Math.min(every - 1, height - head - 1);
     for (let left = gap; left > 0; left -= 100) await anvil.rpc('anvil_mine', [`0x${Math.min(left, 100).toString(16)}`]);
     head = Number(await anvil.rpc<string>('eth_blockNumber'));
@@ -38,8 +42,21 @@ async function buildChain(anvil: Anvil, height: number, every: number, deposit: 
       lastReport = Date.now();
     }
   }
-  return deposits;
+  return hashes;
 }
+
+/** The block of each deposit (call once the chain is mined past them all). */
+async function depositBlocks(anvil: Anvil, hashes: readonly Hex[]): Promise<number[]> {
+  const blocks: number[] = [];
+  for (const hash of hashes) {
+    const receipt = await anvil.rpc<{ blockNumber: Hex; status: Hex } | null>('eth_getTransactionReceipt', [hash]);
+    if (!receipt || receipt.status !== '0x1') throw new Error(`the bench's deposit ${hash} did not land (${receipt ? 'reverted' : 'no receipt'})`);
+    blocks.push(Number(receipt.blockNumber));
+  }
+  return blocks;
+}
+
+const depositsThrough = (blocks: readonly number[], to: number) => blocks.filter((block) => block <= to).length;
 
 /** Users with deposit addresses, and the token registered as an asset (a fresh database each time). */
 async function prepare(pool: Pool, token: Address): Promise<Address[]> {
@@ -71,9 +88,11 @@ export async function indexerBench(context: BenchContext): Promise<BenchResult> 
         : wallet.sendTransaction({ to: contracts.testToken, data: tokenTransfer(addresses[i % addresses.length]!, BigInt(1_000 + i)), chain: null });
 
     progress(`building ${shortChain} blocks with a deposit every 10 blocks`);
-    const shortDeposits = await buildChain(anvil, shortChain, 10, deposit, progress);
+    const shortHashes = await buildChain(anvil, shortChain, 10, deposit, progress);
     // Past the range by the finality depth, so the whole range reads as finalized.
     await anvil.rpc('anvil_mine', [`0x${finalityDepth.toString(16)}`]);
+    const shortBlocks = await depositBlocks(anvil, shortHashes);
+    const shortDeposits = depositsThrough(shortBlocks, shortChain);
     const env = { ...process.env, EVM_RPC_URL: anvil.url, EVM_FINALITY_DEPTH: String(finalityDepth), BENCH_TOKEN: `${contracts.testToken}:${tokenAsset}` };
     const compare = (to: number, expectedDeposits: number, rounds: number) =>
       compareRuns(
@@ -92,8 +111,9 @@ export async function indexerBench(context: BenchContext): Promise<BenchResult> 
     ];
     if (context.quick) return indexerBenchResult({ bench: 'indexer', baseline: 'noop', short, notes });
     progress(`growing the chain to ${longChain} blocks (a deposit every 100 blocks)`);
-    const longDeposits = shortDeposits + (await buildChain(anvil, longChain, 100, (i) => deposit(shortDeposits + i), progress));
+    const longHashes = await buildChain(anvil, longChain, 100, deposit, progress, shortHashes.length);
     await anvil.rpc('anvil_mine', [`0x${finalityDepth.toString(16)}`]);
+    const longDeposits = depositsThrough([...shortBlocks, ...(await depositBlocks(anvil, longHashes))], longChain);
     const long = { ...(await compare(longChain, longDeposits, 1)), blocks: longChain, deposits: longDeposits };
     return indexerBenchResult({ bench: 'indexer', baseline: 'noop', short, long, notes });
   } finally {
