@@ -66,6 +66,11 @@ export async function advanceTreasuryRotation(ctx: RefillContext): Promise<Treas
     });
   } catch (error) {
     if (error instanceof RelayError && error.code === 'rotation_in_progress') return null;
+    // Waits for an operator to book what reached the old key; the refill job must not fail meanwhile.
+    if (error instanceof RelayError && error.code === 'treasury_unbooked') {
+      ctx.logger.warn('treasury key rotation waits: the old key holds money the ledger does not', { reason: error.message });
+      return null;
+    }
     throw error;
   }
 }
