@@ -279,9 +279,10 @@ export const refills = z.strictObject({
     .describe('the treasury hot wallet, or not_configured until `coffer treasury create`'),
   targets: z.array(
     z.strictObject({
+      chain: z.string().describe('ethereum (relayers, the bundler, paymaster deposits) or near (accounts coffer signs MPC calls as)'),
       name: z.string(),
       kind: z.enum(['balance', 'entrypoint-deposit']),
-      address,
+      address: z.union([address, z.string().regex(/^[a-z0-9._-]{2,64}$/).describe('a NEAR account id')]),
       entryPoint: address.nullable(),
       account: z.string(),
       relayerId: z.string().nullable(),

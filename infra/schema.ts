@@ -222,6 +222,23 @@ export interface LedgerSealsTable {
   sealed_at: Generated<Date>;
 }
 
+export interface NearStorageDepositsTable {
+  id: Generated<bigint>;
+  account_id: string;
+  contract: string;
+  deposit: ColumnType<string, string | bigint, string | bigint>;
+  status: string;
+  status_reason: string | null;
+  from_address: string;
+  nonce: bigint;
+  tx_hash: string;
+  raw_tx: string;
+  fee: ColumnType<string | null, string | bigint | null, string | bigint | null>;
+  entry_id: bigint | null;
+  created_at: Generated<Date>;
+  settled_at: Date | null;
+}
+
 export interface OutboxTable {
   id: Generated<bigint>;
   queue: string;
@@ -610,6 +627,7 @@ export interface Database {
   journal_entries: JournalEntriesTable;
   key_rotations: KeyRotationsTable;
   ledger_seals: LedgerSealsTable;
+  near_storage_deposits: NearStorageDepositsTable;
   outbox: OutboxTable;
   postings: PostingsTable;
   price_observations: PriceObservationsTable;

@@ -21,9 +21,6 @@ const stillToMove: Record<string, string[]> = {
   'cli/commands/projections.ts': ['projection_checkpoints'],
   // to move: watched addresses through users/ (watchedDepositAddresses, depositAddressesOn) and wallets/ (watchedWalletAddresses).
   'indexers/bitcoin/watched.ts': ['deposit_addresses'],
-  'indexers/near/run.ts': ['deposit_addresses', 'wallets'],
-  // to move: refills and refill targets through relayer/'s door; deposit addresses through users/; balances through ledger/.
-  'sweeps/near-operations.ts': ['refill_targets', 'refills', 'deposit_addresses', 'balances', 'accounts', 'assets'],
   // to move: postings, assets, balances and the spend-window projection through ledger/'s read API.
   'wallets/execute.ts': ['postings', 'accounts', 'assets'],
   'wallets/spends.ts': ['assets', 'spend_window_entries', 'balances', 'accounts'],

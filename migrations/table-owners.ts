@@ -52,6 +52,7 @@ export const tableOwners: Record<TableName, string> = {
   sponsor_policies: 'sponsor',
   // Gas top-ups the sweeps ask for before they can move a token; they are the only users.
   refill_requests: 'sweeps',
+  near_storage_deposits: 'sweeps',
   sweeps: 'sweeps',
   spends: 'wallets',
   wallet_events: 'wallets',

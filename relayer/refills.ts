@@ -65,6 +65,33 @@ export async function listRefillTargets(db: Queryable): Promise<RefillTarget[]> 
   return (await run(db, sqlBuilder.selectFrom('refill_targets').selectAll().where('chain', '=', relayChain.chain).orderBy('name'))).map(targetFromRow);
 }
 
+/** A refill target of any chain, as operators see it: EVM addresses checksummed, other chains' ids as stored. */
+export interface RefillTargetOfChain extends Omit<RefillTarget, 'address' | 'entryPoint'> {
+  chain: string;
+  address: string;
+  entryPoint: string | null;
+}
+
+/** Every chain's refill targets (EVM relayers and operations, NEAR signing funds), by chain then name. */
+export async function listRefillTargetsOfEveryChain(db: Queryable): Promise<RefillTargetOfChain[]> {
+  const rows = await run(db, sqlBuilder.selectFrom('refill_targets').select(['chain', 'name', 'kind', 'address', 'entry_point', 'account', 'relayer_id', 'fund_below', 'fund_to', 'daily_cap']).orderBy('chain').orderBy('name'));
+  return rows.map((r) => {
+    const evm = r.chain === relayChain.chain;
+    return {
+      chain: r.chain,
+      name: r.name,
+      kind: r.kind as RefillTarget['kind'],
+      address: evm ? getAddress(r.address) : r.address,
+      entryPoint: r.entry_point && evm ? getAddress(r.entry_point) : r.entry_point,
+      account: r.account,
+      fundBelow: BigInt(r.fund_below),
+      fundTo: BigInt(r.fund_to),
+      dailyCap: BigInt(r.daily_cap),
+      relayerId: r.relayer_id,
+    };
+  });
+}
+
 /** Adds or changes a target (the bundler EOA, the paymaster deposit); relayers get theirs when created. */
 export async function setRefillTarget(db: Queryable, target: Omit<RefillTarget, 'relayerId' | 'account'> & { account?: string }): Promise<RefillTarget> {
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(target.name)) throw new RelayError('invalid_target', 'a target name is lower-case letters, digits and -');

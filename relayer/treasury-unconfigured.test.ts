@@ -1,18 +1,22 @@
 // A fresh install (the demo too) has no treasury hot wallet key. That is a state to show, not an
 // error: the refill pass skips with one log line, and GET /v1/admin/refills shows
-// "not_configured" beside the targets instead of answering 500.
+// "not_configured" beside the targets instead of answering 500. The targets there are every
+// chain's: NEAR signing funds too, each balance read on its own chain.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPublicClient, http, type PublicClient } from 'viem';
+import { Account, JsonRpcProvider, KeyPair, nearToYocto } from 'near-api-js';
+import { createPublicClient, getAddress, http, type PublicClient } from 'viem';
 import { createApiKey } from '../access/index.ts';
 import { createApp } from '../api/index.ts';
-import { startAnvil, type Anvil } from '../devnets/index.ts';
-import { createLogger } from '../infra/index.ts';
+import * as responses from '../api/responses.ts';
+import { startAnvil, startNearDevnet, type Anvil } from '../devnets/index.ts';
+import { createLogger, loadConfig } from '../infra/index.ts';
 import { LedgerWriter } from '../ledger/index.ts';
 import { Keystore } from '../signer/index.ts';
+import { ensureNearSigningTarget, nearSigningFunding } from '../sweeps/index.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/index.ts';
 import { FeeOracle } from './pricing.ts';
 import { refillPass, setRefillTarget, type RefillContext } from './refills.ts';
@@ -74,4 +78,36 @@ test('GET /v1/admin/refills shows the treasury as not configured, with the targe
   assert.deepEqual({ status: body.treasury.status, keyName: body.treasury.keyName }, { status: 'not_configured', keyName: 'treasury-hot' });
   assert.match(body.treasury.hint, /coffer treasury create/);
   assert.deepEqual(body.targets.map((t) => [t.name, t.balance]), [['bundler', (await client.getBalance({ address: anvil.accounts[5]! })).toString()]]);
+});
+
+test('GET /v1/admin/refills lists every chain\'s targets: a NEAR signing fund beside the EVM ones, its balance read on NEAR, amounts as integer strings', async () => {
+  const devnet = await startNearDevnet({ blocks: 'on-demand' });
+  try {
+    const faucet = new Account(devnet.faucet.accountId, new JsonRpcProvider({ url: devnet.rpcUrl }), devnet.faucet.privateKey);
+    await faucet.createAccount({ newAccountId: 'alice.devnet', publicKey: KeyPair.fromRandom('ed25519').getPublicKey(), nearToTransfer: nearToYocto('0.02') });
+    const funding = nearSigningFunding(loadConfig({}));
+    await ensureNearSigningTarget(db.pool, 'alice.devnet', funding);
+    const app = createApp({
+      pool: db.pool,
+      writer,
+      logger: refills.logger,
+      near: { rpcUrl: devnet.rpcUrl, keystore: new Keystore({ directory: join(dir, 'near-keys'), passphrase: 'no-treasury-passphrase', kdf: { m: 256, t: 1, p: 1 } }) },
+      relay: { ctx: { pool: db.pool, writer, logger: refills.logger, keys: refills.keys, client: refills.client, fees: new FeeOracle(refills.client, 200), dedupeWindowSeconds: 600, confirmations: 1 }, tokens: { accessTtlSeconds: 3600, refreshTtlSeconds: 86_400 }, refills },
+    });
+    const operator = (await createApiKey(db.pool, { role: 'operator' })).key;
+    const response = await app.request('/v1/admin/refills', { headers: { authorization: `Bearer ${operator}` } });
+    const body = responses.refills.parse(await response.json());
+    assert.equal(response.status, 200);
+    const onNear = BigInt((await new JsonRpcProvider({ url: devnet.rpcUrl }).viewAccount({ accountId: 'alice.devnet', blockQuery: { finality: 'final' } })).amount);
+    assert.deepEqual(
+      body.targets.map((t) => [t.chain, t.name, t.address, t.account, t.balance, t.fundBelow, t.fundTo, t.dailyCap, t.refilledToday]),
+      [
+        ['ethereum', 'bundler', getAddress(anvil.accounts[5]!), 'operations:ethereum:bundler', (await refills.client.getBalance({ address: anvil.accounts[5]! })).toString(), (1n * ether).toString(), (2n * ether).toString(), (5n * ether).toString(), '0'],
+        ['near', body.targets[1]!.name, 'alice.devnet', 'operations:near:signing:alice.devnet', onNear.toString(), funding.fundBelow.toString(), funding.fundTo.toString(), funding.dailyCap.toString(), '0'],
+      ],
+    );
+    assert.match(body.targets[1]!.name, /^near-signing-[0-9a-f]{24}$/);
+  } finally {
+    await devnet.stop();
+  }
 });

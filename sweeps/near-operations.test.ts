@@ -142,4 +142,42 @@ describe('coffer\'s NEAR hot account', () => {
     assert.equal(await ledger(chart.treasuryHot('near')), await onChain(hotId), 'the hot account: ledger = chain');
     assert.equal((await verifyLedger(db.pool)).ok, true);
   });
+
+  test('a registration that dies after send_tx, before its booking, is finished by the next attempt: one storage.deposited, equal to the chain', async () => {
+    const accountId = 'carol.devnet';
+    await faucet.createAccount({ newAccountId: accountId, publicKey: KeyPair.fromRandom('ed25519').getPublicKey(), nearToTransfer: nearToYocto('0.1') });
+    const hotBefore = await onChain(hotId);
+    // A test double standing in for a process killed between send_tx and the ledger append: the
+    // transaction is sent and lands, and nothing after the send runs.
+    const dies = () => Promise.reject(new Error('the process died before booking'));
+    const diesBeforeBooking = { transaction: dies, append: dies } as unknown as LedgerWriter;
+    await assert.rejects(registerNearTokenStorage({ ...ctx, writer: diesBeforeBooking }, accountId), /died before booking/);
+    const registered = (await provider.callFunction({ contractId: devnet.tokens.USDC, method: 'storage_balance_of', args: { account_id: accountId } })) as { total: string } | null;
+    assert.ok(registered, 'the storage_deposit landed on chain');
+    const entriesOf = async () =>
+      (
+        await db.pool.query<{ postings: { destination: string; amount: string }[] }>(
+          `SELECT json_agg(json_build_object('destination', a.path, 'amount', p.amount::text) ORDER BY p.posting_index) AS postings
+             FROM journal_entries e JOIN postings p ON p.entry_id = e.id JOIN accounts a ON a.id = p.destination_account_id
+            WHERE e.kind = 'storage.deposited' AND e.metadata->>'accountId' = $1 GROUP BY e.id`,
+          [accountId],
+        )
+      ).rows;
+    assert.deepEqual(await entriesOf(), [], 'nothing booked before the retry');
+
+    // The job delivered again: the stored transaction is finished and booked, not read as "already registered".
+    assert.deepEqual(await registerNearTokenStorage(ctx, accountId), [{ contract: devnet.tokens.USDC, action: 'registered' }]);
+    assert.deepEqual(await registerNearTokenStorage(ctx, accountId), [{ contract: devnet.tokens.USDC, action: 'already_registered' }]);
+    const booked = await entriesOf();
+    assert.equal(booked.length, 1, 'exactly one storage.deposited');
+    const paid = hotBefore - (await onChain(hotId));
+    const deposit = BigInt(registered.total);
+    assert.deepEqual(booked[0]!.postings, [
+      { destination: nearStorageAccount(accountId), amount: deposit.toString() },
+      { destination: chart.fees('near'), amount: (paid - deposit).toString() },
+    ], 'the deposit the token holds and the gas the hot account paid');
+    assert.equal(await ledger(nearStorageAccount(accountId)), deposit);
+    assert.equal(await ledger(chart.treasuryHot('near')), await onChain(hotId), 'the hot account: ledger = chain');
+    assert.equal((await verifyLedger(db.pool)).ok, true);
+  });
 });

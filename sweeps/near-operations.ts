@@ -17,11 +17,28 @@
 import { createHash } from 'node:crypto';
 import { teraToGas } from 'near-api-js';
 import { ChainError, finalOutcome, nearRpc, outcomeFeeYocto, outcomeSucceeded, viewAccessKey, viewAccount, callView, functionCallAction, nearTransaction, sealNearTransaction, transferAction, isMissing, type NearRpc, type SignCost } from '../chains/index.ts';
-import { ConfigError, firstRow, withTransaction, type Config, type Logger, type Pool, type Queryable } from '../infra/index.ts';
-import { chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../ledger/index.ts';
+import { ConfigError, run, runFirst, runOne, sql, sqlBuilder, withTransaction, type Config, type Logger, type Pool, type Queryable } from '../infra/index.ts';
+import { accountBalance, chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../ledger/index.ts';
+import {
+  closeRefill,
+  ensureRefillTargetOn,
+  highestOpenRefillNonce,
+  lockOpenRefill,
+  openRefillsOn,
+  recordSignedRefill,
+  refilledToday,
+  refillInFlight,
+  refillsInFlightAmountOn,
+  refillTargetAccount,
+  refillTargetsOn,
+  type ChainRefillTarget,
+  type OpenRefill,
+} from '../relayer/index.ts';
+import { depositAddressPredecessors } from '../users/index.ts';
 import { nearKeyName, type Signature } from '../signer/index.ts';
 
 export const nearChain = 'near';
+const nearAsset = 'NEAR';
 export const nearHotAccount = chart.treasuryHot(nearChain);
 /** coffer's NEAR on an account it signs as: refills in, sign-call gas out. */
 export const nearSigningAccount = (accountId: string) => chart.operations(nearChain, `signing:${accountId}`);
@@ -73,35 +90,12 @@ export const nearSigningTargetName = (accountId: string) => `near-signing-${crea
  * changed configuration updates the target); called for every predecessor before it signs.
  */
 export async function ensureNearSigningTarget(db: Queryable, accountId: string, funding: NearSigningFunding): Promise<void> {
-  await db.query(
-    `INSERT INTO refill_targets (name, chain, kind, address, entry_point, account, fund_below, fund_to, daily_cap)
-     VALUES ($1, 'near', 'balance', $2, NULL, $3, $4, $5, $6)
-     ON CONFLICT (name) DO UPDATE SET fund_below = excluded.fund_below, fund_to = excluded.fund_to, daily_cap = excluded.daily_cap
-       WHERE (refill_targets.fund_below, refill_targets.fund_to, refill_targets.daily_cap) IS DISTINCT FROM (excluded.fund_below, excluded.fund_to, excluded.daily_cap)`,
-    [nearSigningTargetName(accountId), accountId, nearSigningAccount(accountId), funding.fundBelow.toString(), funding.fundTo.toString(), funding.dailyCap.toString()],
-  );
+  await ensureRefillTargetOn(db, nearChain, { name: nearSigningTargetName(accountId), address: accountId, account: nearSigningAccount(accountId), fundBelow: funding.fundBelow, fundTo: funding.fundTo, dailyCap: funding.dailyCap });
 }
 
 export interface NearRefillOutcome {
   targets: { accountId: string; balance: string; action: 'ok' | 'refilled' | 'in_flight' | 'daily_cap_reached' | 'treasury_short' | 'unreadable'; amount?: string }[];
   treasuryLedgerBalance: string;
-}
-
-interface TargetRow {
-  name: string;
-  address: string;
-  account: string;
-  fund_below: string;
-  fund_to: string;
-  daily_cap: string;
-}
-
-interface RefillRow {
-  id: string;
-  target: string;
-  amount: string;
-  tx_hash: string;
-  raw_tx: string;
 }
 
 /**
@@ -114,12 +108,12 @@ const hotLock = 'near-hot-account';
 async function underHotLock<T>(ctx: NearOperationsContext, mode: 'try' | 'wait', work: () => Promise<T>): Promise<T | null> {
   const lock = await ctx.pool.connect();
   try {
-    if (mode === 'wait') await lock.query('SELECT pg_advisory_lock(hashtext($1))', [hotLock]);
-    else if (!(await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [hotLock])).rows[0]?.ok) return null;
+    if (mode === 'wait') await run(lock, sql`SELECT pg_advisory_lock(hashtext(${hotLock}))`);
+    else if (!(await runOne(lock, sql<{ ok: boolean }>`SELECT pg_try_advisory_lock(hashtext(${hotLock})) AS ok`)).ok) return null;
     try {
       return await work();
     } finally {
-      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [hotLock]);
+      await run(lock, sql`SELECT pg_advisory_unlock(hashtext(${hotLock}))`);
     }
   } finally {
     lock.release();
@@ -133,16 +127,12 @@ export function nearRefillPass(ctx: NearOperationsContext): Promise<NearRefillOu
 
 async function pass(ctx: NearOperationsContext): Promise<NearRefillOutcome> {
   const rpc = nearRpc(ctx.rpcUrl);
-  const { rows: open } = await ctx.pool.query<RefillRow>(
-    `SELECT r.id::text, r.target, r.amount::text, r.tx_hash, r.raw_tx FROM refills r JOIN refill_targets t ON t.name = r.target WHERE t.chain = 'near' AND r.status = 'submitted' ORDER BY r.id`,
-  );
-  for (const row of open) await follow(ctx, rpc, row, 0);
+  for (const refill of await openRefillsOn(ctx.pool, nearChain)) await follow(ctx, rpc, refill, 0);
   // Every predecessor of a derived deposit address whose key coffer holds signs MPC calls for its sweeps.
-  const { rows: predecessors } = await ctx.pool.query<{ predecessor: string }>(`SELECT DISTINCT predecessor FROM deposit_addresses WHERE chain <> 'near' ORDER BY predecessor`);
-  for (const { predecessor } of predecessors) if (await ctx.publicKeyOf(predecessor)) await ensureNearSigningTarget(ctx.pool, predecessor, ctx.signingFunding);
+  for (const predecessor of await depositAddressPredecessors(ctx.pool, { exceptChain: nearChain })) if (await ctx.publicKeyOf(predecessor)) await ensureNearSigningTarget(ctx.pool, predecessor, ctx.signingFunding);
   const outcome: NearRefillOutcome = { targets: [], treasuryLedgerBalance: '0' };
-  const { rows: targets } = await ctx.pool.query<TargetRow>(`SELECT name, address, account, fund_below::text, fund_to::text, daily_cap::text FROM refill_targets WHERE chain = 'near' ORDER BY name`);
-  for (const target of targets) {
+  const today = await refilledToday(ctx.pool);
+  for (const target of await refillTargetsOn(ctx.pool, nearChain)) {
     let balance: bigint;
     try {
       balance = BigInt((await viewAccount(rpc, target.address)).amount);
@@ -152,21 +142,16 @@ async function pass(ctx: NearOperationsContext): Promise<NearRefillOutcome> {
       continue;
     }
     const line = { accountId: target.address, balance: balance.toString() };
-    const { rows: inFlight } = await ctx.pool.query(`SELECT 1 FROM refills WHERE target = $1 AND status = 'submitted'`, [target.name]);
-    if (inFlight[0]) {
+    if (await refillInFlight(ctx.pool, target.name)) {
       outcome.targets.push({ ...line, action: 'in_flight' });
       continue;
     }
-    if (balance >= BigInt(target.fund_below)) {
+    if (balance >= target.fundBelow) {
       outcome.targets.push({ ...line, action: 'ok' });
       continue;
     }
-    const { rows: today } = await ctx.pool.query<{ sum: string }>(
-      `SELECT coalesce(sum(amount), 0)::text AS sum FROM refills WHERE target = $1 AND status <> 'failed' AND created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`,
-      [target.name],
-    );
-    const room = BigInt(target.daily_cap) - BigInt(firstRow(today, `today's refills of ${target.name}`).sum);
-    const want = BigInt(target.fund_to) - balance;
+    const room = target.dailyCap - (today.get(target.name) ?? 0n);
+    const want = target.fundTo - balance;
     const amount = want < room ? want : room;
     if (amount <= 0n) {
       ctx.logger.warn('near refill: daily cap reached; the predecessor stays below its threshold', { target: target.address, balance: balance.toString() });
@@ -181,17 +166,9 @@ async function pass(ctx: NearOperationsContext): Promise<NearRefillOutcome> {
     await follow(ctx, rpc, submitted, ctx.confirmTimeoutMs ?? 30_000);
     outcome.targets.push({ ...line, action: 'refilled', amount: amount.toString() });
   }
-  outcome.treasuryLedgerBalance = (await ledgerBalance(ctx.pool, nearHotAccount)).toString();
+  outcome.treasuryLedgerBalance = (await accountBalance(ctx.pool, nearHotAccount, nearAsset)).toString();
   if (outcome.targets.some((t) => t.action === 'treasury_short')) ctx.logger.error('ALERT NEAR hot account low', { account: ctx.hotAccount, ledgerBalance: outcome.treasuryLedgerBalance });
   return outcome;
-}
-
-async function ledgerBalance(db: Queryable, account: string): Promise<bigint> {
-  const { rows } = await db.query<{ balance: string }>(
-    `SELECT b.balance::text FROM balances b JOIN accounts a ON a.id = b.account_id JOIN assets s ON s.id = b.asset_id WHERE a.path = $1 AND s.code = 'NEAR'`,
-    [account],
-  );
-  return rows[0] ? BigInt(rows[0].balance) : 0n;
 }
 
 /** A transaction from the hot account, signed with its keystore key (not yet sent). */
@@ -199,49 +176,46 @@ async function signFromHot(ctx: NearOperationsContext, rpc: NearRpc, receiverId:
   const publicKey = await ctx.publicKeyOf(ctx.hotAccount);
   if (!publicKey) throw new ChainError('no_near_key', `no key for coffer's NEAR account ${ctx.hotAccount} in the keystore; import it with \`coffer users import-near-key --account ${ctx.hotAccount}\``);
   const accessKey = await viewAccessKey(rpc, ctx.hotAccount, publicKey);
-  const { rows } = await ctx.pool.query<{ nonce: string | null }>(`SELECT max(nonce)::text AS nonce FROM refills WHERE from_address = $1 AND status = 'submitted'`, [ctx.hotAccount]);
-  const stored = rows[0]?.nonce ? BigInt(rows[0].nonce) : 0n;
-  const nonce = (stored > BigInt(accessKey.nonce) ? stored : BigInt(accessKey.nonce)) + 1n;
+  const refill = await highestOpenRefillNonce(ctx.pool, ctx.hotAccount);
+  // A registration stored by a process that died may still land: its nonce is taken too.
+  const storage = await runOne(
+    ctx.pool,
+    sqlBuilder.selectFrom('near_storage_deposits').select((eb) => eb.fn.max('nonce').as('nonce')).where('from_address', '=', ctx.hotAccount).where('status', '=', 'submitted'),
+  );
+  const nonce = [refill ?? 0n, storage.nonce ?? 0n, BigInt(accessKey.nonce)].reduce((max, n) => (n > max ? n : max)) + 1n;
   const { borsh, hash } = nearTransaction({ signerId: ctx.hotAccount, publicKey, receiverId, nonce, blockHash: accessKey.block_hash, actions });
   const signature = await ctx.sign(nearKeyName(ctx.hotAccount), hash);
   if (signature.curve !== 'ed25519') throw new ChainError('wrong_curve', `the key of ${ctx.hotAccount} is not an ed25519 key`);
   return { nonce, ...sealNearTransaction(borsh, signature.signature) };
 }
 
-async function submit(ctx: NearOperationsContext, rpc: NearRpc, target: TargetRow, amount: bigint, balanceBefore: bigint): Promise<RefillRow | null> {
+async function submit(ctx: NearOperationsContext, rpc: NearRpc, target: ChainRefillTarget, amount: bigint, balanceBefore: bigint): Promise<OpenRefill | null> {
   // The hot account's nonce is taken under the same lock as the ledger check, so two refills never share one.
   return withTransaction(ctx.pool, async (client) => {
-    const { rows: flight } = await client.query<{ reserved: string }>(
-      `SELECT coalesce(sum(r.amount), 0)::text AS reserved FROM refills r JOIN refill_targets t ON t.name = r.target WHERE t.chain = 'near' AND r.status = 'submitted'`,
-    );
-    const available = (await ledgerBalance(client, nearHotAccount)) - BigInt(firstRow(flight, 'the NEAR refills in flight').reserved);
+    const available = (await accountBalance(client, nearHotAccount, nearAsset)) - (await refillsInFlightAmountOn(client, nearChain));
     if (available < amount) {
       ctx.logger.error('near refill: the hot account cannot pay this refill', { target: target.address, amount: amount.toString(), available: available.toString() });
       return null;
     }
     const signed = await signFromHot(ctx, rpc, target.address, [transferAction(amount)]);
     // Stored before it is sent: a crash after this re-broadcasts these bytes, never signs again.
-    const { rows } = await client.query<RefillRow>(
-      `INSERT INTO refills (target, amount, balance_before, status, from_address, nonce, tx_hash, raw_tx) VALUES ($1, $2, $3, 'submitted', $4, $5, $6, $7)
-       RETURNING id::text, target, amount::text, tx_hash, raw_tx`,
-      [target.name, amount.toString(), balanceBefore.toString(), ctx.hotAccount, signed.nonce.toString(), signed.id, signed.raw],
-    );
+    const refill = await recordSignedRefill(client, { target: target.name, amount, balanceBefore, from: ctx.hotAccount, nonce: signed.nonce, txHash: signed.id, rawTx: signed.raw });
     ctx.logger.info('near refill: sending', { target: target.address, amount: amount.toString(), hash: signed.id });
-    return firstRow(rows, `the NEAR refill of ${target.name}`);
+    return refill;
   });
 }
 
 /** Sends the stored bytes (again) and, once final, books the refill; not final after `waitMs`: the next pass looks again. */
-async function follow(ctx: NearOperationsContext, rpc: NearRpc, row: RefillRow, waitMs: number): Promise<void> {
-  const known = await finalOutcome(rpc, row.tx_hash, ctx.hotAccount);
+async function follow(ctx: NearOperationsContext, rpc: NearRpc, row: OpenRefill, waitMs: number): Promise<void> {
+  const known = await finalOutcome(rpc, row.txHash, ctx.hotAccount);
   if (!known) {
     try {
-      await rpc.call('send_tx', { signed_tx_base64: row.raw_tx, wait_until: 'NONE' });
+      await rpc.call('send_tx', { signed_tx_base64: row.rawTx, wait_until: 'NONE' });
     } catch (error) {
       // The same bytes sent twice read as a used nonce; only a transaction the chain never saw failed.
-      if (!(await finalOutcome(rpc, row.tx_hash, ctx.hotAccount)) && !isMissing(error, 'TIMEOUT_ERROR')) {
+      if (!(await finalOutcome(rpc, row.txHash, ctx.hotAccount)) && !isMissing(error, 'TIMEOUT_ERROR')) {
         const message = error instanceof Error ? error.message.slice(0, 300) : 'refused';
-        await ctx.pool.query(`UPDATE refills SET status = 'failed', status_reason = $2, settled_at = now() WHERE id = $1 AND status = 'submitted'`, [row.id, message]);
+        await closeRefill(ctx.pool, row.id, { status: 'failed', reason: message });
         ctx.logger.error('near refill: the node refused it', { refill: row.id, error: message });
         return;
       }
@@ -249,7 +223,7 @@ async function follow(ctx: NearOperationsContext, rpc: NearRpc, row: RefillRow, 
   }
   const deadline = Date.now() + waitMs;
   for (;;) {
-    const outcome = await finalOutcome(rpc, row.tx_hash, ctx.hotAccount);
+    const outcome = await finalOutcome(rpc, row.txHash, ctx.hotAccount);
     if (outcome) {
       await settle(ctx, row, outcomeSucceeded(outcome), outcomeFeeYocto(outcome));
       return;
@@ -259,22 +233,18 @@ async function follow(ctx: NearOperationsContext, rpc: NearRpc, row: RefillRow, 
   }
 }
 
-async function settle(ctx: NearOperationsContext, row: RefillRow, success: boolean, feeYocto: bigint): Promise<void> {
-  const { rows } = await ctx.pool.query<{ account: string }>('SELECT account FROM refill_targets WHERE name = $1', [row.target]);
+async function settle(ctx: NearOperationsContext, row: OpenRefill, success: boolean, feeYocto: bigint): Promise<void> {
   const postings: PostingInput[] = [];
-  if (success) postings.push({ source: nearHotAccount, destination: firstRow(rows, `refill target ${row.target}`).account, asset: 'NEAR', amount: BigInt(row.amount) });
-  if (feeYocto > 0n) postings.push({ source: nearHotAccount, destination: chart.fees(nearChain), asset: 'NEAR', amount: feeYocto });
+  if (success) postings.push({ source: nearHotAccount, destination: await refillTargetAccount(ctx.pool, row.target), asset: nearAsset, amount: row.amount });
+  if (feeYocto > 0n) postings.push({ source: nearHotAccount, destination: chart.fees(nearChain), asset: nearAsset, amount: feeYocto });
   await ctx.writer.transaction(async (t) => {
-    const { rows: current } = await t.client.query<{ status: string }>('SELECT status FROM refills WHERE id = $1 FOR UPDATE', [row.id]);
-    if (current[0]?.status !== 'submitted') return;
+    if (!(await lockOpenRefill(t.client, row.id))) return;
     const key = `refill:${row.id}:settled`;
-    const [result] = await t.append([{ kind: relayEntryKinds.refillSettled, idempotencyKey: key, sourceRef: row.tx_hash, metadata: { refillId: row.id, target: row.target, hash: row.tx_hash, success, fee: feeYocto.toString() }, postings }]);
+    const [result] = await t.append([{ kind: relayEntryKinds.refillSettled, idempotencyKey: key, sourceRef: row.txHash, metadata: { refillId: row.id, target: row.target, hash: row.txHash, success, fee: feeYocto.toString() }, postings }]);
     if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused ${key}: ${result?.status}`);
-    await t.client.query(`UPDATE refills SET status = $2, status_reason = $3, fee = $4, entry_id = $5, settled_at = now() WHERE id = $1`, [
-      row.id, success ? 'confirmed' : 'failed', success ? null : 'failed on chain', feeYocto.toString(), result.entry.id.toString(),
-    ]);
+    await closeRefill(t.client, row.id, { status: success ? 'confirmed' : 'failed', reason: success ? null : 'failed on chain', fee: feeYocto, entryId: result.entry.id });
   });
-  ctx.logger.info('near refill: settled', { refill: row.id, success, amount: row.amount, fee: feeYocto.toString() });
+  ctx.logger.info('near refill: settled', { refill: row.id, success, amount: row.amount.toString(), fee: feeYocto.toString() });
 }
 
 /**
@@ -284,7 +254,7 @@ async function settle(ctx: NearOperationsContext, row: RefillRow, success: boole
  */
 export async function bookNearSignCost(options: { pool: Pool; writer: LedgerWriter; logger: Logger }, cost: SignCost): Promise<void> {
   const account = nearSigningAccount(cost.predecessor);
-  const held = await ledgerBalance(options.pool, account);
+  const held = await accountBalance(options.pool, account, nearAsset);
   // The 1 yoctoNEAR attached to `sign` stays with the contract: a cost of signing like the gas.
   const spent = cost.feeYocto + cost.depositYocto;
   const booked = spent < held ? spent : held;
@@ -296,7 +266,7 @@ export async function bookNearSignCost(options: { pool: Pool; writer: LedgerWrit
     idempotencyKey: key,
     sourceRef: cost.txHash,
     metadata: { predecessor: cost.predecessor, txHash: cost.txHash, fee: cost.feeYocto.toString(), deposit: cost.depositYocto.toString(), booked: booked.toString() },
-    postings: [{ source: account, destination: chart.fees(nearChain), asset: 'NEAR', amount: booked }],
+    postings: [{ source: account, destination: chart.fees(nearChain), asset: nearAsset, amount: booked }],
   });
   if (result.status !== 'created' && result.status !== 'replayed') throw new Error(`the ledger refused ${key}: ${result.status}`);
 }
@@ -320,33 +290,102 @@ export function nearSignCostBooks(options: { pool: Pool; writer: LedgerWriter; l
 /**
  * Registers a user's NEAR account on every accepted token (NEP-145 `storage_deposit`, paid by
  * the hot account) and books each registration. Already registered: nothing is sent.
+ *
+ * Crash-safe as sweeps are: the signed transaction is stored before it is sent, and a later
+ * attempt finishes a stored one (awaits its final outcome and books it, once) before it reads
+ * the account's registration. Reading first would find the account registered by the
+ * transaction a dead process sent, and what the hot account paid would never be booked.
  */
 export async function registerNearTokenStorage(ctx: NearOperationsContext, accountId: string): Promise<{ contract: string; action: 'registered' | 'already_registered' }[]> {
   const rpc = nearRpc(ctx.rpcUrl);
+  const waitMs = ctx.confirmTimeoutMs ?? 60_000;
   const done: { contract: string; action: 'registered' | 'already_registered' }[] = [];
   for (const contract of ctx.tokens) {
     // Checked under the lock: two deliveries of the job never both pay (a second deposit would be refunded, not booked).
     const action = await underHotLock(ctx, 'wait', async () => {
+      const unfinished = await runFirst(
+        ctx.pool,
+        sqlBuilder.selectFrom('near_storage_deposits').select(storageColumns).where('account_id', '=', accountId).where('contract', '=', contract).where('status', '=', 'submitted'),
+      );
+      if (unfinished && (await finishStorageDeposit(ctx, rpc, unfinished, waitMs)) === 'confirmed') return 'registered' as const;
       if ((await callView<unknown>(rpc, contract, 'storage_balance_of', { account_id: accountId })) !== null) return 'already_registered' as const;
       const depositYocto = BigInt((await callView<{ min: string }>(rpc, contract, 'storage_balance_bounds', {})).min);
       const signed = await signFromHot(ctx, rpc, contract, [functionCallAction('storage_deposit', { account_id: accountId, registration_only: true }, teraToGas(storageDepositGasTera), depositYocto)]);
-      await rpc.call('send_tx', { signed_tx_base64: signed.raw, wait_until: 'NONE' });
-      const outcome = await awaitFinal(rpc, signed.id, ctx.hotAccount, ctx.confirmTimeoutMs ?? 60_000);
-      const success = outcomeSucceeded(outcome);
-      const feeYocto = outcomeFeeYocto(outcome);
-      const postings: PostingInput[] = [];
-      if (success) postings.push({ source: nearHotAccount, destination: nearStorageAccount(accountId), asset: 'NEAR', amount: depositYocto });
-      if (feeYocto > 0n) postings.push({ source: nearHotAccount, destination: chart.fees(nearChain), asset: 'NEAR', amount: feeYocto });
-      const key = `near:${signed.id}:storage.deposited`;
-      const result = await ctx.writer.append({ kind: 'storage.deposited', idempotencyKey: key, sourceRef: signed.id, metadata: { accountId, contract, txHash: signed.id, success, fee: feeYocto.toString() }, postings });
-      if (result.status !== 'created' && result.status !== 'replayed') throw new Error(`the ledger refused ${key}: ${result.status}`);
-      if (!success) throw new Error(`storage_deposit of ${accountId} on ${contract} failed on chain (${signed.id})`);
+      // Stored before it is sent: a crash after this finishes these bytes, never signs again.
+      const stored = await runOne(
+        ctx.pool,
+        sqlBuilder
+          .insertInto('near_storage_deposits')
+          .values({ account_id: accountId, contract, deposit: depositYocto, status: 'submitted', from_address: ctx.hotAccount, nonce: signed.nonce, tx_hash: signed.id, raw_tx: signed.raw })
+          .returning(storageColumns),
+      );
+      if ((await finishStorageDeposit(ctx, rpc, stored, waitMs)) !== 'confirmed') throw new Error(`storage_deposit of ${accountId} on ${contract} failed (${signed.id})`);
       ctx.logger.info('near token storage registered', { accountId, contract, txHash: signed.id });
       return 'registered' as const;
     });
     done.push({ contract, action: action! });
   }
   return done;
+}
+
+const storageColumns = ['id', 'account_id', 'contract', 'deposit', 'tx_hash', 'raw_tx'] as const;
+type StorageRow = { id: bigint; account_id: string; contract: string; deposit: string; tx_hash: string; raw_tx: string };
+
+/**
+ * Sends a stored registration (again: the same bytes are the same transaction) and books its
+ * final outcome. A transaction the node refuses and does not know never moves anything: it is
+ * closed unbooked. Not final within `waitMs`: throws, and the row waits for the next attempt.
+ */
+async function finishStorageDeposit(ctx: NearOperationsContext, rpc: NearRpc, row: StorageRow, waitMs: number): Promise<'confirmed' | 'failed'> {
+  let outcome = await finalOutcome(rpc, row.tx_hash, ctx.hotAccount);
+  if (!outcome) {
+    try {
+      await rpc.call('send_tx', { signed_tx_base64: row.raw_tx, wait_until: 'NONE' });
+    } catch (error) {
+      // Sent before (its nonce reads as used) or not: only the chain knowing the hash tells.
+      if (!isMissing(error, 'TIMEOUT_ERROR') && !(await nearTransactionKnown(rpc, row.tx_hash, ctx.hotAccount))) {
+        const reason = error instanceof Error ? error.message.slice(0, 300) : 'refused';
+        await run(ctx.pool, sqlBuilder.updateTable('near_storage_deposits').set({ status: 'failed', status_reason: reason, settled_at: new Date() }).where('id', '=', row.id).where('status', '=', 'submitted'));
+        ctx.logger.error('near token storage: the node refused the registration; nothing moved', { accountId: row.account_id, contract: row.contract, txHash: row.tx_hash, error: reason });
+        return 'failed';
+      }
+    }
+    outcome = await awaitFinal(rpc, row.tx_hash, ctx.hotAccount, waitMs);
+  }
+  const success = outcomeSucceeded(outcome);
+  const feeYocto = outcomeFeeYocto(outcome);
+  const postings: PostingInput[] = [];
+  if (success) postings.push({ source: nearHotAccount, destination: nearStorageAccount(row.account_id), asset: nearAsset, amount: BigInt(row.deposit) });
+  if (feeYocto > 0n) postings.push({ source: nearHotAccount, destination: chart.fees(nearChain), asset: nearAsset, amount: feeYocto });
+  const key = `near:${row.tx_hash}:storage.deposited`;
+  await ctx.writer.transaction(async (t) => {
+    const current = await runFirst(t.client, sqlBuilder.selectFrom('near_storage_deposits').select('status').where('id', '=', row.id).forUpdate());
+    if (current?.status !== 'submitted') return;
+    const [result] = await t.append([
+      { kind: 'storage.deposited', idempotencyKey: key, sourceRef: row.tx_hash, metadata: { accountId: row.account_id, contract: row.contract, txHash: row.tx_hash, success, fee: feeYocto.toString() }, postings },
+    ]);
+    if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused ${key}: ${result?.status}`);
+    await run(
+      t.client,
+      sqlBuilder
+        .updateTable('near_storage_deposits')
+        .set({ status: success ? 'confirmed' : 'failed', status_reason: success ? null : 'failed on chain', fee: feeYocto, entry_id: result.entry.id, settled_at: new Date() })
+        .where('id', '=', row.id),
+    );
+  });
+  return success ? 'confirmed' : 'failed';
+}
+
+/** Whether the node has seen the transaction at all (included, or waiting to be). */
+async function nearTransactionKnown(rpc: NearRpc, hash: string, sender: string): Promise<boolean> {
+  try {
+    await rpc.call('tx', { tx_hash: hash, sender_account_id: sender, wait_until: 'NONE' });
+    return true;
+  } catch (error) {
+    if (isMissing(error, 'UNKNOWN_TRANSACTION')) return false;
+    if (isMissing(error, 'TIMEOUT_ERROR')) return true;
+    throw error;
+  }
 }
 
 async function awaitFinal(rpc: NearRpc, hash: string, sender: string, waitMs: number) {

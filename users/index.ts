@@ -135,7 +135,7 @@ export async function getDepositAddress(db: Queryable, userId: string, chain: st
   return toAddress(written);
 }
 
-export { watchedDepositAddresses, depositAddressesOn, depositAddressKey, type WatchedDepositAddress } from './watched.ts';
+export { watchedDepositAddresses, depositAddressesOn, depositAddressKey, depositAddressPredecessors, type WatchedDepositAddress } from './watched.ts';
 export { getDepositHistory, type DepositHistory, type DepositStep, type DepositStepKind } from './history.ts';
 export { listUserDeposits, getUserBalances, getUserChoco, type UserDeposit, type UserBalance, type DepositStatus } from './deposits.ts';
 export { searchUsers, userSearchLimitMax, type UserWithAddresses } from './directory.ts';

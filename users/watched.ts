@@ -42,3 +42,9 @@ export async function depositAddressKey(db: Queryable, chain: string, address: s
   );
   return row && { predecessor: row.predecessor, path: row.path, publicKey: row.public_key };
 }
+
+/** The NEAR accounts that sign for deposit addresses on chains other than `exceptChain`, each once. */
+export async function depositAddressPredecessors(db: Queryable, options: { exceptChain: string }): Promise<string[]> {
+  const rows = await run(db, sqlBuilder.selectFrom('deposit_addresses').select('predecessor').distinct().where('chain', '<>', options.exceptChain).orderBy('predecessor'));
+  return rows.map((row) => row.predecessor);
+}

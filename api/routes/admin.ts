@@ -6,7 +6,9 @@ import { pathParam } from '../params.ts';
 import { rotateKeyAnswer } from '../rotation.ts';
 import { parseWith } from './ledger.ts';
 import { listIndexerStatus, type IndexerStatus } from '../../indexers/index.ts';
-import { listRefillTargets, refilledToday, refillHistory, rotateTreasuryKey, startRelayerKeyRotation, targetBalance, treasuryView } from '../../relayer/index.ts';
+import { listRefillTargetsOfEveryChain, refilledToday, refillHistory, relayChain, rotateTreasuryKey, startRelayerKeyRotation, targetBalance, treasuryView, type RefillTargetOfChain } from '../../relayer/index.ts';
+import { nearRpc, viewAccount } from '../../chains/index.ts';
+import type { Address } from 'viem';
 import { ApiError } from '../problem.ts';
 import { requireRole } from '../auth.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
@@ -66,20 +68,27 @@ export function adminRoutes(deps: ApiDependencies): Hono<AppEnv> {
     return c.json(rotation satisfies z.input<typeof responses.treasuryRotation>, rotation.status === 'retired' ? 200 : 202);
   });
   app.get('/indexers', requireRole('operator', 'auditor'), async (c) => c.json({ indexers: (await listIndexerStatus(deps.pool)).map(indexerJson) } satisfies z.input<typeof responses.indexers>));
-  // Refills: every target with its balance now, thresholds, what was sent today, and the history.
+  // Refills: every chain's targets with their balance now, thresholds, what was sent today, and the history.
   app.get('/refills', requireRole('operator', 'auditor'), async (c) => {
     const refills = deps.relay?.refills;
     if (!refills) throw new ApiError(503, 'refills_unavailable', 'refills need EVM_RPC_URL and the keystore passphrase');
     const today = await refilledToday(deps.pool);
+    const near = deps.near ? nearRpc(deps.near.rpcUrl) : null;
+    const balanceOf = (t: RefillTargetOfChain): Promise<bigint> | null => {
+      if (t.chain === relayChain.chain) return targetBalance(refills.client, { ...t, address: t.address as Address, entryPoint: t.entryPoint as Address | null });
+      if (t.chain === 'near' && near) return viewAccount(near, t.address).then((account) => BigInt(account.amount));
+      return null;
+    };
     const targets = await Promise.all(
-      (await listRefillTargets(deps.pool)).map(async (t) => ({
+      (await listRefillTargetsOfEveryChain(deps.pool)).map(async (t) => ({
+        chain: t.chain,
         name: t.name,
         kind: t.kind,
         address: t.address,
         entryPoint: t.entryPoint,
         account: t.account,
         relayerId: t.relayerId,
-        balance: await targetBalance(refills.client, t).then((b) => b.toString(), () => null),
+        balance: (await balanceOf(t)?.then((b) => b.toString(), () => null)) ?? null,
         fundBelow: t.fundBelow.toString(),
         fundTo: t.fundTo.toString(),
         dailyCap: t.dailyCap.toString(),

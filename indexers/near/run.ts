@@ -4,6 +4,8 @@ import type { Config, Logger, Pool, Queryable } from '../../infra/index.ts';
 import { ChainError } from '../../chains/index.ts';
 import { ConfigError, createPool } from '../../infra/index.ts';
 import { LedgerWriter, registerAsset, type Asset } from '../../ledger/index.ts';
+import { watchedDepositAddresses } from '../../users/index.ts';
+import { watchedWalletAddresses } from '../../wallets/index.ts';
 import { ChainFollower, rewindIndexer, type FollowSettings, type RewindReport } from '../core/index.ts';
 import { nearRpc, type NearRpc } from './rpc.ts';
 import { NearBlockSource } from './source.ts';
@@ -53,15 +55,11 @@ export async function registerNearTokens(db: Queryable, rpc: NearRpc, tokens: Re
   return assets;
 }
 
-/** Users' NEAR accounts and NEAR agent wallets among `accountIds`. */
+/** Users' NEAR accounts and NEAR agent wallets among `accountIds`, read through users/ and wallets/. */
 export function watchedNearAccounts(db: Queryable): (accountIds: string[]) => Promise<ReadonlySet<string>> {
   return async (accountIds) => {
-    const { rows } = await db.query<{ address: string }>(
-      `SELECT address FROM deposit_addresses WHERE chain = 'near' AND address = ANY($1::text[])
-       UNION SELECT address FROM wallets WHERE chain = 'near' AND address = ANY($1::text[])`,
-      [accountIds],
-    );
-    return new Set(rows.map((row) => row.address));
+    const [users, wallets] = await Promise.all([watchedDepositAddresses(db, 'near', accountIds), watchedWalletAddresses(db, 'near', accountIds)]);
+    return new Set([...users, ...wallets].map((row) => row.address));
   };
 }
 

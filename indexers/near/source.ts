@@ -21,6 +21,8 @@ export const nearNativeAsset = 'NEAR';
 /** How far back a receipt's transaction is looked for; a cross-contract chain longer than this stops the indexer with the receipt's id. */
 export const lookbackBlocks = 200;
 const fetchConcurrencyMax = 8;
+/** Outcome lookups (`EXPERIMENTAL_tx_status`) in flight at once. */
+const resolveConcurrencyMax = 8;
 
 export interface FetchedBlock {
   block: BlockView;
@@ -109,15 +111,26 @@ export class NearBlockSource implements BlockSource {
 
     const indexByHash = new Map(fetched.map(({ block }, i) => [block.header.hash, i]));
     const transfers: ObservedTransfer[][] = fetched.map(() => []);
-    const trees = new Map<string, TxStatusView>();
+    // Every watched candidate's outcome is asked for at once, a few calls at a time, each
+    // transaction once however many of its receipts are candidates: this phase sits between one
+    // range's fetch and the next (the follower prefetches only after a range is resolved), so
+    // one round trip per deposit in turn stretched every batch.
+    const deposits = candidates.filter((candidate) => watched.has(candidate.ft ? ftTransferCall(candidate.receipt, tokens)!.receiverId : candidate.receipt.receiver_id));
+    const trees = new Map<string, Promise<TxStatusView>>();
+    const resolutions = await mapLimit(deposits, resolveConcurrencyMax, (candidate) =>
+      this.resolve(candidate.receipt, fetched[candidate.at]!.block.header.height, trees).then(
+        (resolved) => ({ resolved }),
+        (error: unknown) => ({ error }),
+      ),
+    );
     // A receipt whose execution is not known yet ends the batch before its block: read again next pass.
     let cut = fetched.length;
-    for (const candidate of candidates) {
+    for (const [i, candidate] of deposits.entries()) {
       if (candidate.at >= cut) break;
-      const receiverId = candidate.ft ? ftTransferCall(candidate.receipt, tokens)!.receiverId : candidate.receipt.receiver_id;
-      if (!watched.has(receiverId)) continue;
-      const height = fetched[candidate.at]!.block.header.height;
-      const { tree, outcome } = await this.resolve(candidate.receipt, height, trees);
+      const resolution = resolutions[i]!;
+      // Raised in chain order, so a receipt past the cut never stops the indexer before its turn.
+      if ('error' in resolution) throw resolution.error;
+      const { tree, outcome } = resolution.resolved;
       const executedAt = outcome ? indexByHash.get(outcome.block_hash) : undefined;
       if (!outcome || executedAt === undefined) {
         cut = candidate.at;
@@ -183,16 +196,17 @@ export class NearBlockSource implements BlockSource {
   }
 
   /** The receipt's outcome (undefined while it has not executed), through its transaction. */
-  private async resolve(receipt: ReceiptView, height: number, trees: Map<string, TxStatusView>): Promise<Resolved> {
+  private async resolve(receipt: ReceiptView, height: number, trees: Map<string, Promise<TxStatusView>>): Promise<Resolved> {
     const signerId = receipt.receipt.Action?.signer_id;
     for (let at = height; signerId && at > height - lookbackBlocks; at -= 1) {
       for (const tx of this.recent.get(at) ?? []) {
         if (tx.signerId !== signerId) continue;
-        let tree = trees.get(tx.hash);
-        if (!tree) {
-          tree = await this.options.rpc<TxStatusView>('EXPERIMENTAL_tx_status', { tx_hash: tx.hash, sender_account_id: signerId, wait_until: 'INCLUDED' });
-          trees.set(tx.hash, tree);
+        let asked = trees.get(tx.hash);
+        if (!asked) {
+          asked = this.options.rpc<TxStatusView>('EXPERIMENTAL_tx_status', { tx_hash: tx.hash, sender_account_id: signerId, wait_until: 'INCLUDED' });
+          trees.set(tx.hash, asked);
         }
+        const tree = await asked;
         const outcome = tree.receipts_outcome.find((o) => o.id === receipt.receipt_id);
         if (outcome || tree.receipts?.some((r) => r.receipt_id === receipt.receipt_id)) return { tree, outcome };
       }
