@@ -3,3 +3,4 @@
 // issues and revokes keys.
 export { createApiKey, authenticateApiKey, revokeApiKey, rotateApiKey, roles, ApiKeyError, type Role, type ApiKeyIdentity } from './keys.ts';
 export { liveApiKey } from './identity.ts';
+export { revokeWalletKeys } from './agent-keys.ts';

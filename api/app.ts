@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { LedgerInputError, LedgerOverloadedError, journalHead } from '../ledger/index.ts';
 import { listIndexerStatus } from '../indexers/index.ts';
-import { activeAlerts, describeConnectionError } from '../infra/index.ts';
+import { activeAlerts, describeConnectionError, pingDatabase } from '../infra/index.ts';
 import { authenticate } from './auth.ts';
 import { bodyLimit, drainUnreadBody } from './body-limit.ts';
 import { mountQueueBoard } from './board.ts';
@@ -96,8 +96,8 @@ export function createApp(deps: ApiDependencies, options: { listener?: ApiListen
   app.get('/health', (c) => c.json({ status: 'ok' } satisfies z.input<typeof responses.health>));
   app.get('/ready', async (c) => {
     const checks: Record<string, string> = {};
-    await deps.pool.query('SELECT 1').then(() => (checks.postgres = 'ok'), (error: Error) => (checks.postgres = error.message));
-    if (deps.readPool) await deps.readPool.query('SELECT 1').then(() => (checks.replica = 'ok'), (error: Error) => (checks.replica = error.message));
+    await pingDatabase(deps.pool).then(() => (checks.postgres = 'ok'), (error: Error) => (checks.postgres = error.message));
+    if (deps.readPool) await pingDatabase(deps.readPool).then(() => (checks.replica = 'ok'), (error: Error) => (checks.replica = error.message));
     if (deps.redis) {
       const redis = deps.redis;
       // ioredis answers a command during an outage with its retry-limit text; the outage log knows the cause.

@@ -7,9 +7,9 @@ import { ApiError } from './problem.ts';
 export function authenticate(deps: ApiDependencies): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <api key>');
-    const identity = await authenticateApiKey(deps.pool, match[1]!, deps.now?.() ?? new Date());
+    const key = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+    if (!key) throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <api key>');
+    const identity = await authenticateApiKey(deps.pool, key, deps.now?.() ?? new Date());
     if (!identity) throw new ApiError(401, 'unauthorized', 'the API key is unknown, revoked, or rotated and past its overlap');
     // A sponsor key is handed to wallets (often in a URL): it reaches the paymaster service and nothing else.
     if (identity.role === 'sponsor') throw new ApiError(403, 'forbidden', 'a sponsor key only reaches POST /v1/paymaster');

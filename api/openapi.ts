@@ -325,7 +325,7 @@ type DocumentedOperation = {
 };
 
 export function docsPage(document: ReturnType<typeof openApiDocument>): string {
-  const escape = (text: string) => text.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!);
+  const escape = (text: string) => text.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch] ?? ch);
   const rows = Object.entries(document.paths).flatMap(([path, operations]) =>
     Object.entries(operations as Record<string, DocumentedOperation>).map(([method, operation]) => {
       // The answer's shape by its schema's name, as /openapi.json's components call it.

@@ -63,10 +63,10 @@ export function deriveAddress(
     root?: string;
   },
 ): DerivedAddress {
-  if (!derivedChains.includes(options.chain)) throw new DerivationError(`chain must be one of ${derivedChains.join(', ')}`);
+  if (!derivedChains.includes(options.chain)) throw new DerivationError('invalid_chain', `chain must be one of ${derivedChains.join(', ')}`);
   const adapter = depositAdapter(options.chain);
   const root = options.root ?? rootKeys[options.network][adapter.curve];
-  if (parseRootKey(root).curve !== adapter.curve) throw new DerivationError(`${options.chain} addresses come from a ${adapter.curve} root key`);
+  if (parseRootKey(root).curve !== adapter.curve) throw new DerivationError('invalid_root_key', `${options.chain} addresses come from a ${adapter.curve} root key`);
   const { publicKey } = derivePublicKey({ root, predecessor: options.predecessor, path: options.path });
   const spelledFor = addressNetwork(options.chain, options);
   return {
@@ -82,6 +82,6 @@ export function deriveAddress(
 
 function depositAdapter(chain: string): ChainAdapter {
   const adapter = adapters.get(chain);
-  if (!adapter) throw new DerivationError(`chain must be one of ${depositChains.join(', ')}`);
+  if (!adapter) throw new DerivationError('invalid_chain', `chain must be one of ${depositChains.join(', ')}`);
   return adapter;
 }

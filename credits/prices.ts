@@ -29,13 +29,21 @@ export interface PriceObservation {
   publishTime: Date;
 }
 
+const priceErrorCodes = [
+  // Hermes had no price for the feed at that time: nothing was stored.
+  'price_missing',
+  // A price came and was stored, but is too old or too uncertain to value a deposit with.
+  'price_refused',
+] as const;
+
 export class PriceRefusedError extends Error {
-  static readonly codes = ['price_refused'] as const;
+  static readonly codes = priceErrorCodes;
   override name = 'PriceRefusedError';
-  readonly code = 'price_refused';
+  readonly code: (typeof priceErrorCodes)[number];
   readonly observationId: bigint | null;
-  constructor(message: string, observationId: bigint | null) {
+  constructor(code: PriceRefusedError['code'], message: string, observationId: bigint | null) {
     super(message);
+    this.code = code;
     this.observationId = observationId;
   }
 }
@@ -70,7 +78,7 @@ export class PriceSource {
   async priceAt(feedId: string, at: Date): Promise<PriceObservation> {
     const update = await this.client.getPriceUpdatesAtTimestamp(Math.floor(at.getTime() / 1000), [feedId], { parsed: true });
     const parsed = update.parsed?.find((item) => item.id.replace(/^0x/, '').toLowerCase() === feedId);
-    if (!parsed) throw new PriceRefusedError(`Hermes returned no price for feed ${feedId}`, null);
+    if (!parsed) throw new PriceRefusedError('price_missing', `Hermes returned no price for feed ${feedId}`, null);
     const price = {
       price: BigInt(parsed.price.price),
       conf: BigInt(parsed.price.conf),
@@ -85,7 +93,7 @@ export class PriceSource {
         .values({ feed_id: feedId, price: price.price, conf: price.conf, expo: price.expo, publish_time: price.publishTime, requested_for: at, source: new URL(this.options.hermesUrl).host, refused_reason: problem })
         .returning('id'),
     );
-    if (problem) throw new PriceRefusedError(`price of feed ${feedId} for ${at.toISOString()} refused: ${problem}`, id);
+    if (problem) throw new PriceRefusedError('price_refused', `price of feed ${feedId} for ${at.toISOString()} refused: ${problem}`, id);
     return { id, feedId, ...price };
   }
 }

@@ -33,5 +33,5 @@ export { Alerts, activeAlerts, signWebhook, type AlertType, type AlertCondition,
 export { superviseCoffer, stopProcess, type SupervisedProcess, type SupervisorState, type SuperviseOptions } from './supervise.ts';
 export { enqueue, markDone, takeDue, handBack, listenForOutbox, stopListeningForOutbox, outboxCounts, type OutboxJob, type OutboxRow, type OutboxCounts } from './outbox.ts';
 export { jobCatalogue, parseJobPayload, queueNames, JobPayloadError, type CataloguedJob, type JobName, type JobPayload, type QueueName } from './job-catalogue.ts';
-export { db as sqlBuilder, run, runFirst, runOne, runCount, sql, withAdvisoryLock } from './sql.ts';
+export { db as sqlBuilder, run, runFirst, runOne, runCount, sql, withAdvisoryLock, pingDatabase } from './sql.ts';
 export type { Database, Json as DatabaseJson } from './schema.ts';

@@ -79,3 +79,8 @@ export async function withAdvisoryLock<T>(pool: Pool, key: string, work: (client
     client.release();
   }
 }
+
+/** Resolves when the database answers a trivial statement (the API's readiness check); rejects with the driver's error otherwise. */
+export async function pingDatabase(db: Queryable): Promise<void> {
+  await run(db, sql`SELECT 1`);
+}

@@ -21,6 +21,7 @@ export {
 export { getEntry, getEntryByIdempotencyKey, listEntries, journalHead, countEntries, knownIdempotencyKeys, isReversed, type EntryFilter } from './journal.ts';
 export { getBalances, getTrialBalance, accountBalance, accountBalances, type AccountBalance, type AsOf, type TrialBalanceLine } from './balances.ts';
 export { depositsAbove } from './deposit-view.ts';
+export { spendWindowUsage, type SpendWindow, type SpendWindowUsage } from './spend-window-usage.ts';
 export { getStatement, type Statement, type StatementLine } from './statement.ts';
 export { registerAsset, listAssets, getAsset, type Asset } from './assets.ts';
 export { setFloorRule, listFloorRules, type FloorRule } from './floors.ts';

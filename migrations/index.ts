@@ -18,10 +18,26 @@ export interface MigrateResult {
   alreadyApplied: number;
 }
 
+const migrationErrorCodes = [
+  // The release's own files are wrong (a name, a shared version): fixed in the code, not the database.
+  'invalid_migration_file',
+  // The database is ahead of this release (an older release started on a newer schema): run the newer release.
+  'migration_file_missing',
+  // A file changed after it was applied, or a new one sorts before the newest applied: renumber or revert.
+  'migration_changed',
+  'migration_out_of_order',
+  // The SQL failed and was rolled back: nothing of it applied.
+  'migration_failed',
+] as const;
+
 export class MigrationError extends Error {
-  static readonly codes = ['migration_refused'] as const;
+  static readonly codes = migrationErrorCodes;
   override name = 'MigrationError';
-  readonly code = 'migration_refused';
+  readonly code: (typeof migrationErrorCodes)[number];
+  constructor(code: MigrationError['code'], message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
 }
 
 const migrationsDirectory = fileURLToPath(new URL('.', import.meta.url));
@@ -34,11 +50,11 @@ export async function listMigrations(directory = migrationsDirectory): Promise<M
   const migrations: Migration[] = [];
   for (const fileName of names) {
     const match = fileNamePattern.exec(fileName);
-    if (!match) throw new MigrationError(`migration file ${fileName} is not named NNNN_lower_snake.sql`);
+    if (!match) throw new MigrationError('invalid_migration_file', `migration file ${fileName} is not named NNNN_lower_snake.sql`);
     const sql = await readFile(`${directory}/${fileName}`, 'utf8');
     const version = Number(match[1]);
     if (migrations.some((existing) => existing.version === version)) {
-      throw new MigrationError(`two migration files share version ${match[1]}`);
+      throw new MigrationError('invalid_migration_file', `two migration files share version ${match[1]}`);
     }
     migrations.push({ version, name: match[2]!, sql, checksum: createHash('sha256').update(sql).digest('hex') });
   }
@@ -69,10 +85,11 @@ export async function migrate(options: {
     for (const row of rows) {
       const file = migrations.find((migration) => migration.version === row.version);
       if (!file) {
-        throw new MigrationError(`migration ${row.version} (${row.name}) is applied but its file is missing`);
+        throw new MigrationError('migration_file_missing', `migration ${row.version} (${row.name}) is applied but its file is missing`);
       }
       if (file.checksum !== row.checksum) {
         throw new MigrationError(
+          'migration_changed',
           `migration ${row.version} (${row.name}) was changed after it was applied; add a new migration instead`,
         );
       }
@@ -81,6 +98,7 @@ export async function migrate(options: {
     const outOfOrder = pending.find((migration) => migration.version < newestApplied);
     if (outOfOrder) {
       throw new MigrationError(
+        'migration_out_of_order',
         `migration ${outOfOrder.version} (${outOfOrder.name}) is older than the newest applied (${newestApplied}); renumber it`,
       );
     }
@@ -98,7 +116,7 @@ export async function migrate(options: {
       } catch (error) {
         await client.query('ROLLBACK');
         const reason = error instanceof Error ? error.message : String(error);
-        throw new MigrationError(`migration ${migration.version} (${migration.name}) failed: ${reason}`);
+        throw new MigrationError('migration_failed', `migration ${migration.version} (${migration.name}) failed: ${reason}`, { cause: error });
       }
       options.onApplied?.(migration);
     }

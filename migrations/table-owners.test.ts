@@ -21,11 +21,6 @@ const stillToMove: Record<string, string[]> = {
   'cli/commands/projections.ts': ['projection_checkpoints'],
   // to move: watched addresses through users/ (watchedDepositAddresses, depositAddressesOn) and wallets/ (watchedWalletAddresses).
   'indexers/bitcoin/watched.ts': ['deposit_addresses'],
-  // to move: postings, assets, balances and the spend-window projection through ledger/'s read API.
-  'wallets/execute.ts': ['postings', 'accounts', 'assets'],
-  'wallets/spends.ts': ['assets', 'spend_window_entries', 'balances', 'accounts'],
-  // to move: API keys through access/'s door (liveApiKey).
-  'wallets/wallets.ts': ['api_keys'],
 
   // Left by issue #18's kysely branch (out of time), not rooms edited elsewhere. They compose
   // several rooms' tables for one view; read through the doors, users/ would import credits/,

@@ -29,10 +29,26 @@ export const rootKeys: Record<NearNetwork, { contract: string; secp256k1: string
   },
 };
 
+const derivationErrorCodes = [
+  // A NEAR account id (a predecessor, a user's account) that nearcore would refuse: the input's fault.
+  'invalid_account_id',
+  // A root key that is not one (format, base58, length, off the curve, low order), or of the wrong curve: configuration.
+  'invalid_root_key',
+  // A chain without derived addresses, or an option of the command that is not one.
+  'invalid_chain',
+  'invalid_option',
+  // A path whose tweak the MPC contract refuses: pick another path.
+  'invalid_path',
+] as const;
+
 export class DerivationError extends Error {
-  static readonly codes = ['derivation_refused'] as const;
+  static readonly codes = derivationErrorCodes;
   override name = 'DerivationError';
-  readonly code = 'derivation_refused';
+  readonly code: (typeof derivationErrorCodes)[number];
+  constructor(code: DerivationError['code'], message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
 }
 
 // NEAR account ids: 2–64 characters of lower-case letters, digits and separators (nearcore's rule).
@@ -40,7 +56,7 @@ const accountIdPattern = /^(?=.{2,64}$)(([a-z\d]+[-_])*[a-z\d]+\.)*([a-z\d]+[-_]
 
 export function assertNearAccountId(accountId: string, field = 'predecessor'): void {
   if (!accountIdPattern.test(accountId)) {
-    throw new DerivationError(`${field} "${accountId.slice(0, 70)}" is not a NEAR account id (2–64 characters: a-z, 0-9, and . - _ between them)`);
+    throw new DerivationError('invalid_account_id', `${field} "${accountId.slice(0, 70)}" is not a NEAR account id (2–64 characters: a-z, 0-9, and . - _ between them)`);
   }
 }
 
@@ -53,37 +69,37 @@ export function deriveTweak(predecessor: string, path: string): Uint8Array {
 /** Parses `secp256k1:<base58 of x‖y>` or `ed25519:<base58 of 32 bytes>` (NAJ style). */
 export function parseRootKey(text: string): { curve: Curve; point: Uint8Array } {
   const match = /^(secp256k1|ed25519):([1-9A-HJ-NP-Za-km-z]+)$/.exec(text);
-  if (!match) throw new DerivationError('a root key looks like "secp256k1:<base58>" or "ed25519:<base58>"');
+  if (!match) throw new DerivationError('invalid_root_key', 'a root key looks like "secp256k1:<base58>" or "ed25519:<base58>"');
   const curve = match[1] as Curve;
   let bytes: Uint8Array;
   try {
     bytes = base58.decode(match[2]!);
   } catch {
-    throw new DerivationError('the root key is not valid base58');
+    throw new DerivationError('invalid_root_key', 'the root key is not valid base58');
   }
   try {
     if (curve === 'secp256k1') {
-      if (bytes.length !== 64) throw new DerivationError('a secp256k1 root key has 64 bytes (x‖y)');
+      if (bytes.length !== 64) throw new DerivationError('invalid_root_key', 'a secp256k1 root key has 64 bytes (x‖y)');
       const point = Uint8Array.of(4, ...bytes);
       secp256k1.Point.fromBytes(point).assertValidity();
       return { curve, point };
     }
-    if (bytes.length !== 32) throw new DerivationError('an ed25519 root key has 32 bytes');
+    if (bytes.length !== 32) throw new DerivationError('invalid_root_key', 'an ed25519 root key has 32 bytes');
     const point = ed25519.Point.fromBytes(bytes);
     point.assertValidity();
     // A small-order point decodes fine but no one holds a usable secret for it.
-    if (point.is0() || !point.isTorsionFree()) throw new DerivationError('the ed25519 root key is a low-order point');
+    if (point.is0() || !point.isTorsionFree()) throw new DerivationError('invalid_root_key', 'the ed25519 root key is a low-order point');
     return { curve, point: bytes };
   } catch (error) {
     if (error instanceof DerivationError) throw error;
-    throw new DerivationError(`the ${curve} root key is not a point on the curve`);
+    throw new DerivationError('invalid_root_key', `the ${curve} root key is not a point on the curve`);
   }
 }
 
 export function secp256k1Tweak(tweak: Uint8Array): bigint {
   const t = bytesToNumberBE(tweak);
   // The contract refuses such a tweak (k256 from_repr); reducing it would derive a key nobody can sign for.
-  if (t >= secp256k1.Point.Fn.ORDER) throw new DerivationError('the tweak is not below the curve order; the MPC contract refuses this path');
+  if (t >= secp256k1.Point.Fn.ORDER) throw new DerivationError('invalid_path', 'the tweak is not below the curve order; the MPC contract refuses this path');
   return t;
 }
 

@@ -44,7 +44,7 @@ export class ChainSignaturesEmulator {
   sign(request: { predecessor: string; path: string; payload: Uint8Array; curve: Curve }): unknown {
     const tweak = deriveTweak(request.predecessor, request.path);
     if (request.curve === 'secp256k1') {
-      if (request.payload.length !== 32) throw new SignerError('an ECDSA payload is a 32-byte digest');
+      if (request.payload.length !== 32) throw new SignerError('invalid_payload', 'an ECDSA payload is a 32-byte digest');
       const secret = (this.roots.secp256k1 + secp256k1Tweak(tweak)) % secp256k1.Point.Fn.ORDER;
       const recovered = secp256k1.sign(request.payload, Buffer.from(secret.toString(16).padStart(64, '0'), 'hex'), { prehash: false, lowS: true, format: 'recovered' });
       const signature = secp256k1.Signature.fromBytes(recovered, 'recovered');
@@ -52,7 +52,7 @@ export class ChainSignaturesEmulator {
       const bigR = liftX(signature.r, signature.recovery!);
       return { scheme: 'Secp256k1', big_r: { affine_point: hex(bigR.toBytes(true)) }, s: { scalar: signature.s.toString(16).padStart(64, '0') }, recovery_id: signature.recovery };
     }
-    if (request.payload.length < 1 || request.payload.length > 1232) throw new SignerError('an EdDSA payload is 1 to 1232 bytes');
+    if (request.payload.length < 1 || request.payload.length > 1232) throw new SignerError('invalid_payload', 'an EdDSA payload is 1 to 1232 bytes');
     const order = ed25519.Point.Fn.ORDER;
     const secret = (this.roots.ed25519 + ed25519Tweak(tweak)) % order;
     const publicKey = ed25519.Point.BASE.multiply(secret).toBytes();

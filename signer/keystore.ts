@@ -13,10 +13,30 @@ import { bytesToNumberBE, bytesToNumberLE, numberToBytesLE } from '@noble/curves
 import { argon2idAsync } from '@noble/hashes/argon2.js';
 import type { Curve } from './derive.ts';
 
+const keystoreErrorCodes = [
+  // Settings to fix before anything opens.
+  'no_passphrase',
+  'weak_passphrase',
+  'invalid_key_name',
+  // A key that is not there, or already is: the caller creates it, or uses the one there.
+  'key_not_found',
+  'key_exists',
+  // The file is there but does not open: another passphrase may open it (a rekey tries both);
+  // a damaged or foreign file never will.
+  'wrong_passphrase',
+  'key_damaged',
+  'wrong_curve',
+] as const;
+
+/** Why the keystore refused; the code says what the caller can do about it. */
 export class KeystoreError extends Error {
-  static readonly codes = ['keystore_refused'] as const;
+  static readonly codes = keystoreErrorCodes;
   override name = 'KeystoreError';
-  readonly code = 'keystore_refused';
+  readonly code: (typeof keystoreErrorCodes)[number];
+  constructor(code: KeystoreError['code'], message: string) {
+    super(message);
+    this.code = code;
+  }
 }
 
 export interface KdfParams {
@@ -55,7 +75,7 @@ function header(file: Omit<KeyFile, 'ciphertext' | 'cipher'>): Uint8Array {
 }
 
 async function stretch(passphrase: string, salt: Uint8Array, kdf: KdfParams): Promise<Uint8Array> {
-  if (passphrase.length < 12) throw new KeystoreError('the keystore passphrase must be at least 12 characters');
+  if (passphrase.length < 12) throw new KeystoreError('weak_passphrase', 'the keystore passphrase must be at least 12 characters');
   return argon2idAsync(new TextEncoder().encode(passphrase), salt, { ...kdf, dkLen: 32 });
 }
 
@@ -73,7 +93,7 @@ function randomScalar(curve: Curve): bigint {
 }
 
 function keyPath(directory: string, name: string): string {
-  if (!namePattern.test(name)) throw new KeystoreError(`key name "${name.slice(0, 70)}" must be lower-case letters, digits, - and _`);
+  if (!namePattern.test(name)) throw new KeystoreError('invalid_key_name', `key name "${name.slice(0, 70)}" must be lower-case letters, digits, - and _`);
   return join(directory, `${name}.key.json`);
 }
 
@@ -111,7 +131,7 @@ export class Keystore {
   async store(name: string, curve: Curve, secretScalar: bigint): Promise<{ name: string; curve: Curve; publicKey: Uint8Array }> {
     const path = this.path(name);
     const existing = await readFile(path).then(() => true, () => false);
-    if (existing) throw new KeystoreError(`a key named ${name} already exists; keys are never overwritten`);
+    if (existing) throw new KeystoreError('key_exists', `a key named ${name} already exists; keys are never overwritten`);
     const { text, publicKey } = await this.seal(name, curve, secretScalar);
     await mkdir(this.directory, { recursive: true, mode: 0o700 });
     // Write, then link into place: a crash never leaves half a key file behind, and link (unlike
@@ -122,7 +142,7 @@ export class Keystore {
     try {
       await link(temporary, path);
     } catch (error) {
-      if (error instanceof Error && 'code' in error && error.code === 'EEXIST') throw new KeystoreError(`a key named ${name} already exists; keys are never overwritten`);
+      if (error instanceof Error && 'code' in error && error.code === 'EEXIST') throw new KeystoreError('key_exists', `a key named ${name} already exists; keys are never overwritten`);
       throw error;
     } finally {
       await unlink(temporary);
@@ -185,30 +205,30 @@ export class Keystore {
     try {
       text = await readFile(path, 'utf8');
     } catch {
-      throw new KeystoreError(`no key named ${name} in ${this.directory}`);
+      throw new KeystoreError('key_not_found', `no key named ${name} in ${this.directory}`);
     }
     let file: KeyFile;
     try {
       file = JSON.parse(text) as KeyFile;
     } catch {
-      throw new KeystoreError(`the key file for ${name} is damaged (not complete JSON; truncated?)`);
+      throw new KeystoreError('key_damaged', `the key file for ${name} is damaged (not complete JSON; truncated?)`);
     }
     if (file.version !== 1 || file.kdf?.name !== 'argon2id' || file.cipher?.name !== 'xchacha20-poly1305' || typeof file.ciphertext !== 'string') {
-      throw new KeystoreError(`the key file for ${name} is not a coffer keystore file of version 1`);
+      throw new KeystoreError('key_damaged', `the key file for ${name} is not a coffer keystore file of version 1`);
     }
     const key = await stretch(this.passphrase, Buffer.from(file.kdf.salt, 'hex'), { m: file.kdf.m, t: file.kdf.t, p: file.kdf.p });
     let plaintext: Uint8Array;
     try {
       plaintext = xchacha20poly1305(key, Buffer.from(file.cipher.nonce, 'hex'), header(file)).decrypt(Buffer.from(file.ciphertext, 'hex'));
     } catch {
-      throw new KeystoreError(`cannot open the key ${name}: wrong passphrase, or the file was changed`);
+      throw new KeystoreError('wrong_passphrase', `cannot open the key ${name}: wrong passphrase, or the file was changed`);
     } finally {
       key.fill(0);
     }
     const secretScalar = bytesToNumberBE(plaintext);
     plaintext.fill(0);
     const publicKey = publicKeyOf(file.curve, secretScalar);
-    if (Buffer.from(publicKey).toString('hex') !== file.publicKey) throw new KeystoreError(`the key ${name} does not match its public key`);
+    if (Buffer.from(publicKey).toString('hex') !== file.publicKey) throw new KeystoreError('key_damaged', `the key ${name} does not match its public key`);
     return { name, curve: file.curve, publicKey, secretScalar };
   }
 
@@ -219,7 +239,7 @@ export class Keystore {
    */
   async ed25519Signer(name: string): Promise<{ publicKey: Uint8Array; sign(message: Uint8Array): Uint8Array }> {
     const stored = await this.load(name);
-    if (stored.curve !== 'ed25519') throw new KeystoreError(`the key ${name} is not an ed25519 key`);
+    if (stored.curve !== 'ed25519') throw new KeystoreError('wrong_curve', `the key ${name} is not an ed25519 key`);
     const { publicKey, secretScalar } = stored;
     const order = ed25519.Point.Fn.ORDER;
     const hashToScalar = (...parts: Uint8Array[]) => bytesToNumberLE(createHash('sha512').update(Buffer.concat(parts)).digest()) % order;
@@ -249,5 +269,5 @@ export class Keystore {
 export async function keystorePassphrase(env: NodeJS.ProcessEnv = process.env): Promise<string> {
   if (env.COFFER_KEYSTORE_PASSPHRASE) return env.COFFER_KEYSTORE_PASSPHRASE;
   if (env.COFFER_KEYSTORE_PASSPHRASE_FILE) return (await readFile(env.COFFER_KEYSTORE_PASSPHRASE_FILE, 'utf8')).trimEnd();
-  throw new KeystoreError('set COFFER_KEYSTORE_PASSPHRASE or COFFER_KEYSTORE_PASSPHRASE_FILE to use the keystore');
+  throw new KeystoreError('no_passphrase', 'set COFFER_KEYSTORE_PASSPHRASE or COFFER_KEYSTORE_PASSPHRASE_FILE to use the keystore');
 }

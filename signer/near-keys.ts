@@ -68,7 +68,7 @@ export async function storedNearPublicKey(directory: string, accountId: string):
   const text = await readFile(join(directory, `${nearKeyName(accountId)}.key.json`), 'utf8').catch(() => null);
   if (text === null) return null;
   const header = JSON.parse(text) as { curve?: string; publicKey?: string };
-  if (header.curve !== 'ed25519' || typeof header.publicKey !== 'string') throw new KeystoreError(`the keystore entry for ${accountId} is not an ed25519 key`);
+  if (header.curve !== 'ed25519' || typeof header.publicKey !== 'string') throw new KeystoreError('wrong_curve', `the keystore entry for ${accountId} is not an ed25519 key`);
   return nearPublicKeyString(Buffer.from(header.publicKey, 'hex'));
 }
 
@@ -128,9 +128,9 @@ export function keystoreSigner(keystore: Keystore): (name: string, bytes: Uint8A
     try {
       key = await keystore.load(name);
     } catch (error) {
-      throw new SignerError(error instanceof KeystoreError ? error.message : `cannot open the key ${name}`);
+      throw new SignerError('no_signing_key', error instanceof KeystoreError ? error.message : `cannot open the key ${name}`);
     }
-    if (key.curve !== 'ed25519') throw new SignerError(`the key ${name} is not an ed25519 key`);
+    if (key.curve !== 'ed25519') throw new SignerError('wrong_curve', `the key ${name} is not an ed25519 key`);
     return { curve: 'ed25519', signature: signEd25519WithScalar(key.secretScalar, bytes) };
   };
 }

@@ -12,7 +12,7 @@ export const signCallDepositYocto = 1n;
 /** What the transaction's last result holds: the contract's response, as parsed JSON. */
 export function signResultFromOutcome(outcome: FinalExecutionOutcome): unknown {
   const result = getTransactionLastResult(outcome);
-  if (result === null || typeof result !== 'object') throw new SignerError('the sign transaction returned no signature');
+  if (result === null || typeof result !== 'object') throw new SignerError('invalid_signature', 'the sign transaction returned no signature');
   return result;
 }
 
@@ -21,7 +21,7 @@ export function nearSignCall(account: Account): SignCall {
     if (predecessor !== account.accountId) {
       // The contract derives from whoever sends the call; signing for another account would give
       // a signature from a different key, which the signer would reject anyway.
-      throw new SignerError(`this transport signs as ${account.accountId}, not ${predecessor}`);
+      throw new SignerError('no_signing_key', `this transport signs as ${account.accountId}, not ${predecessor}`);
     }
     const outcome = await account.callFunctionRaw({
       contractId,

@@ -14,7 +14,7 @@ export class OperationalKey {
   readonly #secret: Uint8Array;
 
   constructor(stored: StoredKey) {
-    if (stored.curve !== 'secp256k1') throw new SignerError(`the key ${stored.name} is not a secp256k1 key`);
+    if (stored.curve !== 'secp256k1') throw new SignerError('wrong_curve', `the key ${stored.name} is not a secp256k1 key`);
     this.name = stored.name;
     this.publicKey = stored.publicKey;
     this.#secret = Buffer.from(stored.secretScalar.toString(16).padStart(64, '0'), 'hex');
@@ -22,7 +22,7 @@ export class OperationalKey {
 
   /** ECDSA over a 32-byte digest, low-s, with its recovery id. */
   signDigest(digest: Uint8Array): Extract<Signature, { curve: 'secp256k1' }> {
-    if (digest.length !== 32) throw new SignerError('an ECDSA payload is a 32-byte digest');
+    if (digest.length !== 32) throw new SignerError('invalid_payload', 'an ECDSA payload is a 32-byte digest');
     const signature = secp256k1.Signature.fromBytes(secp256k1.sign(digest, this.#secret, { prehash: false, lowS: true, format: 'recovered' }), 'recovered');
     return { curve: 'secp256k1', r: signature.r, s: signature.s, recoveryId: signature.recovery as 0 | 1 };
   }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Keystore, KeystoreError, rekeyKeystore } from './index.ts';
+import { Keystore, rekeyKeystore } from './index.ts';
 
 // Weak Argon2 parameters keep the suite fast; the format and the checks are the same.
 const kdf = { m: 256, t: 1, p: 1 };
@@ -78,8 +78,21 @@ describe('re-encrypting the keystore under a new passphrase', () => {
     }
   });
 
+  test('a damaged file stops the run as damaged, not as a passphrase mismatch, before anything changes', async () => {
+    const other = await mkdtemp(join(tmpdir(), 'coffer-rekey-damaged-'));
+    try {
+      await new Keystore({ directory: other, passphrase: oldPassphrase, kdf }).create('ours', 'secp256k1');
+      // A file of another format: no passphrase opens it, and saying "neither passphrase" would mislead.
+      await writeFile(join(other, 'torn.key.json'), JSON.stringify({ version: 2, name: 'torn', curve: 'secp256k1', publicKey: '00' }), { mode: 0o600 });
+      await assert.rejects(rekeyKeystore({ directory: other, oldPassphrase, newPassphrase, kdf }), { name: 'KeystoreError', code: 'key_damaged', message: /torn is not a coffer keystore file/ });
+      await new Keystore({ directory: other, passphrase: oldPassphrase, kdf }).load('ours');
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
+  });
+
   test('the new passphrase must differ and be long enough', async () => {
-    await assert.rejects(rekeyKeystore({ directory, oldPassphrase: newPassphrase, newPassphrase, kdf }), KeystoreError);
+    await assert.rejects(rekeyKeystore({ directory, oldPassphrase: newPassphrase, newPassphrase, kdf }), { name: 'KeystoreError', code: 'weak_passphrase' });
     await assert.rejects(rekeyKeystore({ directory, oldPassphrase: newPassphrase, newPassphrase: 'short', kdf }), /at least 12/);
   });
 });

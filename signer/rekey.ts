@@ -22,8 +22,8 @@ export async function rekeyKeystore(options: {
   /** Called after each file is replaced (tests stop the run here to prove it resumes). */
   afterFile?: (name: string) => void | Promise<void>;
 }): Promise<RekeyReport> {
-  if (options.newPassphrase === options.oldPassphrase) throw new KeystoreError('the new keystore passphrase must differ from the old one');
-  if (options.newPassphrase.length < 12) throw new KeystoreError('the new keystore passphrase must be at least 12 characters');
+  if (options.newPassphrase === options.oldPassphrase) throw new KeystoreError('weak_passphrase', 'the new keystore passphrase must differ from the old one');
+  if (options.newPassphrase.length < 12) throw new KeystoreError('weak_passphrase', 'the new keystore passphrase must be at least 12 characters');
   const kdf = options.kdf ? { kdf: options.kdf } : {};
   const before = new Keystore({ directory: options.directory, passphrase: options.oldPassphrase, ...kdf });
   const after = new Keystore({ directory: options.directory, passphrase: options.newPassphrase, ...kdf });
@@ -32,7 +32,8 @@ export async function rekeyKeystore(options: {
   const alreadyNew: string[] = [];
   for (const { name } of await before.list()) {
     const opened = await before.load(name).catch((error: unknown) => {
-      if (error instanceof KeystoreError) return null;
+      // Only a passphrase mismatch means "maybe rekeyed already"; a damaged file stops the run.
+      if (error instanceof KeystoreError && error.code === 'wrong_passphrase') return null;
       throw error;
     });
     if (opened) {
@@ -40,7 +41,7 @@ export async function rekeyKeystore(options: {
       continue;
     }
     const isNew = await after.load(name).then(() => true, () => false);
-    if (!isNew) throw new KeystoreError(`the key ${name} opens with neither the old nor the new passphrase; nothing was changed`);
+    if (!isNew) throw new KeystoreError('wrong_passphrase', `the key ${name} opens with neither the old nor the new passphrase; nothing was changed`);
     alreadyNew.push(name);
   }
   const rekeyed: string[] = [];

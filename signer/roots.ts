@@ -33,18 +33,18 @@ export async function resolveRootKeys(options: {
       ed25519: options.overrides?.ed25519 ?? rootKeys[options.nearNetwork].ed25519,
     };
     for (const curve of ['secp256k1', 'ed25519'] as const) {
-      if (parseRootKey(roots[curve]).curve !== curve) throw new DerivationError(`the configured ${curve} root is not a ${curve} key`);
+      if (parseRootKey(roots[curve]).curve !== curve) throw new DerivationError('invalid_root_key', `the configured ${curve} root is not a ${curve} key`);
     }
     return roots;
   }
   if (options.overrides?.secp256k1 || options.overrides?.ed25519) {
-    throw new DerivationError('MPC root overrides apply to the chain-signatures backend; the emulator uses its own development roots');
+    throw new DerivationError('invalid_option', 'MPC root overrides apply to the chain-signatures backend; the emulator uses its own development roots');
   }
   const stored = await publicKeysInKeystore(options.keystoreDirectory);
   const roots = {} as Record<Curve, string>;
   for (const curve of ['secp256k1', 'ed25519'] as const) {
     const key = stored.get(emulatorRootNames[curve]);
-    if (!key) throw new KeystoreError(`the emulator's ${curve} root is not in ${options.keystoreDirectory}; \`coffer start\` creates it`);
+    if (!key) throw new KeystoreError('key_not_found', `the emulator's ${curve} root is not in ${options.keystoreDirectory}; \`coffer start\` creates it`);
     const bytes = Buffer.from(key.publicKey, 'hex');
     roots[curve] = formatNajKey(curve, curve === 'secp256k1' ? secp256k1.Point.fromBytes(bytes).toBytes(false) : bytes);
   }

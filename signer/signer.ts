@@ -43,9 +43,9 @@ function verified(key: KeyReference, publicKey: Uint8Array, payload: Uint8Array,
   const signature = parseSignResponse(response, key.curve);
   if (signature.curve === 'secp256k1') {
     const recovered = new secp256k1.Signature(signature.r, signature.s, signature.recoveryId).recoverPublicKey(payload).toBytes(false);
-    if (Buffer.compare(Buffer.from(recovered), Buffer.from(publicKey)) !== 0) throw new SignerError('the signature does not recover to the derived key');
+    if (Buffer.compare(Buffer.from(recovered), Buffer.from(publicKey)) !== 0) throw new SignerError('invalid_signature', 'the signature does not recover to the derived key');
   } else if (!ed25519.verify(signature.signature, payload, publicKey, { zip215: false })) {
-    throw new SignerError('the signature does not verify under the derived key');
+    throw new SignerError('invalid_signature', 'the signature does not verify under the derived key');
   }
   return signature;
 }
@@ -60,13 +60,13 @@ abstract class VerifyingSigner implements Signer {
   }
 
   async sign(key: KeyReference, payload: Uint8Array): Promise<Signature> {
-    if (key.curve === 'secp256k1' && payload.length !== 32) throw new SignerError('an ECDSA payload is a 32-byte digest');
+    if (key.curve === 'secp256k1' && payload.length !== 32) throw new SignerError('invalid_payload', 'an ECDSA payload is a 32-byte digest');
     let response: unknown;
     try {
       response = await this.respond(key, payload);
     } catch (error) {
       // Fail closed, and say why without echoing anything the backend may have included.
-      throw new SignerError(`the ${this.backend} signer is unavailable: ${error instanceof SignerError ? error.message : 'request failed'}`);
+      throw new SignerError(error instanceof SignerError ? error.code : 'signer_unavailable', `the ${this.backend} signer is unavailable: ${error instanceof SignerError ? error.message : 'request failed'}`);
     }
     return verified(key, this.publicKey(key), payload, response);
   }

@@ -13,22 +13,33 @@ interface FundingOutcome extends FinalOutcomeView {
   transaction?: { signer_id: string; receiver_id: string; actions: (string | { Transfer?: { deposit: string } })[] };
 }
 
+const fundingErrorCodes = [
+  // Not (yet) a final successful transaction: ask again once it is final, or it failed.
+  'funding_not_final',
+  // A final transaction that moves no NEAR to the hot account: the wrong hash.
+  'not_a_funding',
+] as const;
+
 export class NearFundingError extends Error {
-  static readonly codes = ['not_a_funding'] as const;
+  static readonly codes = fundingErrorCodes;
   override name = 'NearFundingError';
-  readonly code = 'not_a_funding';
+  readonly code: (typeof fundingErrorCodes)[number];
+  constructor(code: NearFundingError['code'], message: string) {
+    super(message);
+    this.code = code;
+  }
 }
 
 export async function recordNearHotFunding(ctx: { writer: LedgerWriter; rpcUrl: string; hotAccount: string }, txHash: string, sender: string): Promise<{ yocto: bigint; entryId: bigint }> {
   const rpc = nearRpc(ctx.rpcUrl);
   const outcome: FundingOutcome | null = await finalOutcome(rpc, txHash, sender);
-  if (!outcome?.transaction || !outcomeSucceeded(outcome)) throw new NearFundingError(`${txHash} (from ${sender}) is not a successful final transaction on this chain`);
+  if (!outcome?.transaction || !outcomeSucceeded(outcome)) throw new NearFundingError('funding_not_final', `${txHash} (from ${sender}) is not a successful final transaction on this chain`);
   const { transaction } = outcome;
   const yocto =
     transaction.receiver_id === ctx.hotAccount
       ? transaction.actions.reduce((sum, action) => sum + (typeof action === 'object' && action.Transfer ? BigInt(action.Transfer.deposit) : 0n), 0n)
       : 0n;
-  if (yocto <= 0n) throw new NearFundingError(`${txHash} does not transfer NEAR to coffer's hot account ${ctx.hotAccount}`);
+  if (yocto <= 0n) throw new NearFundingError('not_a_funding', `${txHash} does not transfer NEAR to coffer's hot account ${ctx.hotAccount}`);
   const block = await rpc.call<{ header: { height: number } }>('block', { block_id: outcome.transaction_outcome.block_hash });
   const key = `near:${txHash}:treasury.funded`;
   const result = await ctx.writer.append({

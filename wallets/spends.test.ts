@@ -96,7 +96,7 @@ interface ApiBody {
   version: number;
   balances: { asset: string; available: string; held: string }[];
   budgets: { remaining: string }[];
-  data: { kind: string }[];
+  data: { kind: string; detail: { revokedKeys?: string[] } }[];
   policy: { rules: { id: string }[] };
 }
 
@@ -275,6 +275,8 @@ describe('freeze and lockdown', () => {
       events.body.data.map((e) => e.kind).filter((k) => k.startsWith('wallet.')),
       ['wallet.unfrozen', 'wallet.locked_down', 'wallet.frozen', 'wallet.created'],
     );
+    // The lockdown names the keys it revoked (access/ revokes them): the wallet's one agent key.
+    assert.deepEqual(events.body.data.find((e) => e.kind === 'wallet.locked_down')?.detail.revokedKeys, [w.agentKey.split('_')[1]]);
   });
 });
 
@@ -327,7 +329,7 @@ describe('fail closed on the signer, and the projection', () => {
     const decided = await spendAndDecide(w.id, eth(milli), new Date());
     assert.equal(decided.outcome, 'allow');
     // The production signer with a NEAR network that does not answer.
-    const unreachable = new ChainSignaturesSigner({ contractId: 'v1.signer-prod.testnet', roots: rootKeys.testnet, call: () => Promise.reject(new SignerError('the NEAR RPC did not answer')) });
+    const unreachable = new ChainSignaturesSigner({ contractId: 'v1.signer-prod.testnet', roots: rootKeys.testnet, call: () => Promise.reject(new SignerError('signer_unavailable', 'the NEAR RPC did not answer')) });
     const executed = await executeSpend({ pool: db.pool, writer, logger: silentLogger, signer: unreachable, rpcUrl: anvil.url, confirmations: 1 }, decided.spend.id);
     assert.equal(executed.status, 'failed');
     assert.equal(executed.code, 'signer_unavailable');

@@ -11,12 +11,24 @@
 // cannot be made (the chain cannot estimate the transaction) rejects the spend; nothing moves.
 import { createHash } from 'node:crypto';
 import { evmTransferCall, SimulationError } from '../chains/index.ts';
-import type { Logger, Pool, PoolClient, Queryable } from '../infra/index.ts';
-import { enqueue, firstRow, isPgError, randomId, withTransaction } from '../infra/index.ts';
-import { canonicalJson, spendEntryKinds, spendWindowsProjection, type AppendRequest, type JsonObject, type LedgerTransaction, type LedgerWriter } from '../ledger/index.ts';
-import type { WindowSpec } from './windows.ts';
+import type { Selectable, UpdateObject } from 'kysely';
+import type { Database, Logger, Pool, PoolClient, Queryable } from '../infra/index.ts';
+import { enqueue, isPgError, randomId, run, runFirst, runOne, sql, sqlBuilder, withTransaction } from '../infra/index.ts';
+import {
+  accountBalance,
+  canonicalJson,
+  getAsset,
+  spendEntryKinds,
+  spendWindowUsage,
+  spendWindowsProjection,
+  type AppendRequest,
+  type JsonObject,
+  type LedgerTransaction,
+  type LedgerWriter,
+} from '../ledger/index.ts';
+import { windowStart, type WindowSpec } from './windows.ts';
 import { evaluatePolicy, windowQueries, type Policy, type Severity, type SpendFacts, type Violation, type WalletUsage } from './policy.ts';
-import { currentPolicy, freezeWallet, lockDownWallet, lockWallet, recordWalletEvent, walletAccounts, walletChain, WalletError, type Address, type Hex, type Wallet } from './wallets.ts';
+import { currentPolicy, freezeWallet, lockDownWallet, lockWallet, recordWalletEvent, requireWallet, walletAccounts, walletChain, WalletError, type Address, type Hex, type Wallet } from './wallets.ts';
 
 export const spendStatuses = ['pending', 'awaiting_approval', 'allowed', 'submitted', 'confirmed', 'rejected', 'expired', 'failed'] as const;
 export type SpendStatus = (typeof spendStatuses)[number];
@@ -75,44 +87,42 @@ export interface Spend {
   updatedAt: Date;
 }
 
-interface SpendRow {
-  id: string;
-  wallet_id: string;
-  idempotency_key: string;
-  request_hash: string;
-  requested_by: string;
-  asset: string;
-  amount: string;
-  recipient: Address;
-  tx_to: Address;
-  tx_value: string;
-  tx_data: Hex;
-  call_data: boolean;
-  status: SpendStatus;
-  code: string | null;
-  violations: Violation[];
-  policy_version: number | null;
-  approval_deadline: Date | null;
-  decided_by: string | null;
-  gas_limit: string | null;
-  max_fee_per_gas: string | null;
-  max_priority_fee_per_gas: string | null;
-  gas_reserve: string | null;
-  hold_entry_id: bigint | null;
-  nonce: bigint | null;
-  tx_hash: Hex | null;
-  raw_tx: Hex | null;
-  fee: string | null;
-  settled_entry_id: bigint | null;
-  created_at: Date;
-  updated_at: Date;
-}
+const spendColumns = [
+  'id',
+  'wallet_id',
+  'idempotency_key',
+  'request_hash',
+  'requested_by',
+  'asset',
+  'amount',
+  'recipient',
+  'tx_to',
+  'tx_value',
+  'tx_data',
+  'status',
+  'code',
+  'violations',
+  'policy_version',
+  'approval_deadline',
+  'decided_by',
+  'gas_limit',
+  'max_fee_per_gas',
+  'max_priority_fee_per_gas',
+  'gas_reserve',
+  'hold_entry_id',
+  'nonce',
+  'tx_hash',
+  'raw_tx',
+  'fee',
+  'settled_entry_id',
+  'created_at',
+  'updated_at',
+] as const;
+type SpendRow = Pick<Selectable<Database['spends']>, (typeof spendColumns)[number]>;
 
-const spendColumns = `id, wallet_id, idempotency_key, request_hash, requested_by, asset, amount::text, recipient, tx_to, tx_value::text, tx_data,
-  (asset = '${walletChain.nativeAsset.code}' AND tx_data <> '0x') AS call_data, status, code, violations, policy_version, approval_deadline, decided_by,
-  gas_limit::text, max_fee_per_gas::text, max_priority_fee_per_gas::text, gas_reserve::text, hold_entry_id, nonce, tx_hash, raw_tx,
-  fee::text, settled_entry_id, created_at, updated_at`;
 const big = (text: string | null) => (text === null ? null : BigInt(text));
+// The table's CHECKs hold what the casts say: addresses and calldata are 0x-hex, status one of
+// spendStatuses; violations are written by `transition` only, as Violation[].
 const toSpend = (r: SpendRow): Spend => ({
   id: r.id,
   walletId: r.wallet_id,
@@ -120,14 +130,15 @@ const toSpend = (r: SpendRow): Spend => ({
   requestedBy: r.requested_by,
   asset: r.asset,
   amount: BigInt(r.amount),
-  recipient: r.recipient,
-  txTo: r.tx_to,
+  recipient: r.recipient as Address,
+  txTo: r.tx_to as Address,
   txValue: BigInt(r.tx_value),
-  txData: r.tx_data,
-  callData: r.call_data ? r.tx_data : null,
-  status: r.status,
+  txData: r.tx_data as Hex,
+  // Calldata is the agent's only on ETH spends; a token spend's is the transfer coffer built.
+  callData: r.asset === walletChain.nativeAsset.code && r.tx_data !== '0x' ? (r.tx_data as Hex) : null,
+  status: r.status as SpendStatus,
   code: r.code,
-  violations: r.violations,
+  violations: r.violations as unknown as Violation[],
   policyVersion: r.policy_version,
   approvalDeadline: r.approval_deadline,
   decidedBy: r.decided_by,
@@ -137,41 +148,46 @@ const toSpend = (r: SpendRow): Spend => ({
   gasReserve: big(r.gas_reserve),
   holdEntryId: r.hold_entry_id,
   nonce: r.nonce === null ? null : Number(r.nonce),
-  txHash: r.tx_hash,
-  rawTx: r.raw_tx,
+  txHash: r.tx_hash as Hex | null,
+  rawTx: r.raw_tx as Hex | null,
   fee: big(r.fee),
   settledEntryId: r.settled_entry_id,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
 
+const selectSpends = () => sqlBuilder.selectFrom('spends').select(spendColumns);
+
 export async function getSpend(db: Queryable, id: string): Promise<Spend | null> {
-  const { rows } = await db.query<SpendRow>(`SELECT ${spendColumns} FROM spends WHERE id = $1`, [id]);
-  return rows[0] ? toSpend(rows[0]) : null;
+  const row = await runFirst(db, selectSpends().where('id', '=', id));
+  return row ? toSpend(row) : null;
 }
 
 export async function listSpends(db: Queryable, walletId: string, options: { limit: number; status?: SpendStatus; before?: Date }): Promise<Spend[]> {
-  const { rows } = await db.query<SpendRow>(
-    `SELECT ${spendColumns} FROM spends WHERE wallet_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::timestamptz IS NULL OR created_at < $3)
-      ORDER BY created_at DESC, id DESC LIMIT $4`,
-    [walletId, options.status ?? null, options.before ?? null, options.limit],
-  );
-  return rows.map(toSpend);
+  let query = selectSpends().where('wallet_id', '=', walletId);
+  if (options.status !== undefined) query = query.where('status', '=', options.status);
+  if (options.before !== undefined) query = query.where('created_at', '<', options.before);
+  return (await run(db, query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(options.limit))).map(toSpend);
 }
 
 /** Every wallet's spends waiting for an owner or operator to approve, the closest deadline first. */
 export async function listSpendsAwaitingApproval(db: Queryable, options: { limit: number }): Promise<Spend[]> {
-  const { rows } = await db.query<SpendRow>(
-    `SELECT ${spendColumns} FROM spends WHERE status = 'awaiting_approval' ORDER BY approval_deadline NULLS LAST, created_at, id LIMIT $1`,
-    [options.limit],
+  const rows = await run(
+    db,
+    selectSpends()
+      .where('status', '=', 'awaiting_approval')
+      .orderBy((eb) => eb.ref('approval_deadline'), (ob) => ob.asc().nullsLast())
+      .orderBy('created_at')
+      .orderBy('id')
+      .limit(options.limit),
   );
   return rows.map(toSpend);
 }
 
 async function lockSpend(client: PoolClient, id: string): Promise<Spend> {
-  const { rows } = await client.query<SpendRow>(`SELECT ${spendColumns} FROM spends WHERE id = $1 FOR UPDATE`, [id]);
-  if (!rows[0]) throw new WalletError('spend_not_found', `no spend ${id}`);
-  return toSpend(rows[0]);
+  const row = await runFirst(client, selectSpends().where('id', '=', id).forUpdate());
+  if (!row) throw new WalletError('spend_not_found', `no spend ${id}`);
+  return toSpend(row);
 }
 
 // ── Request ─────────────────────────────────────────────────────────────────────────────────
@@ -200,8 +216,7 @@ export async function requestSpend(
   if (idempotencyKey.length < 1 || idempotencyKey.length > 200) throw new WalletError('invalid_idempotency_key', 'Idempotency-Key must be 1–200 characters');
   const hash = createHash('sha256').update(canonicalJson(body as unknown as JsonObject)).digest('hex');
   const existing = async (db: Queryable) => {
-    const { rows } = await db.query<SpendRow>(`SELECT ${spendColumns} FROM spends WHERE wallet_id = $1 AND idempotency_key = $2`, [walletId, idempotencyKey]);
-    const row = rows[0];
+    const row = await runFirst(db, selectSpends().where('wallet_id', '=', walletId).where('idempotency_key', '=', idempotencyKey));
     if (!row) return null;
     if (row.request_hash !== hash) throw new WalletError('idempotency_conflict', `Idempotency-Key ${idempotencyKey} was used with a different request`);
     return { spend: toSpend(row), replayed: true };
@@ -209,8 +224,7 @@ export async function requestSpend(
   const before = await existing(pool);
   if (before) return before;
 
-  const { rows: assets } = await pool.query<{ code: string; chain: string | null; contract: string | null }>('SELECT code, chain, contract FROM assets WHERE code = $1', [body.asset]);
-  const asset = assets[0];
+  const asset = await getAsset(pool, body.asset);
   const native = body.asset === walletChain.nativeAsset.code;
   if (!asset || (!native && (asset.chain !== walletChain.chain || !asset.contract))) {
     throw new WalletError('unknown_asset', `${body.asset} is not ${walletChain.nativeAsset.code} or a registered ${walletChain.chain} token`);
@@ -223,17 +237,36 @@ export async function requestSpend(
   const id = newSpendId();
   try {
     return await withTransaction(pool, async (client) => {
-      const { rows } = await client.query<SpendRow>(
-        `INSERT INTO spends (id, wallet_id, idempotency_key, request_hash, requested_by, asset, amount, recipient, tx_to, tx_value, tx_data, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending')
-         ON CONFLICT (wallet_id, idempotency_key) DO NOTHING
-         RETURNING ${spendColumns}`,
-        [id, walletId, idempotencyKey, hash, requestedBy, body.asset, amount.toString(), recipient, tx.to, tx.value.toString(), tx.data],
+      const row = await runFirst(
+        client,
+        sqlBuilder
+          .insertInto('spends')
+          .values({
+            id,
+            wallet_id: walletId,
+            idempotency_key: idempotencyKey,
+            request_hash: hash,
+            requested_by: requestedBy,
+            asset: body.asset,
+            amount,
+            recipient,
+            tx_to: tx.to,
+            tx_value: tx.value,
+            tx_data: tx.data,
+            status: 'pending',
+          })
+          .onConflict((conflict) => conflict.columns(['wallet_id', 'idempotency_key']).doNothing())
+          .returning(spendColumns),
       );
-      if (!rows[0]) return (await existing(client))!;
+      if (!row) {
+        // A concurrent request with the same key inserted first: answer as its replay.
+        const raced = await existing(client);
+        if (!raced) throw new WalletError('idempotency_conflict', `Idempotency-Key ${idempotencyKey} is being used by a concurrent request`);
+        return raced;
+      }
       await recordWalletEvent(client, { walletId, kind: 'spend.requested', actor: requestedBy, spendId: id, detail: { asset: body.asset, amount: amount.toString(), to: recipient } });
       await enqueue(client, [{ queue: 'spends', name: 'decide-spend', dedupeKey: `spend:${id}:decide`, payload: { spendId: id } }]);
-      return { spend: toSpend(rows[0]), replayed: false };
+      return { spend: toSpend(row), replayed: false };
     });
   } catch (error) {
     if (isPgError(error, '23503')) throw new WalletError('wallet_not_found', `no wallet ${walletId}`);
@@ -243,29 +276,18 @@ export async function requestSpend(
 
 // ── Decision ────────────────────────────────────────────────────────────────────────────────
 
+/** The gas a decision estimated, stored with the spend when it awaits approval or is allowed. */
+export function storedEstimate(spend: Spend): SpendEstimate {
+  const { gasLimit, maxFeePerGas, maxPriorityFeePerGas } = spend;
+  if (gasLimit === null || maxFeePerGas === null || maxPriorityFeePerGas === null) throw new WalletError('spend_state_invalid', `spend ${spend.id} (${spend.status}) has no stored gas estimate`);
+  return { gasLimit, maxFeePerGas, maxPriorityFeePerGas };
+}
+
 const factsOf = (spend: Spend, at: Date): SpendFacts => ({ asset: spend.asset, amount: spend.amount, recipient: spend.recipient, txTo: spend.txTo, callData: spend.callData, at });
 
 /** The wallet's usage in every window the policy names, as of `at`: un-released holds only. */
 export async function walletUsage(db: Queryable, walletId: string, policy: Policy, at: Date): Promise<WalletUsage> {
-  const queries = windowQueries(policy, at);
-  const windows = new Map<string, { amount: bigint; count: number }>();
-  if (queries.length > 0) {
-    const { rows } = await db.query<{ key: string; amount: string; count: string }>(
-      `SELECT q.key, coalesce(sum(w.amount), 0)::text AS amount, count(w.hold_entry_id) AS count
-         FROM unnest($2::text[], $3::text[], $4::timestamptz[]) AS q(key, asset, since)
-         LEFT JOIN spend_window_entries w
-           ON w.wallet_id = $1 AND w.released_entry_id IS NULL AND w.spent_at >= q.since AND w.spent_at <= $5
-          AND (q.asset IS NULL OR w.asset = q.asset)
-        GROUP BY q.key`,
-      [walletId, queries.map((q) => q.key), queries.map((q) => q.asset), queries.map((q) => q.since.toISOString()), at.toISOString()],
-    );
-    for (const row of rows) windows.set(row.key, { amount: BigInt(row.amount), count: Number(row.count) });
-  }
-  const { rows: last } = await db.query<{ at: Date | null }>(
-    'SELECT max(spent_at) AS at FROM spend_window_entries WHERE wallet_id = $1 AND released_entry_id IS NULL AND spent_at <= $2',
-    [walletId, at.toISOString()],
-  );
-  return { windows, lastSpendAt: last[0]?.at ?? null };
+  return spendWindowUsage(db, walletId, windowQueries(policy, at), at);
 }
 
 export interface WindowBudget {
@@ -284,29 +306,23 @@ export interface WindowBudget {
 export async function walletBudgets(db: Queryable, walletId: string, at = new Date()): Promise<WindowBudget[]> {
   const stored = await currentPolicy(db, walletId);
   if (!stored) return [];
-  const usage = await walletUsage(db, walletId, stored.policy, at);
-  const since = new Map(windowQueries(stored.policy, at).map((q) => [q.key, q.since.toISOString()]));
-  return stored.policy.rules.flatMap((rule): WindowBudget[] => {
+  const { policy } = stored;
+  const usage = await walletUsage(db, walletId, policy, at);
+  return policy.rules.flatMap((rule): WindowBudget[] => {
     const used = usage.windows.get(rule.id) ?? { amount: 0n, count: 0 };
+    const since = (window: WindowSpec) => windowStart(window, at, policy.timeZone).toISOString();
     if (rule.type === 'window_limit') {
       const max = BigInt(rule.max);
-      return [{ rule: rule.id, type: rule.type, asset: rule.asset, window: rule.window, since: since.get(rule.id)!, max: rule.max, used: used.amount.toString(), remaining: (max > used.amount ? max - used.amount : 0n).toString() }];
+      return [{ rule: rule.id, type: rule.type, asset: rule.asset, window: rule.window, since: since(rule.window), max: rule.max, used: used.amount.toString(), remaining: (max > used.amount ? max - used.amount : 0n).toString() }];
     }
     if (rule.type === 'velocity') {
-      return [{ rule: rule.id, type: rule.type, asset: null, window: rule.window, since: since.get(rule.id)!, max: String(rule.max), used: String(used.count), remaining: String(Math.max(0, rule.max - used.count)) }];
+      return [{ rule: rule.id, type: rule.type, asset: null, window: rule.window, since: since(rule.window), max: String(rule.max), used: String(used.count), remaining: String(Math.max(0, rule.max - used.count)) }];
     }
     return [];
   });
 }
 
-async function availableBalance(db: Queryable, account: string, asset: string): Promise<bigint> {
-  const { rows } = await db.query<{ balance: string }>(
-    'SELECT b.balance::text FROM balances b JOIN accounts a ON a.id = b.account_id JOIN assets s ON s.id = b.asset_id WHERE a.path = $1 AND s.code = $2',
-    [account, asset],
-  );
-  return BigInt(rows[0]?.balance ?? '0');
-}
-
+/** A status change and what it learned; a field left out (or null) keeps the spend's value. */
 interface Transition {
   status: SpendStatus;
   code?: string | null;
@@ -316,33 +332,35 @@ interface Transition {
   decidedBy?: string | null;
   holdEntryId?: bigint | null;
   estimate?: SpendEstimate | null;
+  /** The signed transaction, stored before it is broadcast. */
+  signed?: { nonce: number; txHash: Hex; rawTx: Hex };
+  fee?: bigint;
+  settledEntryId?: bigint;
 }
 
 /** Moves a spend to a new status, with its audit event and webhook, on the caller's transaction. */
-export async function transition(client: Queryable, spend: Spend, wallet: Pick<Wallet, 'id' | 'webhookUrl'>, change: Transition & { detail?: JsonObject; actor: string; extraSql?: string; extraParams?: unknown[] }): Promise<Spend> {
-  const reserve = change.estimate ? change.estimate.gasLimit * change.estimate.maxFeePerGas : null;
-  const { rows } = await client.query<SpendRow>(
-    `UPDATE spends SET status = $2, code = coalesce($3, code), violations = coalesce($4, violations), policy_version = coalesce($5, policy_version),
-            approval_deadline = coalesce($6, approval_deadline), decided_by = coalesce($7, decided_by), hold_entry_id = coalesce($8, hold_entry_id),
-            gas_limit = coalesce($9, gas_limit), max_fee_per_gas = coalesce($10, max_fee_per_gas),
-            max_priority_fee_per_gas = coalesce($11, max_priority_fee_per_gas), gas_reserve = coalesce($12, gas_reserve), updated_at = now()
-      WHERE id = $1 RETURNING ${spendColumns}`,
-    [
-      spend.id,
-      change.status,
-      change.code ?? null,
-      change.violations ? JSON.stringify(change.violations) : null,
-      change.policyVersion ?? null,
-      change.approvalDeadline ?? null,
-      change.decidedBy ?? null,
-      change.holdEntryId?.toString() ?? null,
-      change.estimate?.gasLimit.toString() ?? null,
-      change.estimate?.maxFeePerGas.toString() ?? null,
-      change.estimate?.maxPriorityFeePerGas.toString() ?? null,
-      reserve?.toString() ?? null,
-    ],
-  );
-  const updated = toSpend(firstRow(rows, `the updated spend ${spend.id}`));
+export async function transition(client: Queryable, spend: Spend, wallet: Pick<Wallet, 'id' | 'webhookUrl'>, change: Transition & { detail?: JsonObject; actor: string }): Promise<Spend> {
+  const set: UpdateObject<Database, 'spends'> = { status: change.status, updated_at: sql<Date>`now()` };
+  if (change.code != null) set.code = change.code;
+  if (change.violations) set.violations = JSON.stringify(change.violations);
+  if (change.policyVersion != null) set.policy_version = change.policyVersion;
+  if (change.approvalDeadline != null) set.approval_deadline = change.approvalDeadline;
+  if (change.decidedBy != null) set.decided_by = change.decidedBy;
+  if (change.holdEntryId != null) set.hold_entry_id = change.holdEntryId;
+  if (change.estimate) {
+    set.gas_limit = change.estimate.gasLimit;
+    set.max_fee_per_gas = change.estimate.maxFeePerGas;
+    set.max_priority_fee_per_gas = change.estimate.maxPriorityFeePerGas;
+    set.gas_reserve = change.estimate.gasLimit * change.estimate.maxFeePerGas;
+  }
+  if (change.signed) {
+    set.nonce = BigInt(change.signed.nonce);
+    set.tx_hash = change.signed.txHash;
+    set.raw_tx = change.signed.rawTx;
+  }
+  if (change.fee !== undefined) set.fee = change.fee;
+  if (change.settledEntryId !== undefined) set.settled_entry_id = change.settledEntryId;
+  const updated = toSpend(await runOne(client, sqlBuilder.updateTable('spends').set(set).where('id', '=', spend.id).returning(spendColumns)));
   await recordWalletEvent(client, {
     walletId: wallet.id,
     kind: `spend.${change.status}`,
@@ -364,9 +382,9 @@ async function holdAndAllow(tx: LedgerTransaction, wallet: Wallet, spend: Spend,
   const reserve = estimate.gasLimit * estimate.maxFeePerGas;
   const feeAsset = walletChain.feeAsset.code;
   const ethNeeded = reserve + (spend.asset === feeAsset ? spend.amount : 0n);
-  const ethAvailable = await availableBalance(tx.client, accounts.available, feeAsset);
+  const ethAvailable = await accountBalance(tx.client, accounts.available, feeAsset);
   if (spend.asset !== feeAsset) {
-    const tokenAvailable = await availableBalance(tx.client, accounts.available, spend.asset);
+    const tokenAvailable = await accountBalance(tx.client, accounts.available, spend.asset);
     if (tokenAvailable < spend.amount) return { insufficient: `${tokenAvailable} ${spend.asset} available, ${spend.amount} asked` };
   }
   if (ethAvailable < ethNeeded) return { insufficient: `${ethAvailable} wei available, ${ethNeeded} needed (${spend.asset === feeAsset ? `${spend.amount} + ` : ''}${reserve} gas reserve)` };
@@ -382,7 +400,7 @@ async function holdAndAllow(tx: LedgerTransaction, wallet: Wallet, spend: Spend,
     postings,
   };
   const [result] = await tx.append([request]);
-  if (!result || result.status !== 'created') throw new Error(`the ledger did not create the hold of ${spend.id}: ${result?.status}`);
+  if (!result || result.status !== 'created') throw new WalletError('ledger_refused', `the ledger did not create the hold of ${spend.id}: ${result?.status ?? 'no answer'}`);
   await spendWindowsProjection.apply(tx.client, spendWindowsProjection.table, result.entry.id - 1n, result.entry.id);
   const allowed = await transition(tx.client, spend, wallet, { status: 'allowed', holdEntryId: result.entry.id, policyVersion, decidedBy: actor, estimate, actor, violations: [] });
   await enqueue(tx.client, [{ queue: 'spends', name: 'execute-spend', dedupeKey: `spend:${spend.id}:execute`, payload: { spendId: spend.id } }]);
@@ -401,8 +419,7 @@ export async function decideSpend(context: SpendContext, spendId: string): Promi
   const first = await getSpend(pool, spendId);
   if (!first) throw new WalletError('spend_not_found', `no spend ${spendId}`);
   if (first.status !== 'pending') return { spend: first, outcome: 'already_decided' };
-  const wallets = (await pool.query<{ address: Address }>('SELECT address FROM wallets WHERE id = $1', [first.walletId])).rows;
-  const wallet = firstRow(wallets, `wallet ${first.walletId}`);
+  const wallet = await requireWallet(pool, first.walletId);
 
   let estimate: SpendEstimate | null = null;
   let simulationFailure: string | null = null;
@@ -497,8 +514,7 @@ export async function approveSpend(context: Pick<SpendContext, 'writer' | 'clock
       const code = verdict.outcome === 'approve' ? 'approval_required' : verdict.code;
       return refuse(tx, wallet, spend, 'rejected', code, verdict.violations, actor, stored.version);
     }
-    const estimate = { gasLimit: spend.gasLimit!, maxFeePerGas: spend.maxFeePerGas!, maxPriorityFeePerGas: spend.maxPriorityFeePerGas! };
-    const held = await holdAndAllow(tx, wallet, spend, at, estimate, stored.version, actor);
+    const held = await holdAndAllow(tx, wallet, spend, at, storedEstimate(spend), stored.version, actor);
     if ('insufficient' in held) return refuse(tx, wallet, spend, 'rejected', 'insufficient_funds', [pseudoViolation('insufficient_funds', held.insufficient)], actor, stored.version);
     return held;
   });
@@ -521,7 +537,7 @@ export async function expireApproval(context: Pick<SpendContext, 'writer' | 'clo
     if (spend.status !== 'awaiting_approval') return spend;
     const at = context.clock?.() ?? new Date();
     // A job delayed by BullMQ can run a little early on a skewed clock; it will be offered again.
-    if (spend.approvalDeadline && at < spend.approvalDeadline) throw new Error(`spend ${spendId} is not due to expire before ${spend.approvalDeadline.toISOString()}`);
+    if (spend.approvalDeadline && at < spend.approvalDeadline) throw new WalletError('approval_not_due', `spend ${spendId} is not due to expire before ${spend.approvalDeadline.toISOString()}`);
     return refuse(tx, wallet, spend, 'expired', 'approval_expired', spend.violations, 'policy');
   });
 }

@@ -2,8 +2,10 @@
 // NEAR account as the predecessor), an owner, a versioned policy, and the freeze/lockdown
 // switches. Every change is an event in wallet_events, the wallets' audit log.
 import { createHmac } from 'node:crypto';
-import type { Pool, PoolClient, Queryable } from '../infra/index.ts';
-import { CodedError, firstRow, isPgError, withTransaction } from '../infra/index.ts';
+import type { Selectable } from 'kysely';
+import type { Database, Pool, PoolClient, Queryable } from '../infra/index.ts';
+import { CodedError, isPgError, run, runCount, runFirst, runOne, sql, sqlBuilder, withTransaction } from '../infra/index.ts';
+import { revokeWalletKeys } from '../access/index.ts';
 import { chart, getBalances, listAssets, type JsonObject } from '../ledger/index.ts';
 import { chainAdapter, evmChain } from '../chains/index.ts';
 import { derivePublicKey, type NearNetwork } from '../signer/index.ts';
@@ -24,6 +26,12 @@ const walletErrorCodes = [
   'unknown_asset',
   'user_not_found',
   'webhook_root_overlapping',
+  // What the spend jobs throw so BullMQ tries again later, or an operator looks: never a client's doing.
+  'approval_not_due',
+  'not_confirmed',
+  'webhook_failed',
+  'ledger_refused',
+  'spend_state_invalid',
 ] as const;
 
 /** Why a wallet or spend request was refused; `api/error-codes.ts` gives each code its status. */
@@ -62,26 +70,15 @@ export interface WalletKeySettings {
   predecessor: string;
 }
 
-interface WalletRow {
-  id: string;
-  owner_user_id: string;
-  chain: typeof evmChain;
-  address: Address;
-  predecessor: string;
-  path: string;
-  webhook_url: string | null;
-  frozen_at: Date | null;
-  frozen_reason: string | null;
-  locked_down_at: Date | null;
-  created_at: Date;
-}
+const walletColumns = ['id', 'owner_user_id', 'chain', 'address', 'predecessor', 'path', 'webhook_url', 'frozen_at', 'frozen_reason', 'locked_down_at', 'created_at'] as const;
+type WalletRow = Pick<Selectable<Database['wallets']>, (typeof walletColumns)[number]>;
 
-const walletColumns = 'id, owner_user_id, chain, address, predecessor, path, webhook_url, frozen_at, frozen_reason, locked_down_at, created_at';
+// The table's CHECKs hold what the types say: chain = 'ethereum', address ~ '^0x[0-9a-fA-F]{40}$'.
 const toWallet = (row: WalletRow): Wallet => ({
   id: row.id,
   ownerUserId: row.owner_user_id,
-  chain: row.chain,
-  address: row.address,
+  chain: evmChain,
+  address: row.address as Address,
   predecessor: row.predecessor,
   path: row.path,
   webhookUrl: row.webhook_url,
@@ -94,13 +91,10 @@ const toWallet = (row: WalletRow): Wallet => ({
 export const walletAccounts = (id: string) => ({ pending: chart.wallet(id, 'pending'), available: chart.wallet(id, 'available'), held: chart.wallet(id, 'held') });
 
 export async function recordWalletEvent(db: Queryable, event: { walletId: string; kind: string; actor: string; spendId?: string; detail?: JsonObject }): Promise<void> {
-  await db.query('INSERT INTO wallet_events (wallet_id, kind, spend_id, actor, detail) VALUES ($1, $2, $3, $4, $5)', [
-    event.walletId,
-    event.kind,
-    event.spendId ?? null,
-    event.actor,
-    JSON.stringify(event.detail ?? {}),
-  ]);
+  await run(
+    db,
+    sqlBuilder.insertInto('wallet_events').values({ wallet_id: event.walletId, kind: event.kind, spend_id: event.spendId ?? null, actor: event.actor, detail: JSON.stringify(event.detail ?? {}) }),
+  );
 }
 
 export async function createWallet(pool: Pool, keys: WalletKeySettings, options: { id: string; ownerUserId: string; webhookUrl?: string; actor: string }): Promise<Wallet> {
@@ -110,12 +104,15 @@ export async function createWallet(pool: Pool, keys: WalletKeySettings, options:
   const derived = { address: walletChain.address.fromPublicKey(publicKey) };
   try {
     return await withTransaction(pool, async (client) => {
-      const { rows } = await client.query<WalletRow>(
-        `INSERT INTO wallets (id, owner_user_id, chain, address, predecessor, path, webhook_url) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${walletColumns}`,
-        [options.id, options.ownerUserId, walletChain.chain, derived.address, keys.predecessor, path, options.webhookUrl ?? null],
+      const row = await runOne(
+        client,
+        sqlBuilder
+          .insertInto('wallets')
+          .values({ id: options.id, owner_user_id: options.ownerUserId, chain: walletChain.chain, address: derived.address, predecessor: keys.predecessor, path, webhook_url: options.webhookUrl ?? null })
+          .returning(walletColumns),
       );
       await recordWalletEvent(client, { walletId: options.id, kind: 'wallet.created', actor: options.actor, detail: { ownerUserId: options.ownerUserId, address: derived.address } });
-      return toWallet(firstRow(rows, `the new wallet ${options.id}`));
+      return toWallet(row);
     });
   } catch (error) {
     if (isPgError(error, '23505')) throw new WalletError('wallet_exists', `wallet ${options.id} exists already`);
@@ -125,8 +122,8 @@ export async function createWallet(pool: Pool, keys: WalletKeySettings, options:
 }
 
 export async function getWallet(db: Queryable, id: string): Promise<Wallet | null> {
-  const { rows } = await db.query<WalletRow>(`SELECT ${walletColumns} FROM wallets WHERE id = $1`, [id]);
-  return rows[0] ? toWallet(rows[0]) : null;
+  const row = await runFirst(db, sqlBuilder.selectFrom('wallets').select(walletColumns).where('id', '=', id));
+  return row ? toWallet(row) : null;
 }
 
 export async function requireWallet(db: Queryable, id: string): Promise<Wallet> {
@@ -137,9 +134,9 @@ export async function requireWallet(db: Queryable, id: string): Promise<Wallet> 
 
 /** The wallet row locked for the caller's transaction: spends of one wallet decide one at a time. */
 export async function lockWallet(client: PoolClient, id: string): Promise<Wallet> {
-  const { rows } = await client.query<WalletRow>(`SELECT ${walletColumns} FROM wallets WHERE id = $1 FOR UPDATE`, [id]);
-  if (!rows[0]) throw new WalletError('wallet_not_found', `no wallet ${id}`);
-  return toWallet(rows[0]);
+  const row = await runFirst(client, sqlBuilder.selectFrom('wallets').select(walletColumns).where('id', '=', id).forUpdate());
+  if (!row) throw new WalletError('wallet_not_found', `no wallet ${id}`);
+  return toWallet(row);
 }
 
 export interface WalletBalance {
@@ -170,11 +167,10 @@ export interface StoredPolicy {
 }
 
 export async function currentPolicy(db: Queryable, walletId: string): Promise<StoredPolicy | null> {
-  const { rows } = await db.query<{ version: number; policy: unknown; created_by: string; created_at: Date }>(
-    'SELECT version, policy, created_by, created_at FROM wallet_policies WHERE wallet_id = $1 ORDER BY version DESC LIMIT 1',
-    [walletId],
+  const row = await runFirst(
+    db,
+    sqlBuilder.selectFrom('wallet_policies').select(['version', 'policy', 'created_by', 'created_at']).where('wallet_id', '=', walletId).orderBy('version', 'desc').limit(1),
   );
-  const row = rows[0];
   if (!row) return null;
   // Stored policies were validated on the way in; parsing again fills defaults and rule ids.
   return { version: row.version, policy: parsePolicy(row.policy), createdBy: row.created_by, createdAt: row.created_at };
@@ -191,13 +187,20 @@ export async function setPolicy(pool: Pool, walletId: string, input: unknown, ac
   }
   return withTransaction(pool, async (client) => {
     await lockWallet(client, walletId);
-    const { rows } = await client.query<{ version: number; created_at: Date }>(
-      `INSERT INTO wallet_policies (wallet_id, version, policy, created_by)
-       SELECT $1, coalesce(max(version), 0) + 1, $2, $3 FROM wallet_policies WHERE wallet_id = $1
-       RETURNING version, created_at`,
-      [walletId, JSON.stringify(input), actor],
+    // The wallet's row lock (above) makes max + 1 safe: versions of one wallet are taken one at a time.
+    const stored = await runOne(
+      client,
+      sqlBuilder
+        .insertInto('wallet_policies')
+        .columns(['wallet_id', 'version', 'policy', 'created_by'])
+        .expression(
+          sqlBuilder
+            .selectFrom('wallet_policies')
+            .select([sql.val(walletId).as('wallet_id'), sql<number>`coalesce(max(version), 0) + 1`.as('version'), sql.val(JSON.stringify(input)).as('policy'), sql.val(actor).as('created_by')])
+            .where('wallet_id', '=', walletId),
+        )
+        .returning(['version', 'created_at']),
     );
-    const stored = firstRow(rows, `the new policy of wallet ${walletId}`);
     await recordWalletEvent(client, { walletId, kind: 'policy.updated', actor, detail: { version: stored.version, rules: policy.rules.length } });
     return { version: stored.version, policy, createdBy: actor, createdAt: stored.created_at };
   });
@@ -205,16 +208,16 @@ export async function setPolicy(pool: Pool, walletId: string, input: unknown, ac
 
 /** Freezes the wallet (idempotent): no spend is allowed until it is unfrozen. */
 export async function freezeWallet(db: Queryable, walletId: string, reason: string, actor: string): Promise<void> {
-  const { rowCount } = await db.query('UPDATE wallets SET frozen_at = now(), frozen_reason = $2 WHERE id = $1 AND frozen_at IS NULL', [walletId, reason]);
-  if ((rowCount ?? 0) > 0) await recordWalletEvent(db, { walletId, kind: 'wallet.frozen', actor, detail: { reason } });
+  const frozen = await runCount(db, sqlBuilder.updateTable('wallets').set({ frozen_at: sql<Date>`now()`, frozen_reason: reason }).where('id', '=', walletId).where('frozen_at', 'is', null));
+  if (frozen > 0) await recordWalletEvent(db, { walletId, kind: 'wallet.frozen', actor, detail: { reason } });
 }
 
 /** Freezes the wallet and revokes every agent key of it. */
 export async function lockDownWallet(db: Queryable, walletId: string, reason: string, actor: string): Promise<void> {
   await freezeWallet(db, walletId, reason, actor);
-  await db.query('UPDATE wallets SET locked_down_at = coalesce(locked_down_at, now()) WHERE id = $1', [walletId]);
-  const { rows } = await db.query<{ id: string }>('UPDATE api_keys SET revoked_at = now() WHERE wallet_id = $1 AND revoked_at IS NULL RETURNING id', [walletId]);
-  await recordWalletEvent(db, { walletId, kind: 'wallet.locked_down', actor, detail: { reason, revokedKeys: rows.map((r) => r.id) } });
+  await run(db, sqlBuilder.updateTable('wallets').set({ locked_down_at: sql<Date>`coalesce(locked_down_at, now())` }).where('id', '=', walletId));
+  const revokedKeys = await revokeWalletKeys(db, walletId);
+  await recordWalletEvent(db, { walletId, kind: 'wallet.locked_down', actor, detail: { reason, revokedKeys } });
 }
 
 /** Unfreezes; a locked-down wallet also needs a new agent key (the old ones stay revoked). */
@@ -222,11 +225,10 @@ export async function unfreezeWallet(pool: Pool, walletId: string, actor: string
   return withTransaction(pool, async (client) => {
     const wallet = await lockWallet(client, walletId);
     if (wallet.lockedDownAt && !options.mayLiftLockdown) throw new WalletError('forbidden', 'a locked-down wallet is unfrozen by an operator');
-    if (wallet.frozenAt) {
-      await client.query('UPDATE wallets SET frozen_at = NULL, frozen_reason = NULL, locked_down_at = NULL WHERE id = $1', [walletId]);
-      await recordWalletEvent(client, { walletId, kind: 'wallet.unfrozen', actor, detail: { wasLockedDown: wallet.lockedDownAt !== null } });
-    }
-    return (await getWallet(client, walletId))!;
+    if (!wallet.frozenAt) return wallet;
+    const row = await runOne(client, sqlBuilder.updateTable('wallets').set({ frozen_at: null, frozen_reason: null, locked_down_at: null }).where('id', '=', walletId).returning(walletColumns));
+    await recordWalletEvent(client, { walletId, kind: 'wallet.unfrozen', actor, detail: { wasLockedDown: wallet.lockedDownAt !== null } });
+    return toWallet(row);
   });
 }
 
@@ -239,7 +241,7 @@ export function webhookSecret(root: Uint8Array, walletId: string): string {
 }
 
 export async function setWebhookUrl(db: Queryable, walletId: string, url: string | null, actor: string): Promise<void> {
-  await db.query('UPDATE wallets SET webhook_url = $2 WHERE id = $1', [walletId, url]);
+  await run(db, sqlBuilder.updateTable('wallets').set({ webhook_url: url }).where('id', '=', walletId));
   await recordWalletEvent(db, { walletId, kind: 'webhook.updated', actor, detail: { url } });
 }
 
@@ -253,9 +255,9 @@ export interface WalletEvent {
 }
 
 export async function listWalletEvents(db: Queryable, walletId: string, options: { limit: number; before?: bigint }): Promise<WalletEvent[]> {
-  const { rows } = await db.query<{ id: bigint; kind: string; spend_id: string | null; actor: string; detail: JsonObject; at: Date }>(
-    'SELECT id, kind, spend_id, actor, detail, at FROM wallet_events WHERE wallet_id = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3',
-    [walletId, options.before?.toString() ?? null, options.limit],
-  );
-  return rows.map((r) => ({ id: r.id, kind: r.kind, spendId: r.spend_id, actor: r.actor, detail: r.detail, at: r.at }));
+  let query = sqlBuilder.selectFrom('wallet_events').select(['id', 'kind', 'spend_id', 'actor', 'detail', 'at']).where('wallet_id', '=', walletId);
+  if (options.before !== undefined) query = query.where('id', '<', options.before);
+  const rows = await run(db, query.orderBy('id', 'desc').limit(options.limit));
+  // recordWalletEvent writes only JSON objects into detail.
+  return rows.map((r) => ({ id: r.id, kind: r.kind, spendId: r.spend_id, actor: r.actor, detail: r.detail as JsonObject, at: r.at }));
 }

@@ -8,7 +8,7 @@
 import { signWebhook, type Logger, type Pool } from '../infra/index.ts';
 import { getSpend } from './spends.ts';
 import { spendView } from './views.ts';
-import { getWallet, webhookSecret } from './wallets.ts';
+import { getWallet, WalletError, webhookSecret } from './wallets.ts';
 import type { WebhookRootSource } from './webhook-roots.ts';
 
 export const webhookTimeoutMs = 10_000;
@@ -48,6 +48,6 @@ export async function deliverSpendWebhook(context: WebhookContext, spendId: stri
   });
   await response.body?.cancel();
   // Only the host is named: a webhook URL may carry a token in its path or query.
-  if (!response.ok) throw new Error(`webhook to ${new URL(wallet.webhookUrl).host} answered ${response.status}; will retry`);
+  if (!response.ok) throw new WalletError('webhook_failed', `webhook to ${new URL(wallet.webhookUrl).host} answered ${response.status}; will retry`);
   return { delivered: true, httpStatus: response.status };
 }

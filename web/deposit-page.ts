@@ -4,6 +4,7 @@
 // renders), so a deposit counts its confirmations up without a reload; a reload shows the same.
 import { Hono } from 'hono';
 import QRCode from 'qrcode';
+import type { ApiKeyIdentity } from '../access/index.ts';
 import type { ApiDependencies } from '../api/index.ts';
 import { chocoScale } from '../credits/index.ts';
 import { depositProgress, type DepositCredit, type SweepView } from '../sweeps/index.ts';
@@ -29,7 +30,7 @@ async function snapshot(deps: ApiDependencies, userId: string): Promise<Snapshot
     listUserDeposits(deps.pool, userId, { limit: depositsShownMax }),
   ]);
   const progress = await depositProgress(deps.pool, deposits.map((d) => d.entryId));
-  return { choco, balances, deposits: deposits.map((deposit) => ({ deposit, ...progress.get(deposit.entryId)! })) };
+  return { choco, balances, deposits: deposits.map((deposit) => ({ deposit, ...(progress.get(deposit.entryId) ?? { credit: null, sweep: null }) })) };
 }
 
 function chocoRegion(choco: Snapshot['choco']): Markup {
@@ -100,6 +101,12 @@ async function addressPanel(deps: ApiDependencies, userId: string, chain: string
 </div>`;
 }
 
+/** The user an /app session acts for: the area admits `user` keys only, and each names its user. */
+function sessionUserId(identity: ApiKeyIdentity): string {
+  if (identity.userId === null) throw new PageError(403, 'app', 'This page is for user keys; the key you signed in with names no user.');
+  return identity.userId;
+}
+
 export function depositPages(deps: ApiDependencies): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   app.use('*', requireSession(deps.pool, 'app'));
@@ -107,7 +114,7 @@ export function depositPages(deps: ApiDependencies): Hono<WebEnv> {
 
   app.get('/', async (c) => {
     const identity = c.get('identity');
-    const userId = identity.userId!;
+    const userId = sessionUserId(identity);
     const chain = c.req.query('chain') ?? depositChains[0];
     if (!depositChains.includes(chain)) throw new PageError(404, 'app', `There is no chain "${chain}" here; pick one of ${depositChains.join(', ')}.`);
     const [user, data, panel] = await Promise.all([getUser(deps.pool, userId), snapshot(deps, userId), addressPanel(deps, userId, chain)]);
@@ -133,7 +140,7 @@ export function depositPages(deps: ApiDependencies): Hono<WebEnv> {
   });
 
   app.get('/live', async (c) => {
-    const data = await snapshot(deps, c.get('identity').userId!);
+    const data = await snapshot(deps, sessionUserId(c.get('identity')));
     const render = async (markup: Markup) => (await markup).toString();
     return c.json({
       regions: { choco: await render(chocoRegion(data.choco)), deposits: await render(depositsRegion(data.deposits)), balances: await render(balancesRegion(data.balances)) },

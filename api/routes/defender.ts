@@ -124,7 +124,8 @@ export function defenderRoutes(deps: ApiDependencies): Hono<AppEnv> {
     if (!current) throw new ApiError(404, 'transaction_not_found', `no transaction ${idOrNonce} for this relayer`);
     const tx = await replaceTransaction(ctx(), relayer, current.id, await readJsonBody(c.req));
     await broadcast(ctx(), tx);
-    return c.json(defenderView((await getTransaction(deps.pool, relayer.id, tx.id))!, relayer));
+    // Read again: the broadcast may have moved it on (sent → submitted).
+    return c.json(defenderView((await getTransaction(deps.pool, relayer.id, tx.id)) ?? tx, relayer));
   });
   self.delete('/txs/:id', async (c) => {
     const relayer = c.get('relayer');

@@ -209,9 +209,10 @@ export function walletRoutes(deps: ApiDependencies): Hono<AppEnv> {
     assertAccess(c, wallet, 'read');
     const query = parseWith(z.strictObject({ limit: z.coerce.number().int().min(1).max(1_000).default(100), cursor: z.string().regex(/^[0-9]{1,19}$/).optional() }), c.req.query());
     const events = await listWalletEvents(deps.pool, wallet.id, { limit: query.limit, ...(query.cursor ? { before: BigInt(query.cursor) } : {}) });
+    const last = events.at(-1);
     return c.json({
       data: events.map((e) => ({ id: e.id.toString(), kind: e.kind, spendId: e.spendId, actor: e.actor, detail: e.detail, at: e.at.toISOString() })),
-      nextCursor: events.length === query.limit ? events.at(-1)!.id.toString() : null,
+      nextCursor: last && events.length === query.limit ? last.id.toString() : null,
     } satisfies z.input<typeof responses.walletEventsPage>);
   });
 
@@ -231,7 +232,8 @@ export function walletRoutes(deps: ApiDependencies): Hono<AppEnv> {
     assertAccess(c, wallet, 'read');
     const query = parseWith(spendsQuery, c.req.query());
     const spends = await listSpends(deps.pool, wallet.id, { limit: query.limit, ...(query.status ? { status: query.status } : {}), ...(query.cursor ? { before: new Date(query.cursor) } : {}) });
-    return c.json({ data: spends.map(spendJson), nextCursor: spends.length === query.limit ? spends.at(-1)!.createdAt.toISOString() : null } satisfies z.input<typeof responses.spendsPage>);
+    const last = spends.at(-1);
+    return c.json({ data: spends.map(spendJson), nextCursor: last && spends.length === query.limit ? last.createdAt.toISOString() : null } satisfies z.input<typeof responses.spendsPage>);
   });
 
   return app;

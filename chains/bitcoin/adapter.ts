@@ -11,7 +11,7 @@ import type { Signature } from '../../signer/index.ts';
 import { ChainError, InvalidAddressError, type AddressCodec, type AssetSpec, type ChainAdapter, type ChainClient, type TransactionStatus, type UnsignedTransaction } from '../types.ts';
 import { addressToScript, bip21Uri, BitcoinAddressError, bitcoinNetworks, p2wpkhAddress, type BitcoinNetwork } from './address.ts';
 import { broadcastTransaction, BitcoinBroadcastError } from './broadcast.ts';
-import { assembleConsolidation, consolidationDigests, planConsolidation, type ConsolidationPlan, type P2wpkhUtxo, type UneconomicUtxo } from './consolidation.ts';
+import { assembleConsolidation, BitcoinTransactionError, consolidationDigests, planConsolidation, type ConsolidationPlan, type P2wpkhUtxo, type UneconomicUtxo } from './consolidation.ts';
 import { chooseFeeRate, type FeeRatePolicy } from './fee.ts';
 import { createBitcoinRpc, isNotFound, type BitcoinRpc } from './rpc.ts';
 
@@ -112,8 +112,10 @@ function bitcoinClient(rpc: BitcoinRpc, options: BitcoinAdapterOptions): Bitcoin
       try {
         plan = planConsolidation({ utxos: inputs, sweepToScript, feeRateSatKvb: rate.feeRateSatKvb });
       } catch (error) {
+        // Only "not worth it at this rate" waits for a lower rate; malformed inputs are a bug to surface.
+        if (!(error instanceof BitcoinTransactionError && error.code === 'uneconomic')) throw error;
         const uneconomic = inputs.map((utxo) => ({ utxo, inputFeeSat: 0n }));
-        return { status: 'not_worth_it', reason: `${(error as Error).message} (fee rate ${rate.feeRateSatKvb} sat/kvB, ${rate.source})`, uneconomic };
+        return { status: 'not_worth_it', reason: `${error.message} (fee rate ${rate.feeRateSatKvb} sat/kvB, ${rate.source})`, uneconomic };
       }
       const byOutpoint = new Map(inputs.map((input) => [`${input.txid}:${input.vout}`, input]));
       const spent = plan.inputs.map((utxo) => byOutpoint.get(`${utxo.txid}:${utxo.vout}`)!);

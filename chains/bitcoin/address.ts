@@ -23,10 +23,23 @@ export const bitcoinNetworks = {
 export type BitcoinNetwork = keyof typeof bitcoinNetworks;
 export const bitcoinNetworkNames = Object.keys(bitcoinNetworks) as BitcoinNetwork[];
 
+const addressErrorCodes = [
+  // Not an address at all (checksum, length, witness version or program).
+  'invalid_bitcoin_address',
+  // A valid address or key of another network (mainnet vs testnet vs regtest).
+  'wrong_bitcoin_network',
+  // A key that makes no address: not a point, not 32 bytes, not a compressed WIF.
+  'invalid_bitcoin_key',
+] as const;
+
 export class BitcoinAddressError extends Error {
-  static readonly codes = ['invalid_bitcoin_address'] as const;
+  static readonly codes = addressErrorCodes;
   override name = 'BitcoinAddressError';
-  readonly code = 'invalid_bitcoin_address';
+  readonly code: (typeof addressErrorCodes)[number];
+  constructor(code: BitcoinAddressError['code'], message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
 }
 
 const base58check = createBase58check(sha256);
@@ -41,11 +54,11 @@ export function hash160(bytes: Uint8Array): Uint8Array {
 
 /** `0014{hash160(key)}`. Only compressed keys: an uncompressed key in P2WPKH is unspendable under standard policy. */
 export function p2wpkhScript(compressedPublicKey: Uint8Array): Uint8Array {
-  if (compressedPublicKey.length !== 33) throw new BitcoinAddressError('P2WPKH needs a 33-byte compressed secp256k1 public key');
+  if (compressedPublicKey.length !== 33) throw new BitcoinAddressError('invalid_bitcoin_key', 'P2WPKH needs a 33-byte compressed secp256k1 public key');
   try {
     secp256k1.Point.fromBytes(compressedPublicKey);
   } catch {
-    throw new BitcoinAddressError('the public key is not a point on secp256k1');
+    throw new BitcoinAddressError('invalid_bitcoin_key', 'the public key is not a point on secp256k1');
   }
   return Uint8Array.of(0x00, opPushBytes20, ...hash160(compressedPublicKey));
 }
@@ -66,19 +79,19 @@ function witnessScript(version: number, program: Uint8Array): Uint8Array {
 }
 
 function decodeSegwit(address: string, hrp: string): Uint8Array {
-  if (address.length > segwitAddressLengthMax) throw new BitcoinAddressError('a segwit address is at most 90 characters');
+  if (address.length > segwitAddressLengthMax) throw new BitcoinAddressError('invalid_bitcoin_address', 'a segwit address is at most 90 characters');
   // BIP350: version 0 uses bech32, versions 1–16 bech32m; the wrong checksum variant is invalid.
   const decoded = bech32.decodeUnsafe(address, segwitAddressLengthMax) ?? bech32m.decodeUnsafe(address, segwitAddressLengthMax);
-  if (!decoded) throw new BitcoinAddressError('not a valid bech32/bech32m address');
-  if (decoded.prefix !== hrp) throw new BitcoinAddressError(`the address is for prefix '${decoded.prefix}', expected '${hrp}'`);
+  if (!decoded) throw new BitcoinAddressError('invalid_bitcoin_address', 'not a valid bech32/bech32m address');
+  if (decoded.prefix !== hrp) throw new BitcoinAddressError('wrong_bitcoin_network', `the address is for prefix '${decoded.prefix}', expected '${hrp}'`);
   const [version, ...words] = decoded.words;
-  if (version === undefined || version > 16) throw new BitcoinAddressError('invalid witness version');
+  if (version === undefined || version > 16) throw new BitcoinAddressError('invalid_bitcoin_address', 'invalid witness version');
   const isBech32m = bech32m.decodeUnsafe(address, segwitAddressLengthMax) !== undefined;
-  if (isBech32m !== (version !== 0)) throw new BitcoinAddressError(`witness version ${version} must use ${version === 0 ? 'bech32' : 'bech32m'}`);
+  if (isBech32m !== (version !== 0)) throw new BitcoinAddressError('invalid_bitcoin_address', `witness version ${version} must use ${version === 0 ? 'bech32' : 'bech32m'}`);
   const program = bech32.fromWordsUnsafe(words);
-  if (!program) throw new BitcoinAddressError('invalid witness program padding');
-  if (program.length < 2 || program.length > 40) throw new BitcoinAddressError('a witness program is 2 to 40 bytes');
-  if (version === 0 && program.length !== 20 && program.length !== 32) throw new BitcoinAddressError('a version 0 witness program is 20 or 32 bytes');
+  if (!program) throw new BitcoinAddressError('invalid_bitcoin_address', 'invalid witness program padding');
+  if (program.length < 2 || program.length > 40) throw new BitcoinAddressError('invalid_bitcoin_address', 'a witness program is 2 to 40 bytes');
+  if (version === 0 && program.length !== 20 && program.length !== 32) throw new BitcoinAddressError('invalid_bitcoin_address', 'a version 0 witness program is 20 or 32 bytes');
   return witnessScript(version, program);
 }
 
@@ -87,13 +100,13 @@ function decodeBase58(address: string, network: (typeof bitcoinNetworks)[Bitcoin
   try {
     payload = base58check.decode(address);
   } catch {
-    throw new BitcoinAddressError('not a valid address');
+    throw new BitcoinAddressError('invalid_bitcoin_address', 'not a valid address');
   }
-  if (payload.length !== 21) throw new BitcoinAddressError('a base58 address carries a version byte and a 20-byte hash');
+  if (payload.length !== 21) throw new BitcoinAddressError('invalid_bitcoin_address', 'a base58 address carries a version byte and a 20-byte hash');
   const hash = payload.subarray(1);
   if (payload[0] === network.pubKeyHash) return Uint8Array.of(op.dup, op.hash160, opPushBytes20, ...hash, op.equalVerify, op.checkSig);
   if (payload[0] === network.scriptHash) return Uint8Array.of(op.hash160, opPushBytes20, ...hash, op.equal);
-  throw new BitcoinAddressError('the address belongs to another network');
+  throw new BitcoinAddressError('wrong_bitcoin_network', 'the address belongs to another network');
 }
 
 /** The scriptPubKey an address stands for on `network`: P2PKH, P2SH, P2WPKH, P2WSH, P2TR or a future witness version. */
@@ -125,7 +138,7 @@ export function bip21Uri(params: { address: string; amountSat?: bigint; label?: 
 
 /** Wallet Import Format of a private key whose public key is used compressed (the only kind P2WPKH spends). */
 export function encodeWif(params: { privateKey: Uint8Array; network: BitcoinNetwork }): string {
-  if (params.privateKey.length !== 32) throw new BitcoinAddressError('a private key is 32 bytes');
+  if (params.privateKey.length !== 32) throw new BitcoinAddressError('invalid_bitcoin_key', 'a private key is 32 bytes');
   return base58check.encode(Uint8Array.of(bitcoinNetworks[params.network].wif, ...params.privateKey, 0x01));
 }
 
@@ -135,10 +148,10 @@ export function decodeWif(wif: string): { privateKey: Uint8Array; networks: Bitc
   try {
     payload = base58check.decode(wif);
   } catch {
-    throw new BitcoinAddressError('not a valid WIF');
+    throw new BitcoinAddressError('invalid_bitcoin_key', 'not a valid WIF');
   }
-  if (payload.length !== 34 || payload[33] !== 0x01) throw new BitcoinAddressError('only WIFs of compressed keys are accepted');
+  if (payload.length !== 34 || payload[33] !== 0x01) throw new BitcoinAddressError('invalid_bitcoin_key', 'only WIFs of compressed keys are accepted');
   const networks = bitcoinNetworkNames.filter((name) => bitcoinNetworks[name].wif === payload[0]);
-  if (networks.length === 0) throw new BitcoinAddressError('the WIF has an unknown version byte');
+  if (networks.length === 0) throw new BitcoinAddressError('wrong_bitcoin_network', 'the WIF has an unknown version byte');
   return { privateKey: payload.slice(1, 33), networks };
 }

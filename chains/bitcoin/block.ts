@@ -36,10 +36,21 @@ export interface ParsedBlock {
   transactions: BlockTransaction[];
 }
 
+const blockErrorCodes = [
+  // The bytes are not a valid block (unparsable, empty, merkle root or witness commitment wrong).
+  'invalid_bitcoin_block',
+  // A valid block, but not the one asked for by hash: the node moved on (a reorg) or substituted it; ask again.
+  'bitcoin_block_mismatch',
+] as const;
+
 export class BitcoinBlockError extends Error {
-  static readonly codes = ['invalid_bitcoin_block'] as const;
+  static readonly codes = blockErrorCodes;
   override name = 'BitcoinBlockError';
-  readonly code = 'invalid_bitcoin_block';
+  readonly code: (typeof blockErrorCodes)[number];
+  constructor(code: BitcoinBlockError['code'], message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
 }
 
 const displayHex = (hash: Uint8Array) => Buffer.from(hash).reverse().toString('hex');
@@ -68,12 +79,12 @@ export function parseBlock(params: { hex: string; height: number; expectedHash?:
   try {
     block = Block.fromHex(params.hex);
   } catch (error) {
-    throw new BitcoinBlockError(`not a serialized block: ${(error as Error).message}`);
+    throw new BitcoinBlockError('invalid_bitcoin_block', `not a serialized block: ${(error as Error).message}`, { cause: error });
   }
   const hash = block.getId();
-  if (params.expectedHash !== undefined && hash !== params.expectedHash) throw new BitcoinBlockError(`asked for block ${params.expectedHash}, got ${hash}`);
-  if (!block.transactions?.length || !block.prevHash) throw new BitcoinBlockError(`block ${hash} carries no transactions`);
-  if (!block.checkTxRoots()) throw new BitcoinBlockError(`block ${hash}: its transactions do not match the merkle root or witness commitment`);
+  if (params.expectedHash !== undefined && hash !== params.expectedHash) throw new BitcoinBlockError('bitcoin_block_mismatch', `asked for block ${params.expectedHash}, got ${hash}`);
+  if (!block.transactions?.length || !block.prevHash) throw new BitcoinBlockError('invalid_bitcoin_block', `block ${hash} carries no transactions`);
+  if (!block.checkTxRoots()) throw new BitcoinBlockError('invalid_bitcoin_block', `block ${hash}: its transactions do not match the merkle root or witness commitment`);
   return {
     hash,
     previousHash: displayHex(block.prevHash),

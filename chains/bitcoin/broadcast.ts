@@ -5,13 +5,23 @@
 // deadline passes. Measured on the devnet: an entry can be missing right after the answer.
 import { rpcErrorCodes, BitcoinRpcError, type BitcoinRpc } from './rpc.ts';
 
+const broadcastErrorCodes = [
+  // The node refused the transaction (policy, consensus, missing inputs).
+  'bitcoin_broadcast_refused',
+  // The node named another txid than the one coffer computed: coffer's serialization and the node's disagree.
+  'bitcoin_txid_mismatch',
+  // Accepted, yet not in the mempool in time: evicted, or already mined (the caller checks the chain).
+  'bitcoin_not_in_mempool',
+] as const;
+
 export class BitcoinBroadcastError extends Error {
-  static readonly codes = ['bitcoin_broadcast_refused'] as const;
+  static readonly codes = broadcastErrorCodes;
   override name = 'BitcoinBroadcastError';
-  readonly code = 'bitcoin_broadcast_refused';
+  readonly code: (typeof broadcastErrorCodes)[number];
   readonly txid: string;
-  constructor(txid: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: BitcoinBroadcastError['code'], txid: string, message: string, options?: { cause?: unknown }) {
     super(`transaction ${txid}: ${message}`, options);
+    this.code = code;
     this.txid = txid;
   }
 }
@@ -25,10 +35,10 @@ export async function broadcastTransaction(params: { rpc: BitcoinRpc; hex: strin
   const { rpc, txid } = params;
   try {
     const answered = await rpc.sendRawTransaction(params.hex);
-    if (answered !== txid) throw new BitcoinBroadcastError(txid, `the node answered txid ${answered}`);
+    if (answered !== txid) throw new BitcoinBroadcastError('bitcoin_txid_mismatch', txid, `the node answered txid ${answered}`);
   } catch (error) {
     if (error instanceof BitcoinRpcError && error.rpcCode === rpcErrorCodes.verifyAlreadyInChain) return 'already-in-chain';
-    if (error instanceof BitcoinRpcError) throw new BitcoinBroadcastError(txid, `refused: ${error.message}`, { cause: error });
+    if (error instanceof BitcoinRpcError) throw new BitcoinBroadcastError('bitcoin_broadcast_refused', txid, `refused: ${error.message}`, { cause: error });
     throw error;
   }
   const deadline = Date.now() + (params.acceptanceTimeoutMs ?? defaultAcceptanceTimeoutMs);
@@ -37,5 +47,5 @@ export async function broadcastTransaction(params: { rpc: BitcoinRpc; hex: strin
     if (Date.now() >= deadline) break;
     await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
   }
-  throw new BitcoinBroadcastError(txid, 'the node answered the broadcast but its mempool does not hold the transaction (refused, or already mined)');
+  throw new BitcoinBroadcastError('bitcoin_not_in_mempool', txid, 'the node answered the broadcast but its mempool does not hold the transaction (refused, or already mined)');
 }

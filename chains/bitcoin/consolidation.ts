@@ -29,10 +29,27 @@ const sighashAll = Transaction.SIGHASH_ALL;
 const p2wpkhInputVbytes = 68;
 const halfOrder = secp256k1.Point.Fn.ORDER >> 1n;
 
+const transactionErrorCodes = [
+  // The caller's inputs are malformed (limits, outpoints, keys): a bug to fix, never a reason to skip.
+  'invalid_bitcoin_transaction',
+  // Nothing here is worth spending at this fee rate (no UTXO above its input fee, or a dust output): wait for a lower rate.
+  'uneconomic',
+  // The inputs do not cover the payment and its fee.
+  'insufficient_inputs',
+  // The signatures do not complete the transaction (count, encoding, high-s, wrong key).
+  'invalid_bitcoin_signature',
+  // Signed, the transaction outgrew the size its fee was paid for.
+  'vsize_above_estimate',
+] as const;
+
 export class BitcoinTransactionError extends Error {
-  static readonly codes = ['invalid_bitcoin_transaction'] as const;
+  static readonly codes = transactionErrorCodes;
   override name = 'BitcoinTransactionError';
-  readonly code = 'invalid_bitcoin_transaction';
+  readonly code: (typeof transactionErrorCodes)[number];
+  constructor(code: BitcoinTransactionError['code'], message: string) {
+    super(message);
+    this.code = code;
+  }
 }
 
 export interface P2wpkhUtxo {
@@ -107,16 +124,16 @@ export function planConsolidation(params: {
   inputsMax?: number;
 }): ConsolidationPlan {
   const inputsMax = params.inputsMax ?? consolidationInputsMax;
-  if (!Number.isInteger(inputsMax) || inputsMax < 1 || inputsMax > consolidationInputsMax) throw new BitcoinTransactionError(`inputsMax must be 1 to ${consolidationInputsMax}`);
-  if (params.feeRateSatKvb < 1n) throw new BitcoinTransactionError('the fee rate must be at least 1 sat/kvB');
-  if (params.payment && params.payment.valueSat < p2wpkhDustLimitSat) throw new BitcoinTransactionError(`a payment of ${params.payment.valueSat} sat is below the ${p2wpkhDustLimitSat}-sat dust limit`);
+  if (!Number.isInteger(inputsMax) || inputsMax < 1 || inputsMax > consolidationInputsMax) throw new BitcoinTransactionError('invalid_bitcoin_transaction', `inputsMax must be 1 to ${consolidationInputsMax}`);
+  if (params.feeRateSatKvb < 1n) throw new BitcoinTransactionError('invalid_bitcoin_transaction', 'the fee rate must be at least 1 sat/kvB');
+  if (params.payment && params.payment.valueSat < p2wpkhDustLimitSat) throw new BitcoinTransactionError('invalid_bitcoin_transaction', `a payment of ${params.payment.valueSat} sat is below the ${p2wpkhDustLimitSat}-sat dust limit`);
   const seen = new Set<string>();
   for (const utxo of params.utxos) {
     const key = outpointKey(utxo);
-    if (seen.has(key)) throw new BitcoinTransactionError(`UTXO ${key} is listed twice`);
+    if (seen.has(key)) throw new BitcoinTransactionError('invalid_bitcoin_transaction', `UTXO ${key} is listed twice`);
     seen.add(key);
-    if (!/^[0-9a-f]{64}$/.test(utxo.txid) || !Number.isInteger(utxo.vout) || utxo.vout < 0) throw new BitcoinTransactionError(`UTXO ${key} has a malformed outpoint`);
-    if (utxo.valueSat <= 0n) throw new BitcoinTransactionError(`UTXO ${key} has no value`);
+    if (!/^[0-9a-f]{64}$/.test(utxo.txid) || !Number.isInteger(utxo.vout) || utxo.vout < 0) throw new BitcoinTransactionError('invalid_bitcoin_transaction', `UTXO ${key} has a malformed outpoint`);
+    if (utxo.valueSat <= 0n) throw new BitcoinTransactionError('invalid_bitcoin_transaction', `UTXO ${key} has no value`);
   }
 
   const inputFeeSat = p2wpkhInputFeeSat(params.feeRateSatKvb);
@@ -128,7 +145,7 @@ export function planConsolidation(params: {
   }
   const inputs = economic.slice(0, inputsMax);
   const deferred = economic.slice(inputsMax);
-  if (inputs.length === 0) throw new BitcoinTransactionError('no UTXO is worth spending at this fee rate');
+  if (inputs.length === 0) throw new BitcoinTransactionError('uneconomic', 'no UTXO is worth spending at this fee rate');
   const totalSat = inputs.reduce((sum, utxo) => sum + utxo.valueSat, 0n);
 
   let outputs: TransactionOutput[];
@@ -143,20 +160,20 @@ export function planConsolidation(params: {
       outputs = [params.payment];
       vsizeEstimate = estimateP2wpkhVsize(inputs.length, [params.payment.script]);
       if (totalSat - params.payment.valueSat < feeForVsize(vsizeEstimate, params.feeRateSatKvb)) {
-        throw new BitcoinTransactionError(`the inputs (${totalSat} sat) do not cover the payment and its fee`);
+        throw new BitcoinTransactionError('insufficient_inputs', `the inputs (${totalSat} sat) do not cover the payment and its fee`);
       }
     }
   } else {
     vsizeEstimate = estimateP2wpkhVsize(inputs.length, [params.sweepToScript]);
     const sweptSat = totalSat - feeForVsize(vsizeEstimate, params.feeRateSatKvb);
-    if (sweptSat < p2wpkhDustLimitSat) throw new BitcoinTransactionError(`the swept output would be ${sweptSat} sat, below the ${p2wpkhDustLimitSat}-sat dust limit`);
+    if (sweptSat < p2wpkhDustLimitSat) throw new BitcoinTransactionError('uneconomic', `the swept output would be ${sweptSat} sat, below the ${p2wpkhDustLimitSat}-sat dust limit`);
     outputs = [{ script: params.sweepToScript, valueSat: sweptSat }];
   }
 
   const transaction = new Transaction();
   transaction.version = transactionVersion;
   for (const utxo of inputs) {
-    if (utxo.publicKey.length !== 33) throw new BitcoinTransactionError(`UTXO ${outpointKey(utxo)}: a P2WPKH key is 33 bytes, compressed`);
+    if (utxo.publicKey.length !== 33) throw new BitcoinTransactionError('invalid_bitcoin_transaction', `UTXO ${outpointKey(utxo)}: a P2WPKH key is 33 bytes, compressed`);
     transaction.addInput(Buffer.from(utxo.txid, 'hex').reverse(), utxo.vout, rbfSequence);
   }
   for (const output of outputs) transaction.addOutput(output.script, output.valueSat);
@@ -175,7 +192,7 @@ export function planConsolidation(params: {
 
 /** BIP143 digest of a P2WPKH input with SIGHASH_ALL: the scriptCode is the P2PKH script of the key hash, and the spent amount is committed. */
 export function bip143Digest(params: { transaction: Transaction; inputIndex: number; keyHash: Uint8Array; valueSat: bigint }): Uint8Array {
-  if (params.keyHash.length !== 20) throw new BitcoinTransactionError('a P2WPKH key hash is 20 bytes');
+  if (params.keyHash.length !== 20) throw new BitcoinTransactionError('invalid_bitcoin_transaction', 'a P2WPKH key hash is 20 bytes');
   const scriptCode = Uint8Array.of(0x76, 0xa9, 0x14, ...params.keyHash, 0x88, 0xac);
   return params.transaction.hashForWitnessV0(params.inputIndex, scriptCode, params.valueSat, sighashAll);
 }
@@ -202,7 +219,7 @@ function readSignature(signature: Uint8Array, inputIndex: number): InstanceType<
   try {
     return signature.length === 64 ? secp256k1.Signature.fromBytes(signature, 'compact') : secp256k1.Signature.fromBytes(signature, 'der');
   } catch {
-    throw new BitcoinTransactionError(`signature ${inputIndex} is neither 64 bytes r‖s nor DER`);
+    throw new BitcoinTransactionError('invalid_bitcoin_signature', `signature ${inputIndex} is neither 64 bytes r‖s nor DER`);
   }
 }
 
@@ -221,18 +238,18 @@ export interface SignedTransaction {
  */
 export function assembleConsolidation(params: { plan: ConsolidationPlan; signatures: Uint8Array[] }): SignedTransaction {
   const { plan, signatures } = params;
-  if (signatures.length !== plan.inputs.length) throw new BitcoinTransactionError(`${plan.inputs.length} inputs need ${plan.inputs.length} signatures, got ${signatures.length}`);
+  if (signatures.length !== plan.inputs.length) throw new BitcoinTransactionError('invalid_bitcoin_signature', `${plan.inputs.length} inputs need ${plan.inputs.length} signatures, got ${signatures.length}`);
   const transaction = Transaction.fromHex(plan.unsignedHex);
   for (const { inputIndex, publicKey, digest } of consolidationDigests(plan)) {
     const signature = readSignature(signatures[inputIndex]!, inputIndex);
-    if (signature.s > halfOrder) throw new BitcoinTransactionError(`signature ${inputIndex} is not low-s`);
+    if (signature.s > halfOrder) throw new BitcoinTransactionError('invalid_bitcoin_signature', `signature ${inputIndex} is not low-s`);
     if (!secp256k1.verify(signature.toBytes('compact'), digest, publicKey, { prehash: false, lowS: true })) {
-      throw new BitcoinTransactionError(`signature ${inputIndex} does not verify against its digest and public key`);
+      throw new BitcoinTransactionError('invalid_bitcoin_signature', `signature ${inputIndex} does not verify against its digest and public key`);
     }
     transaction.setWitness(inputIndex, [Uint8Array.of(...signature.toBytes('der'), sighashAll), publicKey]);
   }
   const vsize = transaction.virtualSize();
-  if (vsize > plan.vsizeEstimate) throw new BitcoinTransactionError(`the signed transaction is ${vsize} vB, above the ${plan.vsizeEstimate}-vB estimate its fee was paid for`);
+  if (vsize > plan.vsizeEstimate) throw new BitcoinTransactionError('vsize_above_estimate', `the signed transaction is ${vsize} vB, above the ${plan.vsizeEstimate}-vB estimate its fee was paid for`);
   return {
     hex: transaction.toHex(),
     txid: transaction.getId(),

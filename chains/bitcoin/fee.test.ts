@@ -55,7 +55,7 @@ describe('chooseFeeRate', () => {
     assert.deepEqual(await chooseFeeRate({ rpc: coreEstimateDouble({ errors: ['Insufficient data'], blocks: 0 }), policy }), { feeRateSatKvb: 2_000n, source: 'fallback' });
     const refusing = coreEstimateDouble(new BitcoinRpcError('estimatesmartfee', -1, 'Fee estimation not available.'));
     assert.equal((await chooseFeeRate({ rpc: refusing, policy })).source, 'fallback');
-    const dead = coreEstimateDouble(new BitcoinRpcTransportError('estimatesmartfee', 'the node did not answer'));
+    const dead = coreEstimateDouble(new BitcoinRpcTransportError('bitcoin_unreachable', 'estimatesmartfee', 'the node did not answer'));
     await assert.rejects(chooseFeeRate({ rpc: dead, policy }), BitcoinRpcTransportError);
   });
 });

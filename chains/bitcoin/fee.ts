@@ -5,10 +5,21 @@
 // BTC/kvB amounts convert exactly and no float survives past parsing.
 import { BitcoinRpcError, type BitcoinRpc, type EstimateSmartFeeResult } from './rpc.ts';
 
+const feeErrorCodes = [
+  // A fee setting (rate, floor, cap, target) is wrong: fix the configuration.
+  'invalid_bitcoin_fee',
+  // The node answered a rate that is not one: a node to look at, not a setting.
+  'invalid_node_fee_rate',
+] as const;
+
 export class BitcoinFeeError extends Error {
-  static readonly codes = ['invalid_bitcoin_fee'] as const;
+  static readonly codes = feeErrorCodes;
   override name = 'BitcoinFeeError';
-  readonly code = 'invalid_bitcoin_fee';
+  readonly code: (typeof feeErrorCodes)[number];
+  constructor(code: BitcoinFeeError['code'], message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
 }
 
 export interface FeeRatePolicy {
@@ -32,13 +43,13 @@ const confirmationTargetMax = 1_008;
 /** A decimal sat/vB setting ("2", "1.5", "0.1") as sat/kvB, exactly. */
 export function satVbToSatKvb(satVb: string): bigint {
   const match = /^(\d+)(?:\.(\d{1,3}))?$/.exec(satVb.trim());
-  if (!match) throw new BitcoinFeeError(`'${satVb}' is not a sat/vB rate with at most 3 decimals`);
+  if (!match) throw new BitcoinFeeError('invalid_bitcoin_fee', `'${satVb}' is not a sat/vB rate with at most 3 decimals`);
   return BigInt(match[1]!) * 1000n + BigInt((match[2] ?? '').padEnd(3, '0'));
 }
 
 /** A BTC amount per kvB from the RPC (a JSON number with at most 8 decimals) as sat/kvB. */
 export function btcPerKvbToSatKvb(btcPerKvb: number): bigint {
-  if (!Number.isFinite(btcPerKvb) || btcPerKvb < 0) throw new BitcoinFeeError(`${btcPerKvb} is not a fee rate`);
+  if (!Number.isFinite(btcPerKvb) || btcPerKvb < 0) throw new BitcoinFeeError('invalid_node_fee_rate', `${btcPerKvb} is not a fee rate`);
   // toFixed(8) rounds the double to the satoshi grid the node printed it from.
   const [whole, fraction] = btcPerKvb.toFixed(8).split('.') as [string, string];
   return BigInt(whole) * 100_000_000n + BigInt(fraction);
@@ -53,10 +64,10 @@ export function estimateFromResult(result: EstimateSmartFeeResult): bigint | nul
 
 export function assertFeeRatePolicy(policy: FeeRatePolicy): void {
   if (!Number.isInteger(policy.confirmationTarget) || policy.confirmationTarget < 1 || policy.confirmationTarget > confirmationTargetMax) {
-    throw new BitcoinFeeError(`the confirmation target must be 1 to ${confirmationTargetMax} blocks`);
+    throw new BitcoinFeeError('invalid_bitcoin_fee', `the confirmation target must be 1 to ${confirmationTargetMax} blocks`);
   }
-  if (policy.minSatKvb < 1n) throw new BitcoinFeeError('the fee rate floor must be at least 1 sat/kvB');
-  if (policy.maxSatKvb < policy.minSatKvb) throw new BitcoinFeeError('the fee rate cap is below the floor');
+  if (policy.minSatKvb < 1n) throw new BitcoinFeeError('invalid_bitcoin_fee', 'the fee rate floor must be at least 1 sat/kvB');
+  if (policy.maxSatKvb < policy.minSatKvb) throw new BitcoinFeeError('invalid_bitcoin_fee', 'the fee rate cap is below the floor');
 }
 
 function clamp(rate: bigint, source: FeeRateChoice['source'], policy: FeeRatePolicy): FeeRateChoice {

@@ -36,14 +36,25 @@ export class BitcoinRpcError extends Error {
   }
 }
 
+const transportErrorCodes = [
+  // No answer in time, or no connection: worth trying again.
+  'bitcoin_unreachable',
+  // The node refused the RPC credentials: trying again will not help until they are fixed.
+  'bitcoin_auth_refused',
+  // An answer above responseBytesMax, or one that is not JSON-RPC: not a node coffer can use as configured.
+  'bitcoin_answer_too_large',
+  'bitcoin_bad_answer',
+] as const;
+
 /** The node could not be reached or answered something that is not JSON-RPC. */
 export class BitcoinRpcTransportError extends Error {
-  static readonly codes = ['bitcoin_unreachable'] as const;
+  static readonly codes = transportErrorCodes;
   override name = 'BitcoinRpcTransportError';
-  readonly code = 'bitcoin_unreachable';
+  readonly code: (typeof transportErrorCodes)[number];
   readonly method: string;
-  constructor(method: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: BitcoinRpcTransportError['code'], method: string, message: string, options?: { cause?: unknown }) {
     super(`${method}: ${message}`, options);
+    this.code = code;
     this.method = method;
   }
 }
@@ -136,26 +147,26 @@ export function createBitcoinRpc(options: BitcoinRpcOptions): BitcoinRpc {
       });
     } catch (error) {
       // fetch's message may echo the request; the endpoint carries no credentials, but keep it terse.
-      throw new BitcoinRpcTransportError(method, `the node at ${parsed.host} did not answer: ${(error as Error).name}`, { cause: error });
+      throw new BitcoinRpcTransportError('bitcoin_unreachable', method, `the node at ${parsed.host} did not answer: ${(error as Error).name}`, { cause: error });
     }
     if (response.status === 401 || response.status === 403) {
       await response.body?.cancel();
-      throw new BitcoinRpcTransportError(method, `the node at ${parsed.host} refused the RPC credentials (HTTP ${response.status})`);
+      throw new BitcoinRpcTransportError('bitcoin_auth_refused', method, `the node at ${parsed.host} refused the RPC credentials (HTTP ${response.status})`);
     }
     const length = Number(response.headers.get('content-length') ?? 0);
     if (length > responseBytesMax) {
       await response.body?.cancel();
-      throw new BitcoinRpcTransportError(method, `answer of ${length} bytes is above the ${responseBytesMax}-byte limit`);
+      throw new BitcoinRpcTransportError('bitcoin_answer_too_large', method, `answer of ${length} bytes is above the ${responseBytesMax}-byte limit`);
     }
     const text = await response.text();
     let body: { result?: T; error?: { code?: number; message?: string } | null };
     try {
       body = JSON.parse(text) as typeof body;
     } catch {
-      throw new BitcoinRpcTransportError(method, `HTTP ${response.status} without a JSON-RPC body`);
+      throw new BitcoinRpcTransportError('bitcoin_bad_answer', method, `HTTP ${response.status} without a JSON-RPC body`);
     }
     if (body.error) throw new BitcoinRpcError(method, body.error.code ?? rpcErrorCodes.miscError, body.error.message ?? 'unknown error');
-    if (!response.ok) throw new BitcoinRpcTransportError(method, `HTTP ${response.status}`);
+    if (!response.ok) throw new BitcoinRpcTransportError('bitcoin_bad_answer', method, `HTTP ${response.status}`);
     return body.result as T;
   }
 

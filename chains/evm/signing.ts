@@ -6,7 +6,7 @@ import { keccak256, serializeTransaction, type Hex, type TransactionSerializable
 import { SignerError, toEthereumSignature, type KeyReference, type OperationalKey, type Signature, type Signer } from '../../signer/index.ts';
 
 export function sealEvmTransaction(tx: TransactionSerializable, signature: Signature): { raw: Hex; hash: Hex } {
-  if (signature.curve !== 'secp256k1') throw new SignerError('the signer returned a non-ECDSA signature for an EVM transaction');
+  if (signature.curve !== 'secp256k1') throw new SignerError('wrong_curve', 'the signer returned a non-ECDSA signature for an EVM transaction');
   const { r, s, yParity } = toEthereumSignature(signature);
   // Typed transactions read yParity; a legacy one reads v (27/28, which viem turns into EIP-155's
   // chainId·2+35+yParity) and without it fails to serialize at all.

@@ -35,12 +35,12 @@ export function nearKeystoreSignCall(options: {
   const rpc = nearRpc(options.rpcUrl);
   return async ({ contractId, predecessor, args }) => {
     const publicKey = await options.publicKeyOf(predecessor);
-    if (!publicKey) throw new SignerError(`no key for ${predecessor} in the keystore, so coffer cannot call the MPC contract as it; import one with \`coffer users import-near-key\``);
+    if (!publicKey) throw new SignerError('no_signing_key', `no key for ${predecessor} in the keystore, so coffer cannot call the MPC contract as it; import one with \`coffer users import-near-key\``);
     let accessKey;
     try {
       accessKey = await viewAccessKey(rpc, predecessor, publicKey);
     } catch (error) {
-      if (isMissing(error, 'UNKNOWN_ACCESS_KEY', 'UNKNOWN_ACCOUNT', 'QUERY_ERROR')) throw new SignerError(`the imported key of ${predecessor} is no longer on its account`);
+      if (isMissing(error, 'UNKNOWN_ACCESS_KEY', 'UNKNOWN_ACCOUNT', 'QUERY_ERROR')) throw new SignerError('no_signing_key', `the imported key of ${predecessor} is no longer on its account`);
       throw error;
     }
     const { borsh, hash } = nearTransaction({
@@ -52,18 +52,18 @@ export function nearKeystoreSignCall(options: {
       actions: [functionCallAction('sign', args, teraToGas(signCallGasTera), signCallDepositYocto)],
     });
     const signature = await options.sign(options.keyName(predecessor), hash);
-    if (signature.curve !== 'ed25519') throw new SignerError(`the key of ${predecessor} is not an ed25519 key`);
+    if (signature.curve !== 'ed25519') throw new SignerError('wrong_curve', `the key of ${predecessor} is not an ed25519 key`);
     const signed = sealNearTransaction(borsh, signature.signature);
     let outcome: FinalOutcomeView | null = null;
     try {
       outcome = await rpc.call<FinalOutcomeView>('send_tx', { signed_tx_base64: signed.raw, wait_until: 'FINAL' });
     } catch (error) {
       // The yielded call can outlast the RPC's wait: keep the hash and ask again (research §4.1).
-      if (!isMissing(error, 'TIMEOUT_ERROR')) throw new SignerError(`the sign transaction of ${predecessor} was refused: ${error instanceof Error ? error.message.slice(0, 200) : 'request failed'}`);
+      if (!isMissing(error, 'TIMEOUT_ERROR')) throw new SignerError('signer_unavailable', `the sign transaction of ${predecessor} was refused: ${error instanceof Error ? error.message.slice(0, 200) : 'request failed'}`);
     }
     const deadline = Date.now() + (options.waitMs ?? signWaitMsDefault);
     while (!outcome?.transaction_outcome) {
-      if (Date.now() > deadline) throw new SignerError(`the sign transaction ${signed.id} of ${predecessor} had no final answer in time`);
+      if (Date.now() > deadline) throw new SignerError('signer_unavailable', `the sign transaction ${signed.id} of ${predecessor} had no final answer in time`);
       await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
       outcome = await finalOutcome(rpc, signed.id, predecessor);
     }

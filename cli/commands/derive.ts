@@ -12,13 +12,13 @@ export function derive(args: string[]): Promise<number> {
     root: { type: 'string' },
     'bitcoin-network': { type: 'string' },
   });
-  if (!values.chain || !derivedChains.includes(values.chain)) throw new DerivationError(`--chain must be one of ${derivedChains.join(', ')}`);
-  if (values.network !== 'mainnet' && values.network !== 'testnet') throw new DerivationError('--network must be mainnet or testnet');
-  if (!values.predecessor) throw new DerivationError('--predecessor (the NEAR account that calls the signer contract) is required');
-  if (values.path === undefined) throw new DerivationError('--path is required (for example ethereum-1)');
+  if (!values.chain || !derivedChains.includes(values.chain)) throw new DerivationError('invalid_chain', `--chain must be one of ${derivedChains.join(', ')}`);
+  if (values.network !== 'mainnet' && values.network !== 'testnet') throw new DerivationError('invalid_option', '--network must be mainnet or testnet');
+  if (!values.predecessor) throw new DerivationError('invalid_option', '--predecessor (the NEAR account that calls the signer contract) is required');
+  if (values.path === undefined) throw new DerivationError('invalid_option', '--path is required (for example ethereum-1)');
   const bitcoinNetwork = values['bitcoin-network'];
   if (bitcoinNetwork !== undefined && !['mainnet', 'testnet', 'regtest'].includes(bitcoinNetwork)) {
-    throw new DerivationError('--bitcoin-network must be mainnet, testnet or regtest');
+    throw new DerivationError('invalid_option', '--bitcoin-network must be mainnet, testnet or regtest');
   }
   const derived = deriveAddress({
     chain: values.chain,

@@ -186,5 +186,5 @@ async function openSigner(config: Config, logger: Logger, books: { pool: Pool; w
   const roots = (await derivationSettings(config, logger)).roots;
   const reason = `SIGNER_BACKEND=chain-signatures calls the MPC contract over NEAR_RPC_URL with keystore keys: ${config.NEAR_RPC_URL ? 'set COFFER_KEYSTORE_PASSPHRASE' : 'set NEAR_RPC_URL'}`;
   logger.warn('sweeps will fail closed', { reason });
-  return new ChainSignaturesSigner({ contractId, roots, call: () => Promise.reject(new SignerError(reason)) });
+  return new ChainSignaturesSigner({ contractId, roots, call: () => Promise.reject(new SignerError('signer_unavailable', reason)) });
 }

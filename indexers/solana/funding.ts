@@ -14,18 +14,29 @@ interface FinalizedTransaction {
   meta: { err: unknown; preBalances: number[]; postBalances: number[] } | null;
 }
 
+const fundingErrorCodes = [
+  // Not (yet) a finalized successful transaction: ask again once it is finalized, or it failed.
+  'funding_not_finalized',
+  // A finalized transaction that pays the fee payer nothing: the wrong signature.
+  'not_a_fee_payer_funding',
+] as const;
+
 export class SolanaFundingError extends Error {
-  static readonly codes = ['not_a_fee_payer_funding'] as const;
+  static readonly codes = fundingErrorCodes;
   override name = 'SolanaFundingError';
-  readonly code = 'not_a_fee_payer_funding';
+  readonly code: (typeof fundingErrorCodes)[number];
+  constructor(code: SolanaFundingError['code'], message: string) {
+    super(message);
+    this.code = code;
+  }
 }
 
 export async function recordSolanaFeePayerFunding(ctx: { writer: LedgerWriter; rpc: SolanaRpc; feePayer: string }, signature: string): Promise<{ lamports: bigint; entryId: bigint }> {
   const landed = await ctx.rpc<FinalizedTransaction | null>('getTransaction', [signature, { commitment: 'finalized', encoding: 'json', maxSupportedTransactionVersion: 0 }]);
-  if (!landed?.meta || landed.meta.err !== null) throw new SolanaFundingError(`${signature} is not a successful finalized transaction on this chain`);
+  if (!landed?.meta || landed.meta.err !== null) throw new SolanaFundingError('funding_not_finalized', `${signature} is not a successful finalized transaction on this chain`);
   const index = landed.transaction.message.accountKeys.indexOf(ctx.feePayer);
   const lamports = index < 0 ? 0n : BigInt(landed.meta.postBalances[index]!) - BigInt(landed.meta.preBalances[index]!);
-  if (lamports <= 0n) throw new SolanaFundingError(`${signature} does not send SOL to the fee payer ${ctx.feePayer}`);
+  if (lamports <= 0n) throw new SolanaFundingError('not_a_fee_payer_funding', `${signature} does not send SOL to the fee payer ${ctx.feePayer}`);
   const key = `solana:${signature}:fee-payer.funded`;
   const result = await ctx.writer.append({
     kind: 'operations.funded',

@@ -5,14 +5,22 @@ export type SolanaRpc = <T>(method: string, params?: unknown[]) => Promise<T>;
 /** agave's codes for a slot without a block: skipped, or not (yet / any longer) available. */
 export const noBlockCodes = new Set([-32004, -32007, -32009]);
 
+const solanaRpcErrorCodes = [
+  // The node answered the call with a JSON-RPC error (rpcCode is agave's: a skipped slot is an answer).
+  'solana_rpc_error',
+  // The endpoint answered HTTP, not JSON-RPC (rate limited, overloaded, down; rpcCode is the HTTP status): try again later.
+  'solana_unavailable',
+] as const;
+
 export class SolanaRpcError extends Error {
-  static readonly codes = ['solana_rpc_error'] as const;
+  static readonly codes = solanaRpcErrorCodes;
   override name = 'SolanaRpcError';
-  readonly code = 'solana_rpc_error';
-  /** The node's JSON-RPC error code. */
+  readonly code: (typeof solanaRpcErrorCodes)[number];
+  /** The node's JSON-RPC error code, or the HTTP status for `solana_unavailable`. */
   readonly rpcCode: number;
-  constructor(method: string, rpcCode: number, message: string) {
+  constructor(code: SolanaRpcError['code'], method: string, rpcCode: number, message: string) {
     super(`${method}: ${message}`);
+    this.code = code;
     this.rpcCode = rpcCode;
   }
 }
@@ -27,9 +35,9 @@ export function solanaRpc(url: string, timeoutMs = 10_000): SolanaRpc {
       body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
       signal: AbortSignal.timeout(timeoutMs),
     });
-    if (!response.ok) throw new SolanaRpcError(method, response.status, `the RPC answered HTTP ${response.status}`);
+    if (!response.ok) throw new SolanaRpcError('solana_unavailable', method, response.status, `the RPC answered HTTP ${response.status}`);
     const body = (await response.json()) as { result?: T; error?: { code: number; message: string } };
-    if (body.error) throw new SolanaRpcError(method, body.error.code, body.error.message);
+    if (body.error) throw new SolanaRpcError('solana_rpc_error', method, body.error.code, body.error.message);
     return body.result as T;
   };
 }

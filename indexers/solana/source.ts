@@ -49,7 +49,7 @@ export class SolanaBlockSource implements BlockSource {
     try {
       return await this.#rpc<T>('getBlock', [slot, options]);
     } catch (error) {
-      if (error instanceof SolanaRpcError && noBlockCodes.has(error.rpcCode)) return null;
+      if (error instanceof SolanaRpcError && error.code === 'solana_rpc_error' && noBlockCodes.has(error.rpcCode)) return null;
       throw error;
     }
   }
