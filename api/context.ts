@@ -39,7 +39,7 @@ export interface ApiDependencies {
     ctx: RelayContext;
     tokens: TokenSettings;
     forwarder?: ForwarderContext;
-    refills?: Pick<RefillContext, 'client' | 'keys' | 'treasuryKeyName'>;
+    refills?: RefillContext;
   };
   /**
    * The remote signer (POST /signer, /api/v1/eth1/*); without it those routes answer 503.

@@ -96,6 +96,8 @@ export const statusTable: readonly Row<string>[] = [
     relayer_not_found: 404,
     rotation_in_progress: 409,
     refill_in_flight: 409,
+    treasury_not_configured: 409,
+    treasury_unbooked: 409,
   }),
   row(RemoteSignerError, { invalid_params: 400, unknown_key: 404, not_found: 404, conflict: 409, policy_refused: 403, key_unavailable: 503, unavailable: 503 }),
   row(SponsorError, { invalid_user_operation: 422, invalid_params: 400, invalid_policy: 422, invalid_signature: 422, not_configured: 503 }),

@@ -10,6 +10,7 @@ import { policySchema } from '../wallets/index.ts';
 import { forwardRequestSchema } from '../relayer/index.ts';
 import { rotationsQuery } from './routes/admin.ts';
 import { rotateKeyBody } from './rotation.ts';
+import { pathParameter } from './params.ts';
 import { responseJsonSchemas, type ResponseName } from './responses.ts';
 import { signerEventsQuery } from './routes/remote-signer.ts';
 import { signerPolicySchema } from '../remote-signer/index.ts';
@@ -308,6 +309,21 @@ export function openApiDocument() {
         },
       },
       '/v1/admin/rotations': { get: read('Key rotations, newest first: API and agent keys, the keystore passphrase, the webhook root, relayer and treasury keys, with each step (rotated, drained, retired) (operator, auditor)', 'RotationPage', rotationsQuery) },
+      '/v1/admin/relayers/{id}/rotate-key': {
+        post: {
+          summary: "Rotate a relayer's signing key (operator): a new keystore key, funded by the refill job; once booked the next send takes it, the old key's pending transactions finish, the rest of its balance moves to the new key (booked), then it is retired. The relayer's id and Defender credentials stay. Audited (relayer_key).",
+          security: [{ bearer: [] }],
+          parameters: [pathParameter('id', 'relayer')],
+          responses: { '202': answer('rotation started; the relay monitor completes it', 'RelayerKeyRotation'), '400': problem, '403': problem, '404': problem, '409': problem, '503': problem },
+        },
+      },
+      '/v1/admin/treasury/rotate': {
+        post: {
+          summary: "Rotate the treasury hot key (operator): a new keystore key pays refills at once; the old key's refills in flight settle, the rest of its balance moves to the new key (booked treasury.drained), then it is retired. A rotation under way is completed instead of a new one started. Audited (treasury_hot_key).",
+          security: [{ bearer: [] }],
+          responses: { '200': answer('done: the old key is retired', 'TreasuryRotation'), '202': answer('switched; the refill job completes the drain', 'TreasuryRotation'), '403': problem, '409': problem, '503': problem },
+        },
+      },
       '/v1/admin/refills': { get: read('Refill targets (relayer and bundler EOAs, paymaster deposits): balance now, fund_below → fund_to, daily cap, refilled today; the treasury hot wallet; refill history (operator, auditor)', 'Refills') },
       '/v1/forwarder/requests': {
         post: {

@@ -14,6 +14,7 @@ export const idFormats = {
   user: idFormat(/^[a-z0-9]{16}$/, 'a user id: 16 lower-case letters and digits'),
   wallet: idFormat(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a wallet id: 1–63 lower-case letters, digits and dashes'),
   spend: idFormat(/^spd_[a-z0-9]{20}$/, 'a spend id: spd_ and 20 lower-case letters and digits'),
+  relayer: idFormat(/^rl_[a-z0-9]{16}$/, 'a relayer id: rl_ and 16 lower-case letters and digits'),
   forwardRequest: idFormat(/^fwd_[a-z0-9]{20}$/, 'a forward request id: fwd_ and 20 lower-case letters and digits'),
   entry: idFormat(/^[0-9]{1,19}$/, 'a journal entry id (its sequence number)'),
   relayerTransaction: idFormat(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'a relayer transaction id (a UUID)'),

@@ -195,6 +195,21 @@ export const rotation = z.strictObject({
   at: time,
 });
 export const rotationsPage = page(rotation);
+export const relayerKeyRotation = z.strictObject({
+  relayerId: z.string(),
+  oldAddress: address.describe('signs until the new key is funded and active, then drains into it and is retired'),
+  newAddress: address,
+  keyName: z.string().describe('the new key\'s name in the keystore (the key itself never leaves it)'),
+});
+export const treasuryRotation = z.strictObject({
+  resumed: z.boolean().describe('true when this call completed a rotation started before instead of starting one'),
+  status: z.enum(['draining', 'retired']).describe('draining: the old key\'s refills in flight or its drain are not mined yet; the refill job completes it'),
+  oldKeyName: z.string(),
+  oldAddress: address,
+  newKeyName: z.string(),
+  newAddress: address.describe('the active treasury key: refills are paid from it from now on'),
+  drain: z.strictObject({ amount: decimal, hash: z.string(), entryId: decimal.nullable() }).nullable().describe('the transfer of the old key\'s balance to the new one, once sent'),
+});
 export const walletEvent = z.strictObject({ id: decimal, kind: z.string(), spendId: z.string().nullable(), actor: z.string(), detail: jsonObject, at: time });
 export const walletEventsPage = page(walletEvent);
 const ruleTypes = ['per_tx_cap', 'window_limit', 'recipients', 'contracts', 'selectors', 'tokens', 'hours', 'cooldown', 'velocity', 'system'] as const;
@@ -247,7 +262,18 @@ export const indexers = z.strictObject({ indexers: z.array(indexer) });
 export const refills = z.strictObject({
   treasury: z
     .discriminatedUnion('status', [
-      z.strictObject({ status: z.literal('configured'), address, account: z.string(), ledgerBalance: decimal, onChainBalance: decimal }),
+      z.strictObject({
+        status: z.literal('configured'),
+        address: address.describe('the active treasury key: refills are paid from it'),
+        keyName: z.string(),
+        account: z.string(),
+        ledgerBalance: decimal,
+        onChainBalance: decimal.nullable().describe('null when the node did not answer'),
+        draining: z
+          .strictObject({ address, keyName: z.string(), account: z.string(), ledgerBalance: decimal, onChainBalance: decimal.nullable() })
+          .nullable()
+          .describe('during a treasury key rotation: the old key, until its balance is moved to the active one and it is retired'),
+      }),
       z.strictObject({ status: z.literal('not_configured'), keyName: z.string(), hint: z.string() }),
     ])
     .describe('the treasury hot wallet, or not_configured until `coffer treasury create`'),
@@ -471,6 +497,8 @@ export const responseSchemas = {
   SpendPage: spendsPage,
   Indexers: indexers,
   Refills: refills,
+  RelayerKeyRotation: relayerKeyRotation,
+  TreasuryRotation: treasuryRotation,
   RotatedKey: rotatedKey,
   Rotation: rotation,
   RotationPage: rotationsPage,

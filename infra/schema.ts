@@ -401,6 +401,7 @@ export interface RelayerTransactionsTable {
   fee: ColumnType<string | null, string | bigint | null, string | bigint | null>;
   settled_entry_id: bigint | null;
   from_address: string;
+  seq: Generated<bigint>;
 }
 
 export interface RelayersTable {
@@ -559,6 +560,22 @@ export interface SweepsTable {
   updated_at: Generated<Date>;
 }
 
+export interface TreasuryKeysTable {
+  key_name: string;
+  chain: string;
+  generation: number;
+  address: string;
+  account: string;
+  status: string;
+  drain_nonce: bigint | null;
+  drain_amount: ColumnType<string | null, string | bigint | null, string | bigint | null>;
+  drain_tx_hash: string | null;
+  drain_raw_tx: string | null;
+  drain_entry_id: bigint | null;
+  created_at: Generated<Date>;
+  retired_at: Date | null;
+}
+
 export interface UsersTable {
   id: string;
   near_account_id: string;
@@ -651,6 +668,7 @@ export interface Database {
   sponsor_decisions: SponsorDecisionsTable;
   sponsor_policies: SponsorPoliciesTable;
   sweeps: SweepsTable;
+  treasury_keys: TreasuryKeysTable;
   users: UsersTable;
   wallet_events: WalletEventsTable;
   wallet_policies: WalletPoliciesTable;

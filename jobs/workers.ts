@@ -20,7 +20,7 @@ import {
 import { creditDeposit, reverseCredit, type CreditContext } from '../credits/index.ts';
 import { prefixOf, releaseConnection, type BullPrefix, type QueueName } from './queues.ts';
 import { stoppedIndexerConditions } from '../indexers/index.ts';
-import { monitorPass, refillPass, relayAllQueued, type RelayServices } from '../relayer/index.ts';
+import { monitorPass, refillPass, advanceTreasuryRotation, relayAllQueued, type RelayServices } from '../relayer/index.ts';
 import { advancePaymasterSignerRotations, type SignerRotationContext } from '../sponsor/index.ts';
 import { consolidate, consolidationChains, failedSweepConditions, nearRefillPass, registerNearTokenStorage, sweepOrConsolidate, type NearOperationsContext, type SweepContext } from '../sweeps/index.ts';
 
@@ -174,6 +174,8 @@ function relayHandlers(relay: RelayServices, paymasterSigner: SignerRotationCont
       // into the alerts module (each fires once, and clears when it no longer holds).
       'refill-pass': async () => {
         const outcome = await refillPass(relay.refills);
+        // A treasury key rotation the API started (or a run that stopped) moves on after each pass.
+        const treasuryRotation = await advanceTreasuryRotation(relay.refills);
         const alerts = relay.refills.alerts;
         if (alerts) {
           await alerts.sync('indexer.stopped', await stoppedIndexerConditions(relay.refills.pool));
@@ -187,7 +189,7 @@ function relayHandlers(relay: RelayServices, paymasterSigner: SignerRotationCont
               return { failed: true };
             })
           : null;
-        return { ...outcome, ...(paymasterSigners ? { paymasterSigners } : {}) };
+        return { ...outcome, ...(treasuryRotation ? { treasuryRotation } : {}), ...(paymasterSigners ? { paymasterSigners } : {}) };
       },
     },
   };

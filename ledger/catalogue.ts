@@ -98,6 +98,8 @@ export const entryCatalogue = {
   'treasury.funded': z.object({ hash: id, from: id, blockNumber: digits }),
   /** A refill mined: treasury:<chain>:hot → the target's account (and fees). */
   'refill.settled': z.object({ refillId: digits, target: id, hash: id, success: z.boolean(), fee: digits }),
+  /** A rotated treasury hot key's balance moved to its successor: the old key's account → the new one's, → fees (gas). */
+  'treasury.drained': z.object({ from: id, to: id, hash: id, blockNumber: digits, fee: digits }),
   /** Gas a NEAR MPC `sign` call burnt and its attached deposit (`booked` of them coffer's): operations:near:signing:<account> → fees:near. */
   'signing.fee': z.object({ predecessor: id, txHash: id, fee: digits, deposit: digits, booked: digits }),
   /** A NEP-145 storage_deposit coffer paid: treasury:near:hot → operations:near:storage:<account> (and fees). */
@@ -158,4 +160,4 @@ export const creditEntryKinds = { issued: 'credit.issued', reversal: 'credit.rev
 export const sweepEntryKinds = { submitted: 'sweep.submitted', confirmed: 'sweep.confirmed', failed: 'sweep.failed' } as const satisfies Record<string, EntryKind>;
 export const spendEntryKinds = { hold: 'spend.hold', release: 'spend.release', settled: 'spend.settled', fee: 'spend.fee' } as const satisfies Record<string, EntryKind>;
 export const sponsorEntryKinds = { gas: 'sponsorship.gas' } as const satisfies Record<string, EntryKind>;
-export const relayEntryKinds = { settled: 'relay.settled', treasuryFunded: 'treasury.funded', refillSettled: 'refill.settled' } as const satisfies Record<string, EntryKind>;
+export const relayEntryKinds = { settled: 'relay.settled', treasuryFunded: 'treasury.funded', refillSettled: 'refill.settled', treasuryDrained: 'treasury.drained' } as const satisfies Record<string, EntryKind>;

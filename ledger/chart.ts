@@ -16,6 +16,8 @@ export const chart = {
   treasury: (chain: string) => `treasury:${chain}`,
   /** The treasury hot wallet that pays refills. */
   treasuryHot: (chain: string) => `treasury:${chain}:hot`,
+  /** A rotated-in treasury hot key (the first key books to `treasuryHot`): one account per address, so each equals its chain balance. */
+  treasuryHotKey: (chain: string, address: string) => `treasury:${chain}:hot:${address.toLowerCase()}`,
   /** Network fees paid on a chain (gas, miner fees). */
   fees: (chain: string) => `fees:${chain}`,
   /** An agent wallet's money: `pending` (deposit below finality), `available`, `held` (reserved by an allowed spend). */

@@ -42,6 +42,7 @@ export const tableOwners: Record<TableName, string> = {
   relayer_transactions: 'relayer',
   relayers: 'relayer',
   relayer_keys: 'relayer',
+  treasury_keys: 'relayer',
   key_rotations: 'rotations',
   remote_signer_keys: 'remote-signer',
   remote_signer_clients: 'remote-signer',

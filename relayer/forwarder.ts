@@ -5,7 +5,8 @@
 // each one from the forwarder's ExecutedForwardRequest event when the relay is confirmed.
 import { encodeFunctionData, getAddress, parseAbi, recoverTypedDataAddress, type Address, type Hex } from 'viem';
 import { z } from 'zod';
-import { randomId, type Queryable } from '../infra/index.ts';
+import type { Selectable } from 'kysely';
+import { randomId, run, runFirst, runOne, sql, sqlBuilder, type Database, type Queryable } from '../infra/index.ts';
 import { listRelayers, RelayError, type Relayer } from './relayers.ts';
 import { broadcast, relayNow, sendTransaction, type RelayContext } from './transactions.ts';
 
@@ -71,23 +72,9 @@ export interface ForwardRequest {
   createdAt: Date;
 }
 
-interface Row {
-  id: string;
-  forwarder: string;
-  signer: string;
-  nonce: string;
-  to_address: string;
-  value: string;
-  gas: string;
-  deadline: string;
-  data: Hex;
-  signature: Hex;
-  status: ForwardRequest['status'];
-  status_reason: string | null;
-  relayer_id: string | null;
-  relay_transaction_id: string | null;
-  created_at: Date;
-}
+type Row = Selectable<Database['forward_requests']>;
+/** The statuses that hold a signer's nonce (forward_requests_live_nonce). */
+const liveStatuses = ['queued', 'relayed', 'executed'];
 
 const fromRow = (r: Row): ForwardRequest => ({
   id: r.id,
@@ -97,10 +84,10 @@ const fromRow = (r: Row): ForwardRequest => ({
   value: BigInt(r.value),
   gas: BigInt(r.gas),
   nonce: BigInt(r.nonce),
-  deadline: BigInt(r.deadline),
-  data: r.data,
-  signature: r.signature,
-  status: r.status,
+  deadline: r.deadline,
+  data: r.data as Hex,
+  signature: r.signature as Hex,
+  status: r.status as ForwardRequest['status'],
   statusReason: r.status_reason,
   relayerId: r.relayer_id,
   relayTransactionId: r.relay_transaction_id,
@@ -145,13 +132,28 @@ export async function submitForwardRequest(ctx: ForwarderContext, body: unknown,
   const chainNonce = await ctx.client.readContract({ address: ctx.forwarder, abi: forwarderAbi, functionName: 'nonces', args: [getAddress(request.from)] });
   if (request.nonce < chainNonce) throw new RelayError('nonce_used', `nonce ${request.nonce} of ${request.from} is used already; the next is ${chainNonce}`);
   const id = randomId(20, 'fwd_');
-  const { rows } = await ctx.pool.query<Row>(
-    `INSERT INTO forward_requests (id, forwarder, signer, nonce, to_address, value, gas, deadline, data, signature, status, submitted_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11)
-     ON CONFLICT (forwarder, signer, nonce) WHERE status IN ('queued', 'relayed', 'executed') DO NOTHING RETURNING *`,
-    [id, ctx.forwarder, getAddress(request.from), request.nonce.toString(), getAddress(request.to), '0', request.gas.toString(), request.deadline.toString(), request.data, signature, submittedBy],
+  const inserted = await runFirst(
+    ctx.pool,
+    sqlBuilder
+      .insertInto('forward_requests')
+      .values({
+        id,
+        forwarder: ctx.forwarder,
+        signer: getAddress(request.from),
+        nonce: request.nonce,
+        to_address: getAddress(request.to),
+        value: '0',
+        gas: request.gas,
+        deadline: request.deadline,
+        data: request.data,
+        signature,
+        status: 'queued',
+        submitted_by: submittedBy,
+      })
+      .onConflict((conflict) => conflict.columns(['forwarder', 'signer', 'nonce']).where('status', 'in', liveStatuses).doNothing())
+      .returningAll(),
   );
-  if (!rows[0]) {
+  if (!inserted) {
     const existing = await liveRequest(ctx.pool, ctx.forwarder, request.from, request.nonce);
     // The same signed request again is the same request; another one for a taken nonce is a conflict.
     if (existing && existing.signature.toLowerCase() === signature.toLowerCase()) return { request: existing, created: false };
@@ -162,13 +164,22 @@ export async function submitForwardRequest(ctx: ForwarderContext, body: unknown,
 }
 
 async function liveRequest(db: Queryable, forwarder: string, signer: string, nonce: bigint): Promise<ForwardRequest | null> {
-  const { rows } = await db.query<Row>(`SELECT * FROM forward_requests WHERE forwarder = $1 AND lower(signer) = lower($2) AND nonce = $3 AND status IN ('queued', 'relayed', 'executed')`, [forwarder, signer, nonce.toString()]);
-  return rows[0] ? fromRow(rows[0]) : null;
+  const row = await runFirst(
+    db,
+    sqlBuilder
+      .selectFrom('forward_requests')
+      .selectAll()
+      .where('forwarder', '=', forwarder)
+      .where(sql<string>`lower(signer)`, '=', signer.toLowerCase())
+      .where('nonce', '=', nonce.toString())
+      .where('status', 'in', liveStatuses),
+  );
+  return row ? fromRow(row) : null;
 }
 
 export async function getForwardRequest(db: Queryable, id: string): Promise<ForwardRequest | null> {
-  const { rows } = await db.query<Row>('SELECT * FROM forward_requests WHERE id = $1', [id]);
-  return rows[0] ? fromRow(rows[0]) : null;
+  const row = await runFirst(db, sqlBuilder.selectFrom('forward_requests').selectAll().where('id', '=', id));
+  return row ? fromRow(row) : null;
 }
 
 async function payingRelayer(ctx: ForwarderContext): Promise<Relayer> {
@@ -187,12 +198,15 @@ export async function relayQueued(ctx: ForwarderContext, signer: Address): Promi
   const lock = await ctx.pool.connect();
   let relayed = 0;
   try {
-    await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`forward:${ctx.forwarder.toLowerCase()}:${signer.toLowerCase()}`]);
+    await run(lock, sql`SELECT pg_advisory_lock(hashtext(${`forward:${ctx.forwarder.toLowerCase()}:${signer.toLowerCase()}`}))`);
     const chainNonce = await ctx.client.readContract({ address: ctx.forwarder, abi: forwarderAbi, functionName: 'nonces', args: [signer] });
-    const { rows: inFlight } = await ctx.pool.query<{ top: string | null }>(`SELECT max(nonce)::text AS top FROM forward_requests WHERE forwarder = $1 AND signer = $2 AND status = 'relayed'`, [ctx.forwarder, signer]);
-    let expected = inFlight[0]?.top ? BigInt(inFlight[0].top) + 1n : chainNonce;
+    const { top } = await runOne(
+      ctx.pool,
+      sqlBuilder.selectFrom('forward_requests').select(sql<string | null>`max(nonce)::text`.as('top')).where('forwarder', '=', ctx.forwarder).where('signer', '=', signer).where('status', '=', 'relayed'),
+    );
+    let expected = top ? BigInt(top) + 1n : chainNonce;
     if (expected < chainNonce) expected = chainNonce;
-    const { rows } = await ctx.pool.query<Row>(`SELECT * FROM forward_requests WHERE forwarder = $1 AND signer = $2 AND status = 'queued' ORDER BY nonce`, [ctx.forwarder, signer]);
+    const rows = await run(ctx.pool, sqlBuilder.selectFrom('forward_requests').selectAll().where('forwarder', '=', ctx.forwarder).where('signer', '=', signer).where('status', '=', 'queued').orderBy('nonce'));
     for (const row of rows.map(fromRow)) {
       if (row.nonce < chainNonce) {
         await setStatus(ctx.pool, row.id, 'failed', 'its nonce was used by another request');
@@ -216,13 +230,16 @@ export async function relayQueued(ctx: ForwarderContext, signer: Address): Promi
       // signature recovery, the nonce write, calldata and the call's own overhead.
       const gasLimit = (row.gas * 64n) / 63n + 60_000n + 16n * BigInt((data.length - 2) / 2);
       const { tx } = await sendTransaction(ctx, relayer, { to: ctx.forwarder, data, gasLimit: gasLimit.toString(), speed: 'fast' }, { origin: 'forwarder', idempotencyKey: `forward:${row.id}` });
-      await ctx.pool.query(`UPDATE forward_requests SET status = 'relayed', relayer_id = $2, relay_transaction_id = $3, updated_at = now() WHERE id = $1 AND status = 'queued'`, [row.id, relayer.id, tx.id]);
+      await run(
+        ctx.pool,
+        sqlBuilder.updateTable('forward_requests').set({ status: 'relayed', relayer_id: relayer.id, relay_transaction_id: tx.id, updated_at: sql<Date>`now()` }).where('id', '=', row.id).where('status', '=', 'queued'),
+      );
       await broadcast(ctx, tx);
       relayed += 1;
       expected += 1n;
     }
   } finally {
-    await lock.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
+    await run(lock, sql`SELECT pg_advisory_unlock_all()`).catch(() => undefined);
     lock.release();
   }
   return relayed;
@@ -230,14 +247,14 @@ export async function relayQueued(ctx: ForwarderContext, signer: Address): Promi
 
 /** Every signer with queued requests gets its turn (the monitor calls this each pass). */
 export async function relayAllQueued(ctx: ForwarderContext): Promise<number> {
-  const { rows } = await ctx.pool.query<{ signer: string }>(`SELECT DISTINCT signer FROM forward_requests WHERE forwarder = $1 AND status = 'queued'`, [ctx.forwarder]);
+  const rows = await run(ctx.pool, sqlBuilder.selectFrom('forward_requests').select('signer').distinct().where('forwarder', '=', ctx.forwarder).where('status', '=', 'queued'));
   let relayed = 0;
   for (const row of rows) relayed += await relayQueued(ctx, getAddress(row.signer));
   return relayed;
 }
 
 async function setStatus(db: Queryable, id: string, status: ForwardRequest['status'], reason: string): Promise<void> {
-  await db.query('UPDATE forward_requests SET status = $2, status_reason = $3, updated_at = now() WHERE id = $1', [id, status, reason]);
+  await run(db, sqlBuilder.updateTable('forward_requests').set({ status, status_reason: reason, updated_at: sql<Date>`now()` }).where('id', '=', id));
 }
 
 export function forwardRequestView(request: ForwardRequest, relayHash: string | null): Record<string, unknown> {

@@ -14,7 +14,8 @@ import { eventually } from '../testing/evm-world.ts';
 import { getBalances, getTrialBalance, verifyLedger } from '../ledger/index.ts';
 import { Alerts, silentLogger } from '../infra/index.ts';
 import { forwardRequestTypes } from './forwarder.ts';
-import { entryPointAbi, refillPass, setRefillTarget, treasuryHotAccount } from './refills.ts';
+import { entryPointAbi, refillPass, setRefillTarget } from './refills.ts';
+import { treasuryHotAccount } from './treasury-keys.ts';
 import { relayerAccount } from './relayers.ts';
 import { createRelayBed, ether, type RelayBed } from '../testing/relay-bed.ts';
 

@@ -22,7 +22,9 @@ export { listTransactions, type ListQuery } from './listing.ts';
 export { monitorPass, type MonitorOutcome } from './monitor.ts';
 export { startRelayerKeyRotation, advanceKeyRotations, type RotationProgress } from './key-rotation.ts';
 export { submitForwardRequest, forwardRequestSchema, getForwardRequest, relayAllQueued, forwardRequestView, forwardRequestTypes, forwarderAbi, type ForwarderContext, type ForwardRequest } from './forwarder.ts';
-export { refillPass, refilledToday, recordTreasuryFunding, setRefillTarget, listRefillTargets, listRefillTargetsOfEveryChain, targetBalance, refillHistory, alertSecret, treasuryHotAccount, entryPointAbi, treasuryNotConfigured, type TreasuryHotState, type RefillContext, type RefillOutcome, type RefillTarget, type RefillTargetOfChain } from './refills.ts';
+export { refillPass, refilledToday, recordTreasuryFunding, setRefillTarget, listRefillTargets, listRefillTargetsOfEveryChain, targetBalance, refillHistory, alertSecret, entryPointAbi, type TreasuryHotState, type RefillContext, type RefillOutcome, type RefillTarget, type RefillTargetOfChain } from './refills.ts';
+export { treasuryHotAccount, activeTreasuryKey, drainingTreasuryKey, listTreasuryKeys, treasuryView, treasuryNotConfigured, type TreasuryKey, type TreasuryView } from './treasury-keys.ts';
+export { rotateTreasuryKey, advanceTreasuryRotation, type TreasuryRotation } from './treasury-rotation.ts';
 export { relayServices, type RelayServices } from './services.ts';
 export {
   ensureRefillTargetOn,

@@ -40,10 +40,10 @@ describe('rotating a relayer key under load', () => {
     const waves: Promise<Tx>[] = [];
     for (; sent < 20; sent++) waves.push(send(sent));
 
-    const started = await startRelayerKeyRotation(bed.db.pool, bed.keystore, bed.relayer.id, { actor: 'operator:test' });
+    const started = await startRelayerKeyRotation(bed.db.pool, bed.ctx.keys, bed.relayer.id, { actor: 'operator:test' });
     assert.equal(started.oldAddress, oldAddress);
     assert.notEqual(started.newAddress, oldAddress);
-    await assert.rejects(startRelayerKeyRotation(bed.db.pool, bed.keystore, bed.relayer.id, { actor: 'operator:test' }), { code: 'rotation_in_progress' });
+    await assert.rejects(startRelayerKeyRotation(bed.db.pool, bed.ctx.keys, bed.relayer.id, { actor: 'operator:test' }), { code: 'rotation_in_progress' });
     for (; sent < 35; sent++) waves.push(send(sent));
 
     // The refill job funds the new key from the treasury; the monitor switches to it once booked.

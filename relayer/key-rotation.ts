@@ -11,13 +11,11 @@
 //                  relayers:<old> → relayers:<new> when the monitor settles it.
 //   4. retired   — the old key signs nothing more.
 import { getAddress, type Address } from 'viem';
-import { evmAddressOfKey } from '../chains/index.ts';
-import { withTransaction, type Pool, type Queryable } from '../infra/index.ts';
+import { run, runFirst, runOne, sql, sqlBuilder, withTransaction, type Pool, type Queryable } from '../infra/index.ts';
 import { getBalances } from '../ledger/index.ts';
 import { recordRotation } from '../rotations/index.ts';
-import type { Keystore } from '../signer/index.ts';
 import { capped } from './pricing.ts';
-import { getRelayer, relayChain, relayerAccount, RelayError, sha256 } from './relayers.ts';
+import { getRelayer, relayChain, relayerAccount, RelayError, sha256, type OperationalKeys } from './relayers.ts';
 import { broadcast, defaultValidityMs, lockRelayer, openStatuses, relayNow, storeSigned, type RelayContext } from './transactions.ts';
 
 /** A plain transfer's gas, exactly: the drain pays gasLimit × gasPrice and nothing is left behind. */
@@ -32,27 +30,35 @@ async function ledgerBalance(db: Queryable, address: Address): Promise<bigint> {
  * while a rotation of this relayer is under way, or while a refill to it is in flight (it would be
  * booked to whichever key the target names when it settles).
  */
-export async function startRelayerKeyRotation(pool: Pool, keystore: Keystore, relayerId: string, options: { actor: string }): Promise<{ relayerId: string; oldAddress: Address; newAddress: Address; keyName: string }> {
+export async function startRelayerKeyRotation(pool: Pool, keys: Pick<OperationalKeys, 'ensure'>, relayerId: string, options: { actor: string }): Promise<{ relayerId: string; oldAddress: Address; newAddress: Address; keyName: string }> {
   const relayer = await getRelayer(pool, relayerId);
   if (!relayer) throw new RelayError('relayer_not_found', `no relayer ${relayerId.slice(0, 40)}`);
-  const { rows: generations } = await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM relayer_keys WHERE relayer_id = $1', [relayer.id]);
+  const { generations } = await runOne(pool, sqlBuilder.selectFrom('relayer_keys').select(sql<string>`count(*)::text`.as('generations')).where('relayer_id', '=', relayer.id));
   // Named by generation, so a start that failed after creating the key finds and reuses it.
-  const keyName = `relayer-${relayer.id.slice(3)}-k${Number(generations[0]!.n) + 2}`;
-  if (!(await keystore.has(keyName))) await keystore.create(keyName, 'secp256k1');
-  const newAddress = evmAddressOfKey((await keystore.load(keyName)).publicKey);
+  const keyName = `relayer-${relayer.id.slice(3)}-k${Number(generations) + 2}`;
+  const newAddress = (await keys.ensure(keyName)).address;
   await withTransaction(pool, async (client) => {
     const locked = await lockRelayer(client, relayer);
-    const { rows: busy } = await client.query<{ pending: string | null; draining: boolean; refilling: boolean }>(
-      `SELECT r.pending_key_name AS pending,
-              EXISTS (SELECT 1 FROM relayer_keys k WHERE k.relayer_id = r.id AND k.status = 'draining') AS draining,
-              EXISTS (SELECT 1 FROM refills f JOIN refill_targets t ON t.name = f.target WHERE t.relayer_id = r.id AND f.status = 'submitted') AS refilling
-         FROM relayers r WHERE r.id = $1`,
-      [relayer.id],
+    const busy = await runOne(
+      client,
+      sqlBuilder
+        .selectFrom('relayers as r')
+        .select((eb) => [
+          'r.pending_key_name as pending',
+          eb.exists(eb.selectFrom('relayer_keys as k').select('k.key_name').whereRef('k.relayer_id', '=', 'r.id').where('k.status', '=', 'draining')).as('draining'),
+          eb
+            .exists(eb.selectFrom('refills as f').innerJoin('refill_targets as t', 't.name', 'f.target').select('f.id').whereRef('t.relayer_id', '=', 'r.id').where('f.status', '=', 'submitted'))
+            .as('refilling'),
+        ])
+        .where('r.id', '=', relayer.id),
     );
-    if (busy[0]!.pending || busy[0]!.draining) throw new RelayError('rotation_in_progress', `relayer ${relayer.id} is still rotating its key; the next rotation can start once the old key is retired`);
-    if (busy[0]!.refilling) throw new RelayError('refill_in_flight', `a refill to relayer ${relayer.id} is in flight; rotate once it has settled`);
-    await client.query('UPDATE relayers SET pending_key_name = $2, pending_address = $3 WHERE id = $1', [relayer.id, keyName, newAddress]);
-    await client.query(`UPDATE refill_targets SET address = $2, account = $3, updated_at = now() WHERE relayer_id = $1 AND kind = 'balance'`, [relayer.id, newAddress, relayerAccount(newAddress)]);
+    if (busy.pending || busy.draining) throw new RelayError('rotation_in_progress', `relayer ${relayer.id} is still rotating its key; the next rotation can start once the old key is retired`);
+    if (busy.refilling) throw new RelayError('refill_in_flight', `a refill to relayer ${relayer.id} is in flight; rotate once it has settled`);
+    await run(client, sqlBuilder.updateTable('relayers').set({ pending_key_name: keyName, pending_address: newAddress }).where('id', '=', relayer.id));
+    await run(
+      client,
+      sqlBuilder.updateTable('refill_targets').set({ address: newAddress, account: relayerAccount(newAddress), updated_at: sql<Date>`now()` }).where('relayer_id', '=', relayer.id).where('kind', '=', 'balance'),
+    );
     await recordRotation(client, { kind: 'relayer_key', subject: relayer.id, step: 'rotated', oldRef: locked.address, newRef: newAddress, actor: options.actor, detail: { keyName, activates: 'once the refill job has funded it' } });
   });
   return { relayerId: relayer.id, oldAddress: relayer.address, newAddress, keyName };
@@ -67,25 +73,39 @@ export interface RotationProgress {
 /** Steps 2–4 for every relayer mid-rotation; the monitor runs it after each pass. */
 export async function advanceKeyRotations(ctx: RelayContext): Promise<RotationProgress> {
   const progress: RotationProgress = { activated: 0, drainsSent: 0, retired: 0 };
-  const { rows: pending } = await ctx.pool.query<{ id: string; pending_address: string; fund_below: string | null }>(
-    `SELECT r.id, r.pending_address, (SELECT t.fund_below::text FROM refill_targets t WHERE t.relayer_id = r.id AND t.kind = 'balance' LIMIT 1) AS fund_below
-       FROM relayers r WHERE r.pending_key_name IS NOT NULL`,
+  const pending = await run(
+    ctx.pool,
+    sqlBuilder
+      .selectFrom('relayers as r')
+      .select((eb) => [
+        'r.id',
+        'r.pending_address',
+        eb.selectFrom('refill_targets as t').select(sql<string>`t.fund_below::text`.as('fund_below')).whereRef('t.relayer_id', '=', 'r.id').where('t.kind', '=', 'balance').limit(1).as('fund_below'),
+      ])
+      .where('r.pending_key_name', 'is not', null),
   );
   for (const row of pending) {
-    const address = getAddress(row.pending_address);
+    const address = getAddress(row.pending_address!);
     // Funded means booked: a send is checked against the ledger, so a key the ledger holds nothing for could pay for nothing.
     if ((await ledgerBalance(ctx.pool, address)) < BigInt(row.fund_below ?? '1')) continue;
     const chainNonce = BigInt(await ctx.client.getTransactionCount({ address, blockTag: 'pending' }));
     if (await activate(ctx, row.id, chainNonce)) progress.activated += 1;
   }
-  const { rows: draining } = await ctx.pool.query<{ relayer_id: string; address: string; key_name: string; drain_transaction_id: string | null; drain_status: string | null }>(
-    `SELECT k.relayer_id, k.address, k.key_name, k.drain_transaction_id, t.status AS drain_status
-       FROM relayer_keys k LEFT JOIN relayer_transactions t ON t.id = k.drain_transaction_id WHERE k.status = 'draining'`,
+  const draining = await run(
+    ctx.pool,
+    sqlBuilder
+      .selectFrom('relayer_keys as k')
+      .leftJoin('relayer_transactions as t', 't.id', 'k.drain_transaction_id')
+      .select(['k.relayer_id', 'k.address', 'k.key_name', 'k.drain_transaction_id', 't.status as drain_status'])
+      .where('k.status', '=', 'draining'),
   );
   for (const key of draining) {
     const address = getAddress(key.address);
-    const { rows: open } = await ctx.pool.query('SELECT 1 FROM relayer_transactions WHERE relayer_id = $1 AND from_address = $2 AND status = ANY($3::text[]) LIMIT 1', [key.relayer_id, address, openStatuses]);
-    if (open[0]) continue;
+    const open = await runFirst(
+      ctx.pool,
+      sqlBuilder.selectFrom('relayer_transactions').select('id').where('relayer_id', '=', key.relayer_id).where('from_address', '=', address).where('status', 'in', openStatuses).limit(1),
+    );
+    if (open) continue;
     if (key.drain_status === 'confirmed') {
       await retire(ctx, key.relayer_id, address, { drainTransactionId: key.drain_transaction_id });
       progress.retired += 1;
@@ -102,11 +122,13 @@ export async function advanceKeyRotations(ctx: RelayContext): Promise<RotationPr
 async function activate(ctx: RelayContext, relayerId: string, chainNonce: bigint): Promise<boolean> {
   return withTransaction(ctx.pool, async (client) => {
     const old = await lockRelayer(client, { id: relayerId });
-    const { rows } = await client.query<{ pending_key_name: string | null; pending_address: string | null }>('SELECT pending_key_name, pending_address FROM relayers WHERE id = $1', [relayerId]);
-    const next = rows[0]!;
+    const next = await runOne(client, sqlBuilder.selectFrom('relayers').select(['pending_key_name', 'pending_address']).where('id', '=', relayerId));
     if (!next.pending_key_name || !next.pending_address) return false;
-    await client.query(`INSERT INTO relayer_keys (relayer_id, key_name, address, status, next_nonce) VALUES ($1, $2, $3, 'draining', $4)`, [relayerId, old.keyName, old.address, old.nextNonce.toString()]);
-    await client.query('UPDATE relayers SET address = $2, key_name = $3, next_nonce = $4, pending_key_name = NULL, pending_address = NULL WHERE id = $1', [relayerId, next.pending_address, next.pending_key_name, chainNonce.toString()]);
+    await run(client, sqlBuilder.insertInto('relayer_keys').values({ relayer_id: relayerId, key_name: old.keyName, address: old.address, status: 'draining', next_nonce: old.nextNonce }));
+    await run(
+      client,
+      sqlBuilder.updateTable('relayers').set({ address: next.pending_address, key_name: next.pending_key_name, next_nonce: chainNonce, pending_key_name: null, pending_address: null }).where('id', '=', relayerId),
+    );
     await recordRotation(client, { kind: 'relayer_key', subject: relayerId, step: 'activated', oldRef: old.address, newRef: next.pending_address, actor: 'relay-monitor', detail: { oldKeyNextNonce: old.nextNonce.toString() } });
     ctx.logger.info('relayer key rotation: the new key signs from now on', { relayerId, address: next.pending_address });
     return true;
@@ -137,19 +159,26 @@ async function sendDrain(ctx: RelayContext, relayerId: string, oldAddress: Addre
   const tx = await withTransaction(ctx.pool, async (client) => {
     await lockRelayer(client, relayer);
     // Under the lock, again: another pass (another worker) may have sent a drain since this one looked.
-    const { rows } = await client.query<{ next_nonce: string; address: string }>(
-      `SELECT k.next_nonce, r.address FROM relayer_keys k JOIN relayers r ON r.id = k.relayer_id
-        WHERE k.relayer_id = $1 AND k.address = $2 AND k.status = 'draining' AND k.drain_transaction_id IS NOT DISTINCT FROM $3::uuid
-          AND NOT EXISTS (SELECT 1 FROM relayer_transactions t WHERE t.relayer_id = $1 AND t.from_address = $2 AND t.status = ANY($4::text[]))
-        FOR UPDATE OF k`,
-      [relayerId, oldAddress, previousDrainId, openStatuses],
+    const row = await runFirst(
+      client,
+      sqlBuilder
+        .selectFrom('relayer_keys as k')
+        .innerJoin('relayers as r', 'r.id', 'k.relayer_id')
+        .select(['k.next_nonce', 'r.address'])
+        .where('k.relayer_id', '=', relayerId)
+        .where('k.address', '=', oldAddress)
+        .where('k.status', '=', 'draining')
+        .where(sql<boolean>`k.drain_transaction_id IS NOT DISTINCT FROM ${previousDrainId}::uuid`)
+        .where((eb) =>
+          eb.not(eb.exists(eb.selectFrom('relayer_transactions as t').select('t.id').where('t.relayer_id', '=', relayerId).where('t.from_address', '=', oldAddress).where('t.status', 'in', openStatuses))),
+        )
+        .forUpdate('k'),
     );
-    const row = rows[0];
     if (!row) return null;
     const stored = await storeSigned(client, key, {
       relayer,
       from: oldAddress,
-      nonce: BigInt(row.next_nonce),
+      nonce: row.next_nonce,
       requestHash: sha256(`rotation:${oldAddress}:${row.next_nonce}`),
       origin: 'rotation',
       intent: {
@@ -166,7 +195,14 @@ async function sendDrain(ctx: RelayContext, relayerId: string, oldAddress: Addre
         isPrivate: false,
       },
     });
-    await client.query('UPDATE relayer_keys SET next_nonce = next_nonce + 1, drain_transaction_id = $3 WHERE relayer_id = $1 AND address = $2', [relayerId, oldAddress, stored.id]);
+    await run(
+      client,
+      sqlBuilder
+        .updateTable('relayer_keys')
+        .set((eb) => ({ next_nonce: eb('next_nonce', '+', 1n), drain_transaction_id: stored.id }))
+        .where('relayer_id', '=', relayerId)
+        .where('address', '=', oldAddress),
+    );
     return stored;
   });
   if (!tx) return 'waiting';
@@ -177,17 +213,29 @@ async function sendDrain(ctx: RelayContext, relayerId: string, oldAddress: Addre
 
 async function retire(ctx: RelayContext, relayerId: string, address: Address, detail: Record<string, unknown>): Promise<void> {
   await withTransaction(ctx.pool, async (client) => {
-    const { rows } = await client.query<{ drain_transaction_id: string | null }>(
-      `UPDATE relayer_keys SET status = 'retired', retired_at = now() WHERE relayer_id = $1 AND address = $2 AND status = 'draining' RETURNING drain_transaction_id`,
-      [relayerId, address],
+    const retired = await runFirst(
+      client,
+      sqlBuilder
+        .updateTable('relayer_keys')
+        .set({ status: 'retired', retired_at: sql<Date>`now()` })
+        .where('relayer_id', '=', relayerId)
+        .where('address', '=', address)
+        .where('status', '=', 'draining')
+        .returning('drain_transaction_id'),
     );
-    if (!rows[0]) return;
-    const { rows: drain } = await client.query<{ value: string; mined_hash: string | null; fee: string | null; settled_entry_id: string | null }>(
-      'SELECT value::text, mined_hash, fee::text, settled_entry_id::text FROM relayer_transactions WHERE id = $1',
-      [rows[0].drain_transaction_id],
-    );
-    if (drain[0]) {
-      await recordRotation(client, { kind: 'relayer_key', subject: relayerId, step: 'drained', oldRef: address, actor: 'relay-monitor', detail: { amount: drain[0].value, fee: drain[0].fee, hash: drain[0].mined_hash, entryId: drain[0].settled_entry_id } });
+    if (!retired) return;
+    const drain = retired.drain_transaction_id
+      ? await runFirst(client, sqlBuilder.selectFrom('relayer_transactions').select(['value', 'mined_hash', 'fee', 'settled_entry_id']).where('id', '=', retired.drain_transaction_id))
+      : undefined;
+    if (drain) {
+      await recordRotation(client, {
+        kind: 'relayer_key',
+        subject: relayerId,
+        step: 'drained',
+        oldRef: address,
+        actor: 'relay-monitor',
+        detail: { amount: drain.value, fee: drain.fee, hash: drain.mined_hash, entryId: drain.settled_entry_id?.toString() ?? null },
+      });
     }
     await recordRotation(client, { kind: 'relayer_key', subject: relayerId, step: 'retired', oldRef: address, actor: 'relay-monitor', detail });
   });

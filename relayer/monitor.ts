@@ -5,6 +5,7 @@
 // nonce of a transaction past validUntil to a NOOP, and at RELAYER_CONFIRMATIONS books what it
 // cost: relayers:ethereum:<address> → fees:ethereum (gas) and → world:ethereum (value).
 import { decodeEventLog, getAddress, parseAbi, type Address, type TransactionReceipt } from 'viem';
+import { run, runFirst, runOne, sql, sqlBuilder } from '../infra/index.ts';
 import { chart, relayEntryKinds, type JournalEntry, type PostingInput } from '../ledger/index.ts';
 import { advanceKeyRotations, type RotationProgress } from './key-rotation.ts';
 import { bump, repriceCeiling, type Speed } from './pricing.ts';
@@ -28,20 +29,22 @@ export interface MonitorOutcome {
 }
 
 const monitorLock = 'relay-monitor';
+/** Open transactions one pass looks at; the rest wait for the next pass. */
+const openPerPassMax = 5_000;
 
 /** One pass. Returns null when another worker's pass is running (they would do the same work). */
 export async function monitorPass(ctx: RelayContext, hooks: { afterSettle?: (tx: RelayedTransaction, receipt: TransactionReceipt) => Promise<void> } = {}): Promise<MonitorOutcome | null> {
   const lock = await ctx.pool.connect();
   try {
-    const { rows: got } = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [monitorLock]);
-    if (!got[0]!.ok) return null;
+    const { ok } = await runOne(lock, sql<{ ok: boolean }>`SELECT pg_try_advisory_lock(hashtext(${monitorLock})) AS ok`);
+    if (!ok) return null;
     try {
       const outcome = await pass(ctx, hooks);
       // After the pass: a drain waits for what the pass may just have settled.
       outcome.rotations = await advanceKeyRotations(ctx);
       return outcome;
     } finally {
-      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [monitorLock]);
+      await run(lock, sql`SELECT pg_advisory_unlock(hashtext(${monitorLock}))`);
     }
   } finally {
     lock.release();
@@ -50,10 +53,7 @@ export async function monitorPass(ctx: RelayContext, hooks: { afterSettle?: (tx:
 
 async function pass(ctx: RelayContext, hooks: Parameters<typeof monitorPass>[1]): Promise<MonitorOutcome> {
   const outcome: MonitorOutcome = { checked: 0, broadcast: 0, mined: 0, settled: 0, resubmitted: 0, noops: 0, rotations: { activated: 0, drainsSent: 0, retired: 0 } };
-  const { rows } = await ctx.pool.query<Parameters<typeof fromRow>[0]>(
-    'SELECT * FROM relayer_transactions WHERE status = ANY($1::text[]) ORDER BY relayer_id, nonce LIMIT 5000',
-    [openStatuses],
-  );
+  const rows = await run(ctx.pool, sqlBuilder.selectFrom('relayer_transactions').selectAll().where('status', 'in', openStatuses).orderBy('relayer_id').orderBy('nonce').limit(openPerPassMax));
   if (rows.length === 0) return outcome;
   const head = await ctx.client.getBlockNumber();
   const relayers = new Map<string, Relayer>();
@@ -103,7 +103,10 @@ async function step(
     const receipt = await ctx.client.getTransactionReceipt({ hash: tx.minedHash! }).catch(() => null);
     if (!receipt || receipt.blockNumber !== tx.blockNumber) {
       // Reorged out before it was final: back to the mempool's care.
-      await ctx.pool.query(`UPDATE relayer_transactions SET status = 'submitted', mined_at = NULL, block_number = NULL, mined_hash = NULL, fee = NULL WHERE id = $1 AND status = 'mined'`, [tx.id]);
+      await run(
+        ctx.pool,
+        sqlBuilder.updateTable('relayer_transactions').set({ status: 'submitted', mined_at: null, block_number: null, mined_hash: null, fee: null }).where('id', '=', tx.id).where('status', '=', 'mined'),
+      );
       return;
     }
     await settle(ctx, relayer, tx, receipt, hooks);
@@ -114,15 +117,21 @@ async function step(
     // This nonce is used on chain: by one of our signatures, normally.
     const receipt = await findReceipt(ctx, tx);
     if (!receipt) {
-      await ctx.pool.query(`UPDATE relayer_transactions SET status = 'failed', status_reason = 'nonce used by a transaction coffer did not sign' WHERE id = $1 AND status = ANY($2::text[])`, [tx.id, openStatuses]);
+      await run(
+        ctx.pool,
+        sqlBuilder.updateTable('relayer_transactions').set({ status: 'failed', status_reason: 'nonce used by a transaction coffer did not sign' }).where('id', '=', tx.id).where('status', 'in', openStatuses),
+      );
       ctx.logger.error('relayer nonce taken by a foreign transaction', { relayerId: relayer.id, nonce: tx.nonce.toString() });
       return;
     }
     const fee = receipt.gasUsed * receipt.effectiveGasPrice;
-    await ctx.pool.query(
-      `UPDATE relayer_transactions SET status = 'mined', mined_at = now(), block_number = $2, mined_hash = $3, fee = $4, sent_at = coalesce(sent_at, now())
-        WHERE id = $1 AND status = ANY($5::text[])`,
-      [tx.id, receipt.blockNumber.toString(), receipt.transactionHash, fee.toString(), openStatuses],
+    await run(
+      ctx.pool,
+      sqlBuilder
+        .updateTable('relayer_transactions')
+        .set({ status: 'mined', mined_at: sql<Date>`now()`, block_number: receipt.blockNumber, mined_hash: receipt.transactionHash, fee, sent_at: sql<Date>`coalesce(sent_at, now())` })
+        .where('id', '=', tx.id)
+        .where('status', 'in', openStatuses),
     );
     outcome.mined += 1;
     if (head - receipt.blockNumber + 1n >= BigInt(ctx.confirmations)) {
@@ -149,7 +158,7 @@ async function step(
     const fees = bump(tx, market, repriceCeiling(market, relayer.gasPriceCap));
     if (!fees) {
       // At the ceiling: wait at this price (and do not try again before another timeout).
-      await ctx.pool.query('UPDATE relayer_transactions SET sent_at = now() WHERE id = $1', [tx.id]);
+      await run(ctx.pool, sqlBuilder.updateTable('relayer_transactions').set({ sent_at: sql<Date>`now()` }).where('id', '=', tx.id));
       return;
     }
     const bumped = await resign(ctx, relayer, tx.id, (current) => ({
@@ -164,7 +173,9 @@ async function step(
   // Submitted: is it in the node's mempool? If the node forgot it, send it again.
   const seen = await ctx.client.getTransaction({ hash: tx.hash }).catch(() => null);
   if (seen) {
-    if (tx.status === 'submitted') await ctx.pool.query(`UPDATE relayer_transactions SET status = 'inmempool' WHERE id = $1 AND status = 'submitted' AND hash = $2`, [tx.id, tx.hash]);
+    if (tx.status === 'submitted') {
+      await run(ctx.pool, sqlBuilder.updateTable('relayer_transactions').set({ status: 'inmempool' }).where('id', '=', tx.id).where('status', '=', 'submitted').where('hash', '=', tx.hash));
+    }
   } else {
     await ctx.client.sendRawTransaction({ serializedTransaction: tx.rawTx }).catch(() => undefined);
   }
@@ -187,8 +198,8 @@ async function settle(ctx: RelayContext, relayer: Relayer, tx: RelayedTransactio
     postings.push({ source: account, destination, asset: relayChain.nativeAsset.code, amount: mined.value });
   }
   const settled = await ctx.writer.transaction(async (t) => {
-    const { rows } = await t.client.query<{ status: string }>('SELECT status FROM relayer_transactions WHERE id = $1 FOR UPDATE', [tx.id]);
-    if (rows[0]?.status !== 'mined') return false;
+    const current = await runFirst(t.client, sqlBuilder.selectFrom('relayer_transactions').select('status').where('id', '=', tx.id).forUpdate());
+    if (current?.status !== 'mined') return false;
     let entry: JournalEntry | null = null;
     if (postings.length > 0) {
       const key = `relay:${tx.id}:settled`;
@@ -205,9 +216,12 @@ async function settle(ctx: RelayContext, relayer: Relayer, tx: RelayedTransactio
       if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused ${key}: ${result?.status}`);
       entry = result.entry;
     }
-    await t.client.query(
-      `UPDATE relayer_transactions SET status = $2, status_reason = $3, confirmed_at = now(), fee = $4, mined_hash = $5, block_number = $6, settled_entry_id = $7 WHERE id = $1`,
-      [tx.id, status, reason, fee.toString(), receipt.transactionHash, receipt.blockNumber.toString(), entry?.id.toString() ?? null],
+    await run(
+      t.client,
+      sqlBuilder
+        .updateTable('relayer_transactions')
+        .set({ status, status_reason: reason, confirmed_at: sql<Date>`now()`, fee, mined_hash: receipt.transactionHash, block_number: receipt.blockNumber, settled_entry_id: entry?.id ?? null })
+        .where('id', '=', tx.id),
     );
     if (tx.origin === 'forwarder') await closeForwardRequest(t.client, tx.id, receipt);
     return true;
@@ -217,8 +231,7 @@ async function settle(ctx: RelayContext, relayer: Relayer, tx: RelayedTransactio
 
 /** The forward request this relay carried: executed when its ExecutedForwardRequest says so. */
 async function closeForwardRequest(client: Parameters<Parameters<RelayContext['writer']['transaction']>[0]>[0]['client'], transactionId: string, receipt: TransactionReceipt): Promise<void> {
-  const { rows } = await client.query<{ id: string; forwarder: string; signer: string; nonce: string }>('SELECT id, forwarder, signer, nonce::text FROM forward_requests WHERE relay_transaction_id = $1', [transactionId]);
-  const request = rows[0];
+  const request = await runFirst(client, sqlBuilder.selectFrom('forward_requests').select(['id', 'forwarder', 'signer', 'nonce']).where('relay_transaction_id', '=', transactionId));
   if (!request) return;
   let executed: boolean | null = null;
   for (const log of receipt.logs) {
@@ -232,5 +245,5 @@ async function closeForwardRequest(client: Parameters<Parameters<RelayContext['w
   }
   const status = executed ? 'executed' : 'failed';
   const reason = executed ? null : receipt.status !== 'success' ? 'the relay transaction reverted (signature, nonce or deadline no longer valid, or the call failed)' : 'no ExecutedForwardRequest for this request';
-  await client.query('UPDATE forward_requests SET status = $2, status_reason = $3, updated_at = now() WHERE id = $1', [request.id, status, reason]);
+  await run(client, sqlBuilder.updateTable('forward_requests').set({ status, status_reason: reason, updated_at: sql<Date>`now()` }).where('id', '=', request.id));
 }

@@ -5,17 +5,19 @@
 // UTC day, and never more than the treasury's ledger balance after what is in flight. When the
 // treasury itself is low an alert goes out (a log line, and a signed webhook if configured).
 //
-// Ledger:  treasury.funded  world:ethereum → treasury:ethereum:hot   (money sent to the hot wallet, recorded by an operator)
-//          refill.settled   treasury:ethereum:hot → <target account> (amount), → fees:ethereum (gas)
+// The hot wallet's key is rotatable (treasury-rotation.ts): the key that pays is the active one in
+// `treasury_keys` (treasury-keys.ts), and each key books into its own treasury account.
+//
+// Ledger:  treasury.funded  world:ethereum → the receiving key's treasury account (money sent to the hot wallet, recorded by an operator)
+//          refill.settled   the paying key's treasury account → <target account> (amount), → fees:ethereum (gas)
 import { createHmac } from 'node:crypto';
 import { encodeFunctionData, getAddress, parseAbi, type Address, type Hex, type PublicClient, type TransactionSerializableEIP1559 } from 'viem';
 import { broadcastStored, signEvmTransactionWithKey } from '../chains/index.ts';
-import { firstRow, run, sqlBuilder, withTransaction, type Alerts, type Logger, type Pool, type Queryable } from '../infra/index.ts';
-import { sql } from 'kysely';
-import { chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../ledger/index.ts';
+import type { Selectable } from 'kysely';
+import { run, runFirst, runOne, sql, sqlBuilder, withTransaction, type Alerts, type Database, type Logger, type Pool, type Queryable } from '../infra/index.ts';
+import { accountBalance, chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../ledger/index.ts';
 import { RelayError, relayChain, type OperationalKeys } from './relayers.ts';
-
-export const treasuryHotAccount = chart.treasuryHot(relayChain.chain);
+import { activeTreasuryKey, drainingTreasuryKey, treasuryAccountOf, treasuryNotConfigured, type TreasuryKey } from './treasury-keys.ts';
 export const entryPointAbi = parseAbi(['function depositTo(address account) payable', 'function balanceOf(address account) view returns (uint256)']);
 
 export interface RefillContext {
@@ -24,6 +26,7 @@ export interface RefillContext {
   logger: Logger;
   client: PublicClient;
   keys: OperationalKeys;
+  /** The first treasury key's name (TREASURY_HOT_KEY); after that, `treasury_keys` says which key pays. */
   treasuryKeyName: string;
   treasuryLowBelow: bigint;
   /** Fires once per condition: a target below its threshold, a daily cap reached, the treasury low. */
@@ -44,21 +47,11 @@ export interface RefillTarget {
   relayerId: string | null;
 }
 
-interface TargetRow {
-  name: string;
-  kind: RefillTarget['kind'];
-  address: string;
-  entry_point: string | null;
-  account: string;
-  fund_below: string;
-  fund_to: string;
-  daily_cap: string;
-  relayer_id: string | null;
-}
+type TargetRow = Selectable<Database['refill_targets']>;
 
 const targetFromRow = (r: TargetRow): RefillTarget => ({
   name: r.name,
-  kind: r.kind,
+  kind: r.kind as RefillTarget['kind'],
   address: getAddress(r.address),
   entryPoint: r.entry_point ? getAddress(r.entry_point) : null,
   account: r.account,
@@ -69,8 +62,7 @@ const targetFromRow = (r: TargetRow): RefillTarget => ({
 });
 
 export async function listRefillTargets(db: Queryable): Promise<RefillTarget[]> {
-  const { rows } = await db.query<TargetRow>(`SELECT * FROM refill_targets WHERE chain = 'ethereum' ORDER BY name`);
-  return rows.map(targetFromRow);
+  return (await run(db, sqlBuilder.selectFrom('refill_targets').selectAll().where('chain', '=', relayChain.chain).orderBy('name'))).map(targetFromRow);
 }
 
 /** A refill target of any chain, as operators see it: EVM addresses checksummed, other chains' ids as stored. */
@@ -107,24 +99,39 @@ export async function setRefillTarget(db: Queryable, target: Omit<RefillTarget, 
   if (target.dailyCap <= 0n || target.fundBelow <= 0n) throw new RelayError('invalid_target', 'fund_below and daily_cap must be positive');
   if ((target.kind === 'entrypoint-deposit') !== (target.entryPoint !== null)) throw new RelayError('invalid_target', 'an entrypoint-deposit target names its EntryPoint, and only it');
   const account = target.account ?? chart.operations(relayChain.chain, target.name);
-  const { rows } = await db.query<TargetRow>(
-    `INSERT INTO refill_targets (name, chain, kind, address, entry_point, account, fund_below, fund_to, daily_cap)
-     VALUES ($1, 'ethereum', $2, $3, $4, $5, $6, $7, $8)
-     ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, address = excluded.address, entry_point = excluded.entry_point, fund_below = excluded.fund_below,
-                                      fund_to = excluded.fund_to, daily_cap = excluded.daily_cap, updated_at = now()
-     RETURNING *`,
-    [target.name, target.kind, getAddress(target.address), target.entryPoint, account, target.fundBelow.toString(), target.fundTo.toString(), target.dailyCap.toString()],
+  const row = await runOne(
+    db,
+    sqlBuilder
+      .insertInto('refill_targets')
+      .values({
+        name: target.name,
+        chain: relayChain.chain,
+        kind: target.kind,
+        address: getAddress(target.address),
+        entry_point: target.entryPoint,
+        account,
+        fund_below: target.fundBelow,
+        fund_to: target.fundTo,
+        daily_cap: target.dailyCap,
+      })
+      // The account stays what it was: entries already booked there.
+      .onConflict((conflict) =>
+        conflict.column('name').doUpdateSet((eb) => ({
+          kind: eb.ref('excluded.kind'),
+          address: eb.ref('excluded.address'),
+          entry_point: eb.ref('excluded.entry_point'),
+          fund_below: eb.ref('excluded.fund_below'),
+          fund_to: eb.ref('excluded.fund_to'),
+          daily_cap: eb.ref('excluded.daily_cap'),
+          updated_at: sql<Date>`now()`,
+        })),
+      )
+      .returningAll(),
   );
-  return targetFromRow(firstRow(rows, `refill target ${target.name}`));
+  return targetFromRow(row);
 }
 
-async function ledgerBalance(db: Queryable, account: string): Promise<bigint> {
-  const { rows } = await db.query<{ balance: string }>(
-    `SELECT b.balance::text FROM balances b JOIN accounts a ON a.id = b.account_id JOIN assets s ON s.id = b.asset_id WHERE a.path = $1 AND s.code = $2`,
-    [account, relayChain.nativeAsset.code],
-  );
-  return rows[0] ? BigInt(rows[0].balance) : 0n;
-}
+const ledgerBalance = (db: Queryable, account: string): Promise<bigint> => accountBalance(db, account, relayChain.nativeAsset.code);
 
 /** What the target holds now: an EOA's balance, or the paymaster's deposit at the EntryPoint. */
 export function targetBalance(client: PublicClient, target: RefillTarget): Promise<bigint> {
@@ -135,51 +142,34 @@ export function targetBalance(client: PublicClient, target: RefillTarget): Promi
 
 /**
  * Books money an operator sent to the treasury hot wallet: the transaction must be mined,
- * successful and pay the hot wallet. Recording it twice is one entry.
+ * successful and pay the active key, or the key a rotation is draining (whose drain then moves
+ * it on). Recording it twice is one entry.
  */
-export async function recordTreasuryFunding(ctx: Pick<RefillContext, 'writer' | 'client' | 'keys' | 'treasuryKeyName'>, txHash: Hex): Promise<{ amount: bigint; entryId: bigint }> {
-  const hot = await ctx.keys.get(ctx.treasuryKeyName);
+export async function recordTreasuryFunding(ctx: Pick<RefillContext, 'pool' | 'writer' | 'client' | 'keys' | 'treasuryKeyName'>, txHash: Hex): Promise<{ amount: bigint; entryId: bigint; account: string }> {
+  const active = await activeTreasuryKey(ctx.pool, ctx.keys, ctx.treasuryKeyName);
+  if (!active) throw new RelayError('treasury_not_configured', treasuryNotConfigured(ctx.treasuryKeyName).hint);
   const receipt = await ctx.client.getTransactionReceipt({ hash: txHash }).catch(() => null);
   if (!receipt || receipt.status !== 'success') throw new RelayError('not_mined', `${txHash} is not a successful mined transaction on this chain`);
   const tx = await ctx.client.getTransaction({ hash: txHash });
-  if (tx.to?.toLowerCase() !== hot.address.toLowerCase() || tx.value === 0n) throw new RelayError('not_a_funding', `${txHash} does not send ETH to the treasury hot wallet ${hot.address}`);
+  const draining = await drainingTreasuryKey(ctx.pool);
+  const paid = [active, draining].find((k) => k && tx.to?.toLowerCase() === k.address.toLowerCase());
+  if (!paid || tx.value === 0n) throw new RelayError('not_a_funding', `${txHash} does not send ETH to the treasury hot wallet ${active.address}`);
   const key = `ethereum:${txHash}:0:treasury.funded`;
   const result = await ctx.writer.append({
     kind: relayEntryKinds.treasuryFunded,
     idempotencyKey: key,
     sourceRef: txHash,
     metadata: { hash: txHash, from: tx.from, blockNumber: receipt.blockNumber.toString() },
-    postings: [{ source: chart.world(relayChain.chain), destination: treasuryHotAccount, asset: relayChain.nativeAsset.code, amount: tx.value }],
+    postings: [{ source: chart.world(relayChain.chain), destination: paid.account, asset: relayChain.nativeAsset.code, amount: tx.value }],
   });
   if (result.status !== 'created' && result.status !== 'replayed') throw new Error(`the ledger refused ${key}: ${result.status}`);
-  return { amount: tx.value, entryId: result.entry.id };
+  return { amount: tx.value, entryId: result.entry.id, account: paid.account };
 }
 
-interface RefillRow {
-  id: bigint;
-  target: string;
-  amount: string;
-  status: 'submitted' | 'confirmed' | 'failed';
-  tx_hash: Hex;
-  raw_tx: Hex;
-  nonce: string;
-  fee: string | null;
-  created_at: Date;
-  settled_at: Date | null;
-  balance_before: string;
-  status_reason: string | null;
-}
+export type RefillRow = Selectable<Database['refills']>;
 
-/** The treasury hot wallet as operators see it. Not set up yet (a fresh install, the demo) is a state, not an error. */
-export type TreasuryHotState =
-  | { status: 'configured'; address: Address; ledgerBalance: string; low: boolean }
-  | { status: 'not_configured'; keyName: string; hint: string };
-
-export const treasuryNotConfigured = (keyName: string): TreasuryHotState => ({
-  status: 'not_configured',
-  keyName,
-  hint: `no key named ${keyName} in the keystore (TREASURY_HOT_KEY); create it with 'coffer treasury create', then fund it`,
-});
+/** The treasury hot wallet as a refill pass saw it. Not set up yet (a fresh install, the demo) is a state, not an error. */
+export type TreasuryHotState = { status: 'configured'; address: Address; account: string; ledgerBalance: string; low: boolean } | ReturnType<typeof treasuryNotConfigured>;
 
 export interface RefillOutcome {
   targets: { name: string; balance: string; action: 'ok' | 'refilled' | 'in_flight' | 'daily_cap_reached' | 'treasury_short' | 'unreadable'; amount?: string }[];
@@ -187,17 +177,19 @@ export interface RefillOutcome {
 }
 
 const passLock = 'refill-pass';
+/** Held while a refill is signed and stored, and by a treasury key rotation's switch. */
+export const refillSubmitLock = 'refill-submit';
 
 /** One pass over every target. Null when another worker's pass is running. */
 export async function refillPass(ctx: RefillContext): Promise<RefillOutcome | null> {
   const lock = await ctx.pool.connect();
   try {
-    const { rows } = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [passLock]);
-    if (!firstRow(rows, 'the refill pass lock').ok) return null;
+    const { ok } = await runOne(lock, sql<{ ok: boolean }>`SELECT pg_try_advisory_lock(hashtext(${passLock})) AS ok`);
+    if (!ok) return null;
     try {
       return await pass(ctx);
     } finally {
-      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [passLock]);
+      await run(lock, sql`SELECT pg_advisory_unlock(hashtext(${passLock}))`);
     }
   } finally {
     lock.release();
@@ -205,15 +197,19 @@ export async function refillPass(ctx: RefillContext): Promise<RefillOutcome | nu
 }
 
 async function pass(ctx: RefillContext): Promise<RefillOutcome> {
-  if (!(await ctx.keys.has(ctx.treasuryKeyName))) {
+  const active = await activeTreasuryKey(ctx.pool, ctx.keys, ctx.treasuryKeyName);
+  if (!active) {
     const treasury = treasuryNotConfigured(ctx.treasuryKeyName);
     ctx.logger.info('refill pass skipped: the treasury hot wallet is not configured', treasury);
     return { targets: [], treasury };
   }
-  const hot = await ctx.keys.get(ctx.treasuryKeyName);
-  const { rows: open } = await ctx.pool.query<RefillRow>(`SELECT r.* FROM refills r JOIN refill_targets t ON t.name = r.target WHERE t.chain = 'ethereum' AND r.status = 'submitted' ORDER BY r.id`);
+  const hot = await ctx.keys.get(active.keyName);
+  const open = await run(
+    ctx.pool,
+    sqlBuilder.selectFrom('refills as r').innerJoin('refill_targets as t', 't.name', 'r.target').selectAll('r').where('t.chain', '=', relayChain.chain).where('r.status', '=', 'submitted').orderBy('r.id'),
+  );
   for (const row of open) await follow(ctx, row, 0);
-  const treasuryState = { status: 'configured' as const, address: hot.address, ledgerBalance: '0', low: false };
+  const treasuryState = { status: 'configured' as const, address: hot.address, account: active.account, ledgerBalance: '0', low: false };
   const outcome: RefillOutcome = { targets: [], treasury: treasuryState };
   for (const target of await listRefillTargets(ctx.pool)) {
     let balance: bigint;
@@ -225,8 +221,8 @@ async function pass(ctx: RefillContext): Promise<RefillOutcome> {
       continue;
     }
     const line = { name: target.name, balance: balance.toString() };
-    const { rows: inFlight } = await ctx.pool.query(`SELECT 1 FROM refills WHERE target = $1 AND status = 'submitted'`, [target.name]);
-    if (inFlight[0]) {
+    const inFlight = await runFirst(ctx.pool, sqlBuilder.selectFrom('refills').select('id').where('target', '=', target.name).where('status', '=', 'submitted'));
+    if (inFlight) {
       outcome.targets.push({ ...line, action: 'in_flight' });
       continue;
     }
@@ -234,11 +230,7 @@ async function pass(ctx: RefillContext): Promise<RefillOutcome> {
       outcome.targets.push({ ...line, action: 'ok' });
       continue;
     }
-    const { rows: today } = await ctx.pool.query<{ sum: string }>(
-      `SELECT coalesce(sum(amount), 0)::text AS sum FROM refills WHERE target = $1 AND status <> 'failed' AND created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`,
-      [target.name],
-    );
-    const room = target.dailyCap - BigInt(firstRow(today, `today's refills of ${target.name}`).sum);
+    const room = target.dailyCap - ((await refilledToday(ctx.pool)).get(target.name) ?? 0n);
     const want = target.fundTo - balance;
     const amount = want < room ? want : room;
     if (amount <= 0n) {
@@ -246,7 +238,7 @@ async function pass(ctx: RefillContext): Promise<RefillOutcome> {
       outcome.targets.push({ ...line, action: 'daily_cap_reached' });
       continue;
     }
-    const submitted = await submit(ctx, hot, target, amount, balance);
+    const submitted = await submit(ctx, active, target, amount, balance);
     if (!submitted) {
       outcome.targets.push({ ...line, action: 'treasury_short', amount: amount.toString() });
       continue;
@@ -254,9 +246,11 @@ async function pass(ctx: RefillContext): Promise<RefillOutcome> {
     await follow(ctx, submitted, ctx.confirmTimeoutMs ?? 30_000);
     outcome.targets.push({ ...line, action: 'refilled', amount: amount.toString() });
   }
-  const treasury = await ledgerBalance(ctx.pool, treasuryHotAccount);
+  const treasury = await ledgerBalance(ctx.pool, active.account);
   treasuryState.ledgerBalance = treasury.toString();
-  if (treasury < ctx.treasuryLowBelow || outcome.targets.some((t) => t.action === 'treasury_short')) {
+  // While a rotation drains the old key, the new one is short until the drain lands: not an alert.
+  const rotating = (await drainingTreasuryKey(ctx.pool)) !== null;
+  if (!rotating && (treasury < ctx.treasuryLowBelow || outcome.targets.some((t) => t.action === 'treasury_short'))) {
     treasuryState.low = true;
     ctx.logger.error('the treasury hot wallet is low', { address: hot.address, ledgerBalance: treasury.toString() });
     await ctx.alerts?.raise('treasury.low', { subject: hot.address, detail: { ledgerBalance: treasury.toString(), threshold: ctx.treasuryLowBelow.toString(), short: outcome.targets.filter((t) => t.action === 'treasury_short').map((t) => t.name) } });
@@ -267,21 +261,34 @@ async function pass(ctx: RefillContext): Promise<RefillOutcome> {
   return outcome;
 }
 
-async function submit(ctx: RefillContext, hot: Awaited<ReturnType<OperationalKeys['get']>>, target: RefillTarget, amount: bigint, balanceBefore: bigint): Promise<RefillRow | null> {
+async function submit(ctx: RefillContext, payer: TreasuryKey, target: RefillTarget, amount: bigint, balanceBefore: bigint): Promise<RefillRow | null> {
   const data = target.kind === 'entrypoint-deposit' ? encodeFunctionData({ abi: entryPointAbi, functionName: 'depositTo', args: [target.address] }) : undefined;
   const to = target.kind === 'entrypoint-deposit' ? target.entryPoint! : target.address;
-  const gas = target.kind === 'balance' ? 21_000n : ((await ctx.client.estimateGas({ account: hot.address, to, data, value: amount })) * 12n) / 10n;
+  const gas = target.kind === 'balance' ? 21_000n : ((await ctx.client.estimateGas({ account: payer.address, to, data, value: amount })) * 12n) / 10n;
   const fees = await ctx.client.estimateFeesPerGas();
   // Refills should not wait behind a fee spike: twice the market, as Alto and Rundler price theirs.
   const maxFeePerGas = fees.maxFeePerGas * 2n;
   const maxPriorityFeePerGas = fees.maxPriorityFeePerGas * 2n;
   return withTransaction(ctx.pool, async (client) => {
-    // Serialized with other refills' bookkeeping: the treasury check counts what is in flight.
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['refill-submit']);
-    const { rows: flight } = await client.query<{ reserved: string }>(
-      `SELECT coalesce(sum(r.amount), 0)::text AS reserved FROM refills r JOIN refill_targets t ON t.name = r.target WHERE t.chain = 'ethereum' AND r.status = 'submitted'`,
+    // Serialized with other refills' bookkeeping (the treasury check counts what is in flight) and
+    // with a treasury key rotation's switch: a refill is signed by the key active at its commit.
+    await run(client, sql`SELECT pg_advisory_xact_lock(hashtext(${refillSubmitLock}))`);
+    const current = await activeTreasuryKey(client, ctx.keys, ctx.treasuryKeyName);
+    if (current?.keyName !== payer.keyName) {
+      ctx.logger.info('refill: the treasury key was rotated during the pass; the next pass pays from the new key', { target: target.name });
+      return null;
+    }
+    const hot = await ctx.keys.get(payer.keyName);
+    const { reserved } = await runOne(
+      client,
+      sqlBuilder
+        .selectFrom('refills')
+        .select(sql<string>`coalesce(sum(amount), 0)::text`.as('reserved'))
+        .where('status', '=', 'submitted')
+        .where('from_address', '=', payer.address),
     );
-    const available = (await ledgerBalance(client, treasuryHotAccount)) - BigInt(firstRow(flight, 'the refills in flight').reserved);
+    // In flight first: a refill settling between the two reads then counts twice, never not at all.
+    const available = (await ledgerBalance(client, payer.account)) - BigInt(reserved);
     const cost = amount + gas * maxFeePerGas;
     if (available < cost) {
       ctx.logger.error('refill: the treasury hot wallet cannot pay this refill', { target: target.name, amount: amount.toString(), available: available.toString() });
@@ -290,26 +297,33 @@ async function submit(ctx: RefillContext, hot: Awaited<ReturnType<OperationalKey
     const nonce = await ctx.client.getTransactionCount({ address: hot.address, blockTag: 'pending' });
     const tx: TransactionSerializableEIP1559 = { type: 'eip1559', chainId: await ctx.client.getChainId(), nonce, to, value: amount, data, gas, maxFeePerGas, maxPriorityFeePerGas };
     const signed = signEvmTransactionWithKey(hot, tx);
-    const { rows } = await client.query<RefillRow>(
-      `INSERT INTO refills (target, amount, balance_before, status, from_address, nonce, tx_hash, raw_tx) VALUES ($1, $2, $3, 'submitted', $4, $5, $6, $7) RETURNING *`,
-      [target.name, amount.toString(), balanceBefore.toString(), hot.address, nonce, signed.hash, signed.raw],
+    const row = await runOne(
+      client,
+      sqlBuilder
+        .insertInto('refills')
+        .values({ target: target.name, amount, balance_before: balanceBefore, status: 'submitted', from_address: hot.address, nonce: BigInt(nonce), tx_hash: signed.hash, raw_tx: signed.raw })
+        .returningAll(),
     );
     ctx.logger.info('refill: sending', { target: target.name, amount: amount.toString(), hash: signed.hash });
-    return firstRow(rows, `the refill of ${target.name}`);
+    return row;
   });
 }
 
 /** Broadcasts (again) and, once mined, books the refill. Unmined after `waitMs`: the next pass looks again. */
-async function follow(ctx: RefillContext, row: RefillRow, waitMs: number): Promise<void> {
-  const sent = await broadcastStored(ctx.client, row.raw_tx, row.tx_hash);
+export async function follow(ctx: RefillContext, row: RefillRow, waitMs: number): Promise<void> {
+  const hash = row.tx_hash as Hex;
+  const sent = await broadcastStored(ctx.client, row.raw_tx as Hex, hash);
   if (sent.status === 'refused') {
-    await ctx.pool.query(`UPDATE refills SET status = 'failed', status_reason = $2, settled_at = now() WHERE id = $1 AND status = 'submitted'`, [row.id.toString(), sent.message.slice(0, 300)]);
+    await run(
+      ctx.pool,
+      sqlBuilder.updateTable('refills').set({ status: 'failed', status_reason: sent.message.slice(0, 300), settled_at: sql<Date>`now()` }).where('id', '=', row.id).where('status', '=', 'submitted'),
+    );
     ctx.logger.error('refill: the node refused it', { refill: String(row.id), target: row.target, error: sent.message.slice(0, 300) });
     return;
   }
   const deadline = Date.now() + waitMs;
   for (;;) {
-    const receipt = await ctx.client.getTransactionReceipt({ hash: row.tx_hash }).catch(() => null);
+    const receipt = await ctx.client.getTransactionReceipt({ hash }).catch(() => null);
     if (receipt) {
       await settle(ctx, row, receipt.status === 'success', receipt.gasUsed * receipt.effectiveGasPrice);
       return;
@@ -320,20 +334,25 @@ async function follow(ctx: RefillContext, row: RefillRow, waitMs: number): Promi
 }
 
 async function settle(ctx: RefillContext, row: RefillRow, success: boolean, fee: bigint): Promise<void> {
-  const { rows } = await ctx.pool.query<{ account: string }>('SELECT account FROM refill_targets WHERE name = $1', [row.target]);
-  const { account } = firstRow(rows, `refill target ${row.target}`);
+  const { account } = await runOne(ctx.pool, sqlBuilder.selectFrom('refill_targets').select('account').where('name', '=', row.target));
+  // From the key that signed it, which a rotation may have made inactive since.
+  const payer = await treasuryAccountOf(ctx.pool, row.from_address);
   const postings: PostingInput[] = [];
-  if (success) postings.push({ source: treasuryHotAccount, destination: account, asset: relayChain.nativeAsset.code, amount: BigInt(row.amount) });
-  if (fee > 0n) postings.push({ source: treasuryHotAccount, destination: chart.fees(relayChain.chain), asset: relayChain.feeAsset.code, amount: fee });
+  if (success) postings.push({ source: payer, destination: account, asset: relayChain.nativeAsset.code, amount: BigInt(row.amount) });
+  if (fee > 0n) postings.push({ source: payer, destination: chart.fees(relayChain.chain), asset: relayChain.feeAsset.code, amount: fee });
   await ctx.writer.transaction(async (t) => {
-    const { rows: current } = await t.client.query<{ status: string }>('SELECT status FROM refills WHERE id = $1 FOR UPDATE', [row.id.toString()]);
-    if (current[0]?.status !== 'submitted') return;
+    const current = await runFirst(t.client, sqlBuilder.selectFrom('refills').select('status').where('id', '=', row.id).forUpdate());
+    if (current?.status !== 'submitted') return;
     const key = `refill:${row.id}:settled`;
     const [result] = await t.append([{ kind: relayEntryKinds.refillSettled, idempotencyKey: key, sourceRef: row.tx_hash, metadata: { refillId: String(row.id), target: row.target, hash: row.tx_hash, success, fee: fee.toString() }, postings }]);
     if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused ${key}: ${result?.status}`);
-    await t.client.query(`UPDATE refills SET status = $2, status_reason = $3, fee = $4, entry_id = $5, settled_at = now() WHERE id = $1`, [
-      row.id.toString(), success ? 'confirmed' : 'failed', success ? null : 'reverted', fee.toString(), result.entry.id.toString(),
-    ]);
+    await run(
+      t.client,
+      sqlBuilder
+        .updateTable('refills')
+        .set({ status: success ? 'confirmed' : 'failed', status_reason: success ? null : 'reverted', fee, entry_id: result.entry.id, settled_at: sql<Date>`now()` })
+        .where('id', '=', row.id),
+    );
   });
   ctx.logger.info('refill: settled', { refill: String(row.id), target: row.target, success, amount: row.amount, fee: fee.toString() });
 }
@@ -356,7 +375,7 @@ async function alertTargets(ctx: RefillContext, outcome: RefillOutcome): Promise
 }
 
 export async function refillHistory(db: Queryable, limit = 100): Promise<Record<string, unknown>[]> {
-  const { rows } = await db.query<RefillRow>('SELECT * FROM refills ORDER BY id DESC LIMIT $1', [limit]);
+  const rows = await run(db, sqlBuilder.selectFrom('refills').selectAll().orderBy('id', 'desc').limit(limit));
   return rows.map((r) => ({ id: String(r.id), target: r.target, amount: r.amount, balanceBefore: r.balance_before, status: r.status, statusReason: r.status_reason, txHash: r.tx_hash, fee: r.fee, createdAt: r.created_at.toISOString(), settledAt: r.settled_at?.toISOString() ?? null }));
 }
 

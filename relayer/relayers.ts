@@ -4,7 +4,8 @@
 import { createHash } from 'node:crypto';
 import { createPublicClient, getAddress, http, type Address } from 'viem';
 import { chainAdapter, evmAddressOfKey, evmChain, evmOperationalKey, type EvmOperationalKey } from '../chains/index.ts';
-import { CodedError, randomId, randomSecret, secretHash, secretMatches, withTransaction, type Pool, type Queryable } from '../infra/index.ts';
+import type { Selectable } from 'kysely';
+import { CodedError, randomId, randomSecret, run, runFirst, secretHash, secretMatches, sqlBuilder, withTransaction, type Database, type Pool, type Queryable } from '../infra/index.ts';
 import { chart } from '../ledger/index.ts';
 import { OperationalKey, type Keystore } from '../signer/index.ts';
 
@@ -32,6 +33,8 @@ const relayErrorCodes = [
   'relayer_not_found',
   'rotation_in_progress',
   'refill_in_flight',
+  'treasury_not_configured',
+  'treasury_unbooked',
 ] as const;
 
 /** Why the relayer refused a request. The codes are part of the Defender-compatible API: `api/error-codes.ts` gives each its status. */
@@ -64,25 +67,15 @@ export const relayChain = chainAdapter(evmChain);
 /** The ledger account holding what the relayer has to pay gas (and values) with. */
 export const relayerAccount = (address: string) => chart.relayer(relayChain.chain, address);
 
-interface RelayerRow {
-  id: string;
-  name: string;
-  chain: 'ethereum';
-  chain_id: string;
-  address: string;
-  key_name: string;
-  api_key: string;
-  paused: boolean;
-  min_balance: string;
-  gas_price_cap: string;
-  whitelist_receivers: string[] | null;
-  created_at: Date;
-}
+/** Every column a Relayer is made of; the secret's hash is read only where credentials are checked. */
+const relayerColumns = ['id', 'name', 'chain', 'chain_id', 'address', 'key_name', 'api_key', 'paused', 'min_balance', 'gas_price_cap', 'whitelist_receivers', 'created_at'] as const;
+type RelayerRow = Pick<Selectable<Database['relayers']>, (typeof relayerColumns)[number]>;
+const relayerQualified = relayerColumns.map((column) => `r.${column}` as const);
 
 const fromRow = (r: RelayerRow): Relayer => ({
   id: r.id,
   name: r.name,
-  chain: r.chain,
+  chain: r.chain as Relayer['chain'],
   chainId: Number(r.chain_id),
   address: getAddress(r.address),
   keyName: r.key_name,
@@ -95,13 +88,12 @@ const fromRow = (r: RelayerRow): Relayer => ({
 });
 
 export async function getRelayer(db: Queryable, id: string): Promise<Relayer | null> {
-  const { rows } = await db.query<RelayerRow>('SELECT * FROM relayers WHERE id = $1', [id]);
-  return rows[0] ? fromRow(rows[0]) : null;
+  const row = await runFirst(db, sqlBuilder.selectFrom('relayers').select(relayerColumns).where('id', '=', id));
+  return row ? fromRow(row) : null;
 }
 
 export async function listRelayers(db: Queryable): Promise<Relayer[]> {
-  const { rows } = await db.query<RelayerRow>('SELECT * FROM relayers ORDER BY created_at, id');
-  return rows.map(fromRow);
+  return (await run(db, sqlBuilder.selectFrom('relayers').select(relayerColumns).orderBy('created_at').orderBy('id'))).map(fromRow);
 }
 
 export interface CreateRelayerOptions {
@@ -130,15 +122,35 @@ export async function createRelayer(pool: Pool, keystore: Keystore, options: Cre
   const apiKey = randomSecret(18);
   const apiSecret = randomSecret();
   await withTransaction(pool, async (client) => {
-    await client.query(
-      `INSERT INTO relayers (id, name, chain, chain_id, address, key_name, api_key, secret_hash, min_balance, gas_price_cap, whitelist_receivers)
-       VALUES ($1, $2, 'ethereum', $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [id, options.name ?? `relayer ${id}`, chainId, address, keyName, apiKey, secretHash(apiSecret), (options.minBalance ?? 0n).toString(), options.gasPriceCap.toString(), options.whitelistReceivers ?? null],
+    await run(
+      client,
+      sqlBuilder.insertInto('relayers').values({
+        id,
+        name: options.name ?? `relayer ${id}`,
+        chain: relayChain.chain,
+        chain_id: BigInt(chainId),
+        address,
+        key_name: keyName,
+        api_key: apiKey,
+        secret_hash: secretHash(apiSecret),
+        min_balance: options.minBalance ?? 0n,
+        gas_price_cap: options.gasPriceCap,
+        whitelist_receivers: options.whitelistReceivers ?? null,
+      }),
     );
-    await client.query(
-      `INSERT INTO refill_targets (name, chain, kind, address, account, fund_below, fund_to, daily_cap, relayer_id)
-       VALUES ($1, 'ethereum', 'balance', $2, $3, $4, $5, $6, $7)`,
-      [keyName, address, relayerAccount(address), options.refill.fundBelow.toString(), options.refill.fundTo.toString(), options.refill.dailyCap.toString(), id],
+    await run(
+      client,
+      sqlBuilder.insertInto('refill_targets').values({
+        name: keyName,
+        chain: relayChain.chain,
+        kind: 'balance',
+        address,
+        account: relayerAccount(address),
+        fund_below: options.refill.fundBelow,
+        fund_to: options.refill.fundTo,
+        daily_cap: options.refill.dailyCap,
+        relayer_id: id,
+      }),
     );
   });
   return { relayer: (await getRelayer(pool, id))!, apiKey, apiSecret };
@@ -146,8 +158,7 @@ export async function createRelayer(pool: Pool, keystore: Keystore, options: Cre
 
 /** The relayer whose API key and secret these are, or null (no hint which part was wrong). */
 export async function relayerByCredentials(db: Queryable, apiKey: string, secret: string): Promise<Relayer | null> {
-  const { rows } = await db.query<RelayerRow & { secret_hash: Buffer }>('SELECT * FROM relayers WHERE api_key = $1', [apiKey.slice(0, 200)]);
-  const row = rows[0];
+  const row = await runFirst(db, sqlBuilder.selectFrom('relayers').select([...relayerColumns, 'secret_hash']).where('api_key', '=', apiKey.slice(0, 200)));
   if (!row || !secretMatches(row.secret_hash, secret)) return null;
   return fromRow(row);
 }
@@ -159,7 +170,7 @@ export interface Tokens {
 
 async function issue(db: Queryable, relayerId: string, kind: 'access' | 'refresh', ttlSeconds: number, nowMs: number): Promise<string> {
   const token = randomSecret();
-  await db.query(`INSERT INTO relayer_tokens (token_hash, relayer_id, kind, expires_at) VALUES ($1, $2, $3, $4)`, [secretHash(token), relayerId, kind, new Date(nowMs + ttlSeconds * 1000)]);
+  await run(db, sqlBuilder.insertInto('relayer_tokens').values({ token_hash: secretHash(token), relayer_id: relayerId, kind, expires_at: new Date(nowMs + ttlSeconds * 1000) }));
   return token;
 }
 
@@ -168,6 +179,9 @@ export interface TokenSettings {
   refreshTtlSeconds: number;
 }
 
+/** How long past its expiry a token row stays before a login sweeps it. */
+const tokenSweepAfterMs = 86_400_000;
+
 // Token lifetimes are read from the caller's clock (`nowMs`, the relay context's in the API), not
 // the database's, so a test drives a token past its TTL instead of sleeping through it.
 
@@ -175,7 +189,7 @@ export interface TokenSettings {
 export async function login(pool: Pool, credentials: { apiKey: string; secretKey: string }, settings: TokenSettings, nowMs = Date.now()): Promise<Tokens | null> {
   const relayer = await relayerByCredentials(pool, credentials.apiKey, credentials.secretKey);
   if (!relayer) return null;
-  await pool.query(`DELETE FROM relayer_tokens WHERE expires_at < $1::timestamptz - interval '1 day'`, [new Date(nowMs)]);
+  await run(pool, sqlBuilder.deleteFrom('relayer_tokens').where('expires_at', '<', new Date(nowMs - tokenSweepAfterMs)));
   return {
     accessToken: await issue(pool, relayer.id, 'access', settings.accessTtlSeconds, nowMs),
     refreshToken: await issue(pool, relayer.id, 'refresh', settings.refreshTtlSeconds, nowMs),
@@ -186,21 +200,34 @@ export async function login(pool: Pool, credentials: { apiKey: string; secretKey
 export async function refresh(pool: Pool, credentials: { apiKey: string; secretKey: string; refreshToken: string }, settings: TokenSettings, nowMs = Date.now()): Promise<Tokens | null> {
   const relayer = await relayerByCredentials(pool, credentials.apiKey, credentials.secretKey);
   if (!relayer) return null;
-  const { rows } = await pool.query('SELECT 1 FROM relayer_tokens WHERE token_hash = $1 AND relayer_id = $2 AND kind = $3 AND expires_at > $4', [secretHash(credentials.refreshToken), relayer.id, 'refresh', new Date(nowMs)]);
-  if (!rows[0]) return null;
+  const live = await runFirst(
+    pool,
+    sqlBuilder
+      .selectFrom('relayer_tokens')
+      .select('relayer_id')
+      .where('token_hash', '=', secretHash(credentials.refreshToken))
+      .where('relayer_id', '=', relayer.id)
+      .where('kind', '=', 'refresh')
+      .where('expires_at', '>', new Date(nowMs)),
+  );
+  if (!live) return null;
   return { accessToken: await issue(pool, relayer.id, 'access', settings.accessTtlSeconds, nowMs), refreshToken: credentials.refreshToken };
 }
 
 /** The relayer an access token was issued to, 'expired' for a token past its time, or null. */
 export async function relayerByAccessToken(db: Queryable, apiKey: string, token: string, nowMs = Date.now()): Promise<Relayer | 'expired' | null> {
-  const { rows } = await db.query<RelayerRow & { expired: boolean }>(
-    `SELECT r.*, t.expires_at <= $3 AS expired FROM relayer_tokens t JOIN relayers r ON r.id = t.relayer_id
-      WHERE t.token_hash = $1 AND t.kind = 'access' AND r.api_key = $2`,
-    [secretHash(token), apiKey.slice(0, 200), new Date(nowMs)],
+  const row = await runFirst(
+    db,
+    sqlBuilder
+      .selectFrom('relayer_tokens as t')
+      .innerJoin('relayers as r', 'r.id', 't.relayer_id')
+      .select([...relayerQualified, 't.expires_at'])
+      .where('t.token_hash', '=', secretHash(token))
+      .where('t.kind', '=', 'access')
+      .where('r.api_key', '=', apiKey.slice(0, 200)),
   );
-  const row = rows[0];
   if (!row) return null;
-  return row.expired ? 'expired' : fromRow(row);
+  return row.expires_at.getTime() <= nowMs ? 'expired' : fromRow(row);
 }
 
 /** Operational keys opened from the keystore once per process (Argon2id is slow on purpose). */
@@ -213,6 +240,11 @@ export class OperationalKeys {
   /** Whether the keystore holds this key (a treasury not set up yet is a state, not an error). */
   has(name: string): Promise<boolean> {
     return this.keystore.has(name);
+  }
+  /** Opens the key, creating it first when the keystore has none by this name: a rotation's successor, which a rerun finds again. */
+  async ensure(name: string): Promise<EvmOperationalKey> {
+    if (!(await this.keystore.has(name))) await this.keystore.create(name, 'secp256k1');
+    return this.get(name);
   }
   get(name: string): Promise<EvmOperationalKey> {
     let key = this.opened.get(name);

@@ -7,8 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import { getAddress, parseTransaction, type Address, type Hex, type PublicClient, type TransactionSerializable } from 'viem';
 import { z } from 'zod';
-import { firstRow, withTransaction, type Logger, type Pool, type PoolClient, type Queryable } from '../infra/index.ts';
-import { canonicalJson, type Json, type LedgerWriter } from '../ledger/index.ts';
+import type { Selectable } from 'kysely';
+import { run, runFirst, runOne, sql, sqlBuilder, withTransaction, type Database, type Logger, type Pool, type PoolClient, type Queryable } from '../infra/index.ts';
+import { accountBalance, canonicalJson, type Json, type LedgerWriter } from '../ledger/index.ts';
 import { nodeAnswer, signEvmTransactionWithKey } from '../chains/index.ts';
 import { capped, isValidBump, minBump, speeds, type FeeOracle, type Fees, type Speed } from './pricing.ts';
 import { relayChain, relayerAccount, RelayError, sha256, type OperationalKeys, type Relayer } from './relayers.ts';
@@ -66,70 +67,38 @@ export interface RelayedTransaction extends Pick<Intent, 'to' | 'value' | 'data'
   fee: bigint | null;
 }
 
-interface Row {
-  id: string;
-  relayer_id: string;
-  from_address: string;
-  nonce: string;
-  origin: Origin;
-  to_address: string | null;
-  value: string;
-  data: Hex;
-  gas_limit: string;
-  tx_type: 'eip1559' | 'legacy';
-  speed: Speed | null;
-  fixed_pricing: boolean;
-  max_fee_per_gas: string;
-  max_priority_fee_per_gas: string;
-  valid_until: Date;
-  is_private: boolean;
-  status: RelayStatus;
-  status_reason: string | null;
-  noop_reason: 'expired' | 'cancelled' | null;
-  hash: Hex;
-  raw_tx: Hex;
-  hashes: Hex[];
-  attempts: number;
-  created_at: Date;
-  priced_at: Date;
-  sent_at: Date | null;
-  mined_at: Date | null;
-  block_number: string | null;
-  mined_hash: Hex | null;
-  confirmed_at: Date | null;
-  fee: string | null;
-}
+type Row = Selectable<Database['relayer_transactions']>;
 
 export const fromRow = (r: Row): RelayedTransaction => ({
   id: r.id,
   relayerId: r.relayer_id,
   from: getAddress(r.from_address),
-  nonce: BigInt(r.nonce),
-  origin: r.origin,
+  nonce: r.nonce,
+  origin: r.origin as Origin,
   to: r.to_address ? getAddress(r.to_address) : null,
   value: BigInt(r.value),
-  data: r.data,
-  gasLimit: BigInt(r.gas_limit),
-  txType: r.tx_type,
-  speed: r.speed,
+  data: r.data as Hex,
+  gasLimit: r.gas_limit,
+  txType: r.tx_type as RelayedTransaction['txType'],
+  speed: r.speed as Speed | null,
   fixedPricing: r.fixed_pricing,
   maxFeePerGas: BigInt(r.max_fee_per_gas),
   maxPriorityFeePerGas: BigInt(r.max_priority_fee_per_gas),
   validUntil: r.valid_until,
   isPrivate: r.is_private,
-  status: r.status,
+  status: r.status as RelayStatus,
   statusReason: r.status_reason,
-  noopReason: r.noop_reason,
-  hash: r.hash,
-  rawTx: r.raw_tx,
-  hashes: r.hashes,
+  noopReason: r.noop_reason as RelayedTransaction['noopReason'],
+  hash: r.hash as Hex,
+  rawTx: r.raw_tx as Hex,
+  hashes: r.hashes as Hex[],
   attempts: r.attempts,
   createdAt: r.created_at,
   pricedAt: r.priced_at,
   sentAt: r.sent_at,
   minedAt: r.mined_at,
-  blockNumber: r.block_number === null ? null : BigInt(r.block_number),
-  minedHash: r.mined_hash,
+  blockNumber: r.block_number,
+  minedHash: r.mined_hash as Hex | null,
   confirmedAt: r.confirmed_at,
   fee: r.fee === null ? null : BigInt(r.fee),
 });
@@ -235,17 +204,21 @@ async function intentOf(ctx: RelayContext, relayer: Relayer, p: Payload, default
 
 const worstCost = (i: { gasLimit: bigint; value: bigint; fees: Fees }) => i.gasLimit * i.fees.maxFeePerGas + i.value;
 
-/** What a key of the relayer can still commit: its ledger balance minus every open transaction's worst case (one snapshot). */
+/**
+ * What a key of the relayer can still commit: its ledger balance minus every open transaction's
+ * worst case. The open ones are read first: a settlement that commits between the two reads then
+ * counts twice (open and already booked), never not at all, so the answer errs low.
+ */
 async function spendable(client: Queryable, relayer: Relayer, from: Address, excludeId: string | null): Promise<bigint> {
-  const { rows } = await client.query<{ balance: string; pending: string }>(
-    `SELECT coalesce((SELECT b.balance FROM balances b JOIN accounts a ON a.id = b.account_id JOIN assets s ON s.id = b.asset_id
-                       WHERE a.path = $1 AND s.code = $5), 0)::text AS balance,
-            coalesce((SELECT sum(gas_limit::numeric * max_fee_per_gas + value) FROM relayer_transactions
-                       WHERE relayer_id = $2 AND from_address = $6 AND status = ANY($3::text[]) AND id IS DISTINCT FROM $4::uuid), 0)::text AS pending`,
-    [relayerAccount(from), relayer.id, openStatuses, excludeId, relayChain.nativeAsset.code, from],
-  );
-  const { balance, pending } = firstRow(rows, `the spendable balance of relayer ${relayer.id}`);
-  return BigInt(balance) - BigInt(pending);
+  let open = sqlBuilder
+    .selectFrom('relayer_transactions')
+    .select(sql<string>`coalesce(sum(gas_limit::numeric * max_fee_per_gas + value), 0)::text`.as('pending'))
+    .where('relayer_id', '=', relayer.id)
+    .where('from_address', '=', from)
+    .where('status', 'in', openStatuses);
+  if (excludeId !== null) open = open.where('id', '<>', excludeId);
+  const { pending } = await runOne(client, open);
+  return (await accountBalance(client, relayerAccount(from), relayChain.nativeAsset.code)) - BigInt(pending);
 }
 
 function unsigned(relayer: Relayer, nonce: bigint, intent: Intent): TransactionSerializable {
@@ -260,19 +233,24 @@ function unsigned(relayer: Relayer, nonce: bigint, intent: Intent): TransactionS
  * under the lock, not from the `relayer` a request started with: a rotation may have switched it.
  */
 export async function lockRelayer(client: PoolClient, relayer: Pick<Relayer, 'id'>): Promise<{ nextNonce: bigint; paused: boolean; address: Address; keyName: string }> {
-  const { rows } = await client.query<{ next_nonce: string; paused: boolean; address: string; key_name: string }>('SELECT next_nonce, paused, address, key_name FROM relayers WHERE id = $1 FOR UPDATE', [relayer.id]);
-  const row = firstRow(rows, `relayer ${relayer.id}`);
-  return { nextNonce: BigInt(row.next_nonce), paused: row.paused, address: getAddress(row.address), keyName: row.key_name };
+  const row = await runFirst(client, sqlBuilder.selectFrom('relayers').select(['next_nonce', 'paused', 'address', 'key_name']).where('id', '=', relayer.id).forUpdate());
+  if (!row) throw new Error(`relayer ${relayer.id} not found`);
+  return { nextNonce: row.next_nonce, paused: row.paused, address: getAddress(row.address), keyName: row.key_name };
 }
 
 /** The keystore name of a key the relayer signs or signed with (its current one, or a rotated-out one still draining). */
 async function keyNameOf(client: Queryable, relayerId: string, address: Address): Promise<string> {
-  const { rows } = await client.query<{ key_name: string }>(
-    'SELECT key_name FROM relayers WHERE id = $1 AND address = $2 UNION ALL SELECT key_name FROM relayer_keys WHERE relayer_id = $1 AND address = $2',
-    [relayerId, address],
+  const row = await runFirst(
+    client,
+    sqlBuilder
+      .selectFrom('relayers')
+      .select('key_name')
+      .where('id', '=', relayerId)
+      .where('address', '=', address)
+      .unionAll(sqlBuilder.selectFrom('relayer_keys').select('key_name').where('relayer_id', '=', relayerId).where('address', '=', address)),
   );
-  if (!rows[0]) throw new Error(`relayer ${relayerId} has no key ${address}`);
-  return rows[0].key_name;
+  if (!row) throw new Error(`relayer ${relayerId} has no key ${address}`);
+  return row.key_name;
 }
 
 function checkPolicies(relayer: Relayer, intent: Intent, available: bigint): void {
@@ -312,7 +290,7 @@ export async function sendTransaction(ctx: RelayContext, relayer: Relayer, body:
     // Opened once per process and cached: only a key's first use (after a rotation) waits for the keystore here.
     const key = await ctx.keys.get(keyName);
     const tx = await storeSigned(client, key, { relayer, from, nonce: nextNonce, requestHash, origin: options.origin, intent });
-    await client.query('UPDATE relayers SET next_nonce = next_nonce + 1 WHERE id = $1', [relayer.id]);
+    await run(client, sqlBuilder.updateTable('relayers').set((eb) => ({ next_nonce: eb('next_nonce', '+', 1n) })).where('id', '=', relayer.id));
     return { tx, replayed: false };
   });
   return result;
@@ -326,27 +304,44 @@ export async function storeSigned(
 ): Promise<RelayedTransaction> {
   const { intent } = t;
   const signed = signEvmTransactionWithKey(key, unsigned(t.relayer, t.nonce, intent));
-  const { rows } = await client.query<Row>(
-    `INSERT INTO relayer_transactions (id, relayer_id, from_address, nonce, request_hash, origin, to_address, value, data, gas_limit, tx_type, speed, fixed_pricing,
-                                       max_fee_per_gas, max_priority_fee_per_gas, valid_until, is_private, status, hash, raw_tx, hashes)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'sent', $18, $19, ARRAY[$18])
-     RETURNING *`,
-    [
-      randomUUID(), t.relayer.id, t.from, t.nonce.toString(), t.requestHash, t.origin, intent.to, intent.value.toString(), intent.data, intent.gasLimit.toString(),
-      intent.txType, intent.speed, intent.fixedPricing, intent.fees.maxFeePerGas.toString(), intent.fees.maxPriorityFeePerGas.toString(),
-      intent.validUntil, intent.isPrivate, signed.hash, signed.raw,
-    ],
+  const row = await runOne(
+    client,
+    sqlBuilder
+      .insertInto('relayer_transactions')
+      .values({
+        id: randomUUID(),
+        relayer_id: t.relayer.id,
+        from_address: t.from,
+        nonce: t.nonce,
+        request_hash: t.requestHash,
+        origin: t.origin,
+        to_address: intent.to,
+        value: intent.value,
+        data: intent.data,
+        gas_limit: intent.gasLimit,
+        tx_type: intent.txType,
+        speed: intent.speed,
+        fixed_pricing: intent.fixedPricing,
+        max_fee_per_gas: intent.fees.maxFeePerGas,
+        max_priority_fee_per_gas: intent.fees.maxPriorityFeePerGas,
+        valid_until: intent.validUntil,
+        is_private: intent.isPrivate,
+        status: 'sent',
+        hash: signed.hash,
+        raw_tx: signed.raw,
+        hashes: [signed.hash],
+      })
+      .returningAll(),
   );
-  return fromRow(rows[0]!);
+  return fromRow(row);
 }
 
 async function findRequest(db: Queryable, relayer: Relayer, requestHash: Buffer, keyed: boolean, windowSeconds: number): Promise<RelayedTransaction | null> {
-  const { rows } = await db.query<Row>(
-    `SELECT * FROM relayer_transactions WHERE relayer_id = $1 AND request_hash = $2
-        AND ($3 OR created_at > now() - make_interval(secs => $4)) ORDER BY created_at LIMIT 1`,
-    [relayer.id, requestHash, keyed, windowSeconds],
-  );
-  return rows[0] ? fromRow(rows[0]) : null;
+  let query = sqlBuilder.selectFrom('relayer_transactions').selectAll().where('relayer_id', '=', relayer.id).where('request_hash', '=', requestHash);
+  // A keyed request matches forever; a body only within the dedupe window.
+  if (!keyed) query = query.where('created_at', '>', sql<Date>`now() - make_interval(secs => ${windowSeconds})`);
+  const row = await runFirst(db, query.orderBy('created_at').limit(1));
+  return row ? fromRow(row) : null;
 }
 
 /** Hands the signed bytes to the node. Failures leave the transaction `sent` for the monitor to retry. */
@@ -361,24 +356,34 @@ export async function broadcast(ctx: Pick<RelayContext, 'pool' | 'client' | 'log
       return false;
     }
   }
-  await ctx.pool.query(`UPDATE relayer_transactions SET status = 'submitted', sent_at = now() WHERE id = $1 AND hash = $2 AND status IN ('pending', 'sent')`, [tx.id, tx.hash]);
+  await run(
+    ctx.pool,
+    sqlBuilder.updateTable('relayer_transactions').set({ status: 'submitted', sent_at: sql<Date>`now()` }).where('id', '=', tx.id).where('hash', '=', tx.hash).where('status', 'in', ['pending', 'sent']),
+  );
   return true;
 }
 
 export async function getTransaction(db: Queryable, relayerId: string, id: string): Promise<RelayedTransaction | null> {
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return null;
-  const { rows } = await db.query<Row>('SELECT * FROM relayer_transactions WHERE relayer_id = $1 AND id = $2', [relayerId, id]);
-  return rows[0] ? fromRow(rows[0]) : null;
+  const row = await runFirst(db, sqlBuilder.selectFrom('relayer_transactions').selectAll().where('relayer_id', '=', relayerId).where('id', '=', id));
+  return row ? fromRow(row) : null;
 }
 
 /** By nonce: the current key's transaction with it, else (after a rotation) a rotated-out key's. */
 export async function getTransactionByNonce(db: Queryable, relayerId: string, nonce: bigint): Promise<RelayedTransaction | null> {
-  const { rows } = await db.query<Row>(
-    `SELECT t.* FROM relayer_transactions t JOIN relayers r ON r.id = t.relayer_id WHERE t.relayer_id = $1 AND t.nonce = $2
-      ORDER BY t.from_address = r.address DESC, t.created_at DESC LIMIT 1`,
-    [relayerId, nonce.toString()],
+  const row = await runFirst(
+    db,
+    sqlBuilder
+      .selectFrom('relayer_transactions as t')
+      .innerJoin('relayers as r', 'r.id', 't.relayer_id')
+      .selectAll('t')
+      .where('t.relayer_id', '=', relayerId)
+      .where('t.nonce', '=', nonce)
+      .orderBy(sql`t.from_address = r.address`, 'desc')
+      .orderBy('t.created_at', 'desc')
+      .limit(1),
   );
-  return rows[0] ? fromRow(rows[0]) : null;
+  return row ? fromRow(row) : null;
 }
 
 /** `PUT /txs/{x}` and `GET /txs/{x}?nonce=true`: a numeric path is a nonce, anything else an id. */
@@ -406,8 +411,9 @@ export interface Replacement {
 export async function resign(ctx: RelayContext, relayer: Relayer, id: string, change: (current: RelayedTransaction) => Replacement): Promise<RelayedTransaction> {
   return withTransaction(ctx.pool, async (client) => {
     await lockRelayer(client, relayer);
-    const { rows } = await client.query<Row>('SELECT * FROM relayer_transactions WHERE id = $1 FOR UPDATE', [id]);
-    const current = fromRow(firstRow(rows, `relayer transaction ${id}`));
+    const locked = await runFirst(client, sqlBuilder.selectFrom('relayer_transactions').selectAll().where('id', '=', id).forUpdate());
+    if (!locked) throw new Error(`relayer transaction ${id} not found`);
+    const current = fromRow(locked);
     if (!['pending', 'sent', 'submitted', 'inmempool'].includes(current.status)) {
       throw new RelayError('transaction_final', `transaction ${current.id} is ${current.status}; only a transaction not yet mined can be replaced`);
     }
@@ -421,17 +427,32 @@ export async function resign(ctx: RelayContext, relayer: Relayer, id: string, ch
     // The key that signed it first: a replacement keeps its sender and nonce, whichever key is current.
     const key = await ctx.keys.get(await keyNameOf(client, relayer.id, current.from));
     const signed = signEvmTransactionWithKey(key, unsigned(relayer, current.nonce, intent));
-    const { rows: updated } = await client.query<Row>(
-      `UPDATE relayer_transactions SET to_address = $2, value = $3, data = $4, gas_limit = $5, speed = $6, fixed_pricing = $7, max_fee_per_gas = $8,
-              max_priority_fee_per_gas = $9, valid_until = $10, noop_reason = coalesce($11, noop_reason), hash = $12, raw_tx = $13,
-              hashes = hashes || $12::text, attempts = attempts + 1, status = 'sent', priced_at = now()
-        WHERE id = $1 RETURNING *`,
-      [
-        current.id, next.to, next.value.toString(), next.data, next.gasLimit.toString(), next.speed, next.fixedPricing, next.fees.maxFeePerGas.toString(),
-        next.fees.maxPriorityFeePerGas.toString(), next.validUntil, next.noopReason ?? null, signed.hash, signed.raw,
-      ],
+    const updated = await runOne(
+      client,
+      sqlBuilder
+        .updateTable('relayer_transactions')
+        .set((eb) => ({
+          to_address: next.to,
+          value: next.value,
+          data: next.data,
+          gas_limit: next.gasLimit,
+          speed: next.speed,
+          fixed_pricing: next.fixedPricing,
+          max_fee_per_gas: next.fees.maxFeePerGas,
+          max_priority_fee_per_gas: next.fees.maxPriorityFeePerGas,
+          valid_until: next.validUntil,
+          ...(next.noopReason ? { noop_reason: next.noopReason } : {}),
+          hash: signed.hash,
+          raw_tx: signed.raw,
+          hashes: sql<string[]>`hashes || ${signed.hash}::text`,
+          attempts: eb('attempts', '+', 1),
+          status: 'sent',
+          priced_at: sql<Date>`now()`,
+        }))
+        .where('id', '=', current.id)
+        .returningAll(),
     );
-    return fromRow(firstRow(updated, `the replaced relayer transaction ${id}`));
+    return fromRow(updated);
   });
 }
 
@@ -499,16 +520,33 @@ export function defenderView(tx: RelayedTransaction, relayer: Relayer): Record<s
 export const relayStatus = (status: RelayStatus): string => (['pending', 'sent', 'submitted', 'inmempool'].includes(status) ? 'pending' : status);
 
 export async function relayerStatus(db: Queryable, relayer: Relayer): Promise<Record<string, unknown>> {
-  const { rows } = await db.query<{ next_nonce: string; paused: boolean; pending: string; cost: string }>(
-    `SELECT r.next_nonce, r.paused,
-            (SELECT count(*) FROM relayer_transactions t WHERE t.relayer_id = r.id AND t.status IN ('pending', 'sent', 'submitted', 'inmempool')) AS pending,
-            (SELECT coalesce(sum(gas_limit::numeric * max_fee_per_gas + value), 0) FROM relayer_transactions t WHERE t.relayer_id = r.id AND t.status = ANY($2::text[]))::text AS cost
-       FROM relayers r WHERE r.id = $1`,
-    [relayer.id, openStatuses],
+  const row = await runOne(
+    db,
+    sqlBuilder
+      .selectFrom('relayers as r')
+      .select((eb) => [
+        'r.next_nonce',
+        'r.paused',
+        eb
+          .selectFrom('relayer_transactions as t')
+          .select(sql<string>`count(*)::text`.as('n'))
+          .whereRef('t.relayer_id', '=', 'r.id')
+          .where('t.status', 'in', ['pending', 'sent', 'submitted', 'inmempool'])
+          .as('pending'),
+        eb
+          .selectFrom('relayer_transactions as t')
+          .select(sql<string>`coalesce(sum(gas_limit::numeric * max_fee_per_gas + value), 0)::text`.as('cost'))
+          .whereRef('t.relayer_id', '=', 'r.id')
+          .where('t.status', 'in', openStatuses)
+          .as('cost'),
+      ])
+      .where('r.id', '=', relayer.id),
   );
-  const { rows: last } = await db.query<Row>(`SELECT * FROM relayer_transactions WHERE relayer_id = $1 AND status = 'confirmed' ORDER BY confirmed_at DESC, nonce DESC LIMIT 1`, [relayer.id]);
-  const row = firstRow(rows, `the status of relayer ${relayer.id}`);
-  const lastTx = last[0] ? fromRow(last[0]) : null;
+  const last = await runFirst(
+    db,
+    sqlBuilder.selectFrom('relayer_transactions').selectAll().where('relayer_id', '=', relayer.id).where('status', '=', 'confirmed').orderBy('confirmed_at', 'desc').orderBy('nonce', 'desc').limit(1),
+  );
+  const lastTx = last ? fromRow(last) : null;
   return {
     relayerId: relayer.id,
     name: relayer.name,

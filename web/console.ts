@@ -6,10 +6,10 @@ import { Hono } from 'hono';
 import type { ApiDependencies } from '../api/index.ts';
 import { chainAdapter, evmChain } from '../chains/index.ts';
 import { listIndexerStatus, type IndexerStatus } from '../indexers/index.ts';
-import { listRefillTargets, refillHistory, targetBalance, treasuryHotAccount, treasuryNotConfigured } from '../relayer/index.ts';
+import { listRefillTargets, refillHistory, targetBalance, treasuryView } from '../relayer/index.ts';
 import { listSweeps, type SweepView } from '../sweeps/index.ts';
 import { outboxCounts } from '../jobs/index.ts';
-import { formatUnits, getBalances, getTrialBalance, listAssets, projections, replayProjection, verifyLedger, type ReplayReport } from '../ledger/index.ts';
+import { formatUnits, getTrialBalance, listAssets, projections, replayProjection, verifyLedger, type ReplayReport } from '../ledger/index.ts';
 import { searchUsers } from '../users/index.ts';
 import { approveSpend, getSpend, listSpendsAwaitingApproval, rejectSpend, type Spend } from '../wallets/index.ts';
 import { PageError, requireCsrf, requireOperator, requireSession, type WebEnv } from './guard.ts';
@@ -101,15 +101,15 @@ async function refillsSection(deps: ApiDependencies): Promise<Markup> {
 <p class="muted">Refills are off in this server: they need EVM_RPC_URL and the keystore passphrase.</p></section>`;
   }
   let treasury: Markup;
-  if (!(await refills.keys.has(refills.treasuryKeyName))) {
-    const state = treasuryNotConfigured(refills.treasuryKeyName);
-    treasury = html`<p data-treasury="not_configured">${statusBadge('not configured', 'warn')} <span class="muted">${state.status === 'not_configured' ? state.hint : ''}</span></p>`;
+  const state = await treasuryView(deps.pool, refills);
+  if (state.status === 'not_configured') {
+    treasury = html`<p data-treasury="not_configured">${statusBadge('not configured', 'warn')} <span class="muted">${state.hint}</span></p>`;
   } else {
-    const hot = await refills.keys.get(refills.treasuryKeyName);
     const { code, scale } = chainAdapter(evmChain).feeAsset;
-    const ledger = (await getBalances(deps.pool, { account: treasuryHotAccount, asset: code }))[0]?.balance ?? 0n;
-    const onChain = await refills.client.getBalance({ address: hot.address }).catch(() => null);
-    treasury = html`<p data-treasury="configured">${statusBadge('configured', 'ok')} <code>${hot.address}</code>: ledger ${formatUnits(ledger, scale)} ${code}, on chain ${onChain === null ? 'unreadable' : `${formatUnits(onChain, scale)} ${code}`}</p>`;
+    const amounts = (key: { ledgerBalance: string; onChainBalance: string | null }) =>
+      `ledger ${formatUnits(BigInt(key.ledgerBalance), scale)} ${code}, on chain ${key.onChainBalance === null ? 'unreadable' : `${formatUnits(BigInt(key.onChainBalance), scale)} ${code}`}`;
+    const draining = state.draining;
+    treasury = html`<p data-treasury="configured">${statusBadge('configured', 'ok')} <code>${state.address}</code>: ${amounts(state)}</p>${draining ? html`<p data-treasury="draining">${statusBadge('rotating', 'warn')} the old key <code>${draining.address}</code> drains into it: ${amounts(draining)}</p>` : ''}`;
   }
   const targets = await Promise.all(
     (await listRefillTargets(deps.pool)).map(async (t) => ({ target: t, balance: await targetBalance(refills.client, t).catch(() => null) })),

@@ -6,13 +6,11 @@ import { pathParam } from '../params.ts';
 import { rotateKeyAnswer } from '../rotation.ts';
 import { parseWith } from './ledger.ts';
 import { listIndexerStatus, type IndexerStatus } from '../../indexers/index.ts';
-import { listRefillTargetsOfEveryChain, refilledToday, refillHistory, relayChain, targetBalance, treasuryHotAccount, treasuryNotConfigured, type RefillContext, type RefillTargetOfChain } from '../../relayer/index.ts';
+import { listRefillTargetsOfEveryChain, refilledToday, refillHistory, relayChain, rotateTreasuryKey, startRelayerKeyRotation, targetBalance, treasuryView, type RefillTargetOfChain } from '../../relayer/index.ts';
 import { nearRpc, viewAccount } from '../../chains/index.ts';
 import type { Address } from 'viem';
-import { getBalances } from '../../ledger/index.ts';
 import { ApiError } from '../problem.ts';
 import { requireRole } from '../auth.ts';
-import type { Pool } from '../../infra/index.ts';
 import type { ApiDependencies, AppEnv } from '../context.ts';
 import type * as responses from '../responses.ts';
 
@@ -39,6 +37,9 @@ export const rotationsQuery = z.strictObject({
   cursor: z.string().regex(/^[0-9]{1,19}$/).optional(),
 });
 
+/** How long a rotation request waits for mining (and for another rotation's lock) before answering 202: well under a client's timeout. */
+const treasuryRotationWaitMs = 5_000;
+
 export function adminRoutes(deps: ApiDependencies): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   // Any API key, agent keys included: the new key is in the answer, once; the old one overlaps.
@@ -48,6 +49,23 @@ export function adminRoutes(deps: ApiDependencies): Hono<AppEnv> {
     const query = parseWith(rotationsQuery, c.req.query());
     const events = await listRotations(deps.pool, { limit: query.limit, ...(query.kind ? { kind: query.kind } : {}), ...(query.subject ? { subject: query.subject } : {}), ...(query.cursor ? { before: query.cursor } : {}) });
     return c.json({ data: events.map(rotationView), nextCursor: events.length === query.limit ? events.at(-1)!.id : null } satisfies z.input<typeof responses.rotationsPage>);
+  });
+  // A relayer's key: the new key is prepared here; the relay monitor funds-then-switches, drains and retires (202).
+  app.post('/relayers/:id/rotate-key', requireRole('operator'), async (c) => {
+    const relay = deps.relay;
+    if (!relay) throw new ApiError(503, 'relayer_unavailable', 'this coffer has no relayer configured (EVM_RPC_URL and the keystore passphrase)');
+    const identity = c.get('identity');
+    const started = await startRelayerKeyRotation(deps.pool, relay.ctx.keys, pathParam(c, 'id', 'relayer'), { actor: `${identity.role}:${identity.id}` });
+    return c.json(started satisfies z.input<typeof responses.relayerKeyRotation>, 202);
+  });
+  // The treasury hot key: switched before the answer; what is left (its refills in flight, the
+  // drain) is waited for only briefly here, and the refill job completes it (202 until then).
+  app.post('/treasury/rotate', requireRole('operator'), async (c) => {
+    const refills = deps.relay?.refills;
+    if (!refills) throw new ApiError(503, 'refills_unavailable', 'refills need EVM_RPC_URL and the keystore passphrase');
+    const identity = c.get('identity');
+    const rotation = await rotateTreasuryKey(refills, { actor: `${identity.role}:${identity.id}`, waitMs: treasuryRotationWaitMs, lockWaitMs: treasuryRotationWaitMs });
+    return c.json(rotation satisfies z.input<typeof responses.treasuryRotation>, rotation.status === 'retired' ? 200 : 202);
   });
   app.get('/indexers', requireRole('operator', 'auditor'), async (c) => c.json({ indexers: (await listIndexerStatus(deps.pool)).map(indexerJson) } satisfies z.input<typeof responses.indexers>));
   // Refills: every chain's targets with their balance now, thresholds, what was sent today, and the history.
@@ -84,13 +102,4 @@ export function adminRoutes(deps: ApiDependencies): Hono<AppEnv> {
     });
   });
   return app;
-}
-
-/** The treasury hot wallet with its balances, or `status: not_configured` on an install that has not created it. */
-async function treasuryView(pool: Pool, refills: Pick<RefillContext, 'client' | 'keys' | 'treasuryKeyName'>) {
-  if (!(await refills.keys.has(refills.treasuryKeyName))) return treasuryNotConfigured(refills.treasuryKeyName);
-  const hot = await refills.keys.get(refills.treasuryKeyName);
-  const ledger = (await getBalances(pool, { account: treasuryHotAccount, asset: relayChain.nativeAsset.code }))[0]?.balance ?? 0n;
-  const onChain = await refills.client.getBalance({ address: hot.address });
-  return { status: 'configured' as const, address: hot.address, account: treasuryHotAccount, ledgerBalance: ledger.toString(), onChainBalance: onChain.toString() };
 }

@@ -180,6 +180,10 @@ export const commands: Record<string, CommandEntry> = {
                                         book SOL sent to the sweeps' fee payer (SOLANA_FEE_PAYER_KEY)
   treasury record-funding --chain near --tx <hash> --from <sender> [--json]
                                         book NEAR sent to coffer's hot account (COFFER_NEAR_ACCOUNT)
+  treasury rotate [--json]              rotate the hot wallet's key: a new key pays refills at once,
+                                        the old key's refills in flight settle, its balance moves to
+                                        the new key (booked), and it is retired; a run that finds a
+                                        rotation under way completes it. Audited
 `,
   },
   refills: {

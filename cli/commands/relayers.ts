@@ -2,8 +2,23 @@
 // balances the refill job keeps. Keys are created in the keystore; secrets are printed once.
 import { createPublicClient, getAddress, http, type Hex, type PublicClient } from 'viem';
 import { createLogger, loadConfig, type Config } from '../../infra/index.ts';
-import { createRelayer, startRelayerKeyRotation, listRefillTargets, listRelayers, OperationalKeys, recordTreasuryFunding, refillPass, RelayError, relayChain, setRefillTarget, treasuryHotAccount, treasuryNotConfigured } from '../../relayer/index.ts';
-import { getBalances, LedgerWriter } from '../../ledger/index.ts';
+import {
+  createRelayer,
+  startRelayerKeyRotation,
+  listRefillTargets,
+  listRelayers,
+  OperationalKeys,
+  recordTreasuryFunding,
+  refillPass,
+  RelayError,
+  relayChain,
+  rotateTreasuryKey,
+  setRefillTarget,
+  treasuryNotConfigured,
+  treasuryView,
+  type RefillContext,
+} from '../../relayer/index.ts';
+import { LedgerWriter } from '../../ledger/index.ts';
 import { keystoreHasKey } from '../../signer/index.ts';
 import { recordChainFunding } from './funding.ts';
 import { operationalKeystore } from './keystore.ts';
@@ -74,9 +89,9 @@ export async function relayersCommand(args: string[]): Promise<number> {
       return 0;
     }
     if (positionals[0] === 'rotate-key' && positionals[1]) {
-      const { keystore } = await keys(config);
+      const { keys: opened } = await keys(config);
       try {
-        const started = await startRelayerKeyRotation(pool, keystore, positionals[1], { actor: 'cli' });
+        const started = await startRelayerKeyRotation(pool, opened, positionals[1], { actor: 'cli' });
         if (values.json) printJson(started);
         else process.stdout.write(`relayer ${started.relayerId}: new key ${started.newAddress} (old ${started.oldAddress})\n`);
         process.stderr.write('the refill job funds the new key; the monitor then switches to it, drains the old key into it and retires it (coffer rotations --kind relayer_key)\n');
@@ -90,11 +105,16 @@ export async function relayersCommand(args: string[]): Promise<number> {
   });
 }
 
+/** How long `coffer treasury rotate` waits for the old key's refills and its drain to be mined before leaving the rest to the refill job. */
+const rotateWaitMs = 10 * 60_000;
+
 export async function treasuryCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { tx: { type: 'string' }, chain: { type: 'string' }, from: { type: 'string' }, json: { type: 'boolean' } });
   const config = loadConfig();
   const action = positionals[0];
-  if (action !== 'create' && action !== 'show' && action !== 'record-funding') throw new UsageError('treasury takes "create", "show" or "record-funding [--chain ethereum|solana|near] --tx <hash>"');
+  if (action !== 'create' && action !== 'show' && action !== 'record-funding' && action !== 'rotate') {
+    throw new UsageError('treasury takes "create", "show", "record-funding [--chain ethereum|solana|near] --tx <hash>" or "rotate [--json]"');
+  }
   if (action === 'record-funding' && values.chain !== undefined && values.chain !== relayChain.chain) return recordChainFunding(config, values.chain, values);
   // Looking must not create anything (the keystore directory, a development passphrase file).
   if (action === 'show' && !(await keystoreHasKey(config.COFFER_KEYSTORE_DIR, config.TREASURY_HOT_KEY))) {
@@ -109,27 +129,33 @@ export async function treasuryCommand(args: string[]): Promise<number> {
     process.stderr.write(`created the treasury hot wallet key ${created.name}; send ETH to it, then: coffer treasury record-funding --tx <hash>\n`);
     return 0;
   }
-  return withDatabase(2, async (pool) => {
+  return withDatabase(3, async (pool) => {
     const client = rpc(config);
-    if (action === 'record-funding') {
-      if (!values.tx || !/^0x[0-9a-fA-F]{64}$/.test(values.tx)) throw new UsageError('record-funding needs --tx <0x transaction hash>');
-      const writer = new LedgerWriter({ pool });
-      try {
-        const recorded = await recordTreasuryFunding({ writer, client, keys: opened, treasuryKeyName: config.TREASURY_HOT_KEY }, values.tx as Hex);
+    const writer = new LedgerWriter({ pool });
+    const refills: RefillContext = { pool, writer, logger: createLogger({ level: 'warn' }), client, keys: opened, treasuryKeyName: config.TREASURY_HOT_KEY, treasuryLowBelow: BigInt(config.TREASURY_LOW_BELOW_WEI) };
+    try {
+      if (action === 'record-funding') {
+        if (!values.tx || !/^0x[0-9a-fA-F]{64}$/.test(values.tx)) throw new UsageError('record-funding needs --tx <0x transaction hash>');
+        const recorded = await recordTreasuryFunding(refills, values.tx as Hex);
         if (values.json) printJson(recorded);
-        else process.stdout.write(`booked ${recorded.amount} wei to ${treasuryHotAccount} (entry ${recorded.entryId})\n`);
+        else process.stdout.write(`booked ${recorded.amount} wei to ${recorded.account} (entry ${recorded.entryId})\n`);
         return 0;
-      } catch (error) {
-        if (error instanceof RelayError) throw new UsageError(error.message);
-        throw error;
-      } finally {
-        await writer.close();
       }
+      if (action === 'rotate') {
+        const rotation = await rotateTreasuryKey(refills, { actor: 'cli', waitMs: rotateWaitMs, lockWaitMs: rotateWaitMs });
+        if (values.json) printJson(rotation);
+        else process.stdout.write(`treasury hot key ${rotation.oldAddress} -> ${rotation.newAddress}: ${rotation.status}${rotation.resumed ? ' (completed the rotation under way)' : ''}\n`);
+        if (rotation.status === 'draining') process.stderr.write('the old key is not drained yet; the refill job completes it, or run coffer treasury rotate again (coffer rotations --kind treasury_hot_key)\n');
+        return 0;
+      }
+      printJson(await treasuryView(pool, refills));
+      return 0;
+    } catch (error) {
+      if (error instanceof RelayError) throw new UsageError(error.message);
+      throw error;
+    } finally {
+      await writer.close();
     }
-    const hot = await opened.get(config.TREASURY_HOT_KEY);
-    const ledger = (await getBalances(pool, { account: treasuryHotAccount, asset: relayChain.nativeAsset.code }))[0]?.balance ?? 0n;
-    printJson({ status: 'configured', address: hot.address, account: treasuryHotAccount, ledgerBalance: ledger, onChainBalance: await client.getBalance({ address: hot.address }) });
-    return 0;
   });
 }
 
