@@ -9,7 +9,7 @@ import { BitcoinAddressError, BitcoinBlockError, BitcoinBroadcastError, BitcoinF
 import { PriceRefusedError, ValuationConfigError } from '../credits/index.ts';
 import { IndexerStoppedError, NearIndexerRpcError, RewindError, SolanaFundingError, SolanaRpcError } from '../indexers/index.ts';
 import { ConfigError, JobPayloadError } from '../infra/index.ts';
-import { LedgerClosedError, LedgerInputError, LedgerOverloadedError } from '../ledger/index.ts';
+import { LedgerClosedError, LedgerInputError, LedgerOverloadedError, LedgerRefusedError } from '../ledger/index.ts';
 import { MigrationError } from '../migrations/index.ts';
 import { RelayError } from '../relayer/index.ts';
 import { RemoteSignerError } from '../remote-signer/index.ts';
@@ -48,6 +48,7 @@ export const statusTable: readonly Row<string>[] = [
   // The client should retry later (the API adds Retry-After).
   row(LedgerOverloadedError, { ledger_overloaded: 503 }),
   row(LedgerClosedError, { ledger_closed: 503 }),
+  row(LedgerRefusedError, { ledger_refused: 500 }),
   row(UserError, { user_exists: 409, invalid_near_account: 422, user_not_found: 404, unknown_chain: 404 }),
   row(WalletError, {
     forbidden: 403,

@@ -22,6 +22,7 @@ import {
   type JournalEntry,
   type LedgerTransaction,
   type LedgerWriter,
+  assertAppended,
 } from '../ledger/index.ts';
 import { getUser } from '../users/index.ts';
 import type { PriceSource } from './prices.ts';
@@ -166,7 +167,7 @@ export async function creditDeposit(context: CreditContext, confirmationEntryId:
       postings: [{ source: chart.issuerChoco, destination: chart.userChoco(facts.userId), asset: 'CHOCO', amount: valuation.choco }],
     };
     const [result] = await tx.append([request]);
-    if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused the credit ${request.idempotencyKey}: ${JSON.stringify(result, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`);
+    assertAppended(result, request.idempotencyKey);
     await recordDecision(tx, facts, { status: 'credited', priceObservationId: price?.id ?? null, valuation, creditEntryId: result.entry.id });
     if (sweep) {
       await enqueue(tx.client, [{ queue: 'sweeps', name: 'sweep-deposit', dedupeKey: `sweep:${facts.deposit.id}`, payload: { depositEntryId: facts.deposit.id.toString() } }]);
@@ -216,7 +217,7 @@ export async function reverseCredit(context: Pick<CreditContext, 'pool' | 'write
             ],
           };
     const [result] = await tx.append([request]);
-    if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused the credit reversal ${request.idempotencyKey}`);
+    assertAppended(result, request.idempotencyKey);
     await run(tx.client, sqlBuilder.updateTable('credit_decisions').set({ reversal_entry_id: result.entry.id, shortfall }).where('confirmation_entry_id', '=', confirmationEntryId));
     return { status: 'reversed', entryId: result.entry.id, shortfall };
   });

@@ -45,3 +45,19 @@ export class LedgerClosedError extends Error {
   override name = 'LedgerClosedError';
   readonly code = 'ledger_closed';
 }
+
+/**
+ * An append a caller needed did not happen: the writer answered a conflict or a rejection (or
+ * nothing). Retrying the same request gets the same answer, so this is a bug or a state to look
+ * at, not a transient failure.
+ */
+export class LedgerRefusedError extends Error {
+  static readonly codes = ['ledger_refused'] as const;
+  override name = 'LedgerRefusedError';
+  readonly code = 'ledger_refused';
+  readonly idempotencyKey: string;
+  constructor(idempotencyKey: string, why: string) {
+    super(`the ledger refused ${idempotencyKey}: ${why}`);
+    this.idempotencyKey = idempotencyKey;
+  }
+}

@@ -1,7 +1,8 @@
 // The ledger's front door. Everything outside ledger/ imports from here.
 export type { AppendRequest, AppendResult, JournalEntry, Posting, PostingInput, Rejection, RejectionCode, Json, JsonObject } from './types.ts';
 export { LedgerWriter, type LedgerWriterOptions, type LedgerTransaction } from './writer.ts';
-export { LedgerInputError, LedgerOverloadedError, LedgerClosedError } from './errors.ts';
+export { LedgerInputError, LedgerOverloadedError, LedgerClosedError, LedgerRefusedError } from './errors.ts';
+export { assertAppended, refusalReason, type Appended } from './appended.ts';
 export { parseAmount, formatUnits, amountMax } from './amounts.ts';
 export { assertAccountPath, normalizeAccount, parseAccountSelector } from './accounts.ts';
 export { chart } from './chart.ts';

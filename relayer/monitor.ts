@@ -6,7 +6,7 @@
 // cost: relayers:ethereum:<address> → fees:ethereum (gas) and → world:ethereum (value).
 import { decodeEventLog, getAddress, parseAbi, type Address, type TransactionReceipt } from 'viem';
 import { run, runFirst, runOne, sql, sqlBuilder } from '../infra/index.ts';
-import { chart, relayEntryKinds, type JournalEntry, type PostingInput } from '../ledger/index.ts';
+import { chart, relayEntryKinds, type JournalEntry, type PostingInput, assertAppended } from '../ledger/index.ts';
 import { advanceKeyRotations, type RotationProgress } from './key-rotation.ts';
 import { bump, repriceCeiling, type Speed } from './pricing.ts';
 import { getRelayer, relayChain, relayerAccount, type Relayer } from './relayers.ts';
@@ -213,7 +213,7 @@ async function settle(ctx: RelayContext, relayer: Relayer, tx: RelayedTransactio
           postings,
         },
       ]);
-      if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused ${key}: ${result?.status}`);
+      assertAppended(result, key);
       entry = result.entry;
     }
     await run(

@@ -15,7 +15,7 @@ import { encodeFunctionData, getAddress, parseAbi, type Address, type Hex, type 
 import { broadcastStored, signEvmTransactionWithKey } from '../chains/index.ts';
 import type { Selectable } from 'kysely';
 import { run, runFirst, runOne, sql, sqlBuilder, withTransaction, type Alerts, type Database, type Logger, type Pool, type Queryable } from '../infra/index.ts';
-import { accountBalance, chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../ledger/index.ts';
+import { accountBalance, chart, relayEntryKinds, type LedgerWriter, type PostingInput, assertAppended } from '../ledger/index.ts';
 import { RelayError, relayChain, type OperationalKeys } from './relayers.ts';
 import { activeTreasuryKey, drainingTreasuryKey, treasuryAccountOf, treasuryNotConfigured, type TreasuryKey } from './treasury-keys.ts';
 export const entryPointAbi = parseAbi(['function depositTo(address account) payable', 'function balanceOf(address account) view returns (uint256)']);
@@ -162,7 +162,7 @@ export async function recordTreasuryFunding(ctx: Pick<RefillContext, 'pool' | 'w
     metadata: { hash: txHash, from: tx.from, blockNumber: receipt.blockNumber.toString() },
     postings: [{ source: chart.world(relayChain.chain), destination: paid.account, asset: relayChain.nativeAsset.code, amount: tx.value }],
   });
-  if (result.status !== 'created' && result.status !== 'replayed') throw new Error(`the ledger refused ${key}: ${result.status}`);
+  assertAppended(result, key);
   return { amount: tx.value, entryId: result.entry.id, account: paid.account };
 }
 
@@ -345,7 +345,7 @@ async function settle(ctx: RefillContext, row: RefillRow, success: boolean, fee:
     if (current?.status !== 'submitted') return;
     const key = `refill:${row.id}:settled`;
     const [result] = await t.append([{ kind: relayEntryKinds.refillSettled, idempotencyKey: key, sourceRef: row.tx_hash, metadata: { refillId: String(row.id), target: row.target, hash: row.tx_hash, success, fee: fee.toString() }, postings }]);
-    if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused ${key}: ${result?.status}`);
+    assertAppended(result, key);
     await run(
       t.client,
       sqlBuilder

@@ -13,7 +13,7 @@
 import { type TransactionReceipt, type TransactionSerializableLegacy } from 'viem';
 import { broadcastStored, signEvmTransactionWithKey } from '../chains/index.ts';
 import { isPgError, run, runCount, sql, sqlBuilder, withTransaction, type Pool, type PoolClient } from '../infra/index.ts';
-import { chart, getBalances, relayEntryKinds } from '../ledger/index.ts';
+import { chart, getBalances, relayEntryKinds, assertAppended } from '../ledger/index.ts';
 import { recordRotation } from '../rotations/index.ts';
 import { follow, refillSubmitLock, type RefillContext } from './refills.ts';
 import { RelayError, relayChain } from './relayers.ts';
@@ -233,7 +233,7 @@ async function settleDrain(ctx: RefillContext, key: TreasuryKey, successor: Trea
         ],
       },
     ]);
-    if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused ${idempotencyKey}: ${result?.status}`);
+    assertAppended(result, idempotencyKey);
     await run(t.client, sqlBuilder.updateTable('treasury_keys').set({ drain_entry_id: result.entry.id }).where('key_name', '=', key.keyName));
     await recordRotation(t.client, { kind: 'treasury_hot_key', subject: relayChain.chain, step: 'drained', oldRef: key.address, newRef: successor.address, actor: 'treasury-rotation', detail: { amount: drain.amount.toString(), fee: fee.toString(), hash: drain.hash, entryId: result.entry.id.toString() } });
     await retireIn(t.client, key, {});

@@ -5,7 +5,7 @@
 // transaction twice is one entry. Only a direct Transfer to the hot account counts (not NEAR
 // forwarded by a contract).
 import { finalOutcome, nearRpc, outcomeSucceeded, type FinalOutcomeView } from '../chains/index.ts';
-import { chart, relayEntryKinds, type LedgerWriter } from '../ledger/index.ts';
+import { chart, relayEntryKinds, type LedgerWriter, assertAppended } from '../ledger/index.ts';
 import { nearChain, nearHotAccount } from './near-operations.ts';
 
 /** The parts of nearcore's final `tx` answer this reads: who sent what to whom. */
@@ -49,6 +49,6 @@ export async function recordNearHotFunding(ctx: { writer: LedgerWriter; rpcUrl: 
     metadata: { hash: txHash, from: transaction.signer_id, blockNumber: String(block.header.height) },
     postings: [{ source: chart.world(nearChain), destination: nearHotAccount, asset: 'NEAR', amount: yocto }],
   });
-  if (result.status !== 'created' && result.status !== 'replayed') throw new Error(`the ledger refused ${key}: ${result.status}`);
+  assertAppended(result, key);
   return { yocto, entryId: result.entry.id };
 }

@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { teraToGas } from 'near-api-js';
 import { ChainError, finalOutcome, nearRpc, outcomeFeeYocto, outcomeSucceeded, viewAccessKey, viewAccount, callView, functionCallAction, nearTransaction, sealNearTransaction, transferAction, isMissing, type NearRpc, type SignCost } from '../chains/index.ts';
 import { ConfigError, run, runFirst, runOne, sql, sqlBuilder, withTransaction, type Config, type Logger, type Pool, type Queryable } from '../infra/index.ts';
-import { accountBalance, chart, relayEntryKinds, type LedgerWriter, type PostingInput } from '../ledger/index.ts';
+import { accountBalance, chart, relayEntryKinds, type LedgerWriter, type PostingInput, assertAppended } from '../ledger/index.ts';
 import {
   closeRefill,
   ensureRefillTargetOn,
@@ -241,7 +241,7 @@ async function settle(ctx: NearOperationsContext, row: OpenRefill, success: bool
     if (!(await lockOpenRefill(t.client, row.id))) return;
     const key = `refill:${row.id}:settled`;
     const [result] = await t.append([{ kind: relayEntryKinds.refillSettled, idempotencyKey: key, sourceRef: row.txHash, metadata: { refillId: row.id, target: row.target, hash: row.txHash, success, fee: feeYocto.toString() }, postings }]);
-    if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused ${key}: ${result?.status}`);
+    assertAppended(result, key);
     await closeRefill(t.client, row.id, { status: success ? 'confirmed' : 'failed', reason: success ? null : 'failed on chain', fee: feeYocto, entryId: result.entry.id });
   });
   ctx.logger.info('near refill: settled', { refill: row.id, success, amount: row.amount.toString(), fee: feeYocto.toString() });
@@ -268,7 +268,7 @@ export async function bookNearSignCost(options: { pool: Pool; writer: LedgerWrit
     metadata: { predecessor: cost.predecessor, txHash: cost.txHash, fee: cost.feeYocto.toString(), deposit: cost.depositYocto.toString(), booked: booked.toString() },
     postings: [{ source: account, destination: chart.fees(nearChain), asset: nearAsset, amount: booked }],
   });
-  if (result.status !== 'created' && result.status !== 'replayed') throw new Error(`the ledger refused ${key}: ${result.status}`);
+  assertAppended(result, key);
 }
 
 /**
@@ -364,7 +364,7 @@ async function finishStorageDeposit(ctx: NearOperationsContext, rpc: NearRpc, ro
     const [result] = await t.append([
       { kind: 'storage.deposited', idempotencyKey: key, sourceRef: row.tx_hash, metadata: { accountId: row.account_id, contract: row.contract, txHash: row.tx_hash, success, fee: feeYocto.toString() }, postings },
     ]);
-    if (!result || (result.status !== 'created' && result.status !== 'replayed')) throw new Error(`the ledger refused ${key}: ${result?.status}`);
+    assertAppended(result, key);
     await run(
       t.client,
       sqlBuilder

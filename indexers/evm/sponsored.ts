@@ -6,7 +6,7 @@
 // refills booking what went in, the account equals the EntryPoint's balanceOf (research §A6).
 import { getAddress, type Address, type PublicClient } from 'viem';
 import { run, runFirst, sql, sqlBuilder, type Queryable } from '../../infra/index.ts';
-import { chart, getBalances, sponsorEntryKinds, type AppendRequest, type LedgerTransaction } from '../../ledger/index.ts';
+import { chart, getBalances, sponsorEntryKinds, type AppendRequest, type LedgerTransaction, assertAppended } from '../../ledger/index.ts';
 import { entryPointAbi, listRefillTargets, relayChain } from '../../relayer/index.ts';
 import { settleIncludedOperations } from '../../sponsor/index.ts';
 
@@ -71,7 +71,7 @@ export async function bookSponsoredOperations(tx: LedgerTransaction, settings: {
   const results = await tx.append(requests);
   results.forEach((result, index) => {
     // A deposit account short of the cost means a deposit the ledger never saw (made outside refills): stop, loudly.
-    if (result.status !== 'created' && result.status !== 'replayed') throw new Error(`the ledger refused ${requests[index]!.idempotencyKey}: ${result.status}`);
+    assertAppended(result, requests[index]!.idempotencyKey);
   });
   await settleIncludedOperations(
     tx.client,

@@ -3,7 +3,7 @@
 // its funding the ledger would hold less SOL there than the chain. Read at `finalized`, keyed by
 // the signature: recording the same transaction twice is one entry.
 import type { LedgerWriter } from '../../ledger/index.ts';
-import { chart } from '../../ledger/index.ts';
+import { chart, assertAppended } from '../../ledger/index.ts';
 import type { SolanaRpc } from './rpc.ts';
 
 export const feePayerAccount = chart.operations('solana', 'fee-payer');
@@ -45,6 +45,6 @@ export async function recordSolanaFeePayerFunding(ctx: { writer: LedgerWriter; r
     metadata: { signature, feePayer: ctx.feePayer, slot: String(landed.slot) },
     postings: [{ source: chart.world('solana'), destination: feePayerAccount, asset: 'SOL', amount: lamports }],
   });
-  if (result.status !== 'created' && result.status !== 'replayed') throw new Error(`the ledger refused ${key}: ${result.status}`);
+  assertAppended(result, key);
   return { lamports, entryId: result.entry.id };
 }
