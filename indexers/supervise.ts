@@ -1,7 +1,7 @@
 // `coffer start --indexers evm` runs each indexer as a child process (the processor exits its
 // process when it stops) and restarts it after a crash, with backoff. An indexer that stopped
 // on purpose — a reorg deeper than its finality depth — is not restarted: that needs an operator.
-import { superviseCoffer, type Logger, type Pool, type SupervisedProcess } from '../infra/index.ts';
+import { runFirst, sqlBuilder, superviseCoffer, type Logger, type Pool, type SupervisedProcess } from '../infra/index.ts';
 
 /**
  * The indexer's old-space cap. What it keeps after a full GC is ~25–30 MB whatever the chain's
@@ -21,8 +21,8 @@ export function superviseIndexer(options: { indexer: string; pool: Pool; logger:
     logger: options.logger,
     ...(options.env ? { env: options.env } : {}),
     stoppedReason: async () => {
-      const { rows } = await pool.query<{ stopped_reason: string | null }>('SELECT stopped_reason FROM indexer_cursors WHERE indexer = $1', [indexer]);
-      return rows[0]?.stopped_reason ?? null;
+      const cursor = await runFirst(pool, sqlBuilder.selectFrom('indexer_cursors').select('stopped_reason').where('indexer', '=', indexer));
+      return cursor?.stopped_reason ?? null;
     },
   });
 }

@@ -8,6 +8,7 @@
 import { createHmac } from 'node:crypto';
 import type { Queryable } from './db.ts';
 import type { Logger } from './logger.ts';
+import { run, db as sqlBuilder } from './sql.ts';
 
 export type AlertType =
   | 'refill.target_low'
@@ -55,8 +56,8 @@ export class Alerts {
   /** Reports the condition unless it is already active; true when it fired now. */
   async raise(type: AlertType, condition: AlertCondition): Promise<boolean> {
     const key = `${type}:${condition.subject}`;
-    const { rows } = await this.db.query('INSERT INTO alerts_active (key, type, detail) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING RETURNING key', [key, type, JSON.stringify(condition.detail)]);
-    if (rows.length === 0) return false;
+    const inserted = await run(this.db, sqlBuilder.insertInto('alerts_active').values({ key, type, detail: JSON.stringify(condition.detail) }).onConflict((conflict) => conflict.column('key').doNothing()).returning('key'));
+    if (inserted.length === 0) return false;
     this.logger.error(`ALERT ${type}`, { subject: condition.subject, ...condition.detail });
     await this.deliver({ type, subject: condition.subject, status: 'firing', ...condition.detail });
     return true;
@@ -64,8 +65,8 @@ export class Alerts {
 
   /** The condition no longer holds: forget it (a later recurrence fires again). True when it was active. */
   async clear(type: AlertType, subject: string): Promise<boolean> {
-    const { rows } = await this.db.query('DELETE FROM alerts_active WHERE key = $1 RETURNING key', [`${type}:${subject}`]);
-    if (rows.length === 0) return false;
+    const deleted = await run(this.db, sqlBuilder.deleteFrom('alerts_active').where('key', '=', `${type}:${subject}`).returning('key'));
+    if (deleted.length === 0) return false;
     this.logger.info(`alert resolved: ${type}`, { subject });
     await this.deliver({ type, subject, status: 'resolved' });
     return true;
@@ -75,8 +76,8 @@ export class Alerts {
   async sync(type: AlertType, present: readonly AlertCondition[]): Promise<void> {
     for (const condition of present) await this.raise(type, condition);
     const subjects = new Set(present.map((c) => c.subject));
-    const { rows } = await this.db.query<{ key: string }>('SELECT key FROM alerts_active WHERE type = $1', [type]);
-    for (const { key } of rows) {
+    const active = await run(this.db, sqlBuilder.selectFrom('alerts_active').select('key').where('type', '=', type));
+    for (const { key } of active) {
       const subject = key.slice(type.length + 1);
       if (!subjects.has(subject)) await this.clear(type, subject);
     }
@@ -104,6 +105,6 @@ export class Alerts {
 
 /** Active alerts, for /metrics (`coffer_alert_active{type,subject} 1`). */
 export async function activeAlerts(db: Queryable): Promise<{ type: string; subject: string; firedAt: Date }[]> {
-  const { rows } = await db.query<{ key: string; type: string; fired_at: Date }>('SELECT key, type, fired_at FROM alerts_active ORDER BY key');
+  const rows = await run(db, sqlBuilder.selectFrom('alerts_active').select(['key', 'type', 'fired_at']).orderBy('key'));
   return rows.map((row) => ({ type: row.type, subject: row.key.slice(row.type.length + 1), firedAt: row.fired_at }));
 }
