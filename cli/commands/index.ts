@@ -1,29 +1,20 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createPool, loadConfig, type Pool } from '../../infra/index.ts';
-import { bench } from './bench.ts';
-import { contracts } from './contracts.ts';
-import { demo } from './demo.ts';
-import { derive } from './derive.ts';
-import { devnetCommand } from './devnet.ts';
-import { indexerCommand } from './indexer.ts';
-import { keys } from './keys.ts';
-import { migrateCommand } from './migrate.ts';
-import { paymasterCommand } from './paymaster.ts';
-import { projectionsCommand } from './projections.ts';
-import { start } from './start.ts';
-import { refillsCommand, relayersCommand, treasuryCommand } from './relayers.ts';
-import { signerCommand } from './signer.ts';
-import { verify } from './verify.ts';
-import { rotationsCommand } from './rotations.ts';
-import { keystoreCommand } from './keystore.ts';
-import { webhooksCommand } from './webhooks.ts';
-import { usersCommand } from './users.ts';
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
 export type Command = (args: string[]) => Promise<number>;
+
+/**
+ * A command whose module loads only when it runs. Each command pulls in its own rooms (chains'
+ * SDKs, the API, the workers); loading all of them made every `coffer` process, even `--help`,
+ * pay for every command's imports.
+ */
+function lazy<M>(load: () => Promise<M>, pick: (module: M) => Command): Command {
+  return async (args) => pick(await load())(args);
+}
 
 /** A subcommand: what runs it, and its usage (`coffer <name> --help` prints only that). */
 export interface CommandEntry {
@@ -33,7 +24,7 @@ export interface CommandEntry {
 
 export const commands: Record<string, CommandEntry> = {
   demo: {
-    run: demo,
+    run: lazy(() => import('./demo.ts'), (module) => module.demo),
     usage: `  demo [--ci] [--port N]                the newcomer's first command (npm run demo): anvil, a local
                                         Hermes, a fresh database, coffer start, one user's ETH and
                                         token deposits followed to credit and sweep, then balances,
@@ -44,12 +35,12 @@ export const commands: Record<string, CommandEntry> = {
 `,
   },
   migrate: {
-    run: migrateCommand,
+    run: lazy(() => import('./migrate.ts'), (module) => module.migrateCommand),
     usage: `  migrate                               create the database if needed and apply migrations
 `,
   },
   start: {
-    run: start,
+    run: lazy(() => import('./start.ts'), (module) => module.start),
     usage: `  start [--api] [--projections] [--workers] [--indexers evm] [--port N]
                                         run the API (default port 3000), projection followers,
                                         the workers (outbox dispatcher + BullMQ) and the indexers
@@ -60,7 +51,7 @@ export const commands: Record<string, CommandEntry> = {
 `,
   },
   indexer: {
-    run: indexerCommand,
+    run: lazy(() => import('./indexer.ts'), (module) => module.indexerCommand),
     usage: `  indexer run --chain evm               follow the chain (EVM_RPC_URL) into the ledger
   indexer rescan --chain evm --from N   re-read finalized blocks from N for deposits to addresses
                                         registered after they were paid
@@ -72,7 +63,7 @@ export const commands: Record<string, CommandEntry> = {
 `,
   },
   keys: {
-    run: keys,
+    run: lazy(() => import('./keys.ts'), (module) => module.keys),
     usage: `  keys create --role <role> [--name <n>] [--user <id>] [--json]
                                         create an API key (roles: user, agent, auditor, operator,
                                         sponsor; a user key is scoped to --user); printed once
@@ -87,7 +78,7 @@ export const commands: Record<string, CommandEntry> = {
 `,
   },
   keystore: {
-    run: keystoreCommand,
+    run: lazy(() => import('./keystore.ts'), (module) => module.keystoreCommand),
     usage: `  keystore rekey --new-passphrase-file <path> [--json]
                                         re-encrypt every keystore key under a new passphrase, each
                                         file replaced atomically; run it again after an interruption
@@ -95,7 +86,7 @@ export const commands: Record<string, CommandEntry> = {
 `,
   },
   webhooks: {
-    run: webhooksCommand,
+    run: lazy(() => import('./webhooks.ts'), (module) => module.webhooksCommand),
     usage: `  webhooks rotate-root [--overlap <duration>] [--json]
                                         a new webhook root; every webhook is signed with the old and
                                         the new secrets (two v1 in Coffer-Signature) for the overlap
@@ -103,7 +94,7 @@ export const commands: Record<string, CommandEntry> = {
 `,
   },
   rotations: {
-    run: rotationsCommand,
+    run: lazy(() => import('./rotations.ts'), (module) => module.rotationsCommand),
     usage: `  rotations [--kind <kind>] [--subject <s>] [--limit N] [--json]
                                         the audit log of key rotations, newest first (kinds: api_key,
                                         agent_key, keystore_passphrase, webhook_root, relayer_key,
@@ -111,7 +102,7 @@ export const commands: Record<string, CommandEntry> = {
 `,
   },
   users: {
-    run: usersCommand,
+    run: lazy(() => import('./users.ts'), (module) => module.usersCommand),
     usage: `  users import-near-key --user <id> | --account <COFFER_NEAR_ACCOUNT> [--json]
                                         a NEAR account's private key (ed25519:…, read from standard
                                         input) into the encrypted keystore, once the chain confirms
@@ -119,12 +110,12 @@ export const commands: Record<string, CommandEntry> = {
 `,
   },
   verify: {
-    run: verify,
+    run: lazy(() => import('./verify.ts'), (module) => module.verify),
     usage: `  verify [--json]                       re-check every ledger invariant; exit 1 on any violation
 `,
   },
   projections: {
-    run: projectionsCommand,
+    run: lazy(() => import('./projections.ts'), (module) => module.projectionsCommand),
     usage: `  projections list                      projections and their checkpoints
   projections replay [name] [--swap] [--json]
                                         rebuild from the journal into a shadow table, print the
@@ -132,7 +123,7 @@ export const commands: Record<string, CommandEntry> = {
 `,
   },
   bench: {
-    run: bench,
+    run: lazy(() => import('./bench.ts'), (module) => module.bench),
     usage: `  bench ledger [--json] [--quick]       measure the ledger writer, baselines and replay
   bench indexer [--json] [--quick]      EVM indexer blocks/s against a no-op store; RSS 5k vs 50k blocks
   bench indexer --chain bitcoin|near|solana [--json] [--quick]
@@ -152,14 +143,14 @@ export const commands: Record<string, CommandEntry> = {
 `,
   },
   derive: {
-    run: derive,
+    run: lazy(() => import('./derive.ts'), (module) => module.derive),
     usage: `  derive --predecessor <near account> --path <path> --chain ethereum|bitcoin|solana
          [--network mainnet|testnet] [--root <secp256k1:…|ed25519:…>] [--bitcoin-network mainnet|testnet|regtest]
                                         the NEAR Chain Signatures deposit address, as one JSON object
 `,
   },
   relayers: {
-    run: relayersCommand,
+    run: lazy(() => import('./relayers.ts'), (module) => module.relayersCommand),
     usage: `  relayers create --chain ethereum [--name N] [--fund-below W --fund-to W --daily-cap W] [--json]
                                         a relayer: a new key in the keystore, an API key and secret
                                         (printed once) for the Defender-compatible API, and a
@@ -172,7 +163,7 @@ export const commands: Record<string, CommandEntry> = {
 `,
   },
   treasury: {
-    run: treasuryCommand,
+    run: lazy(() => import('./relayers.ts'), (module) => module.treasuryCommand),
     usage: `  treasury create | show | record-funding --tx <hash>
                                         the treasury hot wallet that pays refills: create its key,
                                         show its balances, book ETH an operator sent to it
@@ -187,7 +178,7 @@ export const commands: Record<string, CommandEntry> = {
 `,
   },
   refills: {
-    run: refillsCommand,
+    run: lazy(() => import('./relayers.ts'), (module) => module.refillsCommand),
     usage: `  refills target --name N --kind balance|entrypoint-deposit --address A [--entry-point E]
          --fund-below W --fund-to W --daily-cap W
                                         keep an EOA (bundler) or a paymaster's EntryPoint deposit
@@ -196,7 +187,7 @@ export const commands: Record<string, CommandEntry> = {
 `,
   },
   signer: {
-    run: signerCommand,
+    run: lazy(() => import('./signer.ts'), (module) => module.signerCommand),
     usage: `  signer keys create --name <n> [--mpc [--path <p>]] [--json]
                                         a remote-signer key: new in the keystore, or derived from the
                                         MPC root for COFFER_NEAR_ACCOUNT (path remote-signer/<n>);
@@ -216,7 +207,7 @@ export const commands: Record<string, CommandEntry> = {
 `,
   },
   devnet: {
-    run: devnetCommand,
+    run: lazy(() => import('./devnet.ts'), (module) => module.devnetCommand),
     usage: `  devnet ethereum|bitcoin|solana|near|hermes|alto [--host H] [--port N] [--json]
                                         start one local chain (or the Hermes price replay server)
                                         on a free loopback port, or on --host/--port (compose),
@@ -229,7 +220,7 @@ export const commands: Record<string, CommandEntry> = {
 `,
   },
   contracts: {
-    run: contracts,
+    run: lazy(() => import('./contracts.ts'), (module) => module.contracts),
     usage: `  contracts deploy --rpc <url> [--treasury <address>] [--deployer <address>] [--paymaster-signer <address>]…
                                         deploy EntryPoint v0.8 and SimpleAccountFactory at their
                                         canonical addresses (CREATE2), ERC2771Forwarder, the test
@@ -239,7 +230,7 @@ export const commands: Record<string, CommandEntry> = {
 `,
   },
   paymaster: {
-    run: paymasterCommand,
+    run: lazy(() => import('./paymaster.ts'), (module) => module.paymasterCommand),
     usage: `  paymaster policy set --file <json>    the sponsorship policy ({"rules":[…]}; the same document
                                         as PUT /v1/paymaster/policy); a new version
   paymaster policy show | decisions [--sender <address>]
