@@ -1,10 +1,11 @@
-// The packages the running program loads: every static import reachable from an entry file,
+// The packages the running program loads: every static import reachable from an entry file, and
+// every dynamic import of a string literal (the CLI loads each command's module that way),
 // following relative imports through the source tree. Type-only imports (`import type`,
 // `export type`) are erased by Node's type stripping and load nothing, so they do not count.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 
-const importPattern = /^\s*(?:import|export)\s+(?!type\s)(?:[^;'"]*?\sfrom\s+)?['"]([^'"]+)['"]/gm;
+const importPattern = /^\s*(?:import|export)\s+(?!type\s)(?:[^;'"]*?\sfrom\s+)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/gm;
 
 export interface ImportGraph {
   /** Source files reached, relative to the root. */
@@ -24,7 +25,7 @@ export function importGraph(root: string, entry: string): ImportGraph {
     if (seen.has(file)) continue;
     seen.add(file);
     for (const match of readFileSync(file, 'utf8').matchAll(importPattern)) {
-      const specifier = match[1]!;
+      const specifier = (match[1] ?? match[2])!;
       if (specifier.startsWith('.')) {
         const target = resolve(dirname(file), specifier);
         // JSON and other assets are loaded too; only TypeScript is followed further.
