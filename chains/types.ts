@@ -10,6 +10,7 @@
 //   store     the caller commits the signed bytes with its ledger entry (never before signing,
 //             always before broadcasting: a retry re-broadcasts, it never signs twice)
 //   follow    client.broadcast(signed) (idempotent) and client.status(id) until final
+import { CodedError } from '../infra/index.ts';
 import type { Curve, KeyReference, Signature } from '../signer/index.ts';
 
 /** An asset as the ledger registers it: a code and a fixed number of decimals. */
@@ -143,35 +144,32 @@ export class InvalidAddressError extends Error {
   readonly code = 'invalid_address';
 }
 
-/** A chain adapter refused or failed an operation; `simulation_failed` and `near_rpc_error` come from its subclasses. */
-export class ChainError extends Error {
-  static readonly codes = [
-    'blockhash_expired',
-    'consolidation_only',
-    'fee_payer_short',
-    'insufficient_balance',
-    'near_key_revoked',
-    'near_rpc_error',
-    'no_address_index',
-    'no_near_key',
-    'no_operational_key',
-    'simulation_failed',
-    'unknown_network',
-    'unsupported_asset',
-    'unsupported_chain',
-    'wrong_curve',
-    'wrong_signature',
-    'wrong_signature_count',
-  ] as const;
-  override name = 'ChainError';
-  readonly code: ChainErrorCode;
-  constructor(code: ChainErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
+const chainErrorCodes = [
+  'blockhash_expired',
+  'consolidation_only',
+  'fee_payer_short',
+  'insufficient_balance',
+  'near_key_revoked',
+  'near_rpc_error',
+  'no_address_index',
+  'no_near_key',
+  'no_operational_key',
+  'simulation_failed',
+  'unknown_network',
+  'unsupported_asset',
+  'unsupported_chain',
+  'wrong_curve',
+  'wrong_signature',
+  'wrong_signature_count',
+] as const;
 
-export type ChainErrorCode = (typeof ChainError.codes)[number];
+export type ChainErrorCode = (typeof chainErrorCodes)[number];
+
+/** A chain adapter refused or failed an operation; `simulation_failed` and `near_rpc_error` come from its subclasses. */
+export class ChainError extends CodedError<ChainErrorCode> {
+  static readonly codes = chainErrorCodes;
+  override name = 'ChainError';
+}
 
 /** The node simulated the call and it would fail (reverts, or the sender cannot pay). */
 export class SimulationError extends ChainError {

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { pg } from '../infra/index.ts';
+import { CodedError, pg } from '../infra/index.ts';
 
 export interface Migration {
   version: number;
@@ -30,14 +30,9 @@ const migrationErrorCodes = [
   'migration_failed',
 ] as const;
 
-export class MigrationError extends Error {
+export class MigrationError extends CodedError<(typeof migrationErrorCodes)[number]> {
   static readonly codes = migrationErrorCodes;
   override name = 'MigrationError';
-  readonly code: (typeof migrationErrorCodes)[number];
-  constructor(code: MigrationError['code'], message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
 }
 
 const migrationsDirectory = fileURLToPath(new URL('.', import.meta.url));

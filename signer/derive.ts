@@ -4,6 +4,7 @@
 //   secp256k1 (domain 0): t = tweak as a big-endian integer, refused when t ≥ n; key = root + t·G
 //   ed25519   (domain 1): t = tweak as a little-endian integer mod ℓ;          key = root + t·B
 // Only public keys here; the matching secrets (root_sk + t) live in the signer backends.
+import { CodedError } from '../infra/index.ts';
 import { createHash } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
@@ -41,14 +42,9 @@ const derivationErrorCodes = [
   'invalid_path',
 ] as const;
 
-export class DerivationError extends Error {
+export class DerivationError extends CodedError<(typeof derivationErrorCodes)[number]> {
   static readonly codes = derivationErrorCodes;
   override name = 'DerivationError';
-  readonly code: (typeof derivationErrorCodes)[number];
-  constructor(code: DerivationError['code'], message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
 }
 
 // NEAR account ids: 2–64 characters of lower-case letters, digits and separators (nearcore's rule).

@@ -3,6 +3,7 @@
 // stretched from a passphrase with Argon2id (seed 001 §6.3). The header (name, curve, public
 // key, KDF parameters) is authenticated data, so editing any of it breaks decryption too.
 // Secrets never leave this module except into the signer backends, and errors never quote them.
+import { CodedError } from '../infra/index.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { access, link, mkdir, open, readFile, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,14 +30,9 @@ const keystoreErrorCodes = [
 ] as const;
 
 /** Why the keystore refused; the code says what the caller can do about it. */
-export class KeystoreError extends Error {
+export class KeystoreError extends CodedError<(typeof keystoreErrorCodes)[number]> {
   static readonly codes = keystoreErrorCodes;
   override name = 'KeystoreError';
-  readonly code: (typeof keystoreErrorCodes)[number];
-  constructor(code: KeystoreError['code'], message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 export interface KdfParams {

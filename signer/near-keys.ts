@@ -4,6 +4,7 @@
 // seals the secret scalar the seed expands to (its public key is the account's access key), so
 // a NEAR key is stored, listed and opened like every other keystore key. The seed itself is
 // dropped as soon as the scalar is known.
+import { CodedError } from '../infra/index.ts';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,14 +14,9 @@ import { base58 } from '@scure/base';
 import { KeystoreError, type Keystore } from './keystore.ts';
 import { SignerError, type Signature } from './signature.ts';
 
-export class NearKeyError extends Error {
+export class NearKeyError extends CodedError<(typeof NearKeyError.codes)[number]> {
   static readonly codes = ['invalid_near_key', 'not_full_access', 'near_key_conflict', 'near_unreachable'] as const;
   override name = 'NearKeyError';
-  readonly code: (typeof NearKeyError.codes)[number];
-  constructor(code: NearKeyError['code'], message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 /** What the chain says of a public key on an account (`view_access_key`). */

@@ -1,6 +1,7 @@
 // Signatures as the NEAR MPC contract returns them, and as chains want them
 // (research §4.2–4.4). Both signer backends produce the contract's response shape and pass
 // through parseSignResponse, so the emulator exercises the production parsing path.
+import { CodedError } from '../infra/index.ts';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToNumberBE } from '@noble/curves/utils.js';
 
@@ -21,14 +22,9 @@ const signerErrorCodes = [
   'invalid_signature',
 ] as const;
 
-export class SignerError extends Error {
+export class SignerError extends CodedError<(typeof signerErrorCodes)[number]> {
   static readonly codes = signerErrorCodes;
   override name = 'SignerError';
-  readonly code: (typeof signerErrorCodes)[number];
-  constructor(code: SignerError['code'], message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
 }
 
 const hexPattern = /^[0-9a-fA-F]+$/;

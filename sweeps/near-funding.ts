@@ -4,6 +4,7 @@
 // NEAR there than the chain. Read at `final`, keyed by the transaction hash: recording the same
 // transaction twice is one entry. Only a direct Transfer to the hot account counts (not NEAR
 // forwarded by a contract).
+import { CodedError } from '../infra/index.ts';
 import { finalOutcome, nearRpc, outcomeSucceeded, type FinalOutcomeView } from '../chains/index.ts';
 import { chart, relayEntryKinds, type LedgerWriter, assertAppended } from '../ledger/index.ts';
 import { nearChain, nearHotAccount } from './near-operations.ts';
@@ -20,14 +21,9 @@ const fundingErrorCodes = [
   'not_a_funding',
 ] as const;
 
-export class NearFundingError extends Error {
+export class NearFundingError extends CodedError<(typeof fundingErrorCodes)[number]> {
   static readonly codes = fundingErrorCodes;
   override name = 'NearFundingError';
-  readonly code: (typeof fundingErrorCodes)[number];
-  constructor(code: NearFundingError['code'], message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 export async function recordNearHotFunding(ctx: { writer: LedgerWriter; rpcUrl: string; hotAccount: string }, txHash: string, sender: string): Promise<{ yocto: bigint; entryId: bigint }> {

@@ -2,7 +2,7 @@
 // predecessor) and `<chain>-1`, stored on first request and returned unchanged forever after;
 // NEAR native deposits go to the user's NEAR account itself (seed 004 §3.0).
 import type { Selectable } from 'kysely';
-import { enqueue, isPgError, randomId, run, runFirst, runOne, sqlBuilder, type Database, type Queryable } from '../infra/index.ts';
+import { CodedError, enqueue, isPgError, randomId, run, runFirst, runOne, sqlBuilder, type Database, type Queryable } from '../infra/index.ts';
 import { addressNetwork, chainCurve, deriveAddress, depositChains, depositsToAccount } from '../chains/index.ts';
 import { assertNearAccountId, DerivationError, type BitcoinNetwork, type Curve, type NearNetwork } from '../signer/index.ts';
 
@@ -10,14 +10,9 @@ import { assertNearAccountId, DerivationError, type BitcoinNetwork, type Curve, 
 export { depositChains };
 export type DepositChain = string;
 
-export class UserError extends Error {
+export class UserError extends CodedError<(typeof UserError.codes)[number]> {
   static readonly codes = ['user_exists', 'invalid_near_account', 'user_not_found', 'unknown_chain'] as const;
   override name = 'UserError';
-  readonly code: (typeof UserError.codes)[number];
-  constructor(code: UserError['code'], message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 export interface User {

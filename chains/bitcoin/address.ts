@@ -6,6 +6,7 @@
 // Decoding is done here with @scure/base rather than bitcoinjs-lib's toOutputScript: the
 // latter needs an ECC library for Taproot addresses and writes a console warning for future
 // witness versions, and a treasury address may well be Taproot.
+import { CodedError } from '../../infra/index.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ripemd160 } from '@noble/hashes/legacy.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
@@ -32,14 +33,9 @@ const addressErrorCodes = [
   'invalid_bitcoin_key',
 ] as const;
 
-export class BitcoinAddressError extends Error {
+export class BitcoinAddressError extends CodedError<(typeof addressErrorCodes)[number]> {
   static readonly codes = addressErrorCodes;
   override name = 'BitcoinAddressError';
-  readonly code: (typeof addressErrorCodes)[number];
-  constructor(code: BitcoinAddressError['code'], message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
 }
 
 const base58check = createBase58check(sha256);

@@ -2,6 +2,7 @@
 // verbose JSON because the serialized block is the one format Bitcoin Core, bcoin and Esplora
 // agree on byte for byte; the JSON differs (addresses, type names, amounts as BTC floats).
 // Ids are in display order (byte-reversed hash), as every RPC and explorer shows them.
+import { CodedError } from '../../infra/index.ts';
 import { Block, Transaction } from 'bitcoinjs-lib';
 
 export interface BlockOutput {
@@ -43,14 +44,9 @@ const blockErrorCodes = [
   'bitcoin_block_mismatch',
 ] as const;
 
-export class BitcoinBlockError extends Error {
+export class BitcoinBlockError extends CodedError<(typeof blockErrorCodes)[number]> {
   static readonly codes = blockErrorCodes;
   override name = 'BitcoinBlockError';
-  readonly code: (typeof blockErrorCodes)[number];
-  constructor(code: BitcoinBlockError['code'], message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
 }
 
 const displayHex = (hash: Uint8Array) => Buffer.from(hash).reverse().toString('hex');

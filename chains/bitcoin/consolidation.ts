@@ -16,6 +16,7 @@
 //   Regtest nodes do not enforce it, so coffer does.
 // - nSequence 0xfffffffd signals BIP125 replaceability on every input, so a stuck sweep can be
 //   re-signed at a higher fee (Core ≥ 28 also replaces without the signal; older nodes do not).
+import { CodedError } from '../../infra/index.ts';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { Transaction } from 'bitcoinjs-lib';
 import { hash160 } from './address.ts';
@@ -42,14 +43,9 @@ const transactionErrorCodes = [
   'vsize_above_estimate',
 ] as const;
 
-export class BitcoinTransactionError extends Error {
+export class BitcoinTransactionError extends CodedError<(typeof transactionErrorCodes)[number]> {
   static readonly codes = transactionErrorCodes;
   override name = 'BitcoinTransactionError';
-  readonly code: (typeof transactionErrorCodes)[number];
-  constructor(code: BitcoinTransactionError['code'], message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 export interface P2wpkhUtxo {

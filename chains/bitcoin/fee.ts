@@ -3,6 +3,7 @@
 // (or an error when its estimator is off), Core answers `errors` without `feerate`; a young
 // mainnet node is the same. Rates are sat/kvB as bigint, so 1.5 sat/vB is 1500n: the RPC's
 // BTC/kvB amounts convert exactly and no float survives past parsing.
+import { CodedError } from '../../infra/index.ts';
 import { BitcoinRpcError, type BitcoinRpc, type EstimateSmartFeeResult } from './rpc.ts';
 
 const feeErrorCodes = [
@@ -12,14 +13,9 @@ const feeErrorCodes = [
   'invalid_node_fee_rate',
 ] as const;
 
-export class BitcoinFeeError extends Error {
+export class BitcoinFeeError extends CodedError<(typeof feeErrorCodes)[number]> {
   static readonly codes = feeErrorCodes;
   override name = 'BitcoinFeeError';
-  readonly code: (typeof feeErrorCodes)[number];
-  constructor(code: BitcoinFeeError['code'], message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
 }
 
 export interface FeeRatePolicy {

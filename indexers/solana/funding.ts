@@ -2,6 +2,7 @@
 // operations:solana:fee-payer. Sweeps book their fees and rent against that account, so without
 // its funding the ledger would hold less SOL there than the chain. Read at `finalized`, keyed by
 // the signature: recording the same transaction twice is one entry.
+import { CodedError } from '../../infra/index.ts';
 import type { LedgerWriter } from '../../ledger/index.ts';
 import { chart, assertAppended } from '../../ledger/index.ts';
 import type { SolanaRpc } from './rpc.ts';
@@ -21,14 +22,9 @@ const fundingErrorCodes = [
   'not_a_fee_payer_funding',
 ] as const;
 
-export class SolanaFundingError extends Error {
+export class SolanaFundingError extends CodedError<(typeof fundingErrorCodes)[number]> {
   static readonly codes = fundingErrorCodes;
   override name = 'SolanaFundingError';
-  readonly code: (typeof fundingErrorCodes)[number];
-  constructor(code: SolanaFundingError['code'], message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 export async function recordSolanaFeePayerFunding(ctx: { writer: LedgerWriter; rpc: SolanaRpc; feePayer: string }, signature: string): Promise<{ lamports: bigint; entryId: bigint }> {
