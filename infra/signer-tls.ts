@@ -47,7 +47,7 @@ function privateKey(pem: Buffer): KeyObject {
     return createPrivateKey(pem);
   } catch {
     // OpenSSL's own message is not repeated: it is about the bytes of a secret.
-    throw new ConfigError('invalid configuration:\n  SIGNER_TLS_KEY: must be an unencrypted PEM private key (-----BEGIN PRIVATE KEY-----)');
+    throw new ConfigError('invalid configuration:\n  SIGNER_TLS_KEY: must be an unencrypted PEM private key (PKCS#8, PKCS#1 or SEC1)');
   }
 }
 
