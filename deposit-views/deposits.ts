@@ -3,27 +3,17 @@
 // and confirmed balances straight from the ledger's balances.
 import type { Queryable } from '../infra/index.ts';
 import { chainHeads } from '../indexers/index.ts';
-import { accountBalances, chart, getAsset, userDeposits, type DepositViewStatus } from '../ledger/index.ts';
+import { accountBalances, chart, getAsset, userDeposits, type DepositViewStatus, type ViewedDeposit } from '../ledger/index.ts';
 import { userDepositAddresses } from '../users/index.ts';
 
 export type DepositStatus = DepositViewStatus;
 
-export interface UserDeposit {
-  entryId: bigint;
-  chain: string;
-  address: string;
-  txHash: string;
-  logIndex: number | null;
-  asset: string;
-  scale: number;
-  amount: bigint;
+/** A deposit as its user sees it: the ledger's view, with the chain's confirmations beside it. */
+export interface UserDeposit extends Omit<ViewedDeposit, 'blockHeight'> {
   blockHeight: number;
-  blockHash: string;
   /** Blocks on the chain since the deposit's block, counting it; null once reverted. */
   confirmations: number | null;
   finalityDepth: number | null;
-  status: DepositStatus;
-  effectiveAt: Date;
 }
 
 export interface UserBalance {
